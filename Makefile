@@ -1,0 +1,56 @@
+# Covenant: the two commands a newcomer needs are `make up` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export COVENANT_DATA_DIR ?= $(CURDIR)/.covenant
+
+.PHONY: help venv up test test-fast lint fmt gen demo bench clean
+
+help:
+	@echo "make up      run all six services locally (SQLite, dev secrets, default rule packs)"
+	@echo "make test    run the full test suite (PostgreSQL too when COVENANT_TEST_PG_URL is set)"
+	@echo "make lint    ruff"
+	@echo "make gen     regenerate protobuf code into libs/"
+	@echo "make demo    load a realistic week at a bank branch and print what Covenant found"
+	@echo "make bench   run every benchmark script in benchmarks/"
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+up: $(STAMP)
+	mkdir -p $(COVENANT_DATA_DIR)
+	$(BIN)/covenant up
+
+test: $(STAMP)
+	mkdir -p $(COVENANT_DATA_DIR)
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q tests/unit $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check libs services tests benchmarks scripts
+
+fmt: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format libs services tests benchmarks scripts
+
+gen: $(STAMP)
+	$(BIN)/python scripts/gen_protos.py
+
+demo: $(STAMP)
+	mkdir -p $(COVENANT_DATA_DIR)
+	$(BIN)/covenant demo
+
+bench: $(STAMP)
+	for f in benchmarks/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+clean:
+	rm -rf $(VENV) .covenant .pytest_cache .ruff_cache
