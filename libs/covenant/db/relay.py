@@ -1,0 +1,203 @@
+"""The outbox relay: delivers queued events to subscriber services over gRPC, at least once.
+
+Claiming uses a lease so no database transaction stays open across the network call:
+1. in a short transaction, pick due rows for one destination (PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so
+   concurrent relays on several replicas take disjoint rows) and push their ``next_attempt_at`` forward by
+   the lease; commit;
+2. call ``EventSinkService/DeliverEvents`` with the batch;
+3. success: mark the rows delivered; failure: count the attempt and back off exponentially (with jitter).
+A relay that dies after sending but before marking leaves rows whose lease expires; they are sent again and
+the consumer's inbox drops the duplicates, so every event takes effect once.
+
+Why a lease rather than holding the row locks across the call: on SQLite an open write transaction blocks
+every other writer of the service (the producer's own requests), and on PostgreSQL a long-held lock pins a
+pool connection per relay and turns a slow consumer into long transactions. The lease (``lease_seconds``,
+which must exceed ``call_timeout``) gives the same "never sent by two relays at once" property: a claimed row
+is not due again until its lease runs out, and by then the claiming relay's call has timed out. Delivery
+order is by outbox id within a destination; a failing batch is retried whole (events already applied by the
+consumer are dropped by its inbox).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import grpc
+from sqlalchemy import and_, delete, select, update
+
+from covenant.db.engine import Database
+from covenant.db.tables import outbox
+from covenant.events.v1 import event_pb2, event_pb2_grpc
+
+log = logging.getLogger(__name__)
+
+
+def backoff_seconds(attempts: int, max_backoff: float, base: float = 0.2) -> float:
+    """Delay before retry ``attempts`` (1-based): ``base * 2**attempts``, capped, with 50-100% jitter."""
+    return min(max_backoff, base * 2 ** min(attempts, 32)) * random.uniform(0.5, 1.0)
+
+
+class OutboxRelay:
+    """Background worker delivering one service's outbox. ``run_once`` does one pass (for tests)."""
+
+    def __init__(
+        self,
+        db: Database,
+        channel_for: Callable[[str], grpc.Channel],
+        *,
+        batch_size: int = 200,
+        interval: float = 0.5,
+        max_backoff: float = 30.0,
+        lease_seconds: float = 30.0,
+        call_timeout: float = 10.0,
+        metadata_for: Callable[[], list[tuple[str, str]]] | None = None,
+        retention: timedelta = timedelta(days=7),
+    ) -> None:
+        self.db = db
+        self.channel_for = channel_for
+        self.batch_size = batch_size
+        self.interval = interval
+        self.max_backoff = max_backoff
+        self.lease = timedelta(seconds=lease_seconds)
+        self.call_timeout = call_timeout
+        self.metadata_for = metadata_for
+        if lease_seconds <= call_timeout:
+            raise ValueError("lease_seconds must exceed call_timeout (a claim must outlive the call)")
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.retention = retention
+        self._next_purge = 0.0
+
+    # -- one pass ----------------------------------------------------------------------------
+    def _destinations(self, now: datetime) -> list[str]:
+        with self.db.session() as s:
+            return list(
+                s.execute(
+                    select(outbox.c.destination)
+                    .where(and_(outbox.c.delivered_at.is_(None), outbox.c.next_attempt_at <= now))
+                    .distinct()
+                ).scalars()
+            )
+
+    def _claim(self, destination: str, now: datetime) -> list[tuple[int, bytes, int]]:
+        with self.db.session() as s:
+            stmt = (
+                select(outbox.c.id, outbox.c.payload, outbox.c.attempts)
+                .where(
+                    and_(
+                        outbox.c.destination == destination,
+                        outbox.c.delivered_at.is_(None),
+                        outbox.c.next_attempt_at <= now,
+                    )
+                )
+                .order_by(outbox.c.id)
+                .limit(self.batch_size)
+            )
+            if self.db.dialect == "postgresql":
+                stmt = stmt.with_for_update(skip_locked=True)
+            rows = [(r.id, r.payload, r.attempts) for r in s.execute(stmt)]
+            if rows:
+                s.execute(
+                    update(outbox)
+                    .where(outbox.c.id.in_([r[0] for r in rows]))
+                    .values(next_attempt_at=now + self.lease)
+                )
+            return rows
+
+    def _send(self, destination: str, payloads: list[bytes]) -> None:
+        stub = event_pb2_grpc.EventSinkServiceStub(self.channel_for(destination))
+        request = event_pb2.DeliverEventsRequest(events=[event_pb2.Event.FromString(p) for p in payloads])
+        metadata = self.metadata_for() if self.metadata_for else None
+        stub.DeliverEvents(request, timeout=self.call_timeout, metadata=metadata)
+
+    def after_send(self, destination: str, ids: list[int]) -> None:
+        """Hook between a successful send and marking the rows (tests simulate a crash here)."""
+
+    def deliver(self, destination: str, now: datetime | None = None) -> int:
+        """Claim and deliver one batch for ``destination``; returns rows delivered."""
+        now = now or datetime.now(UTC)
+        rows = self._claim(destination, now)
+        if not rows:
+            return 0
+        ids = [r[0] for r in rows]
+        try:
+            self._send(destination, [r[1] for r in rows])
+        except Exception as exc:  # network, consumer down, consumer error: retry later
+            attempts = max(r[2] for r in rows) + 1
+            delay = backoff_seconds(attempts, self.max_backoff)
+            if isinstance(exc, grpc.Call):  # the RpcErrors grpc raises are also Calls
+                detail = f"{exc.code().name}: {exc.details()}"
+            else:
+                detail = f"{type(exc).__name__}: {exc}"
+            with self.db.session() as s:
+                s.execute(
+                    update(outbox)
+                    .where(outbox.c.id.in_(ids))
+                    .values(
+                        attempts=outbox.c.attempts + 1,
+                        next_attempt_at=datetime.now(UTC) + timedelta(seconds=delay),
+                        last_error=detail[:2000],
+                    )
+                )
+            log.warning(
+                "delivery of %d events to %s failed (attempt %d): %s", len(ids), destination, attempts, detail
+            )
+            return 0
+        self.after_send(destination, ids)
+        with self.db.session() as s:
+            s.execute(update(outbox).where(outbox.c.id.in_(ids)).values(delivered_at=datetime.now(UTC)))
+        return len(ids)
+
+    def purge_delivered(self, older_than: timedelta | None = None) -> int:
+        """Delete rows delivered before ``now - older_than`` (default ``retention``); returns the count."""
+        cutoff = datetime.now(UTC) - (self.retention if older_than is None else older_than)
+        with self.db.session() as s:
+            result = s.execute(
+                delete(outbox).where(and_(outbox.c.delivered_at.is_not(None), outbox.c.delivered_at < cutoff))
+            )
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    def run_once(self) -> int:
+        """Deliver everything due now, destination by destination."""
+        total = 0
+        now = datetime.now(UTC)
+        for destination in self._destinations(now):
+            while True:
+                n = self.deliver(destination, now)
+                total += n
+                if n < self.batch_size:
+                    break
+        return total
+
+    # -- background loop ---------------------------------------------------------------------
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                delivered = self.run_once()
+                if time.monotonic() >= self._next_purge:
+                    self._next_purge = time.monotonic() + 600
+                    self.purge_delivered()
+            except Exception:  # database hiccup: keep the loop alive
+                log.exception("outbox relay pass failed")
+                delivered = 0
+            if not delivered:
+                self._stop.wait(self.interval)
+
+    def start(self) -> None:
+        """Run passes in a daemon thread until ``stop``; sleeps ``interval`` when a pass delivered nothing."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="outbox-relay", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop after the current pass (an in-flight call completes or times out); unsent rows stay queued."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)

@@ -1,0 +1,63 @@
+"""Tables every service database has: the transactional outbox, the consumer inbox, the audit log."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+# One row per (event, destination). Written in the producer's transaction; the relay delivers it.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("event_id", String(36), nullable=False),
+    Column("event_type", String(128), nullable=False),
+    Column("destination", String(32), nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    # Due time; while a relay holds a claim this is the lease expiry.
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("delivered_at", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Index("ix_outbox_due", "destination", "delivered_at", "next_attempt_at"),
+    Index("ix_outbox_event", "event_id"),
+)
+
+# Events a consumer has applied; the primary key drops duplicates.
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("consumer", String(32), primary_key=True),
+    Column("event_id", String(36), primary_key=True),
+    Column("event_type", String(128), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
+# Append-only, hash-chained audit entries, one chain per stream.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("stream", String(64), primary_key=True),
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(255), nullable=False),
+    Column("action", String(128), nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("data_json", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_audit_subject", "stream", "subject"),
+)

@@ -1,0 +1,170 @@
+"""The chassis server interceptor: authentication, error mapping, structured request logging.
+
+Every RPC passes through ``ChassisInterceptor``:
+- authentication: ``authorization: Bearer <jwt>`` verified locally (``TokenVerifier``); the Principal is
+  available to handlers through ``covenant.grpc.context.current_principal()``. Health and reflection are
+  public; a service may list more public methods (e.g. identity's Login). In ``dev`` auth mode a call
+  without a token runs as the local admin (``DEV_PRINCIPAL``); a token that is present is still verified.
+- errors: ``covenant.errors.CovenantError`` → its canonical status code and message; anything unexpected →
+  INTERNAL with an error id (the traceback goes to the log, never on the wire).
+- logging: one JSON line per call with method, status, duration, caller and trace id.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import grpc
+
+from covenant.auth.principal import DEV_PRINCIPAL, Principal
+from covenant.auth.tokens import TokenVerifier
+from covenant.errors import CovenantError, Unauthenticated
+from covenant.grpc.context import reset_principal, set_principal
+
+log = logging.getLogger("covenant.grpc")
+
+ALWAYS_PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+
+
+def status_code(error: CovenantError) -> grpc.StatusCode:
+    """The gRPC status code for a domain error."""
+    return getattr(grpc.StatusCode, error.code, grpc.StatusCode.UNKNOWN)
+
+
+class ChassisInterceptor(grpc.ServerInterceptor):
+    """Authenticates, maps errors and logs every call (see module docstring)."""
+
+    def __init__(
+        self,
+        verifier: TokenVerifier,
+        *,
+        auth_mode: str = "jwt",
+        public_methods: frozenset[str] = frozenset(),
+    ) -> None:
+        self.verifier = verifier
+        self.auth_mode = auth_mode
+        self.public_methods = public_methods
+
+    def _authenticate(self, method: str, metadata: dict[str, str]) -> Principal | None:
+        header = metadata.get("authorization", "")
+        public = method in self.public_methods or method.startswith(ALWAYS_PUBLIC_PREFIXES)
+        if not header:
+            if public:
+                return None
+            if self.auth_mode == "dev":
+                return DEV_PRINCIPAL
+            raise Unauthenticated("missing authorization metadata (expected 'Bearer <token>')")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthenticated("authorization metadata must be 'Bearer <token>'")
+        return self.verifier.verify(token.strip())
+
+    def intercept_service(
+        self, continuation: Callable[[grpc.HandlerCallDetails], Any], details: grpc.HandlerCallDetails
+    ) -> Any:
+        handler = continuation(details)
+        if handler is None:
+            return None
+        method = details.method
+        metadata = {k: v for k, v in (details.invocation_metadata or ()) if isinstance(v, str)}
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(
+                self._wrap_unary(method, metadata, handler.unary_unary),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(
+                self._wrap_stream(method, metadata, handler.unary_stream),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.stream_unary:
+            return grpc.stream_unary_rpc_method_handler(
+                self._wrap_unary(method, metadata, handler.stream_unary),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return grpc.stream_stream_rpc_method_handler(
+            self._wrap_stream(method, metadata, handler.stream_stream),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+    def _fail(self, context: grpc.ServicerContext, method: str, exc: BaseException, started: float) -> None:
+        if isinstance(exc, CovenantError):
+            code, message = status_code(exc), exc.message
+            self._log(method, code, started, level=logging.INFO)
+        else:
+            current = context.code() if hasattr(context, "code") else None
+            if current not in (None, grpc.StatusCode.OK):  # the handler aborted itself
+                self._log(method, current, started, level=logging.INFO)
+                raise exc
+            error_id = uuid.uuid4().hex[:12]
+            log.error(
+                "unexpected error in %s (error id %s)",
+                method,
+                error_id,
+                exc_info=exc,
+                extra={"fields": {"error_id": error_id, "method": method}},
+            )
+            code, message = grpc.StatusCode.INTERNAL, f"internal error (error id: {error_id})"
+            self._log(method, code, started, level=logging.ERROR)
+        context.abort(code, message)
+
+    def _log(self, method: str, code: grpc.StatusCode, started: float, level: int = logging.INFO) -> None:
+        if log.isEnabledFor(level):
+            log.log(
+                level,
+                "rpc %s %s",
+                method,
+                code.name,
+                extra={
+                    "fields": {
+                        "method": method,
+                        "code": code.name,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    }
+                },
+            )
+
+    def _wrap_unary(
+        self, method: str, metadata: dict[str, str], behavior: Callable[..., Any]
+    ) -> Callable[..., Any]:
+        def wrapper(request: Any, context: grpc.ServicerContext) -> Any:
+            started = time.perf_counter()
+            token = None
+            try:
+                token = set_principal(self._authenticate(method, metadata))
+                response = behavior(request, context)
+                self._log(method, grpc.StatusCode.OK, started, level=logging.DEBUG)
+                return response
+            except Exception as exc:
+                self._fail(context, method, exc, started)
+            finally:
+                if token is not None:
+                    reset_principal(token)
+
+        return wrapper
+
+    def _wrap_stream(
+        self, method: str, metadata: dict[str, str], behavior: Callable[..., Any]
+    ) -> Callable[..., Any]:
+        def wrapper(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+            started = time.perf_counter()
+            token = None
+            try:
+                token = set_principal(self._authenticate(method, metadata))
+                yield from behavior(request, context)
+                self._log(method, grpc.StatusCode.OK, started, level=logging.DEBUG)
+            except Exception as exc:
+                self._fail(context, method, exc, started)
+            finally:
+                if token is not None:
+                    reset_principal(token)
+
+        return wrapper

@@ -1,0 +1,269 @@
+"""``covenant rules``: the rule-pack lifecycle from a terminal.
+
+    covenant rules validate PACK.yaml            offline: schema, compile, action parameters, own tests
+    covenant rules test PACK.yaml                offline: run the pack's test cases and list each result
+    covenant rules publish PACK.yaml [--activate]
+    covenant rules activate SERVICE PACK_ID VERSION
+    covenant rules rollback SERVICE PACK_ID VERSION
+    covenant rules history SERVICE PACK_ID
+    covenant rules diff SERVICE PACK_ID FROM TO
+    covenant rules dryrun PACK.yaml [--events FILE.jsonl]   (no --events: the service's recent events)
+    covenant rules dryrun packs/ID/versions/V --service SERVICE [--events FILE.jsonl]
+
+Events files are JSON lines: {"event": {"type": ..., "id": ..., <data fields>}, "facts": {...}}.
+
+Remote commands call the service's RulePackService at --target (default: the service's local port) with
+the bearer token from --token or COVENANT_TOKEN.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+import grpc
+
+from covenant.rules.engine import CompiledPack, run_pack_test_cases
+from covenant.rules.pack import PackError, parse_pack
+from covenant.rules.vocabulary import ActionVocabulary
+from covenant.services import service as service_info
+
+ENVELOPE = ("id", "type", "subject", "org_unit", "source", "idempotency_key", "occurred_at")
+
+
+def vocabulary_for(service: str) -> ActionVocabulary:
+    try:
+        return importlib.import_module(f"services.{service}.actions").VOCABULARY
+    except ModuleNotFoundError:
+        raise SystemExit(
+            f"no action vocabulary for service {service!r} (services/{service}/actions.py)"
+        ) from None
+
+
+def _load(path: str) -> tuple[str, str]:
+    text = Path(path).read_text()
+    try:
+        import yaml
+
+        service = str((yaml.safe_load(text) or {}).get("service", ""))
+    except Exception:  # the parser reports syntax errors with their line
+        service = ""
+    return text, service
+
+
+def cmd_validate(args: argparse.Namespace, verbose: bool = False) -> int:
+    """Offline: schema, vocabulary, compile, and the pack's own tests (``verbose``: each test listed)."""
+    text, service = _load(args.pack)
+    try:
+        vocabulary = vocabulary_for(service) if service else None
+        pack = parse_pack(text, vocabulary)
+        results = run_pack_test_cases(CompiledPack(pack, vocabulary))
+    except PackError as exc:
+        for problem in exc.problems:
+            print(f"{args.pack}: {problem}", file=sys.stderr)
+        return 1
+    for r in results:
+        if verbose:
+            print(f"{'ok' if r.passed else 'FAIL':4} {r.name} (line {r.line})")
+            for a in r.fired:
+                print(f"       {a.rule_id} -> {a.action} {json.dumps(dict(a.params), ensure_ascii=False)}")
+        if not r.passed:
+            print(f"{args.pack}: {r.where}: {r.message}", file=sys.stderr)
+    if not all(r.passed for r in results):
+        return 1
+    print(f"{pack.id}@{pack.version} valid: {len(pack.rules)} rules, {len(results)} tests passed")
+    print(f"content hash {pack.content_hash}")
+    return 0
+
+
+def _stub(args: argparse.Namespace, service: str):  # type: ignore[no-untyped-def]
+    from covenant.rules.v1 import rule_pack_service_pb2_grpc
+
+    target = args.target or service_info(service).default_target
+    token = args.token or os.environ.get("COVENANT_TOKEN", "")
+    metadata = [("authorization", f"Bearer {token}")] if token else []
+    return rule_pack_service_pb2_grpc.RulePackServiceStub(grpc.insecure_channel(target)), metadata
+
+
+def _remote(fn):  # type: ignore[no-untyped-def]
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return fn(args)
+        except grpc.RpcError as exc:
+            print(f"{exc.code().name}: {exc.details()}", file=sys.stderr)
+            return 1
+
+    return run
+
+
+@_remote
+def cmd_publish(args: argparse.Namespace) -> int:
+    from covenant.rules.v1 import rule_pack_service_pb2 as pb
+
+    text, service = _load(args.pack)
+    stub, md = _stub(args, args.service or service)
+    v = stub.PublishRulePack(
+        pb.PublishRulePackRequest(source_yaml=text, activate=args.activate, request_id=str(uuid.uuid4())),
+        metadata=md,
+    )
+    print(f"published {v.name} {v.content_hash} by {v.author}{' (active)' if v.active else ''}")
+    return 0
+
+
+@_remote
+def cmd_activate(args: argparse.Namespace) -> int:
+    from covenant.rules.v1 import rule_pack_service_pb2 as pb
+
+    stub, md = _stub(args, args.service)
+    v = stub.ActivateRulePackVersion(
+        pb.ActivateRulePackVersionRequest(
+            name=f"packs/{args.pack_id}/versions/{args.version}", request_id=str(uuid.uuid4())
+        ),
+        metadata=md,
+    )
+    print(f"active: {v.name}")
+    return 0
+
+
+@_remote
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from covenant.rules.v1 import rule_pack_service_pb2 as pb
+
+    stub, md = _stub(args, args.service)
+    v = stub.RollbackRulePack(
+        pb.RollbackRulePackRequest(
+            pack_id=args.pack_id, to_version=args.version, request_id=str(uuid.uuid4())
+        ),
+        metadata=md,
+    )
+    print(f"rolled back; active: {v.name}")
+    return 0
+
+
+@_remote
+def cmd_history(args: argparse.Namespace) -> int:
+    from covenant.rules.v1 import rule_pack_service_pb2 as pb
+
+    stub, md = _stub(args, args.service)
+    resp = stub.ListRulePackVersions(
+        pb.ListRulePackVersionsRequest(pack_id=args.pack_id, page_size=100), metadata=md
+    )
+    for v in resp.versions:
+        mark = "*" if v.active else " "
+        print(f"{mark} {v.version:<16} {v.create_time.ToJsonString():<28} {v.author:<28} {v.content_hash}")
+    return 0
+
+
+@_remote
+def cmd_diff(args: argparse.Namespace) -> int:
+    from covenant.rules.v1 import rule_pack_service_pb2 as pb
+
+    stub, md = _stub(args, args.service)
+    d = stub.DiffRulePackVersions(
+        pb.DiffRulePackVersionsRequest(
+            pack_id=args.pack_id, from_version=args.from_version, to_version=args.to_version
+        ),
+        metadata=md,
+    )
+    print(d.unified_diff, end="")
+    print(
+        f"rules added {list(d.added_rules)}, removed {list(d.removed_rules)}, changed {list(d.changed_rules)}"
+    )
+    return 0
+
+
+@_remote
+def cmd_dryrun(args: argparse.Namespace) -> int:
+    from google.protobuf.json_format import ParseDict
+
+    from covenant.events.v1.event_pb2 import Event
+    from covenant.rules.v1 import rule_pack_service_pb2 as pb
+
+    if args.pack.startswith("packs/"):
+        if not args.service:
+            print("--service is needed with a published version", file=sys.stderr)
+            return 2
+        request = pb.DryRunRulePackRequest(candidate_version=args.pack)
+        service = args.service
+    else:
+        text, service = _load(args.pack)
+        request = pb.DryRunRulePackRequest(candidate_yaml=text)
+    stub, md = _stub(args, args.service or service)
+    inputs = []
+    if args.events:
+        for line in Path(args.events).read_text().splitlines():
+            if line.strip():
+                item = json.loads(line)
+                fields = dict(item["event"])
+                event = Event(
+                    **{k: str(fields.pop(k)) for k in ENVELOPE if k in fields and k != "occurred_at"}
+                )
+                if "occurred_at" in fields:
+                    event.occurred_at.FromJsonString(str(fields.pop("occurred_at")))
+                event.data.update(fields)
+                dr = pb.DryRunInput(event=event)
+                ParseDict(item.get("facts", {}), dr.facts)
+                inputs.append(dr)
+    request.inputs.extend(inputs)
+    resp = stub.DryRunRulePack(request, metadata=md)
+    for r in resp.results:
+        if r.changed:
+            now = [f"{a.rule_id}→{a.action}" for a in r.active_actions]
+            cand = [f"{a.rule_id}→{a.action}" for a in r.candidate_actions]
+            print(f"{r.event_type} {r.event_id}: active {now} | candidate {cand} {r.error}")
+    print(f"{resp.changed} of {resp.events} events would change")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="covenant rules", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--target", default="", help="host:port of the service (default: its local port)")
+    p.add_argument("--token", default="", help="bearer token (default: $COVENANT_TOKEN)")
+    remote = argparse.ArgumentParser(add_help=False)  # the same options after the command
+    remote.add_argument("--target", default=argparse.SUPPRESS, help="host:port of the service")
+    remote.add_argument("--token", default=argparse.SUPPRESS, help="bearer token (default: $COVENANT_TOKEN)")
+    sub = p.add_subparsers(dest="command", required=True)
+    for name, fn in (("validate", cmd_validate), ("test", lambda a: cmd_validate(a, verbose=True))):
+        s = sub.add_parser(name)
+        s.add_argument("pack")
+        s.set_defaults(func=fn)
+    s = sub.add_parser("publish", parents=[remote])
+    s.add_argument("pack")
+    s.add_argument("--activate", action="store_true")
+    s.add_argument("--service", default="")
+    s.set_defaults(func=cmd_publish)
+    for name, fn in (("activate", cmd_activate), ("rollback", cmd_rollback)):
+        s = sub.add_parser(name, parents=[remote])
+        s.add_argument("service")
+        s.add_argument("pack_id")
+        s.add_argument("version")
+        s.set_defaults(func=fn)
+    s = sub.add_parser("history", parents=[remote])
+    s.add_argument("service")
+    s.add_argument("pack_id")
+    s.set_defaults(func=cmd_history)
+    s = sub.add_parser("diff", parents=[remote])
+    s.add_argument("service")
+    s.add_argument("pack_id")
+    s.add_argument("from_version")
+    s.add_argument("to_version")
+    s.set_defaults(func=cmd_diff)
+    s = sub.add_parser("dryrun", parents=[remote])
+    s.add_argument("pack")
+    s.add_argument("--events", default="", help='JSON lines: {"event": {...}, "facts": {...}}')
+    s.add_argument("--service", default="")
+    s.set_defaults(func=cmd_dryrun)
+    return p
+
+
+def main(argv: Sequence[str]) -> int:
+    args = build_parser().parse_args(list(argv))
+    return int(args.func(args))

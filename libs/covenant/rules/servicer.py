@@ -1,0 +1,273 @@
+"""gRPC adapter for ``covenant.rules.v1.RulePackService``."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterable
+from typing import Any
+
+import yaml
+from google.protobuf.json_format import MessageToDict
+from google.protobuf.struct_pb2 import Struct
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from covenant.auth import authorize
+from covenant.errors import InvalidArgument
+from covenant.events.v1.event_pb2 import Event
+from covenant.grpc.context import current_principal
+from covenant.rules import store
+from covenant.rules.engine import FiredAction
+from covenant.rules.lifecycle import RulePackManager
+from covenant.rules.pack import PackError
+from covenant.rules.v1 import rule_pack_service_pb2 as pb
+from covenant.rules.v1 import rule_pack_service_pb2_grpc
+
+READ, PUBLISH, ACTIVATE = "rules.packs.read", "rules.packs.publish", "rules.packs.activate"
+
+
+def parse_name(name: str) -> tuple[str, str]:
+    parts = name.split("/")
+    if len(parts) != 4 or parts[0] != "packs" or parts[2] != "versions" or not parts[1] or not parts[3]:
+        raise InvalidArgument("must look like packs/{pack_id}/versions/{version}", field="name")
+    return parts[1], parts[3]
+
+
+_HEADERS: dict[str, tuple[str, str]] = {}
+
+
+def _header(content_hash: str, source: str) -> tuple[str, str]:
+    """(owner, description) of a stored version; versions are immutable, so cached by content hash."""
+    cached = _HEADERS.get(content_hash)
+    if cached is not None:
+        return cached
+    try:
+        doc = yaml.load(source, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError:
+        doc = None
+    header = (
+        (str(doc.get("owner", "")), str(doc.get("description", ""))) if isinstance(doc, dict) else ("", "")
+    )
+    if len(_HEADERS) >= 4096:
+        _HEADERS.clear()
+    _HEADERS[content_hash] = header
+    return header
+
+
+def version_pb(v: store.StoredVersion, active: bool, with_source: bool = False) -> pb.RulePackVersion:
+    t = Timestamp()
+    t.FromDatetime(v.created_at)
+    owner, description = _header(v.content_hash, v.source)
+    return pb.RulePackVersion(
+        name=f"packs/{v.pack_id}/versions/{v.version}",
+        pack_id=v.pack_id,
+        version=v.version,
+        content_hash=v.content_hash,
+        author=v.author,
+        create_time=t,
+        active=active,
+        source_yaml=v.source if with_source else "",
+        owner=owner,
+        description=description,
+    )
+
+
+def fired_pb(actions: Iterable[FiredAction]) -> list[pb.FiredActionView]:
+    out = []
+    for a in actions:
+        params = Struct()
+        params.update(dict(a.params))
+        out.append(
+            pb.FiredActionView(
+                action=a.action,
+                params=params,
+                rule_id=a.rule_id,
+                pack_version=a.pack_version,
+                pack_id=a.pack_id,
+            )
+        )
+    return out
+
+
+def event_input(event: Event) -> dict[str, Any]:
+    """An Event envelope as the flat mapping services evaluate: the data fields plus the envelope's
+    id, type, subject, org_unit, source and occurred_at (envelope fields win over data fields)."""
+    out: dict[str, Any] = MessageToDict(event.data)
+    out.update({"id": event.id, "type": event.type})
+    for name in ("subject", "org_unit", "source"):
+        if getattr(event, name):
+            out[name] = getattr(event, name)
+    if event.HasField("occurred_at"):
+        out["occurred_at"] = event.occurred_at.ToJsonString()
+    return out
+
+
+def _page_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"v1:{offset}".encode()).decode()
+
+
+def _page_offset(token: str) -> int:
+    if not token:
+        return 0
+    try:
+        kind, offset = base64.urlsafe_b64decode(token.encode()).decode().split(":")
+        if kind != "v1" or int(offset) < 0:
+            raise ValueError
+        return int(offset)
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        raise InvalidArgument("is not a token this service issued", field="page_token") from None
+
+
+class RulePackServicer(rule_pack_service_pb2_grpc.RulePackServiceServicer):
+    def __init__(self, manager: RulePackManager) -> None:
+        self.manager = manager
+
+    def ValidateRulePack(
+        self, request: pb.ValidateRulePackRequest, context: Any
+    ) -> pb.ValidateRulePackResponse:
+        authorize(current_principal(), READ)
+        if not request.source_yaml.strip():
+            raise InvalidArgument("is empty", field="source_yaml")
+        try:
+            pack, _ = self.manager.validate(request.source_yaml)
+        except PackError as exc:
+            return pb.ValidateRulePackResponse(valid=False, problems=exc.problems)
+        return pb.ValidateRulePackResponse(
+            valid=True,
+            pack_id=pack.id,
+            version=pack.version,
+            content_hash=pack.content_hash,
+            tests_passed=len(pack.tests),
+        )
+
+    def TestRulePack(self, request: pb.TestRulePackRequest, context: Any) -> pb.TestRulePackResponse:
+        authorize(current_principal(), READ)
+        if not request.source_yaml.strip():
+            raise InvalidArgument("is empty", field="source_yaml")
+        try:
+            results = self.manager.test(request.source_yaml)
+        except PackError as exc:
+            return pb.TestRulePackResponse(passed=False, problems=exc.problems)
+        return pb.TestRulePackResponse(
+            passed=all(r.passed for r in results),
+            results=[
+                pb.TestCaseResult(
+                    name=r.name, line=r.line, passed=r.passed, message=r.message, actions=fired_pb(r.fired)
+                )
+                for r in results
+            ],
+        )
+
+    def PublishRulePack(self, request: pb.PublishRulePackRequest, context: Any) -> pb.RulePackVersion:
+        principal = current_principal()
+        authorize(principal, PUBLISH)
+        if request.activate:
+            authorize(principal, ACTIVATE)
+        stored, _created = self.manager.publish(
+            request.source_yaml, principal.subject, request_id=request.request_id
+        )
+        if request.activate:
+            self.manager.activate(
+                stored.pack_id, stored.version, principal.subject, request_id=request.request_id
+            )
+        _, active = self.manager.history(stored.pack_id)
+        return version_pb(stored, active=active == stored.version)
+
+    def ActivateRulePackVersion(
+        self, request: pb.ActivateRulePackVersionRequest, context: Any
+    ) -> pb.RulePackVersion:
+        principal = current_principal()
+        authorize(principal, ACTIVATE)
+        pack_id, version = parse_name(request.name)
+        stored = self.manager.activate(pack_id, version, principal.subject, request_id=request.request_id)
+        return version_pb(stored, active=True)
+
+    def RollbackRulePack(self, request: pb.RollbackRulePackRequest, context: Any) -> pb.RulePackVersion:
+        principal = current_principal()
+        authorize(principal, ACTIVATE)
+        if not request.pack_id:
+            raise InvalidArgument("is required", field="pack_id")
+        if not request.to_version:
+            raise InvalidArgument("is required", field="to_version")
+        stored = self.manager.rollback(
+            request.pack_id, request.to_version, principal.subject, request_id=request.request_id
+        )
+        return version_pb(stored, active=True)
+
+    def GetRulePackVersion(self, request: pb.GetRulePackVersionRequest, context: Any) -> pb.RulePackVersion:
+        authorize(current_principal(), READ)
+        pack_id, version = parse_name(request.name)
+        stored = self.manager.get(pack_id, version)
+        _, active = self.manager.history(pack_id)
+        return version_pb(stored, active=active == version, with_source=True)
+
+    def ListRulePackVersions(
+        self, request: pb.ListRulePackVersionsRequest, context: Any
+    ) -> pb.ListRulePackVersionsResponse:
+        authorize(current_principal(), READ)
+        if not request.pack_id:
+            raise InvalidArgument("is required", field="pack_id")
+        if request.page_size < 0:
+            raise InvalidArgument("must not be negative", field="page_size")
+        size = min(request.page_size or 50, 500)
+        offset = _page_offset(request.page_token)
+        versions, active = self.manager.history(request.pack_id)
+        page = versions[offset : offset + size]
+        more = offset + size < len(versions)
+        return pb.ListRulePackVersionsResponse(
+            versions=[version_pb(v, v.version == active) for v in page],
+            next_page_token=_page_token(offset + size) if more else "",
+        )
+
+    def ListActiveRulePacks(
+        self, request: pb.ListActiveRulePacksRequest, context: Any
+    ) -> pb.ListActiveRulePacksResponse:
+        authorize(current_principal(), READ)
+        return pb.ListActiveRulePacksResponse(
+            packs=[version_pb(v, True) for v in self.manager.active_versions()],
+            serving_versions=self.manager.runtime.active_versions(),
+        )
+
+    def DiffRulePackVersions(
+        self, request: pb.DiffRulePackVersionsRequest, context: Any
+    ) -> pb.DiffRulePackVersionsResponse:
+        authorize(current_principal(), READ)
+        for field in ("pack_id", "from_version", "to_version"):
+            if not getattr(request, field):
+                raise InvalidArgument("is required", field=field)
+        text, added, removed, changed = self.manager.diff(
+            request.pack_id, request.from_version, request.to_version
+        )
+        return pb.DiffRulePackVersionsResponse(
+            unified_diff=text, added_rules=added, removed_rules=removed, changed_rules=changed
+        )
+
+    def DryRunRulePack(self, request: pb.DryRunRulePackRequest, context: Any) -> pb.DryRunRulePackResponse:
+        authorize(current_principal(), READ)
+        if request.candidate_yaml:
+            pack, compiled = self.manager.candidate(request.candidate_yaml)
+        elif request.candidate_version:
+            pack_id, version = parse_name(request.candidate_version)
+            pack, compiled = self.manager.candidate(self.manager.get(pack_id, version).source)
+        else:
+            raise InvalidArgument("give candidate_yaml or candidate_version", field="candidate_yaml")
+        if request.inputs:
+            inputs = [(event_input(item.event), MessageToDict(item.facts)) for item in request.inputs]
+        else:
+            inputs = self.manager.runtime.recent()
+        rows = self.manager.dry_run(pack, compiled, inputs)
+        return pb.DryRunRulePackResponse(
+            results=[
+                pb.DryRunResult(
+                    event_type=str(r.event.get("type", "")),
+                    event_id=str(r.event.get("id", "")),
+                    active_actions=fired_pb(r.active),
+                    candidate_actions=fired_pb(r.candidate),
+                    changed=r.changed,
+                    error=r.error,
+                )
+                for r in rows
+            ],
+            events=len(rows),
+            changed=sum(r.changed for r in rows),
+        )

@@ -1,0 +1,262 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Kpi(_message.Message):
+    __slots__ = ("id", "label", "weight", "direction", "normalisation", "target", "floor", "cap", "unit", "default_value")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    DIRECTION_FIELD_NUMBER: _ClassVar[int]
+    NORMALISATION_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    FLOOR_FIELD_NUMBER: _ClassVar[int]
+    CAP_FIELD_NUMBER: _ClassVar[int]
+    UNIT_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_VALUE_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    label: str
+    weight: str
+    direction: str
+    normalisation: str
+    target: str
+    floor: str
+    cap: str
+    unit: str
+    default_value: str
+    def __init__(self, id: _Optional[str] = ..., label: _Optional[str] = ..., weight: _Optional[str] = ..., direction: _Optional[str] = ..., normalisation: _Optional[str] = ..., target: _Optional[str] = ..., floor: _Optional[str] = ..., cap: _Optional[str] = ..., unit: _Optional[str] = ..., default_value: _Optional[str] = ...) -> None: ...
+
+class Scorecard(_message.Message):
+    __slots__ = ("id", "version", "role", "org_unit_prefix", "effective_from", "kpis", "formula", "created_by")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    ORG_UNIT_PREFIX_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_FROM_FIELD_NUMBER: _ClassVar[int]
+    KPIS_FIELD_NUMBER: _ClassVar[int]
+    FORMULA_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BY_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    version: int
+    role: str
+    org_unit_prefix: str
+    effective_from: str
+    kpis: _containers.RepeatedCompositeFieldContainer[Kpi]
+    formula: str
+    created_by: str
+    def __init__(self, id: _Optional[str] = ..., version: _Optional[int] = ..., role: _Optional[str] = ..., org_unit_prefix: _Optional[str] = ..., effective_from: _Optional[str] = ..., kpis: _Optional[_Iterable[_Union[Kpi, _Mapping]]] = ..., formula: _Optional[str] = ..., created_by: _Optional[str] = ...) -> None: ...
+
+class CreateScorecardVersionRequest(_message.Message):
+    __slots__ = ("scorecard",)
+    SCORECARD_FIELD_NUMBER: _ClassVar[int]
+    scorecard: Scorecard
+    def __init__(self, scorecard: _Optional[_Union[Scorecard, _Mapping]] = ...) -> None: ...
+
+class ListScorecardsRequest(_message.Message):
+    __slots__ = ("role",)
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    role: str
+    def __init__(self, role: _Optional[str] = ...) -> None: ...
+
+class ListScorecardsResponse(_message.Message):
+    __slots__ = ("scorecards",)
+    SCORECARDS_FIELD_NUMBER: _ClassVar[int]
+    scorecards: _containers.RepeatedCompositeFieldContainer[Scorecard]
+    def __init__(self, scorecards: _Optional[_Iterable[_Union[Scorecard, _Mapping]]] = ...) -> None: ...
+
+class MetricValue(_message.Message):
+    __slots__ = ("employee_id", "org_unit", "role", "period", "metric", "value", "mode", "source")
+    EMPLOYEE_ID_FIELD_NUMBER: _ClassVar[int]
+    ORG_UNIT_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    METRIC_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    employee_id: str
+    org_unit: str
+    role: str
+    period: str
+    metric: str
+    value: str
+    mode: str
+    source: str
+    def __init__(self, employee_id: _Optional[str] = ..., org_unit: _Optional[str] = ..., role: _Optional[str] = ..., period: _Optional[str] = ..., metric: _Optional[str] = ..., value: _Optional[str] = ..., mode: _Optional[str] = ..., source: _Optional[str] = ...) -> None: ...
+
+class RecordMetricsRequest(_message.Message):
+    __slots__ = ("values", "request_id")
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    values: _containers.RepeatedCompositeFieldContainer[MetricValue]
+    request_id: str
+    def __init__(self, values: _Optional[_Iterable[_Union[MetricValue, _Mapping]]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class RecordMetricsResponse(_message.Message):
+    __slots__ = ("recorded",)
+    RECORDED_FIELD_NUMBER: _ClassVar[int]
+    recorded: int
+    def __init__(self, recorded: _Optional[int] = ...) -> None: ...
+
+class ComputeScoresRequest(_message.Message):
+    __slots__ = ("period", "org_unit")
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    ORG_UNIT_FIELD_NUMBER: _ClassVar[int]
+    period: str
+    org_unit: str
+    def __init__(self, period: _Optional[str] = ..., org_unit: _Optional[str] = ...) -> None: ...
+
+class ComputeScoresResponse(_message.Message):
+    __slots__ = ("scored", "signals_raised")
+    SCORED_FIELD_NUMBER: _ClassVar[int]
+    SIGNALS_RAISED_FIELD_NUMBER: _ClassVar[int]
+    scored: int
+    signals_raised: int
+    def __init__(self, scored: _Optional[int] = ..., signals_raised: _Optional[int] = ...) -> None: ...
+
+class Contribution(_message.Message):
+    __slots__ = ("kpi", "label", "raw_value", "normalised", "points", "weight", "explanation", "sources")
+    KPI_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    RAW_VALUE_FIELD_NUMBER: _ClassVar[int]
+    NORMALISED_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    EXPLANATION_FIELD_NUMBER: _ClassVar[int]
+    SOURCES_FIELD_NUMBER: _ClassVar[int]
+    kpi: str
+    label: str
+    raw_value: str
+    normalised: str
+    points: str
+    weight: str
+    explanation: str
+    sources: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, kpi: _Optional[str] = ..., label: _Optional[str] = ..., raw_value: _Optional[str] = ..., normalised: _Optional[str] = ..., points: _Optional[str] = ..., weight: _Optional[str] = ..., explanation: _Optional[str] = ..., sources: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class Calibration(_message.Message):
+    __slots__ = ("adjustment", "reason", "calibrated_by", "calibrated_at")
+    ADJUSTMENT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CALIBRATED_BY_FIELD_NUMBER: _ClassVar[int]
+    CALIBRATED_AT_FIELD_NUMBER: _ClassVar[int]
+    adjustment: str
+    reason: str
+    calibrated_by: str
+    calibrated_at: _timestamp_pb2.Timestamp
+    def __init__(self, adjustment: _Optional[str] = ..., reason: _Optional[str] = ..., calibrated_by: _Optional[str] = ..., calibrated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class EmployeeScore(_message.Message):
+    __slots__ = ("employee_id", "org_unit", "role", "period", "scorecard_id", "scorecard_version", "score", "contributions", "rank_in_team", "rank_in_org_unit", "team_size", "change", "calibrations", "calibrated_score")
+    EMPLOYEE_ID_FIELD_NUMBER: _ClassVar[int]
+    ORG_UNIT_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    SCORECARD_ID_FIELD_NUMBER: _ClassVar[int]
+    SCORECARD_VERSION_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    CONTRIBUTIONS_FIELD_NUMBER: _ClassVar[int]
+    RANK_IN_TEAM_FIELD_NUMBER: _ClassVar[int]
+    RANK_IN_ORG_UNIT_FIELD_NUMBER: _ClassVar[int]
+    TEAM_SIZE_FIELD_NUMBER: _ClassVar[int]
+    CHANGE_FIELD_NUMBER: _ClassVar[int]
+    CALIBRATIONS_FIELD_NUMBER: _ClassVar[int]
+    CALIBRATED_SCORE_FIELD_NUMBER: _ClassVar[int]
+    employee_id: str
+    org_unit: str
+    role: str
+    period: str
+    scorecard_id: str
+    scorecard_version: int
+    score: str
+    contributions: _containers.RepeatedCompositeFieldContainer[Contribution]
+    rank_in_team: int
+    rank_in_org_unit: int
+    team_size: int
+    change: str
+    calibrations: _containers.RepeatedCompositeFieldContainer[Calibration]
+    calibrated_score: str
+    def __init__(self, employee_id: _Optional[str] = ..., org_unit: _Optional[str] = ..., role: _Optional[str] = ..., period: _Optional[str] = ..., scorecard_id: _Optional[str] = ..., scorecard_version: _Optional[int] = ..., score: _Optional[str] = ..., contributions: _Optional[_Iterable[_Union[Contribution, _Mapping]]] = ..., rank_in_team: _Optional[int] = ..., rank_in_org_unit: _Optional[int] = ..., team_size: _Optional[int] = ..., change: _Optional[str] = ..., calibrations: _Optional[_Iterable[_Union[Calibration, _Mapping]]] = ..., calibrated_score: _Optional[str] = ...) -> None: ...
+
+class GetScoreRequest(_message.Message):
+    __slots__ = ("employee_id", "period")
+    EMPLOYEE_ID_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    employee_id: str
+    period: str
+    def __init__(self, employee_id: _Optional[str] = ..., period: _Optional[str] = ...) -> None: ...
+
+class ListScoresRequest(_message.Message):
+    __slots__ = ("period", "org_unit", "page_size", "page_token")
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    ORG_UNIT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    period: str
+    org_unit: str
+    page_size: int
+    page_token: str
+    def __init__(self, period: _Optional[str] = ..., org_unit: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListScoresResponse(_message.Message):
+    __slots__ = ("scores", "next_page_token")
+    SCORES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    scores: _containers.RepeatedCompositeFieldContainer[EmployeeScore]
+    next_page_token: str
+    def __init__(self, scores: _Optional[_Iterable[_Union[EmployeeScore, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class CalibrateScoreRequest(_message.Message):
+    __slots__ = ("employee_id", "period", "adjustment", "reason", "request_id")
+    EMPLOYEE_ID_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    ADJUSTMENT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    employee_id: str
+    period: str
+    adjustment: str
+    reason: str
+    request_id: str
+    def __init__(self, employee_id: _Optional[str] = ..., period: _Optional[str] = ..., adjustment: _Optional[str] = ..., reason: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class Signal(_message.Message):
+    __slots__ = ("employee_id", "period", "kind", "audience", "detail", "rule_id", "pack_id", "pack_version")
+    EMPLOYEE_ID_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    AUDIENCE_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    RULE_ID_FIELD_NUMBER: _ClassVar[int]
+    PACK_ID_FIELD_NUMBER: _ClassVar[int]
+    PACK_VERSION_FIELD_NUMBER: _ClassVar[int]
+    employee_id: str
+    period: str
+    kind: str
+    audience: str
+    detail: str
+    rule_id: str
+    pack_id: str
+    pack_version: str
+    def __init__(self, employee_id: _Optional[str] = ..., period: _Optional[str] = ..., kind: _Optional[str] = ..., audience: _Optional[str] = ..., detail: _Optional[str] = ..., rule_id: _Optional[str] = ..., pack_id: _Optional[str] = ..., pack_version: _Optional[str] = ...) -> None: ...
+
+class ListSignalsRequest(_message.Message):
+    __slots__ = ("period", "org_unit")
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    ORG_UNIT_FIELD_NUMBER: _ClassVar[int]
+    period: str
+    org_unit: str
+    def __init__(self, period: _Optional[str] = ..., org_unit: _Optional[str] = ...) -> None: ...
+
+class ListSignalsResponse(_message.Message):
+    __slots__ = ("signals",)
+    SIGNALS_FIELD_NUMBER: _ClassVar[int]
+    signals: _containers.RepeatedCompositeFieldContainer[Signal]
+    def __init__(self, signals: _Optional[_Iterable[_Union[Signal, _Mapping]]] = ...) -> None: ...

@@ -1,0 +1,145 @@
+"""OpenTelemetry set-up and structured logging with trace correlation.
+
+``setup(settings)`` configures the tracer provider (exporter ``none``, ``console`` or ``otlp`` by
+COVENANT_OTEL_EXPORTER; the OTLP endpoint comes from the standard OTEL_EXPORTER_OTLP_ENDPOINT) and JSON
+logs whose records carry ``trace_id``/``span_id`` of the active span. Trace context crosses services in
+gRPC metadata (instrumented channels and servers) and inside the event envelope (``traceparent``), so
+one trace spans an event's whole journey: ``context_from_event(event)`` restores it on the consumer.
+With COVENANT_METRICS_PORT set, ``setup`` also serves Prometheus metrics on that port (``/metrics``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+
+if TYPE_CHECKING:
+    from covenant.events.v1.event_pb2 import Event
+    from covenant.settings import Settings
+
+_setup_lock = threading.Lock()
+_configured = False
+_metrics_lock = threading.Lock()
+_service_info: Any = None
+
+
+def setup(settings: Settings) -> None:
+    """Configure tracing and logging once per process."""
+    global _configured
+    with _setup_lock:
+        if _configured:
+            return
+        provider = TracerProvider(resource=Resource.create({"service.name": f"covenant-{settings.service}"}))
+        if settings.otel_exporter == "console":
+            provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter(out=sys.stderr)))
+        elif settings.otel_exporter == "otlp":
+            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+            provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        trace.set_tracer_provider(provider)
+        setup_logging(settings.log_level, settings.log_format, settings.service)
+        if settings.env.get("COVENANT_METRICS_PORT"):
+            start_metrics_server(int(settings.env["COVENANT_METRICS_PORT"]), settings.service)
+        _configured = True
+
+
+def start_metrics_server(port: int, service: str, addr: str = "0.0.0.0") -> int:
+    """Serve Prometheus metrics over HTTP (``/metrics``: process, GC and Python collectors plus
+    ``covenant_service_info``) on ``port`` (0 = any free port); returns the bound port."""
+    import prometheus_client
+
+    global _service_info
+    with _metrics_lock:
+        if _service_info is None:  # one per process: the default registry refuses duplicates
+            _service_info = prometheus_client.Info(
+                "covenant_service", "The Covenant service this process runs"
+            )
+    _service_info.info({"service": service})
+    server, _ = prometheus_client.start_http_server(port, addr=addr)
+    return int(server.server_port)
+
+
+def ensure_tracer_provider() -> None:
+    """Install an SDK tracer provider (no exporter) if none is set, so trace ids are real in tests."""
+    if not isinstance(trace.get_tracer_provider(), TracerProvider):
+        trace.set_tracer_provider(TracerProvider())
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, with the active trace and span ids."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "service": self.service,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid:
+            out["trace_id"] = format(span.trace_id, "032x")
+            out["span_id"] = format(span.span_id, "016x")
+        extra = getattr(record, "fields", None)
+        if isinstance(extra, Mapping):
+            out.update(extra)
+        if record.exc_info:
+            out["exc"] = self.formatException(record.exc_info)
+        return json.dumps(out, ensure_ascii=False, default=str)
+
+
+def setup_logging(level: str, fmt: str, service: str) -> None:
+    """Route the root logger to stderr as JSON (or plain text)."""
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter(service))
+    else:
+        handler.setFormatter(logging.Formatter(f"%(asctime)s {service} %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+
+
+def current_trace_id() -> str:
+    """Hex trace id of the active span, or empty."""
+    ctx = trace.get_current_span().get_span_context()
+    return format(ctx.trace_id, "032x") if ctx.is_valid else ""
+
+
+def inject_into_event(event: Event) -> None:
+    """Copy the active trace context into the event envelope."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    event.traceparent = carrier.get("traceparent", "")
+    event.tracestate = carrier.get("tracestate", "")
+
+
+def context_from_event(event: Event) -> otel_context.Context:
+    """The trace context an event carries, for starting the consumer's span as its child."""
+    carrier = {"traceparent": event.traceparent}
+    if event.tracestate:
+        carrier["tracestate"] = event.tracestate
+    return propagate.extract(carrier)
+
+
+def trace_id_of(event: Event) -> str:
+    """The trace id in an event's traceparent (``00-<trace>-<span>-<flags>``), or empty."""
+    parts = event.traceparent.split("-")
+    return parts[1] if len(parts) == 4 else ""
+
+
+tracer = trace.get_tracer("covenant")
