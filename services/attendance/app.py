@@ -1,0 +1,25 @@
+"""Wires the attendance service into the chassis."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from covenant.attendance.v1 import attendance_pb2_grpc
+from covenant.grpc.app import ServiceApp, ServiceContext
+from services.attendance.actions import VOCABULARY
+from services.attendance.service import AttendanceService, DayCloser
+from services.attendance.servicer import AttendanceServicer
+
+
+def create_app(ctx: ServiceContext) -> ServiceApp:
+    service = AttendanceService(ctx.db, ctx.rules, timezone=ctx.settings.timezone)
+    interval = float(ctx.settings.env.get("COVENANT_ATTENDANCE_CLOSE_INTERVAL_SECONDS", "60"))
+    return ServiceApp(
+        servicers=[
+            (attendance_pb2_grpc.add_AttendanceServiceServicer_to_server, AttendanceServicer(service))
+        ],
+        grpc_service_names=["covenant.attendance.v1.AttendanceService"],
+        actions=VOCABULARY,
+        migrations_dir=Path(__file__).parent / "migrations",
+        workers=[DayCloser(service, interval=interval)],
+    )

@@ -1,0 +1,206 @@
+"""gRPC adapter for AttendanceService: protobuf <-> domain, nothing else."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from covenant.attendance.v1 import attendance_pb2 as pb
+from covenant.attendance.v1 import attendance_pb2_grpc
+from covenant.common.v1.common_pb2 import GeoPoint
+from covenant.errors import InvalidArgument
+from covenant.grpc.context import current_principal
+from services.attendance.domain.day import DaySummary
+from services.attendance.domain.geo import Place
+from services.attendance.domain.pings import PingIn
+from services.attendance.service import AttendanceService
+
+STREAM_LIMIT = 100_000  # fixes per client stream (one transaction)
+
+
+def ts(value: datetime | None) -> Timestamp | None:
+    if value is None:
+        return None
+    t = Timestamp()
+    t.FromDatetime(value if value.tzinfo else value.replace(tzinfo=UTC))
+    return t
+
+
+def ping_in(p: pb.Ping, field: str) -> PingIn:
+    if not p.HasField("time"):
+        raise InvalidArgument("is required", field=f"{field}.time")
+    if not p.HasField("location"):
+        raise InvalidArgument("is required", field=f"{field}.location")
+    return PingIn(
+        p.employee_id,
+        p.org_unit,
+        p.device_id,
+        p.time.ToDatetime(tzinfo=UTC),
+        p.location.latitude,
+        p.location.longitude,
+        p.accuracy_m,
+        p.mock_location,
+        p.role,
+    )
+
+
+def place_in(p: pb.ClientPlace, field: str) -> Place:
+    if not p.HasField("location"):
+        raise InvalidArgument("is required", field=f"{field}.location")
+    return Place(
+        p.client_id, p.name, p.location.latitude, p.location.longitude, p.visit_radius_m, p.high_risk
+    )
+
+
+def employee_day(d: DaySummary) -> pb.EmployeeDay:
+    return pb.EmployeeDay(
+        employee_id=d.employee_id,
+        org_unit=d.org_unit,
+        visits=d.visits,
+        verified_visits=d.verified_visits,
+        location_mismatches=d.location_mismatches,
+        stops=d.stops,
+        stops_at_clients=d.stops_at_clients,
+        dwell_anomalies=d.dwell_anomalies,
+        spoofing_suspicions=d.spoofing_suspicions,
+        anomalies=d.location_mismatches + d.dwell_anomalies + d.spoofing_suspicions,
+        distance_m=round(d.distance_m, 1),
+        first_ping_at=ts(d.first_ping_at),
+        last_ping_at=ts(d.last_ping_at),
+    )
+
+
+class AttendanceServicer(attendance_pb2_grpc.AttendanceServiceServicer):
+    def __init__(self, service: AttendanceService) -> None:
+        self.service = service
+
+    def _import(self, places: list[pb.ClientPlace]) -> pb.ImportClientPlacesResponse:
+        converted = [place_in(p, f"places[{i}]") for i, p in enumerate(places)]
+        n = self.service.import_places(current_principal(), converted, [p.address for p in places])
+        return pb.ImportClientPlacesResponse(imported=n)
+
+    def ImportClientPlaces(
+        self, request: pb.ImportClientPlacesRequest, context: Any
+    ) -> pb.ImportClientPlacesResponse:
+        return self._import(list(request.places))
+
+    def StreamClientPlaces(
+        self, request_iterator: Iterator[pb.ClientPlace], context: Any
+    ) -> pb.ImportClientPlacesResponse:
+        return self._import(list(request_iterator))
+
+    def FindNearbyPlaces(
+        self, request: pb.FindNearbyPlacesRequest, context: Any
+    ) -> pb.FindNearbyPlacesResponse:
+        found = self.service.nearby(
+            current_principal(),
+            request.location.latitude,
+            request.location.longitude,
+            request.radius_m,
+            request.limit,
+        )
+        return pb.FindNearbyPlacesResponse(
+            places=[
+                pb.NearbyPlace(
+                    place=pb.ClientPlace(
+                        client_id=p.id,
+                        name=p.name,
+                        visit_radius_m=p.radius_m,
+                        location=GeoPoint(latitude=p.latitude, longitude=p.longitude),
+                        high_risk=p.high_risk,
+                    ),
+                    distance_m=round(d, 1),
+                )
+                for d, p in found
+            ]
+        )
+
+    def CheckIn(self, request: pb.CheckInRequest, context: Any) -> pb.CheckInResponse:
+        r = self.service.check_in(
+            current_principal(), ping_in(request.ping, "ping"), request.client_id, request.request_id
+        )
+        return pb.CheckInResponse(
+            verified=r.verified,
+            distance_m=round(r.distance_m, 1),
+            radius_m=r.radius_m,
+            visit_id=r.visit_id,
+            event_type=r.event_type,
+            rule_id=r.rule_id,
+            pack_id=r.pack_id,
+            pack_version=r.pack_version,
+            suspicions=list(r.suspicions),
+        )
+
+    def _ingest(self, pings: Iterator[pb.Ping]) -> pb.IngestPingsResponse:
+        converted = []
+        for i, p in enumerate(pings):
+            if i >= STREAM_LIMIT:
+                raise InvalidArgument(f"at most {STREAM_LIMIT} pings per call", field=f"pings[{i}]")
+            converted.append(ping_in(p, f"pings[{i}]"))
+        stats = self.service.ingest(current_principal(), converted)
+        return pb.IngestPingsResponse(
+            accepted=stats.accepted,
+            duplicates=stats.duplicates,
+            stops_detected=stats.stops,
+            anomalies=stats.anomalies,
+        )
+
+    def IngestPings(self, request: pb.IngestPingsRequest, context: Any) -> pb.IngestPingsResponse:
+        return self._ingest(iter(request.pings))
+
+    def StreamPings(self, request_iterator: Iterator[pb.Ping], context: Any) -> pb.IngestPingsResponse:
+        return self._ingest(request_iterator)
+
+    def GetRouteReport(self, request: pb.GetRouteReportRequest, context: Any) -> pb.RouteReport:
+        r = self.service.route_report(current_principal(), request.employee_id, request.date)
+        return pb.RouteReport(
+            employee_id=request.employee_id,
+            date=request.date,
+            distance_m=round(r.summary.distance_m, 1),
+            verified_visits=r.summary.verified_visits,
+            summary=employee_day(r.summary),
+            items=[
+                pb.RouteItem(
+                    kind=i.kind,
+                    id=i.id,
+                    start_time=ts(i.start),
+                    end_time=ts(i.end),
+                    location=GeoPoint(latitude=i.latitude, longitude=i.longitude),
+                    client_id=i.client_id,
+                    verified=i.verified,
+                    minutes=round(i.minutes, 1),
+                    distance_to_client_m=round(i.distance_to_client_m, 1),
+                )
+                for i in r.items
+            ],
+            anomalies=[
+                pb.Anomaly(
+                    kind=a.kind,
+                    time=ts(a.at),
+                    ref_id=a.ref_id,
+                    detail_json=json.dumps(a.detail, ensure_ascii=False, sort_keys=True),
+                    rule_id=a.rule_id,
+                    pack_id=a.pack_id,
+                    pack_version=a.pack_version,
+                )
+                for a in r.anomalies
+            ],
+        )
+
+    def GetTeamSummary(self, request: pb.GetTeamSummaryRequest, context: Any) -> pb.TeamSummary:
+        rows, token = self.service.team_summary(
+            current_principal(), request.org_unit, request.date, request.page_size, request.page_token
+        )
+        return pb.TeamSummary(
+            org_unit=request.org_unit,
+            date=request.date,
+            employees=[employee_day(r) for r in rows],
+            next_page_token=token,
+        )
+
+    def CloseDay(self, request: pb.CloseDayRequest, context: Any) -> pb.CloseDayResponse:
+        return pb.CloseDayResponse(summarised=self.service.close_day(current_principal(), request.date))

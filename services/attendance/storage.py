@@ -1,0 +1,559 @@
+"""SQLAlchemy storage for attendance: tables and the repository functions the use cases call.
+
+Every employee-owned row keeps the owner's org unit so data scopes can be enforced and lists filtered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from services.attendance.domain.geo import Place
+from services.attendance.domain.stops import Ping
+
+metadata = MetaData()
+
+places = Table(
+    "attendance_places",
+    metadata,
+    Column("client_id", String(128), primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("address", Text, nullable=False),
+    Column("latitude", Float, nullable=False),
+    Column("longitude", Float, nullable=False),
+    Column("radius_m", Integer, nullable=False),
+    Column("high_risk", Boolean, nullable=False),
+    Column("revision", BigInteger, nullable=False, server_default="0"),
+    Index("ix_attendance_places_revision", "revision"),
+)
+
+# One row: the revision of the last place import, so every replica can load what changed since its own.
+place_revision = Table(
+    "attendance_place_revision",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("revision", BigInteger, nullable=False),
+)
+
+pings = Table(
+    "attendance_pings",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("employee_id", String(64), nullable=False),
+    Column("org_unit", String(255), nullable=False),
+    Column("device_id", String(128), nullable=False),
+    Column("day", String(10), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("latitude", Float, nullable=False),
+    Column("longitude", Float, nullable=False),
+    Column("accuracy_m", Float, nullable=False),
+    Column("mock", Boolean, nullable=False),
+    UniqueConstraint("employee_id", "device_id", "at", name="uq_attendance_ping"),
+    Index("ix_attendance_pings_day", "employee_id", "day", "at"),
+)
+
+visits = Table(
+    "attendance_visits",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("request_id", String(128), unique=True, nullable=True),
+    Column("employee_id", String(64), nullable=False),
+    Column("org_unit", String(255), nullable=False),
+    Column("client_id", String(128), nullable=False),
+    Column("day", String(10), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("latitude", Float, nullable=False),
+    Column("longitude", Float, nullable=False),
+    Column("distance_m", Float, nullable=False),
+    Column("verified", Boolean, nullable=False),
+    Column("rule_id", String(128), nullable=False),
+    Column("pack_version", String(64), nullable=False),
+    Column("pack_id", String(128), nullable=False, server_default=""),
+    Index("ix_attendance_visits_day", "employee_id", "day"),
+)
+
+stops = Table(
+    "attendance_stops",
+    metadata,
+    Column("employee_id", String(64), primary_key=True),
+    Column("start_at", DateTime(timezone=True), primary_key=True),
+    Column("org_unit", String(255), nullable=False),
+    Column("day", String(10), nullable=False),
+    Column("end_at", DateTime(timezone=True), nullable=False),
+    Column("latitude", Float, nullable=False),
+    Column("longitude", Float, nullable=False),
+    Column("client_id", String(128), nullable=False),
+    Column("minutes", Float, nullable=False),
+    Column("stop_id", String(64), nullable=False, server_default=""),
+    Column("closed", Boolean, nullable=False, server_default=true()),
+)
+
+anomalies = Table(
+    "attendance_anomalies",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("employee_id", String(64), nullable=False),
+    Column("org_unit", String(255), nullable=False),
+    Column("day", String(10), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("key", String(128), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("detail_json", Text, nullable=False),
+    Column("rule_id", String(128), nullable=False),
+    Column("pack_version", String(64), nullable=False),
+    Column("pack_id", String(128), nullable=False, server_default=""),
+    Column("ref_id", String(128), nullable=False, server_default=""),
+    Column("start_at", DateTime(timezone=True), nullable=True),
+    Column("end_at", DateTime(timezone=True), nullable=True),
+    UniqueConstraint("employee_id", "kind", "key", name="uq_attendance_anomaly_once"),
+    Index("ix_attendance_anomalies_day", "employee_id", "day"),
+)
+
+# Per employee-day: where stop detection may resume, and whether the day's summary is out of date.
+days = Table(
+    "attendance_days",
+    metadata,
+    Column("employee_id", String(64), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("org_unit", String(255), nullable=False),
+    Column("role", String(64), nullable=False),
+    Column("pings", Integer, nullable=False),
+    Column("first_at", DateTime(timezone=True), nullable=True),
+    Column("last_at", DateTime(timezone=True), nullable=True),
+    Column("resume_at", DateTime(timezone=True), nullable=True),
+    Column("dirty", Boolean, nullable=False),
+    Column("summary_revision", Integer, nullable=False),
+    Index("ix_attendance_days_dirty", "dirty", "day"),
+    Index("ix_attendance_days_org", "day", "org_unit", "employee_id"),
+)
+
+
+def utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _insert(s: Session, table: Table) -> Any:
+    return (pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert)(table)
+
+
+# -- places ----------------------------------------------------------------------------------------
+def upsert_places(s: Session, rows: Sequence[dict[str, Any]]) -> int:
+    """Inserts or replaces places; returns the new place revision (bumped under a row lock)."""
+    _insert_ignore = _insert(s, place_revision).values(id=1, revision=0).on_conflict_do_nothing()
+    s.execute(_insert_ignore)
+    revision = s.execute(
+        update(place_revision)
+        .where(place_revision.c.id == 1)
+        .values(revision=place_revision.c.revision + 1)
+        .returning(place_revision.c.revision)
+    ).scalar_one()
+    stamped = [{**r, "revision": revision} for r in rows]
+    for start in range(0, len(stamped), 2000):
+        chunk = stamped[start : start + 2000]
+        stmt = _insert(s, places)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[places.c.client_id],
+            set_={
+                c: stmt.excluded[c]
+                for c in ("name", "address", "latitude", "longitude", "radius_m", "high_risk", "revision")
+            },
+        )
+        s.execute(stmt, chunk)
+    return int(revision)
+
+
+def place_revision_now(s: Session) -> int:
+    return int(s.execute(select(place_revision.c.revision).where(place_revision.c.id == 1)).scalar() or 0)
+
+
+def places_since(s: Session, revision: int) -> tuple[list[Place], int]:
+    """Places changed after ``revision`` and the newest revision among them (or ``revision``)."""
+    rows = s.execute(select(places).where(places.c.revision > revision)).all()
+    found = [Place(r.client_id, r.name, r.latitude, r.longitude, r.radius_m, r.high_risk) for r in rows]
+    return found, max((int(r.revision) for r in rows), default=revision)
+
+
+# -- pings -----------------------------------------------------------------------------------------
+def existing_ping_keys(
+    s: Session, employee_ids: Sequence[str], days_: Sequence[str], first: datetime, last: datetime
+) -> set[tuple[str, str, datetime]]:
+    """(employee, device, time) of stored fixes of these employees and days between ``first`` and
+    ``last`` (the candidates a batch could duplicate)."""
+    found: set[tuple[str, str, datetime]] = set()
+    ids = sorted(set(employee_ids))
+    for start in range(0, len(ids), 500):
+        q = select(pings.c.employee_id, pings.c.device_id, pings.c.at).where(
+            and_(
+                pings.c.employee_id.in_(ids[start : start + 500]),
+                pings.c.day.in_(sorted(set(days_))),
+                pings.c.at >= first,
+                pings.c.at <= last,
+            )
+        )
+        found.update((r.employee_id, r.device_id, utc(r.at)) for r in s.execute(q))
+    return found
+
+
+_PING_COLUMNS = (
+    "employee_id",
+    "org_unit",
+    "device_id",
+    "day",
+    "at",
+    "latitude",
+    "longitude",
+    "accuracy_m",
+    "mock",
+)
+_SQLITE_INSERT_PINGS = (
+    f"INSERT INTO attendance_pings ({', '.join(_PING_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(_PING_COLUMNS))}) ON CONFLICT DO NOTHING"
+)
+
+
+_PG_TYPES = ("varchar", "varchar", "varchar", "varchar", "timestamptz", "float8", "float8", "float8", "bool")
+_PG_INSERT_PINGS = (
+    f"INSERT INTO attendance_pings ({', '.join(_PING_COLUMNS)}) SELECT * FROM unnest("
+    + ", ".join(f"%({c})s::{t}[]" for c, t in zip(_PING_COLUMNS, _PG_TYPES, strict=True))
+    + ") ON CONFLICT DO NOTHING"
+)
+
+
+def _sqlite_datetime(value: datetime) -> str:
+    """SQLAlchemy's SQLite DateTime storage format (UTC wall time), so its reads parse what we write."""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def insert_pings(s: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Stores new fixes (one executemany). Callers hold the employee-day locks and have removed the
+    fixes already stored; the unique (employee, device, time) constraint stays the last word. On SQLite
+    the rows go straight to the driver: SQLAlchemy's per-row bind processing was a third of the cost."""
+    if not rows:
+        return
+    if s.get_bind().dialect.name == "sqlite":
+        params = [
+            (
+                r["employee_id"],
+                r["org_unit"],
+                r["device_id"],
+                r["day"],
+                _sqlite_datetime(r["at"]),
+                r["latitude"],
+                r["longitude"],
+                r["accuracy_m"],
+                1 if r["mock"] else 0,
+            )
+            for r in rows
+        ]
+        s.connection().exec_driver_sql(_SQLITE_INSERT_PINGS, params)
+    elif s.get_bind().dialect.name == "postgresql":  # one statement over arrays, not a row at a time
+        s.connection().exec_driver_sql(
+            _PG_INSERT_PINGS,
+            {c: [(bool(r[c]) if c == "mock" else r[c]) for r in rows] for c in _PING_COLUMNS},
+        )
+    else:
+        s.connection().execute(_insert(s, pings).on_conflict_do_nothing(), list(rows))
+
+
+def day_pings(s: Session, employee_id: str, day: str, since: datetime | None = None) -> list[Ping]:
+    where = and_(pings.c.employee_id == employee_id, pings.c.day == day)
+    if since is not None:
+        where = and_(where, pings.c.at >= since)
+    rows = s.execute(
+        select(
+            pings.c.at,
+            pings.c.latitude,
+            pings.c.longitude,
+            pings.c.accuracy_m,
+            pings.c.mock,
+            pings.c.device_id,
+        )
+        .where(where)
+        .order_by(pings.c.at, pings.c.id)
+    ).all()
+    return [Ping(utc(r.at), r.latitude, r.longitude, r.accuracy_m, bool(r.mock), r.device_id) for r in rows]
+
+
+def last_ping_before(s: Session, employee_id: str, at: datetime, since: datetime) -> Ping | None:
+    r = s.execute(
+        select(pings)
+        .where(and_(pings.c.employee_id == employee_id, pings.c.at <= at, pings.c.at >= since))
+        .order_by(pings.c.at.desc())
+        .limit(1)
+    ).first()
+    return Ping(utc(r.at), r.latitude, r.longitude, r.accuracy_m, bool(r.mock), r.device_id) if r else None
+
+
+# -- employee-days ---------------------------------------------------------------------------------
+@dataclass
+class DayState:
+    employee_id: str
+    day: str
+    org_unit: str
+    role: str
+    pings: int = 0
+    first_at: datetime | None = None
+    last_at: datetime | None = None
+    resume_at: datetime | None = None
+    dirty: bool = True
+    summary_revision: int = 0
+
+
+def _state(r: Any) -> DayState:
+    return DayState(
+        r.employee_id,
+        r.day,
+        r.org_unit,
+        r.role,
+        r.pings,
+        utc(r.first_at) if r.first_at else None,
+        utc(r.last_at) if r.last_at else None,
+        utc(r.resume_at) if r.resume_at else None,
+        bool(r.dirty),
+        r.summary_revision,
+    )
+
+
+def lock_days(s: Session, keys: Iterable[tuple[str, str, str, str]]) -> dict[tuple[str, str], DayState]:
+    """The state rows of (employee, day, org_unit, role) keys, created when missing and locked for the
+    transaction (FOR UPDATE on PostgreSQL; SQLite holds the database write lock already)."""
+    wanted = {(e, d): (o, r) for e, d, o, r in sorted(set(keys))}
+    out = _select_days(s, list(wanted))
+    missing = [k for k in wanted if k not in out]
+    if missing:
+        new = [
+            {
+                "employee_id": e,
+                "day": d,
+                "org_unit": wanted[(e, d)][0],
+                "role": wanted[(e, d)][1],
+                "pings": 0,
+                "dirty": True,
+                "summary_revision": 0,
+            }
+            for e, d in missing
+        ]
+        s.execute(_insert(s, days).on_conflict_do_nothing(), new)
+        out.update(_select_days(s, missing))
+    return out
+
+
+def _select_days(s: Session, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], DayState]:
+    out: dict[tuple[str, str], DayState] = {}
+    for start in range(0, len(pairs), 500):
+        q = select(days).where(tuple_(days.c.employee_id, days.c.day).in_(pairs[start : start + 500]))
+        q = q.order_by(days.c.employee_id, days.c.day)
+        if s.get_bind().dialect.name == "postgresql":
+            q = q.with_for_update()
+        for r in s.execute(q):
+            out[(r.employee_id, r.day)] = _state(r)
+    return out
+
+
+_SAVE_DAY = (
+    update(days)
+    .where(and_(days.c.employee_id == bindparam("k_employee"), days.c.day == bindparam("k_day")))
+    .values(
+        {
+            c: bindparam(c)
+            for c in (
+                "org_unit",
+                "role",
+                "pings",
+                "first_at",
+                "last_at",
+                "resume_at",
+                "dirty",
+                "summary_revision",
+            )
+        }
+    )
+)
+
+
+def save_days(s: Session, states: Iterable[DayState]) -> None:
+    """Writes back day states (one executemany)."""
+    params = [
+        {
+            "k_employee": st.employee_id,
+            "k_day": st.day,
+            "org_unit": st.org_unit,
+            "role": st.role,
+            "pings": st.pings,
+            "first_at": st.first_at,
+            "last_at": st.last_at,
+            "resume_at": st.resume_at,
+            "dirty": st.dirty,
+            "summary_revision": st.summary_revision,
+        }
+        for st in states
+    ]
+    if params:
+        s.connection().execute(_SAVE_DAY, params)
+
+
+def get_day(s: Session, employee_id: str, day: str) -> DayState | None:
+    r = s.execute(select(days).where(and_(days.c.employee_id == employee_id, days.c.day == day))).first()
+    return _state(r) if r else None
+
+
+def claim_dirty_days(s: Session, before_day: str, limit: int, only_day: str | None = None) -> list[DayState]:
+    """Days before ``before_day`` (or exactly ``only_day``) whose summary is out of date, locked (SKIP
+    LOCKED on PostgreSQL so several replicas share the work)."""
+    where = and_(days.c.dirty.is_(True), days.c.day < before_day)
+    if only_day is not None:
+        where = and_(where, days.c.day == only_day)
+    q = select(days).where(where).order_by(days.c.day, days.c.employee_id).limit(limit)
+    if s.get_bind().dialect.name == "postgresql":
+        q = q.with_for_update(skip_locked=True)
+    return [_state(r) for r in s.execute(q)]
+
+
+def team_days(s: Session, org_unit: str, day: str, after_employee: str, limit: int) -> list[DayState]:
+    """Employee-days in the org subtree, by employee id, after ``after_employee`` (keyset paging)."""
+    root = org_unit.rstrip("/")
+    q = (
+        select(days)
+        .where(
+            and_(
+                days.c.day == day,
+                or_(days.c.org_unit == root, days.c.org_unit.like(root + "/%")),
+                days.c.employee_id > after_employee,
+            )
+        )
+        .order_by(days.c.employee_id)
+        .limit(limit)
+    )
+    return [_state(r) for r in s.execute(q)]
+
+
+# -- stops -----------------------------------------------------------------------------------------
+_DELETE_STOPS_SINCE = delete(stops).where(
+    and_(
+        stops.c.employee_id == bindparam("k_employee"),
+        stops.c.day == bindparam("k_day"),
+        stops.c.start_at >= bindparam("k_since"),
+    )
+)
+_DELETE_STOPS_DAY = delete(stops).where(
+    and_(stops.c.employee_id == bindparam("k_employee"), stops.c.day == bindparam("k_day"))
+)
+
+
+def replace_stops(
+    s: Session, scopes: Sequence[tuple[str, str, datetime | None]], rows: Sequence[dict[str, Any]]
+) -> None:
+    """For each (employee, day, since) replaces the day's stops starting at or after ``since`` (all of
+    them when None) with ``rows`` (one executemany per statement)."""
+    conn = s.connection()
+    since = [{"k_employee": e, "k_day": d, "k_since": t} for e, d, t in scopes if t is not None]
+    whole = [{"k_employee": e, "k_day": d} for e, d, t in scopes if t is None]
+    if since:
+        conn.execute(_DELETE_STOPS_SINCE, since)
+    if whole:
+        conn.execute(_DELETE_STOPS_DAY, whole)
+    if rows:
+        conn.execute(insert(stops), list(rows))
+
+
+def day_stops(s: Session, employee_id: str, day: str) -> list[Any]:
+    return list(
+        s.execute(
+            select(stops)
+            .where(and_(stops.c.employee_id == employee_id, stops.c.day == day))
+            .order_by(stops.c.start_at)
+        )
+    )
+
+
+# -- visits ----------------------------------------------------------------------------------------
+def visit_by_request(s: Session, request_id: str) -> dict[str, Any] | None:
+    r = s.execute(select(visits).where(visits.c.request_id == request_id)).first()
+    return dict(r._mapping) if r else None
+
+
+def add_visit(s: Session, row: dict[str, Any]) -> None:
+    s.execute(insert(visits).values(**row))
+
+
+def day_visits(s: Session, employee_id: str, day: str) -> list[Any]:
+    return list(
+        s.execute(
+            select(visits)
+            .where(and_(visits.c.employee_id == employee_id, visits.c.day == day))
+            .order_by(visits.c.at)
+        )
+    )
+
+
+# -- anomalies -------------------------------------------------------------------------------------
+def add_anomaly(s: Session, row: dict[str, Any]) -> bool:
+    """Records an anomaly once per (employee, kind, key); False when it was already there."""
+    stmt = _insert(s, anomalies).values(**row).on_conflict_do_nothing().returning(anomalies.c.id)
+    return s.execute(stmt).first() is not None
+
+
+def dwell_intervals(s: Session, employee_id: str, day: str) -> list[tuple[datetime, datetime]]:
+    rows = s.execute(
+        select(anomalies.c.start_at, anomalies.c.end_at).where(
+            and_(
+                anomalies.c.employee_id == employee_id,
+                anomalies.c.day == day,
+                anomalies.c.kind == "dwell_anomaly",
+            )
+        )
+    )
+    return [(utc(r.start_at), utc(r.end_at)) for r in rows if r.start_at and r.end_at]
+
+
+def day_anomalies(s: Session, employee_id: str, day: str) -> list[Any]:
+    return list(
+        s.execute(
+            select(anomalies)
+            .where(and_(anomalies.c.employee_id == employee_id, anomalies.c.day == day))
+            .order_by(anomalies.c.at, anomalies.c.id)
+        )
+    )
+
+
+def known_org_unit(s: Session, employee_id: str) -> str:
+    """The org unit last recorded for an employee (for scope checks on reads), or ""."""
+    r = s.execute(
+        select(days.c.org_unit).where(days.c.employee_id == employee_id).order_by(days.c.day.desc()).limit(1)
+    ).first()
+    return r.org_unit if r else ""
+
+
+def count_rows(s: Session, table: Table) -> int:
+    return int(s.execute(select(func.count()).select_from(table)).scalar_one())

@@ -1,0 +1,60 @@
+"""Wires the commitments service into the chassis."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from pathlib import Path
+
+from sqlalchemy import and_, distinct, select
+from sqlalchemy.orm import Session
+
+from covenant.commitments.v1 import commitments_pb2_grpc
+from covenant.events.v1.event_pb2 import Event
+from covenant.grpc.app import ServiceApp, ServiceContext
+from services.commitments import storage
+from services.commitments.scheduler import DeadlineScheduler
+from services.commitments.service import CommitmentsService
+from services.commitments.servicer import CommitmentsServicer
+
+OPEN_STATES = ("ACTIVE", "BREACHED")
+
+
+def make_event_handler(service: CommitmentsService):  # type: ignore[no-untyped-def]
+    """Events from other services fulfil commitments waiting on their type and correlation value."""
+
+    def handle(session: Session, event: Event) -> None:
+        keys = session.execute(
+            select(distinct(storage.commitments.c.correlation_key)).where(
+                and_(
+                    storage.commitments.c.fulfilling_event_type == event.type,
+                    storage.commitments.c.state.in_(OPEN_STATES),
+                )
+            )
+        ).scalars()
+        data = dict(event.data)
+        for key in keys:
+            if key in data and data[key] not in ("", None):
+                service.record_fulfilment(
+                    session,
+                    event_type=event.type,
+                    key=key,
+                    value=str(data[key]),
+                    at=event.occurred_at.ToDatetime(tzinfo=UTC),
+                    event_id=event.id,
+                )
+
+    return handle
+
+
+def create_app(ctx: ServiceContext) -> ServiceApp:
+    service = CommitmentsService(ctx.db, ctx.rules)
+    interval = float(ctx.settings.env.get("COVENANT_SCHEDULER_INTERVAL_SECONDS", "1.0"))
+    return ServiceApp(
+        servicers=[
+            (commitments_pb2_grpc.add_CommitmentsServiceServicer_to_server, CommitmentsServicer(service))
+        ],
+        grpc_service_names=["covenant.commitments.v1.CommitmentsService"],
+        event_handler=make_event_handler(service),
+        migrations_dir=Path(__file__).parent / "migrations",
+        workers=[DeadlineScheduler(service, interval=interval)],
+    )

@@ -1,0 +1,38 @@
+"""Permissions the commitments service checks, and the default grants per role."""
+
+PERMISSIONS: dict[str, str] = {
+    "commitments.commitments.create": "Record a promise made to a client",
+    "commitments.commitments.read": "Read commitments and verify their terms hash",
+    "commitments.commitments.extend": "Approve a deadline extension (team lead or above)",
+    "commitments.commitments.cancel": "Cancel an active commitment",
+    "commitments.fulfilments.write": "Report a fulfilling business fact (systems, e.g. loan origination)",
+    "commitments.reports.read": "Team fulfilment rates",
+}
+
+ROLE_GRANTS: dict[str, dict[str, str]] = {
+    "sales_rep": {
+        "commitments.commitments.create": "self",
+        "commitments.commitments.read": "self",
+    },
+    "team_lead": {
+        "commitments.commitments.create": "team",
+        "commitments.commitments.read": "team",
+        "commitments.commitments.extend": "team",
+        "commitments.commitments.cancel": "team",
+        "commitments.reports.read": "team",
+    },
+    "branch_manager": {
+        "commitments.commitments.read": "subtree",
+        "commitments.commitments.extend": "subtree",
+        "commitments.commitments.cancel": "subtree",
+        "commitments.reports.read": "subtree",
+    },
+    "hr": {"commitments.commitments.read": "all", "commitments.reports.read": "all"},
+    "compliance_officer": {"commitments.commitments.read": "all", "commitments.reports.read": "all"},
+    "auditor": {"commitments.commitments.read": "all", "commitments.reports.read": "all"},
+    "service": {
+        "commitments.commitments.create": "all",
+        "commitments.commitments.read": "all",
+        "commitments.fulfilments.write": "all",
+    },
+}

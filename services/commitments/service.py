@@ -1,0 +1,325 @@
+"""Commitments use cases: create, fulfil, settle due deadlines, extend, cancel, verify, query.
+
+Each use case is one unit of work: the state change, its timers and the outgoing events (through the
+transactional outbox) commit together. Templates, the org calendar and the consequences of settlement
+come from the active commitments rule pack, read at the moment of use; a commitment's terms are frozen
+at creation, so later pack edits never change an existing promise.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from covenant.auth import DataOwner, Principal, authorize
+from covenant.db.engine import Database
+from covenant.db.outbox import Outbox, new_event
+from covenant.errors import InvalidArgument
+from services.commitments import storage
+from services.commitments.domain.calendar import BusinessCalendar, DeadlineRule
+from services.commitments.domain.commitment import Commitment, State
+from services.commitments.domain.terms import Terms
+
+SOURCE = "commitments"
+OUTCOME_EVENT = {
+    State.FULFILLED: "commitments.fulfilled",
+    State.BREACHED: "commitments.breached",
+    State.BREACHED_THEN_FULFILLED: "commitments.late_fulfilled",
+}
+
+
+@dataclass(frozen=True)
+class Template:
+    """A contract template from the commitments rule pack."""
+
+    id: str
+    promise: str
+    deadline: DeadlineRule
+    fulfilling_event_type: str
+    correlation_key: str
+    reminder_hours_before: tuple[int, ...]
+    consequences: dict[str, Any]
+    pack_id: str
+    pack_version: str
+    rule_id: str
+
+
+class CommitmentsService:
+    """Application service over storage, the rule runtime and the outbox."""
+
+    def __init__(self, db: Database, rules: Any, *, clock: Callable[[], datetime] | None = None) -> None:
+        self.db = db
+        self.rules = rules
+        self.outbox = Outbox(SOURCE)
+        self.clock = clock or (lambda: datetime.now(UTC))
+
+    # -- pack-driven configuration -----------------------------------------------------------
+    # The commitments pack declares templates and the org calendar as rules that fire on the
+    # ``commitments.templates`` lookup event (actions ``define_template`` / ``use_calendar``), so each
+    # template carries the rule id and pack version that defined it.
+    def _lookup(self) -> list[Any]:
+        return list(self.rules.evaluate({"type": "commitments.templates"}, {}))
+
+    def calendar(self) -> BusinessCalendar:
+        for action in self._lookup():
+            if action.action == "use_calendar":
+                return BusinessCalendar.from_config(dict(action.params))
+        return BusinessCalendar()
+
+    def templates(self) -> dict[str, Template]:
+        out: dict[str, Template] = {}
+        for action in self._lookup():
+            if action.action != "define_template":
+                continue
+            spec = dict(action.params)
+            out[str(spec["id"])] = Template(
+                id=str(spec["id"]),
+                promise=str(spec["promise"]),
+                deadline=DeadlineRule.from_config(dict(spec["deadline"])),
+                fulfilling_event_type=str(spec["fulfilling_event_type"]),
+                correlation_key=str(spec["correlation_key"]),
+                reminder_hours_before=tuple(int(h) for h in spec.get("reminder_hours_before", ())),
+                consequences=dict(spec.get("consequences", {})),
+                pack_id=action.pack_id,
+                pack_version=action.pack_version,
+                rule_id=action.rule_id,
+            )
+        return out
+
+    # -- use cases ---------------------------------------------------------------------------
+    def create(
+        self,
+        principal: Principal,
+        *,
+        template_id: str,
+        employee_id: str,
+        org_unit: str,
+        client_id: str,
+        correlation_value: str,
+        created_at: datetime | None,
+        request_id: str,
+    ) -> Commitment:
+        for name, value in (
+            ("employee_id", employee_id),
+            ("org_unit", org_unit),
+            ("template_id", template_id),
+        ):
+            if not value:
+                raise InvalidArgument("is required", field=name)
+        if not correlation_value:
+            raise InvalidArgument("is required (e.g. the loan id)", field="correlation_value")
+        authorize(principal, "commitments.commitments.create", DataOwner(employee_id, org_unit))
+        template = self.templates().get(template_id)
+        if template is None:
+            raise InvalidArgument(f"unknown template {template_id!r}", field="template_id")
+        now = self.clock()
+        start = created_at or now
+        if start > now + timedelta(minutes=5):
+            raise InvalidArgument("is in the future", field="created_at")
+        calendar = self.calendar()
+        deadline = template.deadline.deadline(start, calendar)
+        reminders = tuple(
+            deadline - timedelta(hours=h)
+            for h in sorted(template.reminder_hours_before, reverse=True)
+            if deadline - timedelta(hours=h) > now
+        )
+        terms = Terms(
+            template_id=template.id,
+            rule_id=template.rule_id,
+            pack_id=template.pack_id,
+            pack_version=template.pack_version,
+            promise=template.promise,
+            employee_id=employee_id,
+            org_unit=org_unit,
+            client_id=client_id,
+            fulfilling_event_type=template.fulfilling_event_type,
+            correlation_key=template.correlation_key,
+            correlation_value=correlation_value,
+            created_at=start.astimezone(UTC),
+            deadline=deadline,
+            deadline_rule=template.deadline.describe(calendar),
+            reminders=reminders,
+            consequences=template.consequences,
+        )
+        with self.db.session() as session:
+            if request_id:
+                existing = storage.find_by_request_id(session, request_id)
+                if existing is not None:
+                    return existing
+            c = Commitment(uuid.uuid4().hex, terms, terms.content_hash())
+            storage.insert_commitment(session, c, request_id)
+            self._emit(session, "commitments.created", c, {"deadline": deadline.isoformat()})
+        return c
+
+    def get(self, principal: Principal, commitment_id: str) -> Commitment:
+        with self.db.session() as session:
+            c = storage.get(session, commitment_id)
+        authorize(principal, "commitments.commitments.read", DataOwner(c.terms.employee_id, c.terms.org_unit))
+        return c
+
+    def verify(self, principal: Principal, commitment_id: str) -> tuple[bool, str, str]:
+        """(valid, issued hash, hash recomputed from the stored terms)."""
+        with self.db.session() as session:
+            text, issued = storage.raw_terms(session, commitment_id)
+        terms = Terms.from_canonical(text)
+        authorize(principal, "commitments.commitments.read", DataOwner(terms.employee_id, terms.org_unit))
+        computed = terms.content_hash()
+        return computed == issued, issued, computed
+
+    def extend(
+        self, principal: Principal, commitment_id: str, new_deadline: datetime, reason: str
+    ) -> Commitment:
+        with self.db.session() as session:
+            before = storage.get(session, commitment_id, for_update=True)
+            authorize(
+                principal,
+                "commitments.commitments.extend",
+                DataOwner(before.terms.employee_id, before.terms.org_unit),
+            )
+            after = before.extend(new_deadline, reason, principal.subject, self.clock())
+            storage.save_transition(session, before, after)
+            self._emit(
+                session, "commitments.extended", after, {"reason": reason, "approver": principal.subject}
+            )
+        return after
+
+    def cancel(self, principal: Principal, commitment_id: str, reason: str) -> Commitment:
+        if not reason.strip():
+            raise InvalidArgument("a reason is required", field="reason")
+        with self.db.session() as session:
+            before = storage.get(session, commitment_id, for_update=True)
+            authorize(
+                principal,
+                "commitments.commitments.cancel",
+                DataOwner(before.terms.employee_id, before.terms.org_unit),
+            )
+            after = before.cancel(self.clock())
+            storage.save_transition(session, before, after)
+            self._emit(session, "commitments.cancelled", after, {"reason": reason})
+        return after
+
+    def record_fulfilment(
+        self, session: Session, *, event_type: str, key: str, value: str, at: datetime, event_id: str
+    ) -> list[Commitment]:
+        """Settle every open commitment the fulfilling fact matches (inside the caller's unit of work)."""
+        settled = []
+        for before in storage.find_open_by_correlation(session, event_type, key, value):
+            after = before.fulfil(at, event_id)
+            storage.save_transition(session, before, after)
+            self._settlement_event(session, after)
+            settled.append(after)
+        return settled
+
+    def settle_due(self, limit: int = 500) -> int:
+        """Fire due timers once: breach expired commitments, send reminders. Returns timers fired.
+
+        Works in batches: one query claims the due timers (skipping rows another scheduler holds), one
+        loads their commitments, one bulk update settles them, and the events go to the outbox in the
+        same transaction."""
+        now = self.clock().astimezone(UTC)
+        with self.db.session() as session:
+            due = storage.claim_due_timers(session, now, limit)
+            loaded = storage.get_many(session, sorted({cid for _, cid, _ in due}), for_update=True)
+            settlements: list[tuple[Commitment, Commitment]] = []
+            events: list[tuple[str, Commitment, dict[str, Any]]] = []
+            breached: set[str] = set()
+            fired: list[int] = []
+            for timer_id, commitment_id, kind in due:
+                c = loaded.get(commitment_id)
+                if (
+                    kind == "deadline"
+                    and c is not None
+                    and c.state is State.ACTIVE
+                    and now < c.effective_deadline
+                ):
+                    continue  # not due after all (e.g. extended); leave the timer for later
+                fired.append(timer_id)
+                if c is None or c.state is not State.ACTIVE or commitment_id in breached:
+                    continue
+                if kind == "deadline":
+                    after = c.breach(now)
+                    settlements.append((c, after))
+                    breached.add(commitment_id)
+                    events.append((OUTCOME_EVENT[after.state], after, self._settlement_data(after)))
+                elif kind == "reminder":
+                    events.append(("commitments.reminder", c, {"deadline": c.effective_deadline.isoformat()}))
+            storage.save_breaches(session, [after.id for _, after in settlements], now)
+            storage.mark_fired(session, fired, now)
+            self.outbox.add_many(session, [self._event(tp, c, extra) for tp, c, extra in events])
+        return len(fired)
+
+    def fulfilment_rate(
+        self, principal: Principal, org_unit: str, start: datetime, end: datetime
+    ) -> dict[str, int]:
+        if not org_unit:
+            raise InvalidArgument("is required", field="org_unit")
+        if end <= start:
+            raise InvalidArgument("must be after start_time", field="end_time")
+        authorize(principal, "commitments.reports.read", DataOwner("", org_unit))
+        with self.db.session() as session:
+            counts = storage.fulfilment_counts(session, org_unit, start, end)
+        on_time = counts.get(State.FULFILLED.value, 0)
+        late = counts.get(State.BREACHED_THEN_FULFILLED.value, 0)
+        breached = counts.get(State.BREACHED.value, 0)
+        cancelled = counts.get(State.CANCELLED.value, 0)
+        due = sum(counts.values())
+        base = due - cancelled - counts.get(State.ACTIVE.value, 0)
+        rate = (on_time * 10_000 // base) if base > 0 else 0
+        return {
+            "due": due,
+            "fulfilled_on_time": on_time,
+            "fulfilled_late": late,
+            "breached": breached,
+            "cancelled": cancelled,
+            "rate_bp": rate,
+        }
+
+    # -- events ------------------------------------------------------------------------------
+    def _settlement_data(self, c: Commitment) -> dict[str, Any]:
+        """The outcome with the consequences frozen in the terms (never the current pack's)."""
+        outcome = {
+            State.FULFILLED: "fulfilled",
+            State.BREACHED: "breached",
+            State.BREACHED_THEN_FULFILLED: "late_fulfilled",
+        }[c.state]
+        consequence = dict(c.terms.consequences.get(outcome, {}))
+        return {
+            "outcome": outcome,
+            "delay_seconds": c.delay_seconds,
+            "reward_points": int(consequence.get("points", 0)),
+            "score_delta": int(consequence.get("score", 0)),
+            "alert_severity": str(consequence.get("alert", "")),
+            "rule_id": c.terms.rule_id,
+            "pack_id": c.terms.pack_id,
+            "pack_version": c.terms.pack_version,
+        }
+
+    def _settlement_event(self, session: Session, c: Commitment) -> None:
+        self._emit(session, OUTCOME_EVENT[c.state], c, self._settlement_data(c))
+
+    def _event(self, event_type: str, c: Commitment, extra: Mapping[str, Any]) -> Any:
+        data = {
+            "commitment": f"commitments/{c.id}",
+            "employee_id": c.terms.employee_id,
+            "client_id": c.terms.client_id,
+            "template_id": c.terms.template_id,
+            "terms_hash": c.terms_hash,
+            "state": c.state.value,
+            **extra,
+        }
+        return new_event(
+            event_type,
+            source=SOURCE,
+            subject=f"employees/{c.terms.employee_id}",
+            org_unit=c.terms.org_unit,
+            data=data,
+            idempotency_key=f"{event_type}:{c.id}",
+        )
+
+    def _emit(self, session: Session, event_type: str, c: Commitment, extra: Mapping[str, Any]) -> None:
+        self.outbox.add(session, self._event(event_type, c, extra))

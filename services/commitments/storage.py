@@ -1,0 +1,362 @@
+"""SQLAlchemy storage for commitments, their extensions and durable timers (reminders, deadlines)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session
+
+from covenant.auth import ScopeFilter
+from covenant.errors import NotFound
+from services.commitments.domain.commitment import Commitment, Extension, State
+from services.commitments.domain.terms import Terms
+
+metadata = MetaData()
+
+commitments = Table(
+    "commitments",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("request_id", String(128), unique=True, nullable=True),
+    Column("employee_id", String(64), nullable=False),
+    Column("org_unit", String(255), nullable=False),
+    Column("client_id", String(128), nullable=False),
+    Column("template_id", String(128), nullable=False),
+    Column("fulfilling_event_type", String(128), nullable=False),
+    Column("correlation_key", String(64), nullable=False),
+    Column("correlation_value", String(255), nullable=False),
+    Column("terms_json", Text, nullable=False),
+    Column("terms_hash", String(80), nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("deadline", DateTime(timezone=True), nullable=False),
+    Column("settled_at", DateTime(timezone=True)),
+    Column("fulfilled_at", DateTime(timezone=True)),
+    Column("delay_seconds", BigInteger, nullable=False, default=0),
+    Column("fulfilment_event_id", String(64), nullable=False, default=""),
+    Index("ix_commitments_employee_state", "employee_id", "state"),
+    Index("ix_commitments_correlation", "fulfilling_event_type", "correlation_value"),
+    Index("ix_commitments_org_unit", "org_unit"),
+)
+
+extensions = Table(
+    "commitment_extensions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("commitment_id", String(64), ForeignKey("commitments.id"), nullable=False, index=True),
+    Column("previous_deadline", DateTime(timezone=True), nullable=False),
+    Column("new_deadline", DateTime(timezone=True), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("approver", String(128), nullable=False),
+    Column("extended_at", DateTime(timezone=True), nullable=False),
+)
+
+# Durable timers: one row per reminder and one per deadline. A timer fires once: the scheduler claims due
+# rows (FOR UPDATE SKIP LOCKED on PostgreSQL), applies the effect and sets fired_at in one transaction.
+timers = Table(
+    "commitment_timers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("commitment_id", String(64), ForeignKey("commitments.id"), nullable=False),
+    Column("kind", String(16), nullable=False),  # "reminder" | "deadline"
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("fired_at", DateTime(timezone=True)),
+    Index("ix_commitment_timers_due", "fired_at", "due_at"),
+    Index("ix_commitment_timers_commitment", "commitment_id", "kind"),
+)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def insert_commitment(session: Session, c: Commitment, request_id: str | None) -> None:
+    t = c.terms
+    session.execute(
+        insert(commitments).values(
+            id=c.id,
+            request_id=request_id or None,
+            employee_id=t.employee_id,
+            org_unit=t.org_unit,
+            client_id=t.client_id,
+            template_id=t.template_id,
+            fulfilling_event_type=t.fulfilling_event_type,
+            correlation_key=t.correlation_key,
+            correlation_value=t.correlation_value,
+            terms_json=t.canonical(),
+            terms_hash=c.terms_hash,
+            state=c.state.value,
+            created_at=t.created_at,
+            deadline=c.effective_deadline,
+            delay_seconds=0,
+            fulfilment_event_id="",
+        )
+    )
+    rows = [{"commitment_id": c.id, "kind": "reminder", "due_at": r} for r in t.reminders]
+    rows.append({"commitment_id": c.id, "kind": "deadline", "due_at": c.effective_deadline})
+    session.execute(insert(timers), rows)
+
+
+def save_transition(session: Session, before: Commitment, after: Commitment) -> None:
+    """Persist a state change (optimistic on the previous state so concurrent settlements cannot both win)."""
+    result = session.execute(
+        update(commitments)
+        .where(and_(commitments.c.id == after.id, commitments.c.state == before.state.value))
+        .values(
+            state=after.state.value,
+            deadline=after.effective_deadline,
+            settled_at=after.settled_at,
+            fulfilled_at=after.fulfilled_at,
+            delay_seconds=after.delay_seconds,
+            fulfilment_event_id=after.fulfilment_event_id,
+        )
+    )
+    if result.rowcount != 1:
+        from covenant.errors import Aborted
+
+        raise Aborted(f"commitment {after.id} changed concurrently; retry")
+    if len(after.extensions) > len(before.extensions):
+        ext = after.extensions[-1]
+        session.execute(
+            insert(extensions).values(
+                commitment_id=after.id,
+                previous_deadline=ext.previous_deadline,
+                new_deadline=ext.new_deadline,
+                reason=ext.reason,
+                approver=ext.approver,
+                extended_at=ext.extended_at,
+            )
+        )
+        session.execute(
+            update(timers)
+            .where(
+                and_(
+                    timers.c.commitment_id == after.id,
+                    timers.c.kind == "deadline",
+                    timers.c.fired_at.is_(None),
+                )
+            )
+            .values(due_at=ext.new_deadline)
+        )
+    if after.state is not State.ACTIVE:
+        # Settled: pending timers will never fire.
+        session.execute(
+            update(timers)
+            .where(and_(timers.c.commitment_id == after.id, timers.c.fired_at.is_(None)))
+            .values(fired_at=after.settled_at or datetime.now(UTC))
+        )
+
+
+def _from_row(row, exts: Sequence = ()) -> Commitment:  # type: ignore[no-untyped-def]
+    return Commitment(
+        id=row.id,
+        terms=Terms.from_canonical(row.terms_json),
+        terms_hash=row.terms_hash,
+        state=State(row.state),
+        deadline=_utc(row.deadline),
+        settled_at=_utc(row.settled_at),
+        fulfilled_at=_utc(row.fulfilled_at),
+        delay_seconds=int(row.delay_seconds or 0),
+        fulfilment_event_id=row.fulfilment_event_id or "",
+        extensions=tuple(
+            Extension(
+                _utc(e.previous_deadline), _utc(e.new_deadline), e.reason, e.approver, _utc(e.extended_at)
+            )  # type: ignore[arg-type]
+            for e in exts
+        ),
+    )
+
+
+def _extensions_for(session: Session, ids: Sequence[str]) -> dict[str, list]:
+    out: dict[str, list] = {i: [] for i in ids}
+    if ids:
+        for e in session.execute(
+            select(extensions).where(extensions.c.commitment_id.in_(ids)).order_by(extensions.c.id)
+        ):
+            out[e.commitment_id].append(e)
+    return out
+
+
+def get(session: Session, commitment_id: str, *, for_update: bool = False) -> Commitment:
+    stmt = select(commitments).where(commitments.c.id == commitment_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = session.execute(stmt).first()
+    if row is None:
+        raise NotFound(f"commitments/{commitment_id} not found")
+    return _from_row(row, _extensions_for(session, [row.id])[row.id])
+
+
+def get_many(session: Session, ids: Sequence[str], *, for_update: bool = False) -> dict[str, Commitment]:
+    """Several commitments in one query (locked for the transaction when ``for_update``)."""
+    if not ids:
+        return {}
+    stmt = select(commitments).where(commitments.c.id.in_(list(ids)))
+    if for_update:
+        stmt = stmt.with_for_update()
+    rows = session.execute(stmt).all()
+    exts = _extensions_for(session, [r.id for r in rows])
+    return {r.id: _from_row(r, exts[r.id]) for r in rows}
+
+
+def save_breaches(session: Session, ids: Sequence[str], now: datetime) -> None:
+    """Breach many ACTIVE commitments at their deadline in one statement (deadline batches)."""
+    if not ids:
+        return
+    result = session.execute(
+        update(commitments)
+        .where(and_(commitments.c.id.in_(list(ids)), commitments.c.state == State.ACTIVE.value))
+        .values(state=State.BREACHED.value, settled_at=commitments.c.deadline)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != len(ids):
+        from covenant.errors import Aborted
+
+        raise Aborted("commitments changed concurrently; retry")
+    session.execute(
+        update(timers)
+        .where(and_(timers.c.commitment_id.in_(list(ids)), timers.c.fired_at.is_(None)))
+        .values(fired_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def raw_terms(session: Session, commitment_id: str) -> tuple[str, str]:
+    """The stored canonical terms text and the hash issued at creation."""
+    row = session.execute(
+        select(commitments.c.terms_json, commitments.c.terms_hash).where(commitments.c.id == commitment_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"commitments/{commitment_id} not found")
+    return row.terms_json, row.terms_hash
+
+
+def find_by_request_id(session: Session, request_id: str) -> Commitment | None:
+    row = session.execute(select(commitments.c.id).where(commitments.c.request_id == request_id)).first()
+    return get(session, row.id) if row else None
+
+
+def find_open_by_correlation(session: Session, event_type: str, key: str, value: str) -> list[Commitment]:
+    rows = session.execute(
+        select(commitments)
+        .where(
+            and_(
+                commitments.c.fulfilling_event_type == event_type,
+                commitments.c.correlation_key == key,
+                commitments.c.correlation_value == value,
+                commitments.c.state.in_([State.ACTIVE.value, State.BREACHED.value]),
+            )
+        )
+        .with_for_update()
+    ).all()
+    exts = _extensions_for(session, [r.id for r in rows])
+    return [_from_row(r, exts[r.id]) for r in rows]
+
+
+def list_commitments(
+    session: Session,
+    *,
+    scope: ScopeFilter,
+    employee_id: str | None,
+    org_unit_prefix: str | None,
+    states: Sequence[str],
+    due_before: datetime | None,
+    after_id: str,
+    limit: int,
+) -> list[Commitment]:
+    stmt = select(commitments).order_by(commitments.c.id).limit(limit)
+    if not scope.all:
+        visible = []
+        if scope.employee_id is not None:
+            visible.append(commitments.c.employee_id == scope.employee_id)
+        if scope.org_unit is not None:
+            visible.append(commitments.c.org_unit == scope.org_unit)
+        if scope.org_unit_prefix is not None:
+            root = scope.org_unit_prefix.rstrip("/")
+            visible += [commitments.c.org_unit == root, commitments.c.org_unit.like(root + "/%")]
+        stmt = stmt.where(or_(*visible) if visible else false())
+    if employee_id:
+        stmt = stmt.where(commitments.c.employee_id == employee_id)
+    if org_unit_prefix:
+        root = org_unit_prefix.rstrip("/")
+        stmt = stmt.where((commitments.c.org_unit == root) | commitments.c.org_unit.like(root + "/%"))
+    if states:
+        stmt = stmt.where(commitments.c.state.in_(list(states)))
+    if due_before is not None:
+        stmt = stmt.where(commitments.c.deadline < due_before)
+    if after_id:
+        stmt = stmt.where(commitments.c.id > after_id)
+    rows = session.execute(stmt).all()
+    exts = _extensions_for(session, [r.id for r in rows])
+    return [_from_row(r, exts[r.id]) for r in rows]
+
+
+def claim_due_timers(session: Session, now: datetime, limit: int) -> list[tuple[int, str, str]]:
+    """Due, unfired timers ``(timer id, commitment id, kind)``, locked for this transaction.
+
+    PostgreSQL: ``FOR UPDATE SKIP LOCKED`` so concurrent schedulers take disjoint rows. SQLite: the unit of
+    work already holds the write lock (BEGIN IMMEDIATE)."""
+    stmt = (
+        select(timers.c.id, timers.c.commitment_id, timers.c.kind)
+        .where(and_(timers.c.fired_at.is_(None), timers.c.due_at <= now))
+        .order_by(timers.c.due_at, timers.c.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    return [(r.id, r.commitment_id, r.kind) for r in session.execute(stmt)]
+
+
+def mark_fired(session: Session, timer_ids: Sequence[int], now: datetime) -> None:
+    if timer_ids:
+        session.execute(
+            update(timers)
+            .where(and_(timers.c.id.in_(list(timer_ids)), timers.c.fired_at.is_(None)))
+            .values(fired_at=now)
+        )
+
+
+def fulfilment_counts(
+    session: Session, org_unit_prefix: str, start: datetime, end: datetime
+) -> dict[str, int]:
+    """Commitments whose (effective) deadline falls in [start, end), counted by state."""
+    root = org_unit_prefix.rstrip("/")
+    stmt = (
+        select(commitments.c.state, func.count())
+        .where(
+            and_(
+                (commitments.c.org_unit == root) | commitments.c.org_unit.like(root + "/%"),
+                commitments.c.deadline >= start,
+                commitments.c.deadline < end,
+            )
+        )
+        .group_by(commitments.c.state)
+    )
+    return {state: int(n) for state, n in session.execute(stmt)}
+
+
+def as_json(value: object) -> str:
+    return json.dumps(value, sort_keys=True, default=str)

@@ -1,0 +1,90 @@
+"""Wires the compliance service into the chassis: servicer, event consumer, behaviour scheduler."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC
+from pathlib import Path
+
+from google.protobuf.json_format import MessageToDict
+from sqlalchemy.orm import Session
+
+from covenant.compliance.v1 import compliance_pb2_grpc
+from covenant.events.v1.event_pb2 import Event
+from covenant.grpc.app import ServiceApp, ServiceContext
+from services.compliance.actions import VOCABULARY
+from services.compliance.domain.text import char_table
+from services.compliance.service import ComplianceService
+from services.compliance.servicer import ComplianceServicer
+
+log = logging.getLogger(__name__)
+CONSUMED = (
+    "attendance.visit_verified",
+    "attendance.dwell_anomaly",
+    "attendance.daily_summary",
+    "commitments.breached",
+)
+
+
+class BehaviourScheduler:
+    """Every ``interval`` seconds: behaviour rules, SLA escalation, retention purge."""
+
+    def __init__(self, service: ComplianceService, interval: float) -> None:
+        self.service = service
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> list[str]:
+        now = self.service.clock()
+        opened = self.service.evaluate_behaviour(None, now)
+        self.service.escalate_overdue(None, now)
+        self.service.purge(now)
+        return opened
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.run_once()
+            except Exception:  # keep the loop alive; the next tick retries
+                log.exception("compliance behaviour evaluation failed")
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="compliance-scheduler", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float | None = None) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+
+def create_app(ctx: ServiceContext) -> ServiceApp:
+    service = ComplianceService(ctx.db, ctx.rules, timezone=ctx.settings.timezone)
+    interval = float(ctx.settings.env.get("COVENANT_COMPLIANCE_SCHEDULE_SECONDS") or 3600)
+
+    def handle(session: Session, event: Event) -> None:
+        """Facts from other services; effects commit with the inbox row (exactly once in effect)."""
+        if event.type in CONSUMED:
+            service.on_event(
+                session,
+                event.type,
+                MessageToDict(event.data),
+                event_id=event.id,
+                org_unit=event.org_unit,
+                occurred_at=event.occurred_at.ToDatetime(tzinfo=UTC),
+            )
+
+    return ServiceApp(
+        servicers=[
+            (compliance_pb2_grpc.add_ComplianceServiceServicer_to_server, ComplianceServicer(service))
+        ],
+        grpc_service_names=["covenant.compliance.v1.ComplianceService"],
+        actions=VOCABULARY,
+        event_handler=handle,
+        migrations_dir=Path(__file__).parent / "migrations",
+        workers=[BehaviourScheduler(service, interval)],
+        on_start=char_table,  # build the normalisation table before the first scan
+    )

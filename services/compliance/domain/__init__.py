@@ -1,0 +1,1 @@
+"""Pure compliance domain: evasion-proof phrase scanning, fuzzy counterparty screening, case states."""

@@ -1,0 +1,972 @@
+"""Compliance use cases: scanning, screening, behaviour rules and cases.
+
+Phrase lists, categories, severities, negation cues, homophones, safe phrases, screening thresholds and
+retention are parameters of the active compliance pack; whether and how a finding becomes a case is a
+rule decision (``open_case``). Every alert joins the case of its employee + rule + window or opens one;
+behaviour rules see derived facts kept in the database (client activity, contacts, dwell anomalies),
+evaluated on events and by the scheduler. Every scan decision and case transition is written to the
+hash-chained audit log; case events (case_opened, case_updated, alert_raised) go out through the outbox
+in the same transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from covenant.auth import DataOwner, Principal, authorize, scope_filter
+from covenant.db.audit import AuditLog
+from covenant.db.engine import Database
+from covenant.db.outbox import Outbox, new_event
+from covenant.errors import InvalidArgument, NotFound
+from covenant.rules.lifecycle import AUDIT_STREAM as RULES_AUDIT_STREAM
+from services.compliance import storage as t
+from services.compliance.domain.cases import check_transition
+from services.compliance.domain.screening import Match, Watchlists
+from services.compliance.domain.text import Hit, Phrase, PhraseScanner
+
+SOURCE = "compliance"
+SLA_HOURS = {"low": 72, "medium": 24, "high": 8, "critical": 2}
+ACTIVITY_KINDS = ("opened", "follow_up", "closed", "contact")
+AUDIT_STREAMS = ("compliance", RULES_AUDIT_STREAM)
+WATCHLIST_SKEW = timedelta(minutes=5)  # replicas' clocks and in-flight loads
+SCAN_PARAMETERS = ("phrases", "negation_cues", "negation_window", "negation_exceptions", "safe_phrases")
+
+
+@dataclass(frozen=True)
+class TextIn:
+    text_id: str
+    employee_id: str
+    org_unit: str
+    channel: str
+    text: str
+    occurred_at: datetime
+    client_id: str = ""
+
+
+@dataclass(frozen=True)
+class ScanOutcome:
+    hits: list[Hit]
+    cases: list[str]
+    pack_id: str
+    pack_version: str
+
+
+def _get(session: Session, key: Any, value: str) -> Any:
+    """The row whose primary-key column ``key`` equals ``value``, or None."""
+    return session.execute(select(key.table).where(key == value)).first()
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+class ComplianceService:
+    def __init__(
+        self,
+        db: Database,
+        rules: Any,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        timezone: str = "Asia/Shanghai",
+    ) -> None:
+        self.db = db
+        self.rules = rules
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.tz = ZoneInfo(timezone)
+        self.outbox = Outbox(SOURCE)
+        self.audit = AuditLog("compliance")
+        self._scanner: tuple[Any, PhraseScanner] | None = None
+        self._watchlists: Watchlists | None = None
+        self._watch_ids: set[str] = set()
+        self._watch_seen_at: datetime | None = None
+        self._lock = threading.Lock()
+
+    def local_date(self, at: datetime) -> date:
+        return _utc(at).astimezone(self.tz).date()
+
+    def window_key(self, window: str, at: datetime) -> str:
+        day = self.local_date(at)
+        if window == "week":
+            y, w, _ = day.isocalendar()
+            return f"{y}-W{w:02d}"
+        if window == "month":
+            return day.strftime("%Y-%m")
+        return day.isoformat()
+
+    # -- pack-driven scanner -----------------------------------------------------------------
+    def scanner(self) -> tuple[PhraseScanner, str, str]:
+        """The scanner for the active pack (rebuilt when the pack providing the phrases changes)."""
+        source = tuple(self.rules.parameter_source(name) for name in (*SCAN_PARAMETERS, "homophones"))
+        cached = self._scanner
+        if cached is None or cached[0] != source:
+            p = self.rules.parameter
+            scanner = PhraseScanner(
+                [Phrase(x["phrase"], x["category"], x["severity"]) for x in p("phrases", default=[])],
+                negation_cues=p("negation_cues", default=[]),
+                negation_window=int(p("negation_window", default=4)),
+                negation_exceptions=p("negation_exceptions", default=[]),
+                safe_phrases=p("safe_phrases", default=[]),
+                homophones=p("homophones", default={}),
+            )
+            cached = self._scanner = (source, scanner)
+        pack_id, version = source[0]
+        return cached[1], pack_id, version
+
+    # -- rules → cases -----------------------------------------------------------------------
+    def _fire(
+        self,
+        session: Session,
+        event: Mapping[str, Any],
+        facts: Mapping[str, Any],
+        *,
+        employee_id: str,
+        org_unit: str,
+        at: datetime,
+        evidence: dict[str, Any],
+        evidence_key: str,
+        category: str = "",
+    ) -> list[str]:
+        """Evaluate the pack for one finding; every ``open_case`` opens or joins a case."""
+        cases: list[str] = []
+        for a in self.rules.evaluate(dict(event), dict(facts)):
+            if a.action != "open_case":
+                continue
+            case_id = self._open_case(
+                session,
+                employee_id=employee_id,
+                org_unit=org_unit,
+                rule_id=a.rule_id,
+                category=str(a.params.get("category", category or event.get("category", "other"))),
+                severity=str(a.params["severity"]),
+                window=str(a.params.get("window", "day")),
+                at=at,
+                evidence={**evidence, "key": evidence_key},
+                pack_id=a.pack_id,
+                pack_version=a.pack_version,
+                sla_hours=a.params.get("sla_hours"),
+            )
+            if f"cases/{case_id}" not in cases:
+                cases.append(f"cases/{case_id}")
+        return cases
+
+    def _open_case(
+        self,
+        session: Session,
+        *,
+        employee_id: str,
+        org_unit: str,
+        rule_id: str,
+        category: str,
+        severity: str,
+        window: str,
+        at: datetime,
+        evidence: dict[str, Any],
+        pack_id: str,
+        pack_version: str,
+        sla_hours: int | None = None,
+    ) -> str:
+        """Join the case of employee + rule + window (once per evidence key) or open one."""
+        key = self.window_key(window, at)
+        now = self.clock()
+        row = session.execute(
+            select(t.cases)
+            .where(
+                and_(
+                    t.cases.c.employee_id == employee_id,
+                    t.cases.c.rule_id == rule_id,
+                    t.cases.c.window_key == key,
+                )
+            )
+            .with_for_update()
+        ).first()
+        if row is not None:
+            case_id = row.id
+            ev = json.loads(row.evidence_json)
+            items = ev.setdefault("items", [])
+            if any(i.get("key") == evidence["key"] for i in items):
+                return case_id  # the same finding again (re-evaluation): nothing new
+            items.append(evidence)
+            session.execute(
+                update(t.cases)
+                .where(t.cases.c.id == case_id)
+                .values(
+                    evidence_json=json.dumps(ev, ensure_ascii=False),
+                    occurrences=row.occurrences + 1,
+                    updated_at=now,
+                )
+            )
+        else:
+            case_id = uuid.uuid4().hex[:16]
+            session.execute(
+                insert(t.cases).values(
+                    id=case_id,
+                    employee_id=employee_id,
+                    org_unit=org_unit,
+                    rule_id=rule_id,
+                    window_key=key,
+                    category=category,
+                    severity=severity,
+                    state="OPEN",
+                    owner="",
+                    opened_at=now,
+                    updated_at=now,
+                    sla_due_at=now + timedelta(hours=int(sla_hours or SLA_HOURS.get(severity, 24))),
+                    evidence_json=json.dumps({"items": [evidence]}, ensure_ascii=False),
+                    comments_json="[]",
+                    pack_id=pack_id,
+                    pack_version=pack_version,
+                    occurrences=1,
+                )
+            )
+            self.audit.append(
+                session,
+                actor="compliance",
+                action="case.opened",
+                subject=f"cases/{case_id}",
+                data={"employee_id": employee_id, "rule_id": rule_id, "severity": severity, "window": key},
+            )
+        data = {
+            "employee_id": employee_id,
+            "case": f"cases/{case_id}",
+            "rule_id": rule_id,
+            "category": category,
+            "severity": severity,
+            "pack_id": pack_id,
+            "pack_version": pack_version,
+        }
+        if row is None:
+            self._emit(session, "compliance.case_opened", employee_id, org_unit, data, case_id)
+        self._emit(
+            session,
+            "compliance.alert_raised",
+            employee_id,
+            org_unit,
+            {**data, "evidence_key": evidence["key"]},
+            f"{case_id}:{evidence['key']}",
+        )
+        return case_id
+
+    def _emit(
+        self, session: Session, kind: str, employee_id: str, org_unit: str, data: dict[str, Any], key: str
+    ) -> None:
+        self.outbox.add(
+            session,
+            new_event(
+                kind,
+                source=SOURCE,
+                subject=f"employees/{employee_id}",
+                org_unit=org_unit,
+                data=data,
+                idempotency_key=f"{kind}:{key}",
+            ),
+        )
+
+    # -- scanning ----------------------------------------------------------------------------
+    def _validate_texts(self, principal: Principal, texts: Sequence[TextIn], prefix: str = "texts") -> None:
+        for i, x in enumerate(texts):
+            for name in ("text_id", "employee_id"):
+                if not getattr(x, name):
+                    raise InvalidArgument("is required", field=f"{prefix}[{i}].{name}")
+        seen: set[str] = set()
+        for i, x in enumerate(texts):
+            if x.text_id in seen:
+                raise InvalidArgument("appears twice in the batch", field=f"{prefix}[{i}].text_id")
+            seen.add(x.text_id)
+        for x in texts:
+            authorize(principal, "compliance.texts.scan", DataOwner(x.employee_id, x.org_unit))
+
+    def scan(self, principal: Principal, texts: Sequence[TextIn]) -> list[ScanOutcome]:
+        """Scan texts (validated whole first); a text id scanned before returns its recorded outcome."""
+        if not texts:
+            raise InvalidArgument("at least one text is required", field="texts")
+        self._validate_texts(principal, texts)
+        scanner, pack_id, version = self.scanner()
+        results = []
+        with self.db.session() as session:
+            for x in texts:
+                done = session.execute(
+                    select(t.scanned_texts.c.result_json).where(t.scanned_texts.c.text_id == x.text_id)
+                ).scalar()
+                if done is not None:
+                    saved = json.loads(done)
+                    hits = [Hit(**h) for h in saved["hits"]]
+                    results.append(ScanOutcome(hits, saved["cases"], saved["pack_id"], saved["pack_version"]))
+                    continue
+                hits = scanner.scan(x.text)
+                cases = self._record_hits(session, x, hits, pack_id, version)
+                cases += self._visit_note_rules(session, x)
+                self._record_scan(session, principal, x, hits, cases, pack_id, version)
+                results.append(ScanOutcome(hits, cases, pack_id, version))
+        return results
+
+    def _record_hits(
+        self, session: Session, x: TextIn, hits: Iterable[Hit], pack_id: str, version: str
+    ) -> list[str]:
+        cases: list[str] = []
+        for h in hits:
+            event = {
+                "type": "compliance.phrase_hit",
+                "category": h.category,
+                "severity": h.severity,
+                "channel": x.channel,
+            }
+            evidence = {
+                "text_id": x.text_id,
+                "channel": x.channel,
+                "phrase": h.phrase,
+                "category": h.category,
+                "span": [h.start, h.end],
+                "matched_text": h.matched_text,
+                "scan_pack": f"{pack_id}@{version}",
+            }
+            if x.client_id:
+                evidence["client_id"] = x.client_id
+            for c in self._fire(
+                session,
+                event,
+                {},
+                employee_id=x.employee_id,
+                org_unit=x.org_unit,
+                at=x.occurred_at,
+                evidence=evidence,
+                evidence_key=f"{x.text_id}:{h.start}",
+                category=h.category,
+            ):
+                if c not in cases:
+                    cases.append(c)
+        return cases
+
+    def _record_scan(
+        self,
+        session: Session,
+        principal: Principal,
+        x: TextIn,
+        hits: Sequence[Hit],
+        cases: Sequence[str],
+        pack_id: str,
+        version: str,
+    ) -> None:
+        outcome = {
+            "hits": [h.__dict__ for h in hits],
+            "cases": list(cases),
+            "pack_id": pack_id,
+            "pack_version": version,
+        }
+        session.execute(
+            insert(t.scanned_texts).values(
+                text_id=x.text_id,
+                employee_id=x.employee_id,
+                scanned_at=self.clock(),
+                result_json=json.dumps(outcome, ensure_ascii=False),
+            )
+        )
+        self.audit.append(
+            session,
+            actor=principal.subject,
+            action="text.scanned",
+            subject=f"texts/{x.text_id}",
+            data={
+                "employee_id": x.employee_id,
+                "channel": x.channel,
+                "decision": "violation" if hits else "clean",
+                "hits": [[h.phrase, h.start, h.end] for h in hits],
+                "cases": list(cases),
+                "pack": f"{pack_id}@{version}",
+            },
+        )
+
+    def stream_scan(
+        self, principal: Principal, header: TextIn, chunks: Iterable[str]
+    ) -> Iterator[ScanOutcome]:
+        """A live transcript: yields each batch of hits as soon as it is final (cases opened as it goes);
+        the whole transcript is recorded under ``header.text_id`` when the stream ends."""
+        self._validate_texts(principal, [header], prefix="header")
+        with self.db.session() as session:
+            if _get(session, t.scanned_texts.c.text_id, header.text_id) is not None:
+                raise InvalidArgument("this transcript was already scanned", field="header.text_id")
+        scanner, pack_id, version = self.scanner()
+        stream = scanner.stream()
+        all_hits: list[Hit] = []
+        all_cases: list[str] = []
+
+        def record(hits: list[Hit]) -> ScanOutcome | None:
+            if not hits:
+                return None
+            with self.db.session() as session:
+                cases = self._record_hits(session, header, hits, pack_id, version)
+            all_hits.extend(hits)
+            all_cases.extend(c for c in cases if c not in all_cases)
+            return ScanOutcome(hits, cases, pack_id, version)
+
+        for chunk in chunks:
+            out = record(stream.feed(chunk))
+            if out:
+                yield out
+        out = record(stream.finish())
+        if out:
+            yield out
+        x = TextIn(**{**header.__dict__, "text": stream.transcript})
+        with self.db.session() as session:
+            self._record_scan(session, principal, x, all_hits, all_cases, pack_id, version)
+
+    # -- screening ---------------------------------------------------------------------------
+    def watchlists(self) -> Watchlists:
+        """The in-memory index of all entries; entries loaded since (by any replica) are added on the next
+        look (a count per call tells whether anything is new)."""
+        with self._lock, self.db.session() as session:
+            total = int(session.execute(select(func.count()).select_from(t.watchlist)).scalar() or 0)
+            lists = self._watchlists
+            if lists is not None and len(lists) == total:
+                return lists
+            stmt = select(t.watchlist).order_by(t.watchlist.c.id)
+            if lists is not None and self._watch_seen_at is not None:
+                stmt = stmt.where(t.watchlist.c.loaded_at >= self._watch_seen_at - WATCHLIST_SKEW)
+            rows = session.execute(stmt).all()
+            if lists is None:
+                lists, self._watch_ids = Watchlists(), set()
+            for r in rows:
+                if r.id not in self._watch_ids:
+                    self._watch_ids.add(r.id)
+                    lists.add(r.id, r.list_name, r.name)
+                if r.loaded_at is not None:
+                    at = _utc(r.loaded_at)
+                    self._watch_seen_at = max(self._watch_seen_at or at, at)
+            if len(lists) != total:  # rows without a usable load time: rebuild once
+                self._watchlists, self._watch_seen_at = None, None
+                rows = session.execute(select(t.watchlist).order_by(t.watchlist.c.id)).all()
+                lists = Watchlists((r.id, r.list_name, r.name) for r in rows)
+                self._watch_ids = {r.id for r in rows}
+            self._watchlists = lists
+            return lists
+
+    def load_watchlist(
+        self, principal: Principal, entries: Sequence[tuple[str, str, str]]
+    ) -> tuple[int, int]:
+        """Add entries (validated whole; ids already loaded are skipped). Returns (added, total)."""
+        authorize(principal, "compliance.watchlists.write")
+        if not entries:
+            raise InvalidArgument("at least one entry is required", field="entries")
+        for i, (eid, list_name, name) in enumerate(entries):
+            for field, value in (("id", eid), ("list_name", list_name), ("name", name.strip())):
+                if not value:
+                    raise InvalidArgument("is required", field=f"entries[{i}].{field}")
+        with self.db.session() as session:
+            ids = [e[0] for e in entries]
+            existing = set(
+                session.execute(select(t.watchlist.c.id).where(t.watchlist.c.id.in_(ids))).scalars()
+            )
+            new, seen = [], set(existing)
+            for eid, list_name, name in entries:
+                if eid not in seen:
+                    seen.add(eid)
+                    new.append(
+                        {"id": eid, "list_name": list_name, "name": name.strip(), "loaded_at": self.clock()}
+                    )
+            if new:
+                session.execute(insert(t.watchlist), new)
+            total = int(session.execute(select(func.count()).select_from(t.watchlist)).scalar() or 0)
+            self.audit.append(
+                session,
+                actor=principal.subject,
+                action="watchlist.loaded",
+                subject="watchlists",
+                data={"added": len(new), "lists": sorted({e["list_name"] for e in new})},
+            )
+        return len(new), total
+
+    def _thresholds(self) -> tuple[dict[str, float], float]:
+        raw = self.rules.parameter("screening_thresholds", default={}) or {}
+        return {k: float(v) for k, v in raw.items()}, float(
+            self.rules.parameter("screening_default_threshold", default=85)
+        )
+
+    def screen(self, principal: Principal, names: Sequence[str]) -> list[list[Match]]:
+        authorize(principal, "compliance.names.screen")
+        if not names:
+            raise InvalidArgument("at least one name is required", field="names")
+        for i, n in enumerate(names):
+            if not n.strip():
+                raise InvalidArgument("is empty", field=f"names[{i}]")
+        thresholds, default = self._thresholds()
+        lists = self.watchlists()
+        return [lists.screen(n, thresholds, default) for n in names]
+
+    # -- behaviour facts and rules -----------------------------------------------------------
+    def record_activity(
+        self,
+        principal: Principal,
+        employee_id: str,
+        org_unit: str,
+        client_id: str,
+        kind: str,
+        at: datetime,
+        *,
+        client_name: str = "",
+        activity_id: str = "",
+    ) -> list[str]:
+        """A client lifecycle fact (opened / follow_up / closed) or a contact; returns cases it touched."""
+        for name, value in (("employee_id", employee_id), ("client_id", client_id)):
+            if not value:
+                raise InvalidArgument("is required", field=name)
+        if kind not in ACTIVITY_KINDS:
+            raise InvalidArgument(f"must be one of {', '.join(ACTIVITY_KINDS)}", field="kind")
+        authorize(principal, "compliance.activity.write", DataOwner(employee_id, org_unit))
+        matches = None
+        if kind == "contact" and client_name.strip():  # screened before the unit of work starts
+            thresholds, default = self._thresholds()
+            matches = self.watchlists().screen(client_name, thresholds, default)
+        with self.db.session() as session:
+            if activity_id and self._replayed(session, f"activity:{activity_id}"):
+                return []
+            if activity_id:
+                self._remember(session, f"activity:{activity_id}", "RecordClientActivity", {})
+            if kind == "contact":
+                if matches is not None:
+                    self._classify_client(session, client_id, matches)
+                return self.record_contact(
+                    session, employee_id, org_unit, client_id, at, activity_id or uuid.uuid4().hex
+                )
+            key = and_(
+                t.client_activity.c.employee_id == employee_id, t.client_activity.c.client_id == client_id
+            )
+            row = session.execute(select(t.client_activity).where(key)).first()
+            if row is None:
+                session.execute(
+                    insert(t.client_activity).values(
+                        employee_id=employee_id,
+                        client_id=client_id,
+                        org_unit=org_unit,
+                        open=int(kind != "closed"),
+                        opened_at=at,
+                        last_follow_up_at=at if kind == "follow_up" else None,
+                    )
+                )
+            elif kind == "follow_up":
+                session.execute(update(t.client_activity).where(key).values(last_follow_up_at=at))
+            else:
+                session.execute(
+                    update(t.client_activity)
+                    .where(key)
+                    .values(open=int(kind == "opened"), **({"opened_at": at} if kind == "opened" else {}))
+                )
+        return []
+
+    def _classify_client(self, session: Session, client_id: str, matches: Sequence[Match]) -> None:
+        """A client whose name matched a watchlist is high-risk (the matches are the reason)."""
+        reason = "; ".join(f"{m.list_name}:{m.entry_id}:{m.score}" for m in matches[:3])
+        values = {"high_risk": int(bool(matches)), "reason": reason, "updated_at": self.clock()}
+        if _get(session, t.client_risk.c.client_id, client_id) is None:
+            session.execute(insert(t.client_risk).values(client_id=client_id, **values))
+        else:
+            session.execute(
+                update(t.client_risk).where(t.client_risk.c.client_id == client_id).values(**values)
+            )
+
+    def record_contact(
+        self,
+        session: Session,
+        employee_id: str,
+        org_unit: str,
+        client_id: str,
+        at: datetime,
+        activity_id: str,
+    ) -> list[str]:
+        """A contact with a client; repeated contact with a high-risk client is a rule decision."""
+        if _get(session, t.client_contacts.c.activity_id, activity_id) is not None:
+            return []
+        session.execute(
+            insert(t.client_contacts).values(
+                activity_id=activity_id,
+                employee_id=employee_id,
+                client_id=client_id,
+                org_unit=org_unit,
+                at=at,
+            )
+        )
+        risk = _get(session, t.client_risk.c.client_id, client_id)
+        days = int(self.rules.parameter("contact_window_days", default=7))
+        contacts = int(
+            session.execute(
+                select(func.count())
+                .select_from(t.client_contacts)
+                .where(
+                    and_(
+                        t.client_contacts.c.employee_id == employee_id,
+                        t.client_contacts.c.client_id == client_id,
+                        t.client_contacts.c.at > at - timedelta(days=days),
+                        t.client_contacts.c.at <= at,
+                    )
+                )
+            ).scalar()
+            or 0
+        )
+        return self._fire(
+            session,
+            {"type": "compliance.client_contact"},
+            {"client_high_risk": bool(risk and risk.high_risk), "contacts_in_window": contacts},
+            employee_id=employee_id,
+            org_unit=org_unit,
+            at=at,
+            evidence={
+                "client_id": client_id,
+                "contacts_in_window": contacts,
+                "window_days": days,
+                "risk": risk.reason if risk else "",
+                "activity_id": activity_id,
+            },
+            evidence_key=f"contact:{client_id}",
+            category="high_risk_contact",
+        )
+
+    def record_follow_up(
+        self, session: Session, employee_id: str, org_unit: str, client_id: str, at: datetime
+    ) -> None:
+        """A follow-up with an open client, inside the caller's unit of work (event consumers)."""
+        if not employee_id or not client_id:
+            return
+        key = and_(t.client_activity.c.employee_id == employee_id, t.client_activity.c.client_id == client_id)
+        row = session.execute(select(t.client_activity.c.last_follow_up_at).where(key)).first()
+        if row is not None and (row.last_follow_up_at is None or _utc(row.last_follow_up_at) < at):
+            session.execute(update(t.client_activity).where(key).values(last_follow_up_at=at))
+
+    def _visit_note_rules(self, session: Session, x: TextIn) -> list[str]:
+        """A "client visit" note after a dwell anomaly the same day is a rule decision."""
+        if x.channel != "visit_note":
+            return []
+        day = self.local_date(x.occurred_at).isoformat()
+        last = session.execute(
+            select(func.max(t.dwell_anomalies.c.at)).where(
+                and_(
+                    t.dwell_anomalies.c.employee_id == x.employee_id,
+                    t.dwell_anomalies.c.day == day,
+                    t.dwell_anomalies.c.at <= x.occurred_at,
+                )
+            )
+        ).scalar()
+        facts: dict[str, Any] = {"dwell_anomaly_before": last is not None}
+        if last is not None:
+            facts["minutes_since_dwell_anomaly"] = int((x.occurred_at - _utc(last)).total_seconds() // 60)
+        evidence = {"text_id": x.text_id, "day": day, **facts}
+        if x.client_id:
+            evidence["client_id"] = x.client_id
+        return self._fire(
+            session,
+            {"type": "compliance.visit_note", "channel": x.channel},
+            facts,
+            employee_id=x.employee_id,
+            org_unit=x.org_unit,
+            at=x.occurred_at,
+            evidence=evidence,
+            evidence_key=f"note:{x.text_id}",
+            category="visit_misreport",
+        )
+
+    def on_event(
+        self,
+        session: Session,
+        event_type: str,
+        data: Mapping[str, Any],
+        *,
+        event_id: str,
+        org_unit: str,
+        occurred_at: datetime,
+    ) -> None:
+        """Facts from other services (inside the inbox transaction)."""
+        employee = str(data.get("employee_id", ""))
+        if not employee:
+            return
+        if event_type == "attendance.visit_verified":
+            client = str(data.get("client_id", ""))
+            self.record_follow_up(session, employee, org_unit, client, occurred_at)
+            if client:
+                self.record_contact(session, employee, org_unit, client, occurred_at, event_id)
+        elif event_type == "attendance.dwell_anomaly":
+            if _get(session, t.dwell_anomalies.c.event_id, event_id) is None:
+                session.execute(
+                    insert(t.dwell_anomalies).values(
+                        event_id=event_id,
+                        employee_id=employee,
+                        day=str(data.get("day") or self.local_date(occurred_at).isoformat()),
+                        at=occurred_at,
+                    )
+                )
+        elif event_type == "attendance.daily_summary":
+            day = str(data.get("date", ""))
+            try:
+                at = datetime.combine(date.fromisoformat(day), datetime.min.time(), self.tz)
+            except ValueError:
+                return
+            facts = {k: v for k, v in data.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+            self._fire(
+                session,
+                {"type": "attendance.daily_summary"},
+                facts,
+                employee_id=employee,
+                org_unit=org_unit,
+                at=at,
+                evidence={"event_id": event_id, "date": day, **facts},
+                evidence_key=f"summary:{day}",
+                category="field_presence",
+            )
+        elif event_type == "commitments.breached":
+            self._fire(
+                session,
+                {"type": "commitments.breached", "template_id": str(data.get("template_id", ""))},
+                {},
+                employee_id=employee,
+                org_unit=org_unit,
+                at=occurred_at,
+                evidence={
+                    "event_id": event_id,
+                    "commitment": str(data.get("commitment", "")),
+                    "client_id": str(data.get("client_id", "")),
+                },
+                evidence_key=f"commitment:{data.get('commitment', event_id)}",
+                category="commitment_breach",
+            )
+
+    def evaluate_behaviour(self, principal: Principal | None, as_of: datetime) -> list[str]:
+        """Scheduled rules over open clients (no follow-up for N days); returns the cases newly opened."""
+        if principal is not None:
+            authorize(principal, "compliance.rules.evaluate")
+        opened: list[str] = []
+        today = self.local_date(as_of)
+        with self.db.session() as session:
+            before = set(session.execute(select(t.cases.c.id)).scalars())
+            rows = session.execute(select(t.client_activity).where(t.client_activity.c.open == 1)).all()
+            for r in rows:
+                last = r.last_follow_up_at or r.opened_at
+                days = (today - self.local_date(last)).days
+                cases = self._fire(
+                    session,
+                    {"type": "compliance.client_state", "client_id": r.client_id},
+                    {"days_without_follow_up": days},
+                    employee_id=r.employee_id,
+                    org_unit=r.org_unit,
+                    at=as_of,
+                    evidence={"client_id": r.client_id, "days_without_follow_up": days},
+                    evidence_key=f"client:{r.client_id}:{self.local_date(last).isoformat()}",
+                    category="follow_up",
+                )
+                opened += [c for c in cases if c.removeprefix("cases/") not in before and c not in opened]
+        return opened
+
+    def escalate_overdue(self, principal: Principal | None, as_of: datetime) -> list[str]:
+        """OPEN cases past their SLA become ESCALATED (pack parameter ``escalate_overdue_cases``)."""
+        if principal is not None:
+            authorize(principal, "compliance.rules.evaluate")
+        if not self.rules.parameter("escalate_overdue_cases", default=False):
+            return []
+        escalated = []
+        with self.db.session() as session:
+            rows = session.execute(
+                select(t.cases)
+                .where(and_(t.cases.c.state == "OPEN", t.cases.c.sla_due_at < as_of))
+                .order_by(t.cases.c.sla_due_at)
+                .limit(1000)
+                .with_for_update()
+            ).all()
+            for row in rows:
+                name = f"cases/{row.id}"
+                session.execute(
+                    update(t.cases).where(t.cases.c.id == row.id).values(state="ESCALATED", updated_at=as_of)
+                )
+                self.audit.append(
+                    session,
+                    actor="compliance",
+                    action="case.transition",
+                    subject=name,
+                    data={"from": "OPEN", "to": "ESCALATED", "reason": "sla_breached"},
+                )
+                self._emit(
+                    session,
+                    "compliance.case_updated",
+                    row.employee_id,
+                    row.org_unit,
+                    {
+                        "employee_id": row.employee_id,
+                        "case": name,
+                        "from_state": "OPEN",
+                        "state": "ESCALATED",
+                        "reason": "sla_breached",
+                        "rule_id": row.rule_id,
+                        "category": row.category,
+                        "severity": row.severity,
+                    },
+                    f"{row.id}:sla",
+                )
+                escalated.append(name)
+        return escalated
+
+    def purge(self, as_of: datetime) -> int:
+        """Retention: drop scanned-text results and request records older than the pack's retention
+        (cases and the audit chain are kept: the chain must stay verifiable)."""
+        days = int(self.rules.parameter("scan_retention_days", default=365))
+        cutoff = as_of - timedelta(days=days)
+        with self.db.session() as session:
+            n = session.execute(delete(t.scanned_texts).where(t.scanned_texts.c.scanned_at < cutoff)).rowcount
+            session.execute(delete(t.requests).where(t.requests.c.at < cutoff))
+            if n:
+                self.audit.append(
+                    session,
+                    actor="compliance",
+                    action="retention.purged",
+                    subject="texts",
+                    data={"scanned_texts": n, "before": cutoff.isoformat(), "retention_days": days},
+                )
+        return int(n or 0)
+
+    # -- idempotency -------------------------------------------------------------------------
+    def _replayed(self, session: Session, request_id: str) -> dict[str, Any] | None:
+        row = _get(session, t.requests.c.request_id, request_id)
+        return json.loads(row.result) if row is not None else None
+
+    def _remember(self, session: Session, request_id: str, method: str, result: dict[str, Any]) -> None:
+        session.execute(
+            insert(t.requests).values(
+                request_id=request_id, method=method, result=json.dumps(result), at=self.clock()
+            )
+        )
+
+    # -- case reads and changes --------------------------------------------------------------
+    def _case(self, session: Session, name: str, *, lock: bool = False) -> Any:
+        case_id = name.removeprefix("cases/")
+        if not case_id or case_id == name:
+            raise InvalidArgument("must look like cases/{id}", field="name")
+        stmt = select(t.cases).where(t.cases.c.id == case_id)
+        row = session.execute(stmt.with_for_update() if lock else stmt).first()
+        if row is None:
+            raise NotFound(f"{name} not found")
+        return row
+
+    def get_case(self, principal: Principal, name: str) -> Any:
+        with self.db.session() as session:
+            row = self._case(session, name)
+        authorize(principal, "compliance.cases.read", DataOwner(row.employee_id, row.org_unit))
+        return row
+
+    def list_cases(
+        self, principal: Principal, employee_id: str, state: str, offset: int, limit: int
+    ) -> tuple[list[Any], bool]:
+        """Cases visible to the caller (scope applied in the query), oldest first."""
+        scope = scope_filter(principal, "compliance.cases.read")
+        stmt = select(t.cases).order_by(t.cases.c.opened_at, t.cases.c.id)
+        if not scope.all:
+            visible = []
+            if scope.employee_id is not None:
+                visible.append(t.cases.c.employee_id == scope.employee_id)
+            if scope.org_unit is not None:
+                visible.append(t.cases.c.org_unit == scope.org_unit)
+            if scope.org_unit_prefix is not None:
+                root = scope.org_unit_prefix.rstrip("/")
+                visible.append(t.cases.c.org_unit == root)
+                visible.append(t.cases.c.org_unit.startswith(root + "/", autoescape=True))
+            if not visible:
+                return [], False
+            stmt = stmt.where(or_(*visible))
+        if employee_id:
+            stmt = stmt.where(t.cases.c.employee_id == employee_id)
+        if state:
+            stmt = stmt.where(t.cases.c.state == state)
+        with self.db.session() as session:
+            rows = session.execute(stmt.offset(offset).limit(limit + 1)).all()
+        return rows[:limit], len(rows) > limit
+
+    def transition(
+        self,
+        principal: Principal,
+        name: str,
+        state: str,
+        owner: str,
+        comment: str,
+        request_id: str = "",
+    ) -> Any:
+        """Move a case; acknowledging and closing need an owner, closing a comment."""
+        with self.db.session() as session:
+            row = self._case(session, name, lock=True)
+            authorize(principal, "compliance.cases.manage", DataOwner(row.employee_id, row.org_unit))
+            if request_id and self._replayed(session, f"transition:{request_id}") is not None:
+                return row
+            new_owner = owner or row.owner
+            check_transition(row.state, state, new_owner, comment)
+            comments = json.loads(row.comments_json)
+            if comment.strip():
+                comments.append(f"{principal.subject}: {comment.strip()}")
+            session.execute(
+                update(t.cases)
+                .where(t.cases.c.id == row.id)
+                .values(
+                    state=state,
+                    owner=new_owner,
+                    updated_at=self.clock(),
+                    comments_json=json.dumps(comments, ensure_ascii=False),
+                )
+            )
+            if request_id:
+                self._remember(session, f"transition:{request_id}", "TransitionCase", {"case": name})
+            self.audit.append(
+                session,
+                actor=principal.subject,
+                action="case.transition",
+                subject=name,
+                data={"from": row.state, "to": state, "owner": new_owner, "comment": comment.strip()},
+            )
+            self._emit(
+                session,
+                "compliance.case_updated",
+                row.employee_id,
+                row.org_unit,
+                {
+                    "employee_id": row.employee_id,
+                    "case": name,
+                    "from_state": row.state,
+                    "state": state,
+                    "owner": new_owner,
+                    "rule_id": row.rule_id,
+                    "category": row.category,
+                    "severity": row.severity,
+                },
+                f"{row.id}:{row.state}->{state}:{request_id or uuid.uuid4().hex}",
+            )
+            return self._case(session, name)
+
+    def comment(self, principal: Principal, name: str, comment: str, request_id: str = "") -> Any:
+        if not comment.strip():
+            raise InvalidArgument("is required", field="comment")
+        with self.db.session() as session:
+            row = self._case(session, name, lock=True)
+            authorize(principal, "compliance.cases.manage", DataOwner(row.employee_id, row.org_unit))
+            if request_id and self._replayed(session, f"comment:{request_id}") is not None:
+                return row
+            comments = [*json.loads(row.comments_json), f"{principal.subject}: {comment.strip()}"]
+            session.execute(
+                update(t.cases)
+                .where(t.cases.c.id == row.id)
+                .values(comments_json=json.dumps(comments, ensure_ascii=False), updated_at=self.clock())
+            )
+            if request_id:
+                self._remember(session, f"comment:{request_id}", "AddCaseComment", {"case": name})
+            self.audit.append(
+                session,
+                actor=principal.subject,
+                action="case.commented",
+                subject=name,
+                data={"comment": comment},
+            )
+            return self._case(session, name)
+
+    def verify_audit(self, principal: Principal) -> list[tuple[str, Any]]:
+        """(stream, VerifyResult) for the compliance stream and the rule-pack lifecycle stream."""
+        authorize(principal, "compliance.audit.read")
+        with self.db.session() as session:
+            return [(stream, AuditLog(stream).verify(session)) for stream in AUDIT_STREAMS]

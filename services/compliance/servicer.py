@@ -1,0 +1,227 @@
+"""gRPC adapter for ComplianceService."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from covenant.auth import DataOwner, can
+from covenant.compliance.v1 import compliance_pb2 as pb
+from covenant.compliance.v1 import compliance_pb2_grpc
+from covenant.errors import InvalidArgument
+from covenant.grpc.context import current_principal
+from services.compliance.service import ComplianceService, ScanOutcome, TextIn
+
+# Evidence keys about other parties (clients, watchlist hits): removed for the case's own employee.
+OTHER_PARTIES = ("client_id", "client_name", "counterparty", "risk", "commitment")
+
+
+def ts(value: datetime) -> Timestamp:
+    t = Timestamp()
+    t.FromDatetime(value if value.tzinfo else value.replace(tzinfo=UTC))
+    return t
+
+
+def text_in(r: pb.ScanTextRequest, now: datetime) -> TextIn:
+    at = r.occurred_at.ToDatetime(tzinfo=UTC) if r.occurred_at.seconds else now
+    return TextIn(r.text_id, r.employee_id, r.org_unit, r.channel or "call", r.text, at, r.client_id)
+
+
+def result_pb(text_id: str, out: ScanOutcome) -> pb.ScanResult:
+    return pb.ScanResult(
+        text_id=text_id, hits=[hit_pb(h, out.pack_id, out.pack_version) for h in out.hits], cases=out.cases
+    )
+
+
+def hit_pb(h: Any, pack_id: str, version: str) -> pb.Hit:
+    return pb.Hit(
+        phrase=h.phrase,
+        category=h.category,
+        severity=h.severity,
+        start=h.start,
+        end=h.end,
+        matched_text=h.matched_text,
+        pack_id=pack_id,
+        pack_version=version,
+    )
+
+
+def case_pb(row: Any, *, redact: bool) -> pb.Case:
+    evidence = json.loads(row.evidence_json)
+    if redact:
+        for item in evidence.get("items", []):
+            for key in OTHER_PARTIES:
+                item.pop(key, None)
+    return pb.Case(
+        name=f"cases/{row.id}",
+        employee_id=row.employee_id,
+        org_unit=row.org_unit,
+        rule_id=row.rule_id,
+        category=row.category,
+        severity=row.severity,
+        state=row.state,
+        owner=row.owner,
+        opened_at=ts(row.opened_at),
+        sla_due_at=ts(row.sla_due_at),
+        evidence_json=json.dumps(evidence, ensure_ascii=False),
+        comments=json.loads(row.comments_json) if not redact else [],
+        pack_id=row.pack_id,
+        pack_version=row.pack_version,
+        occurrences=row.occurrences,
+        updated_at=ts(row.updated_at or row.opened_at),
+    )
+
+
+class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
+    def __init__(self, service: ComplianceService) -> None:
+        self.service = service
+
+    def _redact(self, row: Any) -> bool:
+        """The subject of a case (without case-management rights) sees it without other parties' data."""
+        return not can(
+            current_principal(), "compliance.cases.manage", DataOwner(row.employee_id, row.org_unit)
+        )
+
+    def ScanText(self, request: pb.ScanTextRequest, context: Any) -> pb.ScanResult:
+        (out,) = self.service.scan(current_principal(), [text_in(request, self.service.clock())])
+        return result_pb(request.text_id, out)
+
+    def ScanTexts(self, request: pb.ScanTextsRequest, context: Any) -> pb.ScanTextsResponse:
+        now = self.service.clock()
+        results = self.service.scan(current_principal(), [text_in(r, now) for r in request.texts])
+        return pb.ScanTextsResponse(
+            results=[result_pb(r.text_id, out) for r, out in zip(request.texts, results, strict=True)]
+        )
+
+    def StreamScan(self, request_iterator: Iterator[pb.ScanChunk], context: Any) -> Iterator[pb.ScanResult]:
+        """The first chunk carries the header; hits come back as soon as they are final."""
+        first = next(request_iterator, None)
+        if first is None or not first.header.text_id:
+            raise InvalidArgument("the first chunk must carry the transcript header", field="header.text_id")
+        header = text_in(first.header, self.service.clock())
+
+        def texts() -> Iterator[str]:
+            yield first.header.text + first.text
+            for chunk in request_iterator:
+                yield chunk.text
+
+        for out in self.service.stream_scan(current_principal(), header, texts()):
+            yield result_pb(header.text_id, out)
+
+    def LoadWatchlist(self, request: pb.LoadWatchlistRequest, context: Any) -> pb.LoadWatchlistResponse:
+        loaded, total = self.service.load_watchlist(
+            current_principal(), [(e.id, e.list_name, e.name) for e in request.entries]
+        )
+        return pb.LoadWatchlistResponse(loaded=loaded, total=total)
+
+    def ScreenNames(self, request: pb.ScreenNamesRequest, context: Any) -> pb.ScreenNamesResponse:
+        results = self.service.screen(current_principal(), list(request.names))
+        return pb.ScreenNamesResponse(
+            results=[
+                pb.ScreeningResult(
+                    name=n,
+                    matches=[
+                        pb.ScreeningMatch(
+                            entry_id=m.entry_id,
+                            list_name=m.list_name,
+                            listed_name=m.listed_name,
+                            score=m.score,
+                            features=list(m.features),
+                        )
+                        for m in ms
+                    ],
+                )
+                for n, ms in zip(request.names, results, strict=True)
+            ]
+        )
+
+    def RecordClientActivity(
+        self, request: pb.RecordClientActivityRequest, context: Any
+    ) -> pb.RecordClientActivityResponse:
+        at = (
+            request.occurred_at.ToDatetime(tzinfo=UTC)
+            if request.occurred_at.seconds
+            else self.service.clock()
+        )
+        cases = self.service.record_activity(
+            current_principal(),
+            request.employee_id,
+            request.org_unit,
+            request.client_id,
+            request.kind,
+            at,
+            client_name=request.client_name,
+            activity_id=request.activity_id,
+        )
+        return pb.RecordClientActivityResponse(cases=cases)
+
+    def EvaluateBehaviour(
+        self, request: pb.EvaluateBehaviourRequest, context: Any
+    ) -> pb.EvaluateBehaviourResponse:
+        as_of = request.as_of.ToDatetime(tzinfo=UTC) if request.as_of.seconds else self.service.clock()
+        principal = current_principal()
+        opened = self.service.evaluate_behaviour(principal, as_of)
+        return pb.EvaluateBehaviourResponse(
+            cases_opened=opened, cases_escalated=self.service.escalate_overdue(principal, as_of)
+        )
+
+    def GetCase(self, request: pb.GetCaseRequest, context: Any) -> pb.Case:
+        row = self.service.get_case(current_principal(), request.name)
+        return case_pb(row, redact=self._redact(row))
+
+    def ListCases(self, request: pb.ListCasesRequest, context: Any) -> pb.ListCasesResponse:
+        if request.page_size < 0:
+            raise InvalidArgument("must not be negative", field="page_size")
+        size = min(request.page_size or 50, 1000)
+        token = request.page_token or "0"
+        if not token.isdigit():
+            raise InvalidArgument("is not a token this service issued", field="page_token")
+        offset = int(token)
+        rows, more = self.service.list_cases(
+            current_principal(), request.employee_id, request.state, offset, size
+        )
+        return pb.ListCasesResponse(
+            cases=[case_pb(r, redact=self._redact(r)) for r in rows],
+            next_page_token=str(offset + size) if more else "",
+        )
+
+    def TransitionCase(self, request: pb.TransitionCaseRequest, context: Any) -> pb.Case:
+        row = self.service.transition(
+            current_principal(),
+            request.name,
+            request.state,
+            request.owner,
+            request.comment,
+            request.request_id,
+        )
+        return case_pb(row, redact=False)
+
+    def AddCaseComment(self, request: pb.AddCaseCommentRequest, context: Any) -> pb.Case:
+        row = self.service.comment(current_principal(), request.name, request.comment, request.request_id)
+        return case_pb(row, redact=False)
+
+    def VerifyAuditChain(
+        self, request: pb.VerifyAuditChainRequest, context: Any
+    ) -> pb.VerifyAuditChainResponse:
+        streams = [
+            pb.AuditStreamVerification(
+                stream=name,
+                intact=r.ok,
+                entries_checked=r.checked,
+                first_broken_seq=r.first_broken_seq or 0,
+                reason=r.reason or "",
+            )
+            for name, r in self.service.verify_audit(current_principal())
+        ]
+        broken = next((s for s in streams if not s.intact), None)
+        return pb.VerifyAuditChainResponse(
+            intact=broken is None,
+            entries_checked=sum(s.entries_checked for s in streams),
+            first_broken_seq=broken.first_broken_seq if broken else 0,
+            reason=f"{broken.stream}: {broken.reason}" if broken else "",
+            streams=streams,
+        )

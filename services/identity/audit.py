@@ -1,0 +1,68 @@
+"""Identity's audit trail: the chassis hash-chained log (``covenant.db.audit.AuditLog``, stream
+``identity``) plus the read side of the ListAuditEntries / VerifyAuditChain RPCs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from covenant.auth import Principal, authorize
+from covenant.db import Database
+from covenant.db.audit import AuditLog
+from covenant.identity.v1 import audit_pb2
+from services.identity.storage import decode_page_token, encode_page_token
+
+STREAM = "identity"
+
+
+class IdentityAudit:
+    """Appends in the caller's transaction; lists and verifies for callers with identity.audit.read."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.log = AuditLog(STREAM)
+
+    def append(
+        self, session: Session, *, actor: str, action: str, subject: str, detail: dict[str, Any]
+    ) -> Any:
+        return self.log.append(session, actor=actor, action=action, subject=subject, data=detail)
+
+    def list(
+        self, principal: Principal, subject: str, page_size: int, page_token: str
+    ) -> tuple[list[audit_pb2.AuditEntry], str]:
+        from services.identity.service import page_size as clamp
+        from services.identity.servicer import ts
+
+        authorize(principal, "identity.audit.read")
+        limit = clamp(page_size)
+        after = int(decode_page_token(page_token)) if page_token else 0
+        with self.db.session() as s:
+            rows = self.log.entries(s, subject=subject or None, after_seq=after, limit=limit + 1)
+        out = [
+            audit_pb2.AuditEntry(
+                seq=r.seq,
+                occur_time=ts(r.occurred_at),
+                actor=r.actor,
+                action=r.action,
+                subject=r.subject,
+                detail_json=json.dumps(r.data, sort_keys=True, ensure_ascii=False),
+                prev_hash=r.prev_hash,
+                hash=r.hash,
+            )
+            for r in rows[:limit]
+        ]
+        nxt = encode_page_token(str(rows[limit - 1].seq)) if len(rows) > limit else ""
+        return out, nxt
+
+    def verify(self, principal: Principal) -> audit_pb2.VerifyAuditChainResponse:
+        authorize(principal, "identity.audit.read")
+        with self.db.session() as s:
+            result = self.log.verify(s)
+        return audit_pb2.VerifyAuditChainResponse(
+            intact=result.ok,
+            entries_checked=result.checked,
+            first_broken_seq=result.first_broken_seq or 0,
+            reason=result.reason or "",
+        )

@@ -1,0 +1,1 @@
+"""Identity domain: org tree, employees, accounts and lockout, roles and grants, bulk import. Pure Python."""

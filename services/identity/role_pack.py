@@ -1,0 +1,109 @@
+"""The role → permission table: folded from every service's ``permissions.ROLE_GRANTS`` into the identity
+rule pack ``rules/identity/roles.yaml`` (parameter ``role_grants``), and read back from the live pack.
+
+Regenerate the pack after a service changes its grants: ``python -m services.identity.role_pack``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from covenant.services import SERVICES
+from services.identity.domain.rbac import RoleTable, merge_grants
+
+PARAMETER = "role_grants"
+PACK_ID = "identity-roles"
+
+
+def service_role_grants() -> dict[str, dict[str, dict[str, str]]]:
+    """``{service: ROLE_GRANTS}`` for every service that has a ``permissions`` module."""
+    out: dict[str, dict[str, dict[str, str]]] = {}
+    for name in SERVICES:
+        try:
+            module = importlib.import_module(f"services.{name}.permissions")
+        except ModuleNotFoundError:
+            continue
+        out[name] = dict(getattr(module, "ROLE_GRANTS", {}))
+    return out
+
+
+# Chassis permissions: rule-pack governance (every service) and event delivery between services.
+_RULES_OWNERS = {"rules.packs.read": "all", "rules.packs.publish": "all", "rules.packs.activate": "all"}
+CHASSIS_GRANTS: dict[str, dict[str, str]] = {
+    "rules_admin": dict(_RULES_OWNERS),
+    "compliance_officer": dict(_RULES_OWNERS),
+    "auditor": {"rules.packs.read": "all"},
+    "hr": {"rules.packs.read": "all"},
+    "branch_manager": {"rules.packs.read": "all"},
+    "team_lead": {"rules.packs.read": "all"},
+    "service": {"events.deliveries.write": "all"},
+}
+
+
+def default_role_grants() -> dict[str, dict[str, str]]:
+    """Every service's default grants merged (widest scope wins), roles and permissions sorted."""
+    merged = merge_grants(CHASSIS_GRANTS, *service_role_grants().values())
+    return {role: dict(sorted(g.items())) for role, g in sorted(merged.items())}
+
+
+class LiveRoleTable:
+    """The role table from the active identity pack's ``role_grants`` parameter (hot-swapped with the
+    pack), falling back to the folded defaults when no pack provides it."""
+
+    def __init__(self, rules: Any) -> None:
+        self._rules = rules
+        self._lock = threading.Lock()
+        self._cached: tuple[Any, RoleTable] | None = None
+        self._default = RoleTable.from_mapping(default_role_grants(), "defaults", "0")
+
+    def _raw(self) -> tuple[Mapping[str, Mapping[str, str]] | None, str, str]:
+        if self._rules is None:
+            return None, "", ""
+        try:
+            value = self._rules.parameter(PARAMETER)
+        except Exception:  # no active pack defines it yet
+            return None, "", ""
+        pack_id, version = self._rules.parameter_source(PARAMETER)
+        return value, pack_id or PACK_ID, version
+
+    def __call__(self) -> RoleTable:
+        raw, pack_id, version = self._raw()
+        if not raw:
+            return self._default
+        with self._lock:
+            if self._cached is not None and self._cached[0] is raw:
+                return self._cached[1]
+            table = RoleTable.from_mapping(raw, pack_id, version)
+            self._cached = (raw, table)
+            return table
+
+
+def render_pack(version: str) -> str:
+    """The identity roles pack (YAML) with every service's default grants folded in."""
+    import yaml
+
+    doc = {
+        "id": PACK_ID,
+        "version": version,
+        "service": "identity",
+        "owner": "platform-security",
+        "description": "Role -> permission table with data scopes (self, team, subtree, all). Generated from "
+        "each service's permissions.ROLE_GRANTS by `python -m services.identity.role_pack`; edit and publish "
+        "a new version to change grants at runtime.",
+        "parameters": {PARAMETER: {"type": "object", "default": default_role_grants()}},
+        "rules": [],
+    }
+    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+
+
+if __name__ == "__main__":
+    import sys
+    from pathlib import Path
+
+    target = Path(__file__).resolve().parents[2] / "rules" / "identity" / "roles.yaml"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(render_pack(sys.argv[1] if len(sys.argv) > 1 else "2026.11.1"))
+    print(target)

@@ -1,0 +1,383 @@
+"""Applying business events: at most once per event id, awards from the points rule pack, per-rule caps
+per calendar period, reversals, and team-goal progress, in set-based statements per batch."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.orm import Session
+
+from covenant.db.outbox import Outbox, new_event
+from services.points import storage as t
+from services.points.bulk import insert_rows, lock_rows, update_rows
+from services.points.domain import (
+    Award,
+    EventIn,
+    Reversal,
+    apply_caps,
+    cap_keys,
+    plan,
+    reached,
+    split_pool,
+)
+from services.points.ledger import LedgerWriter, chunks, upsert
+
+Result = tuple[list[dict[str, Any]], bool]
+
+
+def entry(
+    event: EventIn | None,
+    *,
+    employee_id: str,
+    org_unit: str,
+    points: int,
+    kind: str,
+    reason: str,
+    source_event_id: str,
+    rule_id: str,
+    pack_id: str = "",
+    pack_version: str = "",
+    occurred_at: datetime,
+) -> dict[str, Any]:
+    return {
+        "employee_id": employee_id,
+        "org_unit": org_unit,
+        "points": points,
+        "kind": kind,
+        "reason": reason,
+        "source_event_id": source_event_id,
+        "rule_id": rule_id,
+        "pack_id": pack_id,
+        "pack_version": pack_version,
+        "occurred_at": occurred_at,
+    }
+
+
+class Ingest:
+    def __init__(
+        self, rules: Any, writer: LedgerWriter, outbox: Outbox, tz: str, clock: Callable[[], datetime]
+    ):
+        self.rules = rules
+        self.writer = writer
+        self.outbox = outbox
+        self.tz = tz
+        self.clock = clock
+
+    def apply(
+        self, session: Session, events: Sequence[EventIn], *, with_duplicates: bool = True
+    ) -> list[Result]:
+        """Apply ``events`` in the caller's unit of work; per input event (entries, applied_now)."""
+        now = self.clock()
+        first: dict[str, EventIn] = {}
+        for e in events:
+            first.setdefault(e.id, e)
+        new_ids = self._claim(session, list(first.values()), now)
+        fresh = [e for e in first.values() if e.id in new_ids]
+
+        planned: list[tuple[EventIn, list[Award], list[Reversal]]] = []
+        evaluate = self._evaluator()
+        for e in fresh:
+            awards, reversals = plan(evaluate(e), e)
+            planned.append((e, awards, reversals))
+
+        used = self._lock_caps(session, planned)
+        cap_start = dict(used)
+        by_event: dict[str, list[dict[str, Any]]] = {e.id: [] for e in fresh}
+        entries: list[dict[str, Any]] = []
+        for e, awards, _ in planned:
+            for a in awards:
+                keys = cap_keys(a, e.occurred_at, self.tz)
+                u = {p: used.get((a.employee_id, a.rule_id, f"{p}:{k}"), 0) for p, k in keys.items()}
+                points = apply_caps(a.points, a.caps, u)
+                for p, k in keys.items():
+                    used[(a.employee_id, a.rule_id, f"{p}:{k}")] = u[p] + points
+                if points <= 0:
+                    continue
+                row = entry(
+                    e,
+                    employee_id=a.employee_id,
+                    org_unit=e.org_unit,
+                    points=points,
+                    kind="award",
+                    reason=a.reason if points == a.points else f"{a.reason} (capped: {points} of {a.points})",
+                    source_event_id=e.id,
+                    rule_id=a.rule_id,
+                    pack_id=a.pack_id,
+                    pack_version=a.pack_version,
+                    occurred_at=e.occurred_at,
+                )
+                by_event[e.id].append(row)
+                entries.append(row)
+        self._store_caps(session, used, cap_start)
+        for e, _, reversals in planned:
+            for r in reversals:
+                rows = self.reversal_entries(session, r.event_id, r.reason, r.rule_id, e.occurred_at, entries)
+                by_event[e.id].extend(rows)
+                entries.extend(rows)
+        for e_id, rows in self._team_goals(session, fresh).items():
+            by_event[e_id].extend(rows)
+            entries.extend(rows)
+        self.writer.write(session, entries, now)
+
+        dup_entries: dict[str, list[dict[str, Any]]] = {}
+        dups = [e.id for e in first.values() if e.id not in new_ids]
+        if dups and with_duplicates:
+            for part in chunks(dups):
+                for r in session.execute(
+                    select(t.ledger).where(t.ledger.c.source_event_id.in_(part))
+                ).mappings():
+                    dup_entries.setdefault(r["source_event_id"], []).append(dict(r))
+        out: list[Result] = []
+        done: set[str] = set()
+        for e in events:
+            if e.id in new_ids and e.id not in done:
+                done.add(e.id)
+                out.append((by_event[e.id], True))
+            else:
+                out.append((by_event.get(e.id) or dup_entries.get(e.id, []), False))
+        return out
+
+    # -- steps -------------------------------------------------------------------------------
+    def _evaluator(self) -> Callable[[EventIn], list[Any]]:
+        """Rule evaluation memoised within one batch.
+
+        Evaluation is a pure function of the event fields (no facts), so events with the same rule input
+        fire the same actions. The employee and org unit are part of the key unless no active pack reads
+        them, which lets a batch of many employees' identical events be evaluated once per distinct payload.
+        """
+        packs = self.rules.active().values()
+        personal = any(("employee_id" in c.pack.source or "org_unit" in c.pack.source) for c in packs)
+        memo: dict[str, list[Any]] = {}
+
+        def evaluate(e: EventIn) -> list[Any]:
+            payload = e.rule_input()
+            if not personal:
+                payload.pop("employee_id", None)
+                payload.pop("org_unit", None)
+            key = json.dumps(payload, sort_keys=True, default=str)
+            fired = memo.get(key)
+            if fired is None:
+                fired = memo[key] = self.rules.evaluate(e.rule_input(), {})
+            return fired
+
+        return evaluate
+
+    def _claim(self, session: Session, events: list[EventIn], now: datetime) -> set[str]:
+        """Insert the applied-event markers; the ids inserted now are the events to apply (a concurrent
+        transaction holding the same id makes this one wait, then skip it)."""
+        rows = sorted(
+            (
+                {"event_id": e.id, "event_type": e.type, "employee_id": e.employee_id, "applied_at": now}
+                for e in events
+            ),
+            key=lambda r: r["event_id"],
+        )
+        return set(
+            insert_rows(
+                session,
+                t.applied_events,
+                rows,
+                conflict="ON CONFLICT (event_id) DO NOTHING",
+                returning="event_id",
+            )
+        )
+
+    def _lock_caps(
+        self, session: Session, planned: list[tuple[EventIn, list[Award], list[Reversal]]]
+    ) -> dict[tuple[str, str, str], int]:
+        keys = sorted(
+            {
+                (a.employee_id, a.rule_id, f"{p}:{k}")
+                for e, awards, _ in planned
+                for a in awards
+                for p, k in cap_keys(a, e.occurred_at, self.tz).items()
+            }
+        )
+        if not keys:
+            return {}
+        insert_rows(
+            session,
+            t.cap_usage,
+            [{"employee_id": e, "rule_id": r, "period": p, "used": 0} for e, r, p in keys],
+            conflict="ON CONFLICT (employee_id, rule_id, period) DO NOTHING",
+        )
+        rows = lock_rows(session, t.cap_usage, ["employee_id", "rule_id", "period"], keys)
+        return {(r.employee_id, r.rule_id, r.period): int(r.used) for r in rows}
+
+    def _store_caps(
+        self, session: Session, used: dict[tuple[str, str, str], int], start: dict[tuple[str, str, str], int]
+    ) -> None:
+        update_rows(
+            session,
+            t.cap_usage,
+            ["employee_id", "rule_id", "period"],
+            [
+                {"employee_id": e, "rule_id": r, "period": p, "used": v}
+                for (e, r, p), v in sorted(used.items())
+                if start.get((e, r, p)) != v
+            ],
+        )
+
+    def reversal_entries(
+        self,
+        session: Session,
+        source_event_id: str,
+        reason: str,
+        by: str,
+        at: datetime,
+        pending: Sequence[dict[str, Any]] = (),
+    ) -> list[dict[str, Any]]:
+        """Compensating entries for what ``source_event_id`` paid (nothing when it paid nothing or was
+        reversed already)."""
+        rows = [
+            dict(r)
+            for r in session.execute(
+                select(t.ledger).where(
+                    and_(
+                        t.ledger.c.source_event_id == source_event_id,
+                        t.ledger.c.kind.in_(["award", "reversal"]),
+                    )
+                )
+            ).mappings()
+        ]
+        rows += [
+            p
+            for p in pending
+            if p["source_event_id"] == source_event_id and p["kind"] in ("award", "reversal")
+        ]
+        if any(r["kind"] == "reversal" for r in rows):
+            return []
+        return [
+            entry(
+                None,
+                employee_id=r["employee_id"],
+                org_unit=r["org_unit"],
+                points=-int(r["points"]),
+                kind="reversal",
+                reason=f"{reason} (reverses {r['rule_id']} {r['pack_id']}@{r['pack_version']}; by {by})",
+                source_event_id=source_event_id,
+                rule_id=r["rule_id"],
+                pack_id=r["pack_id"],
+                pack_version=r["pack_version"],
+                occurred_at=at,
+            )
+            for r in rows
+            if r["kind"] == "award"
+        ]
+
+    def _team_goals(self, session: Session, fresh: list[EventIn]) -> dict[str, list[dict[str, Any]]]:
+        """Count the events towards open team goals; pay out the pool of every goal reached now."""
+        types = sorted({e.type for e in fresh})
+        if not types:
+            return {}
+        g = t.team_goals.c
+        goals = session.execute(
+            select(t.team_goals).where(and_(g.state == "OPEN", g.event_type.in_(types))).order_by(g.id)
+        ).all()
+        if not goals:
+            return {}
+        contrib: dict[tuple[str, str], list[Any]] = {}
+        last: dict[str, EventIn] = {}
+        for goal in goals:
+            root = goal.org_unit.rstrip("/")
+            start, end = _aware(goal.start_time), _aware(goal.end_time)
+            for e in fresh:
+                if e.type != goal.event_type or not (start <= e.occurred_at < end):
+                    continue
+                if root and not (e.org_unit == root or e.org_unit.startswith(root + "/")):
+                    continue
+                qty = e.data.get("quantity", 1)
+                qty = int(qty) if isinstance(qty, (int, float)) and qty > 0 else 1
+                c = contrib.setdefault((goal.id, e.employee_id), [e.org_unit, 0])
+                c[1] += qty
+                last[goal.id] = e
+        if not contrib:
+            return {}
+        matched = sorted(last)
+        locked = {
+            r.id: r
+            for r in session.execute(
+                select(t.team_goals).where(g.id.in_(matched)).order_by(g.id).with_for_update()
+            ).all()
+        }
+        ins = upsert(session)
+        stmt = ins(t.team_goal_progress).values(
+            [
+                {"goal_id": gid, "employee_id": emp, "org_unit": v[0], "contribution": v[1]}
+                for (gid, emp), v in sorted(contrib.items())
+            ]
+        )
+        session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[t.team_goal_progress.c.goal_id, t.team_goal_progress.c.employee_id],
+                set_={"contribution": t.team_goal_progress.c.contribution + stmt.excluded.contribution},
+            )
+        )
+        out: dict[str, list[dict[str, Any]]] = {}
+        p = t.team_goal_progress.c
+        for gid in matched:
+            goal = locked[gid]
+            if goal.state != "OPEN":
+                continue
+            rows = session.execute(
+                select(p.employee_id, p.org_unit, p.contribution).where(p.goal_id == gid)
+            ).all()
+            progress = sum(int(r.contribution) for r in rows)
+            if not reached(progress, int(goal.target)):
+                continue
+            e = last[gid]
+            units = {r.employee_id: r.org_unit for r in rows}
+            shares = split_pool(int(goal.pool_points), {r.employee_id: int(r.contribution) for r in rows})
+            session.execute(
+                update(t.team_goals).where(g.id == gid).values(state="ACHIEVED", achieved_at=e.occurred_at)
+            )
+            out.setdefault(e.id, []).extend(
+                entry(
+                    None,
+                    employee_id=s.employee_id,
+                    org_unit=units[s.employee_id],
+                    points=s.points,
+                    kind="team_goal",
+                    reason=f"team goal {goal.name!r} reached: {s.explanation}",
+                    source_event_id=f"team-goal:{gid}",
+                    rule_id="team-goal",
+                    occurred_at=e.occurred_at,
+                )
+                for s in shares
+                if s.points
+            )
+            self.outbox.add(
+                session,
+                new_event(
+                    "points.team_goal_achieved",
+                    source="points",
+                    subject=f"team-goals/{gid}",
+                    org_unit=goal.org_unit,
+                    occurred_at=e.occurred_at,
+                    data={
+                        "goal_id": gid,
+                        "name": goal.name,
+                        "target": int(goal.target),
+                        "progress": progress,
+                        "pool_points": int(goal.pool_points),
+                        "shares": [
+                            {"employee_id": s.employee_id, "contribution": s.contribution, "points": s.points}
+                            for s in shares
+                        ],
+                    },
+                    idempotency_key=f"points.team_goal_achieved:{gid}",
+                ),
+            )
+        return out
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def count_rows(session: Session, table: Any) -> int:
+    return int(session.execute(select(func.count()).select_from(table)).scalar_one())

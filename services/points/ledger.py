@@ -1,0 +1,203 @@
+"""Writing ledger entries: the one place balances, period totals and outgoing events change.
+
+``LedgerWriter.write`` locks the affected accounts in employee-id order (the same order in every
+transaction, so concurrent writers queue instead of deadlocking), keeps every balance at or above zero,
+appends the entries, folds earning entries into the period totals and queues one event per entry in the
+outbox, all in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from covenant.db.outbox import Outbox, new_event
+from covenant.db.tables import outbox as outbox_table
+from covenant.errors import FailedPrecondition
+from services.points import storage as t
+from services.points.bulk import insert_rows, is_pg, lock_rows, next_ids, update_rows
+from services.points.domain import EARNING_KINDS, TOTAL_PERIODS, key_for_date, local_date, reversal_amount
+
+EVENT_TYPES = {
+    "award": "points.awarded",
+    "team_goal": "points.awarded",
+    "reversal": "points.reversed",
+    "adjustment": "points.adjusted",
+    "redemption": "points.redeemed",
+    "refund": "points.refunded",
+    "expiry": "points.expired",
+}
+CHUNK = 1000
+LEDGER_COLS = (
+    "employee_id",
+    "org_unit",
+    "points",
+    "kind",
+    "reason",
+    "source_event_id",
+    "rule_id",
+    "pack_id",
+    "pack_version",
+    "occurred_at",
+    "created_at",
+)
+
+
+def upsert(session: Session) -> Any:
+    """The dialect's INSERT with ON CONFLICT support."""
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def chunks(rows: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(rows), size):
+        yield rows[i : i + size]
+
+
+class LedgerWriter:
+    def __init__(self, outbox: Outbox, tz: str) -> None:
+        self.outbox = outbox
+        self.tz = tz
+
+    def lock_accounts(self, session: Session, owners: dict[str, str]) -> dict[str, int]:
+        """Create missing accounts and lock all of ``owners`` (employee -> org unit) in id order."""
+        ids = sorted(owners)
+        if not ids:
+            return {}
+        insert_rows(
+            session,
+            t.accounts,
+            [{"employee_id": e, "org_unit": owners[e], "balance": 0} for e in ids],
+            conflict="ON CONFLICT (employee_id) DO NOTHING",
+        )
+        rows = lock_rows(session, t.accounts, ["employee_id"], [(e,) for e in ids])
+        return {r.employee_id: int(r.balance) for r in rows}
+
+    def write(self, session: Session, entries: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+        """Append ``entries`` (ledger columns without id/created_at); returns them with ids.
+
+        A reversal takes back at most the current balance (what was already spent stays spent, and the
+        entry's reason says so); any other entry that would take a balance below zero fails the whole
+        unit of work with FAILED_PRECONDITION.
+        """
+        if not entries:
+            return []
+        owners: dict[str, str] = {}
+        for e in entries:
+            owners.setdefault(e["employee_id"], e["org_unit"])
+        balances = self.lock_accounts(session, owners)
+        start = dict(balances)
+        for e in entries:
+            bal = balances[e["employee_id"]]
+            if e["kind"] == "reversal" and e["points"] < 0:
+                take = reversal_amount(-e["points"], bal)
+                if take < -e["points"]:
+                    e["reason"] += f" ({-e['points'] - take} of {-e['points']} already spent)"
+                    e["points"] = -take
+            elif bal + e["points"] < 0:
+                raise FailedPrecondition(
+                    f"balance of employees/{e['employee_id']} would go below zero ({bal} {e['points']:+d})"
+                )
+            balances[e["employee_id"]] = bal + e["points"]
+            e["created_at"] = now
+        update_rows(
+            session,
+            t.accounts,
+            ["employee_id"],
+            [{"employee_id": k, "balance": v} for k, v in sorted(balances.items()) if v != start[k]],
+        )
+        ids = next_ids(session, t.ledger, len(entries))
+        if ids is not None:
+            for e, entry_id in zip(entries, ids, strict=True):
+                e["id"] = entry_id
+            insert_rows(
+                session, t.ledger, [{"id": e["id"], **{c: e[c] for c in LEDGER_COLS}} for e in entries]
+            )
+        else:
+            got = insert_rows(
+                session, t.ledger, [{c: e[c] for c in LEDGER_COLS} for e in entries], returning="id"
+            )
+            for e, entry_id in zip(entries, got, strict=True):
+                e["id"] = entry_id
+        self._fold_totals(session, entries)
+        self._emit(session, [self._event(e) for e in entries if e["points"]], now)
+        return entries
+
+    def _emit(self, session: Session, events: list[Any], now: datetime) -> None:
+        """The outbox rows ``Outbox.add_many`` would write (one per subscriber), in one set-based insert."""
+        if not is_pg(session):
+            self.outbox.add_many(session, events)
+            return
+        rows = [
+            {
+                "event_id": ev.id,
+                "event_type": ev.type,
+                "destination": destination,
+                "payload": ev.SerializeToString(),
+                "created_at": now,
+                "attempts": 0,
+                "next_attempt_at": now,
+            }
+            for ev in events
+            for destination in self.outbox.destinations
+        ]
+        insert_rows(session, outbox_table, rows)
+
+    def _fold_totals(self, session: Session, entries: Sequence[dict[str, Any]]) -> None:
+        acc: dict[tuple[str, str], list[Any]] = {}
+        for e in entries:
+            if e["kind"] not in EARNING_KINDS or not e["points"]:
+                continue
+            d = local_date(e["occurred_at"], self.tz)
+            for kind in TOTAL_PERIODS:
+                key = (key_for_date(kind, d), e["employee_id"])
+                row = acc.get(key)
+                if row is None:
+                    acc[key] = [e["org_unit"], e["points"], e["occurred_at"]]
+                else:
+                    row[0] = e["org_unit"]
+                    row[1] += e["points"]
+                    row[2] = max(row[2], e["occurred_at"])
+        if not acc:
+            return
+        rows = [
+            {"period": p, "employee_id": emp, "org_unit": v[0], "points": v[1], "reached_at": v[2]}
+            for (p, emp), v in sorted(acc.items())
+        ]
+        greatest = "GREATEST" if is_pg(session) else "MAX"
+        tbl = t.period_totals.name
+        insert_rows(
+            session,
+            t.period_totals,
+            rows,
+            conflict=(
+                f"ON CONFLICT (period, employee_id) DO UPDATE SET points = {tbl}.points + excluded.points, "
+                f"org_unit = excluded.org_unit, "
+                f"reached_at = {greatest}({tbl}.reached_at, excluded.reached_at)"
+            ),
+        )
+
+    def _event(self, e: dict[str, Any]) -> Any:
+        return new_event(
+            EVENT_TYPES[e["kind"]],
+            source="points",
+            subject=f"employees/{e['employee_id']}",
+            org_unit=e["org_unit"],
+            occurred_at=e["occurred_at"],
+            data={
+                "employee_id": e["employee_id"],
+                "points": e["points"],
+                "kind": e["kind"],
+                "reason": e["reason"],
+                "source_event_id": e["source_event_id"],
+                "rule_id": e["rule_id"],
+                "pack_id": e["pack_id"],
+                "pack_version": e["pack_version"],
+                "entry_id": e["id"],
+            },
+            idempotency_key=f"points.ledger:{e['id']}",
+        )

@@ -1,0 +1,69 @@
+"""Permissions the points service checks, and the default grants per role."""
+
+PERMISSIONS: dict[str, str] = {
+    "points.events.write": "Post business events (source systems, service accounts)",
+    "points.ledger.read": "Read balances, ledger entries and personal goals",
+    "points.ledger.adjust": "Manual adjustments and reversals, with a reason, audited (managers, services)",
+    "points.ledger.expire": "Run points expiry (scheduler service account)",
+    "points.leaderboards.read": "Read leaderboards",
+    "points.goals.read": "Read team goals and their contribution split",
+    "points.goals.manage": "Create team goals and set others' personal goals",
+    "points.nudges.send": "Emit the weekly points.nudge events (scheduler service account)",
+    "points.rewards.read": "Read the reward catalogue",
+    "points.rewards.redeem": "Redeem rewards and cancel one's own redemptions",
+    "points.rewards.approve": "Approve, fulfil, reject or cancel redemptions",
+    "points.rewards.manage": "Maintain the reward catalogue",
+}
+
+ROLE_GRANTS: dict[str, dict[str, str]] = {
+    "sales_rep": {
+        "points.ledger.read": "self",
+        "points.leaderboards.read": "team",
+        "points.goals.read": "team",
+        "points.rewards.read": "all",
+        "points.rewards.redeem": "self",
+    },
+    "team_lead": {
+        "points.ledger.read": "team",
+        "points.ledger.adjust": "team",
+        "points.leaderboards.read": "subtree",
+        "points.goals.read": "subtree",
+        "points.goals.manage": "team",
+        "points.rewards.read": "all",
+        "points.rewards.redeem": "self",
+        "points.rewards.approve": "team",
+    },
+    "branch_manager": {
+        "points.ledger.read": "subtree",
+        "points.ledger.adjust": "subtree",
+        "points.leaderboards.read": "subtree",
+        "points.goals.read": "subtree",
+        "points.goals.manage": "subtree",
+        "points.rewards.read": "all",
+        "points.rewards.redeem": "self",
+        "points.rewards.approve": "subtree",
+    },
+    "hr": {
+        "points.ledger.read": "all",
+        "points.leaderboards.read": "all",
+        "points.goals.read": "all",
+        "points.goals.manage": "all",
+        "points.rewards.read": "all",
+        "points.rewards.manage": "all",
+        "points.rewards.approve": "all",
+    },
+    "auditor": {
+        "points.ledger.read": "all",
+        "points.leaderboards.read": "all",
+        "points.goals.read": "all",
+        "points.rewards.read": "all",
+    },
+    "service": {
+        "points.events.write": "all",
+        "points.ledger.adjust": "all",
+        "points.ledger.read": "all",
+        "points.ledger.expire": "all",
+        "points.nudges.send": "all",
+        "points.leaderboards.read": "all",
+    },
+}

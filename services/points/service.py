@@ -1,0 +1,892 @@
+"""Points use cases. Each call is one unit of work: applied-event markers, ledger entries, balances,
+period totals, audit entries and outgoing events commit together or not at all."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from covenant.auth import DataOwner, Principal, authorize, scope_filter
+from covenant.auth.principal import ScopeFilter
+from covenant.db.audit import AuditLog
+from covenant.db.engine import Database
+from covenant.db.outbox import Outbox, new_event
+from covenant.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from services.points import storage as t
+from services.points.domain import (
+    EARNING_KINDS,
+    REFUNDING,
+    TOTAL_PERIODS,
+    EventIn,
+    Standing,
+    check_transition,
+    eligible,
+    expirable,
+    leaderboard_order,
+    my_place,
+    nudge,
+    period_key,
+    split_pool,
+)
+from services.points.ingest import Ingest, Result, entry
+from services.points.ledger import LedgerWriter, chunks, upsert
+
+SOURCE = "points"
+MAX_BATCH = 10_000
+
+
+@dataclass(frozen=True)
+class Board:
+    rows: list[Standing]
+    my_rank: int
+    my_points: int
+    gap_to_next: int
+    period_key: str
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _scope_clause(table: Any, sf: ScopeFilter) -> Any:
+    """SQL for a scope filter on a table with employee_id and org_unit columns (None = unrestricted)."""
+    if sf.all:
+        return None
+    terms = []
+    if sf.employee_id is not None:
+        terms.append(table.c.employee_id == sf.employee_id)
+    if sf.org_unit is not None:
+        terms.append(table.c.org_unit == sf.org_unit)
+    if sf.org_unit_prefix is not None:
+        root = sf.org_unit_prefix.rstrip("/")
+        terms.append(or_(table.c.org_unit == root, table.c.org_unit.like(root + "/%")))
+    return or_(*terms) if terms else table.c.employee_id.is_(None)
+
+
+def _ahead(
+    session: Session, where: list[Any], points: int, reached: datetime, employee_id: str
+) -> tuple[int, int]:
+    """(rows with a higher total, rows with the same total reached earlier) among period-total rows: two
+    index range counts instead of one OR over the whole period."""
+    pt = t.period_totals
+    higher = session.execute(select(func.count()).select_from(pt).where(*where, pt.c.points > points))
+    tied = session.execute(
+        select(func.count())
+        .select_from(pt)
+        .where(
+            *where,
+            pt.c.points == points,
+            or_(pt.c.reached_at < reached, and_(pt.c.reached_at == reached, pt.c.employee_id < employee_id)),
+        )
+    )
+    return int(higher.scalar_one()), int(tied.scalar_one())
+
+
+def _subtree(table: Any, root: str) -> Any:
+    root = root.rstrip("/")
+    return or_(table.c.org_unit == root, table.c.org_unit.like(root + "/%"))
+
+
+class PointsService:
+    def __init__(
+        self,
+        db: Database,
+        rules: Any,
+        *,
+        timezone: str = "Asia/Shanghai",
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.db = db
+        self.rules = rules
+        self.tz = timezone
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.outbox = Outbox(SOURCE)
+        self.audit = AuditLog("points")
+        self.writer = LedgerWriter(self.outbox, timezone)
+        self.ingest = Ingest(rules, self.writer, self.outbox, timezone, self.clock)
+
+    # -- business events ---------------------------------------------------------------------
+    def apply(self, session: Session, event: EventIn) -> Result:
+        """Apply one event inside the caller's unit of work (the event handler's inbox transaction)."""
+        return self.ingest.apply(session, [event])[0]
+
+    def record(
+        self, principal: Principal, events: Sequence[EventIn], *, with_duplicates: bool = True
+    ) -> list[Result]:
+        """Validate the whole batch (nothing is written when any event is bad), then apply it."""
+        if not events:
+            raise InvalidArgument("at least one event is required", field="events")
+        if len(events) > MAX_BATCH:
+            raise InvalidArgument(f"at most {MAX_BATCH} events per batch", field="events")
+        now = self.clock()
+        single = len(events) == 1
+        for i, e in enumerate(events):
+            where = "event" if single else f"events[{i}]"
+            for name in ("id", "type", "employee_id"):
+                if not getattr(e, name):
+                    raise InvalidArgument("is required", field=f"{where}.{name}")
+                if len(getattr(e, name)) > 128:
+                    raise InvalidArgument("is longer than 128 characters", field=f"{where}.{name}")
+            if e.occurred_at > now + timedelta(minutes=5):
+                raise InvalidArgument("is in the future", field=f"{where}.occurred_at")
+            authorize(principal, "points.events.write", DataOwner(e.employee_id, e.org_unit))
+        with self.db.session() as session:
+            return self.ingest.apply(session, events, with_duplicates=with_duplicates)
+
+    def reverse(self, principal: Principal, source_event_id: str, reason: str) -> list[dict[str, Any]]:
+        """Compensating entries for everything ``source_event_id`` paid; audited."""
+        if not source_event_id:
+            raise InvalidArgument("is required", field="source_event_id")
+        if not reason.strip():
+            raise InvalidArgument("a reason is required", field="reason")
+        with self.db.session() as session:
+            first = session.execute(
+                select(t.ledger.c.employee_id, t.ledger.c.org_unit).where(
+                    and_(t.ledger.c.source_event_id == source_event_id, t.ledger.c.kind == "award")
+                )
+            ).first()
+            if first is None:
+                raise NotFound(f"no points were paid for event {source_event_id}")
+            authorize(principal, "points.ledger.adjust", DataOwner(first.employee_id, first.org_unit))
+            rows = self.ingest.reversal_entries(
+                session, source_event_id, reason.strip(), f"manual:{principal.subject}", self.clock()
+            )
+            if not rows:
+                raise FailedPrecondition(f"event {source_event_id} was already reversed")
+            rows = self.writer.write(session, rows, self.clock())
+            self.audit.append(
+                session,
+                actor=principal.subject,
+                action="points.reversed",
+                subject=f"events/{source_event_id}",
+                data={"reason": reason.strip(), "points": sum(e["points"] for e in rows)},
+            )
+            return rows
+
+    def adjust(
+        self, principal: Principal, employee_id: str, org_unit: str, points: int, reason: str, request_id: str
+    ) -> dict[str, Any]:
+        """A manual adjustment (managers, service accounts), with a reason, audited, idempotent."""
+        if not employee_id:
+            raise InvalidArgument("is required", field="employee_id")
+        if points == 0:
+            raise InvalidArgument("must not be zero", field="points")
+        if not reason.strip():
+            raise InvalidArgument("a reason is required for a manual adjustment", field="reason")
+        authorize(principal, "points.ledger.adjust", DataOwner(employee_id, org_unit))
+        source = f"adjustment:{request_id or uuid.uuid4().hex}"
+        with self.db.session() as session:
+            existing = (
+                session.execute(select(t.ledger).where(t.ledger.c.source_event_id == source))
+                .mappings()
+                .first()
+            )
+            if existing:
+                return dict(existing)
+            now = self.clock()
+            (row,) = self.writer.write(
+                session,
+                [
+                    entry(
+                        None,
+                        employee_id=employee_id,
+                        org_unit=org_unit,
+                        points=points,
+                        kind="adjustment",
+                        reason=f"{reason.strip()} (by {principal.subject})",
+                        source_event_id=source,
+                        rule_id="manual",
+                        occurred_at=now,
+                    )
+                ],
+                now,
+            )
+            self.audit.append(
+                session,
+                actor=principal.subject,
+                action="points.adjusted",
+                subject=f"employees/{employee_id}",
+                data={"points": points, "reason": reason.strip(), "entry_id": row["id"]},
+            )
+            return row
+
+    # -- reads -------------------------------------------------------------------------------
+    def _owner(self, session: Session, employee_id: str) -> DataOwner:
+        row = session.execute(
+            select(t.accounts.c.org_unit).where(t.accounts.c.employee_id == employee_id)
+        ).first()
+        return DataOwner(employee_id, row.org_unit if row else "")
+
+    def balance(self, principal: Principal, employee_id: str) -> int:
+        employee_id = employee_id or principal.employee_id
+        with self.db.session() as session:
+            authorize(principal, "points.ledger.read", self._owner(session, employee_id))
+            row = session.execute(
+                select(t.accounts.c.balance).where(t.accounts.c.employee_id == employee_id)
+            ).first()
+            return int(row.balance) if row else 0
+
+    def ledger(self, principal: Principal, employee_id: str, after_id: int, limit: int) -> list[Any]:
+        employee_id = employee_id or principal.employee_id
+        with self.db.session() as session:
+            authorize(principal, "points.ledger.read", self._owner(session, employee_id))
+            return list(
+                session.execute(
+                    select(t.ledger)
+                    .where(and_(t.ledger.c.employee_id == employee_id, t.ledger.c.id > after_id))
+                    .order_by(t.ledger.c.id)
+                    .limit(limit)
+                ).mappings()
+            )
+
+    def leaderboard(
+        self,
+        principal: Principal,
+        *,
+        period: str,
+        at: datetime | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        scope: str = "",
+        org_unit: str = "",
+        top: int = 10,
+    ) -> Board:
+        """Ranked totals; ``period`` is week/month/quarter/year (containing ``at``) or custom (start..end).
+        ``scope``: team (caller's org unit), org_unit (subtree of ``org_unit``), all, or "" (the subtree when
+        ``org_unit`` is given, else all). Rows are always limited to what the caller may see."""
+        sf = scope_filter(principal, "points.leaderboards.read")
+        top = max(1, min(top or 10, 1000))
+        if scope == "team":
+            if not principal.org_unit:
+                raise InvalidArgument("the caller has no org unit", field="scope")
+            unit_clause: Any = lambda tbl: tbl.c.org_unit == principal.org_unit  # noqa: E731
+        elif scope == "org_unit" or (not scope and org_unit):
+            if not org_unit:
+                raise InvalidArgument("is required for scope ORG_UNIT", field="org_unit")
+            unit_clause = lambda tbl: _subtree(tbl, org_unit)  # noqa: E731
+        else:
+            unit_clause = lambda tbl: None  # noqa: E731
+        if period == "custom":
+            if start is None or end is None:
+                raise InvalidArgument(
+                    "is required for a custom period", field="start_time" if start is None else "end_time"
+                )
+            if end <= start:
+                raise InvalidArgument("must be after start_time", field="end_time")
+            return self._custom_board(principal, sf, unit_clause, start, end, top)
+        if period not in TOTAL_PERIODS:
+            raise InvalidArgument(f"unknown period {period!r}", field="period")
+        key = period_key(period, at or self.clock(), self.tz)
+        pt = t.period_totals
+        where = [pt.c.period == key]
+        for clause in (_scope_clause(pt, sf), unit_clause(pt)):
+            if clause is not None:
+                where.append(clause)
+        cols = (pt.c.employee_id, pt.c.org_unit, pt.c.points, pt.c.reached_at)
+        with self.db.session() as session:
+            rows = session.execute(
+                select(*cols)
+                .where(*where)
+                .order_by(pt.c.points.desc(), pt.c.reached_at, pt.c.employee_id)
+                .limit(top)
+            ).all()
+            standings = [
+                Standing(r.employee_id, int(r.points), _aware(r.reached_at), r.org_unit) for r in rows
+            ]
+            rank, points, gap = my_place(standings, principal.employee_id)
+            if rank == 0 and principal.employee_id:
+                mine = session.execute(
+                    select(*cols).where(*where, pt.c.employee_id == principal.employee_id)
+                ).first()
+                if mine is not None:
+                    higher, tied = _ahead(session, where, mine.points, mine.reached_at, mine.employee_id)
+                    gap = 0
+                    if higher and not tied:  # the place just above has the next higher total
+                        nxt = session.execute(
+                            select(func.min(pt.c.points)).where(*where, pt.c.points > mine.points)
+                        ).scalar_one()
+                        gap = int(nxt) - int(mine.points)
+                    rank, points = higher + tied + 1, int(mine.points)
+        return Board(standings, rank, points, gap, key)
+
+    def _custom_board(
+        self,
+        principal: Principal,
+        sf: ScopeFilter,
+        unit_clause: Any,
+        start: datetime,
+        end: datetime,
+        top: int,
+    ) -> Board:
+        lg = t.ledger
+        where = [lg.c.occurred_at >= start, lg.c.occurred_at < end, lg.c.kind.in_(EARNING_KINDS)]
+        for clause in (_scope_clause(lg, sf), unit_clause(lg)):
+            if clause is not None:
+                where.append(clause)
+        stmt = (
+            select(
+                lg.c.employee_id,
+                func.max(lg.c.org_unit).label("org_unit"),
+                func.sum(lg.c.points).label("total"),
+                func.max(lg.c.occurred_at).label("reached"),
+            )
+            .where(*where)
+            .group_by(lg.c.employee_id)
+        )
+        with self.db.session() as session:
+            rows = session.execute(stmt).all()
+        ordered = leaderboard_order(
+            Standing(r.employee_id, int(r.total), _aware(r.reached), r.org_unit) for r in rows
+        )
+        rank, points, gap = my_place(ordered, principal.employee_id)
+        return Board(ordered[:top], rank, points, gap, "custom")
+
+    # -- goals and nudges --------------------------------------------------------------------
+    def create_team_goal(self, principal: Principal, goal: dict[str, Any], request_id: str) -> dict[str, Any]:
+        for name in ("name", "org_unit", "event_type"):
+            if not goal.get(name):
+                raise InvalidArgument("is required", field=f"goal.{name}")
+        if goal["target"] <= 0:
+            raise InvalidArgument("must be positive", field="goal.target")
+        if goal["pool_points"] <= 0:
+            raise InvalidArgument("must be positive", field="goal.pool_points")
+        if goal["start_time"] is None or goal["end_time"] is None:
+            raise InvalidArgument(
+                "is required", field="goal.start_time" if goal["start_time"] is None else "goal.end_time"
+            )
+        if goal["end_time"] <= goal["start_time"]:
+            raise InvalidArgument("must be after start_time", field="goal.end_time")
+        authorize(principal, "points.goals.manage", DataOwner("", goal["org_unit"]))
+        with self.db.session() as session:
+            if request_id:
+                done = session.execute(
+                    select(t.team_goals.c.id).where(t.team_goals.c.request_id == request_id)
+                ).first()
+                if done:
+                    return self._goal(session, done.id)
+            gid = uuid.uuid4().hex[:16]
+            session.execute(
+                insert(t.team_goals).values(
+                    id=gid,
+                    request_id=request_id or None,
+                    name=goal["name"],
+                    org_unit=goal["org_unit"].rstrip("/"),
+                    event_type=goal["event_type"],
+                    target=goal["target"],
+                    pool_points=goal["pool_points"],
+                    start_time=goal["start_time"],
+                    end_time=goal["end_time"],
+                    state="OPEN",
+                    created_by=principal.subject,
+                )
+            )
+            self.audit.append(
+                session,
+                actor=principal.subject,
+                action="points.team_goal_created",
+                subject=f"team-goals/{gid}",
+                data={k: goal[k] for k in ("name", "org_unit", "event_type", "target", "pool_points")},
+            )
+            return self._goal(session, gid)
+
+    def _goal(self, session: Session, gid: str) -> dict[str, Any]:
+        row = session.execute(select(t.team_goals).where(t.team_goals.c.id == gid)).mappings().first()
+        if row is None:
+            raise NotFound(f"team-goals/{gid} not found")
+        p = t.team_goal_progress.c
+        contrib = {
+            r.employee_id: int(r.contribution)
+            for r in session.execute(select(p.employee_id, p.contribution).where(p.goal_id == gid))
+        }
+        goal = dict(row)
+        goal["progress"] = sum(contrib.values())
+        shares = split_pool(int(row["pool_points"]), contrib)
+        if row["state"] != "ACHIEVED":  # a preview: the split if the goal were reached now
+            shares = [
+                s.__class__(s.employee_id, s.contribution, s.points, "if reached now: " + s.explanation)
+                for s in shares
+            ]
+        goal["shares"] = shares
+        return goal
+
+    def get_team_goal(self, principal: Principal, gid: str) -> dict[str, Any]:
+        with self.db.session() as session:
+            goal = self._goal(session, gid)
+        authorize(principal, "points.goals.read", DataOwner("", goal["org_unit"]))
+        return goal
+
+    def list_team_goals(
+        self, principal: Principal, org_unit: str, after: str, limit: int
+    ) -> list[dict[str, Any]]:
+        sf = scope_filter(principal, "points.goals.read")
+        g = t.team_goals
+        where = [g.c.id > after]
+        if org_unit:
+            where.append(_subtree(g, org_unit))
+        if not sf.all:
+            terms = []
+            if sf.org_unit is not None:
+                terms.append(g.c.org_unit == sf.org_unit)
+            if sf.org_unit_prefix is not None:
+                terms.append(_subtree(g, sf.org_unit_prefix))
+            # a team goal covers the subtree under its org unit: members see the goals above them too
+            if principal.org_unit:
+                parts = principal.org_unit.rstrip("/").split("/")
+                ancestors = ["/".join(parts[:i]) for i in range(2, len(parts) + 1)]
+                terms.append(g.c.org_unit.in_(ancestors))
+            where.append(or_(*terms) if terms else g.c.id.is_(None))
+        with self.db.session() as session:
+            ids = session.execute(select(g.c.id).where(*where).order_by(g.c.id).limit(limit)).scalars().all()
+            return [self._goal(session, i) for i in ids]
+
+    def set_personal_goal(
+        self,
+        principal: Principal,
+        employee_id: str,
+        org_unit: str,
+        period: str,
+        at: datetime | None,
+        target: int,
+    ) -> dict[str, Any]:
+        employee_id = employee_id or principal.employee_id
+        org_unit = org_unit or (principal.org_unit if employee_id == principal.employee_id else "")
+        if not employee_id:
+            raise InvalidArgument("is required", field="employee_id")
+        if period not in TOTAL_PERIODS:
+            raise InvalidArgument("must be WEEK, MONTH, QUARTER or YEAR", field="period")
+        if target <= 0:
+            raise InvalidArgument("must be positive", field="target")
+        if employee_id != principal.employee_id:
+            authorize(principal, "points.goals.manage", DataOwner(employee_id, org_unit))
+        key = period_key(period, at or self.clock(), self.tz)
+        with self.db.session() as session:
+            stmt = upsert(session)(t.personal_goals).values(
+                employee_id=employee_id, period=key, period_kind=period, org_unit=org_unit, target=target
+            )
+            session.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[t.personal_goals.c.employee_id, t.personal_goals.c.period],
+                    set_={"target": stmt.excluded.target, "org_unit": stmt.excluded.org_unit},
+                )
+            )
+            return self._personal(session, employee_id, period, key)
+
+    def _personal(self, session: Session, employee_id: str, period: str, key: str) -> dict[str, Any]:
+        pg = t.personal_goals.c
+        row = session.execute(
+            select(pg.target, pg.org_unit).where(pg.employee_id == employee_id, pg.period == key)
+        ).first()
+        pts = session.execute(
+            select(t.period_totals.c.points).where(
+                t.period_totals.c.period == key, t.period_totals.c.employee_id == employee_id
+            )
+        ).scalar()
+        target = int(row.target) if row else 0
+        points = int(pts or 0)
+        return {
+            "employee_id": employee_id,
+            "org_unit": row.org_unit if row else "",
+            "period": period,
+            "period_key": key,
+            "target": target,
+            "points": points,
+            "to_goal": max(0, target - points),
+        }
+
+    def get_personal_goal(
+        self, principal: Principal, employee_id: str, period: str, at: datetime | None
+    ) -> dict[str, Any]:
+        employee_id = employee_id or principal.employee_id
+        if period not in TOTAL_PERIODS:
+            raise InvalidArgument("must be WEEK, MONTH, QUARTER or YEAR", field="period")
+        with self.db.session() as session:
+            authorize(principal, "points.ledger.read", self._owner(session, employee_id))
+            return self._personal(
+                session, employee_id, period, period_key(period, at or self.clock(), self.tz)
+            )
+
+    def send_nudges(self, principal: Principal, at: datetime | None) -> tuple[int, int]:
+        """One points.nudge per employee with a goal or points this week; at most once per week."""
+        authorize(principal, "points.nudges.send")
+        at = at or self.clock()
+        week = period_key("week", at, self.tz)
+        keys = {k: period_key(k, at, self.tz) for k in TOTAL_PERIODS}
+        pt, pg = t.period_totals, t.personal_goals
+        with self.db.session() as session:
+            weekly = session.execute(
+                select(pt.c.employee_id, pt.c.org_unit, pt.c.points, pt.c.reached_at).where(
+                    pt.c.period == week
+                )
+            ).all()
+            goals = session.execute(
+                select(pg.c.employee_id, pg.c.org_unit, pg.c.period_kind, pg.c.target).where(
+                    pg.c.period.in_(list(keys.values()))
+                )
+            ).all()
+            goal_of = {}
+            for g in sorted(goals, key=lambda g: TOTAL_PERIODS.index(g.period_kind)):
+                goal_of.setdefault(g.employee_id, g)
+            period_points: dict[tuple[str, str], int] = {}
+            kinds_needed = {g.period_kind for g in goal_of.values()}
+            for kind in kinds_needed:
+                for r in session.execute(
+                    select(pt.c.employee_id, pt.c.points).where(
+                        pt.c.period == keys[kind], pt.c.employee_id.in_(list(goal_of))
+                    )
+                ):
+                    period_points[(kind, r.employee_id)] = int(r.points)
+            teams: dict[str, list[Standing]] = {}
+            unit_of: dict[str, str] = {}
+            for r in weekly:
+                teams.setdefault(r.org_unit, []).append(
+                    Standing(r.employee_id, int(r.points), _aware(r.reached_at))
+                )
+                unit_of[r.employee_id] = r.org_unit
+            for g in goal_of.values():
+                unit_of.setdefault(g.employee_id, g.org_unit)
+            ranked = {u: leaderboard_order(s) for u, s in teams.items()}
+            employees = sorted(unit_of)
+            fresh: set[str] = set()
+            ins = upsert(session)
+            for part in chunks(employees):
+                stmt = ins(t.nudges_sent).values(
+                    [{"employee_id": e, "week": week, "sent_at": self.clock()} for e in part]
+                )
+                fresh.update(
+                    session.execute(
+                        stmt.on_conflict_do_nothing().returning(t.nudges_sent.c.employee_id)
+                    ).scalars()
+                )
+            events = []
+            for emp in employees:
+                if emp not in fresh:
+                    continue
+                board = ranked.get(unit_of[emp], [])
+                rank, week_points, gap = my_place(board, emp)
+                g = goal_of.get(emp)
+                points = period_points.get((g.period_kind, emp), 0) if g else week_points
+                n = nudge(emp, points, int(g.target) if g else 0, rank, len(board), gap)
+                events.append(
+                    new_event(
+                        "points.nudge",
+                        source=SOURCE,
+                        subject=f"employees/{emp}",
+                        org_unit=unit_of[emp],
+                        data={
+                            "employee_id": emp,
+                            "week": week,
+                            "message": n.message,
+                            "goal_period": g.period_kind if g else "",
+                            "points": n.points,
+                            "target": n.target,
+                            "to_goal": n.to_goal,
+                            "team_rank": n.team_rank,
+                            "team_size": n.team_size,
+                            "gap_to_next": n.gap_to_next,
+                        },
+                        idempotency_key=f"points.nudge:{emp}:{week}",
+                    )
+                )
+            self.outbox.add_many(session, events)
+            return len(events), len(employees) - len(events)
+
+    # -- expiry ------------------------------------------------------------------------------
+    def expire(self, principal: Principal, as_of: datetime | None) -> tuple[int, int]:
+        """Expiry entries for points earned before ``as_of - expiry_days`` and not spent since."""
+        authorize(principal, "points.ledger.expire")
+        days = int(self.rules.parameter("expiry_days", default=0) or 0)
+        if days <= 0:
+            return 0, 0
+        pack_id, pack_version = self.rules.parameter_source("expiry_days")
+        as_of = as_of or self.clock()
+        cutoff = as_of - timedelta(days=days)
+        source = f"expiry:{cutoff.date().isoformat()}"
+        lg = t.ledger.c
+        earned = func.sum(
+            case(
+                (
+                    and_(
+                        lg.points > 0,
+                        lg.kind.in_(["award", "adjustment", "team_goal"]),
+                        lg.occurred_at < cutoff,
+                    ),
+                    lg.points,
+                ),
+                else_=0,
+            )
+        )
+        spent = func.sum(
+            case(
+                (and_(lg.points < 0, lg.kind != "expiry"), -lg.points),
+                (lg.kind == "refund", -lg.points),
+                else_=0,
+            )
+        )
+        expired = func.sum(case((lg.kind == "expiry", -lg.points), else_=0))
+        done = func.sum(case((lg.source_event_id == source, 1), else_=0))
+        with self.db.session() as session:
+            rows = session.execute(
+                select(
+                    lg.employee_id,
+                    func.max(lg.org_unit).label("org_unit"),
+                    earned.label("earned"),
+                    spent.label("spent"),
+                    expired.label("expired"),
+                    done.label("done"),
+                ).group_by(lg.employee_id)
+            ).all()
+            balances = {
+                r.employee_id: int(r.balance)
+                for r in session.execute(select(t.accounts.c.employee_id, t.accounts.c.balance))
+            }
+            entries = []
+            for r in rows:
+                if r.done:
+                    continue
+                n = expirable(
+                    int(r.earned or 0), int(r.spent or 0), int(r.expired or 0), balances.get(r.employee_id, 0)
+                )
+                if n:
+                    entries.append(
+                        entry(
+                            None,
+                            employee_id=r.employee_id,
+                            org_unit=r.org_unit,
+                            points=-n,
+                            kind="expiry",
+                            reason=f"points earned before {cutoff.date()} expire after {days} days",
+                            source_event_id=source,
+                            rule_id="expiry",
+                            pack_id=pack_id,
+                            pack_version=pack_version,
+                            occurred_at=as_of,
+                        )
+                    )
+            self.writer.write(session, entries, self.clock())
+            return len(entries), -sum(e["points"] for e in entries)
+
+    # -- rewards -----------------------------------------------------------------------------
+    def create_item(self, principal: Principal, item: dict[str, Any]) -> dict[str, Any]:
+        authorize(principal, "points.rewards.manage")
+        if not item["id"]:
+            raise InvalidArgument("is required", field="item.id")
+        if item["cost"] <= 0:
+            raise InvalidArgument("must be positive", field="item.cost")
+        if item["stock"] < 0:
+            raise InvalidArgument("must not be negative", field="item.stock")
+        if item["per_person_limit"] < 0:
+            raise InvalidArgument("must not be negative", field="item.per_person_limit")
+        if not 0 <= item["eligible_top_percent"] <= 100:
+            raise InvalidArgument("must be between 0 and 100", field="item.eligible_top_percent")
+        if item["eligible_period"] not in TOTAL_PERIODS:
+            raise InvalidArgument("must be WEEK, MONTH, QUARTER or YEAR", field="item.eligible_period")
+        values = {**item, "name": item["name"] or item["id"]}
+        with self.db.session() as session:
+            try:
+                with session.begin_nested():
+                    session.execute(insert(t.reward_items).values(**values))
+            except IntegrityError:
+                raise AlreadyExists(f"reward item {item['id']!r} already exists") from None
+            self.audit.append(
+                session,
+                actor=principal.subject,
+                action="points.reward_item_created",
+                subject=f"reward-items/{item['id']}",
+                data=values,
+            )
+        return values
+
+    def items(self, principal: Principal, after: str, limit: int) -> list[Any]:
+        authorize(principal, "points.rewards.read")
+        with self.db.session() as session:
+            return list(
+                session.execute(
+                    select(t.reward_items)
+                    .where(t.reward_items.c.id > after)
+                    .order_by(t.reward_items.c.id)
+                    .limit(limit)
+                ).mappings()
+            )
+
+    def _rank(self, session: Session, period: str, employee_id: str) -> tuple[int, int]:
+        """(rank, population) of an employee on the all-employee board of the current ``period``."""
+        key = period_key(period, self.clock(), self.tz)
+        pt = t.period_totals
+        population = session.execute(
+            select(func.count()).select_from(pt).where(pt.c.period == key)
+        ).scalar_one()
+        mine = session.execute(
+            select(pt.c.points, pt.c.reached_at).where(pt.c.period == key, pt.c.employee_id == employee_id)
+        ).first()
+        if mine is None:
+            return 0, int(population)
+        higher, tied = _ahead(session, [pt.c.period == key], mine.points, mine.reached_at, employee_id)
+        return higher + tied + 1, int(population)
+
+    def redeem(
+        self, principal: Principal, item_id: str, employee_id: str, org_unit: str, request_id: str
+    ) -> Any:
+        """Reserve the item's cost and one unit of stock (item row lock, then account row lock)."""
+        if not item_id:
+            raise InvalidArgument("is required", field="item_id")
+        employee_id = employee_id or principal.employee_id
+        if not employee_id:
+            raise InvalidArgument("is required", field="employee_id")
+        org_unit = org_unit or (principal.org_unit if employee_id == principal.employee_id else "")
+        with self.db.session() as session:
+            owner = self._owner(session, employee_id)
+            authorize(principal, "points.rewards.redeem", DataOwner(employee_id, owner.org_unit or org_unit))
+            org_unit = owner.org_unit or org_unit
+            if request_id:
+                done = (
+                    session.execute(select(t.redemptions).where(t.redemptions.c.request_id == request_id))
+                    .mappings()
+                    .first()
+                )
+                if done:
+                    return done
+            item = session.execute(
+                select(t.reward_items).where(t.reward_items.c.id == item_id).with_for_update()
+            ).first()
+            if item is None:
+                raise NotFound(f"reward item {item_id!r} not found")
+            if item.stock <= 0:
+                raise FailedPrecondition(f"reward item {item_id} is out of stock")
+            if item.eligible_top_percent:
+                rank, population = self._rank(session, item.eligible_period, employee_id)
+                if not eligible(rank, population, item.eligible_top_percent):
+                    raise FailedPrecondition(
+                        f"{item_id} is for the top {item.eligible_top_percent}% of the "
+                        f"{item.eligible_period}; employees/{employee_id} is "
+                        f"{'unranked' if not rank else f'#{rank} of {population}'}"
+                    )
+            if item.per_person_limit:
+                taken = session.execute(
+                    select(func.count())
+                    .select_from(t.redemptions)
+                    .where(
+                        t.redemptions.c.item_id == item_id,
+                        t.redemptions.c.employee_id == employee_id,
+                        t.redemptions.c.state.notin_(sorted(REFUNDING)),
+                    )
+                ).scalar_one()
+                if taken >= item.per_person_limit:
+                    raise FailedPrecondition(
+                        f"limit of {item.per_person_limit} per person reached for {item_id}"
+                    )
+            rid = uuid.uuid4().hex
+            now = self.clock()
+            self.writer.write(
+                session,
+                [
+                    entry(
+                        None,
+                        employee_id=employee_id,
+                        org_unit=org_unit,
+                        points=-int(item.cost),
+                        kind="redemption",
+                        reason=f"reserved for {item.name}",
+                        source_event_id=f"redemption:{rid}",
+                        rule_id="redemption",
+                        occurred_at=now,
+                    )
+                ],
+                now,
+            )
+            session.execute(
+                update(t.reward_items)
+                .where(t.reward_items.c.id == item_id, t.reward_items.c.stock > 0)
+                .values(stock=t.reward_items.c.stock - 1)
+            )
+            session.execute(
+                insert(t.redemptions).values(
+                    id=rid,
+                    request_id=request_id or None,
+                    item_id=item_id,
+                    employee_id=employee_id,
+                    org_unit=org_unit,
+                    cost=item.cost,
+                    state="RESERVED",
+                    created_at=now,
+                    reason="",
+                )
+            )
+            return session.execute(select(t.redemptions).where(t.redemptions.c.id == rid)).mappings().first()
+
+    def transition(self, principal: Principal, redemption_id: str, target: str, reason: str) -> Any:
+        """approve / fulfil / reject / cancel; reject and cancel refund the points and the stock."""
+        if not redemption_id:
+            raise InvalidArgument("is required", field="redemption_id")
+        if target == "REJECTED" and not reason.strip():
+            raise InvalidArgument("a reason is required to reject", field="reason")
+        with self.db.session() as session:
+            r = session.execute(
+                select(t.redemptions).where(t.redemptions.c.id == redemption_id).with_for_update()
+            ).first()
+            if r is None:
+                raise NotFound(f"redemption {redemption_id} not found")
+            owner = DataOwner(r.employee_id, r.org_unit)
+            if target == "CANCELLED" and r.employee_id == principal.employee_id:
+                authorize(principal, "points.rewards.redeem", owner)
+            else:
+                authorize(principal, "points.rewards.approve", owner)
+            check_transition(r.state, target)
+            session.execute(
+                update(t.redemptions)
+                .where(t.redemptions.c.id == redemption_id)
+                .values(state=target, reason=reason.strip())
+            )
+            if target in REFUNDING:
+                now = self.clock()
+                self.writer.write(
+                    session,
+                    [
+                        entry(
+                            None,
+                            employee_id=r.employee_id,
+                            org_unit=r.org_unit,
+                            points=int(r.cost),
+                            kind="refund",
+                            reason=f"{target.lower()}: {reason.strip() or r.item_id}",
+                            source_event_id=f"redemption:{redemption_id}",
+                            rule_id="redemption",
+                            occurred_at=now,
+                        )
+                    ],
+                    now,
+                )
+                session.execute(
+                    update(t.reward_items)
+                    .where(t.reward_items.c.id == r.item_id)
+                    .values(stock=t.reward_items.c.stock + 1)
+                )
+            self.audit.append(
+                session,
+                actor=principal.subject,
+                action=f"points.redemption_{target.lower()}",
+                subject=f"redemptions/{redemption_id}",
+                data={"reason": reason.strip(), "item_id": r.item_id, "employee_id": r.employee_id},
+            )
+            self.outbox.add(
+                session,
+                new_event(
+                    f"points.redemption_{target.lower()}",
+                    source=SOURCE,
+                    subject=f"employees/{r.employee_id}",
+                    org_unit=r.org_unit,
+                    data={"redemption_id": redemption_id, "item_id": r.item_id, "cost": int(r.cost)},
+                    idempotency_key=f"points.redemption:{redemption_id}:{target}",
+                ),
+            )
+            return (
+                session.execute(select(t.redemptions).where(t.redemptions.c.id == redemption_id))
+                .mappings()
+                .first()
+            )

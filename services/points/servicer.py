@@ -1,0 +1,340 @@
+"""gRPC adapter for covenant.points.v1.PointsService: protobuf <-> use cases, nothing else."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from google.protobuf.json_format import MessageToDict
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from covenant.errors import InvalidArgument
+from covenant.grpc.context import current_principal
+from covenant.points.v1 import points_pb2 as pb
+from covenant.points.v1 import points_pb2_grpc
+from services.points.domain import EventIn
+from services.points.service import PointsService
+
+PERIODS = {pb.WEEK: "week", pb.MONTH: "month", pb.QUARTER: "quarter", pb.YEAR: "year", pb.CUSTOM: "custom"}
+PERIOD_ENUM = {v: k for k, v in PERIODS.items()}
+SCOPES = {pb.TEAM: "team", pb.ORG_UNIT: "org_unit", pb.ALL: "all"}
+
+
+def ts(value: datetime) -> Timestamp:
+    out = Timestamp()
+    out.FromDatetime(value if value.tzinfo else value.replace(tzinfo=UTC))
+    return out
+
+
+def opt_ts(value: Timestamp) -> datetime | None:
+    return value.ToDatetime(tzinfo=UTC) if value.seconds or value.nanos else None
+
+
+def page(size: int) -> int:
+    if size < 0:
+        raise InvalidArgument("must not be negative", field="page_size")
+    return min(size or 50, 1000)
+
+
+def event_in(e: pb.BusinessEvent, now: datetime) -> EventIn:
+    return EventIn(
+        e.id, e.type, e.employee_id, e.org_unit, opt_ts(e.occurred_at) or now, MessageToDict(e.data)
+    )
+
+
+def entry_pb(e: Any) -> pb.LedgerEntry:
+    return pb.LedgerEntry(
+        id=int(e["id"]),
+        employee_id=e["employee_id"],
+        org_unit=e["org_unit"],
+        points=int(e["points"]),
+        kind=e["kind"],
+        reason=e["reason"],
+        source_event_id=e["source_event_id"],
+        rule_id=e["rule_id"],
+        pack_id=e["pack_id"],
+        pack_version=e["pack_version"],
+        occurred_at=ts(e["occurred_at"]),
+    )
+
+
+def redemption_pb(r: Any) -> pb.Redemption:
+    return pb.Redemption(
+        id=r["id"],
+        item_id=r["item_id"],
+        employee_id=r["employee_id"],
+        org_unit=r["org_unit"],
+        cost=int(r["cost"]),
+        state=r["state"],
+        reason=r["reason"],
+        create_time=ts(r["created_at"]),
+    )
+
+
+def item_pb(r: Any) -> pb.RewardItem:
+    return pb.RewardItem(
+        id=r["id"],
+        name=r["name"],
+        cost=int(r["cost"]),
+        stock=int(r["stock"]),
+        per_person_limit=int(r["per_person_limit"]),
+        category=r["category"],
+        eligible_top_percent=int(r["eligible_top_percent"]),
+        eligible_period=PERIOD_ENUM.get(r["eligible_period"], pb.PERIOD_UNSPECIFIED),
+    )
+
+
+def goal_pb(g: dict[str, Any]) -> pb.TeamGoal:
+    out = pb.TeamGoal(
+        id=g["id"],
+        name=g["name"],
+        org_unit=g["org_unit"],
+        event_type=g["event_type"],
+        target=int(g["target"]),
+        pool_points=int(g["pool_points"]),
+        start_time=ts(g["start_time"]),
+        end_time=ts(g["end_time"]),
+        state=g["state"],
+        progress=int(g["progress"]),
+        shares=[
+            pb.TeamGoalShare(
+                employee_id=s.employee_id,
+                contribution=s.contribution,
+                points=s.points,
+                explanation=s.explanation,
+            )
+            for s in g["shares"]
+        ],
+    )
+    if g["achieved_at"] is not None:
+        out.achieved_at.CopyFrom(ts(g["achieved_at"]))
+    return out
+
+
+def personal_pb(g: dict[str, Any]) -> pb.PersonalGoal:
+    return pb.PersonalGoal(
+        employee_id=g["employee_id"],
+        org_unit=g["org_unit"],
+        period=PERIOD_ENUM[g["period"]],
+        period_key=g["period_key"],
+        target=g["target"],
+        points=g["points"],
+        to_goal=g["to_goal"],
+    )
+
+
+def goal_period(value: int, default: str = "") -> str:
+    if value == pb.PERIOD_UNSPECIFIED and default:
+        return default
+    period = PERIODS.get(value, "")
+    if period in ("", "custom"):
+        raise InvalidArgument("must be WEEK, MONTH, QUARTER or YEAR", field="period")
+    return period
+
+
+class PointsServicer(points_pb2_grpc.PointsServiceServicer):
+    def __init__(self, service: PointsService) -> None:
+        self.service = service
+
+    def RecordEvent(self, request: pb.RecordEventRequest, context: Any) -> pb.RecordEventResponse:
+        ((entries, applied),) = self.service.record(
+            current_principal(), [event_in(request.event, self.service.clock())]
+        )
+        return pb.RecordEventResponse(entries=[entry_pb(e) for e in entries], applied_now=applied)
+
+    def RecordEvents(self, request: pb.RecordEventsRequest, context: Any) -> pb.RecordEventsResponse:
+        now = self.service.clock()
+        results = self.service.record(
+            current_principal(), [event_in(e, now) for e in request.events], with_duplicates=False
+        )
+        return pb.RecordEventsResponse(
+            applied=sum(1 for _, a in results if a),
+            duplicates=sum(1 for _, a in results if not a),
+            points_awarded=sum(int(e["points"]) for entries, a in results if a for e in entries),
+            entries=sum(len(entries) for entries, a in results if a),
+        )
+
+    def ReverseEvent(self, request: pb.ReverseEventRequest, context: Any) -> pb.RecordEventResponse:
+        entries = self.service.reverse(current_principal(), request.source_event_id, request.reason)
+        return pb.RecordEventResponse(entries=[entry_pb(e) for e in entries], applied_now=True)
+
+    def AdjustPoints(self, request: pb.AdjustPointsRequest, context: Any) -> pb.LedgerEntry:
+        return entry_pb(
+            self.service.adjust(
+                current_principal(),
+                request.employee_id,
+                request.org_unit,
+                request.points,
+                request.reason,
+                request.request_id,
+            )
+        )
+
+    def GetBalance(self, request: pb.GetBalanceRequest, context: Any) -> pb.Balance:
+        principal = current_principal()
+        employee = request.employee_id or principal.employee_id
+        return pb.Balance(employee_id=employee, balance=self.service.balance(principal, employee))
+
+    def ListLedgerEntries(
+        self, request: pb.ListLedgerEntriesRequest, context: Any
+    ) -> pb.ListLedgerEntriesResponse:
+        size = page(request.page_size)
+        try:
+            after = int(request.page_token or "0")
+        except ValueError:
+            raise InvalidArgument("is not a token this service issued", field="page_token") from None
+        rows = self.service.ledger(current_principal(), request.employee_id, after, size + 1)
+        more = len(rows) > size
+        rows = rows[:size]
+        return pb.ListLedgerEntriesResponse(
+            entries=[entry_pb(r) for r in rows], next_page_token=str(rows[-1]["id"]) if more else ""
+        )
+
+    def GetLeaderboard(self, request: pb.GetLeaderboardRequest, context: Any) -> pb.Leaderboard:
+        start, end = opt_ts(request.start_time), opt_ts(request.end_time)
+        period = PERIODS.get(request.period, "")
+        if not period:
+            period = "custom" if start is not None else "month"
+        board = self.service.leaderboard(
+            current_principal(),
+            period=period,
+            at=opt_ts(request.at),
+            start=start,
+            end=end,
+            scope=SCOPES.get(request.scope, ""),
+            org_unit=request.org_unit,
+            top=request.top,
+        )
+        return pb.Leaderboard(
+            rows=[
+                pb.LeaderboardRow(
+                    rank=i + 1,
+                    employee_id=s.employee_id,
+                    org_unit=s.org_unit,
+                    points=s.points,
+                    reached_at=ts(s.reached_at),
+                )
+                for i, s in enumerate(board.rows)
+            ],
+            my_rank=board.my_rank,
+            my_points=board.my_points,
+            gap_to_next=board.gap_to_next,
+            period_key=board.period_key,
+        )
+
+    def CreateTeamGoal(self, request: pb.CreateTeamGoalRequest, context: Any) -> pb.TeamGoal:
+        g = request.goal
+        goal = {
+            "name": g.name,
+            "org_unit": g.org_unit,
+            "event_type": g.event_type,
+            "target": g.target,
+            "pool_points": g.pool_points,
+            "start_time": opt_ts(g.start_time),
+            "end_time": opt_ts(g.end_time),
+        }
+        return goal_pb(self.service.create_team_goal(current_principal(), goal, request.request_id))
+
+    def GetTeamGoal(self, request: pb.GetTeamGoalRequest, context: Any) -> pb.TeamGoal:
+        if not request.id:
+            raise InvalidArgument("is required", field="id")
+        return goal_pb(
+            self.service.get_team_goal(current_principal(), request.id.removeprefix("team-goals/"))
+        )
+
+    def ListTeamGoals(self, request: pb.ListTeamGoalsRequest, context: Any) -> pb.ListTeamGoalsResponse:
+        size = page(request.page_size)
+        goals = self.service.list_team_goals(
+            current_principal(), request.org_unit, request.page_token, size + 1
+        )
+        more = len(goals) > size
+        goals = goals[:size]
+        return pb.ListTeamGoalsResponse(
+            goals=[goal_pb(g) for g in goals], next_page_token=goals[-1]["id"] if more else ""
+        )
+
+    def SetPersonalGoal(self, request: pb.SetPersonalGoalRequest, context: Any) -> pb.PersonalGoal:
+        return personal_pb(
+            self.service.set_personal_goal(
+                current_principal(),
+                request.employee_id,
+                request.org_unit,
+                goal_period(request.period, "week"),
+                opt_ts(request.at),
+                request.target,
+            )
+        )
+
+    def GetPersonalGoal(self, request: pb.GetPersonalGoalRequest, context: Any) -> pb.PersonalGoal:
+        return personal_pb(
+            self.service.get_personal_goal(
+                current_principal(),
+                request.employee_id,
+                goal_period(request.period, "week"),
+                opt_ts(request.at),
+            )
+        )
+
+    def SendNudges(self, request: pb.SendNudgesRequest, context: Any) -> pb.SendNudgesResponse:
+        sent, skipped = self.service.send_nudges(current_principal(), opt_ts(request.at))
+        return pb.SendNudgesResponse(sent=sent, skipped=skipped)
+
+    def ExpirePoints(self, request: pb.ExpirePointsRequest, context: Any) -> pb.ExpirePointsResponse:
+        employees, points = self.service.expire(current_principal(), opt_ts(request.as_of))
+        return pb.ExpirePointsResponse(employees=employees, points_expired=points)
+
+    def CreateRewardItem(self, request: pb.CreateRewardItemRequest, context: Any) -> pb.RewardItem:
+        i = request.item
+        item = {
+            "id": i.id,
+            "name": i.name,
+            "cost": i.cost,
+            "stock": i.stock,
+            "per_person_limit": i.per_person_limit,
+            "category": i.category,
+            "eligible_top_percent": i.eligible_top_percent,
+            "eligible_period": goal_period(i.eligible_period, "quarter") if i.eligible_period else "quarter",
+        }
+        return item_pb(self.service.create_item(current_principal(), item))
+
+    def ListRewardItems(self, request: pb.ListRewardItemsRequest, context: Any) -> pb.ListRewardItemsResponse:
+        size = page(request.page_size)
+        rows = self.service.items(current_principal(), request.page_token, size + 1)
+        more = len(rows) > size
+        rows = rows[:size]
+        return pb.ListRewardItemsResponse(
+            items=[item_pb(r) for r in rows], next_page_token=rows[-1]["id"] if more else ""
+        )
+
+    def RedeemReward(self, request: pb.RedeemRewardRequest, context: Any) -> pb.Redemption:
+        return redemption_pb(
+            self.service.redeem(
+                current_principal(),
+                request.item_id,
+                request.employee_id,
+                request.org_unit,
+                request.request_id,
+            )
+        )
+
+    def _move(self, request: pb.RedemptionActionRequest, target: str) -> pb.Redemption:
+        return redemption_pb(
+            self.service.transition(
+                current_principal(),
+                request.redemption_id.removeprefix("redemptions/"),
+                target,
+                request.reason,
+            )
+        )
+
+    def ApproveRedemption(self, request: pb.RedemptionActionRequest, context: Any) -> pb.Redemption:
+        return self._move(request, "APPROVED")
+
+    def FulfilRedemption(self, request: pb.RedemptionActionRequest, context: Any) -> pb.Redemption:
+        return self._move(request, "FULFILLED")
+
+    def RejectRedemption(self, request: pb.RedemptionActionRequest, context: Any) -> pb.Redemption:
+        return self._move(request, "REJECTED")
+
+    def CancelRedemption(self, request: pb.RedemptionActionRequest, context: Any) -> pb.Redemption:
+        return self._move(request, "CANCELLED")

@@ -1,0 +1,56 @@
+"""Wires the scoring service into the chassis."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from covenant.grpc.app import ServiceApp, ServiceContext
+from covenant.scoring.v1 import scoring_pb2, scoring_pb2_grpc
+from services.scoring.service import ScoringService
+from services.scoring.servicer import ScoringServicer, card_from_pb
+
+DEFAULT_SCORECARDS = Path(__file__).parent / "default_scorecards.yaml"
+
+
+def default_scorecards() -> list[Any]:
+    out = []
+    for item in yaml.safe_load(DEFAULT_SCORECARDS.read_text()):
+        kpis = [
+            scoring_pb2.Kpi(
+                id=k["id"],
+                label=k.get("label", ""),
+                weight=str(k["weight"]),
+                direction=k.get("direction", ""),
+                normalisation=k.get("normalisation", ""),
+                target=str(k.get("target", "")),
+                unit=k.get("unit", ""),
+                default_value=str(k.get("default", "")),
+            )
+            for k in item["kpis"]
+        ]
+        out.append(
+            card_from_pb(
+                scoring_pb2.Scorecard(
+                    id=item["id"],
+                    role=item["role"],
+                    effective_from=item["effective_from"],
+                    kpis=kpis,
+                    org_unit_prefix=item.get("org_unit_prefix", ""),
+                )
+            )
+        )
+    return out
+
+
+def create_app(ctx: ServiceContext) -> ServiceApp:
+    service = ScoringService(ctx.db, ctx.rules, timezone=ctx.settings.timezone)
+    return ServiceApp(
+        servicers=[(scoring_pb2_grpc.add_ScoringServiceServicer_to_server, ScoringServicer(service))],
+        grpc_service_names=["covenant.scoring.v1.ScoringService"],
+        event_handler=lambda session, event: service.apply_event(session, event),
+        migrations_dir=Path(__file__).parent / "migrations",
+        on_start=lambda: service.seed(default_scorecards()),
+    )

@@ -1,0 +1,1 @@
+"""Pure scoring domain: scorecards, normalisation, explainable scores, rankings and trends."""

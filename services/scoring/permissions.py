@@ -1,0 +1,42 @@
+"""Permissions the scoring service checks, and the default grants per role."""
+
+PERMISSIONS: dict[str, str] = {
+    "scoring.scorecards.read": "Read scorecard templates",
+    "scoring.scorecards.write": "Create scorecard template versions",
+    "scoring.metrics.write": "Record metric values from external systems",
+    "scoring.scores.compute": "Score a period for an org unit",
+    "scoring.scores.read": "Read scores and their explanations",
+    "scoring.scores.calibrate": "Calibrate a computed score (with a reason)",
+    "scoring.signals.read": "Read trend signals (attrition risk, coaching needed)",
+}
+
+ROLE_GRANTS: dict[str, dict[str, str]] = {
+    "sales_rep": {"scoring.scores.read": "self", "scoring.scorecards.read": "all"},
+    "team_lead": {
+        "scoring.scores.read": "team",
+        "scoring.scores.calibrate": "team",
+        "scoring.signals.read": "team",
+        "scoring.scorecards.read": "all",
+    },
+    "branch_manager": {
+        "scoring.scores.read": "subtree",
+        "scoring.scores.calibrate": "subtree",
+        "scoring.scores.compute": "subtree",
+        "scoring.signals.read": "subtree",
+        "scoring.scorecards.read": "all",
+    },
+    "hr": {
+        "scoring.scores.read": "all",
+        "scoring.signals.read": "all",
+        "scoring.scores.compute": "all",
+        "scoring.scorecards.read": "all",
+        "scoring.scorecards.write": "all",
+    },
+    "auditor": {"scoring.scores.read": "all", "scoring.scorecards.read": "all"},
+    "platform_admin": {"scoring.*.*": "all"},
+    "service": {
+        "scoring.metrics.write": "all",
+        "scoring.scores.compute": "all",
+        "scoring.scores.read": "all",
+    },
+}

@@ -1,0 +1,193 @@
+"""gRPC adapter for ScoringService."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from covenant.errors import InvalidArgument
+from covenant.grpc.context import current_principal
+from covenant.scoring.v1 import scoring_pb2 as pb
+from covenant.scoring.v1 import scoring_pb2_grpc
+from services.scoring.domain.scorecard import Kpi, Scorecard
+from services.scoring.service import MetricInput, ScoringService, parse_decimal
+
+MAX_PAGE = 1000
+
+
+def kpi_from_pb(k: pb.Kpi, where: str) -> tuple[Kpi, Decimal | None]:
+    kpi = Kpi(
+        id=k.id,
+        label=k.label or k.id,
+        weight=parse_decimal(k.weight, f"{where}.weight"),
+        direction=k.direction or "higher",
+        normalisation=k.normalisation or "target",
+        target=parse_decimal(k.target, f"{where}.target") if k.target else None,
+        floor=parse_decimal(k.floor, f"{where}.floor") if k.floor else Decimal(0),
+        cap=parse_decimal(k.cap, f"{where}.cap") if k.cap else Decimal(1),
+        unit=k.unit,
+    )
+    return kpi, parse_decimal(k.default_value, f"{where}.default_value") if k.default_value else None
+
+
+def card_from_pb(c: pb.Scorecard) -> tuple[Scorecard, dict[str, Decimal]]:
+    try:
+        effective = date.fromisoformat(c.effective_from)
+    except ValueError:
+        raise InvalidArgument("must be YYYY-MM-DD", field="scorecard.effective_from") from None
+    kpis, defaults = [], {}
+    for i, k in enumerate(c.kpis):
+        kpi, default = kpi_from_pb(k, f"scorecard.kpis[{i}]")
+        kpis.append(kpi)
+        if default is not None:
+            defaults[kpi.id] = default
+    card = Scorecard(c.id, 0, c.role, tuple(kpis), effective, c.org_unit_prefix, c.formula or "weighted_sum")
+    return card, defaults
+
+
+def card_to_pb(card: Scorecard, defaults: dict[str, Decimal], created_by: str = "") -> pb.Scorecard:
+    return pb.Scorecard(
+        id=card.id,
+        version=card.version,
+        role=card.role,
+        org_unit_prefix=card.org_unit_prefix,
+        effective_from=card.effective_from.isoformat(),
+        formula=card.formula,
+        created_by=created_by,
+        kpis=[
+            pb.Kpi(
+                id=k.id,
+                label=k.label,
+                weight=str(k.weight),
+                direction=k.direction,
+                normalisation=k.normalisation,
+                target="" if k.target is None else str(k.target),
+                floor=str(k.floor),
+                cap=str(k.cap),
+                unit=k.unit,
+                default_value=str(defaults[k.id]) if k.id in defaults else "",
+            )
+            for k in card.kpis
+        ],
+    )
+
+
+def score_to_pb(row: Any, calibrations: list[Any]) -> pb.EmployeeScore:
+    total = Decimal(row.score) + sum((Decimal(c.adjustment) for c in calibrations), Decimal(0))
+    return pb.EmployeeScore(
+        employee_id=row.employee_id,
+        org_unit=row.org_unit,
+        role=row.role,
+        period=row.period,
+        scorecard_id=row.scorecard_id,
+        scorecard_version=row.scorecard_version,
+        score=row.score,
+        contributions=[
+            pb.Contribution(
+                kpi=c["kpi"],
+                label=c["label"],
+                raw_value=c["raw"] or "",
+                normalised=c["normalised"],
+                points=c["points"],
+                weight=c["weight"],
+                explanation=c["explanation"],
+                sources=c.get("sources", []),
+            )
+            for c in json.loads(row.contributions_json)
+        ],
+        rank_in_team=row.rank_in_team,
+        rank_in_org_unit=row.rank_in_org_unit,
+        team_size=row.team_size,
+        change=row.change,
+        calibrations=[
+            pb.Calibration(adjustment=c.adjustment, reason=c.reason, calibrated_by=c.calibrated_by)
+            for c in calibrations
+        ],
+        calibrated_score=str(total),
+    )
+
+
+class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
+    def __init__(self, service: ScoringService) -> None:
+        self.service = service
+
+    def CreateScorecardVersion(self, request: pb.CreateScorecardVersionRequest, context: Any) -> pb.Scorecard:
+        card, defaults = card_from_pb(request.scorecard)
+        principal = current_principal()
+        created = self.service.create_scorecard_version(principal, card, defaults)
+        return card_to_pb(created, defaults, principal.subject)
+
+    def ListScorecards(self, request: pb.ListScorecardsRequest, context: Any) -> pb.ListScorecardsResponse:
+        cards = self.service.list_scorecards(current_principal(), request.role)
+        return pb.ListScorecardsResponse(scorecards=[card_to_pb(c, d) for c, d in cards])
+
+    def RecordMetrics(self, request: pb.RecordMetricsRequest, context: Any) -> pb.RecordMetricsResponse:
+        values = [
+            MetricInput(
+                employee_id=v.employee_id,
+                org_unit=v.org_unit,
+                role=v.role,
+                period=v.period,
+                metric=v.metric,
+                value=parse_decimal(v.value, f"values[{i}].value"),
+                mode=v.mode or "set",
+                source=v.source,
+            )
+            for i, v in enumerate(request.values)
+        ]
+        n = self.service.record_metrics(current_principal(), values, request.request_id)
+        return pb.RecordMetricsResponse(recorded=n)
+
+    def ComputeScores(self, request: pb.ComputeScoresRequest, context: Any) -> pb.ComputeScoresResponse:
+        scored, raised = self.service.compute(current_principal(), request.period, request.org_unit)
+        return pb.ComputeScoresResponse(scored=scored, signals_raised=raised)
+
+    def GetScore(self, request: pb.GetScoreRequest, context: Any) -> pb.EmployeeScore:
+        return score_to_pb(*self.service.get_score(current_principal(), request.employee_id, request.period))
+
+    def ListScores(self, request: pb.ListScoresRequest, context: Any) -> pb.ListScoresResponse:
+        if request.page_size < 0:
+            raise InvalidArgument("must not be negative", field="page_size")
+        size = min(request.page_size or 50, MAX_PAGE)
+        try:
+            offset = int(request.page_token or "0")
+        except ValueError:
+            raise InvalidArgument("is not a token this service issued", field="page_token") from None
+        rows, more = self.service.list_scores(
+            current_principal(), request.period, request.org_unit, offset, size
+        )
+        return pb.ListScoresResponse(
+            scores=[score_to_pb(r, c) for r, c in rows], next_page_token=str(offset + size) if more else ""
+        )
+
+    def CalibrateScore(self, request: pb.CalibrateScoreRequest, context: Any) -> pb.EmployeeScore:
+        return score_to_pb(
+            *self.service.calibrate(
+                current_principal(),
+                request.employee_id,
+                request.period,
+                request.adjustment,
+                request.reason,
+                request.request_id,
+            )
+        )
+
+    def ListSignals(self, request: pb.ListSignalsRequest, context: Any) -> pb.ListSignalsResponse:
+        rows = self.service.list_signals(current_principal(), request.period, request.org_unit)
+        return pb.ListSignalsResponse(
+            signals=[
+                pb.Signal(
+                    employee_id=r.employee_id,
+                    period=r.period,
+                    kind=r.kind,
+                    audience=r.audience,
+                    detail=r.detail,
+                    rule_id=r.rule_id,
+                    pack_id=r.pack_id,
+                    pack_version=r.pack_version,
+                )
+                for r in rows
+            ]
+        )
