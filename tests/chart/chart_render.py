@@ -1,0 +1,29 @@
+"""Rendering helpers shared by the chart tests (helm template -> list of objects)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+CHART = ROOT / "charts" / "covenant"
+CI = CHART / "ci"
+PROD = CI / "production-values.yaml"
+
+
+def render(helm: str, *args: str, release: str = "rel") -> list[dict]:
+    """The objects `helm template <release> charts/covenant <args>` renders."""
+    out = subprocess.run(
+        [helm, "template", release, str(CHART), *args], check=True, capture_output=True, text=True
+    ).stdout
+    return [d for d in yaml.safe_load_all(out) if d]
+
+
+def by_name(docs: list[dict], kind: str) -> dict[str, dict]:
+    return {d["metadata"]["name"]: d for d in docs if d["kind"] == kind}
+
+
+def env_of(container: dict) -> dict[str, dict]:
+    return {e["name"]: e for e in container.get("env", [])}

@@ -1,0 +1,69 @@
+"""Shared test fixtures: SQLite and PostgreSQL databases, data dirs.
+
+PostgreSQL tests run when COVENANT_TEST_PG_URL is set (``.ci/run`` sets it); each test that asks
+for ``pg_url`` gets a fresh database of its own, dropped afterwards, so parallel runs never collide.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from covenant.db.engine import normalise_url
+
+PG_URL = os.environ.get("COVENANT_TEST_PG_URL", "")
+
+
+def _fresh_pg_database() -> Iterator[str]:
+    if not PG_URL:
+        pytest.skip("COVENANT_TEST_PG_URL not set: PostgreSQL variant not run (CI sets it)")
+    admin = create_engine(normalise_url(PG_URL), isolation_level="AUTOCOMMIT")
+    name = f"covenant_t_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    base = normalise_url(PG_URL).rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                {"n": name},
+            )
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """URL of a fresh, empty PostgreSQL database (skips when no server is configured)."""
+    yield from _fresh_pg_database()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """URL of a fresh SQLite file."""
+    return f"sqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database URL, once for SQLite and once for PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+    else:
+        yield from _fresh_pg_database()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh COVENANT_DATA_DIR for this test."""
+    d = tmp_path / "data"
+    d.mkdir()
+    monkeypatch.setenv("COVENANT_DATA_DIR", str(d))
+    return d

@@ -1,0 +1,26 @@
+"""The rule-pack tables: created by their own Alembic history (version table alembic_version_rules)."""
+
+from __future__ import annotations
+
+from sqlalchemy import inspect, text
+
+from covenant.db.engine import Database
+from covenant.db.migrations import migrate, schema_diff
+from covenant.rules import store
+
+
+def test_migrations_create_the_tables_the_store_uses_and_rerun_safely(db_url: str) -> None:
+    migrate(db_url, "scoring", None)
+    migrate(db_url, "scoring", None)  # idempotent
+    assert schema_diff(db_url, store.metadata) == []
+    db = Database(db_url)
+    try:
+        assert {"rule_pack_versions", "rule_pack_active", "alembic_version_rules"} <= set(
+            inspect(db.engine).get_table_names()
+        )
+        with db.session() as s:
+            assert (
+                s.execute(text("SELECT version_num FROM alembic_version_rules")).scalar_one() == "rules_0001"
+            )
+    finally:
+        db.dispose()
