@@ -1,11 +1,13 @@
 """Producer outbox rows and the consumer inbox over a real gRPC server: rows per subscriber commit or roll
 back with the caller's transaction; concurrent duplicate deliveries apply once; a failing handler fails the
-call and is retried; DeliverEvents needs ``events.deliveries.write``; the trace crosses the event."""
+call and is retried; a batch is applied in one transaction (through the batch handler when there is one);
+a slow consumer delays only its own deliveries; DeliverEvents needs ``events.deliveries.write``; the trace
+crosses the event."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent import futures
 from contextlib import contextmanager
 from datetime import timedelta
@@ -27,7 +29,7 @@ from covenant.events.v1 import event_pb2, event_pb2_grpc
 from covenant.grpc.interceptors import ChassisInterceptor
 from covenant.grpc.testing import TestTokens, bearer
 from covenant.services import SUBSCRIBERS
-from covenant.telemetry import current_trace_id, ensure_tracer_provider
+from covenant.telemetry import current_trace_id, ensure_tracer_provider, trace_id_of
 
 Handler = Callable[[Session, event_pb2.Event], None]
 
@@ -56,7 +58,12 @@ def bump(session: Session, _event: event_pb2.Event) -> None:
 
 
 @contextmanager
-def sink_server(db: Database, handler: Handler, tokens: TestTokens | None = None) -> Iterator[grpc.Channel]:
+def sink_server(
+    db: Database,
+    handler: Handler,
+    tokens: TestTokens | None = None,
+    batch_handler: Callable[[Session, Sequence[event_pb2.Event]], None] | None = None,
+) -> Iterator[grpc.Channel]:
     """A real EventSinkService on 127.0.0.1:<ephemeral>, behind the chassis interceptor."""
     interceptor = (
         ChassisInterceptor(tokens.verifier(), auth_mode="jwt")
@@ -64,7 +71,9 @@ def sink_server(db: Database, handler: Handler, tokens: TestTokens | None = None
         else ChassisInterceptor(TestTokens().verifier(), auth_mode="dev")
     )
     server = grpc.server(futures.ThreadPoolExecutor(8), interceptors=[interceptor])
-    event_pb2_grpc.add_EventSinkServiceServicer_to_server(EventSinkServicer(db, "points", handler), server)
+    event_pb2_grpc.add_EventSinkServiceServicer_to_server(
+        EventSinkServicer(db, "points", handler, batch_handler), server
+    )
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
@@ -215,3 +224,77 @@ def test_background_relay_delivers_and_purges_only_old_delivered_rows(db_url: st
     assert relay.purge_delivered(older_than=timedelta(0)) == 4
     with producer.session() as s:
         assert s.execute(select(func.count()).select_from(outbox)).scalar_one() == 1
+
+
+def test_a_batch_goes_to_the_batch_handler_once_without_duplicates_and_keeps_each_trace(
+    db_url: str, tmp_path: Path
+) -> None:
+    ensure_tracer_provider()
+    consumer = _db(db_url, "points")
+    tracer = trace.get_tracer("test")
+    events = []
+    for i in range(3):
+        with tracer.start_as_current_span(f"check-in {i}"):
+            events.append(new_event("t", source="attendance", subject=f"employees/E{i}"))
+    calls: list[list[str]] = []
+    produced: list[event_pb2.Event] = []
+
+    def one(session: Session, event: event_pb2.Event) -> None:
+        bump(session, event)
+
+    def many(session: Session, batch: Sequence[event_pb2.Event]) -> None:
+        calls.append([e.id for e in batch])
+        for e in batch:
+            bump(session, e)
+            produced.append(new_event("points.awarded", source="points", caused_by=e.id))
+
+    with sink_server(consumer, one, batch_handler=many) as channel:
+        stub = event_pb2_grpc.EventSinkServiceStub(channel)
+        stub.DeliverEvents(event_pb2.DeliverEventsRequest(events=[events[0]]), timeout=10)  # single: handler
+        reply = stub.DeliverEvents(event_pb2.DeliverEventsRequest(events=[*events, events[2]]), timeout=10)
+    assert list(reply.accepted_event_ids) == [*(e.id for e in events), events[2].id]
+    assert calls == [[events[1].id, events[2].id]]  # the applied one and the repeat left out, order kept
+    assert _effects(consumer) == 3 and _count(consumer, inbox) == 3
+    assert [trace_id_of(p) for p in produced] == [trace_id_of(e) for e in events[1:]]
+    assert trace_id_of(events[1]) != trace_id_of(events[2])
+
+
+def test_a_slow_consumer_does_not_hold_back_the_other_destinations(db_url: str, tmp_path: Path) -> None:
+    producer = _db(db_url, "attendance")
+    slow_db = _db(f"sqlite:///{tmp_path / 'slow.db'}", "points")
+    fast_db = _db(f"sqlite:///{tmp_path / 'fast.db'}", "scoring")
+    release, slow_done = threading.Event(), threading.Event()
+
+    def stuck(session: Session, event: event_pb2.Event) -> None:
+        release.wait(30)
+        bump(session, event)
+        slow_done.set()
+
+    with producer.session() as s:
+        Outbox("attendance", ["points", "scoring"]).add_many(s, [new_event("t", source="attendance")])
+    with sink_server(slow_db, stuck) as slow, sink_server(fast_db, bump) as fast:
+        relay = OutboxRelay(
+            producer,
+            {"points": slow, "scoring": fast}.__getitem__,
+            interval=0.05,
+            call_timeout=20,
+            lease_seconds=25,
+        )
+        relay.start()
+        try:
+            pause = threading.Event()
+            for _ in range(200):
+                if _effects(fast_db) == 1:
+                    break
+                pause.wait(0.05)
+            # Delivered while the points consumer is stuck (whose open transaction also holds slow.db).
+            assert _effects(fast_db) == 1 and not slow_done.is_set()
+            release.set()
+            for _ in range(200):
+                if _effects(slow_db) == 1:
+                    break
+                pause.wait(0.05)
+        finally:
+            release.set()
+            relay.stop(timeout=10)
+    assert _effects(slow_db) == 1 and _effects(fast_db) == 1

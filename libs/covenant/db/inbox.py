@@ -1,14 +1,21 @@
 """The consumer side: ``EventSinkService`` with an inbox that applies each event once.
 
-For every delivered event, one transaction inserts ``(consumer, event id)`` into the inbox and runs the
-service's handler; both commit together. A redelivered event hits the primary key and is accepted without
-running the handler again; concurrent duplicates on PostgreSQL wait on the key and then skip. A handler
-error fails the call and the producer's relay retries (events applied before it stay applied).
+A delivered batch is applied in one transaction: one INSERT records ``(consumer, event id)`` for every event
+(``ON CONFLICT DO NOTHING RETURNING`` tells which are new), then the service's handler runs for the new ones
+and everything commits together. A redelivered event hits the primary key and is accepted without running
+the handler again; concurrent duplicates on PostgreSQL wait on the key and then skip (keys are inserted in
+sorted order, so two overlapping batches cannot deadlock).
+
+When the batch transaction fails (one bad event, a serialisation conflict), it is rolled back and the events
+are applied one transaction each, in order: those before the failing event commit, the failing one fails the
+call and the producer's relay retries from there. So a poison event never holds back the events before it,
+and no event is applied twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,32 +29,69 @@ from covenant.db.tables import inbox
 from covenant.errors import InvalidArgument
 from covenant.events.v1 import event_pb2, event_pb2_grpc
 from covenant.grpc.context import current_principal
-from covenant.telemetry import context_from_event, tracer
+from covenant.telemetry import consuming, context_from_event, tracer
+
+log = logging.getLogger(__name__)
+
+EventHandler = Callable[[Session, event_pb2.Event], None]
+BatchEventHandler = Callable[[Session, Sequence[event_pb2.Event]], None]
+
+
+def record_new(session: Session, consumer: str, events: Sequence[event_pb2.Event]) -> set[str]:
+    """Insert inbox rows for ``events``; returns the ids this consumer had not applied before."""
+    if not events:
+        return set()
+    dialect = session.get_bind().dialect.name
+    now = datetime.now(UTC)
+    rows = [
+        {"consumer": consumer, "event_id": e.id, "event_type": e.type, "received_at": now}
+        for e in sorted({e.id: e for e in events}.values(), key=lambda e: e.id)
+    ]
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(inbox).values(rows)
+    # RETURNING (not rowcount, which the ORM session reports as -1 for this statement on PostgreSQL).
+    return set(session.execute(stmt.on_conflict_do_nothing().returning(inbox.c.event_id)).scalars())
 
 
 def record_once(session: Session, consumer: str, event: event_pb2.Event) -> bool:
     """Insert the inbox row; False when this consumer has already applied the event."""
-    dialect = session.get_bind().dialect.name
-    values = {
-        "consumer": consumer,
-        "event_id": event.id,
-        "event_type": event.type,
-        "received_at": datetime.now(UTC),
-    }
-    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(inbox).values(**values)
-    # RETURNING (not rowcount, which the ORM session reports as -1 for this statement on PostgreSQL).
-    return session.execute(stmt.on_conflict_do_nothing().returning(inbox.c.event_id)).first() is not None
+    return bool(record_new(session, consumer, [event]))
 
 
 class EventSinkServicer(event_pb2_grpc.EventSinkServiceServicer):
-    """Applies delivered events through ``handler(session, event)``, exactly once in effect."""
+    """Applies delivered events exactly once in effect.
+
+    ``handler(session, event)`` applies one event; ``batch_handler(session, events)``, when given, applies
+    several at once (in order, as one unit) and is used for the batch transaction.
+    """
 
     def __init__(
-        self, db: Database, consumer: str, handler: Callable[[Session, event_pb2.Event], None]
+        self,
+        db: Database,
+        consumer: str,
+        handler: EventHandler,
+        batch_handler: BatchEventHandler | None = None,
     ) -> None:
         self.db = db
         self.consumer = consumer
         self.handler = handler
+        self.batch_handler = batch_handler
+
+    def _apply(self, session: Session, events: Sequence[event_pb2.Event]) -> None:
+        new = record_new(session, self.consumer, events)
+        fresh, seen = [], set()
+        for e in events:  # first occurrence only: a batch may carry the same event twice
+            if e.id in new and e.id not in seen:
+                seen.add(e.id)
+                fresh.append(e)
+        if not fresh:
+            return
+        if self.batch_handler is not None and len(fresh) > 1:
+            with consuming(fresh):
+                self.batch_handler(session, fresh)
+            return
+        for event in fresh:
+            with tracer.start_as_current_span(f"consume {event.type}", context=context_from_event(event)):
+                self.handler(session, event)
 
     def DeliverEvents(
         self, request: event_pb2.DeliverEventsRequest, context: Any
@@ -58,11 +102,15 @@ class EventSinkServicer(event_pb2_grpc.EventSinkServiceServicer):
                 raise InvalidArgument("is required", field=f"events[{i}].id")
             if not event.type:
                 raise InvalidArgument("is required", field=f"events[{i}].type")
-        accepted = []
-        for event in request.events:
-            span = tracer.start_as_current_span(f"consume {event.type}", context=context_from_event(event))
-            with span, self.db.session() as session:
-                if record_once(session, self.consumer, event):
-                    self.handler(session, event)
-            accepted.append(event.id)
-        return event_pb2.DeliverEventsResponse(accepted_event_ids=accepted)
+        events = list(request.events)
+        if len(events) > 1:
+            try:
+                with self.db.session() as session:
+                    self._apply(session, events)
+                return event_pb2.DeliverEventsResponse(accepted_event_ids=[e.id for e in events])
+            except Exception:  # isolate the failing event below; its predecessors still commit
+                log.info("batch of %d events failed; applying them one by one", len(events), exc_info=True)
+        for event in events:
+            with self.db.session() as session:
+                self._apply(session, [event])
+        return event_pb2.DeliverEventsResponse(accepted_event_ids=[e.id for e in events])

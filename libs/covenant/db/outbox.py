@@ -50,11 +50,13 @@ def new_event(
     data: Mapping[str, Any] | None = None,
     idempotency_key: str = "",
     occurred_at: datetime | None = None,
+    caused_by: str = "",
 ) -> Event:
     """A new envelope with a fresh id, the current time (UTC) and the active span's trace context.
 
     ``data`` becomes a ``google.protobuf.Struct``: numbers travel as doubles (send ids and money as strings
-    or integers below 2**53), datetimes as ISO 8601 strings, Decimals as strings.
+    or integers below 2**53), datetimes as ISO 8601 strings, Decimals as strings. ``caused_by``: the id of
+    the consumed event this one follows from; it joins that event's trace when applied in a batch.
     """
     event = Event(
         id=str(uuid.uuid4()),
@@ -67,7 +69,7 @@ def new_event(
     event.occurred_at.FromDatetime((occurred_at or datetime.now(UTC)).astimezone(UTC))
     if data:
         event.data.update(_plain(data))
-    inject_into_event(event)
+    inject_into_event(event, caused_by)
     return event
 
 

@@ -25,6 +25,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import grpc
@@ -57,6 +58,7 @@ class OutboxRelay:
         call_timeout: float = 10.0,
         metadata_for: Callable[[], list[tuple[str, str]]] | None = None,
         retention: timedelta = timedelta(days=7),
+        max_parallel: int = 8,
     ) -> None:
         self.db = db
         self.channel_for = channel_for
@@ -72,6 +74,8 @@ class OutboxRelay:
         self._thread: threading.Thread | None = None
         self.retention = retention
         self._next_purge = 0.0
+        self.max_parallel = max_parallel
+        self._pool: ThreadPoolExecutor | None = None
 
     # -- one pass ----------------------------------------------------------------------------
     def _destinations(self, now: datetime) -> list[str]:
@@ -162,17 +166,23 @@ class OutboxRelay:
             )
             return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
-    def run_once(self) -> int:
-        """Deliver everything due now, destination by destination."""
+    def _drain(self, destination: str, now: datetime) -> int:
         total = 0
+        while True:
+            n = self.deliver(destination, now)
+            total += n
+            if n < self.batch_size or self._stop.is_set():
+                return total
+
+    def run_once(self) -> int:
+        """Deliver everything due now; destinations in parallel, so a slow consumer delays only itself."""
         now = datetime.now(UTC)
-        for destination in self._destinations(now):
-            while True:
-                n = self.deliver(destination, now)
-                total += n
-                if n < self.batch_size:
-                    break
-        return total
+        destinations = self._destinations(now)
+        if len(destinations) <= 1:
+            return sum(self._drain(d, now) for d in destinations)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self.max_parallel, thread_name_prefix="outbox-relay")
+        return sum(f.result() for f in [self._pool.submit(self._drain, d, now) for d in destinations])
 
     # -- background loop ---------------------------------------------------------------------
     def _loop(self) -> None:
@@ -201,3 +211,6 @@ class OutboxRelay:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
+            self._pool = None

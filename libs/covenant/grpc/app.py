@@ -8,7 +8,7 @@ consumes events, ``covenant.events.v1.EventSinkService``; it starts and stops th
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -36,6 +36,9 @@ class BackgroundWorker(Protocol):
 # Applies one consumed event inside the inbox transaction: effects commit together with the
 # inbox row, so a redelivered event is a no-op and a failed one is retried whole.
 EventHandler = Callable[["Session", "Event"], None]
+# Applies several consumed events at once (same contract, set-based); events it emits should pass
+# ``caused_by=<consumed event id>`` to ``new_event`` so they stay in their cause's trace.
+BatchEventHandler = Callable[["Session", "Sequence[Event]"], None]
 
 
 @dataclass
@@ -69,6 +72,8 @@ class ServiceApp:
     actions: ActionVocabulary | None = None
     # Handler for events delivered by other services' outbox relays; None = consumes nothing.
     event_handler: EventHandler | None = None
+    # Optional batch form of ``event_handler``, used when a delivery brings several new events.
+    event_batch_handler: BatchEventHandler | None = None
     # Alembic script directory for the service's own tables.
     migrations_dir: Path | None = None
     # Extra loops to run (schedulers, projections).

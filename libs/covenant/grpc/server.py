@@ -167,7 +167,7 @@ class ServiceHost:
         rules.add_to_server(rules.servicer, server)
         names = [*app.grpc_service_names, RULES_SERVICE]
         if app.event_handler is not None:
-            sink = EventSinkServicer(ctx.db, s.service, app.event_handler)
+            sink = EventSinkServicer(ctx.db, s.service, app.event_handler, app.event_batch_handler)
             event_pb2_grpc.add_EventSinkServiceServicer_to_server(sink, server)
             names.append(EVENTS_SERVICE)
         self.health = health.HealthServicer(experimental_non_blocking=True)

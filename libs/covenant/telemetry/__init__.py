@@ -14,7 +14,9 @@ import json
 import logging
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
@@ -120,8 +122,27 @@ def current_trace_id() -> str:
     return format(ctx.trace_id, "032x") if ctx.is_valid else ""
 
 
-def inject_into_event(event: Event) -> None:
-    """Copy the active trace context into the event envelope."""
+# Events being consumed as one batch, by id: an event produced "because of" one of them joins its trace.
+_consumed: ContextVar[Mapping[str, Event] | None] = ContextVar("covenant_consumed_events", default=None)
+
+
+@contextmanager
+def consuming(events: Iterable[Event]) -> Iterator[None]:
+    """Mark ``events`` as the batch being applied, for ``inject_into_event(..., caused_by=id)``."""
+    token = _consumed.set({e.id: e for e in events})
+    try:
+        yield
+    finally:
+        _consumed.reset(token)
+
+
+def inject_into_event(event: Event, caused_by: str = "") -> None:
+    """Copy the trace context into the event envelope: that of the consumed event ``caused_by`` when it is
+    part of the batch being applied (see ``consuming``), otherwise the active span's."""
+    cause = (_consumed.get() or {}).get(caused_by) if caused_by else None
+    if cause is not None and cause.traceparent:
+        event.traceparent, event.tracestate = cause.traceparent, cause.tracestate
+        return
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
     event.traceparent = carrier.get("traceparent", "")
