@@ -8,8 +8,10 @@ outbox, all in the caller's transaction.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -19,6 +21,7 @@ from sqlalchemy.orm import Session
 from covenant.db.outbox import Outbox, new_event
 from covenant.db.tables import outbox as outbox_table
 from covenant.errors import FailedPrecondition
+from covenant.events.v1.event_pb2 import Event
 from services.points import storage as t
 from services.points.bulk import insert_rows, is_pg, lock_rows, next_ids, update_rows
 from services.points.domain import EARNING_KINDS, TOTAL_PERIODS, key_for_date, local_date, reversal_amount
@@ -32,6 +35,9 @@ EVENT_TYPES = {
     "refund": "points.refunded",
     "expiry": "points.expired",
 }
+# The string fields of an outbox event's data (plus "points" and "entry_id", numbers).
+_DATA_STR = ("employee_id", "kind", "reason", "source_event_id", "rule_id", "pack_id", "pack_version")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 CHUNK = 1000
 LEDGER_COLS = (
     "employee_id",
@@ -46,6 +52,12 @@ LEDGER_COLS = (
     "occurred_at",
     "created_at",
 )
+
+
+@lru_cache(maxsize=1024)
+def _total_keys(d: date) -> tuple[str, ...]:
+    """The keys of the total periods containing local date ``d``."""
+    return tuple(key_for_date(kind, d) for kind in TOTAL_PERIODS)
 
 
 def upsert(session: Session) -> Any:
@@ -86,6 +98,50 @@ class LedgerWriter:
         """
         if not entries:
             return []
+        if all(e["points"] >= 0 for e in entries):
+            self._credit(session, entries)
+        else:
+            self._debit(session, entries)
+        for e in entries:
+            e["created_at"] = now
+        ids = next_ids(session, t.ledger, len(entries))
+        if ids is not None:
+            for e, entry_id in zip(entries, ids, strict=True):
+                e["id"] = entry_id
+            insert_rows(
+                session, t.ledger, [{"id": e["id"], **{c: e[c] for c in LEDGER_COLS}} for e in entries]
+            )
+        else:
+            got = insert_rows(
+                session, t.ledger, [{c: e[c] for c in LEDGER_COLS} for e in entries], returning="id"
+            )
+            for e, entry_id in zip(entries, got, strict=True):
+                e["id"] = entry_id
+        self._fold_totals(session, entries)
+        self._emit(session, self._events(entries), now)
+        return entries
+
+    def _credit(self, session: Session, entries: Sequence[dict[str, Any]]) -> None:
+        """Add entries that only credit (no balance can go below zero) to the accounts in one upsert; its row
+        locks are taken in employee-id order, as ``lock_accounts`` takes them."""
+        acc: dict[str, list[Any]] = {}
+        for e in entries:
+            row = acc.get(e["employee_id"])
+            if row is None:
+                acc[e["employee_id"]] = [e["org_unit"], e["points"]]
+            else:
+                row[1] += e["points"]
+        tbl = t.accounts.name
+        insert_rows(
+            session,
+            t.accounts,
+            [{"employee_id": k, "org_unit": v[0], "balance": v[1]} for k, v in sorted(acc.items())],
+            conflict=f"ON CONFLICT (employee_id) DO UPDATE SET balance = {tbl}.balance + excluded.balance",
+        )
+
+    def _debit(self, session: Session, entries: Sequence[dict[str, Any]]) -> None:
+        """Lock the accounts, apply the entries one by one (reversals take back at most the balance, anything
+        else going below zero fails), store the new balances."""
         owners: dict[str, str] = {}
         for e in entries:
             owners.setdefault(e["employee_id"], e["org_unit"])
@@ -103,29 +159,12 @@ class LedgerWriter:
                     f"balance of employees/{e['employee_id']} would go below zero ({bal} {e['points']:+d})"
                 )
             balances[e["employee_id"]] = bal + e["points"]
-            e["created_at"] = now
         update_rows(
             session,
             t.accounts,
             ["employee_id"],
             [{"employee_id": k, "balance": v} for k, v in sorted(balances.items()) if v != start[k]],
         )
-        ids = next_ids(session, t.ledger, len(entries))
-        if ids is not None:
-            for e, entry_id in zip(entries, ids, strict=True):
-                e["id"] = entry_id
-            insert_rows(
-                session, t.ledger, [{"id": e["id"], **{c: e[c] for c in LEDGER_COLS}} for e in entries]
-            )
-        else:
-            got = insert_rows(
-                session, t.ledger, [{c: e[c] for c in LEDGER_COLS} for e in entries], returning="id"
-            )
-            for e, entry_id in zip(entries, got, strict=True):
-                e["id"] = entry_id
-        self._fold_totals(session, entries)
-        self._emit(session, [self._event(e) for e in entries if e["points"]], now)
-        return entries
 
     def _emit(self, session: Session, events: list[Any], now: datetime) -> None:
         """The outbox rows ``Outbox.add_many`` would write (one per subscriber), in one set-based insert."""
@@ -152,9 +191,8 @@ class LedgerWriter:
         for e in entries:
             if e["kind"] not in EARNING_KINDS or not e["points"]:
                 continue
-            d = local_date(e["occurred_at"], self.tz)
-            for kind in TOTAL_PERIODS:
-                key = (key_for_date(kind, d), e["employee_id"])
+            for period in _total_keys(local_date(e["occurred_at"], self.tz)):
+                key = (period, e["employee_id"])
                 row = acc.get(key)
                 if row is None:
                     acc[key] = [e["org_unit"], e["points"], e["occurred_at"]]
@@ -181,23 +219,32 @@ class LedgerWriter:
             ),
         )
 
-    def _event(self, e: dict[str, Any]) -> Any:
-        return new_event(
-            EVENT_TYPES[e["kind"]],
-            source="points",
-            subject=f"employees/{e['employee_id']}",
-            org_unit=e["org_unit"],
-            occurred_at=e["occurred_at"],
-            data={
-                "employee_id": e["employee_id"],
-                "points": e["points"],
-                "kind": e["kind"],
-                "reason": e["reason"],
-                "source_event_id": e["source_event_id"],
-                "rule_id": e["rule_id"],
-                "pack_id": e["pack_id"],
-                "pack_version": e["pack_version"],
-                "entry_id": e["id"],
-            },
-            idempotency_key=f"points.ledger:{e['id']}",
-        )
+    def _events(self, entries: Sequence[dict[str, Any]]) -> list[Event]:
+        """One outbox envelope per entry that moved points: what ``new_event`` builds, field for field (data
+        numbers as doubles), with the trace context looked up once per batch instead of once per entry."""
+        ctx = new_event("points.awarded", source="points")  # the active span's trace context
+        out: list[Event] = []
+        for e in entries:
+            if not e["points"]:
+                continue
+            ev = Event(
+                id=str(uuid.uuid4()),
+                type=EVENT_TYPES[e["kind"]],
+                subject=f"employees/{e['employee_id']}",
+                org_unit=e["org_unit"],
+                source="points",
+                idempotency_key=f"points.ledger:{e['id']}",
+                traceparent=ctx.traceparent,
+                tracestate=ctx.tracestate,
+            )
+            at = e["occurred_at"]
+            delta = (at if at.tzinfo else at.astimezone(UTC)) - _EPOCH
+            ev.occurred_at.seconds = delta.days * 86400 + delta.seconds
+            ev.occurred_at.nanos = delta.microseconds * 1000
+            data = ev.data.fields
+            for key in _DATA_STR:
+                data[key].string_value = e[key]
+            data["points"].number_value = e["points"]
+            data["entry_id"].number_value = e["id"]
+            out.append(ev)
+        return out
