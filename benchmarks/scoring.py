@@ -80,12 +80,13 @@ def main() -> None:
         ]
         for start in range(0, len(rows), 10_000):
             s.execute(insert(t.metric_values), rows[start : start + 10_000])
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     scored, signals = service.compute(DEV_PRINCIPAL, "2026-10", "/hq")
-    elapsed = time.perf_counter() - began
+    elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu
     print(
         f"scored {scored:,} employees x {KPIS} KPIs with team and org-unit rankings in {elapsed:.2f}s "
-        f"({signals} signals)  target < 5 s -> {'PASS' if scored == N and elapsed < 5 else 'FAIL'}"
+        f"(this process's CPU {cpu:.2f}s; the database server's is not counted) ({signals} signals)  "
+        f"target < 5 s -> {'PASS' if scored == N and elapsed < 5 else 'FAIL'}"
     )
 
 
