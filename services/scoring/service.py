@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from covenant.auth import DataOwner, Principal, ScopeFilter, authorize, scope_filter
@@ -22,11 +22,19 @@ from covenant.db.outbox import Outbox, new_event
 from covenant.errors import InvalidArgument, NotFound
 from services.scoring import storage as t
 from services.scoring.domain.period import parse_period, period_of, previous_period
-from services.scoring.domain.scorecard import Cohort, Kpi, Scorecard, rank, score_employee
+from services.scoring.domain.scorecard import Cohort, CohortScorer, Kpi, Score, Scorecard, rank
 from services.scoring.domain.trends import trend_facts
 
 SOURCE = "scoring"
 TREND_PERIODS = 6
+T = TypeVar("T")
+CHUNK = 5000  # ids per IN list and rows per INSERT: far below SQLite's and PostgreSQL's parameter limits
+
+
+def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    """``items`` in consecutive slices of at most ``size``."""
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
 
 
 def parse_decimal(value: str, field: str) -> Decimal:
@@ -101,6 +109,36 @@ class MetricInput:
     value: Decimal
     mode: str
     source: str
+
+
+class Scored(NamedTuple):
+    """What a period's computation keeps of one employee's score."""
+
+    person: Any  # the employee_profiles row
+    total: Decimal
+    scorecard_id: str
+    scorecard_version: int
+    contributions_json: str  # the explanation, as stored
+    gaps: dict[str, float]  # KPI -> normalised value, for the signal rules
+
+
+def contributions_json(score: Score, sources: Mapping[str, Sequence[str]]) -> str:
+    """The per-KPI explanation of a score as stored with it, each KPI with the sources of its value."""
+    return json.dumps(
+        [
+            {
+                "kpi": c.kpi,
+                "label": c.label,
+                "raw": None if c.raw is None else str(c.raw),
+                "normalised": str(c.normalised),
+                "points": str(c.points),
+                "weight": str(c.weight),
+                "explanation": c.explanation,
+                "sources": list(sources.get(c.kpi, ())),
+            }
+            for c in score.contributions
+        ]
+    )
 
 
 def parent_unit(org_unit: str) -> str:
@@ -192,14 +230,20 @@ class ScoringService:
                 n += 1
             return n
 
-    def _card_for(
-        self, session: Session, role: str, org_unit: str, start: date
-    ) -> tuple[Scorecard, dict[str, Decimal]] | None:
-        rows = session.execute(
-            select(t.scorecards).where(
-                and_(t.scorecards.c.role == role, t.scorecards.c.effective_from <= start)
-            )
-        ).all()
+    def _card_rows(self, session: Session, role: str, start: date) -> list[Any]:
+        """The scorecard versions of a role in force on ``start`` (every org-unit variant)."""
+        return list(
+            session.execute(
+                select(t.scorecards).where(
+                    and_(t.scorecards.c.role == role, t.scorecards.c.effective_from <= start)
+                )
+            ).all()
+        )
+
+    @staticmethod
+    def _pick_card(rows: Sequence[Any], org_unit: str) -> Any:
+        """Of a role's versions in force, the one for ``org_unit``: the longest matching org-unit prefix,
+        then the latest effective date, then the highest version (None when nothing matches)."""
         candidates = [
             r
             for r in rows
@@ -209,8 +253,7 @@ class ScoringService:
         ]
         if not candidates:
             return None
-        best = max(candidates, key=lambda r: (len(r.org_unit_prefix), r.effective_from, r.version))
-        return card_from_row(best)
+        return max(candidates, key=lambda r: (len(r.org_unit_prefix), r.effective_from, r.version))
 
     # -- metrics -----------------------------------------------------------------------------
     def record_metrics(self, principal: Principal, values: Sequence[MetricInput], request_id: str) -> int:
@@ -300,69 +343,77 @@ class ScoringService:
         return len(rows)
 
     def _metrics(
-        self, session: Session, period: str, employees: Sequence[str]
-    ) -> dict[str, dict[str, tuple[Decimal | None, Decimal, list[str]]]]:
-        """employee -> metric -> (last set value or None, sum of adds, sources)."""
-        out: dict[str, dict[str, tuple[Decimal | None, Decimal, list[str]]]] = defaultdict(dict)
-        if not employees:
-            return out
-        rows = session.execute(
-            select(t.metric_values)
-            .where(
-                and_(t.metric_values.c.period == period, t.metric_values.c.employee_id.in_(list(employees)))
-            )
-            .order_by(t.metric_values.c.id)
+        self, session: Session, period: str, in_scope: Any
+    ) -> dict[str, dict[str, tuple[Decimal | None, Decimal, tuple[str, ...]]]]:
+        """employee -> metric -> (last set value or None, sum of the adds after it, sources) for everyone
+        whose profile matches ``in_scope``: one query, folded in write order (into tuples of plain values,
+        which the garbage collector stops tracking)."""
+        out: dict[str, dict[str, tuple[Decimal | None, Decimal, tuple[str, ...]]]] = defaultdict(dict)
+        mv = t.metric_values.c
+        result = session.execute(
+            select(mv.employee_id, mv.metric, mv.value, mv.mode, mv.source, mv.rule_id, mv.pack_version)
+            .join_from(t.metric_values, t.profiles, t.profiles.c.employee_id == mv.employee_id)
+            .where(and_(mv.period == period, in_scope))
+            .order_by(mv.id)
         )
-        for r in rows:
-            setv, add, sources = out[r.employee_id].get(r.metric, (None, Decimal(0), []))
-            if r.mode == "set":
-                setv, add = Decimal(r.value), Decimal(0)
-            else:
-                add += Decimal(r.value)
-            label = f"{r.source}:{r.rule_id}@{r.pack_version}" if r.rule_id else r.source
-            if label not in sources:
-                sources = [*sources, label]
-            out[r.employee_id][r.metric] = (setv, add, sources)
+        zero = Decimal(0)
+        for rows in result.partitions(CHUNK):
+            for employee_id, metric, value, mode, source, rule_id, pack_version in rows:
+                per = out[employee_id]
+                setv, add, sources = per.get(metric, (None, zero, ()))
+                if mode == "set":
+                    setv, add = Decimal(value), zero
+                else:
+                    add += Decimal(value)
+                label = f"{source}:{rule_id}@{pack_version}" if rule_id else source
+                if label not in sources:
+                    sources = (*sources, label)
+                per[metric] = (setv, add, sources)
         return out
 
     # -- scoring -----------------------------------------------------------------------------
     def compute(self, principal: Principal, period: str, org_unit: str) -> tuple[int, int]:
+        """Score everyone under ``org_unit`` for ``period``: scores with explanations, team and org-unit
+        ranks, change from the previous period, and the trend signals the rule pack raises."""
         start = parse_period(period)
         if not org_unit:
             raise InvalidArgument("is required", field="org_unit")
         authorize(principal, "scoring.scores.compute", DataOwner("", org_unit))
         root = org_unit.rstrip("/")
+        pc = t.profiles.c
+        in_scope = or_(pc.org_unit == root, pc.org_unit.like(root + "/%")) if root else true()
         with self.db.session() as session:
-            people = session.execute(
-                select(t.profiles).where(
-                    or_(t.profiles.c.org_unit == root, t.profiles.c.org_unit.like(root + "/%"))
-                    if root
-                    else True
-                )
-            ).all()
-            metrics = self._metrics(session, period, [p.employee_id for p in people])
+            people = session.execute(select(t.profiles).where(in_scope)).all()
+            metrics = self._metrics(session, period, in_scope)
             groups: dict[tuple[str, int], list[Any]] = defaultdict(list)
             cards: dict[tuple[str, int], tuple[Scorecard, dict[str, Decimal]]] = {}
-            card_cache: dict[tuple[str, str], Any] = {}
+            role_cards: dict[str, list[Any]] = {}
+            card_keys: dict[tuple[str, str], tuple[str, int] | None] = {}
             for p in people:
-                if (p.role, p.org_unit) not in card_cache:
-                    card_cache[(p.role, p.org_unit)] = self._card_for(session, p.role, p.org_unit, start)
-                found = card_cache[(p.role, p.org_unit)]
-                if found is None:
-                    continue
-                key = (found[0].id, found[0].version)
-                cards[key] = found
-                groups[key].append(p)
-            results = []
+                where = (p.role, p.org_unit)
+                if where not in card_keys:
+                    if p.role not in role_cards:
+                        role_cards[p.role] = self._card_rows(session, p.role, start)
+                    row = self._pick_card(role_cards[p.role], p.org_unit)
+                    card_keys[where] = None if row is None else (row.id, row.version)
+                    if row is not None and card_keys[where] not in cards:
+                        cards[(row.id, row.version)] = card_from_row(row)
+                key = card_keys[where]
+                if key is not None:
+                    groups[key].append(p)
+            # Scores are reduced at once to what ranking, storage and signals need (total, explanation as
+            # JSON, normalised KPI values), so the full Score objects never pile up.
+            results: list[Scored] = []
             for key, members in groups.items():
                 card, defaults = cards[key]
                 values: dict[str, dict[str, Decimal]] = {}
-                sources: dict[str, dict[str, list[str]]] = {}
+                sources: dict[str, dict[str, Sequence[str]]] = {}
                 for p in members:
+                    got = metrics.get(p.employee_id, {})
                     vals: dict[str, Decimal] = {}
-                    srcs: dict[str, list[str]] = {}
+                    srcs: dict[str, Sequence[str]] = {}
                     for kpi in card.kpis:
-                        m = metrics.get(p.employee_id, {}).get(kpi.id)
+                        m = got.get(kpi.id)
                         if m is None:
                             if kpi.id in defaults:
                                 vals[kpi.id] = defaults[kpi.id]
@@ -375,84 +426,93 @@ class ScoringService:
                     values[p.employee_id] = vals
                     sources[p.employee_id] = srcs
                 cohort = Cohort({k.id: [v[k.id] for v in values.values() if k.id in v] for k in card.kpis})
+                scorer = CohortScorer(card, cohort)
                 for p in members:
+                    s = scorer.score(p.employee_id, values[p.employee_id])
                     results.append(
-                        (
+                        Scored(
                             p,
-                            score_employee(card, p.employee_id, values[p.employee_id], cohort),
-                            sources[p.employee_id],
+                            s.total,
+                            card.id,
+                            card.version,
+                            contributions_json(s, sources[p.employee_id]),
+                            self._gaps(s),
                         )
                     )
             by_team: dict[str, list[tuple[str, Decimal]]] = defaultdict(list)
             by_unit: dict[str, list[tuple[str, Decimal]]] = defaultdict(list)
-            for p, s, _ in results:
-                by_team[p.org_unit].append((p.employee_id, s.total))
-                by_unit[parent_unit(p.org_unit)].append((p.employee_id, s.total))
+            for r in results:
+                by_team[r.person.org_unit].append((r.person.employee_id, r.total))
+                by_unit[parent_unit(r.person.org_unit)].append((r.person.employee_id, r.total))
             team_rank = {u: rank(v) for u, v in by_team.items()}
             unit_rank = {u: rank(v) for u, v in by_unit.items()}
             prev = previous_period(period)
-            ids = [p.employee_id for p, _, _ in results]
-            session.execute(
-                delete(t.scores).where(and_(t.scores.c.period == period, t.scores.c.employee_id.in_(ids)))
-            )
+            ids = [r.person.employee_id for r in results]
+            for chunk in chunks(ids):
+                session.execute(
+                    delete(t.scores).where(
+                        and_(t.scores.c.period == period, t.scores.c.employee_id.in_(chunk))
+                    )
+                )
             history = self._history(session, ids, period)
-            raised = 0
             score_rows = []
-            for p, s, srcs in results:
+            for r in results:
+                p = r.person
                 prev_score = history[p.employee_id].get(prev)
-                contributions = [
-                    {
-                        "kpi": c.kpi,
-                        "label": c.label,
-                        "raw": None if c.raw is None else str(c.raw),
-                        "normalised": str(c.normalised),
-                        "points": str(c.points),
-                        "weight": str(c.weight),
-                        "explanation": c.explanation,
-                        "sources": srcs.get(c.kpi, []),
-                    }
-                    for c in s.contributions
-                ]
                 score_rows.append(
                     {
                         "employee_id": p.employee_id,
                         "period": period,
                         "org_unit": p.org_unit,
                         "role": p.role,
-                        "scorecard_id": s.scorecard_id,
-                        "scorecard_version": s.scorecard_version,
-                        "score": str(s.total),
-                        "contributions_json": json.dumps(contributions),
+                        "scorecard_id": r.scorecard_id,
+                        "scorecard_version": r.scorecard_version,
+                        "score": str(r.total),
+                        "contributions_json": r.contributions_json,
                         "rank_in_team": team_rank[p.org_unit][p.employee_id],
                         "rank_in_org_unit": unit_rank[parent_unit(p.org_unit)][p.employee_id],
                         "team_size": len(by_team[p.org_unit]),
-                        "change": "" if prev_score is None else str(s.total - prev_score),
+                        "change": "" if prev_score is None else str(r.total - prev_score),
                         "computed_at": self.clock(),
                     }
                 )
-            for i in range(0, len(score_rows), 5000):
-                session.execute(insert(t.scores), score_rows[i : i + 5000])
-            for p, s, _srcs in results:
-                series = [history[p.employee_id][k] for k in sorted(history[p.employee_id]) if k < period] + [
-                    s.total
-                ]
-                raised += self._signals(session, p, period, s, series, cohort_gaps=self._gaps(s))
+            for rows in chunks(score_rows):
+                session.execute(insert(t.scores), rows)
+            signalled = self._signalled(session, ids, period)
+            raised = 0
+            for r in results:
+                past = history[r.person.employee_id]
+                series = [past[k] for k in sorted(past) if k < period] + [r.total]
+                raised += self._signals(session, r.person, period, r.total, series, r.gaps, signalled)
         return len(results), raised
 
     def _history(self, session: Session, ids: Sequence[str], period: str) -> dict[str, dict[str, Decimal]]:
+        """employee -> earlier period -> score, over the trend window before ``period``."""
         oldest = previous_period(period, TREND_PERIODS)
         out: dict[str, dict[str, Decimal]] = {i: {} for i in ids}
-        if ids:
-            for r in session.execute(
-                select(t.scores.c.employee_id, t.scores.c.period, t.scores.c.score).where(
-                    and_(
-                        t.scores.c.employee_id.in_(list(ids)),
-                        t.scores.c.period >= oldest,
-                        t.scores.c.period < period,
-                    )
+        sc = t.scores.c
+        for chunk in chunks(ids):
+            for employee_id, earlier, score in session.execute(
+                select(sc.employee_id, sc.period, sc.score).where(
+                    and_(sc.employee_id.in_(chunk), sc.period >= oldest, sc.period < period)
                 )
             ):
-                out[r.employee_id][r.period] = Decimal(r.score)
+                out[employee_id][earlier] = Decimal(score)
+        return out
+
+    def _signalled(self, session: Session, ids: Sequence[str], period: str) -> set[tuple[str, str]]:
+        """(employee, kind) of the signals already raised for ``period`` (each is raised once)."""
+        sg = t.signals.c
+        out: set[tuple[str, str]] = set()
+        for chunk in chunks(ids):
+            out.update(
+                (employee_id, kind)
+                for employee_id, kind in session.execute(
+                    select(sg.employee_id, sg.kind).where(
+                        and_(sg.period == period, sg.employee_id.in_(chunk))
+                    )
+                )
+            )
         return out
 
     @staticmethod
@@ -464,10 +524,13 @@ class ScoringService:
         session: Session,
         p: Any,
         period: str,
-        score: Any,
+        total: Decimal,
         series: list[Decimal],
         cohort_gaps: dict[str, float],
+        signalled: set[tuple[str, str]],
     ) -> int:
+        """Evaluate the trend rules for one employee and raise what fired and was not raised yet (adding it
+        to ``signalled``)."""
         facts = trend_facts(series)
         weakest = min(cohort_gaps.items(), key=lambda kv: kv[1]) if cohort_gaps else ("", 1.0)
         fired = self.rules.evaluate(
@@ -475,7 +538,7 @@ class ScoringService:
                 "type": "scoring.period_scored",
                 "employee_id": p.employee_id,
                 "role": p.role,
-                "score": float(score.total),
+                "score": float(total),
             },
             {
                 "consecutive_declines": facts.consecutive_declines,
@@ -492,20 +555,11 @@ class ScoringService:
             if a.action != "raise_signal":
                 continue
             kind = str(a.params["kind"])
-            exists = session.execute(
-                select(t.signals.c.id).where(
-                    and_(
-                        t.signals.c.employee_id == p.employee_id,
-                        t.signals.c.period == period,
-                        t.signals.c.kind == kind,
-                    )
-                )
-            ).first()
-            if exists:
+            if (p.employee_id, kind) in signalled:
                 continue
+            signalled.add((p.employee_id, kind))
             detail = str(a.params.get("detail", "")) or (
-                f"score {score.total}, {facts.consecutive_declines} consecutive declines, "
-                f"drop {facts.drop_pct}%"
+                f"score {total}, {facts.consecutive_declines} consecutive declines, drop {facts.drop_pct}%"
             )
             audience = str(a.params.get("audience", "hr"))
             session.execute(
@@ -534,7 +588,7 @@ class ScoringService:
                         "period": period,
                         "audience": audience,
                         "detail": detail,
-                        "score": str(score.total),
+                        "score": str(total),
                         "rule_id": a.rule_id,
                         "pack_id": a.pack_id,
                         "pack_version": a.pack_version,

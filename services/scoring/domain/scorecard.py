@@ -105,8 +105,78 @@ class Score:
     missing: tuple[str, ...] = field(default_factory=tuple)
 
 
-def _clamp(x: Decimal, lo: Decimal, hi: Decimal) -> Decimal:
-    return max(lo, min(hi, x))
+class _KpiRule:
+    """How one KPI is normalised and explained against one cohort, with everything that does not depend on
+    the employee worked out once (cohort bounds, labels, weight text, the "no data" contribution)."""
+
+    __slots__ = (
+        "cap",
+        "floor",
+        "id",
+        "kpi",
+        "label",
+        "lo",
+        "missing",
+        "mode",
+        "n",
+        "percent",
+        "span",
+        "target",
+        "vals",
+        "weight",
+        "weight_text",
+    )
+
+    def __init__(self, kpi: Kpi, vals: Sequence[Decimal]) -> None:
+        self.kpi = kpi
+        self.id, self.label, self.weight = kpi.id, kpi.label, kpi.weight
+        self.weight_text = f"{kpi.weight.normalize():f}"
+        self.floor, self.cap, self.target = kpi.floor, kpi.cap, kpi.target
+        self.percent = kpi.unit == "%"
+        if kpi.normalisation == "minmax":
+            self.mode = 2 + (kpi.direction == "lower")
+        else:  # target or percentile: anything but "higher" counts as lower-is-better
+            self.mode = (0 if kpi.normalisation == "target" else 4) + (kpi.direction != "higher")
+        self.vals = vals
+        self.lo = vals[0] if vals else None
+        # minmax: no spread (or no cohort) normalises to 1
+        self.span = None if not vals or vals[-1] == vals[0] else vals[-1] - vals[0]
+        self.n = len(vals) or 1
+        points = q2(kpi.floor * kpi.weight)
+        self.missing = Contribution(
+            kpi.id,
+            kpi.label,
+            None,
+            kpi.floor,
+            points,
+            kpi.weight,
+            f"{kpi.label} no data → {points} of {self.weight_text}",
+        )
+
+    def normalise(self, value: Decimal) -> Decimal:
+        """The value's place in [floor, cap] (see the module docstring)."""
+        mode = self.mode
+        if mode == 0:  # target, higher is better
+            assert self.target is not None
+            x = value / self.target
+        elif mode == 1:  # target, lower is better
+            assert self.target is not None
+            x = self.target / value if value > 0 else self.cap
+        elif mode < 4:  # minmax
+            if self.span is None:
+                x = Decimal(1)
+            else:
+                x = (value - self.lo) / self.span
+                if mode == 3:
+                    x = 1 - x
+        elif mode == 4:  # percentile, higher is better
+            x = Decimal(bisect.bisect_right(self.vals, value)) / self.n
+        else:
+            x = Decimal(self.n - bisect.bisect_left(self.vals, value)) / self.n
+        # clamp exactly as max(floor, min(cap, x)): on a tie the bound itself is kept
+        if not x < self.cap:
+            x = self.cap
+        return x if x > self.floor else self.floor
 
 
 class Cohort:
@@ -115,64 +185,62 @@ class Cohort:
     def __init__(self, values: Mapping[str, Sequence[Decimal]]) -> None:
         self._sorted = {k: sorted(v) for k, v in values.items()}
 
+    def rule(self, kpi: Kpi) -> _KpiRule:
+        return _KpiRule(kpi, self._sorted.get(kpi.id, []))
+
     def normalise(self, kpi: Kpi, value: Decimal) -> Decimal:
-        vals = self._sorted.get(kpi.id, [])
-        if kpi.normalisation == "target":
-            assert kpi.target is not None
-            if kpi.direction == "higher":
-                x = value / kpi.target
+        return self.rule(kpi).normalise(value)
+
+
+class CohortScorer:
+    """Scores employees on one scorecard against one cohort; the per-KPI work that does not depend on the
+    employee is done once here, so scoring a whole cohort costs little more than its arithmetic."""
+
+    def __init__(self, card: Scorecard, cohort: Cohort) -> None:
+        self.card = card
+        self.rules = tuple(cohort.rule(kpi) for kpi in card.kpis)
+        self.weighted_sum = card.formula == "weighted_sum"
+
+    def score(self, employee_id: str, metrics: Mapping[str, Decimal]) -> Score:
+        """Score one employee; a missing KPI counts as the floor and is listed in ``missing``."""
+        contributions = []
+        missing = []
+        total = Decimal(0)
+        for rule in self.rules:
+            raw = metrics.get(rule.id)
+            if raw is None:
+                missing.append(rule.id)
+                c = rule.missing
+                total += c.normalised * c.weight
             else:
-                x = kpi.target / value if value > 0 else kpi.cap
-        elif kpi.normalisation == "minmax":
-            lo, hi = (vals[0], vals[-1]) if vals else (value, value)
-            if hi == lo:
-                x = Decimal(1)
-            else:
-                x = (value - lo) / (hi - lo)
-                if kpi.direction == "lower":
-                    x = 1 - x
+                value = raw if type(raw) is Decimal else Decimal(raw)
+                norm = rule.normalise(value)
+                product = norm * rule.weight
+                total += product
+                earned = product.quantize(CENT, rounding=ROUND_HALF_UP)
+                shown = (value * HUNDRED if rule.percent else value).quantize(CENT, rounding=ROUND_HALF_UP)
+                text = (
+                    f"{rule.label} {shown.normalize():f}{'%' if rule.percent else ''} → {earned:.1f} "
+                    f"of {rule.weight_text}"
+                )
+                c = Contribution(rule.id, rule.label, raw, norm, earned, rule.weight, text)
+            contributions.append(c)
+        if self.weighted_sum:
+            total = q2(total)
         else:
-            n = len(vals) or 1
-            if kpi.direction == "higher":
-                x = Decimal(bisect.bisect_right(vals, value)) / n
-            else:
-                x = Decimal(n - bisect.bisect_left(vals, value)) / n
-        return _clamp(x, kpi.floor, kpi.cap)
-
-
-def _fmt(kpi: Kpi, raw: Decimal) -> str:
-    if kpi.unit == "%":
-        return f"{q2(raw * HUNDRED).normalize():f}%"
-    return f"{q2(raw).normalize():f}"
+            product = Decimal(1)
+            for c in contributions:
+                product *= Decimal(float(c.normalised) ** float(c.weight / HUNDRED))
+            total = q2(product * HUNDRED)
+        card = self.card
+        return Score(employee_id, total, tuple(contributions), card.id, card.version, tuple(missing))
 
 
 def score_employee(
     card: Scorecard, employee_id: str, metrics: Mapping[str, Decimal], cohort: Cohort
 ) -> Score:
     """Score one employee; a missing KPI counts as the floor and is listed in ``missing``."""
-    contributions = []
-    missing = []
-    for kpi in card.kpis:
-        raw = metrics.get(kpi.id)
-        if raw is None:
-            missing.append(kpi.id)
-            norm = kpi.floor
-            text = f"{kpi.label} no data → {q2(norm * kpi.weight)} of {kpi.weight.normalize():f}"
-        else:
-            norm = cohort.normalise(kpi, Decimal(raw))
-            earned = q2(norm * kpi.weight)
-            text = f"{kpi.label} {_fmt(kpi, Decimal(raw))} → {earned:.1f} of {kpi.weight.normalize():f}"
-        contributions.append(
-            Contribution(kpi.id, kpi.label, raw, norm, q2(norm * kpi.weight), kpi.weight, text)
-        )
-    if card.formula == "weighted_sum":
-        total = q2(sum((c.normalised * c.weight for c in contributions), Decimal(0)))
-    else:
-        product = Decimal(1)
-        for c in contributions:
-            product *= Decimal(float(c.normalised) ** float(c.weight / HUNDRED))
-        total = q2(product * HUNDRED)
-    return Score(employee_id, total, tuple(contributions), card.id, card.version, tuple(missing))
+    return CohortScorer(card, cohort).score(employee_id, metrics)
 
 
 def rank(scores: Sequence[tuple[str, Decimal]]) -> dict[str, int]:
