@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from typing import NamedTuple
 
 from covenant.errors import InvalidArgument
 
@@ -24,7 +25,7 @@ CENT = Decimal("0.01")
 
 def q2(value: Decimal) -> Decimal:
     """Round to two decimals, half-up."""
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    return value.quantize(CENT, ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)
@@ -84,8 +85,9 @@ class Scorecard:
             raise InvalidArgument("must be weighted_sum or geometric", field="formula")
 
 
-@dataclass(frozen=True)
-class Contribution:
+class Contribution(NamedTuple):
+    """One KPI's part of a score. Immutable; a NamedTuple because a period makes one per employee and KPI."""
+
     kpi: str
     label: str
     raw: Decimal | None
@@ -217,8 +219,8 @@ class CohortScorer:
                 norm = rule.normalise(value)
                 product = norm * rule.weight
                 total += product
-                earned = product.quantize(CENT, rounding=ROUND_HALF_UP)
-                shown = (value * HUNDRED if rule.percent else value).quantize(CENT, rounding=ROUND_HALF_UP)
+                earned = product.quantize(CENT, ROUND_HALF_UP)
+                shown = (value * HUNDRED if rule.percent else value).quantize(CENT, ROUND_HALF_UP)
                 text = (
                     f"{rule.label} {shown.normalize():f}{'%' if rule.percent else ''} → {earned:.1f} "
                     f"of {rule.weight_text}"
