@@ -8,7 +8,8 @@ the statement itself. On SQLite rows go through executemany.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from psycopg.rows import namedtuple_row, tuple_row
@@ -20,14 +21,44 @@ def is_pg(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _pg(session: Session, sql: str, columns: Sequence[list[Any]], *, named: bool = False) -> list[Any]:
-    """Run ``sql`` (``{0}``, ``{1}``... mark the array parameters) with one binary array per column; the
-    rows as tuples, or as named tuples when ``named``."""
+def _pg(
+    session: Session,
+    sql: str,
+    params: Sequence[Any],
+    *,
+    fetch: bool = False,
+    named: bool = False,
+) -> list[Any]:
+    """Run ``sql`` (``{0}``, ``{1}``... mark the parameters, arrays or scalars, all sent in binary) on the
+    session's connection; with ``fetch`` the rows (as named tuples when ``named``). Without ``fetch``, inside
+    ``pipeline`` the statement is only queued: it runs while Python prepares the next one."""
     raw = session.connection().connection.driver_connection
-    marks = ["%b" if any(v is not None for v in c) else "%s" for c in columns]
+    marks = [f"%(p{i}){'b' if _has_value(v) else 's'}" for i, v in enumerate(params)]
+    query = sql.replace("%", "%%").format(*marks)
+    values = {f"p{i}": v for i, v in enumerate(params)}
+    if not fetch:
+        raw.cursor().execute(query, values)
+        return []
     with raw.cursor(row_factory=namedtuple_row if named else tuple_row) as cur:
-        cur.execute(sql.replace("%", "%%").format(*marks), list(columns))
-        return cur.fetchall() if cur.description else []
+        cur.execute(query, values)
+        return cur.fetchall()
+
+
+def _has_value(param: Any) -> bool:
+    """Whether psycopg can tell the type of ``param`` (binary format needs it; NULLs go as text)."""
+    return any(v is not None for v in param) if isinstance(param, list) else param is not None
+
+
+@contextmanager
+def pipeline(session: Session) -> Iterator[None]:
+    """On PostgreSQL, psycopg pipeline mode for the statements of this module run inside: the ones whose rows
+    are not needed are sent without waiting, their errors surface by the end of the block (the unit of work
+    then rolls back as a whole). Only this module's functions may run inside (SQLAlchemy expects results)."""
+    if not is_pg(session):
+        yield
+        return
+    with session.connection().connection.driver_connection.pipeline():
+        yield
 
 
 def _pg_type(col: Any) -> str:
@@ -40,6 +71,48 @@ def _pg_type(col: Any) -> str:
     return "text"
 
 
+def insert_columns(
+    session: Session,
+    table: Table,
+    columns: Mapping[str, list[Any]],
+    *,
+    const: Mapping[str, Any] | None = None,
+    conflict: str = "",
+    returning: str = "",
+) -> list[Any]:
+    """INSERT one row per position of the equally long ``columns`` (name -> values), each row also taking
+    the ``const`` values, with an optional ``ON CONFLICT ...`` clause (SQL text that may use ``excluded``)
+    and ``RETURNING`` column; returns the returned values."""
+    const = const or {}
+    cols = list(columns)
+    n = len(columns[cols[0]]) if cols else 0
+    if not n:
+        return []
+    names = ", ".join([*cols, *const])
+    tail = (f" {conflict}" if conflict else "") + (f" RETURNING {returning}" if returning else "")
+    if is_pg(session):
+        arrays = ", ".join(f"CAST({{{i}}} AS {_pg_type(table.c[c])}[])" for i, c in enumerate(cols))
+        scalars = "".join(
+            f", CAST({{{len(cols) + i}}} AS {_pg_type(table.c[c])})" for i, c in enumerate(const)
+        )
+        sql = f"INSERT INTO {table.name} ({names}) SELECT u.*{scalars} FROM unnest({arrays}) AS u{tail}"
+        got = _pg(session, sql, [*columns.values(), *const.values()], fetch=bool(returning))
+        return [r[0] for r in got]
+    values = [columns[c] for c in cols]
+    rows = [{**dict(zip(cols, r, strict=True)), **const} for r in zip(*values, strict=True)]
+    stmt = text(
+        f"INSERT INTO {table.name} ({names}) VALUES ({', '.join(':' + c for c in [*cols, *const])}){tail}"
+    )
+    stmt = stmt.bindparams(*(bindparam(c, type_=table.c[c].type) for c in [*cols, *const]))
+    if not returning:
+        session.execute(stmt, rows)
+        return []
+    out: list[Any] = []
+    for r in rows:
+        out.extend(session.execute(stmt, r).scalars())
+    return out
+
+
 def insert_rows(
     session: Session,
     table: Table,
@@ -48,27 +121,11 @@ def insert_rows(
     conflict: str = "",
     returning: str = "",
 ) -> list[Any]:
-    """INSERT ``rows`` (all with the same keys) with an optional ``ON CONFLICT ...`` clause (SQL text that
-    may use ``excluded``) and ``RETURNING`` column; returns the returned values."""
+    """``insert_columns`` for ``rows`` (all with the same keys)."""
     if not rows:
         return []
-    cols = list(rows[0])
-    names = ", ".join(cols)
-    tail = (f" {conflict}" if conflict else "") + (f" RETURNING {returning}" if returning else "")
-    if is_pg(session):
-        arrays = ", ".join(f"CAST({{{i}}} AS {_pg_type(table.c[c])}[])" for i, c in enumerate(cols))
-        sql = f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays}){tail}"
-        got = _pg(session, sql, [[r[c] for r in rows] for c in cols])
-        return [r[0] for r in got] if returning else []
-    stmt = text(f"INSERT INTO {table.name} ({names}) VALUES ({', '.join(':' + c for c in cols)}){tail}")
-    stmt = stmt.bindparams(*(bindparam(c, type_=table.c[c].type) for c in cols))
-    if not returning:
-        session.execute(stmt, list(rows))
-        return []
-    out: list[Any] = []
-    for r in rows:
-        out.extend(session.execute(stmt, r).scalars())
-    return out
+    columns = {c: [r[c] for r in rows] for c in rows[0]}
+    return insert_columns(session, table, columns, conflict=conflict, returning=returning)
 
 
 def update_rows(session: Session, table: Table, keys: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
@@ -97,12 +154,8 @@ def next_ids(session: Session, table: Table, n: int) -> list[int] | None:
     """``n`` ids from the table's id sequence on PostgreSQL (None on SQLite: let it assign them)."""
     if not is_pg(session):
         return None
-    return list(
-        session.execute(
-            text(f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, :n)"),
-            {"n": n},
-        ).scalars()
-    )
+    sql = f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, {{0}})"
+    return [r[0] for r in _pg(session, sql, [n], fetch=True)]
 
 
 def lock_rows(
@@ -120,7 +173,7 @@ def lock_rows(
             f"SELECT {cols} FROM {table.name} WHERE ({order}) IN (SELECT * FROM unnest({arrays})) "
             f"ORDER BY {order} FOR UPDATE"
         )
-        return _pg(session, sql, [[v[i] for v in values] for i in range(len(keys))], named=True)
+        return _pg(session, sql, [[v[i] for v in values] for i in range(len(keys))], fetch=True, named=True)
     out: list[Any] = []
     key_cols = [table.c[k] for k in keys]
     for i in range(0, len(values), 500):

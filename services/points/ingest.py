@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from covenant.db.outbox import Outbox, new_event
 from services.points import storage as t
-from services.points.bulk import insert_rows, lock_rows, update_rows
+from services.points.bulk import insert_columns, insert_rows, lock_rows, update_rows
 from services.points.domain import (
     Award,
     EventIn,
@@ -169,18 +169,18 @@ class Ingest:
     def _claim(self, session: Session, events: list[EventIn], now: datetime) -> set[str]:
         """Insert the applied-event markers; the ids inserted now are the events to apply (a concurrent
         transaction holding the same id makes this one wait, then skip it)."""
-        rows = sorted(
-            (
-                {"event_id": e.id, "event_type": e.type, "employee_id": e.employee_id, "applied_at": now}
-                for e in events
-            ),
-            key=lambda r: r["event_id"],
-        )
+        ordered = sorted(events, key=lambda e: e.id)
+        cols = {
+            "event_id": [e.id for e in ordered],
+            "event_type": [e.type for e in ordered],
+            "employee_id": [e.employee_id for e in ordered],
+        }
         return set(
-            insert_rows(
+            insert_columns(
                 session,
                 t.applied_events,
-                rows,
+                cols,
+                const={"applied_at": now},
                 conflict="ON CONFLICT (event_id) DO NOTHING",
                 returning="event_id",
             )

@@ -23,7 +23,15 @@ from covenant.db.tables import outbox as outbox_table
 from covenant.errors import FailedPrecondition
 from covenant.events.v1.event_pb2 import Event
 from services.points import storage as t
-from services.points.bulk import insert_rows, is_pg, lock_rows, next_ids, update_rows
+from services.points.bulk import (
+    insert_columns,
+    insert_rows,
+    is_pg,
+    lock_rows,
+    next_ids,
+    pipeline,
+    update_rows,
+)
 from services.points.domain import EARNING_KINDS, TOTAL_PERIODS, key_for_date, local_date, reversal_amount
 
 EVENT_TYPES = {
@@ -39,6 +47,7 @@ EVENT_TYPES = {
 _DATA_STR = ("employee_id", "kind", "reason", "source_event_id", "rule_id", "pack_id", "pack_version")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 CHUNK = 1000
+# Ledger columns an entry carries before it is written (id and created_at are added by ``write``).
 LEDGER_COLS = (
     "employee_id",
     "org_unit",
@@ -50,7 +59,6 @@ LEDGER_COLS = (
     "pack_id",
     "pack_version",
     "occurred_at",
-    "created_at",
 )
 
 
@@ -98,27 +106,28 @@ class LedgerWriter:
         """
         if not entries:
             return []
-        if all(e["points"] >= 0 for e in entries):
-            self._credit(session, entries)
-        else:
-            self._debit(session, entries)
-        for e in entries:
-            e["created_at"] = now
         ids = next_ids(session, t.ledger, len(entries))
-        if ids is not None:
-            for e, entry_id in zip(entries, ids, strict=True):
-                e["id"] = entry_id
-            insert_rows(
-                session, t.ledger, [{"id": e["id"], **{c: e[c] for c in LEDGER_COLS}} for e in entries]
-            )
-        else:
-            got = insert_rows(
-                session, t.ledger, [{c: e[c] for c in LEDGER_COLS} for e in entries], returning="id"
-            )
-            for e, entry_id in zip(entries, got, strict=True):
-                e["id"] = entry_id
-        self._fold_totals(session, entries)
-        self._emit(session, self._events(entries), now)
+        # The statements below need no rows back (but a debit's account locks): on PostgreSQL they are
+        # queued while Python computes the next one, and any error still fails the whole unit of work.
+        with pipeline(session):
+            if all(e["points"] >= 0 for e in entries):
+                self._credit(session, entries)
+            else:
+                self._debit(session, entries)
+            if ids is not None:
+                for e, entry_id in zip(entries, ids, strict=True):
+                    e["id"] = entry_id
+                cols = {c: [e[c] for e in entries] for c in ("id", *LEDGER_COLS)}
+                insert_columns(session, t.ledger, cols, const={"created_at": now})
+            else:
+                cols = {c: [e[c] for e in entries] for c in LEDGER_COLS}
+                got = insert_columns(session, t.ledger, cols, const={"created_at": now}, returning="id")
+                for e, entry_id in zip(entries, got, strict=True):
+                    e["id"] = entry_id
+            for e in entries:
+                e["created_at"] = now
+            self._fold_totals(session, entries)
+            self._emit(session, self._events(entries), now)
         return entries
 
     def _credit(self, session: Session, entries: Sequence[dict[str, Any]]) -> None:
@@ -171,20 +180,17 @@ class LedgerWriter:
         if not is_pg(session):
             self.outbox.add_many(session, events)
             return
-        rows = [
-            {
-                "event_id": ev.id,
-                "event_type": ev.type,
-                "destination": destination,
-                "payload": ev.SerializeToString(),
-                "created_at": now,
-                "attempts": 0,
-                "next_attempt_at": now,
-            }
-            for ev in events
-            for destination in self.outbox.destinations
-        ]
-        insert_rows(session, outbox_table, rows)
+        dests = self.outbox.destinations
+        cols: dict[str, list[Any]] = {"event_id": [], "event_type": [], "destination": [], "payload": []}
+        for ev in events:
+            payload = ev.SerializeToString()
+            for destination in dests:
+                cols["event_id"].append(ev.id)
+                cols["event_type"].append(ev.type)
+                cols["destination"].append(destination)
+                cols["payload"].append(payload)
+        const = {"created_at": now, "attempts": 0, "next_attempt_at": now}
+        insert_columns(session, outbox_table, cols, const=const)
 
     def _fold_totals(self, session: Session, entries: Sequence[dict[str, Any]]) -> None:
         acc: dict[tuple[str, str], list[Any]] = {}
@@ -202,16 +208,20 @@ class LedgerWriter:
                     row[2] = max(row[2], e["occurred_at"])
         if not acc:
             return
-        rows = [
-            {"period": p, "employee_id": emp, "org_unit": v[0], "points": v[1], "reached_at": v[2]}
-            for (p, emp), v in sorted(acc.items())
-        ]
+        keys = sorted(acc)
+        cols = {
+            "period": [k[0] for k in keys],
+            "employee_id": [k[1] for k in keys],
+            "org_unit": [acc[k][0] for k in keys],
+            "points": [acc[k][1] for k in keys],
+            "reached_at": [acc[k][2] for k in keys],
+        }
         greatest = "GREATEST" if is_pg(session) else "MAX"
         tbl = t.period_totals.name
-        insert_rows(
+        insert_columns(
             session,
             t.period_totals,
-            rows,
+            cols,
             conflict=(
                 f"ON CONFLICT (period, employee_id) DO UPDATE SET points = {tbl}.points + excluded.points, "
                 f"org_unit = excluded.org_unit, "
