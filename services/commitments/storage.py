@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -18,17 +19,21 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    any_,
+    cast,
     false,
     func,
     insert,
     or_,
     select,
+    text,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY, array
 from sqlalchemy.orm import Session
 
 from covenant.auth import ScopeFilter
-from covenant.errors import NotFound
+from covenant.errors import Aborted, NotFound
 from services.commitments.domain.commitment import Commitment, Extension, State
 from services.commitments.domain.terms import Terms
 
@@ -82,7 +87,13 @@ timers = Table(
     Column("kind", String(16), nullable=False),  # "reminder" | "deadline"
     Column("due_at", DateTime(timezone=True), nullable=False),
     Column("fired_at", DateTime(timezone=True)),
-    Index("ix_commitment_timers_due", "fired_at", "due_at"),
+    Index(
+        "ix_commitment_timers_pending",
+        "due_at",
+        "id",
+        postgresql_where=text("fired_at IS NULL"),
+        sqlite_where=text("fired_at IS NULL"),
+    ),
     Index("ix_commitment_timers_commitment", "commitment_id", "kind"),
 )
 
@@ -135,8 +146,6 @@ def save_transition(session: Session, before: Commitment, after: Commitment) -> 
         )
     )
     if result.rowcount != 1:
-        from covenant.errors import Aborted
-
         raise Aborted(f"commitment {after.id} changed concurrently; retry")
     if len(after.extensions) > len(before.extensions):
         ext = after.extensions[-1]
@@ -194,7 +203,9 @@ def _extensions_for(session: Session, ids: Sequence[str]) -> dict[str, list]:
     out: dict[str, list] = {i: [] for i in ids}
     if ids:
         for e in session.execute(
-            select(extensions).where(extensions.c.commitment_id.in_(ids)).order_by(extensions.c.id)
+            select(extensions)
+            .where(_among(extensions.c.commitment_id, ids, session))
+            .order_by(extensions.c.id)
         ):
             out[e.commitment_id].append(e)
     return out
@@ -214,7 +225,7 @@ def get_many(session: Session, ids: Sequence[str], *, for_update: bool = False) 
     """Several commitments in one query (locked for the transaction when ``for_update``)."""
     if not ids:
         return {}
-    stmt = select(commitments).where(commitments.c.id.in_(list(ids)))
+    stmt = select(commitments).where(_among(commitments.c.id, ids, session))
     if for_update:
         stmt = stmt.with_for_update()
     rows = session.execute(stmt).all()
@@ -222,23 +233,33 @@ def get_many(session: Session, ids: Sequence[str], *, for_update: bool = False) 
     return {r.id: _from_row(r, exts[r.id]) for r in rows}
 
 
+def _among(column: Any, values: Sequence[Any], session: Session) -> Any:
+    """``column`` is one of ``values``: ``= ANY(array)`` on PostgreSQL (one parameter, a plan that does not
+    depend on the batch size), ``IN (...)`` elsewhere."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(cast(array(list(values)), ARRAY(column.type)))
+    return column.in_(list(values))
+
+
 def save_breaches(session: Session, ids: Sequence[str], now: datetime) -> None:
-    """Breach many ACTIVE commitments at their deadline in one statement (deadline batches)."""
+    """Breach many ACTIVE commitments at their deadline in one statement (deadline batches).
+
+    The caller holds the rows (``get_many(for_update=True)`` in this transaction, or SQLite's write lock)
+    and has checked they are ACTIVE, so the update matches on the primary key alone: a ``state = 'ACTIVE'``
+    filter let PostgreSQL pick the state index when statistics lag a burst of settlements (3x slower)."""
     if not ids:
         return
     result = session.execute(
         update(commitments)
-        .where(and_(commitments.c.id.in_(list(ids)), commitments.c.state == State.ACTIVE.value))
+        .where(_among(commitments.c.id, ids, session))
         .values(state=State.BREACHED.value, settled_at=commitments.c.deadline)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != len(ids):
-        from covenant.errors import Aborted
-
+    if result.rowcount != len(set(ids)):
         raise Aborted("commitments changed concurrently; retry")
     session.execute(
         update(timers)
-        .where(and_(timers.c.commitment_id.in_(list(ids)), timers.c.fired_at.is_(None)))
+        .where(and_(_among(timers.c.commitment_id, ids, session), timers.c.fired_at.is_(None)))
         .values(fired_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -334,8 +355,9 @@ def mark_fired(session: Session, timer_ids: Sequence[int], now: datetime) -> Non
     if timer_ids:
         session.execute(
             update(timers)
-            .where(and_(timers.c.id.in_(list(timer_ids)), timers.c.fired_at.is_(None)))
+            .where(and_(_among(timers.c.id, timer_ids, session), timers.c.fired_at.is_(None)))
             .values(fired_at=now)
+            .execution_options(synchronize_session=False)
         )
 
 
