@@ -4,7 +4,7 @@ per calendar period, reversals, and team-goal progress, in set-based statements 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -151,14 +151,14 @@ class Ingest:
         """
         packs = self.rules.active().values()
         personal = any(("employee_id" in c.pack.source or "org_unit" in c.pack.source) for c in packs)
-        memo: dict[str, list[Any]] = {}
+        memo: dict[Hashable, list[Any]] = {}
 
         def evaluate(e: EventIn) -> list[Any]:
             payload = e.rule_input()
             if not personal:
                 payload.pop("employee_id", None)
                 payload.pop("org_unit", None)
-            key = json.dumps(payload, sort_keys=True, default=str)
+            key = _memo_key(payload)
             fired = memo.get(key)
             if fired is None:
                 fired = memo[key] = self.rules.evaluate(e.rule_input(), {})
@@ -373,6 +373,17 @@ class Ingest:
                 ),
             )
         return out
+
+
+def _memo_key(payload: dict[str, Any]) -> Hashable:
+    """A key equal for equal rule inputs: (name, type, value) triples when every value is hashable (the type
+    keeps 1, 1.0 and True apart), else the canonical JSON text."""
+    try:
+        key = tuple(sorted((k, type(v), v) for k, v in payload.items()))
+        hash(key)
+    except TypeError:
+        return json.dumps(payload, sort_keys=True, default=str)
+    return key
 
 
 def _aware(value: datetime) -> datetime:

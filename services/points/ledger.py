@@ -8,6 +8,7 @@ outbox, all in the caller's transaction.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
@@ -66,6 +67,12 @@ LEDGER_COLS = (
 def _total_keys(d: date) -> tuple[str, ...]:
     """The keys of the total periods containing local date ``d``."""
     return tuple(key_for_date(kind, d) for kind in TOTAL_PERIODS)
+
+
+def uuid4s(n: int) -> list[str]:
+    """``n`` random (version 4) UUIDs as strings, like ``str(uuid.uuid4())``, from one ``os.urandom`` call."""
+    raw = os.urandom(16 * n)
+    return [str(uuid.UUID(bytes=raw[i : i + 16], version=4)) for i in range(0, 16 * n, 16)]
 
 
 def upsert(session: Session) -> Any:
@@ -233,12 +240,11 @@ class LedgerWriter:
         """One outbox envelope per entry that moved points: what ``new_event`` builds, field for field (data
         numbers as doubles), with the trace context looked up once per batch instead of once per entry."""
         ctx = new_event("points.awarded", source="points")  # the active span's trace context
+        moved = [e for e in entries if e["points"]]
         out: list[Event] = []
-        for e in entries:
-            if not e["points"]:
-                continue
+        for e, event_id in zip(moved, uuid4s(len(moved)), strict=True):
             ev = Event(
-                id=str(uuid.uuid4()),
+                id=event_id,
                 type=EVENT_TYPES[e["kind"]],
                 subject=f"employees/{e['employee_id']}",
                 org_unit=e["org_unit"],

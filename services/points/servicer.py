@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import math
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from google.protobuf.json_format import MessageToDict
+from google.protobuf.struct_pb2 import Struct, Value
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from covenant.errors import InvalidArgument
@@ -26,8 +28,47 @@ def ts(value: datetime) -> Timestamp:
     return out
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MIN_SECONDS, _MAX_SECONDS = (
+    -62135596800,
+    253402300799,
+)  # 0001-01-01 .. 9999-12-31T23:59:59 (Timestamp's range)
+
+
 def opt_ts(value: Timestamp) -> datetime | None:
-    return value.ToDatetime(tzinfo=UTC) if value.seconds or value.nanos else None
+    """The UTC datetime of a set ``Timestamp`` (as ``ToDatetime(tzinfo=UTC)``, which rejects invalid ones)."""
+    seconds, nanos = value.seconds, value.nanos
+    if not (seconds or nanos):
+        return None
+    if _MIN_SECONDS <= seconds <= _MAX_SECONDS and 0 <= nanos < 1_000_000_000:
+        return _EPOCH + timedelta(seconds=seconds, microseconds=nanos // 1000)
+    return value.ToDatetime(tzinfo=UTC)
+
+
+def struct_dict(value: Struct) -> dict[str, Any]:
+    """``MessageToDict`` of a Struct (numbers as floats), walking the fields directly; non-finite numbers
+    take ``MessageToDict``'s path, which rejects them."""
+    try:
+        return {k: _plain(v) for k, v in value.fields.items()}
+    except ValueError:
+        return MessageToDict(value)
+
+
+def _plain(value: Value) -> Any:
+    kind = value.WhichOneof("kind")
+    if kind == "string_value":
+        return value.string_value
+    if kind == "number_value":
+        if not math.isfinite(value.number_value):
+            raise ValueError("not a finite number")
+        return value.number_value
+    if kind == "bool_value":
+        return value.bool_value
+    if kind == "struct_value":
+        return {k: _plain(v) for k, v in value.struct_value.fields.items()}
+    if kind == "list_value":
+        return [_plain(v) for v in value.list_value.values]
+    return None
 
 
 def page(size: int) -> int:
@@ -37,9 +78,7 @@ def page(size: int) -> int:
 
 
 def event_in(e: pb.BusinessEvent, now: datetime) -> EventIn:
-    return EventIn(
-        e.id, e.type, e.employee_id, e.org_unit, opt_ts(e.occurred_at) or now, MessageToDict(e.data)
-    )
+    return EventIn(e.id, e.type, e.employee_id, e.org_unit, opt_ts(e.occurred_at) or now, struct_dict(e.data))
 
 
 def entry_pb(e: Any) -> pb.LedgerEntry:
