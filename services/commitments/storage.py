@@ -20,7 +20,7 @@ from sqlalchemy import (
     Text,
     and_,
     any_,
-    cast,
+    bindparam,
     false,
     func,
     insert,
@@ -29,7 +29,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, array
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from covenant.auth import ScopeFilter
@@ -237,7 +237,7 @@ def _among(column: Any, values: Sequence[Any], session: Session) -> Any:
     """``column`` is one of ``values``: ``= ANY(array)`` on PostgreSQL (one parameter, a plan that does not
     depend on the batch size), ``IN (...)`` elsewhere."""
     if session.get_bind().dialect.name == "postgresql":
-        return column == any_(cast(array(list(values)), ARRAY(column.type)))
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
     return column.in_(list(values))
 
 

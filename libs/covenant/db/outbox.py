@@ -89,6 +89,9 @@ class Outbox:
         if not events or not self.destinations:
             return
         now = datetime.now(UTC)
+        if session.get_bind().dialect.name == "postgresql":
+            self._add_many_pg(session, events, now)
+            return
         rows = []
         for event in events:
             payload = event.SerializeToString()
@@ -105,3 +108,28 @@ class Outbox:
                     }
                 )
         session.execute(insert(outbox), rows)
+
+    def _add_many_pg(self, session: Session, events: Sequence[Event], now: datetime) -> None:
+        """One ``INSERT .. SELECT FROM unnest(arrays)`` with the arrays in psycopg's binary format: a short
+        statement whatever the batch size (executemany cost 0.15 ms a row, mostly in Python)."""
+        ids, types, destinations, payloads = [], [], [], []
+        for event in events:
+            payload = event.SerializeToString()
+            for destination in self.destinations:
+                ids.append(event.id)
+                types.append(event.type)
+                destinations.append(destination)
+                payloads.append(payload)
+        raw = session.connection().connection.driver_connection
+        raw.cursor().execute(
+            _PG_INSERT,
+            {"ids": ids, "types": types, "destinations": destinations, "payloads": payloads, "now": now},
+        )
+
+
+_PG_INSERT = (
+    "INSERT INTO outbox (event_id, event_type, destination, payload, created_at, attempts, next_attempt_at) "
+    "SELECT u.event_id, u.event_type, u.destination, u.payload, %(now)s, 0, %(now)s "
+    "FROM unnest(CAST(%(ids)b AS text[]), CAST(%(types)b AS text[]), CAST(%(destinations)b AS text[]), "
+    "CAST(%(payloads)b AS bytea[])) AS u(event_id, event_type, destination, payload)"
+)
