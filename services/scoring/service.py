@@ -21,6 +21,7 @@ from covenant.db.audit import AuditLog
 from covenant.db.engine import Database
 from covenant.db.outbox import Outbox, new_event
 from covenant.errors import InvalidArgument, NotFound
+from covenant.events.v1.event_pb2 import Event
 from services.scoring import storage as t
 from services.scoring.domain.period import parse_period, period_of, previous_period
 from services.scoring.domain.scorecard import Cohort, CohortScorer, Kpi, Score, Scorecard, rank
@@ -478,12 +479,16 @@ class ScoringService:
             for rows in chunks(score_rows):
                 session.execute(insert(t.scores), rows)
             signalled = self._signalled(session, ids, period)
-            raised = 0
+            signal_rows: list[dict[str, Any]] = []
+            events: list[Event] = []
             for r in results:
                 past = history[r.person.employee_id]
                 series = [past[k] for k in sorted(past) if k < period] + [r.total]
-                raised += self._signals(session, r.person, period, r.total, series, r.gaps, signalled)
-        return len(results), raised
+                self._signals(r.person, period, r.total, series, r.gaps, signalled, signal_rows, events)
+            if signal_rows:  # one INSERT each, rows in the order they were raised
+                session.execute(insert(t.signals), signal_rows)
+                self.outbox.add_many(session, events)
+        return len(results), len(signal_rows)
 
     def _among(self, column: Any, ids: Sequence[str]) -> Iterator[ColumnElement[bool]]:
         """Conditions that together select the rows whose ``column`` is one of ``ids``: one array parameter on
@@ -530,16 +535,17 @@ class ScoringService:
 
     def _signals(
         self,
-        session: Session,
         p: Any,
         period: str,
         total: Decimal,
         series: list[Decimal],
         cohort_gaps: dict[str, float],
         signalled: set[tuple[str, str]],
-    ) -> int:
-        """Evaluate the trend rules for one employee and raise what fired and was not raised yet (adding it
-        to ``signalled``)."""
+        signal_rows: list[dict[str, Any]],
+        events: list[Event],
+    ) -> None:
+        """Evaluate the trend rules for one employee; what fired and was not raised yet is added to
+        ``signalled``, its signal row to ``signal_rows`` and its event to ``events``."""
         facts = trend_facts(series)
         weakest = min(cohort_gaps.items(), key=lambda kv: kv[1]) if cohort_gaps else ("", 1.0)
         fired = self.rules.evaluate(
@@ -559,7 +565,6 @@ class ScoringService:
                 **{f"kpi_{k}": v for k, v in cohort_gaps.items()},
             },
         )
-        raised = 0
         for a in fired:
             if a.action != "raise_signal":
                 continue
@@ -571,22 +576,21 @@ class ScoringService:
                 f"score {total}, {facts.consecutive_declines} consecutive declines, drop {facts.drop_pct}%"
             )
             audience = str(a.params.get("audience", "hr"))
-            session.execute(
-                insert(t.signals).values(
-                    employee_id=p.employee_id,
-                    org_unit=p.org_unit,
-                    period=period,
-                    kind=kind,
-                    audience=audience,
-                    detail=detail,
-                    rule_id=a.rule_id,
-                    pack_id=a.pack_id,
-                    pack_version=a.pack_version,
-                    raised_at=self.clock(),
-                )
+            signal_rows.append(
+                {
+                    "employee_id": p.employee_id,
+                    "org_unit": p.org_unit,
+                    "period": period,
+                    "kind": kind,
+                    "audience": audience,
+                    "detail": detail,
+                    "rule_id": a.rule_id,
+                    "pack_id": a.pack_id,
+                    "pack_version": a.pack_version,
+                    "raised_at": self.clock(),
+                }
             )
-            self.outbox.add(
-                session,
+            events.append(
                 new_event(
                     f"scoring.{kind}",
                     source=SOURCE,
@@ -603,10 +607,8 @@ class ScoringService:
                         "pack_version": a.pack_version,
                     },
                     idempotency_key=f"scoring.{kind}:{p.employee_id}:{period}",
-                ),
+                )
             )
-            raised += 1
-        return raised
 
     # -- reads and calibration ---------------------------------------------------------------
     def _score_row(self, session: Session, employee_id: str, period: str) -> Any:
