@@ -116,11 +116,14 @@ class LedgerWriter:
         ids = next_ids(session, t.ledger, len(entries))
         # The statements below need no rows back (but a debit's account locks): on PostgreSQL they are
         # queued while Python computes the next one, and any error still fails the whole unit of work.
+        # Accounts come first (the lock order every writer follows), then the period totals, the costliest
+        # statement, so that it runs while Python prepares the ledger rows and the outbox envelopes.
         with pipeline(session):
             if all(e["points"] >= 0 for e in entries):
                 self._credit(session, entries)
             else:
                 self._debit(session, entries)
+            self._fold_totals(session, entries)
             if ids is not None:
                 for e, entry_id in zip(entries, ids, strict=True):
                     e["id"] = entry_id
@@ -133,7 +136,6 @@ class LedgerWriter:
                     e["id"] = entry_id
             for e in entries:
                 e["created_at"] = now
-            self._fold_totals(session, entries)
             self._emit(session, self._events(entries), now)
         return entries
 
