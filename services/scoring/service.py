@@ -30,7 +30,8 @@ from services.scoring.domain.trends import trend_facts
 SOURCE = "scoring"
 TREND_PERIODS = 6
 T = TypeVar("T")
-CHUNK = 5000  # values per IN list and rows per INSERT
+CHUNK = 5000  # values per IN list on SQLite, rows per INSERT of scores
+FETCH = 100  # rows per fetch of a large read: few rows live long enough for the garbage collector to promote
 
 
 def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
@@ -113,10 +114,24 @@ class MetricInput:
     source: str
 
 
+# (employee, metric) -> (last set value or None, sum of the adds after it, sources). Flat, and plain tuples
+# throughout: a period's computation holds ~100,000 of these, and the garbage collector stops tracking
+# tuples of plain values (tracked containers piling up cost two full collections, ~0.2 s, per compute).
+Metrics = dict[tuple[str, str], tuple[Decimal | None, Decimal, tuple[str, ...]]]
+
+
+class Person(NamedTuple):
+    """An employee's profile as scoring uses it."""
+
+    employee_id: str
+    org_unit: str
+    role: str
+
+
 class Scored(NamedTuple):
     """What a period's computation keeps of one employee's score."""
 
-    person: Any  # the employee_profiles row
+    person: Person
     total: Decimal
     scorecard_id: str
     scorecard_version: int
@@ -143,6 +158,38 @@ def contributions_json(score: Score, sources: Mapping[str, Sequence[str]]) -> st
         )
         + "]"
     )
+
+
+def kpi_values(
+    card: Scorecard, defaults: Mapping[str, Decimal], metrics: Metrics, employee_id: str
+) -> dict[str, Decimal]:
+    """The employee's value of each KPI: the last set value (else the scorecard's default, else 0) plus the
+    adds after it; the default alone when there is no metric; absent when there is neither."""
+    vals: dict[str, Decimal] = {}
+    for kpi in card.kpis:
+        m = metrics.get((employee_id, kpi.id))
+        if m is None:
+            if kpi.id in defaults:
+                vals[kpi.id] = defaults[kpi.id]
+            continue
+        setv, add, _ = m
+        base = setv if setv is not None else defaults.get(kpi.id, Decimal(0))
+        vals[kpi.id] = base + add
+    return vals
+
+
+def kpi_sources(
+    card: Scorecard, defaults: Mapping[str, Decimal], metrics: Metrics, employee_id: str
+) -> dict[str, Sequence[str]]:
+    """Where each KPI value of ``kpi_values`` comes from."""
+    srcs: dict[str, Sequence[str]] = {}
+    for kpi in card.kpis:
+        m = metrics.get((employee_id, kpi.id))
+        if m is not None:
+            srcs[kpi.id] = m[2]
+        elif kpi.id in defaults:
+            srcs[kpi.id] = ("default",)
+    return srcs
 
 
 def parent_unit(org_unit: str) -> str:
@@ -234,15 +281,13 @@ class ScoringService:
                 n += 1
             return n
 
-    def _card_rows(self, session: Session, role: str, start: date) -> list[Any]:
+    def _card_rows(self, session: Session, role: str, start: date) -> Sequence[Any]:
         """The scorecard versions of a role in force on ``start`` (every org-unit variant)."""
-        return list(
-            session.execute(
-                select(t.scorecards).where(
-                    and_(t.scorecards.c.role == role, t.scorecards.c.effective_from <= start)
-                )
-            ).all()
-        )
+        return session.execute(
+            select(t.scorecards).where(
+                and_(t.scorecards.c.role == role, t.scorecards.c.effective_from <= start)
+            )
+        ).all()
 
     @staticmethod
     def _pick_card(rows: Sequence[Any], org_unit: str) -> Any:
@@ -346,13 +391,10 @@ class ScoringService:
             self._upsert_profile(session, employee, event.org_unit, str(data.get("role", "")))
         return len(rows)
 
-    def _metrics(
-        self, session: Session, period: str, in_scope: Any
-    ) -> dict[str, dict[str, tuple[Decimal | None, Decimal, tuple[str, ...]]]]:
-        """employee -> metric -> (last set value or None, sum of the adds after it, sources) for everyone
-        whose profile matches ``in_scope``: one query, folded in write order (into tuples of plain values,
-        which the garbage collector stops tracking)."""
-        out: dict[str, dict[str, tuple[Decimal | None, Decimal, tuple[str, ...]]]] = defaultdict(dict)
+    def _metrics(self, session: Session, period: str, in_scope: Any) -> Metrics:
+        """(employee, metric) -> (last set value or None, sum of the adds after it, sources) for everyone
+        whose profile matches ``in_scope``: one query, folded in write order."""
+        out: Metrics = {}
         mv = t.metric_values.c
         result = session.execute(
             select(mv.employee_id, mv.metric, mv.value, mv.mode, mv.source, mv.rule_id, mv.pack_version)
@@ -361,10 +403,10 @@ class ScoringService:
             .order_by(mv.id)
         )
         zero = Decimal(0)
-        for rows in result.partitions(500):
+        for rows in result.partitions(FETCH):
             for employee_id, metric, value, mode, source, rule_id, pack_version in rows:
-                per = out[employee_id]
-                setv, add, sources = per.get(metric, (None, zero, ()))
+                key = (employee_id, metric)
+                setv, add, sources = out.get(key, (None, zero, ()))
                 if mode == "set":
                     setv, add = Decimal(value), zero
                 else:
@@ -372,7 +414,7 @@ class ScoringService:
                 label = f"{source}:{rule_id}@{pack_version}" if rule_id else source
                 if label not in sources:
                     sources = (*sources, label)
-                per[metric] = (setv, add, sources)
+                out[key] = (setv, add, sources)
         return out
 
     # -- scoring -----------------------------------------------------------------------------
@@ -387,11 +429,14 @@ class ScoringService:
         pc = t.profiles.c
         in_scope = or_(pc.org_unit == root, pc.org_unit.like(root + "/%")) if root else true()
         with self.db.session() as session:
-            people = session.execute(select(t.profiles).where(in_scope)).all()
+            people = [
+                Person(*r)
+                for r in session.execute(select(pc.employee_id, pc.org_unit, pc.role).where(in_scope))
+            ]
             metrics = self._metrics(session, period, in_scope)
-            groups: dict[tuple[str, int], list[Any]] = defaultdict(list)
+            groups: dict[tuple[str, int], list[Person]] = defaultdict(list)
             cards: dict[tuple[str, int], tuple[Scorecard, dict[str, Decimal]]] = {}
-            role_cards: dict[str, list[Any]] = {}
+            role_cards: dict[str, Sequence[Any]] = {}
             card_keys: dict[tuple[str, str], tuple[str, int] | None] = {}
             for p in people:
                 where = (p.role, p.org_unit)
@@ -410,38 +455,14 @@ class ScoringService:
             results: list[Scored] = []
             for key, members in groups.items():
                 card, defaults = cards[key]
-                values: dict[str, dict[str, Decimal]] = {}
-                sources: dict[str, dict[str, Sequence[str]]] = {}
-                for p in members:
-                    got = metrics.get(p.employee_id, {})
-                    vals: dict[str, Decimal] = {}
-                    srcs: dict[str, Sequence[str]] = {}
-                    for kpi in card.kpis:
-                        m = got.get(kpi.id)
-                        if m is None:
-                            if kpi.id in defaults:
-                                vals[kpi.id] = defaults[kpi.id]
-                                srcs[kpi.id] = ["default"]
-                            continue
-                        setv, add, src = m
-                        base = setv if setv is not None else defaults.get(kpi.id, Decimal(0))
-                        vals[kpi.id] = base + add
-                        srcs[kpi.id] = src
-                    values[p.employee_id] = vals
-                    sources[p.employee_id] = srcs
+                values = {p.employee_id: kpi_values(card, defaults, metrics, p.employee_id) for p in members}
                 cohort = Cohort({k.id: [v[k.id] for v in values.values() if k.id in v] for k in card.kpis})
                 scorer = CohortScorer(card, cohort)
                 for p in members:
                     s = scorer.score(p.employee_id, values[p.employee_id])
+                    srcs = kpi_sources(card, defaults, metrics, p.employee_id)
                     results.append(
-                        Scored(
-                            p,
-                            s.total,
-                            card.id,
-                            card.version,
-                            contributions_json(s, sources[p.employee_id]),
-                            self._gaps(s),
-                        )
+                        Scored(p, s.total, card.id, card.version, contributions_json(s, srcs), self._gaps(s))
                     )
             by_team: dict[str, list[tuple[str, Decimal]]] = defaultdict(list)
             by_unit: dict[str, list[tuple[str, Decimal]]] = defaultdict(list)
@@ -508,12 +529,14 @@ class ScoringService:
         out: dict[str, dict[str, Decimal]] = {i: {} for i in ids}
         sc = t.scores.c
         for among in self._among(sc.employee_id, ids):
-            for employee_id, earlier, score in session.execute(
+            result = session.execute(
                 select(sc.employee_id, sc.period, sc.score).where(
                     and_(among, sc.period >= oldest, sc.period < period)
                 )
-            ):
-                out[employee_id][earlier] = Decimal(score)
+            )
+            for rows in result.partitions(FETCH):
+                for employee_id, earlier, score in rows:
+                    out[employee_id][earlier] = Decimal(score)
         return out
 
     def _signalled(self, session: Session, ids: Sequence[str], period: str) -> set[tuple[str, str]]:
@@ -535,7 +558,7 @@ class ScoringService:
 
     def _signals(
         self,
-        p: Any,
+        p: Person,
         period: str,
         total: Decimal,
         series: list[Decimal],
