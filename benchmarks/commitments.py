@@ -18,12 +18,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy import func, insert, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from covenant.db.engine import Database, normalise_url
+from covenant.db.engine import Database
 from covenant.db.migrations import migrate
+from covenant.db.scratch import scratch_database, test_server_url
 from covenant.events.v1.event_pb2 import Event
 from covenant.rules.component import build_rules_component
 from covenant.settings import REPO_ROOT
@@ -36,23 +37,15 @@ from services.commitments.service import CommitmentsService
 
 N = int(os.environ.get("COVENANT_BENCH_COMMITMENTS", "100000"))
 REPLICAS = 2
-BASE = os.environ.get(
-    "COVENANT_BENCH_PG_URL",
-    os.environ.get("COVENANT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test"),
-)
-
-
-def fresh_database() -> str:
-    admin = create_engine(normalise_url(BASE), isolation_level="AUTOCOMMIT")
-    name = f"covenant_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return normalise_url(BASE).rsplit("/", 1)[0] + "/" + name
+DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 def main() -> None:
-    url = fresh_database()
+    with scratch_database(test_server_url() or DEFAULT_SERVER, "covenant_bench_commitments") as url:
+        run(url)
+
+
+def run(url: str) -> None:
     migrate(url, "commitments", REPO_ROOT / "services" / "commitments" / "migrations")
     db = Database(url, pool_size=4)
     rules = build_rules_component(db, "commitments", VOCABULARY, REPO_ROOT / "rules", 3600)

@@ -35,11 +35,12 @@ from covenant.attendance.v1 import attendance_pb2_grpc
 from covenant.cli import check_health
 from covenant.common.v1.common_pb2 import GeoPoint
 from covenant.db.engine import normalise_url
+from covenant.db.scratch import scratch_database, test_server_url
 from covenant.events.v1.event_pb2 import Event
 from covenant.services import SERVICES
-from tests.conftest import PG_URL, _fresh_pg_database
 
 SENDERS = 4
+PG_URL = test_server_url()
 
 
 def _free_port() -> int:
@@ -99,7 +100,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp())
     with ExitStack() as stack:
         urls = {
-            name: stack.enter_context(contextmanager(_fresh_pg_database)())
+            name: stack.enter_context(scratch_database(PG_URL, "covenant_bench_e2e"))
             if PG_URL
             else f"sqlite:///{tmp / (name + '.db')}"
             for name in SERVICES

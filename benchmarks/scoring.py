@@ -1,6 +1,7 @@
 """Benchmark: scoring a period for 10,000 employees with 8 KPIs each, rankings included (target < 5 s).
 
-Runs the real use case (ScoringService.compute) on a SQLite database (PostgreSQL with COVENANT_BENCH_PG_URL).
+Runs the real use case (ScoringService.compute) on a fresh PostgreSQL database when COVENANT_BENCH_PG_URL or
+COVENANT_TEST_PG_URL names a server (dropped afterwards), else on a SQLite file.
 With --history the three previous periods are scored first (untimed), so the timed period also works out
 changes, trends and the signals the rule pack raises.
 
@@ -9,11 +10,11 @@ changes, trends and the signals the rule pack raises.
 
 from __future__ import annotations
 
-import os
 import random
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -25,6 +26,7 @@ from sqlalchemy import insert
 from covenant.auth import DEV_PRINCIPAL
 from covenant.db.engine import Database
 from covenant.db.migrations import migrate
+from covenant.db.scratch import scratch_database, test_server_url
 from covenant.rules.component import build_rules_component
 from covenant.settings import REPO_ROOT
 from services.scoring import storage as t
@@ -39,7 +41,16 @@ PERIOD, EARLIER = "2026-10", ("2026-07", "2026-08", "2026-09")
 def main() -> None:
     history = "--history" in sys.argv[1:]
     periods = (*EARLIER, PERIOD) if history else (PERIOD,)
-    url = os.environ.get("COVENANT_BENCH_PG_URL") or f"sqlite:///{tempfile.mkdtemp()}/scoring.db"
+    server = test_server_url()
+    with (
+        scratch_database(server, "covenant_bench_scoring")
+        if server
+        else nullcontext(f"sqlite:///{tempfile.mkdtemp()}/scoring.db") as url
+    ):
+        run(url, periods)
+
+
+def run(url: str, periods: tuple[str, ...]) -> None:
     migrate(url, "scoring", REPO_ROOT / "services" / "scoring" / "migrations")
     db = Database(url)
     rules = build_rules_component(db, "scoring", VOCABULARY, REPO_ROOT / "rules", 3600)
@@ -97,6 +108,7 @@ def main() -> None:
         f"({len(periods) - 1} earlier periods, {signals} signals)  "
         f"target < 5 s -> {'PASS' if scored == N and elapsed < 5 else 'FAIL'}"
     )
+    db.dispose()
 
 
 if __name__ == "__main__":

@@ -7,14 +7,12 @@ for ``pg_url`` gets a fresh database of its own, dropped afterwards, so parallel
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
-from covenant.db.engine import normalise_url
+from covenant.db.scratch import scratch_database
 
 PG_URL = os.environ.get("COVENANT_TEST_PG_URL", "")
 
@@ -22,21 +20,8 @@ PG_URL = os.environ.get("COVENANT_TEST_PG_URL", "")
 def _fresh_pg_database() -> Iterator[str]:
     if not PG_URL:
         pytest.skip("COVENANT_TEST_PG_URL not set: PostgreSQL variant not run (CI sets it)")
-    admin = create_engine(normalise_url(PG_URL), isolation_level="AUTOCOMMIT")
-    name = f"covenant_t_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    base = normalise_url(PG_URL).rsplit("/", 1)[0]
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(
-                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-                {"n": name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    with scratch_database(PG_URL) as url:
+        yield url
 
 
 @pytest.fixture

@@ -22,11 +22,12 @@ from covenant.attendance.v1 import attendance_pb2 as apb
 from covenant.attendance.v1 import attendance_pb2_grpc
 from covenant.cli import check_health
 from covenant.common.v1.common_pb2 import GeoPoint
+from covenant.db.scratch import scratch_database
 from covenant.identity.v1 import accounts_pb2, identity_service_pb2_grpc
 from covenant.points.v1 import points_pb2 as ppb
 from covenant.points.v1 import points_pb2_grpc
 from covenant.services import SERVICES
-from tests.conftest import PG_URL, _fresh_pg_database
+from tests.conftest import PG_URL
 
 ROOT = Path(__file__).resolve().parents[2]
 COVENANT = Path(sys.executable).with_name("covenant")
@@ -44,9 +45,7 @@ def databases(tmp_path: Path) -> Iterator[dict[str, str]]:
         urls = {}
         for name in SERVICES:
             if PG_URL:
-                gen = _fresh_pg_database()
-                urls[name] = next(gen)
-                stack.callback(gen.close)
+                urls[name] = stack.enter_context(scratch_database(PG_URL))
             else:
                 urls[name] = f"sqlite:///{tmp_path / (name + '.db')}"
         yield urls

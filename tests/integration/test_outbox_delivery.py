@@ -21,9 +21,11 @@ from covenant.db.inbox import EventSinkServicer
 from covenant.db.migrations import migrate
 from covenant.db.outbox import Outbox, new_event
 from covenant.db.relay import OutboxRelay
+from covenant.db.scratch import scratch_database
 from covenant.db.tables import inbox, outbox
 from covenant.events.v1 import event_pb2_grpc
 from covenant.grpc.interceptors import ChassisInterceptor
+from tests.conftest import PG_URL
 
 
 def free_port() -> int:
@@ -114,15 +116,12 @@ def dbs(db_url: str, tmp_path: Path) -> Iterator[tuple[Database, Database]]:
     if db_url.startswith("sqlite"):
         yield producer_db(db_url), consumer_db(f"sqlite:///{tmp_path / 'consumer.db'}")
         return
-    from tests.conftest import _fresh_pg_database
-
-    gen = _fresh_pg_database()
-    cons = consumer_db(next(gen))
-    try:
-        yield producer_db(db_url), cons
-    finally:
-        cons.dispose()
-        gen.close()
+    with scratch_database(PG_URL) as url:
+        cons = consumer_db(url)
+        try:
+            yield producer_db(db_url), cons
+        finally:
+            cons.dispose()
 
 
 def test_consumer_down_for_a_while_then_back_gets_each_event_once(dbs: tuple[Database, Database]) -> None:
@@ -170,23 +169,20 @@ def test_relay_crash_between_send_and_mark_resends_and_inbox_drops_duplicate(
 
 def test_two_relays_at_once_on_postgresql_deliver_each_event_once(pg_url: str, tmp_path: Path) -> None:
     producer = producer_db(pg_url)
-    from tests.conftest import _fresh_pg_database
-
-    gen = _fresh_pg_database()
-    cons = consumer_db(next(gen))
-    try:
-        port = free_port()
-        produce(producer, 300)
-        with consumer(cons, port) as sink:
-            relays = [OutboxRelay(Database(pg_url), channels(port), batch_size=7) for _ in range(2)]
-            threads = [threading.Thread(target=drain, args=(r, producer)) for r in relays]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join(60)
-            assert pending(producer) == 0
-            assert effect_count(cons) == 300
-            assert sink.received == 300  # SKIP LOCKED + leases: no event was sent by both relays
-    finally:
-        cons.dispose()
-        gen.close()
+    with scratch_database(PG_URL) as cons_url:
+        cons = consumer_db(cons_url)
+        try:
+            port = free_port()
+            produce(producer, 300)
+            with consumer(cons, port) as sink:
+                relays = [OutboxRelay(Database(pg_url), channels(port), batch_size=7) for _ in range(2)]
+                threads = [threading.Thread(target=drain, args=(r, producer)) for r in relays]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join(60)
+                assert pending(producer) == 0
+                assert effect_count(cons) == 300
+                assert sink.received == 300  # SKIP LOCKED + leases: no event was sent by both relays
+        finally:
+            cons.dispose()
