@@ -19,8 +19,6 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
-    any_,
-    bindparam,
     false,
     func,
     insert,
@@ -29,10 +27,10 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from covenant.auth import ScopeFilter
+from covenant.db.bulk import among
 from covenant.errors import Aborted, NotFound
 from services.commitments.domain.commitment import Commitment, Extension, State
 from services.commitments.domain.terms import Terms
@@ -234,11 +232,7 @@ def get_many(session: Session, ids: Sequence[str], *, for_update: bool = False) 
 
 
 def _among(column: Any, values: Sequence[Any], session: Session) -> Any:
-    """``column`` is one of ``values``: ``= ANY(array)`` on PostgreSQL (one parameter, a plan that does not
-    depend on the batch size), ``IN (...)`` elsewhere."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
-    return column.in_(list(values))
+    return among(column, values, session.get_bind().dialect.name)
 
 
 def save_breaches(session: Session, ids: Sequence[str], now: datetime) -> None:

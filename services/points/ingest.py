@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
+from covenant.db.bulk import insert_columns, insert_rows, lock_rows, update_rows
 from covenant.db.outbox import Outbox, new_event
 from services.points import storage as t
-from services.points.bulk import insert_columns, insert_rows, lock_rows, update_rows
 from services.points.domain import (
     Award,
     EventIn,

@@ -19,12 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from covenant.db.outbox import Outbox, new_event
-from covenant.db.tables import outbox as outbox_table
-from covenant.errors import FailedPrecondition
-from covenant.events.v1.event_pb2 import Event
-from services.points import storage as t
-from services.points.bulk import (
+from covenant.db.bulk import (
     insert_columns,
     insert_rows,
     is_pg,
@@ -33,6 +28,10 @@ from services.points.bulk import (
     pipeline,
     update_rows,
 )
+from covenant.db.outbox import Outbox, new_event
+from covenant.errors import FailedPrecondition
+from covenant.events.v1.event_pb2 import Event
+from services.points import storage as t
 from services.points.domain import EARNING_KINDS, TOTAL_PERIODS, key_for_date, local_date, reversal_amount
 
 EVENT_TYPES = {
@@ -136,7 +135,7 @@ class LedgerWriter:
                     e["id"] = entry_id
             for e in entries:
                 e["created_at"] = now
-            self._emit(session, self._events(entries), now)
+            self.outbox.add_many(session, self._events(entries))
         return entries
 
     def _credit(self, session: Session, entries: Sequence[dict[str, Any]]) -> None:
@@ -183,23 +182,6 @@ class LedgerWriter:
             ["employee_id"],
             [{"employee_id": k, "balance": v} for k, v in sorted(balances.items()) if v != start[k]],
         )
-
-    def _emit(self, session: Session, events: list[Any], now: datetime) -> None:
-        """The outbox rows ``Outbox.add_many`` would write (one per subscriber), in one set-based insert."""
-        if not is_pg(session):
-            self.outbox.add_many(session, events)
-            return
-        dests = self.outbox.destinations
-        cols: dict[str, list[Any]] = {"event_id": [], "event_type": [], "destination": [], "payload": []}
-        for ev in events:
-            payload = ev.SerializeToString()
-            for destination in dests:
-                cols["event_id"].append(ev.id)
-                cols["event_type"].append(ev.type)
-                cols["destination"].append(destination)
-                cols["payload"].append(payload)
-        const = {"created_at": now, "attempts": 0, "next_attempt_at": now}
-        insert_columns(session, outbox_table, cols, const=const)
 
     def _fold_totals(self, session: Session, entries: Sequence[dict[str, Any]]) -> None:
         acc: dict[tuple[str, str], list[Any]] = {}

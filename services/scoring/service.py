@@ -12,12 +12,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, any_, bindparam, delete, func, insert, or_, select, true, update
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from covenant.auth import DataOwner, Principal, ScopeFilter, authorize, scope_filter
 from covenant.db.audit import AuditLog
+from covenant.db.bulk import among
 from covenant.db.engine import Database
 from covenant.db.outbox import Outbox, new_event
 from covenant.errors import InvalidArgument, NotFound
@@ -473,8 +473,8 @@ class ScoringService:
             unit_rank = {u: rank(v) for u, v in by_unit.items()}
             prev = previous_period(period)
             ids = [r.person.employee_id for r in results]
-            for among in self._among(t.scores.c.employee_id, ids):
-                session.execute(delete(t.scores).where(and_(t.scores.c.period == period, among)))
+            for in_ids in self._among(t.scores.c.employee_id, ids):
+                session.execute(delete(t.scores).where(and_(t.scores.c.period == period, in_ids)))
             history = self._history(session, ids, period)
             score_rows = []
             for r in results:
@@ -517,21 +517,18 @@ class ScoringService:
         SQLite (far below its parameter limit)."""
         if not ids:
             return
-        if self.db.dialect == "postgresql":
-            yield column == any_(bindparam(None, list(ids), type_=postgresql.ARRAY(column.type)))
-            return
-        for chunk in chunks(ids):
-            yield column.in_(chunk)
+        for part in [ids] if self.db.dialect == "postgresql" else chunks(ids):
+            yield among(column, part, self.db.dialect)
 
     def _history(self, session: Session, ids: Sequence[str], period: str) -> dict[str, dict[str, Decimal]]:
         """employee -> earlier period -> score, over the trend window before ``period``."""
         oldest = previous_period(period, TREND_PERIODS)
         out: dict[str, dict[str, Decimal]] = {i: {} for i in ids}
         sc = t.scores.c
-        for among in self._among(sc.employee_id, ids):
+        for in_ids in self._among(sc.employee_id, ids):
             result = session.execute(
                 select(sc.employee_id, sc.period, sc.score).where(
-                    and_(among, sc.period >= oldest, sc.period < period)
+                    and_(in_ids, sc.period >= oldest, sc.period < period)
                 )
             )
             for rows in result.partitions(FETCH):
@@ -543,11 +540,11 @@ class ScoringService:
         """(employee, kind) of the signals already raised for ``period`` (each is raised once)."""
         sg = t.signals.c
         out: set[tuple[str, str]] = set()
-        for among in self._among(sg.employee_id, ids):
+        for in_ids in self._among(sg.employee_id, ids):
             out.update(
                 (employee_id, kind)
                 for employee_id, kind in session.execute(
-                    select(sg.employee_id, sg.kind).where(and_(sg.period == period, among))
+                    select(sg.employee_id, sg.kind).where(and_(sg.period == period, in_ids))
                 )
             )
         return out
