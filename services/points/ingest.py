@@ -148,8 +148,9 @@ class Ingest:
         Evaluation is a pure function of the event fields (no facts), so events with the same rule input
         fire the same actions. The employee and org unit are part of the key unless no active pack reads
         them, which lets a batch of many employees' identical events be evaluated once per distinct payload.
+        The whole batch is evaluated against one pack set, the one that decided what the key leaves out.
         """
-        packs = self.rules.active().values()
+        packs = self.rules.snapshot()
         personal = any(("employee_id" in c.pack.source or "org_unit" in c.pack.source) for c in packs)
         memo: dict[Hashable, list[Any]] = {}
 
@@ -161,7 +162,7 @@ class Ingest:
             key = _memo_key(payload)
             fired = memo.get(key)
             if fired is None:
-                fired = memo[key] = self.rules.evaluate(e.rule_input(), {})
+                fired = memo[key] = self.rules.evaluate(e.rule_input(), {}, packs=packs)
             return fired
 
         return evaluate

@@ -204,6 +204,19 @@ def test_concurrent_evaluations_during_swaps_never_fail_or_get_lost() -> None:
     assert bad == []
 
 
+def test_a_snapshot_pins_a_batch_to_one_pack_set_across_an_activation() -> None:
+    runtime = RuleRuntime("scoring", VOCAB)
+    v1, v7 = (
+        CompiledPack(parse_pack(pack(RULES.replace("{n: 1}", f"{{n: {v}}}")), VOCAB), VOCAB) for v in (1, 7)
+    )
+    runtime.set_active({"p": v1})
+    pinned = runtime.snapshot()
+    runtime.set_active({"p": v7})
+    sale = {"type": "sale", "amount": 500, "tier": "x"}
+    assert [a.params["n"] for a in runtime.evaluate(sale, packs=pinned)] == [1, 2]
+    assert [a.params["n"] for a in runtime.evaluate(sale)] == [7, 2]
+
+
 def test_a_superseded_ruleset_is_deleted_from_the_engine_once_unused() -> None:
     import gc
 

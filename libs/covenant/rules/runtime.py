@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -60,15 +60,27 @@ class RuleRuntime:
 
     # -- evaluation ----------------------------------------------------------------------------
     def evaluate(
-        self, event: Mapping[str, Any], facts: Mapping[str, Any] | None = None, *, record: bool = True
+        self,
+        event: Mapping[str, Any],
+        facts: Mapping[str, Any] | None = None,
+        *,
+        record: bool = True,
+        packs: Sequence[CompiledPack] | None = None,
     ) -> list[FiredAction]:
         """Fired actions of every active pack that applies to ``event['type']`` and is in force today, pack by
         pack (ordered by pack id), each pack's in rule priority order; empty when nothing matched. Raises
-        RuleEvaluationError (naming pack, version and rule) when a fired action cannot be computed."""
+        RuleEvaluationError (naming pack, version and rule) when a fired action cannot be computed.
+
+        ``packs`` pins the evaluation to a set taken earlier from ``snapshot()``, so that a batch evaluated
+        event by event sees one pack set even when an activation lands midway."""
         facts = facts or {}
         if record:  # kept for dry runs, failing evaluations included
             self._recent.append((dict(event), dict(facts)))
-        return evaluate_packs(self._active, event, facts)  # the snapshot this evaluation finishes on
+        return evaluate_packs(self._active if packs is None else packs, event, facts)
+
+    def snapshot(self) -> tuple[CompiledPack, ...]:
+        """The active packs as one immutable set (pass it back as ``evaluate(..., packs=)``)."""
+        return self._active
 
     def recent(self) -> list[tuple[dict[str, Any], dict[str, Any]]]:
         """Recently evaluated (event, facts) pairs, newest last (for dry runs)."""
