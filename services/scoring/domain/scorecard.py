@@ -107,6 +107,10 @@ class Score:
     missing: tuple[str, ...] = field(default_factory=tuple)
 
 
+# How a KPI normalises: its method and direction folded into one small int (checked once per value).
+_TARGET_UP, _TARGET_DOWN, _MINMAX_UP, _MINMAX_DOWN, _RANK_UP, _RANK_DOWN = range(6)
+
+
 class _KpiRule:
     """How one KPI is normalised and explained against one cohort, with everything that does not depend on
     the employee worked out once (cohort bounds, labels, weight text, the "no data" contribution)."""
@@ -136,9 +140,11 @@ class _KpiRule:
         self.floor, self.cap, self.target = kpi.floor, kpi.cap, kpi.target
         self.percent = kpi.unit == "%"
         if kpi.normalisation == "minmax":
-            self.mode = 2 + (kpi.direction == "lower")
-        else:  # target or percentile: anything but "higher" counts as lower-is-better
-            self.mode = (0 if kpi.normalisation == "target" else 4) + (kpi.direction != "higher")
+            self.mode = _MINMAX_DOWN if kpi.direction == "lower" else _MINMAX_UP
+        elif kpi.normalisation == "target":  # target and percentile: anything but "higher" is lower-is-better
+            self.mode = _TARGET_UP if kpi.direction == "higher" else _TARGET_DOWN
+        else:
+            self.mode = _RANK_UP if kpi.direction == "higher" else _RANK_DOWN
         self.vals = vals
         self.lo = vals[0] if vals else None
         # minmax: no spread (or no cohort) normalises to 1
@@ -158,22 +164,22 @@ class _KpiRule:
     def normalise(self, value: Decimal) -> Decimal:
         """The value's place in [floor, cap] (see the module docstring)."""
         mode = self.mode
-        if mode == 0:  # target, higher is better
+        if mode == _TARGET_UP:
             assert self.target is not None
             x = value / self.target
-        elif mode == 1:  # target, lower is better
+        elif mode == _TARGET_DOWN:
             assert self.target is not None
             x = self.target / value if value > 0 else self.cap
-        elif mode < 4:  # minmax
+        elif mode in (_MINMAX_UP, _MINMAX_DOWN):
             if self.span is None:
                 x = Decimal(1)
             else:
                 x = (value - self.lo) / self.span
-                if mode == 3:
+                if mode == _MINMAX_DOWN:
                     x = 1 - x
-        elif mode == 4:  # percentile, higher is better
+        elif mode == _RANK_UP:  # percentile
             x = Decimal(bisect.bisect_right(self.vals, value)) / self.n
-        else:
+        else:  # _RANK_DOWN
             x = Decimal(self.n - bisect.bisect_left(self.vals, value)) / self.n
         # clamp exactly as max(floor, min(cap, x)): on a tie the bound itself is kept
         if not x < self.cap:
