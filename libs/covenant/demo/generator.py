@@ -186,19 +186,18 @@ def _day(rnd: random.Random, d: date, staff: list[Employee], places: list[Place]
         route = rnd.sample(places, k=3)
         t = datetime(d.year, d.month, d.day, 9, 0, tzinfo=TZ).astimezone(UTC)
         for stop_no, place in enumerate(route):
-            # ~45 minutes at each client, then travel ~40 minutes
-            for k in range(0, 50, ping_minutes):
-                lat, lon = _offset(
-                    place.latitude, place.longitude, rnd.uniform(-20, 20), rnd.uniform(-20, 20)
-                )
-                day.pings.append(Ping(e.id, t + timedelta(minutes=k), lat, lon))
+            # ~45 minutes at each client, then travel ~40 minutes. A planted mismatch: the rep claims the
+            # visit from 2 km away, where the pings put them for 20 minutes (too short for a dwell anomaly).
             mismatch = stop_no == 1 and rnd.random() < 0.02
-            cin_lat, cin_lon = (
+            where = (
                 _offset(place.latitude, place.longitude, 2000, 0)
                 if mismatch
                 else (place.latitude, place.longitude)
             )
-            day.check_ins.append(CheckIn(e.id, place.id, t + timedelta(minutes=5), cin_lat, cin_lon))
+            for k in range(0, 25 if mismatch else 50, ping_minutes):
+                lat, lon = _offset(*where, rnd.uniform(-20, 20), rnd.uniform(-20, 20))
+                day.pings.append(Ping(e.id, t + timedelta(minutes=k), lat, lon))
+            day.check_ins.append(CheckIn(e.id, place.id, t + timedelta(minutes=5), *where))
             if mismatch:
                 day.planted_mismatches.append(e.id)
             t += timedelta(minutes=90)
