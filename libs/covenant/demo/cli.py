@@ -428,9 +428,12 @@ def main(argv: Sequence[str]) -> int:
             )
         print(f"Commitments: {dict(Counter(actual.values()))}")
         period = f"{last.year:04d}-{last.month:02d}"
-        c.scoring.ComputeScores(spb.ComputeScoresRequest(period=period, org_unit="/hq"))
+        computed = c.scoring.ComputeScores(spb.ComputeScoresRequest(period=period, org_unit="/hq"))
         signals = c.scoring.ListSignals(spb.ListSignalsRequest(period=period)).signals
-        print(f"Attrition-risk and coaching signals for {period}: {len(signals)}")
+        print(
+            f"Scores for {period}: {computed.scored} employees scored with team ranks; trend signals: "
+            f"{len(signals)} (attrition risk needs three falling periods, this world is one week)"
+        )
         example = first_dwell_route(c, world)
         if example is not None:
             print(
