@@ -151,6 +151,10 @@ class AttendanceService:
         self._index_revision = 0
         self._index_checked = 0.0
         self._index_refresh = index_refresh_seconds
+        # Two locks, never nested and never held by a thread waiting for the other: the index lock is held
+        # while the index reads the database; the cache lock only around dict operations (ingest takes it
+        # inside its write transaction, so holding it while opening a session could deadlock).
+        self._index_lock = threading.Lock()
         self._lock = threading.Lock()
         # (employee, day) -> (fix count, last fix time, fixes from the resume point): the tail a batch
         # that appends to the day rescans. Valid only while the day row still has that count and time.
@@ -194,7 +198,7 @@ class AttendanceService:
     def index(self, force: bool = False) -> PlaceIndex:
         """The place index, brought up to date with places other replicas imported (checked at most
         every ``index_refresh_seconds``)."""
-        with self._lock:
+        with self._index_lock:
             now = monotonic_time.monotonic()
             if self._index is not None and not force and now - self._index_checked < self._index_refresh:
                 return self._index

@@ -4,6 +4,7 @@ changes through the RulePackService, teleports, bad input, scopes, incremental i
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -455,3 +456,37 @@ def test_the_default_visit_radius_follows_the_org_unit_override(svc: RunningServ
     rural, city = check_in("E20", "/hq/rural/team-1"), check_in("E21", TEAM)
     assert (rural.verified, rural.radius_m) == (True, 300.0)
     assert (city.verified, city.radius_m) == (False, 150.0)
+
+
+def test_ingest_and_place_imports_at_once_never_deadlock(svc: RunningService) -> None:
+    """An import refreshes the place index (index lock, then a database session) while ingest batches hold
+    their write transaction and consult the day-tail cache: one shared lock made the two wait on each other
+    until the database timeout (seen as INTERNAL on 100,000-place imports)."""
+    md = system(svc)
+    stub(svc).ImportClientPlaces(pb.ImportClientPlacesRequest(places=[place("A", CLIENT_A)]), metadata=md)
+    errors: list[Exception] = []
+
+    def ingest(emp: str) -> None:
+        try:
+            for m in range(0, 120, 5):  # appending batches: each rescans from the cached day tail
+                p = ping(emp, at(9, 0) + timedelta(minutes=m), CLIENT_A)
+                stub(svc).IngestPings(pb.IngestPingsRequest(pings=[p]), metadata=md, timeout=20)
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    def imports() -> None:
+        try:
+            for i in range(25):
+                req = pb.ImportClientPlacesRequest(places=[place(f"P{i}", (22.5 + i / 1000, 114.0))])
+                stub(svc).ImportClientPlaces(req, metadata=md, timeout=20)
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ingest, args=(f"E{k}",)) for k in range(4)]
+    threads.append(threading.Thread(target=imports))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert errors == []
+    assert [report(svc, f"E{k}").employee_id for k in range(4)] == [f"E{k}" for k in range(4)]
