@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,13 +10,16 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+#: How long a unit of work waits for SQLite's write lock (the Python queue, then SQLite's busy timeout).
+SQLITE_BUSY_SECONDS = 30
+
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
     # Disable pysqlite's own deferred BEGIN; the "begin" listener below emits BEGIN IMMEDIATE.
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
@@ -28,6 +32,17 @@ def normalise_url(url: str) -> str:
     return url
 
 
+# One lock per SQLite file, shared by every Database on it in this process (see ``Database.session``).
+_sqlite_writers: dict[str, threading.RLock] = {}
+_sqlite_writers_guard = threading.Lock()
+
+
+def _sqlite_writer(path: str) -> threading.RLock:
+    key = str(Path(path).resolve()) if path and path != ":memory:" else path
+    with _sqlite_writers_guard:
+        return _sqlite_writers.setdefault(key, threading.RLock())
+
+
 class Database:
     """One service's database: an engine plus ``session()`` units of work."""
 
@@ -38,13 +53,15 @@ class Database:
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             self.engine: Engine = create_engine(
-                self.url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}
+                self.url, echo=echo, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS}
             )
             event.listen(self.engine, "connect", _sqlite_pragmas)
             # pysqlite's own transaction handling defers BEGIN; emit it ourselves so a unit of
             # work takes the write lock up front (BEGIN IMMEDIATE) and never deadlocks on upgrade.
             event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+            self._writer: threading.RLock | None = _sqlite_writer(path)
         else:
+            self._writer = None
             self.engine = create_engine(
                 self.url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
             )
@@ -57,9 +74,24 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A unit of work: commits on success, rolls back on any exception."""
-        with self._sessions() as session, session.begin():
-            yield session
+        """A unit of work: commits on success, rolls back on any exception.
+
+        On SQLite every unit of work holds the file's write lock (BEGIN IMMEDIATE), and SQLite hands a
+        released lock to whichever waiter polls first: under a steady stream of transactions (ingest
+        batches, relay passes) one waiter could starve past the busy timeout. Threads of this process
+        therefore queue on a Python lock first and take SQLite's lock in turn; other processes on the same
+        file still wait on the busy timeout."""
+        if self._writer is None:
+            with self._sessions() as session, session.begin():
+                yield session
+            return
+        if not self._writer.acquire(timeout=SQLITE_BUSY_SECONDS):
+            raise TimeoutError(f"database is locked: no turn to write within {SQLITE_BUSY_SECONDS} s")
+        try:
+            with self._sessions() as session, session.begin():
+                yield session
+        finally:
+            self._writer.release()
 
     def dispose(self) -> None:
         self.engine.dispose()
