@@ -185,7 +185,7 @@ def test_every_rendered_deployment_runs_and_an_event_flows_from_attendance_to_po
         )
         assert checkin.verified
         points = points_pb2_grpc.PointsServiceStub(grpc.insecure_channel(targets["points"]))
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60  # first delivery waits on identity's token and JWKS under load
         balance = 0
         while time.monotonic() < deadline and balance == 0:
             balance = points.GetBalance(
