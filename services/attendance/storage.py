@@ -34,10 +34,9 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from covenant.db.bulk import insert_columns, insert_for
 from services.attendance.domain.geo import Place
 from services.attendance.domain.stops import Ping
 
@@ -163,14 +162,10 @@ def utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _insert(s: Session, table: Table) -> Any:
-    return (pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert)(table)
-
-
 # -- places ----------------------------------------------------------------------------------------
 def upsert_places(s: Session, rows: Sequence[dict[str, Any]]) -> int:
     """Inserts or replaces places; returns the new place revision (bumped under a row lock)."""
-    _insert_ignore = _insert(s, place_revision).values(id=1, revision=0).on_conflict_do_nothing()
+    _insert_ignore = insert_for(s, place_revision).values(id=1, revision=0).on_conflict_do_nothing()
     s.execute(_insert_ignore)
     revision = s.execute(
         update(place_revision)
@@ -181,7 +176,7 @@ def upsert_places(s: Session, rows: Sequence[dict[str, Any]]) -> int:
     stamped = [{**r, "revision": revision} for r in rows]
     for start in range(0, len(stamped), 2000):
         chunk = stamped[start : start + 2000]
-        stmt = _insert(s, places)
+        stmt = insert_for(s, places)
         stmt = stmt.on_conflict_do_update(
             index_elements=[places.c.client_id],
             set_={
@@ -242,14 +237,6 @@ _SQLITE_INSERT_PINGS = (
 )
 
 
-_PG_TYPES = ("varchar", "varchar", "varchar", "varchar", "timestamptz", "float8", "float8", "float8", "bool")
-_PG_INSERT_PINGS = (
-    f"INSERT INTO attendance_pings ({', '.join(_PING_COLUMNS)}) SELECT * FROM unnest("
-    + ", ".join(f"%({c})s::{t}[]" for c, t in zip(_PING_COLUMNS, _PG_TYPES, strict=True))
-    + ") ON CONFLICT DO NOTHING"
-)
-
-
 def _sqlite_datetime(value: datetime) -> str:
     """SQLAlchemy's SQLite DateTime storage format (UTC wall time), so its reads parse what we write."""
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
@@ -277,13 +264,9 @@ def insert_pings(s: Session, rows: Sequence[dict[str, Any]]) -> None:
             for r in rows
         ]
         s.connection().exec_driver_sql(_SQLITE_INSERT_PINGS, params)
-    elif s.get_bind().dialect.name == "postgresql":  # one statement over arrays, not a row at a time
-        s.connection().exec_driver_sql(
-            _PG_INSERT_PINGS,
-            {c: [(bool(r[c]) if c == "mock" else r[c]) for r in rows] for c in _PING_COLUMNS},
-        )
-    else:
-        s.connection().execute(_insert(s, pings).on_conflict_do_nothing(), list(rows))
+    else:  # PostgreSQL: one statement over arrays, not a row at a time
+        columns = {c: [(bool(r[c]) if c == "mock" else r[c]) for r in rows] for c in _PING_COLUMNS}
+        insert_columns(s, pings, columns, conflict="ON CONFLICT DO NOTHING")
 
 
 def day_pings(s: Session, employee_id: str, day: str, since: datetime | None = None) -> list[Ping]:
@@ -364,7 +347,7 @@ def lock_days(s: Session, keys: Iterable[tuple[str, str, str, str]]) -> dict[tup
             }
             for e, d in missing
         ]
-        s.execute(_insert(s, days).on_conflict_do_nothing(), new)
+        s.execute(insert_for(s, days).on_conflict_do_nothing(), new)
         out.update(_select_days(s, missing))
     return out
 
@@ -520,7 +503,7 @@ def day_visits(s: Session, employee_id: str, day: str) -> list[Any]:
 # -- anomalies -------------------------------------------------------------------------------------
 def add_anomaly(s: Session, row: dict[str, Any]) -> bool:
     """Records an anomaly once per (employee, kind, key); False when it was already there."""
-    stmt = _insert(s, anomalies).values(**row).on_conflict_do_nothing().returning(anomalies.c.id)
+    stmt = insert_for(s, anomalies).values(**row).on_conflict_do_nothing().returning(anomalies.c.id)
     return s.execute(stmt).first() is not None
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
-from covenant.db.bulk import insert_columns, insert_rows, lock_rows, update_rows
+from covenant.db.bulk import insert_columns, insert_for, insert_rows, lock_rows, update_rows
 from covenant.db.outbox import Outbox, new_event
 from services.points import storage as t
 from services.points.domain import (
@@ -24,7 +24,7 @@ from services.points.domain import (
     reached,
     split_pool,
 )
-from services.points.ledger import LedgerWriter, chunks, upsert
+from services.points.ledger import LedgerWriter, chunks
 
 Result = tuple[list[dict[str, Any]], bool]
 
@@ -305,8 +305,7 @@ class Ingest:
                 select(t.team_goals).where(g.id.in_(matched)).order_by(g.id).with_for_update()
             ).all()
         }
-        ins = upsert(session)
-        stmt = ins(t.team_goal_progress).values(
+        stmt = insert_for(session, t.team_goal_progress).values(
             [
                 {"goal_id": gid, "employee_id": emp, "org_unit": v[0], "contribution": v[1]}
                 for (gid, emp), v in sorted(contrib.items())

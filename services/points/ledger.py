@@ -15,8 +15,6 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from covenant.db.bulk import (
@@ -72,11 +70,6 @@ def uuid4s(n: int) -> list[str]:
     """``n`` random (version 4) UUIDs as strings, like ``str(uuid.uuid4())``, from one ``os.urandom`` call."""
     raw = os.urandom(16 * n)
     return [str(uuid.UUID(bytes=raw[i : i + 16], version=4)) for i in range(0, 16 * n, 16)]
-
-
-def upsert(session: Session) -> Any:
-    """The dialect's INSERT with ON CONFLICT support."""
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
 def chunks(rows: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:

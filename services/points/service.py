@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from covenant.auth import DataOwner, Principal, authorize, scope_filter
 from covenant.auth.principal import ScopeFilter
 from covenant.db.audit import AuditLog
+from covenant.db.bulk import insert_for
 from covenant.db.engine import Database
 from covenant.db.outbox import Outbox, new_event
 from covenant.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
@@ -36,7 +37,7 @@ from services.points.domain import (
     split_pool,
 )
 from services.points.ingest import Ingest, Result, entry
-from services.points.ledger import LedgerWriter, chunks, upsert
+from services.points.ledger import LedgerWriter, chunks
 
 SOURCE = "points"
 MAX_BATCH = 10_000
@@ -467,7 +468,7 @@ class PointsService:
             authorize(principal, "points.goals.manage", DataOwner(employee_id, org_unit))
         key = period_key(period, at or self.clock(), self.tz)
         with self.db.session() as session:
-            stmt = upsert(session)(t.personal_goals).values(
+            stmt = insert_for(session, t.personal_goals).values(
                 employee_id=employee_id, period=key, period_kind=period, org_unit=org_unit, target=target
             )
             session.execute(
@@ -554,9 +555,8 @@ class PointsService:
             ranked = {u: leaderboard_order(s) for u, s in teams.items()}
             employees = sorted(unit_of)
             fresh: set[str] = set()
-            ins = upsert(session)
             for part in chunks(employees):
-                stmt = ins(t.nudges_sent).values(
+                stmt = insert_for(session, t.nudges_sent).values(
                     [{"employee_id": e, "week": week, "sent_at": self.clock()} for e in part]
                 )
                 fresh.update(

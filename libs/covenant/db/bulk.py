@@ -15,8 +15,10 @@ from typing import Any
 from psycopg.rows import namedtuple_row, tuple_row
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     ColumnElement,
     DateTime,
+    Float,
     Integer,
     LargeBinary,
     Table,
@@ -27,12 +29,19 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 
 def is_pg(session: Session) -> bool:
     """Whether ``session`` talks to PostgreSQL."""
     return session.get_bind().dialect.name == "postgresql"
+
+
+def insert_for(session: Session, table: Table) -> Any:
+    """The dialect's INSERT for ``table``, with ``on_conflict_do_nothing``/``_do_update``."""
+    return (pg_insert if is_pg(session) else sqlite_insert)(table)
 
 
 def among(column: Any, values: Sequence[Any], dialect: str) -> ColumnElement[bool]:
@@ -91,6 +100,10 @@ def _pg_type(col: Any) -> str:
         return "timestamptz"
     if isinstance(col.type, LargeBinary):
         return "bytea"
+    if isinstance(col.type, Float):
+        return "float8"
+    if isinstance(col.type, Boolean):
+        return "bool"
     return "text"
 
 

@@ -19,11 +19,10 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from covenant.auth import authorize
+from covenant.db.bulk import insert_for
 from covenant.db.engine import Database
 from covenant.db.tables import inbox
 from covenant.errors import InvalidArgument
@@ -41,13 +40,12 @@ def record_new(session: Session, consumer: str, events: Sequence[event_pb2.Event
     """Insert inbox rows for ``events``; returns the ids this consumer had not applied before."""
     if not events:
         return set()
-    dialect = session.get_bind().dialect.name
     now = datetime.now(UTC)
     rows = [
         {"consumer": consumer, "event_id": e.id, "event_type": e.type, "received_at": now}
         for e in sorted({e.id: e for e in events}.values(), key=lambda e: e.id)
     ]
-    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(inbox).values(rows)
+    stmt = insert_for(session, inbox).values(rows)
     # RETURNING (not rowcount, which the ORM session reports as -1 for this statement on PostgreSQL).
     return set(session.execute(stmt.on_conflict_do_nothing().returning(inbox.c.event_id)).scalars())
 
