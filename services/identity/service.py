@@ -62,6 +62,22 @@ MAX_PAGE = 1000
 DEFAULT_PAGE = 50
 
 
+#: The employee fields an update may name (the update mask's vocabulary).
+UPDATABLE_EMPLOYEE_FIELDS = frozenset(
+    {
+        "display_name",
+        "role_titles",
+        "org_unit",
+        "manager_id",
+        "status",
+        "hire_date",
+        "national_id",
+        "phone",
+        "bank_card",
+    }
+)
+
+
 class AuditTrail(Protocol):
     """The hash-chained audit log (``covenant.db.audit``), appended in the caller's transaction."""
 
@@ -477,17 +493,7 @@ class IdentityService:
     def update_employee(
         self, principal: Principal, patch: Employee, fields: Sequence[str], request_id: str = ""
     ) -> EmployeeView:
-        allowed = {
-            "display_name",
-            "role_titles",
-            "org_unit",
-            "manager_id",
-            "status",
-            "hire_date",
-            "national_id",
-            "phone",
-            "bank_card",
-        }
+        allowed = UPDATABLE_EMPLOYEE_FIELDS
         fields = list(fields) or sorted(allowed)
         for name in fields:
             if name not in allowed:

@@ -21,7 +21,13 @@ from covenant.identity.v1 import (
 from services.identity.domain.accounts import RoleAssignment
 from services.identity.domain.directory_import import ImportItem
 from services.identity.domain.org import Employee, EmployeeStatus, OrgUnit, parse_hire_date
-from services.identity.service import AccountView, EmployeeView, IdentityService, TokenPair
+from services.identity.service import (
+    UPDATABLE_EMPLOYEE_FIELDS,
+    AccountView,
+    EmployeeView,
+    IdentityService,
+    TokenPair,
+)
 
 _STATUS_TO_PB = {
     EmployeeStatus.ACTIVE: org_pb2.EMPLOYEE_STATUS_ACTIVE,
@@ -29,17 +35,6 @@ _STATUS_TO_PB = {
     EmployeeStatus.LEFT: org_pb2.EMPLOYEE_STATUS_LEFT,
 }
 _STATUS_FROM_PB = {v: k for k, v in _STATUS_TO_PB.items()}
-_EMPLOYEE_MASK_FIELDS = {
-    "display_name",
-    "role_titles",
-    "org_unit",
-    "manager_id",
-    "status",
-    "hire_date",
-    "national_id",
-    "phone",
-    "bank_card",
-}
 
 
 def ts(value: datetime | None) -> Timestamp | None:
@@ -230,10 +225,10 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
         patch = employee_from_pb(request.employee)
         fields = list(request.update_mask.paths)
         for f in fields:
-            if f not in _EMPLOYEE_MASK_FIELDS:
+            if f not in UPDATABLE_EMPLOYEE_FIELDS:
                 raise InvalidArgument(f"cannot update {f!r}", field="update_mask")
         if request.employee.status == org_pb2.EMPLOYEE_STATUS_UNSPECIFIED and "status" not in fields:
-            fields = fields or sorted(_EMPLOYEE_MASK_FIELDS - {"status"})
+            fields = fields or sorted(UPDATABLE_EMPLOYEE_FIELDS - {"status"})
         return employee_to_pb(
             self.svc.update_employee(current_principal(), patch, fields, request.request_id)
         )
