@@ -781,32 +781,33 @@ class ComplianceService:
                 session.execute(
                     update(t.cases).where(t.cases.c.id == row.id).values(state="ESCALATED", updated_at=as_of)
                 )
-                self.audit.append(
-                    session,
-                    actor="compliance",
-                    action="case.transition",
-                    subject=name,
-                    data={"from": "OPEN", "to": "ESCALATED", "reason": "sla_breached"},
-                )
-                self._emit(
-                    session,
-                    "compliance.case_updated",
-                    row.employee_id,
-                    row.org_unit,
-                    {
-                        "employee_id": row.employee_id,
-                        "case": name,
-                        "from_state": "OPEN",
-                        "state": "ESCALATED",
-                        "reason": "sla_breached",
-                        "rule_id": row.rule_id,
-                        "category": row.category,
-                        "severity": row.severity,
-                    },
-                    f"{row.id}:sla",
-                )
+                reason = {"reason": "sla_breached"}
+                self._transitioned(session, row, "ESCALATED", "compliance", reason, reason, f"{row.id}:sla")
                 escalated.append(name)
         return escalated
+
+    def _transitioned(
+        self,
+        session: Session,
+        row: Any,
+        state: str,
+        actor: str,
+        audit_extra: dict[str, Any],
+        event_extra: dict[str, Any],
+        key: str,
+    ) -> None:
+        """Audit a case's move from ``row.state`` to ``state`` and publish compliance.case_updated."""
+        name = f"cases/{row.id}"
+        self.audit.append(
+            session,
+            actor=actor,
+            action="case.transition",
+            subject=name,
+            data={"from": row.state, "to": state, **audit_extra},
+        )
+        data = {"employee_id": row.employee_id, "case": name, "from_state": row.state, "state": state}
+        data |= {**event_extra, "rule_id": row.rule_id, "category": row.category, "severity": row.severity}
+        self._emit(session, "compliance.case_updated", row.employee_id, row.org_unit, data, key)
 
     def purge(self, as_of: datetime) -> int:
         """Retention: drop scanned-text results and request records older than the pack's retention
@@ -914,28 +915,13 @@ class ComplianceService:
             )
             if request_id:
                 self._remember(session, f"transition:{request_id}", "TransitionCase", {"case": name})
-            self.audit.append(
+            self._transitioned(
                 session,
-                actor=principal.subject,
-                action="case.transition",
-                subject=name,
-                data={"from": row.state, "to": state, "owner": new_owner, "comment": comment.strip()},
-            )
-            self._emit(
-                session,
-                "compliance.case_updated",
-                row.employee_id,
-                row.org_unit,
-                {
-                    "employee_id": row.employee_id,
-                    "case": name,
-                    "from_state": row.state,
-                    "state": state,
-                    "owner": new_owner,
-                    "rule_id": row.rule_id,
-                    "category": row.category,
-                    "severity": row.severity,
-                },
+                row,
+                state,
+                principal.subject,
+                {"owner": new_owner, "comment": comment.strip()},
+                {"owner": new_owner},
                 f"{row.id}:{row.state}->{state}:{request_id or uuid.uuid4().hex}",
             )
             return self._case(session, name)
