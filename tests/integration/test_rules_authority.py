@@ -4,6 +4,8 @@ or owner group."""
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -210,3 +212,24 @@ def test_approvals_per_pack_are_configurable_and_count_each_other_person_once(
         assert s.ApproveRulePackVersion(approve, metadata=o3).ready
         active = s.ActivateRulePackVersion(pb.ActivateRulePackVersionRequest(name=v.name), metadata=o1)
         assert active.active and list(active.approvals) == []  # used up by the activation
+
+
+def test_the_attendance_service_account_may_close_days_and_nothing_of_other_services(
+    identity: RunningService,
+) -> None:
+    from covenant.identity.v1 import identity_service_pb2_grpc, keys_pb2
+
+    stub = identity_service_pb2_grpc.IdentityServiceStub(identity.channel)
+    perms = {}
+    for name in ("attendance", "points"):
+        secret = identity.host.ctx.secrets.get_secret(f"service-accounts/{name}")["client_secret"]
+        token = stub.IssueServiceToken(
+            keys_pb2.IssueServiceTokenRequest(client_id=name, client_secret=secret), timeout=10
+        ).access_token
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        perms[name] = claims["perms"]
+    assert perms["attendance"]["attendance.days.close"] == "all"
+    assert perms["attendance"]["events.deliveries.write"] == "all"
+    assert not any(p.startswith("points.") for p in perms["attendance"])
+    assert "points.ledger.adjust" in perms["points"] and "attendance.days.close" not in perms["points"]
