@@ -222,3 +222,27 @@ def test_a_scheduled_activation_switches_every_replica_at_its_instant(tmp_path: 
             pb.ListActiveRulePacksRequest(), metadata=md(two, "R1", {"rules.packs.read": "all"})
         )
         assert not listed.scheduled and {p.pack_id: p.version for p in listed.packs}["visit-metrics"] == "2"
+
+
+def test_a_pack_starting_on_a_future_day_is_scheduled_for_that_day_and_the_old_one_keeps_serving(
+    svc: RunningService,
+) -> None:
+    s = stub(svc)
+    publish_approved(svc, "1", 1)
+    s.ActivateRulePackVersion(pb.ActivateRulePackVersionRequest(name=name("1")), metadata=md(svc, "C1"))
+    later = PACK.format(version="2", amount=5).replace("rules:", "effective_from: 2099-01-01\nrules:")
+    s.PublishRulePack(pb.PublishRulePackRequest(source_yaml=later), metadata=md(svc, "C1"))
+    s.ApproveRulePackVersion(pb.ApproveRulePackVersionRequest(name=name("2")), metadata=md(svc, "C2"))
+    v = s.ActivateRulePackVersion(pb.ActivateRulePackVersionRequest(name=name("2")), metadata=md(svc, "C1"))
+    assert not v.active and serving(svc) == 1
+    listed = s.ListActiveRulePacks(pb.ListActiveRulePacksRequest(), metadata=md(svc, "C1"))
+    assert [(x.version, x.effective_time.ToJsonString()) for x in listed.scheduled] == [
+        ("2", "2099-01-01T00:00:00Z")
+    ]
+    history = s.ListRulePackVersions(
+        pb.ListRulePackVersionsRequest(pack_id="visit-metrics"), metadata=md(svc, "C1")
+    )
+    assert [(x.version, x.active, x.approvals_required) for x in history.versions] == [
+        ("2", False, 1),
+        ("1", True, 1),
+    ]

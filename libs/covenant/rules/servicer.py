@@ -69,7 +69,9 @@ def approvals_pb(approvals: Iterable[store.Approval]) -> list[pb.Approval]:
     ]
 
 
-def version_pb(v: store.StoredVersion, active: bool, with_source: bool = False) -> pb.RulePackVersion:
+def version_pb(
+    v: store.StoredVersion, active: bool, with_source: bool = False, approvals_required: int = 0
+) -> pb.RulePackVersion:
     t = _ts(v.created_at)
     owner, description = _header(v.content_hash, v.source)
     return pb.RulePackVersion(
@@ -83,6 +85,7 @@ def version_pb(v: store.StoredVersion, active: bool, with_source: bool = False) 
         source_yaml=v.source if with_source else "",
         owner=owner,
         description=description,
+        approvals_required=approvals_required,
     )
 
 
@@ -309,8 +312,9 @@ class RulePackServicer(rule_pack_service_pb2_grpc.RulePackServiceServicer):
         versions, active = self.manager.history(request.pack_id)
         page = versions[offset : offset + size]
         more = offset + size < len(versions)
+        required = self.manager.required_approvals(versions[0]) if versions else 0
         return pb.ListRulePackVersionsResponse(
-            versions=[version_pb(v, v.version == active) for v in page],
+            versions=[version_pb(v, v.version == active, approvals_required=required) for v in page],
             next_page_token=_page_token(offset + size) if more else "",
         )
 
