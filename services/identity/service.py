@@ -41,6 +41,7 @@ from covenant.errors import (
     ResourceExhausted,
     Unauthenticated,
 )
+from covenant.services import SERVICES
 from services.identity import passwords, storage
 from services.identity.domain.accounts import (
     Account,
@@ -687,6 +688,11 @@ class IdentityService:
         """Returns ``(client_id, client_secret)``; the secret is shown once."""
         authorize(principal, "identity.service_accounts.write")
         client_id = validate_client_id(client_id)
+        if client_id in SERVICES:  # event provenance trusts these names: only the bootstrap makes them
+            raise PermissionDenied(
+                "identity.service_accounts.write",
+                f"{client_id!r} is a Covenant service's own account (created from the secrets provider)",
+            )
         table = self.roles()
         roles = list(roles) or ["service"]
         for i, r in enumerate(roles):

@@ -1,4 +1,5 @@
-"""Login through real gRPC (SQLite and PostgreSQL): one answer for every refusal, throttled by source.
+"""Login through real gRPC (SQLite and PostgreSQL): one answer for every refusal, throttled by source;
+Covenant services' own accounts cannot be created by hand.
 
 Observed on main: login told a locked account from an unknown one, and anyone could lock any account,
 admin included, with five wrong passwords. Now every refused login reads the same, and failures throttle
@@ -22,15 +23,25 @@ from services.identity import storage
 PASSWORD = "Passw0rd-rep"
 
 
-@pytest.fixture
-def svc(db_url: str, tmp_path: Path) -> Iterator[RunningService]:
+def _identity(url: str, tmp_path: Path) -> Iterator[RunningService]:
     # The test client stands in for the console: a trusted proxy that names each user's address.
     env = {
         "COVENANT_IDENTITY_TRUSTED_PROXIES": "127.0.0.1/32",
         "COVENANT_IDENTITY_LOGIN_FAILURES_PER_SOURCE": "8",
     }
-    with running_service("identity", db_url=db_url, data_dir=tmp_path, env=env) as s:
+    with running_service("identity", db_url=url, data_dir=tmp_path, env=env) as s:
         yield s
+
+
+@pytest.fixture
+def svc(db_url: str, tmp_path: Path) -> Iterator[RunningService]:
+    yield from _identity(db_url, tmp_path)
+
+
+@pytest.fixture
+def lite(sqlite_url: str, tmp_path: Path) -> Iterator[RunningService]:
+    """SQLite only, for what does not depend on the database."""
+    yield from _identity(sqlite_url, tmp_path)
 
 
 def stub(svc: RunningService) -> identity_service_pb2_grpc.IdentityServiceStub:
@@ -102,7 +113,8 @@ def test_nobody_can_lock_the_admin_out_the_guessing_source_is_throttled(svc: Run
     assert not account.locked
 
 
-def test_spraying_many_accounts_from_one_source_is_throttled(svc: RunningService) -> None:
+def test_spraying_many_accounts_from_one_source_is_throttled(lite: RunningService) -> None:
+    svc = lite
     sprayer = "203.0.113.99"
     codes = [refusal(svc, f"user{i:02d}", "Spring2026!x", sprayer)[0] for i in range(9)]
     assert codes[:8] == [grpc.StatusCode.UNAUTHENTICATED] * 8  # the budget set above: 8 per source
@@ -116,3 +128,21 @@ def test_a_client_cannot_pick_its_source_unless_it_is_a_trusted_proxy(
     with running_service("identity", db_url=sqlite_url, data_dir=tmp_path) as svc:  # no trusted proxies
         codes = [refusal(svc, "admin", f"Guess-{i:04d}x", f"203.0.113.{i}")[0] for i in range(6)]
     assert codes[5] == grpc.StatusCode.RESOURCE_EXHAUSTED  # a fresh x-forwarded-for each time did not help
+
+
+def test_a_covenant_services_own_account_cannot_be_created_by_hand(lite: RunningService) -> None:
+    """Event provenance trusts ``serviceAccounts/<service>``: only the bootstrap may make those accounts."""
+    svc = lite
+    admin = bearer(login(svc, "admin", admin_password(svc), "192.0.2.1").access_token)
+    for name in ("points", "commitments"):
+        req = accounts_pb2.CreateServiceAccountRequest(
+            service_account=accounts_pb2.ServiceAccount(client_id=name)
+        )
+        with pytest.raises(grpc.RpcError) as err:
+            stub(svc).CreateServiceAccount(req, metadata=admin, timeout=10)
+        assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        assert "identity.service_accounts.write" in (err.value.details() or "")
+    crm = accounts_pb2.CreateServiceAccountRequest(
+        service_account=accounts_pb2.ServiceAccount(client_id="crm")
+    )
+    assert stub(svc).CreateServiceAccount(crm, metadata=admin, timeout=10).client_secret
