@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from covenant.auth import DataOwner, Principal, authorize
 from covenant.db.engine import Database
 from covenant.db.outbox import Outbox, new_event
-from covenant.errors import InvalidArgument
+from covenant.errors import AlreadyExists, InvalidArgument
 from services.commitments import storage
 from services.commitments.domain.calendar import BusinessCalendar, DeadlineRule
 from services.commitments.domain.commitment import Commitment, State
@@ -151,6 +151,12 @@ class CommitmentsService:
                 existing = storage.find_by_request_id(session, request_id)
                 if existing is not None:
                     return existing
+            standing = storage.find_by_business_key(session, terms.business_key())
+            if standing is not None:
+                raise AlreadyExists(
+                    f"commitments/{standing.id} already holds this promise ({template.id} for "
+                    f"{template.correlation_key} {correlation_value!r}); one fact pays one promise"
+                )
             c = Commitment(uuid.uuid4().hex, terms, terms.content_hash())
             storage.insert_commitment(session, c, request_id)
             self._emit(session, "commitments.created", c, {"deadline": deadline.isoformat()})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 import time
 import uuid
@@ -37,15 +38,16 @@ from covenant.errors import (
     InvalidArgument,
     NotFound,
     PermissionDenied,
+    ResourceExhausted,
     Unauthenticated,
 )
+from covenant.services import SERVICES
 from services.identity import passwords, storage
 from services.identity.domain.accounts import (
     Account,
-    LockoutPolicy,
     RoleAssignment,
-    after_failure,
     after_success,
+    counted_failure,
     unlocked,
     validate_client_id,
     validate_password,
@@ -54,11 +56,14 @@ from services.identity.domain.accounts import (
 from services.identity.domain.directory_import import ImportItem, plan_import
 from services.identity.domain.org import Employee, OrgUnit, masked, new_org_unit, validate_employee
 from services.identity.domain.rbac import RoleTable, anchor_org_unit
+from services.identity.domain.throttle import LoginThrottle, ThrottlePolicy, client_address, source_key
 from services.identity.keys import SigningKeyRing
 
 log = logging.getLogger("covenant.identity")
 
 MAX_PAGE = 1000
+#: The one answer to every refused login (unknown, disabled, locked or wrong password): nothing to tell apart.
+LOGIN_FAILED = "invalid username or password"
 DEFAULT_PAGE = 50
 
 
@@ -90,7 +95,8 @@ class AuditTrail(Protocol):
 class IdentityConfig:
     access_ttl_seconds: int = 600
     refresh_ttl_seconds: int = 12 * 3600
-    lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
+    throttle: ThrottlePolicy = field(default_factory=ThrottlePolicy)
+    trusted_proxies: tuple[str, ...] = ()  # addresses/CIDRs whose x-forwarded-for names the client
 
 
 @dataclass(frozen=True)
@@ -148,6 +154,7 @@ class IdentityService:
         self.clock = clock
         self._jwks_cache: tuple[float, str] | None = None
         self._jwks_lock = threading.Lock()
+        self.throttle = LoginThrottle(config.throttle)
 
     # -- keys and tokens -------------------------------------------------------------------------------
     def jwks_json(self, max_age_seconds: float = 1.0) -> str:
@@ -207,36 +214,26 @@ class IdentityService:
         )
         return TokenPair(access, self.config.access_ttl_seconds, refresh, ttl)
 
-    def login(self, username: str, password: str) -> TokenPair:
-        """Password login; failures count towards lockout (committed even though the call fails)."""
+    def login(self, username: str, password: str, peer: str = "", forwarded_for: str = "") -> TokenPair:
+        """Password login from gRPC ``peer`` (``x-forwarded-for`` counts only from a trusted proxy).
+
+        Every refusal reads the same (unknown, disabled, administratively locked or wrong password) and
+        costs one password verification. Failures are throttled by source (``LoginThrottle``), never by
+        locking the account, so nobody can lock another person out."""
         now = self.clock()
         username = username.strip().lower()
-        failure: str | None = None
+        origin = source_key(client_address(peer, forwarded_for, self.config.trusted_proxies))
+        wait = self.throttle.retry_after(origin, username, time.monotonic())
+        if wait > 0:
+            raise ResourceExhausted(f"too many failed logins from this address; retry in {math.ceil(wait)} s")
         pair: TokenPair | None = None
         with self.db.session() as s:
             account = storage.get_account(s, username, for_update=True) if username else None
-            if account is None:
-                passwords.verify_password(None, password)
-                failure = "invalid username or password"
-            elif account.disabled:
-                failure = "account disabled"
-            elif account.is_locked(now):
-                failure = "account locked after repeated failed logins; try later or ask an administrator"
-            elif not passwords.verify_password(account.password_hash, password):
-                after = after_failure(account, now, self.config.lockout)
-                storage.save_login_state(s, after)
-                if after.is_locked(now):
-                    self.audit.append(
-                        s,
-                        actor=f"accounts/{username}",
-                        action="account.locked",
-                        subject=f"accounts/{username}",
-                        detail={
-                            "failed_attempts": after.failed_attempts,
-                            "until": after.locked_until.isoformat(),
-                        },  # type: ignore[union-attr]
-                    )
-                failure = "invalid username or password"
+            matches = passwords.verify_password(account.password_hash if account else None, password)
+            if account is None or account.disabled or account.is_locked(now):
+                pass
+            elif not matches:
+                storage.save_login_state(s, counted_failure(account))
             else:
                 ok = after_success(account)
                 if passwords.needs_rehash(account.password_hash):
@@ -245,7 +242,9 @@ class IdentityService:
                     storage.save_login_state(s, ok)
                 pair = self._user_pair(s, ok, uuid.uuid4().hex, now)
         if pair is None:
-            raise Unauthenticated(failure or "login failed")
+            self.throttle.failed(origin, username, time.monotonic())
+            raise Unauthenticated(LOGIN_FAILED)
+        self.throttle.succeeded(origin, username)
         return pair
 
     def refresh(self, refresh_token: str) -> TokenPair:
@@ -689,6 +688,11 @@ class IdentityService:
         """Returns ``(client_id, client_secret)``; the secret is shown once."""
         authorize(principal, "identity.service_accounts.write")
         client_id = validate_client_id(client_id)
+        if client_id in SERVICES:  # event provenance trusts these names: only the bootstrap makes them
+            raise PermissionDenied(
+                "identity.service_accounts.write",
+                f"{client_id!r} is a Covenant service's own account (created from the secrets provider)",
+            )
         table = self.roles()
         roles = list(roles) or ["service"]
         for i, r in enumerate(roles):

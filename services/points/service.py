@@ -19,7 +19,8 @@ from covenant.db.audit import AuditLog
 from covenant.db.bulk import insert_for
 from covenant.db.engine import Database
 from covenant.db.outbox import Outbox, new_event
-from covenant.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from covenant.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from covenant.services import emitter_of
 from services.points import storage as t
 from services.points.domain import (
     EARNING_KINDS,
@@ -138,6 +139,12 @@ class PointsService:
             if e.occurred_at > now + timedelta(minutes=5):
                 raise InvalidArgument("is in the future", field=f"{where}.occurred_at")
             authorize(principal, "points.events.write", DataOwner(e.employee_id, e.org_unit))
+            source = emitter_of(e.type)
+            if source is not None:  # provenance: only that service's delivery carries its event types
+                raise PermissionDenied(
+                    "points.events.write",
+                    f"{where}.type: {e.type} events come only from {source}, through its event delivery",
+                )
         with self.db.session() as session:
             return self.ingest.apply(session, events, with_duplicates=with_duplicates)
 
