@@ -173,6 +173,7 @@ class AttendanceService:
             stop_radius_m=self._num("stop_radius_m", role, org_unit, 100),
             min_stop_minutes=self._num("min_stop_minutes", role, org_unit, 10),
             min_trip_m=self._num("min_trip_m", role, org_unit, 200),
+            max_gap_minutes=self._num("max_gap_minutes", role, org_unit, 30),
         )
 
     def integrity_params(self, role: str, org_unit: str) -> IntegrityParams:
