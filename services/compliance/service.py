@@ -39,7 +39,15 @@ SLA_HOURS = {"low": 72, "medium": 24, "high": 8, "critical": 2}
 ACTIVITY_KINDS = ("opened", "follow_up", "closed", "contact")
 AUDIT_STREAMS = ("compliance", RULES_AUDIT_STREAM)
 WATCHLIST_SKEW = timedelta(minutes=5)  # replicas' clocks and in-flight loads
-SCAN_PARAMETERS = ("phrases", "negation_cues", "negation_window", "negation_exceptions", "safe_phrases")
+SCAN_PARAMETERS = (
+    "phrases",
+    "negation_cues",
+    "negation_window",
+    "negation_exceptions",
+    "safe_phrases",
+    "negation_after_cues",
+    "negation_after_window",
+)
 
 
 @dataclass(frozen=True)
@@ -117,6 +125,8 @@ class ComplianceService:
                 negation_exceptions=p("negation_exceptions", default=[]),
                 safe_phrases=p("safe_phrases", default=[]),
                 homophones=p("homophones", default={}),
+                negation_after_cues=p("negation_after_cues", default=[]),
+                negation_after_window=int(p("negation_after_window", default=6)),
             )
             cached = self._scanner = (source, scanner)
         pack_id, version = source[0]
@@ -327,6 +337,7 @@ class ComplianceService:
                 "category": h.category,
                 "span": [h.start, h.end],
                 "matched_text": h.matched_text,
+                "matched_by": h.matched_by,
                 "scan_pack": f"{pack_id}@{version}",
             }
             if x.client_id:

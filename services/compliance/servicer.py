@@ -45,6 +45,7 @@ def hit_pb(h: Any, pack_id: str, version: str) -> pb.Hit:
         start=h.start,
         end=h.end,
         matched_text=h.matched_text,
+        matched_by=h.matched_by,
         pack_id=pack_id,
         pack_version=version,
     )

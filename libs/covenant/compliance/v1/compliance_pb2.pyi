@@ -10,7 +10,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Hit(_message.Message):
-    __slots__ = ("phrase", "category", "severity", "start", "end", "matched_text", "pack_id", "pack_version")
+    __slots__ = ("phrase", "category", "severity", "start", "end", "matched_text", "pack_id", "pack_version", "matched_by")
     PHRASE_FIELD_NUMBER: _ClassVar[int]
     CATEGORY_FIELD_NUMBER: _ClassVar[int]
     SEVERITY_FIELD_NUMBER: _ClassVar[int]
@@ -19,6 +19,7 @@ class Hit(_message.Message):
     MATCHED_TEXT_FIELD_NUMBER: _ClassVar[int]
     PACK_ID_FIELD_NUMBER: _ClassVar[int]
     PACK_VERSION_FIELD_NUMBER: _ClassVar[int]
+    MATCHED_BY_FIELD_NUMBER: _ClassVar[int]
     phrase: str
     category: str
     severity: str
@@ -27,7 +28,8 @@ class Hit(_message.Message):
     matched_text: str
     pack_id: str
     pack_version: str
-    def __init__(self, phrase: _Optional[str] = ..., category: _Optional[str] = ..., severity: _Optional[str] = ..., start: _Optional[int] = ..., end: _Optional[int] = ..., matched_text: _Optional[str] = ..., pack_id: _Optional[str] = ..., pack_version: _Optional[str] = ...) -> None: ...
+    matched_by: str
+    def __init__(self, phrase: _Optional[str] = ..., category: _Optional[str] = ..., severity: _Optional[str] = ..., start: _Optional[int] = ..., end: _Optional[int] = ..., matched_text: _Optional[str] = ..., pack_id: _Optional[str] = ..., pack_version: _Optional[str] = ..., matched_by: _Optional[str] = ...) -> None: ...
 
 class ScanTextRequest(_message.Message):
     __slots__ = ("text_id", "employee_id", "org_unit", "channel", "text", "occurred_at", "client_id")
