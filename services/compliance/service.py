@@ -31,6 +31,7 @@ from covenant.errors import InvalidArgument, NotFound
 from covenant.rules.lifecycle import AUDIT_STREAM as RULES_AUDIT_STREAM
 from services.compliance import storage as t
 from services.compliance.domain.cases import check_transition
+from services.compliance.domain.feedback import CaseView, PhraseNoise, phrase_noise
 from services.compliance.domain.screening import Match, Watchlists
 from services.compliance.domain.text import Hit, Phrase, PhraseScanner
 
@@ -860,6 +861,23 @@ class ComplianceService:
         if row is None:
             raise NotFound(f"{name} not found")
         return row
+
+    def phrase_feedback(self, principal: Principal) -> tuple[list[PhraseNoise], set[str], str, str]:
+        """False-positive counts per phrase over every case holding phrase hits, for the pack owner
+        (``rules.packs.read``), with the active pack's phrases and its id and version."""
+        authorize(principal, "rules.packs.read")
+        with self.db.session() as session:
+            rows = session.execute(
+                select(t.cases.c.state, t.cases.c.evidence_json, t.cases.c.comments_json).where(
+                    t.cases.c.evidence_json.like('%"phrase"%')
+                )
+            ).all()
+        views = [
+            CaseView(r.state, json.loads(r.evidence_json).get("items", []), json.loads(r.comments_json))
+            for r in rows
+        ]
+        scanner, pack_id, version = self.scanner()
+        return phrase_noise(views), {p.text for p in scanner.phrases}, pack_id, version
 
     def get_case(self, principal: Principal, name: str) -> Any:
         with self.db.session() as session:

@@ -205,6 +205,27 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
         row = self.service.comment(current_principal(), request.name, request.comment, request.request_id)
         return case_pb(row, redact=False)
 
+    def GetPhraseFeedback(
+        self, request: pb.GetPhraseFeedbackRequest, context: Any
+    ) -> pb.GetPhraseFeedbackResponse:
+        noise, active, pack_id, version = self.service.phrase_feedback(current_principal())
+        return pb.GetPhraseFeedbackResponse(
+            phrases=[
+                pb.PhraseFeedback(
+                    phrase=n.phrase,
+                    category=n.category,
+                    hits=n.hits,
+                    false_positives=n.false_positives,
+                    reasons=n.reasons,
+                    noise_ratio=n.noise_ratio,
+                    active=n.phrase in active,
+                )
+                for n in noise
+            ],
+            pack_id=pack_id,
+            pack_version=version,
+        )
+
     def VerifyAuditChain(
         self, request: pb.VerifyAuditChainRequest, context: Any
     ) -> pb.VerifyAuditChainResponse:
