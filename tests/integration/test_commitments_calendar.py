@@ -3,11 +3,11 @@ its worked Saturday, and the start-up warning for a year the source does not cov
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from covenant.calendar import BusinessCalendar
@@ -26,8 +26,36 @@ def ts(value: datetime) -> Timestamp:
 
 
 def test_deadlines_follow_the_official_calendar_and_start_up_warns_about_uncovered_years(
-    db_url: str, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+    db_url: str, tmp_path: Path
 ) -> None:
+    collected = _Collect()
+    app_log = logging.getLogger("services.commitments.app")
+    app_log.addHandler(collected)
+    try:
+        _run(db_url, tmp_path)
+    finally:
+        app_log.removeHandler(collected)
+    warned = [m for m in collected.messages if "CALENDAR NOT COVERED" in m]
+    today = datetime.now(UTC).date()
+    cn = BusinessCalendar(official="cn")
+    uncovered = [y for y in range(today.year, (today + timedelta(days=90)).year + 1) if not cn.covers(y)]
+    assert len(warned) == len(uncovered)
+    for year, message in zip(uncovered, warned, strict=True):
+        assert f"does not cover {year}" in message
+
+
+class _Collect(logging.Handler):
+    """Keeps the messages logged to the logger it is attached to (the chassis replaces root handlers)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def _run(db_url: str, tmp_path: Path) -> None:
     env = {"COVENANT_SCHEDULER_INTERVAL_SECONDS": "3600"}
     with running_service("commitments", db_url=db_url, data_dir=tmp_path, env=env) as svc:
         stub = commitments_pb2_grpc.CommitmentsServiceStub(svc.channel)
@@ -54,11 +82,3 @@ def test_deadlines_follow_the_official_calendar_and_start_up_warns_about_uncover
                 metadata=bearer(svc.tokens.user("E1", "/hq/b1/t1", REP)),
             )
             assert c.effective_deadline.ToDatetime(tzinfo=UTC) == deadline.replace(tzinfo=SH), created
-    # the chassis logs to stderr (its handler replaces any capture handler on the root logger)
-    warned = [line for line in capfd.readouterr().err.splitlines() if "CALENDAR NOT COVERED" in line]
-    today = datetime.now(UTC).date()
-    cn = BusinessCalendar(official="cn")
-    uncovered = [y for y in range(today.year, (today + timedelta(days=90)).year + 1) if not cn.covers(y)]
-    assert len(warned) == len(uncovered)
-    for year, message in zip(uncovered, warned, strict=True):
-        assert f"does not cover {year}" in message
