@@ -24,6 +24,7 @@ from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from covenant.auth import DataOwner, Principal, authorize, scope_filter
+from covenant.calendar import BusinessCalendar
 from covenant.db.audit import AuditLog
 from covenant.db.engine import Database
 from covenant.db.outbox import Outbox, new_event
@@ -111,6 +112,11 @@ class ComplianceService:
         if window == "month":
             return day.strftime("%Y-%m")
         return day.isoformat()
+
+    def calendar(self) -> BusinessCalendar:
+        """The pack's business calendar: "a day" in the behaviour rules is one of its working days."""
+        config = self.rules.parameter("business_calendar", default={"official": "cn"}) or {}
+        return BusinessCalendar.from_config({"timezone": str(self.tz), **dict(config)})
 
     # -- pack-driven scanner -----------------------------------------------------------------
     def scanner(self) -> tuple[PhraseScanner, str, str]:
@@ -756,9 +762,13 @@ class ComplianceService:
         with self.db.session() as session:
             before = set(session.execute(select(t.cases.c.id)).scalars())
             rows = session.execute(select(t.client_activity).where(t.client_activity.c.open == 1)).all()
+            calendar = self.calendar()
             for r in rows:
                 last = r.last_follow_up_at or r.opened_at
-                days = (today - self.local_date(last)).days
+                since = self.local_date(last)
+                days = (
+                    calendar.business_days_between(since + timedelta(days=1), today) if since < today else 0
+                )
                 cases = self._fire(
                     session,
                     {"type": "compliance.client_state", "client_id": r.client_id},
