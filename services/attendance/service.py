@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from covenant.auth import DataOwner, Principal, authorize, scope_filter
+from covenant.calendar import BusinessCalendar
 from covenant.db.engine import Database
 from covenant.db.outbox import Outbox, new_event
 from covenant.errors import InvalidArgument, NotFound
@@ -49,6 +50,7 @@ from services.attendance.domain.day import (
 from services.attendance.domain.geo import Place, PlaceIndex, haversine_m
 from services.attendance.domain.integrity import IntegrityParams, integrity_findings
 from services.attendance.domain.pings import PingIn, normalise_batch, validate_ping, validate_point
+from services.attendance.domain.silence import RosterEntry, silent_days
 from services.attendance.domain.stops import Ping, Stop, StopParams, detect_stops, distance_m
 
 SOURCE = "attendance"
@@ -159,6 +161,7 @@ class AttendanceService:
         # (employee, day) -> (fix count, last fix time, fixes from the resume point): the tail a batch
         # that appends to the day rescans. Valid only while the day row still has that count and time.
         self._windows: OrderedDict[tuple[str, str], DayTail] = OrderedDict()
+        self._silence_checked = ""  # the local day silence was last recorded for
         self._window_cache_size = window_cache_size
 
     # -- pack parameters (read per evaluation: a newly activated pack applies at once) ---------------
@@ -173,6 +176,7 @@ class AttendanceService:
             stop_radius_m=self._num("stop_radius_m", role, org_unit, 100),
             min_stop_minutes=self._num("min_stop_minutes", role, org_unit, 10),
             min_trip_m=self._num("min_trip_m", role, org_unit, 200),
+            max_gap_minutes=self._num("max_gap_minutes", role, org_unit, 30),
         )
 
     def integrity_params(self, role: str, org_unit: str) -> IntegrityParams:
@@ -187,6 +191,11 @@ class AttendanceService:
         return WorkingHours.from_parameter(
             self.param("working_hours", role, org_unit, {"start": "09:00", "end": "18:00"})
         )
+
+    def calendar(self) -> BusinessCalendar:
+        """The business calendar of the pack: what "a day" means for visits per day and silence."""
+        config = self.param("business_calendar", "", "", {"official": "cn"})
+        return BusinessCalendar.from_config({"timezone": str(self.tz), **dict(config or {})})
 
     def day_of(self, at: datetime) -> str:
         return at.astimezone(self.tz).date().isoformat()
@@ -789,6 +798,8 @@ class AttendanceService:
         if day is not None and day >= today:
             raise InvalidArgument(f"must be a past day (today is {today})", field="date")
         index = self.index()
+        calendar = self.calendar()
+        self.record_silence(today, only_day=day)
         with self.db.session() as s:
             claimed = db.claim_dirty_days(s, today, limit, only_day=day)
             for st in claimed:
@@ -798,6 +809,9 @@ class AttendanceService:
                         self._judge_stop(s, st, stop, index, closing=True)
                 report = self._report(s, st.employee_id, st.org_unit, st.day)
                 data = report.summary.as_data()
+                data["working_day"] = int(calendar.is_business_day(date.fromisoformat(st.day)))
+                data["pings"] = st.pings
+                data["silent"] = int(st.pings == 0 and report.summary.visits == 0)
                 fired = self.rules.evaluate(
                     {"type": "attendance.day_closed", "role": st.role, "org_unit": st.org_unit}, data
                 )
@@ -824,6 +838,26 @@ class AttendanceService:
                 st.dirty = False
             db.save_days(s, claimed)
         return len(claimed)
+
+    def record_silence(self, today: str, only_day: str | None = None) -> int:
+        """Creates the employee-days of recently seen employees who sent nothing on a past working day
+        (``silence_lookback_days``), so the day is summarised like any other: no visit. Once per local day
+        per process unless ``only_day`` is given; idempotent across replicas (insert if missing)."""
+        if only_day is None and self._silence_checked == today:
+            return 0
+        lookback = int(self._num("silence_lookback_days", "", "", 30))
+        end = date.fromisoformat(only_day) if only_day else date.fromisoformat(today) - timedelta(days=1)
+        start = end if only_day else date.fromisoformat(today) - timedelta(days=lookback)
+        with self.db.session() as s:
+            rows, seen = db.roster_since(s, (start - timedelta(days=lookback)).isoformat())
+            roster = [RosterEntry(e, date.fromisoformat(first), org, role) for e, first, org, role in rows]
+            by_day = {e: {date.fromisoformat(d) for d in ds} for e, ds in seen.items()}
+            found = silent_days(roster, by_day, self.calendar(), start, end)
+            if found:
+                db.lock_days(s, [(r.employee_id, d.isoformat(), r.org_unit, r.role) for r, d in found])
+        if only_day is None:
+            self._silence_checked = today
+        return len(found)
 
     def close_day(self, principal: Principal, day: str) -> int:
         """Summarises every out-of-date employee-day of a past ``day`` now (instead of waiting for the

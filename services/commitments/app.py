@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from services.commitments.service import CommitmentsService
 from services.commitments.servicer import CommitmentsServicer
 
 OPEN_STATES = ("ACTIVE", "BREACHED")
+log = logging.getLogger(__name__)
 
 
 def make_event_handler(service: CommitmentsService):  # type: ignore[no-untyped-def]
@@ -46,6 +48,12 @@ def make_event_handler(service: CommitmentsService):  # type: ignore[no-untyped-
     return handle
 
 
+def warn_about_the_calendar(service: CommitmentsService) -> None:
+    """At start-up: a year the official holiday source does not cover yet is a loud warning."""
+    for warning in service.calendar_warnings():
+        log.warning("CALENDAR NOT COVERED: %s", warning)
+
+
 def create_app(ctx: ServiceContext) -> ServiceApp:
     service = CommitmentsService(ctx.db, ctx.rules)
     interval = float(ctx.settings.env.get("COVENANT_SCHEDULER_INTERVAL_SECONDS", "1.0"))
@@ -57,4 +65,5 @@ def create_app(ctx: ServiceContext) -> ServiceApp:
         event_handler=make_event_handler(service),
         migrations_dir=Path(__file__).parent / "migrations",
         workers=[DeadlineScheduler(service, interval=interval)],
+        on_start=lambda: warn_about_the_calendar(service),
     )

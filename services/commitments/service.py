@@ -65,11 +65,26 @@ class CommitmentsService:
     def _lookup(self) -> list[Any]:
         return list(self.rules.evaluate({"type": "commitments.templates"}, {}))
 
-    def calendar(self) -> BusinessCalendar:
+    def calendar(self, org_unit: str = "") -> BusinessCalendar:
+        """The calendar for ``org_unit``: the ``use_calendar`` whose ``org_unit_prefix`` matches it longest
+        (one without a prefix is the org-wide default)."""
+        best: tuple[int, BusinessCalendar] | None = None
         for action in self._lookup():
             if action.action == "use_calendar":
-                return BusinessCalendar.from_config(dict(action.params))
-        return BusinessCalendar()
+                prefix = str(action.params.get("org_unit_prefix", ""))
+                if org_unit.startswith(prefix) and (best is None or len(prefix) > best[0]):
+                    best = (len(prefix), BusinessCalendar.from_config(dict(action.params)))
+        return best[1] if best else BusinessCalendar()
+
+    def calendar_warnings(self) -> list[str]:
+        """Loud warnings about every calendar of the active pack (years the official source lacks)."""
+        today = self.clock().date()
+        return [
+            w
+            for action in self._lookup()
+            if action.action == "use_calendar"
+            for w in BusinessCalendar.from_config(dict(action.params)).warnings(today)
+        ]
 
     def templates(self) -> dict[str, Template]:
         out: dict[str, Template] = {}
@@ -121,7 +136,7 @@ class CommitmentsService:
         start = created_at or now
         if start > now + timedelta(minutes=5):
             raise InvalidArgument("is in the future", field="created_at")
-        calendar = self.calendar()
+        calendar = self.calendar(org_unit)
         deadline = template.deadline.deadline(start, calendar)
         reminders = tuple(
             deadline - timedelta(hours=h)

@@ -45,6 +45,7 @@ def hit_pb(h: Any, pack_id: str, version: str) -> pb.Hit:
         start=h.start,
         end=h.end,
         matched_text=h.matched_text,
+        matched_by=h.matched_by,
         pack_id=pack_id,
         pack_version=version,
     )
@@ -203,6 +204,27 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
     def AddCaseComment(self, request: pb.AddCaseCommentRequest, context: Any) -> pb.Case:
         row = self.service.comment(current_principal(), request.name, request.comment, request.request_id)
         return case_pb(row, redact=False)
+
+    def GetPhraseFeedback(
+        self, request: pb.GetPhraseFeedbackRequest, context: Any
+    ) -> pb.GetPhraseFeedbackResponse:
+        noise, active, pack_id, version = self.service.phrase_feedback(current_principal())
+        return pb.GetPhraseFeedbackResponse(
+            phrases=[
+                pb.PhraseFeedback(
+                    phrase=n.phrase,
+                    category=n.category,
+                    hits=n.hits,
+                    false_positives=n.false_positives,
+                    reasons=n.reasons,
+                    noise_ratio=n.noise_ratio,
+                    active=n.phrase in active,
+                )
+                for n in noise
+            ],
+            pack_id=pack_id,
+            pack_version=version,
+        )
 
     def VerifyAuditChain(
         self, request: pb.VerifyAuditChainRequest, context: Any

@@ -80,6 +80,8 @@ def cmd_validate(args: argparse.Namespace, verbose: bool = False) -> int:
             print(f"{args.pack}: {r.where}: {r.message}", file=sys.stderr)
     if not all(r.passed for r in results):
         return 1
+    for warning in vocabulary.warnings(pack) if vocabulary else []:
+        print(f"{args.pack}: WARNING: {warning}", file=sys.stderr)
     print(f"{pack.id}@{pack.version} valid: {len(pack.rules)} rules, {len(results)} tests passed")
     print(f"content hash {pack.content_hash}")
     return 0

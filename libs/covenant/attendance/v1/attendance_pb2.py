@@ -26,53 +26,55 @@ from covenant.common.v1 import common_pb2 as covenant_dot_common_dot_v1_dot_comm
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'covenant/attendance/v1/attendance.proto\x12\x16\x63ovenant.attendance.v1\x1a\x1f\x63ovenant/common/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9a\x01\n\x0b\x43lientPlace\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x03 \x01(\t\x12.\n\x08location\x18\x04 \x01(\x0b\x32\x1c.covenant.common.v1.GeoPoint\x12\x16\n\x0evisit_radius_m\x18\x05 \x01(\x05\x12\x11\n\thigh_risk\x18\x06 \x01(\x08\"P\n\x19ImportClientPlacesRequest\x12\x33\n\x06places\x18\x01 \x03(\x0b\x32#.covenant.attendance.v1.ClientPlace\".\n\x1aImportClientPlacesResponse\x12\x10\n\x08imported\x18\x01 \x01(\x05\"j\n\x17\x46indNearbyPlacesRequest\x12.\n\x08location\x18\x01 \x01(\x0b\x32\x1c.covenant.common.v1.GeoPoint\x12\x10\n\x08radius_m\x18\x02 \x01(\x01\x12\r\n\x05limit\x18\x03 \x01(\x05\"U\n\x0bNearbyPlace\x12\x32\n\x05place\x18\x01 \x01(\x0b\x32#.covenant.attendance.v1.ClientPlace\x12\x12\n\ndistance_m\x18\x02 \x01(\x01\"O\n\x18\x46indNearbyPlacesResponse\x12\x33\n\x06places\x18\x01 \x03(\x0b\x32#.covenant.attendance.v1.NearbyPlace\"\xd3\x01\n\x04Ping\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x10\n\x08org_unit\x18\x02 \x01(\t\x12\x11\n\tdevice_id\x18\x03 \x01(\t\x12.\n\x08location\x18\x04 \x01(\x0b\x32\x1c.covenant.common.v1.GeoPoint\x12\x12\n\naccuracy_m\x18\x05 \x01(\x01\x12(\n\x04time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rmock_location\x18\x07 \x01(\x08\x12\x0c\n\x04role\x18\x08 \x01(\t\"A\n\x12IngestPingsRequest\x12+\n\x05pings\x18\x01 \x03(\x0b\x32\x1c.covenant.attendance.v1.Ping\"f\n\x13IngestPingsResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x05\x12\x12\n\nduplicates\x18\x02 \x01(\x05\x12\x16\n\x0estops_detected\x18\x03 \x01(\x05\x12\x11\n\tanomalies\x18\x04 \x01(\x05\"c\n\x0e\x43heckInRequest\x12*\n\x04ping\x18\x01 \x01(\x0b\x32\x1c.covenant.attendance.v1.Ping\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"\xbb\x01\n\x0f\x43heckInResponse\x12\x10\n\x08verified\x18\x01 \x01(\x08\x12\x12\n\ndistance_m\x18\x02 \x01(\x01\x12\x10\n\x08visit_id\x18\x03 \x01(\t\x12\x12\n\nevent_type\x18\x04 \x01(\t\x12\x0f\n\x07rule_id\x18\x05 \x01(\t\x12\x14\n\x0cpack_version\x18\x06 \x01(\t\x12\x0f\n\x07pack_id\x18\x07 \x01(\t\x12\x12\n\nsuspicions\x18\x08 \x03(\t\x12\x10\n\x08radius_m\x18\t \x01(\x01\":\n\x15GetRouteReportRequest\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61te\x18\x02 \x01(\t\"\x87\x02\n\tRouteItem\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\x08location\x18\x04 \x01(\x0b\x32\x1c.covenant.common.v1.GeoPoint\x12\x11\n\tclient_id\x18\x05 \x01(\t\x12\x10\n\x08verified\x18\x06 \x01(\x08\x12\x0f\n\x07minutes\x18\x07 \x01(\x01\x12\x1c\n\x14\x64istance_to_client_m\x18\x08 \x01(\x01\x12\n\n\x02id\x18\t \x01(\t\"\x9e\x01\n\x07\x41nomaly\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x64\x65tail_json\x18\x03 \x01(\t\x12\x0f\n\x07rule_id\x18\x04 \x01(\t\x12\x14\n\x0cpack_version\x18\x05 \x01(\t\x12\x0f\n\x07pack_id\x18\x06 \x01(\t\x12\x0e\n\x06ref_id\x18\x07 \x01(\t\"\xf9\x01\n\x0bRouteReport\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61te\x18\x02 \x01(\t\x12\x30\n\x05items\x18\x03 \x03(\x0b\x32!.covenant.attendance.v1.RouteItem\x12\x12\n\ndistance_m\x18\x04 \x01(\x01\x12\x17\n\x0fverified_visits\x18\x05 \x01(\x05\x12\x32\n\tanomalies\x18\x06 \x03(\x0b\x32\x1f.covenant.attendance.v1.Anomaly\x12\x34\n\x07summary\x18\x07 \x01(\x0b\x32#.covenant.attendance.v1.EmployeeDay\"^\n\x15GetTeamSummaryRequest\x12\x10\n\x08org_unit\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61te\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"\xe5\x02\n\x0b\x45mployeeDay\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x17\n\x0fverified_visits\x18\x02 \x01(\x05\x12\x11\n\tanomalies\x18\x03 \x01(\x05\x12\x12\n\ndistance_m\x18\x04 \x01(\x01\x12\x10\n\x08org_unit\x18\x05 \x01(\t\x12\x0e\n\x06visits\x18\x06 \x01(\x05\x12\x1b\n\x13location_mismatches\x18\x07 \x01(\x05\x12\r\n\x05stops\x18\x08 \x01(\x05\x12\x18\n\x10stops_at_clients\x18\t \x01(\x05\x12\x17\n\x0f\x64well_anomalies\x18\n \x01(\x05\x12\x1b\n\x13spoofing_suspicions\x18\x0b \x01(\x05\x12\x31\n\rfirst_ping_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0clast_ping_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"~\n\x0bTeamSummary\x12\x10\n\x08org_unit\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61te\x18\x02 \x01(\t\x12\x36\n\temployees\x18\x03 \x03(\x0b\x32#.covenant.attendance.v1.EmployeeDay\x12\x17\n\x0fnext_page_token\x18\x04 \x01(\t\"3\n\x0f\x43loseDayRequest\x12\x0c\n\x04\x64\x61te\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"&\n\x10\x43loseDayResponse\x12\x12\n\nsummarised\x18\x01 \x01(\x05\x32\xc3\x07\n\x11\x41ttendanceService\x12{\n\x12ImportClientPlaces\x12\x31.covenant.attendance.v1.ImportClientPlacesRequest\x1a\x32.covenant.attendance.v1.ImportClientPlacesResponse\x12o\n\x12StreamClientPlaces\x12#.covenant.attendance.v1.ClientPlace\x1a\x32.covenant.attendance.v1.ImportClientPlacesResponse(\x01\x12u\n\x10\x46indNearbyPlaces\x12/.covenant.attendance.v1.FindNearbyPlacesRequest\x1a\x30.covenant.attendance.v1.FindNearbyPlacesResponse\x12Z\n\x07\x43heckIn\x12&.covenant.attendance.v1.CheckInRequest\x1a\'.covenant.attendance.v1.CheckInResponse\x12\x66\n\x0bIngestPings\x12*.covenant.attendance.v1.IngestPingsRequest\x1a+.covenant.attendance.v1.IngestPingsResponse\x12Z\n\x0bStreamPings\x12\x1c.covenant.attendance.v1.Ping\x1a+.covenant.attendance.v1.IngestPingsResponse(\x01\x12\x64\n\x0eGetRouteReport\x12-.covenant.attendance.v1.GetRouteReportRequest\x1a#.covenant.attendance.v1.RouteReport\x12\x64\n\x0eGetTeamSummary\x12-.covenant.attendance.v1.GetTeamSummaryRequest\x1a#.covenant.attendance.v1.TeamSummary\x12]\n\x08\x43loseDay\x12\'.covenant.attendance.v1.CloseDayRequest\x1a(.covenant.attendance.v1.CloseDayResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'covenant/attendance/v1/attendance.proto\x12\x16\x63ovenant.attendance.v1\x1a\x1f\x63ovenant/common/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc8\x01\n\x0b\x43lientPlace\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x03 \x01(\t\x12.\n\x08location\x18\x04 \x01(\x0b\x32\x1c.covenant.common.v1.GeoPoint\x12\x16\n\x0evisit_radius_m\x18\x05 \x01(\x05\x12\x11\n\thigh_risk\x18\x06 \x01(\x08\x12,\n\x05\x64\x61tum\x18\x07 \x01(\x0e\x32\x1d.covenant.attendance.v1.Datum\"P\n\x19ImportClientPlacesRequest\x12\x33\n\x06places\x18\x01 \x03(\x0b\x32#.covenant.attendance.v1.ClientPlace\".\n\x1aImportClientPlacesResponse\x12\x10\n\x08imported\x18\x01 \x01(\x05\"\x98\x01\n\x17\x46indNearbyPlacesRequest\x12.\n\x08location\x18\x01 \x01(\x0b\x32\x1c.covenant.common.v1.GeoPoint\x12\x10\n\x08radius_m\x18\x02 \x01(\x01\x12\r\n\x05limit\x18\x03 \x01(\x05\x12,\n\x05\x64\x61tum\x18\x04 \x01(\x0e\x32\x1d.covenant.attendance.v1.Datum\"U\n\x0bNearbyPlace\x12\x32\n\x05place\x18\x01 \x01(\x0b\x32#.covenant.attendance.v1.ClientPlace\x12\x12\n\ndistance_m\x18\x02 \x01(\x01\"O\n\x18\x46indNearbyPlacesResponse\x12\x33\n\x06places\x18\x01 \x03(\x0b\x32#.covenant.attendance.v1.NearbyPlace\"\x81\x02\n\x04Ping\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x10\n\x08org_unit\x18\x02 \x01(\t\x12\x11\n\tdevice_id\x18\x03 \x01(\t\x12.\n\x08location\x18\x04 \x01(\x0b\x32\x1c.covenant.common.v1.GeoPoint\x12\x12\n\naccuracy_m\x18\x05 \x01(\x01\x12(\n\x04time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rmock_location\x18\x07 \x01(\x08\x12\x0c\n\x04role\x18\x08 \x01(\t\x12,\n\x05\x64\x61tum\x18\t \x01(\x0e\x32\x1d.covenant.attendance.v1.Datum\"A\n\x12IngestPingsRequest\x12+\n\x05pings\x18\x01 \x03(\x0b\x32\x1c.covenant.attendance.v1.Ping\"f\n\x13IngestPingsResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x05\x12\x12\n\nduplicates\x18\x02 \x01(\x05\x12\x16\n\x0estops_detected\x18\x03 \x01(\x05\x12\x11\n\tanomalies\x18\x04 \x01(\x05\"c\n\x0e\x43heckInRequest\x12*\n\x04ping\x18\x01 \x01(\x0b\x32\x1c.covenant.attendance.v1.Ping\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"\xbb\x01\n\x0f\x43heckInResponse\x12\x10\n\x08verified\x18\x01 \x01(\x08\x12\x12\n\ndistance_m\x18\x02 \x01(\x01\x12\x10\n\x08visit_id\x18\x03 \x01(\t\x12\x12\n\nevent_type\x18\x04 \x01(\t\x12\x0f\n\x07rule_id\x18\x05 \x01(\t\x12\x14\n\x0cpack_version\x18\x06 \x01(\t\x12\x0f\n\x07pack_id\x18\x07 \x01(\t\x12\x12\n\nsuspicions\x18\x08 \x03(\t\x12\x10\n\x08radius_m\x18\t \x01(\x01\"h\n\x15GetRouteReportRequest\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61te\x18\x02 \x01(\t\x12,\n\x05\x64\x61tum\x18\x03 \x01(\x0e\x32\x1d.covenant.attendance.v1.Datum\"\x87\x02\n\tRouteItem\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\x08location\x18\x04 \x01(\x0b\x32\x1c.covenant.common.v1.GeoPoint\x12\x11\n\tclient_id\x18\x05 \x01(\t\x12\x10\n\x08verified\x18\x06 \x01(\x08\x12\x0f\n\x07minutes\x18\x07 \x01(\x01\x12\x1c\n\x14\x64istance_to_client_m\x18\x08 \x01(\x01\x12\n\n\x02id\x18\t \x01(\t\"\x9e\x01\n\x07\x41nomaly\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x64\x65tail_json\x18\x03 \x01(\t\x12\x0f\n\x07rule_id\x18\x04 \x01(\t\x12\x14\n\x0cpack_version\x18\x05 \x01(\t\x12\x0f\n\x07pack_id\x18\x06 \x01(\t\x12\x0e\n\x06ref_id\x18\x07 \x01(\t\"\xa7\x02\n\x0bRouteReport\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61te\x18\x02 \x01(\t\x12\x30\n\x05items\x18\x03 \x03(\x0b\x32!.covenant.attendance.v1.RouteItem\x12\x12\n\ndistance_m\x18\x04 \x01(\x01\x12\x17\n\x0fverified_visits\x18\x05 \x01(\x05\x12\x32\n\tanomalies\x18\x06 \x03(\x0b\x32\x1f.covenant.attendance.v1.Anomaly\x12\x34\n\x07summary\x18\x07 \x01(\x0b\x32#.covenant.attendance.v1.EmployeeDay\x12,\n\x05\x64\x61tum\x18\x08 \x01(\x0e\x32\x1d.covenant.attendance.v1.Datum\"^\n\x15GetTeamSummaryRequest\x12\x10\n\x08org_unit\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61te\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"\xe5\x02\n\x0b\x45mployeeDay\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x17\n\x0fverified_visits\x18\x02 \x01(\x05\x12\x11\n\tanomalies\x18\x03 \x01(\x05\x12\x12\n\ndistance_m\x18\x04 \x01(\x01\x12\x10\n\x08org_unit\x18\x05 \x01(\t\x12\x0e\n\x06visits\x18\x06 \x01(\x05\x12\x1b\n\x13location_mismatches\x18\x07 \x01(\x05\x12\r\n\x05stops\x18\x08 \x01(\x05\x12\x18\n\x10stops_at_clients\x18\t \x01(\x05\x12\x17\n\x0f\x64well_anomalies\x18\n \x01(\x05\x12\x1b\n\x13spoofing_suspicions\x18\x0b \x01(\x05\x12\x31\n\rfirst_ping_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0clast_ping_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"~\n\x0bTeamSummary\x12\x10\n\x08org_unit\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61te\x18\x02 \x01(\t\x12\x36\n\temployees\x18\x03 \x03(\x0b\x32#.covenant.attendance.v1.EmployeeDay\x12\x17\n\x0fnext_page_token\x18\x04 \x01(\t\"3\n\x0f\x43loseDayRequest\x12\x0c\n\x04\x64\x61te\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"&\n\x10\x43loseDayResponse\x12\x12\n\nsummarised\x18\x01 \x01(\x05*P\n\x05\x44\x61tum\x12\x15\n\x11\x44\x41TUM_UNSPECIFIED\x10\x00\x12\x0f\n\x0b\x44\x41TUM_WGS84\x10\x01\x12\x0f\n\x0b\x44\x41TUM_GCJ02\x10\x02\x12\x0e\n\nDATUM_BD09\x10\x03\x32\xc3\x07\n\x11\x41ttendanceService\x12{\n\x12ImportClientPlaces\x12\x31.covenant.attendance.v1.ImportClientPlacesRequest\x1a\x32.covenant.attendance.v1.ImportClientPlacesResponse\x12o\n\x12StreamClientPlaces\x12#.covenant.attendance.v1.ClientPlace\x1a\x32.covenant.attendance.v1.ImportClientPlacesResponse(\x01\x12u\n\x10\x46indNearbyPlaces\x12/.covenant.attendance.v1.FindNearbyPlacesRequest\x1a\x30.covenant.attendance.v1.FindNearbyPlacesResponse\x12Z\n\x07\x43heckIn\x12&.covenant.attendance.v1.CheckInRequest\x1a\'.covenant.attendance.v1.CheckInResponse\x12\x66\n\x0bIngestPings\x12*.covenant.attendance.v1.IngestPingsRequest\x1a+.covenant.attendance.v1.IngestPingsResponse\x12Z\n\x0bStreamPings\x12\x1c.covenant.attendance.v1.Ping\x1a+.covenant.attendance.v1.IngestPingsResponse(\x01\x12\x64\n\x0eGetRouteReport\x12-.covenant.attendance.v1.GetRouteReportRequest\x1a#.covenant.attendance.v1.RouteReport\x12\x64\n\x0eGetTeamSummary\x12-.covenant.attendance.v1.GetTeamSummaryRequest\x1a#.covenant.attendance.v1.TeamSummary\x12]\n\x08\x43loseDay\x12\'.covenant.attendance.v1.CloseDayRequest\x1a(.covenant.attendance.v1.CloseDayResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'covenant.attendance.v1.attendance_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_DATUM']._serialized_start=3019
+  _globals['_DATUM']._serialized_end=3099
   _globals['_CLIENTPLACE']._serialized_start=134
-  _globals['_CLIENTPLACE']._serialized_end=288
-  _globals['_IMPORTCLIENTPLACESREQUEST']._serialized_start=290
-  _globals['_IMPORTCLIENTPLACESREQUEST']._serialized_end=370
-  _globals['_IMPORTCLIENTPLACESRESPONSE']._serialized_start=372
-  _globals['_IMPORTCLIENTPLACESRESPONSE']._serialized_end=418
-  _globals['_FINDNEARBYPLACESREQUEST']._serialized_start=420
-  _globals['_FINDNEARBYPLACESREQUEST']._serialized_end=526
-  _globals['_NEARBYPLACE']._serialized_start=528
-  _globals['_NEARBYPLACE']._serialized_end=613
-  _globals['_FINDNEARBYPLACESRESPONSE']._serialized_start=615
-  _globals['_FINDNEARBYPLACESRESPONSE']._serialized_end=694
-  _globals['_PING']._serialized_start=697
-  _globals['_PING']._serialized_end=908
-  _globals['_INGESTPINGSREQUEST']._serialized_start=910
-  _globals['_INGESTPINGSREQUEST']._serialized_end=975
-  _globals['_INGESTPINGSRESPONSE']._serialized_start=977
-  _globals['_INGESTPINGSRESPONSE']._serialized_end=1079
-  _globals['_CHECKINREQUEST']._serialized_start=1081
-  _globals['_CHECKINREQUEST']._serialized_end=1180
-  _globals['_CHECKINRESPONSE']._serialized_start=1183
-  _globals['_CHECKINRESPONSE']._serialized_end=1370
-  _globals['_GETROUTEREPORTREQUEST']._serialized_start=1372
-  _globals['_GETROUTEREPORTREQUEST']._serialized_end=1430
-  _globals['_ROUTEITEM']._serialized_start=1433
-  _globals['_ROUTEITEM']._serialized_end=1696
-  _globals['_ANOMALY']._serialized_start=1699
-  _globals['_ANOMALY']._serialized_end=1857
-  _globals['_ROUTEREPORT']._serialized_start=1860
-  _globals['_ROUTEREPORT']._serialized_end=2109
-  _globals['_GETTEAMSUMMARYREQUEST']._serialized_start=2111
-  _globals['_GETTEAMSUMMARYREQUEST']._serialized_end=2205
-  _globals['_EMPLOYEEDAY']._serialized_start=2208
-  _globals['_EMPLOYEEDAY']._serialized_end=2565
-  _globals['_TEAMSUMMARY']._serialized_start=2567
-  _globals['_TEAMSUMMARY']._serialized_end=2693
-  _globals['_CLOSEDAYREQUEST']._serialized_start=2695
-  _globals['_CLOSEDAYREQUEST']._serialized_end=2746
-  _globals['_CLOSEDAYRESPONSE']._serialized_start=2748
-  _globals['_CLOSEDAYRESPONSE']._serialized_end=2786
-  _globals['_ATTENDANCESERVICE']._serialized_start=2789
-  _globals['_ATTENDANCESERVICE']._serialized_end=3752
+  _globals['_CLIENTPLACE']._serialized_end=334
+  _globals['_IMPORTCLIENTPLACESREQUEST']._serialized_start=336
+  _globals['_IMPORTCLIENTPLACESREQUEST']._serialized_end=416
+  _globals['_IMPORTCLIENTPLACESRESPONSE']._serialized_start=418
+  _globals['_IMPORTCLIENTPLACESRESPONSE']._serialized_end=464
+  _globals['_FINDNEARBYPLACESREQUEST']._serialized_start=467
+  _globals['_FINDNEARBYPLACESREQUEST']._serialized_end=619
+  _globals['_NEARBYPLACE']._serialized_start=621
+  _globals['_NEARBYPLACE']._serialized_end=706
+  _globals['_FINDNEARBYPLACESRESPONSE']._serialized_start=708
+  _globals['_FINDNEARBYPLACESRESPONSE']._serialized_end=787
+  _globals['_PING']._serialized_start=790
+  _globals['_PING']._serialized_end=1047
+  _globals['_INGESTPINGSREQUEST']._serialized_start=1049
+  _globals['_INGESTPINGSREQUEST']._serialized_end=1114
+  _globals['_INGESTPINGSRESPONSE']._serialized_start=1116
+  _globals['_INGESTPINGSRESPONSE']._serialized_end=1218
+  _globals['_CHECKINREQUEST']._serialized_start=1220
+  _globals['_CHECKINREQUEST']._serialized_end=1319
+  _globals['_CHECKINRESPONSE']._serialized_start=1322
+  _globals['_CHECKINRESPONSE']._serialized_end=1509
+  _globals['_GETROUTEREPORTREQUEST']._serialized_start=1511
+  _globals['_GETROUTEREPORTREQUEST']._serialized_end=1615
+  _globals['_ROUTEITEM']._serialized_start=1618
+  _globals['_ROUTEITEM']._serialized_end=1881
+  _globals['_ANOMALY']._serialized_start=1884
+  _globals['_ANOMALY']._serialized_end=2042
+  _globals['_ROUTEREPORT']._serialized_start=2045
+  _globals['_ROUTEREPORT']._serialized_end=2340
+  _globals['_GETTEAMSUMMARYREQUEST']._serialized_start=2342
+  _globals['_GETTEAMSUMMARYREQUEST']._serialized_end=2436
+  _globals['_EMPLOYEEDAY']._serialized_start=2439
+  _globals['_EMPLOYEEDAY']._serialized_end=2796
+  _globals['_TEAMSUMMARY']._serialized_start=2798
+  _globals['_TEAMSUMMARY']._serialized_end=2924
+  _globals['_CLOSEDAYREQUEST']._serialized_start=2926
+  _globals['_CLOSEDAYREQUEST']._serialized_end=2977
+  _globals['_CLOSEDAYRESPONSE']._serialized_start=2979
+  _globals['_CLOSEDAYRESPONSE']._serialized_end=3017
+  _globals['_ATTENDANCESERVICE']._serialized_start=3102
+  _globals['_ATTENDANCESERVICE']._serialized_end=4065
 # @@protoc_insertion_point(module_scope)
