@@ -231,20 +231,30 @@ class Cluster:
         pod_dir.mkdir(parents=True)
         return container, pod_dir
 
-    def run_job(self, job: dict) -> None:
-        """Run a Job's pod to completion, retrying up to backoffLimit; raise if it never succeeds."""
-        spec = job["spec"]
-        attempts = spec.get("backoffLimit", 6) + 1
-        last = None
-        for _ in range(attempts):
-            container, pod_dir = self._pod_dir(job["metadata"]["name"])
-            args = self.run_args(spec["template"], container, pod_dir)
-            last = podman("run", "--rm", *args, check=False, timeout=spec.get("activeDeadlineSeconds", 600))
-            if last.returncode == 0:
-                return
-        raise AssertionError(
-            f"Job {job['metadata']['name']} failed: {last.stdout[-2000:]}{last.stderr[-2000:]}"
-        )
+    def run_jobs(self, jobs: list[dict]) -> None:
+        """Run the Jobs' pods at once to completion (hooks of one weight), each retried up to its
+        backoffLimit within its activeDeadlineSeconds; raise with the logs of any that never succeeds."""
+        pending = {j["metadata"]["name"]: (j, j["spec"].get("backoffLimit", 6) + 1) for j in jobs}
+        deadline = time.monotonic() + max(j["spec"].get("activeDeadlineSeconds", 600) for j in jobs)
+        failures: dict[str, str] = {}
+        while pending:
+            procs = {}
+            for name, (job, _) in pending.items():
+                container, pod_dir = self._pod_dir(name)
+                args = self.run_args(job["spec"]["template"], container, pod_dir)
+                procs[name] = subprocess.Popen(
+                    ["podman", "run", "--rm", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+                )
+            for name, proc in procs.items():
+                out, _ = proc.communicate(timeout=max(1.0, deadline - time.monotonic()))
+                job, attempts = pending.pop(name)
+                if proc.returncode != 0:
+                    failures[name] = out.decode(errors="replace")[-3000:]
+                    if attempts > 1:
+                        pending[name] = (job, attempts - 1)
+                else:
+                    failures.pop(name, None)
+        assert not failures, failures
 
     def start(self, deployment: dict) -> str:
         """Start one pod of the Deployment (detached); returns its container name."""

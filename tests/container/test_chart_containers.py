@@ -20,6 +20,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+import sqlalchemy
 import yaml
 from container_pods import Cluster, labels_of, podman, podman_works
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -202,8 +203,13 @@ def test_production_shaped_release_runs_its_pods_as_containers(
     try:
         jobs = cluster.of_kind("Job")
         assert len(jobs) == len(SERVICES)
-        for job in jobs:  # the pre-install hooks, before any pod
-            cluster.run_job(job)
+        cluster.run_jobs(jobs)  # the pre-install hooks, before any pod
+        for name, url in databases.items():  # the Jobs (containers, not the test) migrated every database
+            engine = sqlalchemy.create_engine(url)
+            with engine.connect() as conn:
+                tables = set(sqlalchemy.inspect(conn).get_table_names())
+            engine.dispose()
+            assert {"alembic_version", "alembic_version_chassis", "alembic_version_rules"} <= tables, name
         start_all(cluster)
         client = Client(cluster, "covenant-secrets")
         md = client.login()
