@@ -24,12 +24,14 @@ FROM ${BASE}
 ARG VERSION=0.1.0
 ARG REVISION=unknown
 ARG SOURCE=https://github.com/covenant-platform/covenant
+ARG INPUTS=""
 LABEL org.opencontainers.image.title="covenant" \
       org.opencontainers.image.description="Covenant rules-engine gRPC services: covenant serve <service>" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.source="${SOURCE}" \
-      io.covenant.sbom="/opt/covenant/share/covenant/sbom.cdx.json"
+      io.covenant.sbom="/opt/covenant/share/covenant/sbom.cdx.json" \
+      io.covenant.inputs="${INPUTS}"
 RUN groupadd --gid 10001 covenant \
     && useradd --no-create-home --uid 10001 --gid covenant --home-dir /var/lib/covenant --shell /usr/sbin/nologin covenant \
     && mkdir -p /var/lib/covenant \

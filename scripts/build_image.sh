@@ -5,6 +5,8 @@
 #   3. podman build --network none (nothing in the build reaches a network)
 # Env: COVENANT_IMAGE (default localhost/covenant:latest), COVENANT_BASE_IMAGE, PYTHON (for pip wheel),
 # COVENANT_IMAGE_SOURCE (the OCI source label). The SBOM is copied to .cache/image/sbom.cdx.json.
+# --reuse (the container tests): keep $COVENANT_IMAGE when it was built from the same inputs (Dockerfile,
+# pyproject.toml, libs/, services/, rules/, base image), whatever the commit; its revision label may be older.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -14,9 +16,18 @@ version="$(sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml | head -n1)"
 revision="$(git rev-parse HEAD 2>/dev/null || echo unknown)"
 source_url="${COVENANT_IMAGE_SOURCE:-$(git remote get-url origin 2>/dev/null || echo https://github.com/covenant-platform/covenant)}"
 base="$(scripts/build_base.sh)"
+inputs="$( (podman image inspect --format '{{.Id}}' "$base"
+  find Dockerfile .dockerignore pyproject.toml README.md libs services rules -type f \
+    -not -name '*.pyc' -not -path '*/__pycache__/*' -print0 | sort -z | xargs -0 sha256sum) | sha256sum | cut -c1-32)"
+if [ "${1:-}" = "--reuse" ] &&
+  [ "$(podman image inspect --format '{{index .Labels "io.covenant.inputs"}}' "$image" 2>/dev/null)" = "$inputs" ]; then
+  echo "image $image reused (same inputs $inputs)"
+  exit 0
+fi
 scripts/build_wheelhouse.sh >/dev/null
 podman build --quiet --network none --pull=never \
   --build-arg "BASE=$base" \
+  --build-arg "INPUTS=$inputs" \
   --build-arg "VERSION=$version" \
   --build-arg "REVISION=$revision" \
   --build-arg "SOURCE=$source_url" \

@@ -33,7 +33,7 @@ def image() -> str:
     name = "localhost/covenant:test"
     began = time.monotonic()
     out = subprocess.run(
-        [str(ROOT / "scripts" / "build_image.sh")],
+        [str(ROOT / "scripts" / "build_image.sh"), "--reuse"],
         env={**os.environ, "PYTHON": sys.executable, "COVENANT_IMAGE": name},
         capture_output=True,
         text=True,
