@@ -132,10 +132,8 @@ app.kubernetes.io/component: {{ .svc }}
 {{- else }}
 - name: COVENANT_SECRETS_PROVIDER
   value: dev
-{{- if $root.Values.secrets.existingSecret }}
 - name: COVENANT_DEV_SECRETS_DIR
   value: /etc/covenant/secrets
-{{- end }}
 {{- end }}
 {{- end -}}
 
@@ -162,6 +160,35 @@ app.kubernetes.io/component: {{ .svc }}
 {{- if or (index .root.Values.database.urls .svc) .root.Values.database.existingSecret }}true{{ end -}}
 {{- end -}}
 
+{{/* The Secret holding dev-secrets.json (no Vault): secrets.existingSecret, else the one the chart generates. */}}
+{{- define "covenant.devSecretName" -}}
+{{- .Values.secrets.existingSecret | default (printf "%s-secrets" (include "covenant.fullname" .)) -}}
+{{- end -}}
+
+{{/* True ("true") when the service runs scaled: an HPA (autoscaling.enabled, default: when it has a database). */}}
+{{- define "covenant.autoscaled" -}}
+{{- $cfg := index .root.Values.services .svc -}}
+{{- if kindIs "invalid" $cfg.autoscaling.enabled -}}{{ include "covenant.hasDatabase" . }}
+{{- else if $cfg.autoscaling.enabled -}}true{{- end -}}
+{{- end -}}
+
+{{/* The Deployment's replica count (replicaCount, default: 2 with a database, 1 without). */}}
+{{- define "covenant.replicas" -}}
+{{- $cfg := index .root.Values.services .svc -}}
+{{- if not (kindIs "invalid" $cfg.replicaCount) -}}{{ $cfg.replicaCount }}
+{{- else if include "covenant.hasDatabase" . -}}2
+{{- else -}}1{{- end -}}
+{{- end -}}
+
+{{/* Refuse to render what cannot run correctly: several pods of a service each with its own SQLite file. */}}
+{{- define "covenant.validate" -}}
+{{- if not (include "covenant.hasDatabase" .) }}
+{{- if or (gt (int (include "covenant.replicas" .)) 1) (include "covenant.autoscaled" .) }}
+{{- fail (printf "services.%s: more than one replica (replicaCount > 1 or autoscaling.enabled) needs a shared database: set database.urls.%s or database.existingSecret, or leave services.%s.replicaCount and services.%s.autoscaling.enabled unset (one replica with SQLite on a PersistentVolumeClaim)" .svc .svc .svc .svc) }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
 {{/* "k1=v1,k2=v2" from a map, keys sorted. */}}
 {{- define "covenant.kvList" -}}
 {{- $pairs := list -}}
@@ -180,26 +207,32 @@ vault.hashicorp.com/role: {{ printf "%s-%s" .root.Values.vault.rolePrefix .svc |
 {{- end }}
 {{- end -}}
 
-{{/* Volumes shared by services and jobs. */}}
+{{/* A service pod's volumes; (dict "root" $ "svc" $name). Without a database, data is the service's PVC. */}}
 {{- define "covenant.volumes" -}}
+{{- $root := .root -}}
 - name: data
+{{- if include "covenant.hasDatabase" . }}
   emptyDir: {}
+{{- else }}
+  persistentVolumeClaim:
+    claimName: {{ printf "%s-data" (include "covenant.serviceName" .) }}
+{{- end }}
 - name: tmp
   emptyDir: {}
-{{- if .Values.rules.configMap }}
+{{- if $root.Values.rules.configMap }}
 - name: rules
   configMap:
-    name: {{ printf "%s-rules" (include "covenant.fullname" .) }}
+    name: {{ printf "%s-rules" (include "covenant.fullname" $root) }}
     items:
-    {{- range $path, $_ := .Files.Glob "files/rules/*/*.yaml" }}
+    {{- range $path, $_ := $root.Files.Glob "files/rules/*/*.yaml" }}
       - key: {{ trimPrefix "files/rules/" $path | replace "/" "__" }}
         path: {{ trimPrefix "files/rules/" $path }}
     {{- end }}
 {{- end }}
-{{- if and (not .Values.vault.enabled) .Values.secrets.existingSecret }}
+{{- if not $root.Values.vault.enabled }}
 - name: secrets
   secret:
-    secretName: {{ .Values.secrets.existingSecret }}
+    secretName: {{ include "covenant.devSecretName" $root }}
 {{- end }}
 {{- end -}}
 
@@ -213,7 +246,7 @@ vault.hashicorp.com/role: {{ printf "%s-%s" .root.Values.vault.rolePrefix .svc |
   mountPath: /etc/covenant/rules
   readOnly: true
 {{- end }}
-{{- if and (not .Values.vault.enabled) .Values.secrets.existingSecret }}
+{{- if not .Values.vault.enabled }}
 - name: secrets
   mountPath: /etc/covenant/secrets
   readOnly: true
