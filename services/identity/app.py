@@ -12,7 +12,7 @@ from covenant.identity.v1 import identity_service_pb2_grpc
 from covenant.services import SERVICES
 from services.identity.audit import IdentityAudit
 from services.identity.keys import SigningKeyRing
-from services.identity.role_pack import LiveRoleTable
+from services.identity.role_pack import LiveRoleTable, service_account_role
 from services.identity.service import IdentityConfig, IdentityService
 from services.identity.servicer import IdentityServicer
 
@@ -61,7 +61,7 @@ def bootstrap(svc: IdentityService, secrets: Any) -> None:
         except Exception as exc:
             log.warning("no service-account secret for %s (%s); not bootstrapped", name, type(exc).__name__)
             continue
-        svc.ensure_service_account(name, secret)
+        svc.ensure_service_account(name, secret, roles=(service_account_role(name),))
     try:
         password = secrets.get_secret(BOOTSTRAP_ADMIN_PATH)["password"]
     except Exception as exc:

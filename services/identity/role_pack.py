@@ -30,22 +30,70 @@ def service_role_grants() -> dict[str, dict[str, dict[str, str]]]:
     return out
 
 
-# Chassis permissions: rule-pack governance (every service) and event delivery between services.
-_RULES_OWNERS = {"rules.packs.read": "all", "rules.packs.publish": "all", "rules.packs.activate": "all"}
+# Chassis permissions: rule-pack governance (every service) and event delivery between services. Rule
+# authority is scoped to the packs each remit owns (docs/rule-packs.md, "Rule authority"): a grant names the
+# service and pack glob, or the pack's owner group after '@'. The role table (identity-roles) is changed by
+# platform admins only ('*'); nobody else holds authority over identity packs.
+def _owns(*resources: str) -> dict[str, str]:
+    """publish, activate and approve on each resource (``<service>/<pack glob>`` or ``*/@<owner>``)."""
+    return {f"rules.{r}.{verb}": "all" for r in resources for verb in ("publish", "activate", "approve")}
+
+
 CHASSIS_GRANTS: dict[str, dict[str, str]] = {
-    "rules_admin": dict(_RULES_OWNERS),
-    "compliance_officer": dict(_RULES_OWNERS),
+    # compliance owner: the compliance packs and every pack owned by the compliance office
+    "compliance_officer": {"rules.packs.read": "all", **_owns("compliance/*", "*/@compliance-office")},
+    # operations risk: attendance / field-presence thresholds
+    "operations_risk": {
+        "rules.packs.read": "all",
+        **_owns("attendance/*", "*/@operations-risk"),
+        "attendance.routes.read": "all",
+        "attendance.places.read": "all",
+        "identity.org_units.read": "all",
+    },
+    # HR: scorecard metrics and signals (hr-analytics) and the points incentives (sales-operations)
+    "hr": {
+        "rules.packs.read": "all",
+        **_owns("scoring/*", "*/@hr-analytics", "points/*", "*/@sales-operations"),
+    },
+    # rules admin: reads and checks every pack; changes none
+    "rules_admin": {"rules.packs.read": "all"},
     "auditor": {"rules.packs.read": "all"},
-    "hr": {"rules.packs.read": "all"},
-    "branch_manager": {"rules.packs.read": "all"},
-    "team_lead": {"rules.packs.read": "all"},
+    # leads see dry runs over their own people's events only
+    "branch_manager": {"rules.packs.read": "subtree"},
+    "team_lead": {"rules.packs.read": "team"},
     "service": {"events.deliveries.write": "all"},
 }
+
+# One service account per service (role ``<service>_service``): deliver its events, read the directory,
+# and that service's own service grants; nothing of another service (the legacy ``service`` role is the
+# union of them all and is kept for accounts created before).
+_SERVICE_ACCOUNT_BASE = {
+    "events.deliveries.write": "all",
+    "identity.employees.read": "all",
+    "identity.org_units.read": "all",
+    "identity.roles.read": "all",
+}
+
+
+def service_account_role(service: str) -> str:
+    """The role the service account of ``service`` holds."""
+    return f"{service}_service"
+
+
+def service_account_grants() -> dict[str, dict[str, str]]:
+    """``{<service>_service: grants}`` for every service."""
+    out = {}
+    for name, grants in service_role_grants().items():
+        own = {p: sc for p, sc in grants.get("service", {}).items() if p.startswith(f"{name}.")}
+        out[service_account_role(name)] = {**_SERVICE_ACCOUNT_BASE, **own}
+    for name in SERVICES:
+        out.setdefault(service_account_role(name), dict(_SERVICE_ACCOUNT_BASE))
+    return out
 
 
 def default_role_grants() -> dict[str, dict[str, str]]:
     """Every service's default grants merged (widest scope wins), roles and permissions sorted."""
-    merged = merge_grants(CHASSIS_GRANTS, *service_role_grants().values())
+    merged = merge_grants(CHASSIS_GRANTS, *service_role_grants().values(), service_account_grants())
     return {role: dict(sorted(g.items())) for role, g in sorted(merged.items())}
 
 

@@ -196,9 +196,7 @@ def test_dwell_threshold_change_in_the_pack_applies_without_restart(svc: Running
         .replace('version: "2026.11.1"', 'version: "2026.11.2"')
         .replace("    default: 30\n", "    default: 50\n")
     )
-    owner = bearer(
-        svc.tokens.user("C1", "/hq", {"rules.packs.publish": "all", "rules.packs.activate": "all"})
-    )
+    owner = bearer(svc.tokens.user("C1", "/hq", {"rules.*.publish": "all", "rules.*.activate": "all"}))
     rules = rule_pack_service_pb2_grpc.RulePackServiceStub(svc.channel)
     rules.PublishRulePack(rpb.PublishRulePackRequest(source_yaml=changed, activate=True), metadata=owner)
     scripted_day(svc, "E2", "2026.11.2")

@@ -445,9 +445,7 @@ def test_a_new_pack_version_changes_the_phrase_list_without_restart_and_the_audi
         "      - {phrase: 无本万利, category: risk_free_high_yield, severity: high}\n"
         "      - {phrase: 零风险,",
     )
-    owner = bearer(
-        svc.tokens.user("C1", "/hq", {"rules.packs.publish": "all", "rules.packs.activate": "all"})
-    )
+    owner = bearer(svc.tokens.user("C1", "/hq", {"rules.*.publish": "all", "rules.*.activate": "all"}))
     rules = rule_pack_service_pb2_grpc.RulePackServiceStub(svc.channel)
     rules.PublishRulePack(rpb.PublishRulePackRequest(source_yaml=changed, activate=True), metadata=owner)
     after = scan(svc, "after", "这是無本萬利的生意")

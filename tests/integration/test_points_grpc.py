@@ -191,9 +191,7 @@ def test_changed_award_applies_to_new_events_without_restart(svc: RunningService
             "{rule: loan-completed, action: award, params: {points: 25}}",
         )
     )
-    owner = bearer(
-        svc.tokens.user("C1", "/hq", {"rules.packs.publish": "all", "rules.packs.activate": "all"})
-    )
+    owner = bearer(svc.tokens.user("C1", "/hq", {"rules.*.publish": "all", "rules.*.activate": "all"}))
     rules = rule_pack_service_pb2_grpc.RulePackServiceStub(svc.channel)
     rules.PublishRulePack(rpb.PublishRulePackRequest(source_yaml=changed, activate=True), metadata=owner)
     resp = stub(svc).RecordEvent(

@@ -11,7 +11,12 @@ import pytest
 from covenant.grpc.testing import RunningService, running_service
 from covenant.rules.cli import main
 
-OWNER = {"rules.packs.read": "all", "rules.packs.publish": "all", "rules.packs.activate": "all"}
+OWNER = {
+    "rules.packs.read": "all",
+    "rules.scoring/*.publish": "all",
+    "rules.scoring/*.activate": "all",
+    "rules.scoring/*.approve": "all",
+}
 PACK = """\
 id: cli-visits
 version: "{version}"
@@ -38,12 +43,27 @@ def test_the_lifecycle_from_the_command_line(
     svc: RunningService, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("COVENANT_TOKEN", svc.tokens.user("C1", "/hq", OWNER))
+    checker = ["--token", svc.tokens.user("C2", "/hq", OWNER)]
     remote = ["--target", svc.target]
     for version, amount in (("1", 1), ("2", 5)):
         (tmp_path / f"v{version}.yaml").write_text(PACK.format(version=version, amount=amount))
-    assert main(["publish", str(tmp_path / "v1.yaml"), "--activate", *remote]) == 0
+    # a scoring pack needs an approval: --activate is refused and nothing is stored
+    assert main(["publish", str(tmp_path / "v1.yaml"), "--activate", *remote]) == 1
+    assert "needs 1 approval" in capsys.readouterr().err
+    assert main(["publish", str(tmp_path / "v1.yaml"), *remote]) == 0
     assert "published packs/cli-visits/versions/1" in capsys.readouterr().out
+    assert main(["approve", "scoring", "cli-visits", "1", *remote]) == 1  # not by its author
+    assert "approval needs a different person" in capsys.readouterr().err
+    assert main(["approve", "scoring", "cli-visits", "1", "--comment", "ok", *remote, *checker]) == 0
+    assert "approvals 1 of 1 needed: employees/C2 -> ready to activate" in capsys.readouterr().out
+    assert main(["activate", "scoring", "cli-visits", "1", *remote]) == 0
     assert main(["publish", str(tmp_path / "v2.yaml"), *remote]) == 0
+    assert main(["activate", "scoring", "cli-visits", "2", *remote]) == 1
+    assert "needs 1 approval(s)" in capsys.readouterr().err
+    assert main(["approval", "scoring", "cli-visits", "2", *remote, *checker]) == 0
+    out = capsys.readouterr().out
+    assert "approvals 0 of 1 needed: none -> waiting for approval" in out and "changed ['visit']" in out
+    assert main(["approve", "scoring", "cli-visits", "2", *remote, *checker]) == 0
     capsys.readouterr()
 
     events = tmp_path / "events.jsonl"
@@ -58,7 +78,10 @@ def test_the_lifecycle_from_the_command_line(
     assert main(["diff", "scoring", "cli-visits", "1", "2", *remote]) == 0
     out = capsys.readouterr().out
     assert "active: packs/cli-visits/versions/2" in out and "changed ['visit']" in out and "+" in out
-    assert main(["rollback", "scoring", "cli-visits", "1", *remote]) == 0
+    assert main(["rollback", "scoring", "cli-visits", "--emergency", *remote]) == 1  # a reason is needed
+    assert "INVALID_ARGUMENT: reason" in capsys.readouterr().err
+    assert main(["rollback", "scoring", "cli-visits", "--emergency", "--reason", "bad", *remote]) == 0
+    assert "emergency rolled back; active: packs/cli-visits/versions/1" in capsys.readouterr().out
     assert main(["history", "scoring", "cli-visits", *remote]) == 0
     lines = capsys.readouterr().out.splitlines()
     rows = [line.split() for line in lines if "employees/C1" in line]

@@ -18,7 +18,13 @@ from covenant.rules.v1 import rule_pack_service_pb2 as pb
 from covenant.rules.v1 import rule_pack_service_pb2_grpc
 
 ROOT = Path(__file__).resolve().parents[2]
-OWNER = {"rules.packs.read": "all", "rules.packs.publish": "all", "rules.packs.activate": "all"}
+# scoring packs (scorecard inputs) need one approval: C1 publishes and activates, C2 approves
+OWNER = {
+    "rules.packs.read": "all",
+    "rules.scoring/*.publish": "all",
+    "rules.scoring/*.activate": "all",
+    "rules.scoring/*.approve": "all",
+}
 
 PACK = """\
 id: visit-metrics
@@ -64,6 +70,25 @@ def stub(svc: RunningService) -> rule_pack_service_pb2_grpc.RulePackServiceStub:
     return rule_pack_service_pb2_grpc.RulePackServiceStub(svc.channel)
 
 
+def approve(svc: RunningService, name: str) -> None:
+    """A second person (C2) approves a version."""
+    stub(svc).ApproveRulePackVersion(
+        pb.ApproveRulePackVersionRequest(name=name), metadata=bearer(svc.tokens.user("C2", "/hq", OWNER))
+    )
+
+
+def go_live(svc: RunningService, text: str, request_id: str = "") -> pb.RulePackVersion:
+    """Publish (C1), approve (C2), activate (C1): the maker-checker path."""
+    maker = bearer(svc.tokens.user("C1", "/hq", OWNER))
+    v = stub(svc).PublishRulePack(
+        pb.PublishRulePackRequest(source_yaml=text, request_id=request_id), metadata=maker
+    )
+    approve(svc, v.name)
+    return stub(svc).ActivateRulePackVersion(
+        pb.ActivateRulePackVersionRequest(name=v.name, request_id=request_id), metadata=maker
+    )
+
+
 def visit_input() -> pb.DryRunInput:
     return pb.DryRunInput(event=Event(id="ev-1", type="test.visit"))
 
@@ -92,9 +117,7 @@ def test_bad_pack_is_rejected_with_rule_and_line_and_active_version_unchanged(
 ) -> None:
     md = bearer(svc.tokens.user("C1", "/hq", OWNER))
     s = stub(svc)
-    s.PublishRulePack(
-        pb.PublishRulePackRequest(source_yaml=PACK.format(version="1", amount=1), activate=True), metadata=md
-    )
+    go_live(svc, PACK.format(version="1", amount=1))
     text, expected = BAD[case]
     with pytest.raises(grpc.RpcError) as err:
         s.PublishRulePack(pb.PublishRulePackRequest(source_yaml=text, activate=True), metadata=md)
@@ -111,14 +134,11 @@ def test_bad_pack_is_rejected_with_rule_and_line_and_active_version_unchanged(
 def test_rollback_restores_earlier_behaviour_and_history_is_kept(svc: RunningService) -> None:
     md = bearer(svc.tokens.user("C1", "/hq", OWNER))
     s = stub(svc)
-    v1 = s.PublishRulePack(
-        pb.PublishRulePackRequest(source_yaml=PACK.format(version="1", amount=1), activate=True), metadata=md
-    )
+    v1 = go_live(svc, PACK.format(version="1", amount=1))
     assert v1.author == "employees/C1" and v1.content_hash.startswith("sha256:")
-    s.PublishRulePack(
-        pb.PublishRulePackRequest(source_yaml=PACK.format(version="2", amount=5), activate=True), metadata=md
-    )
+    go_live(svc, PACK.format(version="2", amount=5))
     assert active_amount(s, md) == 5
+    approve(svc, v1.name)  # a rollback is an activation: approved again
     s.RollbackRulePack(pb.RollbackRulePackRequest(pack_id="visit-metrics", to_version="1"), metadata=md)
     assert active_amount(s, md) == 1
     diff = s.DiffRulePackVersions(
@@ -143,7 +163,8 @@ def test_non_owner_cannot_publish_or_activate_but_can_validate(svc: RunningServi
             pb.PublishRulePackRequest(source_yaml=PACK.format(version="1", amount=1)), metadata=reader
         )
     assert (
-        err.value.code() == grpc.StatusCode.PERMISSION_DENIED and "rules.packs.publish" in err.value.details()
+        err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        and "rules.scoring/visit-metrics.publish" in err.value.details()
     )
     with pytest.raises(grpc.RpcError) as err:
         s.RollbackRulePack(
@@ -151,7 +172,7 @@ def test_non_owner_cannot_publish_or_activate_but_can_validate(svc: RunningServi
         )
     assert (
         err.value.code() == grpc.StatusCode.PERMISSION_DENIED
-        and "rules.packs.activate" in err.value.details()
+        and "rules.scoring/visit-metrics.activate" in err.value.details()
     )
 
 
@@ -189,11 +210,7 @@ def test_activation_is_seen_by_a_second_server_process_within_5_seconds(pg_url: 
         | {"COVENANT_AUTH_MODE": "dev", "COVENANT_RULES_POLL_SECONDS": "1"}
     )
     with running_service("scoring", db_url=pg_url, data_dir=tmp_path) as first:
-        md = bearer(first.tokens.user("C1", "/hq", OWNER))
-        stub(first).PublishRulePack(
-            pb.PublishRulePackRequest(source_yaml=PACK.format(version="1", amount=1), activate=True),
-            metadata=md,
-        )
+        go_live(first, PACK.format(version="1", amount=1))
         proc = subprocess.Popen(
             [sys.executable, "-m", "tests.support.serve", "scoring"],
             cwd=ROOT,
@@ -207,10 +224,7 @@ def test_activation_is_seen_by_a_second_server_process_within_5_seconds(pg_url: 
                 grpc.insecure_channel(f"127.0.0.1:{port}")
             )
             assert active_amount(second, []) == 1
-            stub(first).PublishRulePack(
-                pb.PublishRulePackRequest(source_yaml=PACK.format(version="2", amount=5), activate=True),
-                metadata=md,
-            )
+            go_live(first, PACK.format(version="2", amount=5))
             started = time.monotonic()
             while active_amount(second, []) != 5 and time.monotonic() - started < 10:
                 time.sleep(0.1)
@@ -258,17 +272,13 @@ def test_every_change_is_audited_and_history_pages(svc: RunningService) -> None:
     md = bearer(svc.tokens.user("C1", "/hq", OWNER))
     s = stub(svc)
     for v in range(1, 4):
-        s.PublishRulePack(
-            pb.PublishRulePackRequest(
-                source_yaml=PACK.format(version=str(v), amount=v), activate=True, request_id=f"req-{v}"
-            ),
-            metadata=md,
-        )
+        go_live(svc, PACK.format(version=str(v), amount=v), request_id=f"req-{v}")
     again = s.ActivateRulePackVersion(  # already active: nothing changes, nothing is audited
         pb.ActivateRulePackVersionRequest(name="packs/visit-metrics/versions/3", request_id="req-3b"),
         metadata=md,
     )
     assert again.active
+    approve(svc, "packs/visit-metrics/versions/1")
     s.RollbackRulePack(pb.RollbackRulePackRequest(pack_id="visit-metrics", to_version="1"), metadata=md)
     page1 = s.ListRulePackVersions(
         pb.ListRulePackVersionsRequest(pack_id="visit-metrics", page_size=2), metadata=md
@@ -294,7 +304,7 @@ def test_every_change_is_audited_and_history_pages(svc: RunningService) -> None:
             entries = [
                 (e.action, e.subject, e.data.get("version", ""), e.data.get("request_id"))
                 for e in log.entries(session, limit=100)
-                if "visit-metrics" in e.subject
+                if "visit-metrics" in e.subject and e.action != "rule_pack.approved"
             ]
             assert log.verify(session).ok
     finally:

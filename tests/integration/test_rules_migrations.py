@@ -15,12 +15,17 @@ def test_migrations_create_the_tables_the_store_uses_and_rerun_safely(db_url: st
     assert schema_diff(db_url, store.metadata) == []
     db = Database(db_url)
     try:
-        assert {"rule_pack_versions", "rule_pack_active", "alembic_version_rules"} <= set(
-            inspect(db.engine).get_table_names()
-        )
+        assert {
+            "rule_pack_versions",
+            "rule_pack_active",
+            "rule_pack_approvals",
+            "rule_pack_activations",
+            "rule_pack_schedule",
+            "alembic_version_rules",
+        } <= set(inspect(db.engine).get_table_names())
         with db.session() as s:
             assert (
-                s.execute(text("SELECT version_num FROM alembic_version_rules")).scalar_one() == "rules_0001"
+                s.execute(text("SELECT version_num FROM alembic_version_rules")).scalar_one() == "rules_0002"
             )
     finally:
         db.dispose()

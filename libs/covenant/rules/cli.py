@@ -2,9 +2,12 @@
 
     covenant rules validate PACK.yaml            offline: schema, compile, action parameters, own tests
     covenant rules test PACK.yaml                offline: run the pack's test cases and list each result
-    covenant rules publish PACK.yaml [--activate]
-    covenant rules activate SERVICE PACK_ID VERSION
+    covenant rules publish PACK.yaml [--activate]    (--activate only for packs that need no approval)
+    covenant rules approval SERVICE PACK_ID VERSION  what an approver checks: approvals, diff, dry run
+    covenant rules approve SERVICE PACK_ID VERSION [--comment TEXT]   (a person other than the author)
+    covenant rules activate SERVICE PACK_ID VERSION [--at 2027-01-01T00:00:00+08:00]   (--at: scheduled)
     covenant rules rollback SERVICE PACK_ID VERSION
+    covenant rules rollback SERVICE PACK_ID --emergency --reason TEXT   (to the last approved version)
     covenant rules history SERVICE PACK_ID
     covenant rules diff SERVICE PACK_ID FROM TO
     covenant rules dryrun PACK.yaml [--events FILE.jsonl]   (no --events: the service's recent events)
@@ -118,16 +121,27 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 @_remote
 def cmd_activate(args: argparse.Namespace) -> int:
+    from google.protobuf.timestamp_pb2 import Timestamp
+
     from covenant.rules.v1 import rule_pack_service_pb2 as pb
 
     stub, md = _stub(args, args.service)
-    v = stub.ActivateRulePackVersion(
-        pb.ActivateRulePackVersionRequest(
-            name=f"packs/{args.pack_id}/versions/{args.version}", request_id=str(uuid.uuid4())
-        ),
-        metadata=md,
+    request = pb.ActivateRulePackVersionRequest(
+        name=f"packs/{args.pack_id}/versions/{args.version}", request_id=str(uuid.uuid4())
     )
-    print(f"active: {v.name}")
+    if args.at:
+        at = Timestamp()
+        try:
+            at.FromJsonString(args.at)
+        except ValueError:
+            print(f"--at {args.at!r} is not an RFC 3339 time (2027-01-01T00:00:00+08:00)", file=sys.stderr)
+            return 2
+        request.effective_time.CopyFrom(at)
+    v = stub.ActivateRulePackVersion(request, metadata=md)
+    if args.at:
+        print(f"scheduled: {v.name} at {args.at} (every replica switches at that instant)")
+    else:
+        print(f"active: {v.name}")
     return 0
 
 
@@ -135,14 +149,67 @@ def cmd_activate(args: argparse.Namespace) -> int:
 def cmd_rollback(args: argparse.Namespace) -> int:
     from covenant.rules.v1 import rule_pack_service_pb2 as pb
 
+    if not args.version and not args.emergency:
+        print("give VERSION, or --emergency --reason TEXT for the last approved version", file=sys.stderr)
+        return 2
     stub, md = _stub(args, args.service)
     v = stub.RollbackRulePack(
         pb.RollbackRulePackRequest(
-            pack_id=args.pack_id, to_version=args.version, request_id=str(uuid.uuid4())
+            pack_id=args.pack_id,
+            to_version=args.version or "",
+            request_id=str(uuid.uuid4()),
+            emergency=args.emergency,
+            reason=args.reason,
         ),
         metadata=md,
     )
-    print(f"rolled back; active: {v.name}")
+    print(f"{'emergency ' if args.emergency else ''}rolled back; active: {v.name}")
+    return 0
+
+
+def _print_approval(a) -> None:  # type: ignore[no-untyped-def]
+    """An ApprovalRequest: the version, approvals, the diff against the active version, the dry run."""
+    v = a.version
+    who = ", ".join(x.approver for x in a.approvals) or "none"
+    state = "ready to activate" if a.ready else "waiting for approval"
+    print(f"{v.name} by {v.author} ({v.content_hash}); active now: {a.active_version or 'none'}")
+    print(f"approvals {len(a.approvals)} of {a.approvals_required} needed: {who} -> {state}")
+    if a.HasField("diff"):
+        print(a.diff.unified_diff, end="")
+        d = a.diff
+        added, removed, changed = list(d.added_rules), list(d.removed_rules), list(d.changed_rules)
+        print(f"rules added {added}, removed {removed}, changed {changed}")
+    if a.HasField("dry_run"):
+        for r in a.dry_run.results:
+            if r.changed:
+                now = [f"{x.rule_id}→{x.action}" for x in r.active_actions]
+                cand = [f"{x.rule_id}→{x.action}" for x in r.candidate_actions]
+                print(f"{r.event_type} {r.event_id}: active {now} | candidate {cand} {r.error}")
+        print(f"{a.dry_run.changed} of {a.dry_run.events} recent events in your scope would change")
+
+
+@_remote
+def cmd_approval(args: argparse.Namespace) -> int:
+    from covenant.rules.v1 import rule_pack_service_pb2 as pb
+
+    stub, md = _stub(args, args.service)
+    name = f"packs/{args.pack_id}/versions/{args.version}"
+    _print_approval(stub.GetApprovalRequest(pb.GetApprovalRequestRequest(name=name), metadata=md))
+    return 0
+
+
+@_remote
+def cmd_approve(args: argparse.Namespace) -> int:
+    from covenant.rules.v1 import rule_pack_service_pb2 as pb
+
+    stub, md = _stub(args, args.service)
+    name = f"packs/{args.pack_id}/versions/{args.version}"
+    a = stub.ApproveRulePackVersion(
+        pb.ApproveRulePackVersionRequest(name=name, comment=args.comment, request_id=str(uuid.uuid4())),
+        metadata=md,
+    )
+    print(f"approved {name}")
+    _print_approval(a)
     return 0
 
 
@@ -157,6 +224,8 @@ def cmd_history(args: argparse.Namespace) -> int:
     for v in resp.versions:
         mark = "*" if v.active else " "
         print(f"{mark} {v.version:<16} {v.create_time.ToJsonString():<28} {v.author:<28} {v.content_hash}")
+    if resp.versions:
+        print(f"approvals needed before activation: {resp.versions[0].approvals_required}")
     return 0
 
 
@@ -240,12 +309,23 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--activate", action="store_true")
     s.add_argument("--service", default="")
     s.set_defaults(func=cmd_publish)
-    for name, fn in (("activate", cmd_activate), ("rollback", cmd_rollback)):
+    for name, fn in (("activate", cmd_activate), ("approval", cmd_approval), ("approve", cmd_approve)):
         s = sub.add_parser(name, parents=[remote])
         s.add_argument("service")
         s.add_argument("pack_id")
         s.add_argument("version")
         s.set_defaults(func=fn)
+        if name == "activate":
+            s.add_argument("--at", default="", help="scheduled activation instant (RFC 3339)")
+        if name == "approve":
+            s.add_argument("--comment", default="")
+    s = sub.add_parser("rollback", parents=[remote])
+    s.add_argument("service")
+    s.add_argument("pack_id")
+    s.add_argument("version", nargs="?", default="")
+    s.add_argument("--emergency", action="store_true", help="one person, to the last approved version")
+    s.add_argument("--reason", default="", help="why (required with --emergency; audited)")
+    s.set_defaults(func=cmd_rollback)
     s = sub.add_parser("history", parents=[remote])
     s.add_argument("service")
     s.add_argument("pack_id")

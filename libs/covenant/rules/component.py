@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from covenant.db.engine import Database
+from covenant.rules.authority import ApprovalPolicy
 from covenant.rules.lifecycle import RulePackManager
 from covenant.rules.runtime import RuleRuntime
 from covenant.rules.servicer import RulePackServicer
@@ -64,9 +66,11 @@ class RulesComponent:
 def build_rules_component(
     db: Database, service_name: str, vocabulary: ActionVocabulary, rules_dir: Path, poll_seconds: float
 ) -> RulesComponent:
-    """Runtime, lifecycle manager, gRPC servicer and watcher for ``service_name``."""
+    """Runtime, lifecycle manager, gRPC servicer and watcher for ``service_name``. Approvals needed per
+    pack come from ``COVENANT_RULES_APPROVALS`` (``covenant.rules.authority.ApprovalPolicy``)."""
     runtime = RuleRuntime(service_name, vocabulary)
-    manager = RulePackManager(db, service_name, vocabulary, runtime)
+    policy = ApprovalPolicy.parse(os.environ.get("COVENANT_RULES_APPROVALS"))
+    manager = RulePackManager(db, service_name, vocabulary, runtime, policy)
     manager.refresh()
     return RulesComponent(
         runtime,

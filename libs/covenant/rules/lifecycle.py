@@ -1,5 +1,8 @@
-"""The rule-pack lifecycle of one service: validate → publish → activate → roll back, plus history, diff
-and dry run. A pack that fails any step never becomes active; the last good version keeps serving."""
+"""The rule-pack lifecycle of one service: validate → publish → approve → activate (now or at an instant)
+→ roll back, plus history, diff and dry run. A pack that fails any step never becomes active; the last good
+version keeps serving. Who may change which pack, and how many approvals it needs, is
+``covenant.rules.authority``; people are checked here when a principal is given (the shipped default
+packs are loaded by the system without one)."""
 
 from __future__ import annotations
 
@@ -15,10 +18,25 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from covenant.auth import Principal
 from covenant.db.audit import AuditLog
 from covenant.db.engine import Database
-from covenant.errors import Aborted, AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from covenant.errors import (
+    Aborted,
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+)
 from covenant.rules import store
+from covenant.rules.authority import (
+    ApprovalPolicy,
+    PackRef,
+    authorize_pack,
+    distinct_approvers,
+    role_table_of,
+)
 from covenant.rules.engine import (
     CompiledPack,
     FiredAction,
@@ -54,16 +72,22 @@ class RulePackManager:
     """Lifecycle operations over the service's database and its runtime."""
 
     def __init__(
-        self, db: Database, service: str, vocabulary: ActionVocabulary, runtime: RuleRuntime
+        self,
+        db: Database,
+        service: str,
+        vocabulary: ActionVocabulary,
+        runtime: RuleRuntime,
+        policy: ApprovalPolicy | None = None,
     ) -> None:
         self.db = db
         self.service = service
         self.vocabulary = vocabulary
         self.runtime = runtime
+        self.policy = policy or ApprovalPolicy()
         self.audit = AuditLog(AUDIT_STREAM)
         self._compiled: OrderedDict[str, CompiledPack] = OrderedDict()  # by sha256 of the source text
         self._cache_lock = threading.Lock()
-        self._loaded: dict[str, tuple[str, int]] = {}
+        self._loaded: tuple[Any, ...] | None = None
         self._lock = threading.Lock()
 
     # -- validation --------------------------------------------------------------------------
@@ -112,11 +136,65 @@ class RulePackManager:
             while len(self._compiled) > COMPILED_CACHE:  # evicted rulesets are freed once unused
                 self._compiled.popitem(last=False)
 
-    # -- publish / activate / roll back ------------------------------------------------------
-    def publish(self, source: str, author: str, *, request_id: str = "") -> tuple[store.StoredVersion, bool]:
+    # -- authority ---------------------------------------------------------------------------
+    def ref(self, pack: Pack, stored_owner: str = "") -> PackRef:
+        """The pack as rule authority sees it: service, id, its owner group(s) (the proposed one and the
+        one already stored, both must be covered) and, for a role table, what it grants."""
+        owners = tuple(sorted({pack.owner, stored_owner} - {""}))
+        return PackRef(pack.service, pack.id, owners, role_table_of(pack.parameters))
+
+    def _stored_owner(self, session: Any, pack_id: str) -> str:
+        """The owner group of the pack's first published version (a later version cannot move it)."""
+        versions = store.list_versions(session, pack_id)
+        return parse_pack(versions[-1].source).owner if versions else ""
+
+    def ref_of(self, stored: store.StoredVersion) -> PackRef:
+        with self.db.session() as s:
+            owner = self._stored_owner(s, stored.pack_id)
+        return self.ref(parse_pack(stored.source), owner)
+
+    def may_change(self, principal: Principal, pack_id: str) -> bool:
+        """Whether ``principal`` may publish the pack (its latest version decides what it is)."""
+        with self.db.session() as s:
+            versions = store.list_versions(s, pack_id)
+        if not versions:
+            return False
+        try:
+            authorize_pack(principal, "publish", self.ref_of(versions[0]))
+        except PermissionDenied:
+            return False
+        return True
+
+    def required_approvals(self, stored: store.StoredVersion) -> int:
+        return self.policy.required(self.ref_of(stored))
+
+    # -- publish / approve / activate / roll back --------------------------------------------
+    def publish(
+        self,
+        source: str,
+        author: str,
+        *,
+        request_id: str = "",
+        principal: Principal | None = None,
+        activate: bool = False,
+    ) -> tuple[store.StoredVersion, bool]:
         """Validate and store an immutable version; returns (version, created). Publishing the same content
-        again returns the stored version; different content under an existing version is ALREADY_EXISTS."""
+        again returns the stored version; different content under an existing version is ALREADY_EXISTS.
+        With a principal, their authority over the pack is checked first (and, with ``activate``, that
+        activation needs no approval, so nothing is stored when the activation would be refused)."""
         pack, compiled = self.validate(source)
+        if principal is not None:
+            with self.db.session() as s:
+                ref = self.ref(pack, self._stored_owner(s, pack.id))
+            authorize_pack(principal, "publish", ref)
+            if activate:
+                authorize_pack(principal, "activate", ref)
+                needed = self.policy.required(ref)
+                if needed:
+                    raise FailedPrecondition(
+                        f"pack {pack.id} needs {needed} approval(s) before activation; publish without "
+                        "activate, then have another person approve it (covenant rules approve)"
+                    )
         with self.db.session() as s:
             existing = store.get_version(s, pack.id, pack.version)
             if existing is not None:
@@ -144,6 +222,34 @@ class RulePackManager:
         self._remember(source, compiled)
         return stored, True
 
+    def approve(
+        self, pack_id: str, version: str, principal: Principal, *, comment: str = "", request_id: str = ""
+    ) -> tuple[store.StoredVersion, list[store.Approval]]:
+        """Record ``principal``'s approval of a version (never its author's); approving twice is a no-op."""
+        stored = self.get(pack_id, version)
+        authorize_pack(principal, "approve", self.ref_of(stored))
+        if principal.subject == stored.author:
+            raise PermissionDenied(
+                f"rules.{self.service}/{pack_id}.approve",
+                f"you published packs/{pack_id}/versions/{version}; approval needs a different person",
+            )
+        with self.db.session() as s:
+            if store.add_approval(s, pack_id, version, principal.subject, comment):
+                self.audit.append(
+                    s,
+                    actor=principal.subject,
+                    action="rule_pack.approved",
+                    subject=f"packs/{pack_id}/versions/{version}",
+                    data={"comment": comment, "author": stored.author, "request_id": request_id},
+                )
+            return stored, store.open_approvals(s, pack_id, version)
+
+    def approvals(self, pack_id: str, version: str) -> list[store.Approval]:
+        """Open approvals of a version that count (never its author's)."""
+        stored = self.get(pack_id, version)
+        with self.db.session() as s:
+            return [a for a in store.open_approvals(s, pack_id, version) if a.approver != stored.author]
+
     def activate(
         self,
         pack_id: str,
@@ -152,43 +258,132 @@ class RulePackManager:
         *,
         action: str = "rule_pack.activated",
         request_id: str = "",
+        principal: Principal | None = None,
+        effective_at: datetime | None = None,
+        emergency_reason: str | None = None,
     ) -> store.StoredVersion:
-        """Make a published version the active one (every replica's watcher swaps to it). Activating the
-        version that is already active changes nothing."""
+        """Make a published version the active one (every replica's watcher swaps to it), now or at
+        ``effective_at``. With a principal: their authority is checked and the version needs the pack's
+        approvals by people other than its author (they are used up by this activation), unless this is an
+        emergency rollback (``emergency_reason``; the caller checked the target). Activating the version
+        that is already active changes nothing."""
+        stored = self.get(pack_id, version)
+        # Compiled and tested when published; this guards against a vocabulary changed since.
+        compiled = self._compile(stored.source)
+        starts = compiled.pack.effective_from
+        if effective_at is None and starts is not None:  # the pack's own start date schedules it
+            effective_at = datetime.combine(starts, datetime.min.time(), UTC)
+        needed, approvers = 0, []
+        if principal is not None:
+            authorize_pack(principal, "activate", self.ref_of(stored))
+            needed = self.required_approvals(stored) if emergency_reason is None else 0
+        now = datetime.now(UTC)
         with self.db.session() as s:
-            stored = store.get_version(s, pack_id, version)
-            if stored is None:
-                raise NotFound(f"packs/{pack_id}/versions/{version} not found")
-            # Compiled and tested when published; this guards against a vocabulary changed since.
-            self._compile(stored.source)
             previous = store.active_state(s).get(pack_id, ("", 0))[0]
-            if previous != version:
-                generation = store.set_active(s, pack_id, version, actor)
-                self.audit.append(
-                    s,
-                    actor=actor,
-                    action=action,
-                    subject=f"packs/{pack_id}",
-                    data={
-                        "version": version,
-                        "previous": previous,
-                        "generation": generation,
-                        "request_id": request_id,
-                    },
+            pending = store.get_schedule(s, pack_id)
+            if previous == version and effective_at is None and not pending:
+                return stored
+            if needed:
+                approvers = distinct_approvers(
+                    [a.approver for a in store.open_approvals(s, pack_id, version)], stored.author
                 )
+                if len(approvers) < needed:
+                    raise FailedPrecondition(
+                        f"packs/{pack_id}/versions/{version} needs {needed} approval(s) by someone other "
+                        f"than its author {stored.author}; it has {len(approvers)} "
+                        f"(covenant rules approve {self.service} {pack_id} {version})"
+                    )
+            data: dict[str, Any] = {
+                "version": version,
+                "previous": previous,
+                "request_id": request_id,
+                "approved_by": approvers,
+            }
+            if emergency_reason is not None:
+                data.update(emergency=True, reason=emergency_reason)
+            if effective_at is not None and effective_at > now:
+                store.set_schedule(
+                    s, store.Scheduled(pack_id, version, effective_at, actor, emergency_reason is None)
+                )
+                store.consume_approvals(s, pack_id, version, 0)
+                data["effective_at"] = effective_at.isoformat()
+                self.audit.append(
+                    s, actor=actor, action="rule_pack.scheduled", subject=f"packs/{pack_id}", data=data
+                )
+            else:
+                if pending:
+                    store.take_schedule(s, pack_id, pending[0].version)  # an activation now replaces it
+                generation = store.set_active(s, pack_id, version, actor)
+                store.consume_approvals(s, pack_id, version, generation)
+                kind = action.removeprefix("rule_pack.")
+                store.record_activation(
+                    s, pack_id, generation, version, actor, kind, emergency_reason is None
+                )
+                data["generation"] = generation
+                self.audit.append(s, actor=actor, action=action, subject=f"packs/{pack_id}", data=data)
         self.refresh()
         return stored
 
+    def last_approved(self, pack_id: str) -> str:
+        """The newest version, other than the active one, that became active with its approvals (or was
+        shipped); empty when there is none."""
+        with self.db.session() as s:
+            current = store.active_state(s).get(pack_id, ("", 0))[0]
+            for act in store.activation_history(s, pack_id):
+                if act.approved and act.version != current:
+                    return act.version
+        return ""
+
     def rollback(
-        self, pack_id: str, to_version: str, actor: str, *, request_id: str = ""
+        self,
+        pack_id: str,
+        to_version: str,
+        actor: str,
+        *,
+        request_id: str = "",
+        principal: Principal | None = None,
+        emergency_reason: str | None = None,
     ) -> store.StoredVersion:
-        """Re-activate an earlier published version (a no-op when it is already the active one)."""
+        """Re-activate an earlier published version (a no-op when it is already the active one). A normal
+        rollback is an activation like any other (approvals needed). An emergency rollback is one person's
+        call, only to the last approved version, and is flagged in the audit."""
         with self.db.session() as s:
             current = store.active_state(s).get(pack_id)
+            versions = store.list_versions(s, pack_id)
+        if principal is not None:  # authority first: a stranger learns nothing about the pack's state
+            if not versions:
+                raise PermissionDenied(f"rules.{self.service}/{pack_id}.activate")
+            authorize_pack(principal, "activate", self.ref_of(versions[0]))
         if current is None:
             raise FailedPrecondition(f"pack {pack_id} has no active version to roll back from")
+        if emergency_reason is not None:
+            if not emergency_reason.strip():
+                raise InvalidArgument("an emergency rollback needs a reason", field="reason")
+            target = self.last_approved(pack_id)
+            if not target:
+                raise FailedPrecondition(f"pack {pack_id} has no earlier approved version to roll back to")
+            if to_version and to_version != target:
+                raise FailedPrecondition(
+                    f"an emergency rollback goes only to the last approved version {target}, not {to_version}"
+                )
+            return self.activate(
+                pack_id,
+                target,
+                actor,
+                action="rule_pack.emergency_rollback",
+                request_id=request_id,
+                principal=principal,
+                emergency_reason=emergency_reason,
+            )
+        if not to_version:
+            raise InvalidArgument("is required", field="to_version")
         return self.activate(
-            pack_id, to_version, actor, action="rule_pack.rolled_back", request_id=request_id
+            pack_id,
+            to_version,
+            actor,
+            action="rule_pack.rolled_back",
+            request_id=request_id,
+            principal=principal,
         )
 
     # -- reads -------------------------------------------------------------------------------
@@ -258,13 +453,19 @@ class RulePackManager:
 
     # -- replicas ----------------------------------------------------------------------------
     def refresh(self) -> bool:
-        """Load the stored active versions into the runtime if they changed. True when swapped."""
+        """Apply scheduled activations that are due, then load the stored active versions (and the
+        scheduled ones, which the runtime switches to at their instant) if they changed. True when
+        swapped."""
         with self._lock:
+            self._apply_due_schedules()
             with self.db.session() as s:
                 state = store.active_state(s)
-                if state == self._loaded:
+                pending = store.get_schedule(s)
+                loaded = (state, [(p.pack_id, p.version, p.effective_at) for p in pending])
+                if loaded == self._loaded:
                     return False
                 sources = {pid: store.get_version(s, pid, ver) for pid, (ver, _) in state.items()}
+                later = {p.pack_id: (p, store.get_version(s, p.pack_id, p.version)) for p in pending}
             compiled = {}
             for pid, stored in sources.items():
                 if stored is None:
@@ -278,10 +479,50 @@ class RulePackManager:
                     current = self.runtime.active().get(pid)
                     if current is not None:
                         compiled[pid] = current
-            self.runtime.set_active(compiled)
-            self._loaded = state
+            scheduled = {}
+            for pid, (item, stored) in later.items():
+                try:
+                    if stored is not None:
+                        scheduled[pid] = (item.effective_at.timestamp(), self._compile(stored.source))
+                except PackError as exc:
+                    log.error("scheduled version %s@%s does not compile here: %s", pid, item.version, exc)
+            self.runtime.set_active(compiled, scheduled)
+            self._loaded = loaded
             log.info("rule packs active: %s", self.runtime.active_versions())
             return True
+
+    def _apply_due_schedules(self) -> None:
+        """Store scheduled activations whose instant has passed as the active versions (the first replica
+        to get there does it; the runtimes already switched at the instant)."""
+        now = datetime.now(UTC)
+        with self.db.session() as s:
+            due = [p for p in store.get_schedule(s) if p.effective_at <= now]
+        for item in due:
+            with self.db.session() as s:
+                taken = store.take_schedule(s, item.pack_id, item.version)
+                if taken is None:
+                    continue
+                previous = store.active_state(s).get(item.pack_id, ("", 0))[0]
+                generation = store.set_active(s, item.pack_id, item.version, item.actor)
+                store.record_activation(
+                    s, item.pack_id, generation, item.version, item.actor, "scheduled", item.approved
+                )
+                self.audit.append(
+                    s,
+                    actor=item.actor,
+                    action="rule_pack.activated",
+                    subject=f"packs/{item.pack_id}",
+                    data={
+                        "version": item.version,
+                        "previous": previous,
+                        "generation": generation,
+                        "scheduled_for": item.effective_at.isoformat(),
+                    },
+                )
+
+    def scheduled(self) -> list[store.Scheduled]:
+        with self.db.session() as s:
+            return store.get_schedule(s)
 
     def load_default_packs(self, rules_dir: Path) -> list[str]:
         """Publish and activate each shipped pack (``rules_dir/<service>/*.yaml``) whose id has never been

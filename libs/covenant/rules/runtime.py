@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -35,6 +37,9 @@ class RuleRuntime:
     ``set_active`` replaces the whole set of compiled packs in one reference assignment: an evaluation
     already running finishes on the packs it started with; the next one sees the new set. Nothing is
     lost or half-applied during a swap.
+
+    Scheduled activations (``set_active(..., scheduled=)``) are held compiled and switched to at their
+    instant by the first evaluation after it, on every replica, without waiting for the next poll.
     """
 
     def __init__(
@@ -45,18 +50,46 @@ class RuleRuntime:
         self._active: tuple[CompiledPack, ...] = ()
         self._recent: deque[tuple[dict[str, Any], dict[str, Any]]] = deque(maxlen=recent)
         self._swap_lock = threading.Lock()
+        self._scheduled: tuple[tuple[float, CompiledPack], ...] = ()
+        self._next_at = math.inf
 
     # -- activation ----------------------------------------------------------------------------
-    def set_active(self, packs: Mapping[str, CompiledPack]) -> None:
-        """Atomically install the compiled packs (by pack id)."""
+    def set_active(
+        self,
+        packs: Mapping[str, CompiledPack],
+        scheduled: Mapping[str, tuple[float, CompiledPack]] | None = None,
+    ) -> None:
+        """Atomically install the compiled packs (by pack id), and the ones that replace them at a later
+        instant (``{pack id: (epoch seconds, compiled)}``)."""
         with self._swap_lock:
             self._active = tuple(packs[k] for k in sorted(packs))
+            self._scheduled = tuple(sorted((scheduled or {}).values(), key=lambda item: item[0]))
+            self._next_at = self._scheduled[0][0] if self._scheduled else math.inf
+        self._current()
+
+    def _current(self) -> tuple[CompiledPack, ...]:
+        """The active packs now: a scheduled version whose instant has passed replaces its pack."""
+        if time.time() >= self._next_at:
+            with self._swap_lock:
+                now = time.time()
+                due = [c for at, c in self._scheduled if at <= now]
+                if due:
+                    active = {c.pack.id: c for c in self._active} | {c.pack.id: c for c in due}
+                    self._active = tuple(active[k] for k in sorted(active))
+                    self._scheduled = tuple(item for item in self._scheduled if item[0] > now)
+                    self._next_at = self._scheduled[0][0] if self._scheduled else math.inf
+        return self._active
 
     def active(self) -> dict[str, CompiledPack]:
-        return {c.pack.id: c for c in self._active}
+        return {c.pack.id: c for c in self._current()}
 
     def active_versions(self) -> dict[str, str]:
-        return {c.pack.id: c.pack.version for c in self._active}
+        return {c.pack.id: c.pack.version for c in self._current()}
+
+    def scheduled_versions(self) -> dict[str, tuple[str, float]]:
+        """pack id → (version, epoch seconds) still waiting for their instant on this replica."""
+        self._current()
+        return {c.pack.id: (c.pack.version, at) for at, c in self._scheduled}
 
     # -- evaluation ----------------------------------------------------------------------------
     def evaluate(
@@ -76,11 +109,11 @@ class RuleRuntime:
         facts = facts or {}
         if record:  # kept for dry runs, failing evaluations included
             self._recent.append((dict(event), dict(facts)))
-        return evaluate_packs(self._active if packs is None else packs, event, facts)
+        return evaluate_packs(self._current() if packs is None else packs, event, facts)
 
     def snapshot(self) -> tuple[CompiledPack, ...]:
         """The active packs as one immutable set (pass it back as ``evaluate(..., packs=)``)."""
-        return self._active
+        return self._current()
 
     def recent(self) -> list[tuple[dict[str, Any], dict[str, Any]]]:
         """Recently evaluated (event, facts) pairs, newest last (for dry runs)."""
@@ -90,7 +123,7 @@ class RuleRuntime:
         self, name: str, *, role: str | None = None, org_unit: str | None = None, default: Any = None
     ) -> Any:
         """A pack parameter, resolved for a role and org unit (the first active pack that defines it)."""
-        for compiled in self._active:
+        for compiled in self._current():
             param = compiled.pack.parameters.get(name)
             if param is not None:
                 return param.resolve(role, org_unit)
@@ -98,7 +131,7 @@ class RuleRuntime:
 
     def parameter_source(self, name: str) -> tuple[str, str]:
         """(pack id, version) of the pack a parameter comes from, or ("", "")."""
-        for compiled in self._active:
+        for compiled in self._current():
             if name in compiled.pack.parameters:
                 return compiled.pack.id, compiled.pack.version
         return "", ""

@@ -1,10 +1,12 @@
-"""gRPC adapter for ``covenant.rules.v1.RulePackService``."""
+"""gRPC adapter for ``covenant.rules.v1.RulePackService``. Who may change which pack is decided in the
+lifecycle (``covenant.rules.authority``); what tooling may show is ``covenant.rules.scoping``."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 import yaml
@@ -12,18 +14,18 @@ from google.protobuf.json_format import MessageToDict
 from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from covenant.auth import authorize
+from covenant.auth import Principal, Scope, authorize, scope_filter
 from covenant.errors import InvalidArgument
 from covenant.events.v1.event_pb2 import Event
 from covenant.grpc.context import current_principal
 from covenant.rules import store
+from covenant.rules.authority import READ
 from covenant.rules.engine import FiredAction
-from covenant.rules.lifecycle import RulePackManager
+from covenant.rules.lifecycle import DryRunRow, RulePackManager
 from covenant.rules.pack import PackError
+from covenant.rules.scoping import mask_text, mask_value, visible
 from covenant.rules.v1 import rule_pack_service_pb2 as pb
 from covenant.rules.v1 import rule_pack_service_pb2_grpc
-
-READ, PUBLISH, ACTIVATE = "rules.packs.read", "rules.packs.publish", "rules.packs.activate"
 
 
 def parse_name(name: str) -> tuple[str, str]:
@@ -54,9 +56,21 @@ def _header(content_hash: str, source: str) -> tuple[str, str]:
     return header
 
 
-def version_pb(v: store.StoredVersion, active: bool, with_source: bool = False) -> pb.RulePackVersion:
+def _ts(value: datetime) -> Timestamp:
     t = Timestamp()
-    t.FromDatetime(v.created_at)
+    t.FromDatetime(value)
+    return t
+
+
+def approvals_pb(approvals: Iterable[store.Approval]) -> list[pb.Approval]:
+    return [
+        pb.Approval(approver=a.approver, approve_time=_ts(a.approved_at), comment=a.comment)
+        for a in approvals
+    ]
+
+
+def version_pb(v: store.StoredVersion, active: bool, with_source: bool = False) -> pb.RulePackVersion:
+    t = _ts(v.created_at)
     owner, description = _header(v.content_hash, v.source)
     return pb.RulePackVersion(
         name=f"packs/{v.pack_id}/versions/{v.version}",
@@ -73,10 +87,11 @@ def version_pb(v: store.StoredVersion, active: bool, with_source: bool = False) 
 
 
 def fired_pb(actions: Iterable[FiredAction]) -> list[pb.FiredActionView]:
+    """Fired actions as shown by tooling: parameters with personal data masked."""
     out = []
     for a in actions:
         params = Struct()
-        params.update(dict(a.params))
+        params.update(mask_value(dict(a.params)))
         out.append(
             pb.FiredActionView(
                 action=a.action,
@@ -160,46 +175,126 @@ class RulePackServicer(rule_pack_service_pb2_grpc.RulePackServiceServicer):
 
     def PublishRulePack(self, request: pb.PublishRulePackRequest, context: Any) -> pb.RulePackVersion:
         principal = current_principal()
-        authorize(principal, PUBLISH)
-        if request.activate:
-            authorize(principal, ACTIVATE)
+        if not request.source_yaml.strip():
+            raise InvalidArgument("is empty", field="source_yaml")
         stored, _created = self.manager.publish(
-            request.source_yaml, principal.subject, request_id=request.request_id
+            request.source_yaml,
+            principal.subject,
+            request_id=request.request_id,
+            principal=principal,
+            activate=request.activate,
         )
         if request.activate:
             self.manager.activate(
-                stored.pack_id, stored.version, principal.subject, request_id=request.request_id
+                stored.pack_id,
+                stored.version,
+                principal.subject,
+                request_id=request.request_id,
+                principal=principal,
             )
-        _, active = self.manager.history(stored.pack_id)
-        return version_pb(stored, active=active == stored.version)
+        return self._version(stored)
 
     def ActivateRulePackVersion(
         self, request: pb.ActivateRulePackVersionRequest, context: Any
     ) -> pb.RulePackVersion:
         principal = current_principal()
-        authorize(principal, ACTIVATE)
         pack_id, version = parse_name(request.name)
-        stored = self.manager.activate(pack_id, version, principal.subject, request_id=request.request_id)
-        return version_pb(stored, active=True)
+        effective_at = None
+        if request.HasField("effective_time"):
+            try:
+                effective_at = request.effective_time.ToDatetime(tzinfo=UTC)
+            except (ValueError, OverflowError):
+                raise InvalidArgument("is not a valid time", field="effective_time") from None
+        stored = self.manager.activate(
+            pack_id,
+            version,
+            principal.subject,
+            request_id=request.request_id,
+            principal=principal,
+            effective_at=effective_at,
+        )
+        return self._version(stored)
 
     def RollbackRulePack(self, request: pb.RollbackRulePackRequest, context: Any) -> pb.RulePackVersion:
         principal = current_principal()
-        authorize(principal, ACTIVATE)
         if not request.pack_id:
             raise InvalidArgument("is required", field="pack_id")
-        if not request.to_version:
+        if not request.to_version and not request.emergency:
             raise InvalidArgument("is required", field="to_version")
         stored = self.manager.rollback(
-            request.pack_id, request.to_version, principal.subject, request_id=request.request_id
+            request.pack_id,
+            request.to_version,
+            principal.subject,
+            request_id=request.request_id,
+            principal=principal,
+            emergency_reason=request.reason if request.emergency else None,
         )
-        return version_pb(stored, active=True)
+        return self._version(stored)
+
+    def _version(self, stored: store.StoredVersion, with_source: bool = False) -> pb.RulePackVersion:
+        """A version with whether it is active, the approvals its pack needs and its open approvals."""
+        _, active = self.manager.history(stored.pack_id)
+        out = version_pb(stored, active=active == stored.version, with_source=with_source)
+        out.approvals_required = self.manager.required_approvals(stored)
+        out.approvals.extend(approvals_pb(self.manager.approvals(stored.pack_id, stored.version)))
+        return out
+
+    def GetApprovalRequest(self, request: pb.GetApprovalRequestRequest, context: Any) -> pb.ApprovalRequest:
+        principal = current_principal()
+        authorize(principal, READ)
+        pack_id, version = parse_name(request.name)
+        return self._approval_request(principal, self.manager.get(pack_id, version))
+
+    def ApproveRulePackVersion(
+        self, request: pb.ApproveRulePackVersionRequest, context: Any
+    ) -> pb.ApprovalRequest:
+        principal = current_principal()
+        pack_id, version = parse_name(request.name)
+        stored, _ = self.manager.approve(
+            pack_id, version, principal, comment=request.comment, request_id=request.request_id
+        )
+        return self._approval_request(principal, stored, with_dry_run=can_read(principal))
+
+    def _approval_request(
+        self, principal: Principal, stored: store.StoredVersion, *, with_dry_run: bool = True
+    ) -> pb.ApprovalRequest:
+        _, active = self.manager.history(stored.pack_id)
+        version = self._version(stored)
+        out = pb.ApprovalRequest(
+            version=version,
+            active_version=active,
+            approvals_required=version.approvals_required,
+            approvals=version.approvals,
+            ready=len(version.approvals) >= version.approvals_required,
+        )
+        if active and active != stored.version:
+            text, added, removed, changed = self.manager.diff(stored.pack_id, active, stored.version)
+            out.diff.CopyFrom(
+                pb.DiffRulePackVersionsResponse(
+                    unified_diff=mask_text(text),
+                    added_rules=added,
+                    removed_rules=removed,
+                    changed_rules=changed,
+                )
+            )
+        if with_dry_run:
+            pack, compiled = self.manager.candidate(stored.source)
+            out.dry_run.CopyFrom(dry_run_pb(self.manager.dry_run(pack, compiled, self._recent(principal))))
+        return out
+
+    def _recent(self, principal: Principal) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """The service's recently evaluated events the caller's rules.packs.read scope covers."""
+        scope = scope_filter(principal, READ)
+        return [(e, f) for e, f in self.manager.runtime.recent() if visible(scope, e, f)]
 
     def GetRulePackVersion(self, request: pb.GetRulePackVersionRequest, context: Any) -> pb.RulePackVersion:
-        authorize(current_principal(), READ)
+        principal = current_principal()
+        scope = authorize(principal, READ)
         pack_id, version = parse_name(request.name)
-        stored = self.manager.get(pack_id, version)
-        _, active = self.manager.history(pack_id)
-        return version_pb(stored, active=active == version, with_source=True)
+        out = self._version(self.manager.get(pack_id, version), with_source=True)
+        if scope is not Scope.ALL and not self.manager.may_change(principal, pack_id):
+            out.source_yaml = mask_text(out.source_yaml)  # personal data in a pack only for its owners
+        return out
 
     def ListRulePackVersions(
         self, request: pb.ListRulePackVersionsRequest, context: Any
@@ -226,6 +321,12 @@ class RulePackServicer(rule_pack_service_pb2_grpc.RulePackServiceServicer):
         return pb.ListActiveRulePacksResponse(
             packs=[version_pb(v, True) for v in self.manager.active_versions()],
             serving_versions=self.manager.runtime.active_versions(),
+            scheduled=[
+                pb.ScheduledActivation(
+                    pack_id=item.pack_id, version=item.version, effective_time=_ts(item.effective_at)
+                )
+                for item in self.manager.scheduled()
+            ],
         )
 
     def DiffRulePackVersions(
@@ -239,11 +340,12 @@ class RulePackServicer(rule_pack_service_pb2_grpc.RulePackServiceServicer):
             request.pack_id, request.from_version, request.to_version
         )
         return pb.DiffRulePackVersionsResponse(
-            unified_diff=text, added_rules=added, removed_rules=removed, changed_rules=changed
+            unified_diff=mask_text(text), added_rules=added, removed_rules=removed, changed_rules=changed
         )
 
     def DryRunRulePack(self, request: pb.DryRunRulePackRequest, context: Any) -> pb.DryRunRulePackResponse:
-        authorize(current_principal(), READ)
+        principal = current_principal()
+        authorize(principal, READ)
         if request.candidate_yaml:
             pack, compiled = self.manager.candidate(request.candidate_yaml)
         elif request.candidate_version:
@@ -254,20 +356,28 @@ class RulePackServicer(rule_pack_service_pb2_grpc.RulePackServiceServicer):
         if request.inputs:
             inputs = [(event_input(item.event), MessageToDict(item.facts)) for item in request.inputs]
         else:
-            inputs = self.manager.runtime.recent()
-        rows = self.manager.dry_run(pack, compiled, inputs)
-        return pb.DryRunRulePackResponse(
-            results=[
-                pb.DryRunResult(
-                    event_type=str(r.event.get("type", "")),
-                    event_id=str(r.event.get("id", "")),
-                    active_actions=fired_pb(r.active),
-                    candidate_actions=fired_pb(r.candidate),
-                    changed=r.changed,
-                    error=r.error,
-                )
-                for r in rows
-            ],
-            events=len(rows),
-            changed=sum(r.changed for r in rows),
-        )
+            inputs = self._recent(principal)
+        return dry_run_pb(self.manager.dry_run(pack, compiled, inputs))
+
+
+def can_read(principal: Principal) -> bool:
+    return principal.scope_for(READ) is not None
+
+
+def dry_run_pb(rows: list[DryRunRow]) -> pb.DryRunRulePackResponse:
+    """Dry-run rows as the API shows them (personal data masked)."""
+    return pb.DryRunRulePackResponse(
+        results=[
+            pb.DryRunResult(
+                event_type=str(r.event.get("type", "")),
+                event_id=mask_text(str(r.event.get("id", ""))),
+                active_actions=fired_pb(r.active),
+                candidate_actions=fired_pb(r.candidate),
+                changed=r.changed,
+                error=mask_text(r.error),
+            )
+            for r in rows
+        ],
+        events=len(rows),
+        changed=sum(r.changed for r in rows),
+    )

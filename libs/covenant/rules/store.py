@@ -3,6 +3,11 @@
 Versions are immutable. Publishing identical content under an existing version is a no-op; different
 content under an existing version is refused. ``rule_pack_active`` is what every replica's watcher
 polls: its ``generation`` grows on every activation or rollback.
+
+Governance (maker-checker): ``rule_pack_approvals`` holds approvals of a version by people other than its
+author; an activation consumes them. ``rule_pack_activations`` is the activation history (what became
+active, how, and whether it was approved). ``rule_pack_schedule`` holds at most one scheduled activation
+per pack, applied at its instant.
 """
 
 from __future__ import annotations
@@ -10,7 +15,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, and_, insert, select, update
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    delete,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -37,6 +56,39 @@ active = Table(
     Column("activated_by", String(255), nullable=False),
     Column("activated_at", DateTime(timezone=True), nullable=False),
     Column("generation", Integer, nullable=False),
+)
+
+approvals = Table(
+    "rule_pack_approvals",
+    metadata,
+    Column("pack_id", String(128), primary_key=True),
+    Column("version", String(64), primary_key=True),
+    Column("approver", String(255), primary_key=True),
+    Column("approved_at", DateTime(timezone=True), nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("consumed_generation", Integer, nullable=True),
+)
+
+activations = Table(
+    "rule_pack_activations",
+    metadata,
+    Column("pack_id", String(128), primary_key=True),
+    Column("generation", Integer, primary_key=True),
+    Column("version", String(64), nullable=False),
+    Column("actor", String(255), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("approved", Boolean, nullable=False),
+    Column("activated_at", DateTime(timezone=True), nullable=False),
+)
+
+schedule = Table(
+    "rule_pack_schedule",
+    metadata,
+    Column("pack_id", String(128), primary_key=True),
+    Column("version", String(64), nullable=False),
+    Column("effective_at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(255), nullable=False),
+    Column("approved", Boolean, nullable=False),
 )
 
 
@@ -113,3 +165,154 @@ def set_active(session: Session, pack_id: str, version: str, actor: str) -> int:
         .values(version=version, activated_by=actor, activated_at=now, generation=generation)
     )
     return generation
+
+
+# -- governance --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Approval:
+    approver: str
+    approved_at: datetime
+    comment: str
+
+
+@dataclass(frozen=True)
+class Activation:
+    generation: int
+    version: str
+    actor: str
+    kind: str
+    approved: bool
+    activated_at: datetime
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    pack_id: str
+    version: str
+    effective_at: datetime
+    actor: str
+    approved: bool
+
+
+def open_approvals(session: Session, pack_id: str, version: str) -> list[Approval]:
+    """Approvals of a version not yet used by an activation, oldest first."""
+    rows = session.execute(
+        select(approvals)
+        .where(
+            and_(
+                approvals.c.pack_id == pack_id,
+                approvals.c.version == version,
+                approvals.c.consumed_generation.is_(None),
+            )
+        )
+        .order_by(approvals.c.approved_at, approvals.c.approver)
+    )
+    return [Approval(r.approver, _utc(r.approved_at), r.comment) for r in rows]
+
+
+def add_approval(session: Session, pack_id: str, version: str, approver: str, comment: str) -> bool:
+    """Record an open approval; False when this approver already has one open for the version."""
+    existing = session.execute(
+        select(approvals).where(
+            and_(
+                approvals.c.pack_id == pack_id,
+                approvals.c.version == version,
+                approvals.c.approver == approver,
+            )
+        )
+    ).first()
+    now = datetime.now(UTC)
+    if existing is not None:
+        if existing.consumed_generation is None:
+            return False
+        session.execute(
+            update(approvals)
+            .where(
+                and_(
+                    approvals.c.pack_id == pack_id,
+                    approvals.c.version == version,
+                    approvals.c.approver == approver,
+                )
+            )
+            .values(approved_at=now, comment=comment, consumed_generation=None)
+        )
+        return True
+    try:
+        session.execute(
+            insert(approvals).values(
+                pack_id=pack_id, version=version, approver=approver, approved_at=now, comment=comment
+            )
+        )
+    except IntegrityError:
+        raise Aborted(f"packs/{pack_id}/versions/{version} was approved concurrently; retry") from None
+    return True
+
+
+def consume_approvals(session: Session, pack_id: str, version: str, generation: int) -> None:
+    session.execute(
+        update(approvals)
+        .where(
+            and_(
+                approvals.c.pack_id == pack_id,
+                approvals.c.version == version,
+                approvals.c.consumed_generation.is_(None),
+            )
+        )
+        .values(consumed_generation=generation)
+    )
+
+
+def record_activation(
+    session: Session, pack_id: str, generation: int, version: str, actor: str, kind: str, approved: bool
+) -> None:
+    session.execute(
+        insert(activations).values(
+            pack_id=pack_id,
+            generation=generation,
+            version=version,
+            actor=actor,
+            kind=kind,
+            approved=approved,
+            activated_at=datetime.now(UTC),
+        )
+    )
+
+
+def activation_history(session: Session, pack_id: str) -> list[Activation]:
+    """Activations of a pack, newest first."""
+    rows = session.execute(
+        select(activations).where(activations.c.pack_id == pack_id).order_by(activations.c.generation.desc())
+    )
+    return [
+        Activation(r.generation, r.version, r.actor, r.kind, bool(r.approved), _utc(r.activated_at))
+        for r in rows
+    ]
+
+
+def get_schedule(session: Session, pack_id: str | None = None) -> list[Scheduled]:
+    q = select(schedule)
+    if pack_id is not None:
+        q = q.where(schedule.c.pack_id == pack_id)
+    return [
+        Scheduled(r.pack_id, r.version, _utc(r.effective_at), r.actor, bool(r.approved))
+        for r in session.execute(q.order_by(schedule.c.pack_id))
+    ]
+
+
+def set_schedule(session: Session, item: Scheduled) -> None:
+    session.execute(delete(schedule).where(schedule.c.pack_id == item.pack_id))
+    session.execute(insert(schedule).values(**item.__dict__))
+
+
+def take_schedule(session: Session, pack_id: str, version: str) -> Scheduled | None:
+    """Remove and return the pack's scheduled activation of ``version`` (locked; None if another replica
+    applied it first)."""
+    r = session.execute(
+        select(schedule)
+        .where(and_(schedule.c.pack_id == pack_id, schedule.c.version == version))
+        .with_for_update()
+    ).first()
+    if r is None:
+        return None
+    session.execute(delete(schedule).where(schedule.c.pack_id == pack_id))
+    return Scheduled(r.pack_id, r.version, _utc(r.effective_at), r.actor, bool(r.approved))

@@ -12,7 +12,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class RulePackVersion(_message.Message):
-    __slots__ = ("name", "pack_id", "version", "content_hash", "author", "create_time", "active", "source_yaml", "owner", "description")
+    __slots__ = ("name", "pack_id", "version", "content_hash", "author", "create_time", "active", "source_yaml", "owner", "description", "approvals_required", "approvals")
     NAME_FIELD_NUMBER: _ClassVar[int]
     PACK_ID_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -23,6 +23,8 @@ class RulePackVersion(_message.Message):
     SOURCE_YAML_FIELD_NUMBER: _ClassVar[int]
     OWNER_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    APPROVALS_REQUIRED_FIELD_NUMBER: _ClassVar[int]
+    APPROVALS_FIELD_NUMBER: _ClassVar[int]
     name: str
     pack_id: str
     version: str
@@ -33,7 +35,19 @@ class RulePackVersion(_message.Message):
     source_yaml: str
     owner: str
     description: str
-    def __init__(self, name: _Optional[str] = ..., pack_id: _Optional[str] = ..., version: _Optional[str] = ..., content_hash: _Optional[str] = ..., author: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., active: _Optional[bool] = ..., source_yaml: _Optional[str] = ..., owner: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
+    approvals_required: int
+    approvals: _containers.RepeatedCompositeFieldContainer[Approval]
+    def __init__(self, name: _Optional[str] = ..., pack_id: _Optional[str] = ..., version: _Optional[str] = ..., content_hash: _Optional[str] = ..., author: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., active: _Optional[bool] = ..., source_yaml: _Optional[str] = ..., owner: _Optional[str] = ..., description: _Optional[str] = ..., approvals_required: _Optional[int] = ..., approvals: _Optional[_Iterable[_Union[Approval, _Mapping]]] = ...) -> None: ...
+
+class Approval(_message.Message):
+    __slots__ = ("approver", "approve_time", "comment")
+    APPROVER_FIELD_NUMBER: _ClassVar[int]
+    APPROVE_TIME_FIELD_NUMBER: _ClassVar[int]
+    COMMENT_FIELD_NUMBER: _ClassVar[int]
+    approver: str
+    approve_time: _timestamp_pb2.Timestamp
+    comment: str
+    def __init__(self, approver: _Optional[str] = ..., approve_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., comment: _Optional[str] = ...) -> None: ...
 
 class ValidateRulePackRequest(_message.Message):
     __slots__ = ("source_yaml",)
@@ -98,22 +112,28 @@ class PublishRulePackRequest(_message.Message):
     def __init__(self, source_yaml: _Optional[str] = ..., activate: _Optional[bool] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class ActivateRulePackVersionRequest(_message.Message):
-    __slots__ = ("name", "request_id")
+    __slots__ = ("name", "request_id", "effective_time")
     NAME_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_TIME_FIELD_NUMBER: _ClassVar[int]
     name: str
     request_id: str
-    def __init__(self, name: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+    effective_time: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., request_id: _Optional[str] = ..., effective_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class RollbackRulePackRequest(_message.Message):
-    __slots__ = ("pack_id", "to_version", "request_id")
+    __slots__ = ("pack_id", "to_version", "request_id", "emergency", "reason")
     PACK_ID_FIELD_NUMBER: _ClassVar[int]
     TO_VERSION_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    EMERGENCY_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
     pack_id: str
     to_version: str
     request_id: str
-    def __init__(self, pack_id: _Optional[str] = ..., to_version: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+    emergency: bool
+    reason: str
+    def __init__(self, pack_id: _Optional[str] = ..., to_version: _Optional[str] = ..., request_id: _Optional[str] = ..., emergency: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class GetRulePackVersionRequest(_message.Message):
     __slots__ = ("name",)
@@ -144,7 +164,7 @@ class ListActiveRulePacksRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ListActiveRulePacksResponse(_message.Message):
-    __slots__ = ("packs", "serving_versions")
+    __slots__ = ("packs", "serving_versions", "scheduled")
     class ServingVersionsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -154,9 +174,21 @@ class ListActiveRulePacksResponse(_message.Message):
         def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     PACKS_FIELD_NUMBER: _ClassVar[int]
     SERVING_VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULED_FIELD_NUMBER: _ClassVar[int]
     packs: _containers.RepeatedCompositeFieldContainer[RulePackVersion]
     serving_versions: _containers.ScalarMap[str, str]
-    def __init__(self, packs: _Optional[_Iterable[_Union[RulePackVersion, _Mapping]]] = ..., serving_versions: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    scheduled: _containers.RepeatedCompositeFieldContainer[ScheduledActivation]
+    def __init__(self, packs: _Optional[_Iterable[_Union[RulePackVersion, _Mapping]]] = ..., serving_versions: _Optional[_Mapping[str, str]] = ..., scheduled: _Optional[_Iterable[_Union[ScheduledActivation, _Mapping]]] = ...) -> None: ...
+
+class ScheduledActivation(_message.Message):
+    __slots__ = ("pack_id", "version", "effective_time")
+    PACK_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_TIME_FIELD_NUMBER: _ClassVar[int]
+    pack_id: str
+    version: str
+    effective_time: _timestamp_pb2.Timestamp
+    def __init__(self, pack_id: _Optional[str] = ..., version: _Optional[str] = ..., effective_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class DiffRulePackVersionsRequest(_message.Message):
     __slots__ = ("pack_id", "from_version", "to_version")
@@ -237,3 +269,37 @@ class DryRunRulePackResponse(_message.Message):
     events: int
     changed: int
     def __init__(self, results: _Optional[_Iterable[_Union[DryRunResult, _Mapping]]] = ..., events: _Optional[int] = ..., changed: _Optional[int] = ...) -> None: ...
+
+class GetApprovalRequestRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ApproveRulePackVersionRequest(_message.Message):
+    __slots__ = ("name", "comment", "request_id")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    COMMENT_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    comment: str
+    request_id: str
+    def __init__(self, name: _Optional[str] = ..., comment: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class ApprovalRequest(_message.Message):
+    __slots__ = ("version", "active_version", "approvals_required", "approvals", "ready", "diff", "dry_run")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    APPROVALS_REQUIRED_FIELD_NUMBER: _ClassVar[int]
+    APPROVALS_FIELD_NUMBER: _ClassVar[int]
+    READY_FIELD_NUMBER: _ClassVar[int]
+    DIFF_FIELD_NUMBER: _ClassVar[int]
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    version: RulePackVersion
+    active_version: str
+    approvals_required: int
+    approvals: _containers.RepeatedCompositeFieldContainer[Approval]
+    ready: bool
+    diff: DiffRulePackVersionsResponse
+    dry_run: DryRunRulePackResponse
+    def __init__(self, version: _Optional[_Union[RulePackVersion, _Mapping]] = ..., active_version: _Optional[str] = ..., approvals_required: _Optional[int] = ..., approvals: _Optional[_Iterable[_Union[Approval, _Mapping]]] = ..., ready: _Optional[bool] = ..., diff: _Optional[_Union[DiffRulePackVersionsResponse, _Mapping]] = ..., dry_run: _Optional[_Union[DryRunRulePackResponse, _Mapping]] = ...) -> None: ...

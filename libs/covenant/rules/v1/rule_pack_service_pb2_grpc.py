@@ -26,8 +26,14 @@ if _version_not_supported:
 
 
 class RulePackServiceStub:
-    """Rule-pack governance for the service that serves it: validate, test, publish, activate, roll back,
-    compare and dry-run. Every Covenant service serves this for its own packs.
+    """Rule-pack governance for the service that serves it: validate, test, publish, approve, activate, roll
+    back, compare and dry-run. Every Covenant service serves this for its own packs.
+
+    Changing a pack needs a grant naming the service and the pack or its owner group
+    (rules.<service>/<pack glob>.<verb> or rules.<service>/@<owner group>.<verb>, verb publish, activate or
+    approve); reading needs rules.packs.read, whose data scope limits the events a dry run shows. The role
+    table pack changes only by platform admins and never grants what its publisher lacks. See
+    docs/rule-packs.md.
     """
 
     def __init__(self, channel):
@@ -86,11 +92,27 @@ class RulePackServiceStub:
                 request_serializer=covenant_dot_rules_dot_v1_dot_rule__pack__service__pb2.DryRunRulePackRequest.SerializeToString,
                 response_deserializer=covenant_dot_rules_dot_v1_dot_rule__pack__service__pb2.DryRunRulePackResponse.FromString,
                 _registered_method=True)
+        self.GetApprovalRequest = channel.unary_unary(
+                '/covenant.rules.v1.RulePackService/GetApprovalRequest',
+                request_serializer=covenant_dot_rules_dot_v1_dot_rule__pack__service__pb2.GetApprovalRequestRequest.SerializeToString,
+                response_deserializer=covenant_dot_rules_dot_v1_dot_rule__pack__service__pb2.ApprovalRequest.FromString,
+                _registered_method=True)
+        self.ApproveRulePackVersion = channel.unary_unary(
+                '/covenant.rules.v1.RulePackService/ApproveRulePackVersion',
+                request_serializer=covenant_dot_rules_dot_v1_dot_rule__pack__service__pb2.ApproveRulePackVersionRequest.SerializeToString,
+                response_deserializer=covenant_dot_rules_dot_v1_dot_rule__pack__service__pb2.ApprovalRequest.FromString,
+                _registered_method=True)
 
 
 class RulePackServiceServicer:
-    """Rule-pack governance for the service that serves it: validate, test, publish, activate, roll back,
-    compare and dry-run. Every Covenant service serves this for its own packs.
+    """Rule-pack governance for the service that serves it: validate, test, publish, approve, activate, roll
+    back, compare and dry-run. Every Covenant service serves this for its own packs.
+
+    Changing a pack needs a grant naming the service and the pack or its owner group
+    (rules.<service>/<pack glob>.<verb> or rules.<service>/@<owner group>.<verb>, verb publish, activate or
+    approve); reading needs rules.packs.read, whose data scope limits the events a dry run shows. The role
+    table pack changes only by platform admins and never grants what its publisher lacks. See
+    docs/rule-packs.md.
     """
 
     def ValidateRulePack(self, request, context):
@@ -108,21 +130,24 @@ class RulePackServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def PublishRulePack(self, request, context):
-        """Publishes an immutable, content-hashed version (author from the token). Needs rules.packs.publish.
+        """Publishes an immutable, content-hashed version (author from the token). Needs rules.<svc>/<pack>.publish.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ActivateRulePackVersion(self, request, context):
-        """Makes a published version the active one on every replica. Needs rules.packs.activate.
+        """Makes a published version the active one on every replica, now or at effective_time. Needs
+        rules.<svc>/<pack>.activate and, when the pack needs approvals, that many approvals of this version
+        by people other than its author (used up by the activation).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def RollbackRulePack(self, request, context):
-        """Re-activates an earlier published version. Needs rules.packs.activate.
+        """Re-activates an earlier published version (an activation: approvals needed). An emergency rollback
+        goes to the last approved version on one person's word and is flagged in the audit.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -156,7 +181,23 @@ class RulePackServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def DryRunRulePack(self, request, context):
-        """What a candidate would do differently from the active version, event by event.
+        """What a candidate would do differently from the active version, event by event (recent events only
+        within the caller's rules.packs.read scope; personal data masked).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetApprovalRequest(self, request, context):
+        """What an approver looks at: the version, its approvals, the diff against the active version and the
+        dry run over recent events within the approver's scope. Needs rules.packs.read.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ApproveRulePackVersion(self, request, context):
+        """Approves a published version for activation. Needs rules.<svc>/<pack>.approve; never the author.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -215,6 +256,16 @@ def add_RulePackServiceServicer_to_server(servicer, server):
                     request_deserializer=covenant_dot_rules_dot_v1_dot_rule__pack__service__pb2.DryRunRulePackRequest.FromString,
                     response_serializer=covenant_dot_rules_dot_v1_dot_rule__pack__service__pb2.DryRunRulePackResponse.SerializeToString,
             ),
+            'GetApprovalRequest': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetApprovalRequest,
+                    request_deserializer=covenant_dot_rules_dot_v1_dot_rule__pack__service__pb2.GetApprovalRequestRequest.FromString,
+                    response_serializer=covenant_dot_rules_dot_v1_dot_rule__pack__service__pb2.ApprovalRequest.SerializeToString,
+            ),
+            'ApproveRulePackVersion': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApproveRulePackVersion,
+                    request_deserializer=covenant_dot_rules_dot_v1_dot_rule__pack__service__pb2.ApproveRulePackVersionRequest.FromString,
+                    response_serializer=covenant_dot_rules_dot_v1_dot_rule__pack__service__pb2.ApprovalRequest.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'covenant.rules.v1.RulePackService', rpc_method_handlers)
@@ -224,8 +275,14 @@ def add_RulePackServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class RulePackService:
-    """Rule-pack governance for the service that serves it: validate, test, publish, activate, roll back,
-    compare and dry-run. Every Covenant service serves this for its own packs.
+    """Rule-pack governance for the service that serves it: validate, test, publish, approve, activate, roll
+    back, compare and dry-run. Every Covenant service serves this for its own packs.
+
+    Changing a pack needs a grant naming the service and the pack or its owner group
+    (rules.<service>/<pack glob>.<verb> or rules.<service>/@<owner group>.<verb>, verb publish, activate or
+    approve); reading needs rules.packs.read, whose data scope limits the events a dry run shows. The role
+    table pack changes only by platform admins and never grants what its publisher lacks. See
+    docs/rule-packs.md.
     """
 
     @staticmethod
@@ -488,6 +545,60 @@ class RulePackService:
             '/covenant.rules.v1.RulePackService/DryRunRulePack',
             covenant_dot_rules_dot_v1_dot_rule__pack__service__pb2.DryRunRulePackRequest.SerializeToString,
             covenant_dot_rules_dot_v1_dot_rule__pack__service__pb2.DryRunRulePackResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetApprovalRequest(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/covenant.rules.v1.RulePackService/GetApprovalRequest',
+            covenant_dot_rules_dot_v1_dot_rule__pack__service__pb2.GetApprovalRequestRequest.SerializeToString,
+            covenant_dot_rules_dot_v1_dot_rule__pack__service__pb2.ApprovalRequest.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApproveRulePackVersion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/covenant.rules.v1.RulePackService/ApproveRulePackVersion',
+            covenant_dot_rules_dot_v1_dot_rule__pack__service__pb2.ApproveRulePackVersionRequest.SerializeToString,
+            covenant_dot_rules_dot_v1_dot_rule__pack__service__pb2.ApprovalRequest.FromString,
             options,
             channel_credentials,
             insecure,
