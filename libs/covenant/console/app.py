@@ -459,7 +459,7 @@ def create_console(
             )
         if action == "submit":
             v = ctx.backend.publish(svc, source, form.get("request_id", "") or secrets.token_hex(8))
-            raise _Redirect(f"/rules/{svc}/{pack_id}/versions/{v.version}?done=submitted")
+            raise _Redirect(f"/rules/{svc}/{pack_id}/versions/{v.version}/approval?done=submitted")
         validation = ctx.backend.validate(svc, source)
         tests = ctx.backend.test(svc, source) if validation.valid else None
         dry = ctx.backend.dry_run(svc, source) if validation.valid else None
@@ -503,23 +503,53 @@ def create_console(
             {"valid": result.valid, "problems": list(result.problems), "tests_passed": result.tests_passed}
         )
 
-    def version_action(ctx: Ctx, form: dict[str, str]) -> Response:
-        svc, pack_id, version = (
-            _svc(ctx),
-            ctx.request.path_params["pack_id"],
-            ctx.request.path_params["version"],
+    def approval_page(ctx: Ctx) -> Response:
+        svc, pack_id = _svc(ctx), ctx.request.path_params["pack_id"]
+        version = ctx.request.path_params["version"]
+        req = ctx.backend.approval(svc, pack_id, version)
+        active = req.active_version
+        rows = []
+        if active and active != version:
+            rows = packs.side_by_side(
+                ctx.backend.pack_version(svc, pack_id, active).source_yaml, req.version.source_yaml
+            )
+        summary = packs.summarize_dry_run(req.dry_run.results)
+        return render(
+            ctx,
+            "approval.html",
+            svc=svc,
+            pack_id=pack_id,
+            req=req,
+            rows=rows,
+            summary=summary,
+            request_id=secrets.token_hex(8),
         )
-        action = ctx.request.path_params["action"]
+
+    def version_action(ctx: Ctx, form: dict[str, str]) -> Response:
+        svc, pack_id = _svc(ctx), ctx.request.path_params["pack_id"]
+        version, action = ctx.request.path_params["version"], ctx.request.path_params["action"]
         rid = form.get("request_id", "") or secrets.token_hex(8)
-        if action == "activate":
-            ctx.backend.activate(svc, pack_id, version, rid)
-            done = "activated"
+        if action == "approve":
+            ctx.backend.approve(svc, pack_id, version, form.get("comment", "")[:2000], rid)
+            done = "approved"
+        elif action == "activate":
+            at = _local_datetime(form.get("at", ""), tz)
+            ctx.backend.activate(svc, pack_id, version, rid, at)
+            done = "scheduled" if at else "activated"
         elif action == "rollback":
-            ctx.backend.rollback(svc, pack_id, version, rid)
+            emergency = form.get("emergency") == "1"
+            ctx.backend.rollback(
+                svc,
+                pack_id,
+                "" if emergency else version,
+                rid,
+                emergency=emergency,
+                reason=form.get("reason", "")[:2000],
+            )
             done = "rolledback"
         else:
             raise BackendError("NOT_FOUND", f"no action {action!r}")
-        raise _Redirect(f"/rules/{svc}/{pack_id}/versions/{version}?done={done}")
+        raise _Redirect(f"/rules/{svc}/{pack_id}/versions/{version}/approval?done={done}")
 
     def healthz(request: Request) -> Response:
         return Response("ok", media_type="text/plain")
@@ -623,6 +653,14 @@ def _period_param(value: str | None, default: str) -> str:
         return datetime.strptime(value, "%Y-%m").strftime("%Y-%m") if value else default
     except ValueError:
         return default
+
+
+def _local_datetime(value: str, tz: ZoneInfo) -> datetime | None:
+    """A ``datetime-local`` form value in the org's time zone; None when empty or malformed."""
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=tz) if value else None
+    except ValueError:
+        return None
 
 
 def _previous_periods(period: str, n: int) -> list[str]:

@@ -319,20 +319,55 @@ class Backend:
             WRITE_TIMEOUT,
         )
 
-    def activate(self, service: str, pack_id: str, version: str, request_id: str) -> rpb.RulePackVersion:
+    def activate(
+        self, service: str, pack_id: str, version: str, request_id: str, at: datetime | None = None
+    ) -> rpb.RulePackVersion:
+        request = rpb.ActivateRulePackVersionRequest(
+            name=f"packs/{pack_id}/versions/{version}", request_id=request_id
+        )
+        if at is not None:
+            request.effective_time.CopyFrom(timestamp(at))
+        return self._rules(service, "ActivateRulePackVersion", request, WRITE_TIMEOUT)
+
+    def rollback(
+        self,
+        service: str,
+        pack_id: str,
+        to_version: str,
+        request_id: str,
+        *,
+        emergency: bool = False,
+        reason: str = "",
+    ) -> rpb.RulePackVersion:
         return self._rules(
             service,
-            "ActivateRulePackVersion",
-            rpb.ActivateRulePackVersionRequest(
-                name=f"packs/{pack_id}/versions/{version}", request_id=request_id
+            "RollbackRulePack",
+            rpb.RollbackRulePackRequest(
+                pack_id=pack_id,
+                to_version=to_version,
+                request_id=request_id,
+                emergency=emergency,
+                reason=reason,
             ),
             WRITE_TIMEOUT,
         )
 
-    def rollback(self, service: str, pack_id: str, to_version: str, request_id: str) -> rpb.RulePackVersion:
+    def approval(self, service: str, pack_id: str, version: str) -> rpb.ApprovalRequest:
         return self._rules(
             service,
-            "RollbackRulePack",
-            rpb.RollbackRulePackRequest(pack_id=pack_id, to_version=to_version, request_id=request_id),
+            "GetApprovalRequest",
+            rpb.GetApprovalRequestRequest(name=f"packs/{pack_id}/versions/{version}"),
+            TOOLING_TIMEOUT,
+        )
+
+    def approve(
+        self, service: str, pack_id: str, version: str, comment: str, request_id: str
+    ) -> rpb.ApprovalRequest:
+        return self._rules(
+            service,
+            "ApproveRulePackVersion",
+            rpb.ApproveRulePackVersionRequest(
+                name=f"packs/{pack_id}/versions/{version}", comment=comment, request_id=request_id
+            ),
             WRITE_TIMEOUT,
         )

@@ -156,6 +156,10 @@ ZH: dict[str, str] = {
     "Case updated": "案件已更新",
     "Map tiles": "地图底图",
     "Total": "合计",
+    "Ready to activate": "可以激活",
+    "Scheduled": "已定时",
+    "Saved": "已保存",
+    "Emergency rollback to the last approved version": "紧急回滚到上一个已批准版本",
 }
 
 
