@@ -137,8 +137,8 @@ PEOPLE = {
     "rep": ("R1", TEAM, ["credit_officer"], "sales_rep"),
     "rep2": ("R2", TEAM, ["credit_officer"], "sales_rep"),
     "other": ("R3", OTHER_TEAM, ["credit_officer"], "sales_rep"),
-    "owner": ("C1", "/hq/risk", ["compliance_owner"], "compliance_officer"),
-    "owner2": ("C2", "/hq/risk", ["compliance_owner"], "compliance_officer"),
+    "owner": ("C1", "/hq/risk", ["operations_risk"], "operations_risk"),
+    "owner2": ("C2", "/hq/risk", ["operations_risk"], "operations_risk"),
 }
 
 
@@ -211,50 +211,48 @@ def seed_branch(platform: Platform) -> Seeded:
         metadata=md,
     )
 
-    def at(hh: int, mm: int) -> datetime:
-        return datetime(day.year, day.month, day.day, hh, mm, tzinfo=SH)
-
     for emp, team in (("R1", TEAM), ("R3", OTHER_TEAM)):
-        # small jitter, as real fixes have (identical fixes in a row look replayed)
-        pings = [(at(9, m), (CLIENT_A[0] + 0.00003 * (m % 3), CLIENT_A[1])) for m in range(0, 45, 5)]
-        pings += [(at(10, m), (MALL[0], MALL[1] + 0.00003 * (m % 3))) for m in range(0, 50, 5)]
-        far = (CLIENT_A[0] + 0.01, CLIENT_A[1] + 0.01)
-        pings += [(at(11, m), (far[0] + 0.00003 * (m % 2), far[1])) for m in range(0, 15, 5)]
-        att.IngestPings(
-            apb.IngestPingsRequest(
-                pings=[
-                    apb.Ping(
-                        employee_id=emp,
-                        org_unit=team,
-                        device_id="phone",
-                        location=GeoPoint(latitude=la, longitude=lo),
-                        accuracy_m=8.0,
-                        time=ts(when),
-                        role="credit_officer",
-                    )
-                    for when, (la, lo) in pings
-                ]
-            ),
-            metadata=md,
-        )
-        att.CheckIn(
-            apb.CheckInRequest(
-                ping=apb.Ping(
-                    employee_id=emp,
-                    org_unit=team,
-                    device_id="phone",
-                    location=GeoPoint(latitude=CLIENT_A[0], longitude=CLIENT_A[1]),
-                    accuracy_m=8.0,
-                    time=ts(at(9, 5)),
-                    role="credit_officer",
-                ),
-                client_id="A",
-                request_id=f"{emp}-visit",
-            ),
-            metadata=md,
-        )
+        plant_day(platform, md, emp, team, day, mall_minutes=45)
     _seed_scores(platform, md)
     return Seeded(day=day, admin_token=admin.access_token)
+
+
+def plant_day(
+    platform: Platform, md: list[tuple[str, str]], emp: str, team: str, day: date, *, mall_minutes: int
+) -> None:
+    """09:00-09:40 at client A (checked in: a verified visit), then ``mall_minutes`` at a shopping mall
+    from 10:00, then 2 km away."""
+    from covenant.attendance.v1 import attendance_pb2 as apb
+    from covenant.attendance.v1 import attendance_pb2_grpc
+    from covenant.common.v1.common_pb2 import GeoPoint
+
+    att = attendance_pb2_grpc.AttendanceServiceStub(platform.channel("attendance"))
+
+    def at(hh: int, mm: int) -> datetime:
+        return datetime(day.year, day.month, day.day, hh, 0, tzinfo=SH) + timedelta(minutes=mm)
+
+    def ping(when: datetime, lat: float, lon: float) -> apb.Ping:
+        return apb.Ping(
+            employee_id=emp,
+            org_unit=team,
+            device_id="phone",
+            location=GeoPoint(latitude=lat, longitude=lon),
+            accuracy_m=8.0,
+            time=ts(when),
+            role="credit_officer",
+        )
+
+    # small jitter, as real fixes have (identical fixes in a row look replayed)
+    fixes = [ping(at(9, m), CLIENT_A[0] + 0.00003 * (m % 3), CLIENT_A[1]) for m in range(0, 45, 5)]
+    fixes += [ping(at(10, m), MALL[0], MALL[1] + 0.00003 * (m % 3)) for m in range(0, mall_minutes + 5, 5)]
+    far = (CLIENT_A[0] + 0.01, CLIENT_A[1] + 0.01)
+    end = 10 * 60 + mall_minutes + 15
+    fixes += [ping(at(end // 60, end % 60 + m), far[0] + 0.00003 * (m % 2), far[1]) for m in range(0, 15, 5)]
+    att.IngestPings(apb.IngestPingsRequest(pings=fixes), metadata=md)
+    att.CheckIn(
+        apb.CheckInRequest(ping=ping(at(9, 5), *CLIENT_A), client_id="A", request_id=f"{emp}-{day}-visit"),
+        metadata=md,
+    )
 
 
 def recent_periods(n: int = 4) -> list[str]:

@@ -21,27 +21,34 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "libs" / "covenant" / "console
 
 
 def test_a_parameter_form_changes_the_default_and_the_role_override_and_nothing_else() -> None:
-    doc = packs.load(PACK.read_text())
-    new = packs.apply_parameter_form(
-        doc, {"p.dwell_minutes.default": "45", "p.dwell_minutes.o.0.value": "50"}
+    source = PACK.read_text()
+    text = packs.apply_parameter_form(
+        source, {"p.dwell_minutes.default": "45", "p.dwell_minutes.o.0.value": "50"}, "2026.12.1"
     )
+    new, old = packs.load(text), packs.load(source)
     spec = new["parameters"]["dwell_minutes"]
     assert spec["default"] == 45 and spec["overrides"] == [{"when": {"role": "collector"}, "value": 50}]
-    assert new["rules"] == doc["rules"] and new["tests"] == doc["tests"]
-    assert doc["parameters"]["dwell_minutes"]["default"] == 30  # the original is untouched
+    assert new["version"] == "2026.12.1" and new["rules"] == old["rules"] and new["tests"] == old["tests"]
+    # the rest of the file, comments included, is untouched: only three lines differ
+    changed = [r for r in packs.side_by_side(source, text) if r.kind != "same"]
+    assert [(r.left.strip(), r.right.strip()) for r in changed] == [
+        ('version: "2026.11.1"', 'version: "2026.12.1"'),
+        ("default: 30", "default: 45"),
+        ("- {when: {role: collector}, value: 40}", "- {when: {role: collector}, value: 50}"),
+    ]
 
 
 def test_overrides_can_be_removed_and_added() -> None:
-    doc = packs.load(PACK.read_text())
-    new = packs.apply_parameter_form(
-        doc,
+    text = packs.apply_parameter_form(
+        PACK.read_text(),
         {
             "p.dwell_minutes.o.0.value": "",
             "p.dwell_minutes.o.new.org_unit_prefix": "/hq/rural",
             "p.dwell_minutes.o.new.value": "60",
         },
+        "2026.12.1",
     )
-    assert new["parameters"]["dwell_minutes"]["overrides"] == [
+    assert packs.load(text)["parameters"]["dwell_minutes"]["overrides"] == [
         {"when": {"org_unit_prefix": "/hq/rural"}, "value": 60}
     ]
 
@@ -57,7 +64,7 @@ def test_overrides_can_be_removed_and_added() -> None:
 )
 def test_a_bad_form_value_names_the_parameter(form: dict[str, str], message: str) -> None:
     with pytest.raises(packs.EditError, match=message):
-        packs.apply_parameter_form(packs.load(PACK.read_text()), form)
+        packs.apply_parameter_form(PACK.read_text(), form, "2026.12.1")
 
 
 def test_next_version_counts_within_the_month() -> None:
@@ -90,6 +97,13 @@ def test_side_by_side_marks_changed_added_and_removed_lines() -> None:
         ("added", "", "d"),
     ]
     assert [r.right_no for r in rows] == [1, 2, 3, 4]
+
+
+def test_unchanged_runs_fold_into_one_row_with_context_kept() -> None:
+    a = "".join(f"l{i}\n" for i in range(20))
+    rows = packs.side_by_side(a, a.replace("l10\n", "L10\n"), context=2)
+    assert [r.kind for r in rows] == ["skip", "same", "same", "changed", "same", "same", "skip"]
+    assert rows[0].left == "… 8" and rows[-1].right == "… 9"
 
 
 def _fired(rule: str, action: str) -> SimpleNamespace:

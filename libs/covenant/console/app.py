@@ -399,7 +399,7 @@ def create_console(
         a, b = q.get("from", ""), q.get("to", "")
         va, vb = ctx.backend.pack_version(svc, pack_id, a), ctx.backend.pack_version(svc, pack_id, b)
         summary = ctx.backend.diff(svc, pack_id, a, b)
-        rows = packs.side_by_side(va.source_yaml, vb.source_yaml)
+        rows = packs.side_by_side(va.source_yaml, vb.source_yaml, context=3)
         return render(ctx, "pack_diff.html", svc=svc, pack_id=pack_id, a=va, b=vb, rows=rows, summary=summary)
 
     def _base_version(ctx: Ctx, svc: str, pack_id: str, version: str | None):  # type: ignore[no-untyped-def]
@@ -415,7 +415,7 @@ def create_console(
         base, versions = _base_version(ctx, svc, pack_id, ctx.request.query_params.get("from"))
         doc = packs.load(base.source_yaml)
         new_version = packs.next_version([v.version for v in versions], datetime.now(tz).date())
-        source = packs.dump(packs.with_version(doc, new_version))
+        source = packs.apply_parameter_form(base.source_yaml, {}, new_version)
         return render(
             ctx,
             "pack_edit.html",
@@ -438,8 +438,7 @@ def create_console(
             if mode == "source":
                 source = form.get("source", "")
             else:
-                doc = packs.apply_parameter_form(packs.load(base.source_yaml), form)
-                source = packs.dump(packs.with_version(doc, new_version))
+                source = packs.apply_parameter_form(base.source_yaml, form, new_version)
         except (packs.EditError, ValueError) as exc:
             error = str(exc)
             source = form.get("source", "")
@@ -464,7 +463,7 @@ def create_console(
         tests = ctx.backend.test(svc, source) if validation.valid else None
         dry = ctx.backend.dry_run(svc, source) if validation.valid else None
         summary = packs.summarize_dry_run(dry.results) if dry else []
-        rows = packs.side_by_side(base.source_yaml, source)
+        rows = packs.side_by_side(base.source_yaml, source, context=3)
         return render(
             ctx,
             "pack_preview.html",
@@ -511,7 +510,7 @@ def create_console(
         rows = []
         if active and active != version:
             rows = packs.side_by_side(
-                ctx.backend.pack_version(svc, pack_id, active).source_yaml, req.version.source_yaml
+                ctx.backend.pack_version(svc, pack_id, active).source_yaml, req.version.source_yaml, context=3
             )
         summary = packs.summarize_dry_run(req.dry_run.results)
         return render(
@@ -578,6 +577,7 @@ def create_console(
         Route("/rules/{service}/{pack_id}/edit", page(pack_edit), methods=["GET"]),
         Route("/rules/{service}/{pack_id}/edit", post(pack_edit_submit), methods=["POST"]),
         Route("/rules/{service}/{pack_id}/versions/{version}", page(pack_version)),
+        Route("/rules/{service}/{pack_id}/versions/{version}/approval", page(approval_page)),
         Route(
             "/rules/{service}/{pack_id}/versions/{version}/{action}", post(version_action), methods=["POST"]
         ),

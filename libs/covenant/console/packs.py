@@ -8,6 +8,7 @@ only prepares the candidate text and shows the service's answers (docs/console.m
 from __future__ import annotations
 
 import difflib
+import io
 import json
 import re
 from collections import Counter
@@ -17,6 +18,8 @@ from datetime import date
 from typing import Any
 
 import yaml
+from ruamel.yaml import YAML
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 OPERATORS = {
     "eq": "=",
@@ -148,25 +151,34 @@ def _coerce(kind: str, raw: str, name: str) -> Any:
         raise EditError(f"parameter {name}: {raw!r} is not a valid {kind}") from None
 
 
-def apply_parameter_form(doc: Mapping[str, Any], form: Mapping[str, str]) -> dict[str, Any]:
-    """A copy of ``doc`` with parameter defaults and overrides taken from the edit form.
+def apply_parameter_form(source: str, form: Mapping[str, str], version: str) -> str:
+    """``source`` with parameter defaults and overrides taken from the edit form and the new ``version``;
+    every other line (comments, rules, tests, layout) is kept as it was (ruamel.yaml round trip).
 
     Form fields: ``p.<name>.default``, ``p.<name>.o.<i>.value`` (empty removes that override),
     ``p.<name>.o.new.role`` / ``.org_unit_prefix`` / ``.value`` to add one.
     """
-    new = json.loads(json.dumps(doc, default=str))
-    for name, spec in (new.get("parameters") or {}).items():
+    yaml_rt = YAML(typ="rt")
+    yaml_rt.width = 110  # the shipped packs wrap at 110 too
+    yaml_rt.preserve_quotes = True
+    yaml_rt.indent(mapping=2, sequence=4, offset=2)  # the shipped packs' layout
+    doc = yaml_rt.load(source)
+    if not isinstance(doc, dict):
+        raise EditError("a rule pack is a YAML mapping")
+    for name, spec in (doc.get("parameters") or {}).items():
         kind = str(spec.get("type", ""))
         key = f"p.{name}.default"
         if key in form:
             spec["default"] = _coerce(kind, form[key], name)
-        kept = []
-        for i, o in enumerate(spec.get("overrides") or []):
+        overrides = spec.get("overrides") or []
+        for i in reversed(range(len(overrides))):
             raw = form.get(f"p.{name}.o.{i}.value")
             if raw is None:
-                kept.append(o)
-            elif raw.strip():
-                kept.append({**o, "value": _coerce(kind, raw, name)})
+                continue
+            if raw.strip():
+                overrides[i]["value"] = _coerce(kind, raw, name)
+            else:
+                del overrides[i]
         raw_new = (form.get(f"p.{name}.o.new.value") or "").strip()
         if raw_new:
             when = {}
@@ -176,12 +188,15 @@ def apply_parameter_form(doc: Mapping[str, Any], form: Mapping[str, str]) -> dic
                 when["org_unit_prefix"] = form[f"p.{name}.o.new.org_unit_prefix"].strip()
             if not when:
                 raise EditError(f"parameter {name}: a new override needs a role or an org unit prefix")
-            kept.append({"when": when, "value": _coerce(kind, raw_new, name)})
-        if kept:
-            spec["overrides"] = kept
-        else:
-            spec.pop("overrides", None)
-    return new
+            if "overrides" not in spec:
+                spec["overrides"] = []
+            spec["overrides"].append({"when": when, "value": _coerce(kind, raw_new, name)})
+        if "overrides" in spec and not spec["overrides"]:
+            del spec["overrides"]
+    doc["version"] = DoubleQuotedScalarString(version)
+    out = io.StringIO()
+    yaml_rt.dump(doc, out)
+    return out.getvalue()
 
 
 _VERSION = re.compile(r"^(\d{4})\.(\d{1,2})\.(\d+)$")
@@ -215,8 +230,33 @@ class DiffRow:
     kind: str  # same, changed, added, removed
 
 
-def side_by_side(a: str, b: str) -> list[DiffRow]:
-    """Rows for a two-column diff of ``a`` and ``b`` (line numbers from 1)."""
+def side_by_side(a: str, b: str, context: int | None = None) -> list[DiffRow]:
+    """Rows for a two-column diff of ``a`` and ``b`` (line numbers from 1). With ``context``, runs of
+    unchanged lines longer than twice that are folded into one ``skip`` row saying how many lines."""
+    rows = _side_by_side(a, b)
+    if context is None:
+        return rows
+    keep = [False] * len(rows)
+    for i, r in enumerate(rows):
+        if r.kind != "same":
+            for j in range(max(0, i - context), min(len(rows), i + context + 1)):
+                keep[j] = True
+    out: list[DiffRow] = []
+    skipped = 0
+    for r, k in zip(rows, keep, strict=True):
+        if k:
+            if skipped:
+                out.append(DiffRow(None, f"… {skipped}", None, f"… {skipped}", "skip"))
+                skipped = 0
+            out.append(r)
+        else:
+            skipped += 1
+    if skipped:
+        out.append(DiffRow(None, f"… {skipped}", None, f"… {skipped}", "skip"))
+    return out
+
+
+def _side_by_side(a: str, b: str) -> list[DiffRow]:
     la, lb = a.splitlines(), b.splitlines()
     rows: list[DiffRow] = []
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=la, b=lb, autojunk=False).get_opcodes():
