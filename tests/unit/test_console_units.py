@@ -103,7 +103,7 @@ def test_unchanged_runs_fold_into_one_row_with_context_kept() -> None:
     a = "".join(f"l{i}\n" for i in range(20))
     rows = packs.side_by_side(a, a.replace("l10\n", "L10\n"), context=2)
     assert [r.kind for r in rows] == ["skip", "same", "same", "changed", "same", "same", "skip"]
-    assert rows[0].left == "… 8" and rows[-1].right == "… 9"
+    assert rows[0].left == "… 8" and rows[-1].right == "… 7"  # 20 lines: 8 + 2 + 1 + 2 + 7
 
 
 def _fired(rule: str, action: str) -> SimpleNamespace:
