@@ -30,6 +30,11 @@ def built_services() -> list[str]:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    if args.service == "console":
+        from covenant.console.server import serve
+
+        serve()
+        return 0
     from covenant.grpc.server import ServiceHost
 
     ServiceHost(Settings.from_env(args.service)).serve_forever()
@@ -91,7 +96,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     # Create the dev secrets file once, before six processes race for it.
     provider_from_settings(Settings.from_env("identity", env)).close()
     procs: dict[str, subprocess.Popen[bytes]] = {}
-    for name in names:
+    with_console = not args.no_console and not args.services
+    env.setdefault("COVENANT_CONSOLE_LISTEN", "127.0.0.1:8080")
+    for name in [*names, "console"] if with_console else names:
         log_file = open(data_dir / "logs" / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
         procs[name] = subprocess.Popen(
             [sys.executable, "-m", "covenant.cli", "serve", name], env=env, stdout=log_file, stderr=log_file
@@ -118,6 +125,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"{name:<12} {targets[name]:<22} {statuses.get(name, '?')}")
     ok = all(s == "SERVING" for s in statuses.values()) and len(statuses) == len(names)
     if ok:
+        if with_console:
+            print(f"console      http://{env['COVENANT_CONSOLE_LISTEN']}/")
         print(
             f"Covenant is up (data dir {data_dir}, logs in {data_dir / 'logs'}); Ctrl-C stops all services."
         )
@@ -149,6 +158,7 @@ def cmd_secrets_init(args: argparse.Namespace) -> int:
     for name in SERVICES:
         provider.get_secret(f"service-accounts/{name}")
     provider.get_secret("identity/bootstrap-admin")
+    provider.get_secret("console/session")
     try:
         provider.get_secret("identity/signing-keys")
     except KeyError:
@@ -181,11 +191,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("serve", help="run one service")
-    p.add_argument("service", choices=list(SERVICES))
+    p.add_argument("service", choices=[*SERVICES, "console"])
     p.set_defaults(func=cmd_serve)
     p = sub.add_parser("up", help="run every service locally")
     p.add_argument("services", nargs="*", help="default: every built service")
     p.add_argument("--start-timeout", type=float, default=60.0)
+    p.add_argument("--no-console", action="store_true", help="do not start the web console")
     p.set_defaults(func=cmd_up)
     p = sub.add_parser("migrate", help="run database migrations")
     p.add_argument("service", choices=[*SERVICES, "all"])

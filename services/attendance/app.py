@@ -7,12 +7,15 @@ from pathlib import Path
 from covenant.attendance.v1 import attendance_pb2_grpc
 from covenant.grpc.app import ServiceApp, ServiceContext
 from services.attendance.actions import VOCABULARY
+from services.attendance.domain.day import rederive_stop_facts
 from services.attendance.service import AttendanceService, DayCloser
 from services.attendance.servicer import AttendanceServicer
 
 
 def create_app(ctx: ServiceContext) -> ServiceApp:
     service = AttendanceService(ctx.db, ctx.rules, timezone=ctx.settings.timezone)
+    if ctx.rules is not None:  # dry runs judge stops with the candidate's dwell threshold
+        ctx.rules.fact_deriver = rederive_stop_facts
     interval = float(ctx.settings.env.get("COVENANT_ATTENDANCE_CLOSE_INTERVAL_SECONDS", "60"))
     return ServiceApp(
         servicers=[

@@ -190,6 +190,30 @@ def test_scripted_day_yields_one_visit_one_dwell_one_mismatch_and_the_route(svc:
     assert outbox(svc, "attendance.spoofing_suspected") == []
 
 
+def test_a_dry_run_judges_recent_stops_with_the_candidate_dwell_threshold(svc: RunningService) -> None:
+    scripted_day(svc, "E5")  # a 45-minute mall stop: an anomaly at 30 minutes
+    rules = rule_pack_service_pb2_grpc.RulePackServiceStub(svc.channel)
+    reader = bearer(svc.tokens.user("C1", "/hq", {"rules.packs.read": "all"}))
+
+    def dry(minutes: int) -> rpb.DryRunRulePackResponse:
+        candidate = (
+            PACK.read_text()
+            .replace('version: "2026.11.1"', 'version: "2026.11.9"')
+            .replace("    default: 30\n", f"    default: {minutes}\n")
+        )
+        return rules.DryRunRulePack(rpb.DryRunRulePackRequest(candidate_yaml=candidate), metadata=reader)
+
+    def dwell_changes(resp: rpb.DryRunRulePackResponse) -> list[tuple[int, int]]:
+        def n(actions):  # type: ignore[no-untyped-def]
+            return sum(a.action == "raise_dwell_anomaly" for a in actions)
+
+        return [(n(r.active_actions), n(r.candidate_actions)) for r in resp.results if r.changed]
+
+    assert dwell_changes(dry(50)) == [(1, 0)]  # the facts are re-derived with 50 minutes
+    assert dwell_changes(dry(40)) == []  # 45 > 40: still an anomaly, nothing changes
+    assert dry(50).events == dry(40).events > 0
+
+
 def test_dwell_threshold_change_in_the_pack_applies_without_restart(svc: RunningService) -> None:
     changed = (
         PACK.read_text()

@@ -256,3 +256,20 @@ def test_a_malformed_working_hours_parameter_is_a_failed_precondition() -> None:
 
     with pytest.raises(FailedPrecondition):
         WorkingHours.from_parameter({"start": "nine"})
+
+
+def test_stop_facts_are_rederived_with_a_candidate_dwell_threshold() -> None:
+    from services.attendance.domain.day import rederive_stop_facts
+
+    event = {"type": "attendance.stop", "role": "collector", "org_unit": "/hq/b1"}
+    facts = {"duration_minutes": 42.0, "dwell_threshold_minutes": 30.0, "exceeds_dwell": True, "closed": True}
+    asked = []
+
+    def param(name, role, org_unit, default):  # type: ignore[no-untyped-def]
+        asked.append((name, role, org_unit, default))
+        return 45
+
+    new = rederive_stop_facts(event, facts, param)
+    assert new == {**facts, "dwell_threshold_minutes": 45.0, "exceeds_dwell": False}
+    assert asked == [("dwell_minutes", "collector", "/hq/b1", 30.0)]
+    assert rederive_stop_facts({"type": "attendance.check_in"}, {"x": 1}, param) == {"x": 1}

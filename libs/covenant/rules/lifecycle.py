@@ -46,7 +46,7 @@ from covenant.rules.engine import (
     run_pack_test_cases,
 )
 from covenant.rules.pack import Pack, PackError, parse_pack
-from covenant.rules.runtime import RuleRuntime, evaluate_packs
+from covenant.rules.runtime import RuleRuntime, evaluate_packs, resolve_parameter
 from covenant.rules.vocabulary import ActionVocabulary
 
 log = logging.getLogger(__name__)
@@ -435,8 +435,14 @@ class RulePackManager:
         active = self.runtime.active()
         with_candidate = [c for pid, c in sorted({**active, candidate.id: compiled}.items())]
         current = [c for _, c in sorted(active.items())]
+        derive = self.runtime.fact_deriver
+
+        def candidate_parameter(name: str, role: str | None, org_unit: str | None, default: Any) -> Any:
+            return resolve_parameter(with_candidate, name, role, org_unit, default)
+
         rows = []
-        for event, facts in inputs:
+        for event, recorded in inputs:
+            facts = recorded
             now: list[FiredAction] = []
             cand: list[FiredAction] = []
             errors = []
@@ -445,7 +451,9 @@ class RulePackManager:
             except RuleEvaluationError as exc:
                 errors.append(f"active: {exc.message}")
             try:
-                cand = evaluate_packs(with_candidate, event, facts)
+                # facts the service derived with the active parameters, re-derived with the candidate's
+                cand_facts = derive(event, facts, candidate_parameter) if derive else facts
+                cand = evaluate_packs(with_candidate, event, cand_facts)
             except RuleEvaluationError as exc:
                 errors.append(f"candidate: {exc.message}")
             rows.append(DryRunRow(dict(event), now, cand, "; ".join(errors)))

@@ -6,12 +6,29 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from covenant.rules.engine import CompiledPack, FiredAction
 from covenant.rules.vocabulary import ActionVocabulary
+
+# (name, role, org unit, default) -> the parameter's value for that role and unit in some pack set.
+ParameterLookup = Callable[[str, "str | None", "str | None", Any], Any]
+# Re-derives the facts a service computed with pack parameters (e.g. ``exceeds_dwell`` from
+# ``duration_minutes`` and ``dwell_minutes``), so a dry run judges a candidate with its own parameters.
+FactDeriver = Callable[[Mapping[str, Any], Mapping[str, Any], ParameterLookup], Mapping[str, Any]]
+
+
+def resolve_parameter(
+    packs: Iterable[CompiledPack], name: str, role: str | None, org_unit: str | None, default: Any
+) -> Any:
+    """A parameter resolved for a role and org unit in ``packs`` (the first pack that defines it)."""
+    for compiled in packs:
+        param = compiled.pack.parameters.get(name)
+        if param is not None:
+            return param.resolve(role, org_unit)
+    return default
 
 
 def evaluate_packs(
@@ -52,6 +69,8 @@ class RuleRuntime:
         self._swap_lock = threading.Lock()
         self._scheduled: tuple[tuple[float, CompiledPack], ...] = ()
         self._next_at = math.inf
+        # Set by a service whose facts depend on pack parameters (see ``FactDeriver``).
+        self.fact_deriver: FactDeriver | None = None
 
     # -- activation ----------------------------------------------------------------------------
     def set_active(
@@ -123,11 +142,7 @@ class RuleRuntime:
         self, name: str, *, role: str | None = None, org_unit: str | None = None, default: Any = None
     ) -> Any:
         """A pack parameter, resolved for a role and org unit (the first active pack that defines it)."""
-        for compiled in self._current():
-            param = compiled.pack.parameters.get(name)
-            if param is not None:
-                return param.resolve(role, org_unit)
-        return default
+        return resolve_parameter(self._current(), name, role, org_unit, default)
 
     def parameter_source(self, name: str) -> tuple[str, str]:
         """(pack id, version) of the pack a parameter comes from, or ("", "")."""

@@ -32,6 +32,8 @@ PREFIX = "dev"
 def _generated(path: str) -> dict[str, str] | None:
     if path.startswith("service-accounts/"):
         return {"client_secret": secrets.token_urlsafe(32)}
+    if path == "console/session":
+        return {"key": secrets.token_urlsafe(32)}
     if path == "identity/bootstrap-admin":
         return {"username": "admin", "password": secrets.token_urlsafe(12)}
     return None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
@@ -47,6 +47,22 @@ def stop_facts(
         "closed": stop.closed,
         "dwell_threshold_minutes": dwell_minutes,
         "exceeds_dwell": stop.minutes > dwell_minutes,
+    }
+
+
+def rederive_stop_facts(
+    event: Mapping[str, Any], facts: Mapping[str, Any], parameter: Callable[[str, Any, Any, Any], Any]
+) -> dict[str, Any]:
+    """``stop_facts`` that depend on pack parameters, recomputed with ``parameter`` (a candidate pack's),
+    so a dry run of a new dwell threshold shows which stops would (no longer) be anomalies."""
+    if event.get("type") != "attendance.stop" or "duration_minutes" not in facts:
+        return dict(facts)
+    default = facts.get("dwell_threshold_minutes", 30)
+    dwell = float(parameter("dwell_minutes", event.get("role"), event.get("org_unit"), default))
+    return {
+        **facts,
+        "dwell_threshold_minutes": dwell,
+        "exceeds_dwell": float(facts["duration_minutes"]) > dwell,
     }
 
 
