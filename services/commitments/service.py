@@ -16,7 +16,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from covenant.auth import DataOwner, Principal, authorize
+from covenant.auth import DataOwner, Principal, authorize, forbid_self
+from covenant.auth.directory import Directory
 from covenant.db.engine import Database
 from covenant.db.outbox import Outbox, new_event
 from covenant.errors import InvalidArgument
@@ -52,8 +53,17 @@ class Template:
 class CommitmentsService:
     """Application service over storage, the rule runtime and the outbox."""
 
-    def __init__(self, db: Database, rules: Any, *, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        rules: Any,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        directory: Directory | None = None,
+    ) -> None:
         self.db = db
+        # The promiser's org unit comes from the directory, not the request (None: trusted, tools only).
+        self.directory = directory
         self.rules = rules
         self.outbox = Outbox(SOURCE)
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -104,6 +114,8 @@ class CommitmentsService:
         created_at: datetime | None,
         request_id: str,
     ) -> Commitment:
+        if self.directory is not None and employee_id:
+            org_unit = self.directory.resolve(employee_id, org_unit=org_unit).org_unit
         for name, value in (
             ("employee_id", employee_id),
             ("org_unit", org_unit),
@@ -181,6 +193,12 @@ class CommitmentsService:
                 "commitments.commitments.extend",
                 DataOwner(before.terms.employee_id, before.terms.org_unit),
             )
+            forbid_self(
+                principal,
+                before.terms.employee_id,
+                "commitments.commitments.extend",
+                "extend their own commitment",
+            )
             after = before.extend(new_deadline, reason, principal.subject, self.clock())
             storage.save_transition(session, before, after)
             self._emit(
@@ -197,6 +215,12 @@ class CommitmentsService:
                 principal,
                 "commitments.commitments.cancel",
                 DataOwner(before.terms.employee_id, before.terms.org_unit),
+            )
+            forbid_self(
+                principal,
+                before.terms.employee_id,
+                "commitments.commitments.cancel",
+                "cancel their own commitment",
             )
             after = before.cancel(self.clock())
             storage.save_transition(session, before, after)
