@@ -346,10 +346,10 @@ class AttendanceService:
     def check_in(self, principal: Principal, ping: PingIn, client_id: str, request_id: str) -> CheckInResult:
         """Verifies a check-in for a named client visit against the client's radius (pack rules decide)."""
         now = self.clock()
+        (ping,) = self.from_directory([ping], "ping", indexed=False)
         validate_ping(ping, "ping", now)
         if not client_id:
             raise InvalidArgument("is required", field="client_id")
-        (ping,) = self.from_directory([ping], "ping", indexed=False)
         authorize(principal, "attendance.visits.write", DataOwner(ping.employee_id, ping.org_unit))
         place = self.index().get(client_id)
         if place is None:
