@@ -282,9 +282,9 @@ class CommitmentsService:
     ) -> dict[str, int]:
         if not org_unit:
             raise InvalidArgument("is required", field="org_unit")
+        authorize(principal, "commitments.reports.read", DataOwner("", org_unit))
         if end <= start:
             raise InvalidArgument("must be after start_time", field="end_time")
-        authorize(principal, "commitments.reports.read", DataOwner("", org_unit))
         with self.db.session() as session:
             counts = storage.fulfilment_counts(session, org_unit, start, end)
         on_time = counts.get(State.FULFILLED.value, 0)
