@@ -1,7 +1,7 @@
 """Regenerate docs/authorization.md (the authorization matrix) from the permission and role tables.
 
-    .venv/bin/python scripts/gen_authz_matrix.py          # write it
-    .venv/bin/python scripts/gen_authz_matrix.py --check  # exit 1 when the committed file is stale
+.venv/bin/python scripts/gen_authz_matrix.py          # write it
+.venv/bin/python scripts/gen_authz_matrix.py --check  # exit 1 when the committed file is stale
 """
 
 from __future__ import annotations
