@@ -245,6 +245,24 @@ def test_a_move_in_identity_reaches_attendance_through_identitys_events(p: Runni
     )
 
 
+def test_only_identity_may_tell_a_service_who_someone_is(p: RunningPlatform) -> None:
+    from covenant.events.v1 import event_pb2, event_pb2_grpc
+
+    forged = event_pb2.DeliverEventsRequest()
+    publish = employee("R1", RURAL, "credit_officer")
+    sink = event_pb2_grpc.EventSinkServiceStub(p["attendance"].channel)
+    from covenant.auth.directory import EMPLOYEE_CHANGED
+    from covenant.db.outbox import new_event
+
+    forged.events.append(new_event(EMPLOYEE_CHANGED, source="identity", data=publish.to_data()))
+    denied(
+        lambda: sink.DeliverEvents(forged, metadata=bearer(p.tokens.service("points"))),
+        grpc.StatusCode.PERMISSION_DENIED,
+        "identity's service account",
+    )
+    assert check_in(p, "R1", as_role(p, "R1", TEAM1, "sales_rep")).radius_m == 150.0  # still the city unit
+
+
 # -- no self-service of one's own outcomes -----------------------------------------------------------------
 def test_a_lead_cannot_adjust_their_own_points(p: RunningPlatform) -> None:
     pts = points_pb2_grpc.PointsServiceStub(p["points"].channel)

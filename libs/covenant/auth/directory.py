@@ -20,10 +20,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from covenant.auth.principal import DataOwner
-from covenant.errors import FailedPrecondition, InvalidArgument, Unavailable
+from covenant.auth.principal import DataOwner, Principal
+from covenant.errors import FailedPrecondition, InvalidArgument, PermissionDenied, Unavailable
 
 EMPLOYEE_CHANGED = "identity.employee.changed"
+IDENTITY_ACCOUNT = "serviceAccounts/identity"
 MAX_CHAIN = 32  # manager chains longer than this are cut (and a cycle stops the walk)
 
 
@@ -103,10 +104,20 @@ class Directory:
         with self._lock:
             self._cache[entry.employee_id] = (entry, float("inf"))
 
-    def observe_event(self, event: Any) -> bool:
-        """Feed an ``identity.employee.changed`` event (from identity only); True when it was one."""
-        if event.type != EMPLOYEE_CHANGED or event.source != "identity":
+    def observe_event(self, event: Any, sender: Principal | None = None) -> bool:
+        """Feed an ``identity.employee.changed`` event; True when it was one.
+
+        Only identity's service account may tell a service who someone is: the same event delivered by
+        anyone else (``sender``, the delivering caller) is refused, naming the permission.
+        """
+        if event.type != EMPLOYEE_CHANGED:
             return False
+        from_identity = sender is None or (sender.kind == "service" and sender.subject == IDENTITY_ACCOUNT)
+        if event.source != "identity" or not (from_identity or self.trust_requests):
+            raise PermissionDenied(
+                "events.deliveries.write",
+                f"{EMPLOYEE_CHANGED} is accepted only from identity's service account ({IDENTITY_ACCOUNT})",
+            )
         from google.protobuf.json_format import MessageToDict
 
         entry = DirectoryEntry.from_data(MessageToDict(event.data))
@@ -238,11 +249,22 @@ def directory_for(ctx: Any) -> Directory:
     )
 
 
+def _sender() -> Principal | None:
+    """The caller delivering the events being handled (None outside an RPC)."""
+    from covenant.errors import Unauthenticated
+    from covenant.grpc.context import current_principal
+
+    try:
+        return current_principal()
+    except Unauthenticated:
+        return None
+
+
 def with_directory(directory: Directory, handler: Callable[..., None] | None) -> Callable[..., None]:
     """An event handler that feeds identity's employee events to ``directory`` and passes the rest on."""
 
     def handle(session: Any, event: Any) -> None:
-        if directory.observe_event(event):
+        if directory.observe_event(event, _sender()):
             return
         if handler is not None:
             handler(session, event)
@@ -258,7 +280,8 @@ def with_directory_batch(
         return None
 
     def handle(session: Any, events: Any) -> None:
-        rest = [e for e in events if not directory.observe_event(e)]
+        sender = _sender()
+        rest = [e for e in events if not directory.observe_event(e, sender)]
         if rest:
             handler(session, rest)
 
