@@ -48,6 +48,11 @@ RULE_RPCS: dict[str, RpcCheck] = {
     "DryRunRulePack": RpcCheck("rules.packs.read"),
 }
 EVENT_RPCS: dict[str, RpcCheck] = {"DeliverEvents": RpcCheck("events.deliveries.write", About.EVENTS)}
+# Whether consumers accept an event only from the service account of its declared source (event provenance,
+# issue 15, branch t15-provenance). Until then the column follows events.deliveries.write alone; set True
+# when that check is merged (and regenerate docs/authorization.md): the probe's caller is never the declared
+# source's own account, so every cell of the column is then denied.
+PROVENANCE_ENFORCED = False
 
 
 @dataclass(frozen=True)
@@ -122,6 +127,8 @@ def targets(rpc: Rpc) -> tuple[Target, ...]:
 
 def cell(role: str, rpc: Rpc, target: Target) -> bool:
     """Expected: may a caller holding ``role`` make this call about ``target``?"""
+    if target is Target.EVENTS and PROVENANCE_ENFORCED:
+        return False
     owner = PEOPLE.get(target) if rpc.check.about in (About.EMPLOYEE, About.UNIT, About.SUBJECT) else None
     return expected(principal_for(role), rpc.check, owner)
 
