@@ -21,6 +21,7 @@ Reference (every variable is optional locally):
 | COVENANT_RULES_POLL_SECONDS | how often replicas check the active rule-pack version | 1.0 |
 | COVENANT_TIMEZONE | org time zone for calendars | Asia/Shanghai |
 | COVENANT_RULES_APPROVALS | approvals per pack: ``<pack glob>=<n>,...`` (docs/rule-packs.md) | none |
+| COVENANT_DIRECTORY_TTL_SECONDS | cache of looked-up employees (identity's events refresh it) | 300 |
 Vault variables (VAULT_ADDR, COVENANT_VAULT_*) are documented in ``covenant.secrets``.
 """
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import bisect
+import dataclasses
 import hashlib
 import json
 import logging
@@ -32,6 +33,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from covenant.auth import DataOwner, Principal, authorize, scope_filter
+from covenant.auth.directory import Directory
 from covenant.calendar import BusinessCalendar
 from covenant.db.engine import Database
 from covenant.db.outbox import Outbox, new_event
@@ -143,8 +145,12 @@ class AttendanceService:
         clock: Callable[[], datetime] | None = None,
         index_refresh_seconds: float = 1.0,
         window_cache_size: int = 20_000,
+        directory: Directory | None = None,
     ) -> None:
         self.db = database
+        # Who an employee is (org unit, role) comes from here, never from the ping (None: trust the ping,
+        # only for in-process tools and benchmarks that construct the service directly).
+        self.directory = directory
         self.rules = rules
         self.tz = ZoneInfo(timezone)
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -330,10 +336,26 @@ class AttendanceService:
         self._emit(s, kind, employee, org_unit, key, at, {"day": day, **detail, **provenance})
         return 1
 
+    # -- identity from the directory -----------------------------------------------------------------
+    def from_directory(self, pings: Sequence[PingIn], field: str, *, indexed: bool = True) -> list[PingIn]:
+        """``pings`` with each employee's org unit and role as the directory has them; a ping asserting
+        anything else is refused naming ``<field>[i].org_unit`` / ``.role`` (``<field>.…`` when not
+        ``indexed``)."""
+        if self.directory is None:
+            return list(pings)
+        out = []
+        for i, p in enumerate(pings):
+            where = f"{field}[{i}]" if indexed else field
+            entry = self.directory.resolve(p.employee_id, org_unit=p.org_unit, role=p.role, field=where)
+            role = p.role if p.role in entry.role_titles else entry.role
+            out.append(dataclasses.replace(p, org_unit=entry.org_unit, role=role))
+        return out
+
     # -- check-ins ------------------------------------------------------------------------------------
     def check_in(self, principal: Principal, ping: PingIn, client_id: str, request_id: str) -> CheckInResult:
         """Verifies a check-in for a named client visit against the client's radius (pack rules decide)."""
         now = self.clock()
+        (ping,) = self.from_directory([ping], "ping", indexed=False)
         validate_ping(ping, "ping", now)
         if not client_id:
             raise InvalidArgument("is required", field="client_id")
@@ -491,7 +513,7 @@ class AttendanceService:
         """Stores a batch of fixes (validated whole: the first bad fix rejects it, naming pings[i]) and
         re-evaluates each touched employee-day. Duplicates (same employee, device and time, within the
         batch or already stored) are counted and ignored; order does not matter."""
-        fixes, _ = normalise_batch(pings, self.clock())
+        fixes, _ = normalise_batch(self.from_directory(pings, "pings"), self.clock())
         for owner in sorted({(p.employee_id, p.org_unit) for p in fixes}):
             authorize(principal, "attendance.pings.write", DataOwner(*owner))
         index = self.index()  # outside the write transaction

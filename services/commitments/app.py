@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import and_, distinct, select
 from sqlalchemy.orm import Session
 
+from covenant.auth.directory import directory_for, with_directory
 from covenant.commitments.v1 import commitments_pb2_grpc
 from covenant.events.v1.event_pb2 import Event
 from covenant.grpc.app import ServiceApp, ServiceContext
@@ -55,14 +56,15 @@ def warn_about_the_calendar(service: CommitmentsService) -> None:
 
 
 def create_app(ctx: ServiceContext) -> ServiceApp:
-    service = CommitmentsService(ctx.db, ctx.rules)
+    directory = directory_for(ctx)
+    service = CommitmentsService(ctx.db, ctx.rules, directory=directory)
     interval = float(ctx.settings.env.get("COVENANT_SCHEDULER_INTERVAL_SECONDS", "1.0"))
     return ServiceApp(
         servicers=[
             (commitments_pb2_grpc.add_CommitmentsServiceServicer_to_server, CommitmentsServicer(service))
         ],
         grpc_service_names=["covenant.commitments.v1.CommitmentsService"],
-        event_handler=make_event_handler(service),
+        event_handler=with_directory(directory, make_event_handler(service)),
         migrations_dir=Path(__file__).parent / "migrations",
         workers=[DeadlineScheduler(service, interval=interval)],
         on_start=lambda: warn_about_the_calendar(service),

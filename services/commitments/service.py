@@ -16,7 +16,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from covenant.auth import DataOwner, Principal, authorize
+from covenant.auth import DataOwner, Principal, authorize, forbid_self
+from covenant.auth.directory import Directory
 from covenant.db.engine import Database
 from covenant.db.outbox import Outbox, new_event
 from covenant.errors import AlreadyExists, InvalidArgument
@@ -52,8 +53,17 @@ class Template:
 class CommitmentsService:
     """Application service over storage, the rule runtime and the outbox."""
 
-    def __init__(self, db: Database, rules: Any, *, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        rules: Any,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        directory: Directory | None = None,
+    ) -> None:
         self.db = db
+        # The promiser's org unit comes from the directory, not the request (None: trusted, tools only).
+        self.directory = directory
         self.rules = rules
         self.outbox = Outbox(SOURCE)
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -119,6 +129,8 @@ class CommitmentsService:
         created_at: datetime | None,
         request_id: str,
     ) -> Commitment:
+        if self.directory is not None and employee_id:
+            org_unit = self.directory.resolve(employee_id, org_unit=org_unit).org_unit
         for name, value in (
             ("employee_id", employee_id),
             ("org_unit", org_unit),
@@ -202,6 +214,12 @@ class CommitmentsService:
                 "commitments.commitments.extend",
                 DataOwner(before.terms.employee_id, before.terms.org_unit),
             )
+            forbid_self(
+                principal,
+                before.terms.employee_id,
+                "commitments.commitments.extend",
+                "extend their own commitment",
+            )
             after = before.extend(new_deadline, reason, principal.subject, self.clock())
             storage.save_transition(session, before, after)
             self._emit(
@@ -218,6 +236,12 @@ class CommitmentsService:
                 principal,
                 "commitments.commitments.cancel",
                 DataOwner(before.terms.employee_id, before.terms.org_unit),
+            )
+            forbid_self(
+                principal,
+                before.terms.employee_id,
+                "commitments.commitments.cancel",
+                "cancel their own commitment",
             )
             after = before.cancel(self.clock())
             storage.save_transition(session, before, after)
@@ -279,9 +303,9 @@ class CommitmentsService:
     ) -> dict[str, int]:
         if not org_unit:
             raise InvalidArgument("is required", field="org_unit")
+        authorize(principal, "commitments.reports.read", DataOwner("", org_unit))
         if end <= start:
             raise InvalidArgument("must be after start_time", field="end_time")
-        authorize(principal, "commitments.reports.read", DataOwner("", org_unit))
         with self.db.session() as session:
             counts = storage.fulfilment_counts(session, org_unit, start, end)
         on_time = counts.get(State.FULFILLED.value, 0)

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from covenant.auth import DataOwner, Principal, authorize, scope_filter
+from covenant.auth import DataOwner, Principal, authorize, forbid_self, scope_filter
 from covenant.calendar import BusinessCalendar
 from covenant.db.audit import AuditLog
 from covenant.db.engine import Database
@@ -935,6 +935,9 @@ class ComplianceService:
         with self.db.session() as session:
             row = self._case(session, name, lock=True)
             authorize(principal, "compliance.cases.manage", DataOwner(row.employee_id, row.org_unit))
+            forbid_self(
+                principal, row.employee_id, "compliance.cases.manage", "handle a case about themselves"
+            )
             if request_id and self._replayed(session, f"transition:{request_id}") is not None:
                 return row
             new_owner = owner or row.owner

@@ -27,11 +27,14 @@ from covenant.auth import (
     TokenVerifier,
     authorize,
     can,
+    holds_all,
     jwks_document,
     scope_filter,
 )
+from covenant.auth.directory import EMPLOYEE_CHANGED
 from covenant.auth.tokens import StaticKeySource
 from covenant.db import Database
+from covenant.db.outbox import Outbox, new_event
 from covenant.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -155,6 +158,8 @@ class IdentityService:
         self._jwks_cache: tuple[float, str] | None = None
         self._jwks_lock = threading.Lock()
         self.throttle = LoginThrottle(config.throttle)
+        # Every service caches who-is-who from these events (covenant.auth.directory).
+        self.outbox = Outbox("identity")
 
     # -- keys and tokens -------------------------------------------------------------------------------
     def jwks_json(self, max_age_seconds: float = 1.0) -> str:
@@ -453,6 +458,22 @@ class IdentityService:
         self.audit.append(
             s, actor=principal.subject, action=action, subject=f"employees/{e.employee_id}", detail=detail
         )
+        self.outbox.add(
+            s,
+            new_event(
+                EMPLOYEE_CHANGED,
+                source="identity",
+                subject=f"employees/{e.employee_id}",
+                org_unit=e.org_unit,
+                data={
+                    "employee_id": e.employee_id,
+                    "org_unit": e.org_unit,
+                    "role_titles": list(e.role_titles),
+                    "manager_id": e.manager_id,
+                    "status": e.status.name,
+                },
+            ),
+        )
 
     def get_employee(self, principal: Principal, employee_id: str) -> EmployeeView:
         # Existence is checked after the permission so a caller cannot probe ids outside their scope.
@@ -572,6 +593,14 @@ class IdentityService:
             out.append(RoleAssignment(a.role, unit))
         return tuple(out)
 
+    def _require_holds(self, principal: Principal, roles: Sequence[str], permission: str, what: str) -> None:
+        """An account admin may only give, reset or take over rights they hold themselves."""
+        missing = holds_all(principal, self.roles().grants_for(roles))
+        if missing is not None:
+            raise PermissionDenied(
+                permission, f"{what} carries {missing}, which the caller does not hold as widely"
+            )
+
     def _account_view(self, s: Session, username: str) -> AccountView:
         a = storage.get_account(s, username)
         if a is None:
@@ -603,6 +632,9 @@ class IdentityService:
                         f"employee {employee_id} does not exist", field="account.employee_id"
                     )
                 checked = self._check_assignments(s, assignments)
+                self._require_holds(
+                    principal, [a.role for a in checked], "identity.roles.assign", f"account {username}"
+                )
                 storage.add_account(
                     s, Account(username, employee_id, passwords.hash_password(password), checked), now
                 )
@@ -652,6 +684,13 @@ class IdentityService:
                 raise NotFound(f"account {username} not found")
             if own and not passwords.verify_password(a.password_hash, current):
                 raise InvalidArgument("does not match", field="current_password")
+            if not own:
+                self._require_holds(
+                    principal,
+                    [r.role for r in a.role_assignments],
+                    "identity.accounts.write",
+                    f"account {username}",
+                )
             storage.save_login_state(s, replace(unlocked(a), password_hash=passwords.hash_password(new)))
             storage.revoke_refresh_for_user(s, username, now)
             self.audit.append(
@@ -666,10 +705,21 @@ class IdentityService:
         self, principal: Principal, username: str, assignments: Sequence[RoleAssignment], request_id: str = ""
     ) -> AccountView:
         authorize(principal, "identity.roles.assign")
+        if principal.subject == f"accounts/{username}":
+            raise PermissionDenied(
+                "identity.roles.assign", "separation of duties: nobody may change their own roles"
+            )
         with self.db.session() as s:
-            if storage.get_account(s, username, for_update=True) is None:
+            current = storage.get_account(s, username, for_update=True)
+            if current is None:
                 raise NotFound(f"account {username} not found")
             checked = self._check_assignments(s, assignments)
+            self._require_holds(
+                principal,
+                [r.role for r in (*current.role_assignments, *checked)],
+                "identity.roles.assign",
+                f"account {username}",
+            )
             storage.set_role_assignments(s, username, checked)
             # Tokens carry permissions: end sessions so the next refresh cannot keep the old roles.
             storage.revoke_refresh_for_user(s, username, self.clock())
@@ -698,6 +748,9 @@ class IdentityService:
         for i, r in enumerate(roles):
             if not table.has_role(r):
                 raise InvalidArgument(f"unknown role {r!r}", field=f"service_account.roles[{i}]")
+        self._require_holds(
+            principal, roles, "identity.service_accounts.write", f"service account {client_id}"
+        )
         secret = passwords.new_opaque_token()
         with self.db.session() as s:
             if storage.get_service_account(s, client_id) is not None:
