@@ -18,19 +18,11 @@ from typing import Any
 import jsonschema
 import yaml
 
-from covenant.errors import InvalidArgument
-from covenant.rules.expr import ExpressionError, compile_expression
+from covenant.rules.bounds import PackError, check_yaml_bounds
+from covenant.rules.expr import ExpressionError, fold_constant
 from covenant.rules.vocabulary import ActionVocabulary
 
 SCHEMA_PATH = Path(__file__).with_name("pack.schema.json")
-
-
-class PackError(InvalidArgument):
-    """A rule pack that fails validation; ``problems`` lists every issue found."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(problems), field="pack")
 
 
 @cache
@@ -143,13 +135,26 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _load_yaml(text: str) -> tuple[yaml.Node | None, Any]:
-    """The YAML node tree (for line numbers) and the plain document, from one parse."""
+    """The YAML node tree (for line numbers) and the plain document, from one parse, once
+    ``check_yaml_bounds`` has passed (so the recursive composer never sees deep or aliased input)."""
+    check_yaml_bounds(text)
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
         return node, (loader.construct_document(node) if node is not None else None)
     finally:
         loader.dispose()
+
+
+def load_pack_yaml(text: str) -> Any:
+    """The plain document of a pack's YAML, within the pack limits (``PackError`` otherwise). Every place that
+    reads pack YAML (service, CLI) goes through here or ``parse_pack``."""
+    try:
+        return _load_yaml(text)[1]
+    except PackError:
+        raise
+    except (ValueError, yaml.YAMLError) as exc:
+        raise PackError([f"pack: YAML error: {getattr(exc, 'problem', exc)}"]) from None
 
 
 def _where(rule_id: str | None, line: int | None) -> str:
@@ -262,7 +267,7 @@ def parse_pack(text: str, vocabulary: ActionVocabulary | None = None) -> Pack:
             for k, v in params.items():
                 if isinstance(v, dict) and set(v) == {"expr"}:
                     try:
-                        compile_expression(str(v["expr"]))
+                        fold_constant(str(v["expr"]))
                     except ExpressionError as exc:
                         problems.append(f"{_where(r['id'], cline)}: params.{k}: {exc}")
             if vocabulary is not None:

@@ -7,7 +7,6 @@ import binascii
 from collections.abc import Iterable
 from typing import Any
 
-import yaml
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -19,7 +18,7 @@ from covenant.grpc.context import current_principal
 from covenant.rules import store
 from covenant.rules.engine import FiredAction
 from covenant.rules.lifecycle import RulePackManager
-from covenant.rules.pack import PackError
+from covenant.rules.pack import PackError, load_pack_yaml
 from covenant.rules.v1 import rule_pack_service_pb2 as pb
 from covenant.rules.v1 import rule_pack_service_pb2_grpc
 
@@ -42,8 +41,8 @@ def _header(content_hash: str, source: str) -> tuple[str, str]:
     if cached is not None:
         return cached
     try:
-        doc = yaml.load(source, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError:
+        doc = load_pack_yaml(source)
+    except InvalidArgument:
         doc = None
     header = (
         (str(doc.get("owner", "")), str(doc.get("description", ""))) if isinstance(doc, dict) else ("", "")
