@@ -39,6 +39,7 @@ from covenant.errors import (
     PermissionDenied,
     Unauthenticated,
 )
+from covenant.paging import page_cursor, page_token
 from services.identity import passwords, storage
 from services.identity.domain.accounts import (
     Account,
@@ -403,10 +404,11 @@ class IdentityService:
     ) -> tuple[list[tuple[OrgUnit, datetime]], str]:
         authorize(principal, "identity.org_units.read")
         limit = page_size(size)
-        after = storage.decode_page_token(token) if token else ""
+        bound = ("org-units", root)
+        after = page_cursor(token, bound, kind=str) or ""
         with self.db.session() as s:
             rows = storage.list_org_units(s, root.rstrip("/"), after, limit + 1)
-        nxt = storage.encode_page_token(rows[limit - 1][0].path) if len(rows) > limit else ""
+        nxt = page_token(rows[limit - 1][0].path if len(rows) > limit else None, bound)
         return rows[:limit], nxt
 
     # -- employees ----------------------------------------------------------------------------------------
@@ -474,7 +476,8 @@ class IdentityService:
     ) -> tuple[list[EmployeeView], str]:
         f = scope_filter(principal, "identity.employees.read")
         limit = page_size(size)
-        after = storage.decode_page_token(token) if token else ""
+        bound = ("employees", subtree)
+        after = page_cursor(token, bound, kind=str) or ""
         with self.db.session() as s:
             rows = storage.list_employees(
                 s,
@@ -487,7 +490,7 @@ class IdentityService:
                 org_unit_prefix=f.org_unit_prefix,
                 unrestricted=f.all,
             )
-            nxt = storage.encode_page_token(rows[limit - 1].employee_id) if len(rows) > limit else ""
+            nxt = page_token(rows[limit - 1].employee_id if len(rows) > limit else None, bound)
             return [self._view(s, principal, e) for e in rows[:limit]], nxt
 
     def update_employee(

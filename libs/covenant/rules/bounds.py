@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import re2
 import yaml
 
 from covenant.errors import InvalidArgument
@@ -21,7 +22,30 @@ MAX_DEPTH = 32  # nesting of mappings and sequences (condition trees included)
 MAX_NODES = 50_000  # scalars + mappings + sequences in one pack
 MAX_SCALAR_CHARS = 16 * 1024  # one string value (an expression, a regular expression, a description)
 
+MAX_PATTERN_CHARS = 1000  # one ``matches`` regular expression
+
 _Parser = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False
+_RE2_OPTIONS.max_mem = 8 << 20
+
+
+def compile_pattern(pattern: str) -> Any:
+    """A ``matches`` pattern as an RE2 regex: linear time in the text, whatever the pattern (no
+    back-references or look-arounds). ``re2.error`` when it is not one."""
+    if len(pattern) > MAX_PATTERN_CHARS:
+        raise re2.error(f"pattern longer than {MAX_PATTERN_CHARS} characters")
+    return re2.compile(pattern, _RE2_OPTIONS)
+
+
+def pattern_problem(pattern: str) -> str | None:
+    """Why ``pattern`` is not a usable ``matches`` pattern, or None."""
+    try:
+        compile_pattern(pattern)
+    except re2.error as exc:
+        detail = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
+        return f"matches: not a valid RE2 regular expression: {detail}"
+    return None
 
 
 class PackError(InvalidArgument):

@@ -38,6 +38,7 @@ import durable_rules_engine as durable_core
 import re2
 
 from covenant.errors import FailedPrecondition
+from covenant.rules.bounds import compile_pattern
 from covenant.rules.expr import ExpressionError, evaluate
 from covenant.rules.pack import Pack, PackError, Rule
 from covenant.rules.vocabulary import ActionVocabulary
@@ -87,18 +88,6 @@ class FiredAction:
 
 
 Derived = list[tuple[str, str, str, Any]]  # (flag key, field key, "contains" | "matches", argument)
-
-MAX_PATTERN_CHARS = 1000
-_RE2_OPTIONS = re2.Options()
-_RE2_OPTIONS.log_errors = False
-_RE2_OPTIONS.max_mem = 8 << 20
-
-
-def compile_pattern(pattern: str) -> Any:
-    """A ``matches`` pattern as an RE2 regex (linear time; no back-references or look-arounds)."""
-    if len(pattern) > MAX_PATTERN_CHARS:
-        raise re2.error(f"pattern longer than {MAX_PATTERN_CHARS} characters")
-    return re2.compile(pattern, _RE2_OPTIONS)
 
 
 def _flag(key: str, op: str, value: Any, derived: Derived) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from covenant.rules.bounds import PackError, check_yaml_bounds
+from covenant.rules.bounds import PackError, check_yaml_bounds, pattern_problem
 from covenant.rules.expr import ExpressionError, fold_constant
 from covenant.rules.vocabulary import ActionVocabulary
 
@@ -213,6 +213,22 @@ def _parameter_problems(name: str, spec: dict[str, Any], lines: dict) -> list[st
     return problems
 
 
+def _patterns(cond: Any) -> list[Any]:
+    """Every ``matches`` argument in a condition tree (iterative; the tree's depth is already bounded)."""
+    found, todo = [], [cond]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, list):
+            todo.extend(node)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if key == "matches":
+                    found.append(value)
+                else:
+                    todo.append(value)
+    return found
+
+
 def parse_pack(text: str, vocabulary: ActionVocabulary | None = None) -> Pack:
     """Parse and validate a pack. Raises PackError listing every problem, with rule ids and lines."""
     try:
@@ -259,6 +275,9 @@ def parse_pack(text: str, vocabulary: ActionVocabulary | None = None) -> Pack:
         if r["id"] in seen:
             problems.append(f"{_where(r['id'], line)}: duplicate rule id (first at line {seen[r['id']]})")
         seen.setdefault(r["id"], line)
+        for pattern in _patterns(r["when"]):
+            if (problem := pattern_problem(str(pattern))) is not None:
+                problems.append(f"{_where(r['id'], line)}: {problem}")
         calls = []
         for j, call in enumerate(r["then"]):
             params = call.get("params", {}) or {}

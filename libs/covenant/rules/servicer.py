@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Iterable
 from typing import Any
 
@@ -15,6 +13,7 @@ from covenant.auth import authorize
 from covenant.errors import InvalidArgument
 from covenant.events.v1.event_pb2 import Event
 from covenant.grpc.context import current_principal
+from covenant.paging import page_cursor, page_token
 from covenant.rules import store
 from covenant.rules.engine import FiredAction
 from covenant.rules.lifecycle import RulePackManager
@@ -99,22 +98,6 @@ def event_input(event: Event) -> dict[str, Any]:
     if event.HasField("occurred_at"):
         out["occurred_at"] = event.occurred_at.ToJsonString()
     return out
-
-
-def _page_token(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"v1:{offset}".encode()).decode()
-
-
-def _page_offset(token: str) -> int:
-    if not token:
-        return 0
-    try:
-        kind, offset = base64.urlsafe_b64decode(token.encode()).decode().split(":")
-        if kind != "v1" or int(offset) < 0:
-            raise ValueError
-        return int(offset)
-    except (ValueError, UnicodeDecodeError, binascii.Error):
-        raise InvalidArgument("is not a token this service issued", field="page_token") from None
 
 
 class RulePackServicer(rule_pack_service_pb2_grpc.RulePackServiceServicer):
@@ -209,13 +192,14 @@ class RulePackServicer(rule_pack_service_pb2_grpc.RulePackServiceServicer):
         if request.page_size < 0:
             raise InvalidArgument("must not be negative", field="page_size")
         size = min(request.page_size or 50, 500)
-        offset = _page_offset(request.page_token)
+        bound = ("rule-pack-versions", request.pack_id)
+        offset = page_cursor(request.page_token, bound, kind=int) or 0
         versions, active = self.manager.history(request.pack_id)
         page = versions[offset : offset + size]
         more = offset + size < len(versions)
         return pb.ListRulePackVersionsResponse(
             versions=[version_pb(v, v.version == active) for v in page],
-            next_page_token=_page_token(offset + size) if more else "",
+            next_page_token=page_token(offset + size if more else None, bound),
         )
 
     def ListActiveRulePacks(

@@ -22,57 +22,106 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from covenant.common.v1 import common_pb2 as covenant_dot_common_dot_v1_dot_common__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'covenant/attendance/v1/attendance.proto\x12\x16\x63ovenant.attendance.v1\x1a\x1f\x63ovenant/common/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9a\x01\n\x0b\x43lientPlace\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x03 \x01(\t\x12.\n\x08location\x18\x04 \x01(\x0b\x32\x1c.covenant.common.v1.GeoPoint\x12\x16\n\x0evisit_radius_m\x18\x05 \x01(\x05\x12\x11\n\thigh_risk\x18\x06 \x01(\x08\"P\n\x19ImportClientPlacesRequest\x12\x33\n\x06places\x18\x01 \x03(\x0b\x32#.covenant.attendance.v1.ClientPlace\".\n\x1aImportClientPlacesResponse\x12\x10\n\x08imported\x18\x01 \x01(\x05\"j\n\x17\x46indNearbyPlacesRequest\x12.\n\x08location\x18\x01 \x01(\x0b\x32\x1c.covenant.common.v1.GeoPoint\x12\x10\n\x08radius_m\x18\x02 \x01(\x01\x12\r\n\x05limit\x18\x03 \x01(\x05\"U\n\x0bNearbyPlace\x12\x32\n\x05place\x18\x01 \x01(\x0b\x32#.covenant.attendance.v1.ClientPlace\x12\x12\n\ndistance_m\x18\x02 \x01(\x01\"O\n\x18\x46indNearbyPlacesResponse\x12\x33\n\x06places\x18\x01 \x03(\x0b\x32#.covenant.attendance.v1.NearbyPlace\"\xd3\x01\n\x04Ping\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x10\n\x08org_unit\x18\x02 \x01(\t\x12\x11\n\tdevice_id\x18\x03 \x01(\t\x12.\n\x08location\x18\x04 \x01(\x0b\x32\x1c.covenant.common.v1.GeoPoint\x12\x12\n\naccuracy_m\x18\x05 \x01(\x01\x12(\n\x04time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rmock_location\x18\x07 \x01(\x08\x12\x0c\n\x04role\x18\x08 \x01(\t\"A\n\x12IngestPingsRequest\x12+\n\x05pings\x18\x01 \x03(\x0b\x32\x1c.covenant.attendance.v1.Ping\"f\n\x13IngestPingsResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x05\x12\x12\n\nduplicates\x18\x02 \x01(\x05\x12\x16\n\x0estops_detected\x18\x03 \x01(\x05\x12\x11\n\tanomalies\x18\x04 \x01(\x05\"c\n\x0e\x43heckInRequest\x12*\n\x04ping\x18\x01 \x01(\x0b\x32\x1c.covenant.attendance.v1.Ping\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"\xbb\x01\n\x0f\x43heckInResponse\x12\x10\n\x08verified\x18\x01 \x01(\x08\x12\x12\n\ndistance_m\x18\x02 \x01(\x01\x12\x10\n\x08visit_id\x18\x03 \x01(\t\x12\x12\n\nevent_type\x18\x04 \x01(\t\x12\x0f\n\x07rule_id\x18\x05 \x01(\t\x12\x14\n\x0cpack_version\x18\x06 \x01(\t\x12\x0f\n\x07pack_id\x18\x07 \x01(\t\x12\x12\n\nsuspicions\x18\x08 \x03(\t\x12\x10\n\x08radius_m\x18\t \x01(\x01\":\n\x15GetRouteReportRequest\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61te\x18\x02 \x01(\t\"\x87\x02\n\tRouteItem\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\x08location\x18\x04 \x01(\x0b\x32\x1c.covenant.common.v1.GeoPoint\x12\x11\n\tclient_id\x18\x05 \x01(\t\x12\x10\n\x08verified\x18\x06 \x01(\x08\x12\x0f\n\x07minutes\x18\x07 \x01(\x01\x12\x1c\n\x14\x64istance_to_client_m\x18\x08 \x01(\x01\x12\n\n\x02id\x18\t \x01(\t\"\x9e\x01\n\x07\x41nomaly\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x64\x65tail_json\x18\x03 \x01(\t\x12\x0f\n\x07rule_id\x18\x04 \x01(\t\x12\x14\n\x0cpack_version\x18\x05 \x01(\t\x12\x0f\n\x07pack_id\x18\x06 \x01(\t\x12\x0e\n\x06ref_id\x18\x07 \x01(\t\"\xf9\x01\n\x0bRouteReport\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61te\x18\x02 \x01(\t\x12\x30\n\x05items\x18\x03 \x03(\x0b\x32!.covenant.attendance.v1.RouteItem\x12\x12\n\ndistance_m\x18\x04 \x01(\x01\x12\x17\n\x0fverified_visits\x18\x05 \x01(\x05\x12\x32\n\tanomalies\x18\x06 \x03(\x0b\x32\x1f.covenant.attendance.v1.Anomaly\x12\x34\n\x07summary\x18\x07 \x01(\x0b\x32#.covenant.attendance.v1.EmployeeDay\"^\n\x15GetTeamSummaryRequest\x12\x10\n\x08org_unit\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61te\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"\xe5\x02\n\x0b\x45mployeeDay\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x17\n\x0fverified_visits\x18\x02 \x01(\x05\x12\x11\n\tanomalies\x18\x03 \x01(\x05\x12\x12\n\ndistance_m\x18\x04 \x01(\x01\x12\x10\n\x08org_unit\x18\x05 \x01(\t\x12\x0e\n\x06visits\x18\x06 \x01(\x05\x12\x1b\n\x13location_mismatches\x18\x07 \x01(\x05\x12\r\n\x05stops\x18\x08 \x01(\x05\x12\x18\n\x10stops_at_clients\x18\t \x01(\x05\x12\x17\n\x0f\x64well_anomalies\x18\n \x01(\x05\x12\x1b\n\x13spoofing_suspicions\x18\x0b \x01(\x05\x12\x31\n\rfirst_ping_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0clast_ping_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"~\n\x0bTeamSummary\x12\x10\n\x08org_unit\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61te\x18\x02 \x01(\t\x12\x36\n\temployees\x18\x03 \x03(\x0b\x32#.covenant.attendance.v1.EmployeeDay\x12\x17\n\x0fnext_page_token\x18\x04 \x01(\t\"3\n\x0f\x43loseDayRequest\x12\x0c\n\x04\x64\x61te\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"&\n\x10\x43loseDayResponse\x12\x12\n\nsummarised\x18\x01 \x01(\x05\x32\xc3\x07\n\x11\x41ttendanceService\x12{\n\x12ImportClientPlaces\x12\x31.covenant.attendance.v1.ImportClientPlacesRequest\x1a\x32.covenant.attendance.v1.ImportClientPlacesResponse\x12o\n\x12StreamClientPlaces\x12#.covenant.attendance.v1.ClientPlace\x1a\x32.covenant.attendance.v1.ImportClientPlacesResponse(\x01\x12u\n\x10\x46indNearbyPlaces\x12/.covenant.attendance.v1.FindNearbyPlacesRequest\x1a\x30.covenant.attendance.v1.FindNearbyPlacesResponse\x12Z\n\x07\x43heckIn\x12&.covenant.attendance.v1.CheckInRequest\x1a\'.covenant.attendance.v1.CheckInResponse\x12\x66\n\x0bIngestPings\x12*.covenant.attendance.v1.IngestPingsRequest\x1a+.covenant.attendance.v1.IngestPingsResponse\x12Z\n\x0bStreamPings\x12\x1c.covenant.attendance.v1.Ping\x1a+.covenant.attendance.v1.IngestPingsResponse(\x01\x12\x64\n\x0eGetRouteReport\x12-.covenant.attendance.v1.GetRouteReportRequest\x1a#.covenant.attendance.v1.RouteReport\x12\x64\n\x0eGetTeamSummary\x12-.covenant.attendance.v1.GetTeamSummaryRequest\x1a#.covenant.attendance.v1.TeamSummary\x12]\n\x08\x43loseDay\x12\'.covenant.attendance.v1.CloseDayRequest\x1a(.covenant.attendance.v1.CloseDayResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'covenant/attendance/v1/attendance.proto\x12\x16\x63ovenant.attendance.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1f\x63ovenant/common/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc2\x02\n\x0b\x43lientPlace\x12\x46\n\tclient_id\x18\x01 \x01(\tB3\xbaH0r.\x18@2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12\x42\n\x04name\x18\x02 \x01(\tB4\xbaH1r/\x18\xff\x01\x32*^[^\\x00-\\x1F\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12?\n\x07\x61\x64\x64ress\x18\x03 \x01(\tB.\xbaH+r)\x18\xa0\x1f\x32$^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]*$\x12.\n\x08location\x18\x04 \x01(\x0b\x32\x1c.covenant.common.v1.GeoPoint\x12#\n\x0evisit_radius_m\x18\x05 \x01(\x05\x42\x0b\xbaH\x08\x1a\x06\x18\xa0\x8d\x06(\x00\x12\x11\n\thigh_risk\x18\x06 \x01(\x08\"[\n\x19ImportClientPlacesRequest\x12>\n\x06places\x18\x01 \x03(\x0b\x32#.covenant.attendance.v1.ClientPlaceB\t\xbaH\x06\x92\x01\x03\x10\x90N\".\n\x1aImportClientPlacesResponse\x12\x10\n\x08imported\x18\x01 \x01(\x05\"\x91\x01\n\x17\x46indNearbyPlacesRequest\x12.\n\x08location\x18\x01 \x01(\x0b\x32\x1c.covenant.common.v1.GeoPoint\x12+\n\x08radius_m\x18\x02 \x01(\x01\x42\x19\xbaH\x16\x12\x14\x19\x00\x00\x00\x00\x00j\xf8@)\x00\x00\x00\x00\x00\x00\x00\x00@\x01\x12\x19\n\x05limit\x18\x03 \x01(\x05\x42\n\xbaH\x07\x1a\x05\x18\xe8\x07(\x00\"U\n\x0bNearbyPlace\x12\x32\n\x05place\x18\x01 \x01(\x0b\x32#.covenant.attendance.v1.ClientPlace\x12\x12\n\ndistance_m\x18\x02 \x01(\x01\"O\n\x18\x46indNearbyPlacesResponse\x12\x33\n\x06places\x18\x01 \x03(\x0b\x32#.covenant.attendance.v1.NearbyPlace\"\xdd\x03\n\x04Ping\x12H\n\x0b\x65mployee_id\x18\x01 \x01(\tB3\xbaH0r.\x18 2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12M\n\x08org_unit\x18\x02 \x01(\tB;\xbaH8r6\x18\xff\x01\x32\x31^(/[^/\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]+)*/?$\x12G\n\tdevice_id\x18\x03 \x01(\tB4\xbaH1r/\x18\x80\x01\x32*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12.\n\x08location\x18\x04 \x01(\x0b\x32\x1c.covenant.common.v1.GeoPoint\x12-\n\naccuracy_m\x18\x05 \x01(\x01\x42\x19\xbaH\x16\x12\x14\x19\x00\x00\x00\x00\x00j\xf8@)\x00\x00\x00\x00\x00\x00\x00\x00@\x01\x12:\n\x04time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x10\xbaH\r\xb2\x01\n\x1a\x06\x08\x80\xae\x99\xa4\x0f\x32\x00\x12\x15\n\rmock_location\x18\x07 \x01(\x08\x12\x41\n\x04role\x18\x08 \x01(\tB3\xbaH0r.\x18@2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\"L\n\x12IngestPingsRequest\x12\x36\n\x05pings\x18\x01 \x03(\x0b\x32\x1c.covenant.attendance.v1.PingB\t\xbaH\x06\x92\x01\x03\x10\x90N\"f\n\x13IngestPingsResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x05\x12\x12\n\nduplicates\x18\x02 \x01(\x05\x12\x16\n\x0estops_detected\x18\x03 \x01(\x05\x12\x11\n\tanomalies\x18\x04 \x01(\x05\"\xce\x01\n\x0e\x43heckInRequest\x12*\n\x04ping\x18\x01 \x01(\x0b\x32\x1c.covenant.attendance.v1.Ping\x12\x46\n\tclient_id\x18\x02 \x01(\tB3\xbaH0r.\x18@2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12H\n\nrequest_id\x18\x03 \x01(\tB4\xbaH1r/\x18\x80\x01\x32*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\"\xbb\x01\n\x0f\x43heckInResponse\x12\x10\n\x08verified\x18\x01 \x01(\x08\x12\x12\n\ndistance_m\x18\x02 \x01(\x01\x12\x10\n\x08visit_id\x18\x03 \x01(\t\x12\x12\n\nevent_type\x18\x04 \x01(\t\x12\x0f\n\x07rule_id\x18\x05 \x01(\t\x12\x14\n\x0cpack_version\x18\x06 \x01(\t\x12\x0f\n\x07pack_id\x18\x07 \x01(\t\x12\x12\n\nsuspicions\x18\x08 \x03(\t\x12\x10\n\x08radius_m\x18\t \x01(\x01\"\xb8\x01\n\x15GetRouteReportRequest\x12H\n\x0b\x65mployee_id\x18\x01 \x01(\tB3\xbaH0r.\x18 2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12U\n\x04\x64\x61te\x18\x02 \x01(\tBG\xbaHDrB2@^(|(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]))$\"\x87\x02\n\tRouteItem\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\x08location\x18\x04 \x01(\x0b\x32\x1c.covenant.common.v1.GeoPoint\x12\x11\n\tclient_id\x18\x05 \x01(\t\x12\x10\n\x08verified\x18\x06 \x01(\x08\x12\x0f\n\x07minutes\x18\x07 \x01(\x01\x12\x1c\n\x14\x64istance_to_client_m\x18\x08 \x01(\x01\x12\n\n\x02id\x18\t \x01(\t\"\x9e\x01\n\x07\x41nomaly\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x64\x65tail_json\x18\x03 \x01(\t\x12\x0f\n\x07rule_id\x18\x04 \x01(\t\x12\x14\n\x0cpack_version\x18\x05 \x01(\t\x12\x0f\n\x07pack_id\x18\x06 \x01(\t\x12\x0e\n\x06ref_id\x18\x07 \x01(\t\"\xf9\x01\n\x0bRouteReport\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61te\x18\x02 \x01(\t\x12\x30\n\x05items\x18\x03 \x03(\x0b\x32!.covenant.attendance.v1.RouteItem\x12\x12\n\ndistance_m\x18\x04 \x01(\x01\x12\x17\n\x0fverified_visits\x18\x05 \x01(\x05\x12\x32\n\tanomalies\x18\x06 \x03(\x0b\x32\x1f.covenant.attendance.v1.Anomaly\x12\x34\n\x07summary\x18\x07 \x01(\x0b\x32#.covenant.attendance.v1.EmployeeDay\"\x8e\x02\n\x15GetTeamSummaryRequest\x12M\n\x08org_unit\x18\x01 \x01(\tB;\xbaH8r6\x18\xff\x01\x32\x31^(/[^/\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]+)*/?$\x12U\n\x04\x64\x61te\x18\x02 \x01(\tBG\xbaHDrB2@^(|(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]))$\x12\x1d\n\tpage_size\x18\x03 \x01(\x05\x42\n\xbaH\x07\x1a\x05\x18\xe8\x07(\x00\x12\x30\n\npage_token\x18\x04 \x01(\tB\x1c\xbaH\x19r\x17\x18\x80\x04\x32\x12^[A-Za-z0-9_.=-]*$\"\xe5\x02\n\x0b\x45mployeeDay\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x17\n\x0fverified_visits\x18\x02 \x01(\x05\x12\x11\n\tanomalies\x18\x03 \x01(\x05\x12\x12\n\ndistance_m\x18\x04 \x01(\x01\x12\x10\n\x08org_unit\x18\x05 \x01(\t\x12\x0e\n\x06visits\x18\x06 \x01(\x05\x12\x1b\n\x13location_mismatches\x18\x07 \x01(\x05\x12\r\n\x05stops\x18\x08 \x01(\x05\x12\x18\n\x10stops_at_clients\x18\t \x01(\x05\x12\x17\n\x0f\x64well_anomalies\x18\n \x01(\x05\x12\x1b\n\x13spoofing_suspicions\x18\x0b \x01(\x05\x12\x31\n\rfirst_ping_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0clast_ping_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"~\n\x0bTeamSummary\x12\x10\n\x08org_unit\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61te\x18\x02 \x01(\t\x12\x36\n\temployees\x18\x03 \x03(\x0b\x32#.covenant.attendance.v1.EmployeeDay\x12\x17\n\x0fnext_page_token\x18\x04 \x01(\t\"\xb2\x01\n\x0f\x43loseDayRequest\x12U\n\x04\x64\x61te\x18\x01 \x01(\tBG\xbaHDrB2@^(|(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]))$\x12H\n\nrequest_id\x18\x02 \x01(\tB4\xbaH1r/\x18\x80\x01\x32*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\"&\n\x10\x43loseDayResponse\x12\x12\n\nsummarised\x18\x01 \x01(\x05\x32\xc3\x07\n\x11\x41ttendanceService\x12{\n\x12ImportClientPlaces\x12\x31.covenant.attendance.v1.ImportClientPlacesRequest\x1a\x32.covenant.attendance.v1.ImportClientPlacesResponse\x12o\n\x12StreamClientPlaces\x12#.covenant.attendance.v1.ClientPlace\x1a\x32.covenant.attendance.v1.ImportClientPlacesResponse(\x01\x12u\n\x10\x46indNearbyPlaces\x12/.covenant.attendance.v1.FindNearbyPlacesRequest\x1a\x30.covenant.attendance.v1.FindNearbyPlacesResponse\x12Z\n\x07\x43heckIn\x12&.covenant.attendance.v1.CheckInRequest\x1a\'.covenant.attendance.v1.CheckInResponse\x12\x66\n\x0bIngestPings\x12*.covenant.attendance.v1.IngestPingsRequest\x1a+.covenant.attendance.v1.IngestPingsResponse\x12Z\n\x0bStreamPings\x12\x1c.covenant.attendance.v1.Ping\x1a+.covenant.attendance.v1.IngestPingsResponse(\x01\x12\x64\n\x0eGetRouteReport\x12-.covenant.attendance.v1.GetRouteReportRequest\x1a#.covenant.attendance.v1.RouteReport\x12\x64\n\x0eGetTeamSummary\x12-.covenant.attendance.v1.GetTeamSummaryRequest\x1a#.covenant.attendance.v1.TeamSummary\x12]\n\x08\x43loseDay\x12\'.covenant.attendance.v1.CloseDayRequest\x1a(.covenant.attendance.v1.CloseDayResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'covenant.attendance.v1.attendance_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CLIENTPLACE']._serialized_start=134
-  _globals['_CLIENTPLACE']._serialized_end=288
-  _globals['_IMPORTCLIENTPLACESREQUEST']._serialized_start=290
-  _globals['_IMPORTCLIENTPLACESREQUEST']._serialized_end=370
-  _globals['_IMPORTCLIENTPLACESRESPONSE']._serialized_start=372
-  _globals['_IMPORTCLIENTPLACESRESPONSE']._serialized_end=418
-  _globals['_FINDNEARBYPLACESREQUEST']._serialized_start=420
-  _globals['_FINDNEARBYPLACESREQUEST']._serialized_end=526
-  _globals['_NEARBYPLACE']._serialized_start=528
-  _globals['_NEARBYPLACE']._serialized_end=613
-  _globals['_FINDNEARBYPLACESRESPONSE']._serialized_start=615
-  _globals['_FINDNEARBYPLACESRESPONSE']._serialized_end=694
-  _globals['_PING']._serialized_start=697
-  _globals['_PING']._serialized_end=908
-  _globals['_INGESTPINGSREQUEST']._serialized_start=910
-  _globals['_INGESTPINGSREQUEST']._serialized_end=975
-  _globals['_INGESTPINGSRESPONSE']._serialized_start=977
-  _globals['_INGESTPINGSRESPONSE']._serialized_end=1079
-  _globals['_CHECKINREQUEST']._serialized_start=1081
-  _globals['_CHECKINREQUEST']._serialized_end=1180
-  _globals['_CHECKINRESPONSE']._serialized_start=1183
-  _globals['_CHECKINRESPONSE']._serialized_end=1370
-  _globals['_GETROUTEREPORTREQUEST']._serialized_start=1372
-  _globals['_GETROUTEREPORTREQUEST']._serialized_end=1430
-  _globals['_ROUTEITEM']._serialized_start=1433
-  _globals['_ROUTEITEM']._serialized_end=1696
-  _globals['_ANOMALY']._serialized_start=1699
-  _globals['_ANOMALY']._serialized_end=1857
-  _globals['_ROUTEREPORT']._serialized_start=1860
-  _globals['_ROUTEREPORT']._serialized_end=2109
-  _globals['_GETTEAMSUMMARYREQUEST']._serialized_start=2111
-  _globals['_GETTEAMSUMMARYREQUEST']._serialized_end=2205
-  _globals['_EMPLOYEEDAY']._serialized_start=2208
-  _globals['_EMPLOYEEDAY']._serialized_end=2565
-  _globals['_TEAMSUMMARY']._serialized_start=2567
-  _globals['_TEAMSUMMARY']._serialized_end=2693
-  _globals['_CLOSEDAYREQUEST']._serialized_start=2695
-  _globals['_CLOSEDAYREQUEST']._serialized_end=2746
-  _globals['_CLOSEDAYRESPONSE']._serialized_start=2748
-  _globals['_CLOSEDAYRESPONSE']._serialized_end=2786
-  _globals['_ATTENDANCESERVICE']._serialized_start=2789
-  _globals['_ATTENDANCESERVICE']._serialized_end=3752
+  _globals['_CLIENTPLACE'].fields_by_name['client_id']._loaded_options = None
+  _globals['_CLIENTPLACE'].fields_by_name['client_id']._serialized_options = b'\272H0r.\030@2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_CLIENTPLACE'].fields_by_name['name']._loaded_options = None
+  _globals['_CLIENTPLACE'].fields_by_name['name']._serialized_options = b'\272H1r/\030\377\0012*^[^\\x00-\\x1F\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_CLIENTPLACE'].fields_by_name['address']._loaded_options = None
+  _globals['_CLIENTPLACE'].fields_by_name['address']._serialized_options = b'\272H+r)\030\240\0372$^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]*$'
+  _globals['_CLIENTPLACE'].fields_by_name['visit_radius_m']._loaded_options = None
+  _globals['_CLIENTPLACE'].fields_by_name['visit_radius_m']._serialized_options = b'\272H\010\032\006\030\240\215\006(\000'
+  _globals['_IMPORTCLIENTPLACESREQUEST'].fields_by_name['places']._loaded_options = None
+  _globals['_IMPORTCLIENTPLACESREQUEST'].fields_by_name['places']._serialized_options = b'\272H\006\222\001\003\020\220N'
+  _globals['_FINDNEARBYPLACESREQUEST'].fields_by_name['radius_m']._loaded_options = None
+  _globals['_FINDNEARBYPLACESREQUEST'].fields_by_name['radius_m']._serialized_options = b'\272H\026\022\024\031\000\000\000\000\000j\370@)\000\000\000\000\000\000\000\000@\001'
+  _globals['_FINDNEARBYPLACESREQUEST'].fields_by_name['limit']._loaded_options = None
+  _globals['_FINDNEARBYPLACESREQUEST'].fields_by_name['limit']._serialized_options = b'\272H\007\032\005\030\350\007(\000'
+  _globals['_PING'].fields_by_name['employee_id']._loaded_options = None
+  _globals['_PING'].fields_by_name['employee_id']._serialized_options = b'\272H0r.\030 2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_PING'].fields_by_name['org_unit']._loaded_options = None
+  _globals['_PING'].fields_by_name['org_unit']._serialized_options = b'\272H8r6\030\377\00121^(/[^/\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]+)*/?$'
+  _globals['_PING'].fields_by_name['device_id']._loaded_options = None
+  _globals['_PING'].fields_by_name['device_id']._serialized_options = b'\272H1r/\030\200\0012*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_PING'].fields_by_name['accuracy_m']._loaded_options = None
+  _globals['_PING'].fields_by_name['accuracy_m']._serialized_options = b'\272H\026\022\024\031\000\000\000\000\000j\370@)\000\000\000\000\000\000\000\000@\001'
+  _globals['_PING'].fields_by_name['time']._loaded_options = None
+  _globals['_PING'].fields_by_name['time']._serialized_options = b'\272H\r\262\001\n\032\006\010\200\256\231\244\0172\000'
+  _globals['_PING'].fields_by_name['role']._loaded_options = None
+  _globals['_PING'].fields_by_name['role']._serialized_options = b'\272H0r.\030@2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_INGESTPINGSREQUEST'].fields_by_name['pings']._loaded_options = None
+  _globals['_INGESTPINGSREQUEST'].fields_by_name['pings']._serialized_options = b'\272H\006\222\001\003\020\220N'
+  _globals['_CHECKINREQUEST'].fields_by_name['client_id']._loaded_options = None
+  _globals['_CHECKINREQUEST'].fields_by_name['client_id']._serialized_options = b'\272H0r.\030@2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_CHECKINREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_CHECKINREQUEST'].fields_by_name['request_id']._serialized_options = b'\272H1r/\030\200\0012*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_GETROUTEREPORTREQUEST'].fields_by_name['employee_id']._loaded_options = None
+  _globals['_GETROUTEREPORTREQUEST'].fields_by_name['employee_id']._serialized_options = b'\272H0r.\030 2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_GETROUTEREPORTREQUEST'].fields_by_name['date']._loaded_options = None
+  _globals['_GETROUTEREPORTREQUEST'].fields_by_name['date']._serialized_options = b'\272HDrB2@^(|(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]))$'
+  _globals['_GETTEAMSUMMARYREQUEST'].fields_by_name['org_unit']._loaded_options = None
+  _globals['_GETTEAMSUMMARYREQUEST'].fields_by_name['org_unit']._serialized_options = b'\272H8r6\030\377\00121^(/[^/\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]+)*/?$'
+  _globals['_GETTEAMSUMMARYREQUEST'].fields_by_name['date']._loaded_options = None
+  _globals['_GETTEAMSUMMARYREQUEST'].fields_by_name['date']._serialized_options = b'\272HDrB2@^(|(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]))$'
+  _globals['_GETTEAMSUMMARYREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_GETTEAMSUMMARYREQUEST'].fields_by_name['page_size']._serialized_options = b'\272H\007\032\005\030\350\007(\000'
+  _globals['_GETTEAMSUMMARYREQUEST'].fields_by_name['page_token']._loaded_options = None
+  _globals['_GETTEAMSUMMARYREQUEST'].fields_by_name['page_token']._serialized_options = b'\272H\031r\027\030\200\0042\022^[A-Za-z0-9_.=-]*$'
+  _globals['_CLOSEDAYREQUEST'].fields_by_name['date']._loaded_options = None
+  _globals['_CLOSEDAYREQUEST'].fields_by_name['date']._serialized_options = b'\272HDrB2@^(|(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]))$'
+  _globals['_CLOSEDAYREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_CLOSEDAYREQUEST'].fields_by_name['request_id']._serialized_options = b'\272H1r/\030\200\0012*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_CLIENTPLACE']._serialized_start=163
+  _globals['_CLIENTPLACE']._serialized_end=485
+  _globals['_IMPORTCLIENTPLACESREQUEST']._serialized_start=487
+  _globals['_IMPORTCLIENTPLACESREQUEST']._serialized_end=578
+  _globals['_IMPORTCLIENTPLACESRESPONSE']._serialized_start=580
+  _globals['_IMPORTCLIENTPLACESRESPONSE']._serialized_end=626
+  _globals['_FINDNEARBYPLACESREQUEST']._serialized_start=629
+  _globals['_FINDNEARBYPLACESREQUEST']._serialized_end=774
+  _globals['_NEARBYPLACE']._serialized_start=776
+  _globals['_NEARBYPLACE']._serialized_end=861
+  _globals['_FINDNEARBYPLACESRESPONSE']._serialized_start=863
+  _globals['_FINDNEARBYPLACESRESPONSE']._serialized_end=942
+  _globals['_PING']._serialized_start=945
+  _globals['_PING']._serialized_end=1422
+  _globals['_INGESTPINGSREQUEST']._serialized_start=1424
+  _globals['_INGESTPINGSREQUEST']._serialized_end=1500
+  _globals['_INGESTPINGSRESPONSE']._serialized_start=1502
+  _globals['_INGESTPINGSRESPONSE']._serialized_end=1604
+  _globals['_CHECKINREQUEST']._serialized_start=1607
+  _globals['_CHECKINREQUEST']._serialized_end=1813
+  _globals['_CHECKINRESPONSE']._serialized_start=1816
+  _globals['_CHECKINRESPONSE']._serialized_end=2003
+  _globals['_GETROUTEREPORTREQUEST']._serialized_start=2006
+  _globals['_GETROUTEREPORTREQUEST']._serialized_end=2190
+  _globals['_ROUTEITEM']._serialized_start=2193
+  _globals['_ROUTEITEM']._serialized_end=2456
+  _globals['_ANOMALY']._serialized_start=2459
+  _globals['_ANOMALY']._serialized_end=2617
+  _globals['_ROUTEREPORT']._serialized_start=2620
+  _globals['_ROUTEREPORT']._serialized_end=2869
+  _globals['_GETTEAMSUMMARYREQUEST']._serialized_start=2872
+  _globals['_GETTEAMSUMMARYREQUEST']._serialized_end=3142
+  _globals['_EMPLOYEEDAY']._serialized_start=3145
+  _globals['_EMPLOYEEDAY']._serialized_end=3502
+  _globals['_TEAMSUMMARY']._serialized_start=3504
+  _globals['_TEAMSUMMARY']._serialized_end=3630
+  _globals['_CLOSEDAYREQUEST']._serialized_start=3633
+  _globals['_CLOSEDAYREQUEST']._serialized_end=3811
+  _globals['_CLOSEDAYRESPONSE']._serialized_start=3813
+  _globals['_CLOSEDAYRESPONSE']._serialized_end=3851
+  _globals['_ATTENDANCESERVICE']._serialized_start=3854
+  _globals['_ATTENDANCESERVICE']._serialized_end=4817
 # @@protoc_insertion_point(module_scope)
