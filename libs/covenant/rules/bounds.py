@@ -179,4 +179,6 @@ def check_yaml_bounds(text: str) -> None:
         where = f"line {mark.line + 1}" if mark else "pack"
         raise PackError([f"{where}: YAML syntax error: {getattr(exc, 'problem', None) or exc}"]) from None
     if pending:
-        raise PackError([f"{_where(tracker, index, line)}: {problem}" for index, line, problem in pending])
+        shown = [f"{_where(tracker, index, line)}: {problem}" for index, line, problem in pending[:10]]
+        more = [f"pack: and {len(pending) - 10} more like these"] if len(pending) > 10 else []
+        raise PackError(shown + more)
