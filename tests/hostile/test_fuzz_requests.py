@@ -125,44 +125,37 @@ def _methods(name: str) -> Iterator[descriptor.MethodDescriptor]:
         yield from POOL.FindServiceByName(service_name).methods
 
 
+def _caller(channel: grpc.Channel, method: descriptor.MethodDescriptor, broken: list[str]):
+    """A Hypothesis test sending fuzzed requests to one RPC, recording INTERNAL/UNKNOWN answers."""
+    path = f"/{method.containing_service.full_name}/{method.name}"
+    response = message_class(method.output_type)
+    kwargs = {
+        "request_serializer": lambda m: m.SerializeToString(),
+        "response_deserializer": response.FromString,
+    }
+    requests = message_strategy(method.input_type)
+
+    @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(requests, min_size=1, max_size=2) if method.client_streaming else requests)
+    def call(request) -> None:
+        try:
+            if method.client_streaming and method.server_streaming:
+                list(channel.stream_stream(path, **kwargs)(iter(request), timeout=30))
+            elif method.client_streaming:
+                channel.stream_unary(path, **kwargs)(iter(request), timeout=30)
+            else:
+                channel.unary_unary(path, **kwargs)(request, timeout=30)
+        except grpc.RpcError as exc:
+            if exc.code() in BROKEN:
+                broken.append(f"{path}: {exc.code().name} {exc.details()} for {str(request)[:300]!r}")
+
+    return call
+
+
 def test_fuzzed_requests_never_get_internal_and_the_service_survives(service: RunningService) -> None:
-    channel = service.channel
     broken: list[str] = []
     for method in _methods(service.settings.service):
-        path = f"/{method.containing_service.full_name}/{method.name}"
-        response = message_class(method.output_type)
-        kwargs = {
-            "request_serializer": lambda m: m.SerializeToString(),
-            "response_deserializer": response.FromString,
-        }
-        streaming = method.client_streaming
-
-        @settings(
-            max_examples=EXAMPLES,
-            deadline=None,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-        )
-        @given(
-            st.lists(message_strategy(method.input_type), min_size=1, max_size=2)
-            if streaming
-            else message_strategy(method.input_type)
-        )
-        def call(request, path=path, kwargs=kwargs, method=method) -> None:
-            try:
-                if method.client_streaming and method.server_streaming:
-                    list(channel.stream_stream(path, **kwargs)(iter(request), timeout=30))
-                elif method.client_streaming:
-                    channel.stream_unary(path, **kwargs)(iter(request), timeout=30)
-                else:
-                    channel.unary_unary(path, **kwargs)(request, timeout=30)
-            except grpc.RpcError as exc:
-                if exc.code() == grpc.StatusCode.UNIMPLEMENTED:
-                    return
-                if exc.code() in BROKEN:
-                    broken.append(f"{path}: {exc.code().name} {exc.details()} for {str(request)[:300]!r}")
-
-        call()
-    health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=10)
+        _caller(service.channel, method, broken)()
+    health = health_pb2_grpc.HealthStub(service.channel).Check(health_pb2.HealthCheckRequest(), timeout=10)
     assert health.status == health_pb2.HealthCheckResponse.SERVING
     assert not broken, "\n".join(broken[:20])
