@@ -8,6 +8,7 @@ never INTERNAL or UNKNOWN — and the service stays up. A bounded number of exam
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import grpc
@@ -22,7 +23,8 @@ from covenant.grpc.testing import RunningService, running_service
 from tests.hostile.corpus import SERVICES, SHARED, message_class
 from tests.hostile.test_hostile_services import POOL
 
-EXAMPLES = 8  # per RPC: ~100 RPCs x 6 services' shared ones; raise locally to fuzz harder
+# Per RPC (about 25 RPCs per service with the shared ones); COVENANT_FUZZ_EXAMPLES=200 fuzzes harder.
+EXAMPLES = int(os.environ.get("COVENANT_FUZZ_EXAMPLES", "8"))
 BROKEN = {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN}
 INT_RANGES = {
     F.TYPE_INT32: (-(2**31), 2**31 - 1),

@@ -25,8 +25,13 @@ print(json.dumps({{"code": proc.returncode, "err": proc.stderr[:4000], "peak_mb"
 """
 
 
-@pytest.mark.parametrize(("case", "text", "words"), HOSTILE_PACKS, ids=[c for c, _, _ in HOSTILE_PACKS])
-@pytest.mark.parametrize("command", ["validate", "test"])
+CASES = [("validate", *case) for case in HOSTILE_PACKS] + [
+    ("test", *HOSTILE_PACKS[0]),
+    ("test", *HOSTILE_PACKS[1]),
+]
+
+
+@pytest.mark.parametrize(("command", "case", "text", "words"), CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
 def test_the_cli_refuses_hostile_packs_naming_the_line(
     tmp_path: Path, command: str, case: str, text: str, words: list[str]
 ) -> None:

@@ -74,7 +74,7 @@ def test_catastrophic_regexes_run_in_linear_time_and_bad_ones_name_the_rule() ->
     started = time.perf_counter()
     for _ in range(20):
         assert compiled.evaluate({"t": "a" * 50_000 + "b"}) == []
-    assert time.perf_counter() - started < 1.0  # Python's re takes seconds for one such event
+    assert time.perf_counter() - started < 5.0  # Python re: exponential, never finishes on this input
     bad = HEAD + "  - id: backref\n    when: {event.t: {matches: '(a)\\1'}}\n    then: [{action: note}]\n"
     with pytest.raises(PackError, match=r"rule backref \(line 6\): matches: not a valid RE2"):
         CompiledPack(parse_pack(bad, VOCAB), VOCAB)
@@ -120,7 +120,7 @@ def test_expressions_are_bounded(source: str, problem: str) -> None:
     started = time.perf_counter()
     with pytest.raises(ExpressionError, match=problem):
         evaluate(source, {"s": "y" * 6000, "n": 2**40}, {})
-    assert time.perf_counter() - started < 0.5
+    assert time.perf_counter() - started < 2.0
 
 
 def test_a_constant_expression_over_a_bound_refuses_the_pack_naming_rule_and_line() -> None:

@@ -163,7 +163,8 @@ def violations(request: Message, prefix: str = "") -> list[FieldViolation]:
         found = [(prefix + _path(v), _describe(v)) for v in _validator.collect_violations(request)]
     except protovalidate.EvaluationError as exc:  # e.g. a Timestamp outside the representable range
         found = [(prefix or "request", f"cannot be evaluated: {exc}")]
-    return found + _struct_problems(request, prefix)
+    named = {field for field, _ in found}
+    return found + [p for p in _struct_problems(request, prefix) if p[0] not in named]
 
 
 def bad_request_status(problems: list[FieldViolation]) -> grpc.Status:
