@@ -14,7 +14,6 @@ start moved because a late fix arrived is the same stop); integrity findings onc
 
 from __future__ import annotations
 
-import base64
 import bisect
 import dataclasses
 import hashlib
@@ -32,6 +31,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from covenant import paging
 from covenant.auth import DataOwner, Principal, authorize, scope_filter
 from covenant.auth.directory import Directory
 from covenant.calendar import BusinessCalendar
@@ -122,17 +122,6 @@ class RouteReport:
 
 def stop_id(employee_id: str, start: datetime) -> str:
     return "stop_" + hashlib.sha256(f"{employee_id}|{start.isoformat()}".encode()).hexdigest()[:16]
-
-
-def _token(value: str) -> str:
-    return base64.urlsafe_b64encode(value.encode()).decode() if value else ""
-
-
-def _untoken(token: str) -> str:
-    try:
-        return base64.urlsafe_b64decode(token.encode()).decode() if token else ""
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidArgument("is not a token this service issued", field="page_token") from None
 
 
 class AttendanceService:
@@ -795,7 +784,8 @@ class AttendanceService:
             raise InvalidArgument(f"must be in [0, {MAX_PAGE}]", field="page_size")
         authorize(principal, "attendance.routes.read", DataOwner("", org_unit))
         visible = scope_filter(principal, "attendance.routes.read")
-        size, after = page_size or DEFAULT_PAGE, _untoken(page_token)
+        bound = ("team-days", org_unit, day)
+        size, after = page_size or DEFAULT_PAGE, paging.page_cursor(page_token, bound, kind=str) or ""
         out: list[DaySummary] = []
         with self.db.session() as s:
             while len(out) < size:
@@ -809,7 +799,7 @@ class AttendanceService:
                 if len(rows) < size:
                     after = ""
                     break
-        return out, _token(after) if len(out) == size and after else ""
+        return out, paging.page_token(after if len(out) == size and after else None, bound)
 
     # -- end of day -----------------------------------------------------------------------------------
     def close_days(self, *, day: str | None = None, limit: int = 200) -> int:

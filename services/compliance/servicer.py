@@ -14,6 +14,7 @@ from covenant.compliance.v1 import compliance_pb2 as pb
 from covenant.compliance.v1 import compliance_pb2_grpc
 from covenant.errors import InvalidArgument
 from covenant.grpc.context import current_principal
+from covenant.paging import page_cursor, page_token
 from services.compliance.service import ComplianceService, ScanOutcome, TextIn
 
 # Evidence keys about other parties (clients, watchlist hits): removed for the case's own employee.
@@ -178,16 +179,14 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
         if request.page_size < 0:
             raise InvalidArgument("must not be negative", field="page_size")
         size = min(request.page_size or 50, 1000)
-        token = request.page_token or "0"
-        if not token.isdigit():
-            raise InvalidArgument("is not a token this service issued", field="page_token")
-        offset = int(token)
+        bound = ("cases", request.employee_id, request.state)
+        offset = page_cursor(request.page_token, bound, kind=int) or 0
         rows, more = self.service.list_cases(
             current_principal(), request.employee_id, request.state, offset, size
         )
         return pb.ListCasesResponse(
             cases=[case_pb(r, redact=self._redact(r)) for r in rows],
-            next_page_token=str(offset + size) if more else "",
+            next_page_token=page_token(offset + size if more else None, bound),
         )
 
     def TransitionCase(self, request: pb.TransitionCaseRequest, context: Any) -> pb.Case:

@@ -44,6 +44,7 @@ from covenant.errors import (
     ResourceExhausted,
     Unauthenticated,
 )
+from covenant.paging import page_cursor, page_token
 from covenant.services import SERVICES
 from services.identity import passwords, storage
 from services.identity.domain.accounts import (
@@ -407,10 +408,11 @@ class IdentityService:
     ) -> tuple[list[tuple[OrgUnit, datetime]], str]:
         authorize(principal, "identity.org_units.read")
         limit = page_size(size)
-        after = storage.decode_page_token(token) if token else ""
+        bound = ("org-units", root)
+        after = page_cursor(token, bound, kind=str) or ""
         with self.db.session() as s:
             rows = storage.list_org_units(s, root.rstrip("/"), after, limit + 1)
-        nxt = storage.encode_page_token(rows[limit - 1][0].path) if len(rows) > limit else ""
+        nxt = page_token(rows[limit - 1][0].path if len(rows) > limit else None, bound)
         return rows[:limit], nxt
 
     # -- employees ----------------------------------------------------------------------------------------
@@ -494,7 +496,8 @@ class IdentityService:
     ) -> tuple[list[EmployeeView], str]:
         f = scope_filter(principal, "identity.employees.read")
         limit = page_size(size)
-        after = storage.decode_page_token(token) if token else ""
+        bound = ("employees", subtree)
+        after = page_cursor(token, bound, kind=str) or ""
         with self.db.session() as s:
             rows = storage.list_employees(
                 s,
@@ -507,7 +510,7 @@ class IdentityService:
                 org_unit_prefix=f.org_unit_prefix,
                 unrestricted=f.all,
             )
-            nxt = storage.encode_page_token(rows[limit - 1].employee_id) if len(rows) > limit else ""
+            nxt = page_token(rows[limit - 1].employee_id if len(rows) > limit else None, bound)
             return [self._view(s, principal, e) for e in rows[:limit]], nxt
 
     def update_employee(

@@ -44,6 +44,7 @@ from covenant.grpc.client import (
     plain_channel,
 )
 from covenant.grpc.interceptors import ChassisInterceptor
+from covenant.grpc.validation import ValidationInterceptor
 from covenant.services import package_dir
 from covenant.services import service as service_info
 from covenant.settings import Settings
@@ -157,7 +158,7 @@ class ServiceHost:
         )
         server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=s.workers, thread_name_prefix=f"{s.service}-rpc"),
-            interceptors=[server_interceptor(), interceptor],
+            interceptors=[server_interceptor(), interceptor, ValidationInterceptor()],
             options=KEEPALIVE_OPTIONS
             + message_size_options(s.max_message_bytes)
             + [("grpc.http2.min_ping_interval_without_data_ms", 10_000), ("grpc.so_reuseport", 0)],

@@ -33,7 +33,7 @@ from pathlib import Path
 import grpc
 
 from covenant.rules.engine import CompiledPack, run_pack_test_cases
-from covenant.rules.pack import PackError, parse_pack
+from covenant.rules.pack import PackError, load_pack_yaml, parse_pack
 from covenant.rules.vocabulary import ActionVocabulary
 from covenant.services import service as service_info
 
@@ -51,11 +51,9 @@ def vocabulary_for(service: str) -> ActionVocabulary:
 
 def _load(path: str) -> tuple[str, str]:
     text = Path(path).read_text()
-    try:
-        import yaml
-
-        service = str((yaml.safe_load(text) or {}).get("service", ""))
-    except Exception:  # the parser reports syntax errors with their line
+    try:  # bounded: no alias expansion, no deep recursion (see covenant.rules.bounds)
+        service = str((load_pack_yaml(text) or {}).get("service", ""))
+    except Exception:  # parse_pack reports the problem with its line
         service = ""
     return text, service
 
