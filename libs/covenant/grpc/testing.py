@@ -23,6 +23,7 @@ from covenant.auth.tokens import (
     TokenVerifier,
     generate_signing_key,
 )
+from covenant.grpc.client import plain_channel
 from covenant.grpc.server import ServiceHost
 from covenant.settings import Settings
 
@@ -137,7 +138,11 @@ def running_service(
     )
     host.start()
     target = f"127.0.0.1:{host.port}"
-    channel = grpc.insecure_channel(target)
+    channel = (
+        plain_channel(target, settings.max_message_bytes, settings.wire)
+        if settings.wire.tls.enabled
+        else grpc.insecure_channel(target)
+    )
     try:
         grpc.channel_ready_future(channel).result(timeout=10)
         yield RunningService(host=host, target=target, channel=channel, tokens=tokens, settings=settings)
