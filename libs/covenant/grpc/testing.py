@@ -137,7 +137,8 @@ def running_service(
         vocabulary=vocabulary,
     )
     host.start()
-    target = f"127.0.0.1:{host.port}"
+    listen_host = settings.listen.rsplit(":", 1)[0]
+    target = f"{'127.0.0.1' if listen_host in ('0.0.0.0', '') else listen_host}:{host.port}"
     channel = (
         plain_channel(target, settings.max_message_bytes, settings.wire)
         if settings.wire.tls.enabled

@@ -35,7 +35,17 @@ from covenant.grpc.tls import TlsConfig
 
 CALL_KINDS = ("read", "write", "batch", "stream")
 DEFAULT_TIMEOUTS = {"read": 5.0, "write": 10.0, "batch": 30.0, "stream": 300.0}
-READ_PREFIXES = ("Get", "List", "Check", "Find", "Validate", "Test", "Diff", "DryRun", "VerifyAudit")
+READ_PREFIXES = (
+    "Get",
+    "List",
+    "CheckPermission",
+    "Find",
+    "Validate",
+    "Test",
+    "Diff",
+    "DryRun",
+    "VerifyAudit",
+)
 BATCH_PREFIXES = ("Deliver", "Ingest", "Import", "Load", "Compute", "Record", "Scan", "Screen")
 IDEMPOTENCY_FIELDS = ("idempotency_key", "request_id")
 EVENT_DELIVERY = "covenant.events.v1.EventSinkService"
