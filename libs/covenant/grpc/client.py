@@ -13,7 +13,7 @@ from opentelemetry.instrumentation.grpc.grpcext import intercept_channel as otel
 
 from covenant.auth.tokens import TokenSource
 from covenant.grpc.tls import CertFiles, channel_credentials
-from covenant.grpc.wire import WireSettings, channel_options, keepalive_options
+from covenant.grpc.wire import WireSettings, channel_options, default_timeout, keepalive_options
 
 KEEPALIVE_OPTIONS = keepalive_options(WireSettings())
 
@@ -66,6 +66,40 @@ class _Details(grpc.ClientCallDetails):
         self.compression = getattr(base, "compression", None)
 
 
+class _DefaultDeadline(
+    grpc.UnaryUnaryClientInterceptor,
+    grpc.UnaryStreamClientInterceptor,
+    grpc.StreamUnaryClientInterceptor,
+    grpc.StreamStreamClientInterceptor,
+):
+    """Gives every call without a deadline the default of its kind (``covenant.grpc.wire``)."""
+
+    def __init__(self, wire: WireSettings) -> None:
+        self._wire = wire
+
+    def _details(self, details: Any) -> Any:
+        if details.timeout is not None:
+            return details
+        timeout = default_timeout(self._wire, details.method)
+        if hasattr(details, "_replace"):
+            return details._replace(timeout=timeout)
+        out = _Details(details, list(details.metadata or []))
+        out.timeout = timeout
+        return out
+
+    def intercept_unary_unary(self, continuation, details, request):  # type: ignore[no-untyped-def]
+        return continuation(self._details(details), request)
+
+    def intercept_unary_stream(self, continuation, details, request):  # type: ignore[no-untyped-def]
+        return continuation(self._details(details), request)
+
+    def intercept_stream_unary(self, continuation, details, request_iterator):  # type: ignore[no-untyped-def]
+        return continuation(self._details(details), request_iterator)
+
+    def intercept_stream_stream(self, continuation, details, request_iterator):  # type: ignore[no-untyped-def]
+        return continuation(self._details(details), request_iterator)
+
+
 def plain_channel(
     target: str,
     max_message_bytes: int = 16 * 1024 * 1024,
@@ -80,7 +114,8 @@ def plain_channel(
         channel = grpc.secure_channel(target, creds, options=options)
     else:
         channel = grpc.insecure_channel(target, options=options)
-    return otel_intercept_channel(channel, client_interceptor())
+    traced = otel_intercept_channel(channel, client_interceptor())
+    return grpc.intercept_channel(traced, _DefaultDeadline(wire))
 
 
 def authed_channel(

@@ -14,10 +14,11 @@ Settings (environment, read by ``WireSettings.from_env``; TLS variables are in `
   probes when the service port speaks TLS (off).
 
 Every channel uses ``round_robin`` over every address its target resolves to (``dns:///<headless
-service>:<port>`` in Kubernetes) and a gRPC service config with a deadline per call kind and, for
-idempotent methods only, a retry policy on UNAVAILABLE. A method is idempotent when it only reads, or its
-request carries an ``idempotency_key``/``request_id`` (the server de-duplicates), or it delivers events (the
-inbox de-duplicates by event id); every other mutation is excluded from retries.
+service>:<port>`` in Kubernetes), gives calls without a deadline their kind's default, and has a gRPC
+service config with, for idempotent methods only, a retry policy on UNAVAILABLE. A method is
+idempotent when it only reads, or its request carries an ``idempotency_key``/``request_id`` (the
+server de-duplicates), or it delivers events (the inbox de-duplicates by event id); every other
+mutation is excluded from retries.
 """
 
 from __future__ import annotations
@@ -142,40 +143,41 @@ def covenant_methods() -> tuple[MethodInfo, ...]:
     return tuple(out)
 
 
+@lru_cache(maxsize=1)
+def _by_path() -> dict[str, MethodInfo]:
+    return {f"/{m.service}/{m.method}": m for m in covenant_methods()}
+
+
 def method_kind(full_method: str) -> MethodInfo | None:
     """The ``MethodInfo`` of ``/pkg.Service/Method``, if it is a Covenant method."""
-    service, _, method = full_method.lstrip("/").partition("/")
-    for info in covenant_methods():
-        if info.service == service and info.method == method:
-            return info
-    return None
+    return _by_path().get(full_method)
 
 
-def _duration(seconds: float) -> str:
-    return f"{seconds:.3f}s"
+def default_timeout(wire: WireSettings, full_method: str) -> float:
+    """The deadline a call to ``full_method`` gets when its caller sets none (unknown methods: read)."""
+    info = method_kind(full_method)
+    return wire.timeouts[info.kind if info is not None else "read"]
 
 
 def service_config(wire: WireSettings) -> str:
-    """The gRPC service config of every Covenant channel: round_robin, deadlines, retries."""
-    groups: dict[tuple[str, bool], list[dict[str, str]]] = {}
-    for info in covenant_methods():
-        groups.setdefault((info.kind, info.idempotent), []).append(
-            {"service": info.service, "method": info.method}
-        )
+    """The gRPC service config of every Covenant channel: round_robin and retries. (Default deadlines are
+    set by ``covenant.grpc.client`` per call: grpcio 1.85 fails calls at once when the service config has
+    a ``timeout``.)"""
+    idempotent = [{"service": m.service, "method": m.method} for m in covenant_methods() if m.idempotent]
     method_config: list[dict[str, Any]] = []
-    for (kind, idempotent), names in sorted(groups.items()):
-        entry: dict[str, Any] = {"name": names, "timeout": _duration(wire.timeouts[kind])}
-        if idempotent and wire.retry_attempts > 1:
-            entry["retryPolicy"] = {
-                "maxAttempts": wire.retry_attempts,
-                "initialBackoff": "0.1s",
-                "maxBackoff": "2s",
-                "backoffMultiplier": 2,
-                "retryableStatusCodes": ["UNAVAILABLE"],
+    if idempotent and wire.retry_attempts > 1:
+        method_config.append(
+            {
+                "name": idempotent,
+                "retryPolicy": {
+                    "maxAttempts": wire.retry_attempts,
+                    "initialBackoff": "0.1s",
+                    "maxBackoff": "2s",
+                    "backoffMultiplier": 2,
+                    "retryableStatusCodes": ["UNAVAILABLE"],
+                },
             }
-        method_config.append(entry)
-    # Anything else (health, reflection, foreign services) gets the read deadline and no retry.
-    method_config.append({"name": [{}], "timeout": _duration(wire.timeouts["read"])})
+        )
     return json.dumps({"loadBalancingConfig": [{"round_robin": {}}], "methodConfig": method_config})
 
 
