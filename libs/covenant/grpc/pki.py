@@ -127,9 +127,12 @@ def load_authority(directory: Path) -> Authority | None:
     return Authority(x509.load_pem_x509_certificate(cert_path.read_bytes()), key)
 
 
-def ensure_dev_pki(data_dir: Path, names: Iterable[str], trust_domain: str = "covenant.local") -> Path:
-    """Create the dev CA and a certificate per name under ``<data_dir>/tls`` where missing; return the dir."""
-    directory = data_dir / "tls"
+def ensure_dev_pki(
+    data_dir: Path, names: Iterable[str], trust_domain: str = "covenant.local", directory: Path | None = None
+) -> Path:
+    """Create the dev CA and a certificate per name in ``directory`` (default ``<data_dir>/tls``) where
+    missing; return the directory."""
+    directory = directory or data_dir / "tls"
     ca = load_authority(directory)
     if ca is None:
         ca = new_authority()

@@ -4,8 +4,9 @@ Settings (environment, read by ``TlsConfig.from_env``):
 
 - ``COVENANT_TLS_MODE``: ``off`` (default), ``tls`` (server certificate only) or ``mtls`` (both sides).
 - ``COVENANT_TLS_CERT_FILE`` / ``COVENANT_TLS_KEY_FILE``: this process's certificate chain / private key
-  (PEM; default ``<data dir>/tls/<name>.pem`` / ``<name>-key.pem``, the local dev CA's).
-- ``COVENANT_TLS_CA_FILE``: the CA bundle peers' certificates chain to (``<data dir>/tls/ca.pem``).
+  (PEM; default ``<tls dir>/<name>.pem`` / ``<name>-key.pem``, the local dev CA's).
+- ``COVENANT_TLS_CA_FILE``: the CA bundle peers' certificates chain to (``<tls dir>/ca.pem``).
+- ``COVENANT_TLS_DIR``: where the local dev CA lives (``<data dir>/tls``; ``covenant up`` creates it).
 - ``COVENANT_TLS_ALLOWED_PEERS``: comma-separated ``fnmatch`` patterns; in mtls a client certificate's URI
   or DNS SAN must match one (default ``spiffe://<trust domain>/*``).
 - ``COVENANT_TLS_TRUST_DOMAIN``: SPIFFE trust domain of the dev CA and the default peers (``covenant.local``).
@@ -72,7 +73,7 @@ class TlsConfig:
             raise ValueError(f"COVENANT_TLS_MODE must be one of {', '.join(MODES)}, not {mode!r}")
         if mode == "off":
             return cls()
-        pki = data_dir / "tls"
+        pki = Path(_env(env, "COVENANT_TLS_DIR", str(data_dir / "tls")))
         domain = _env(env, "COVENANT_TLS_TRUST_DOMAIN", "covenant.local")
         peers = _env(env, "COVENANT_TLS_ALLOWED_PEERS", f"spiffe://{domain}/*")
         return cls(
