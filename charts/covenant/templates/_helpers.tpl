@@ -304,7 +304,7 @@ vault.hashicorp.com/role: {{ printf "%s-%s" .root.Values.vault.rolePrefix .svc |
   value: {{ printf "%s/ca.crt" $dir | quote }}
 - name: COVENANT_TLS_TRUST_DOMAIN
   value: {{ $root.Values.tls.trustDomain | quote }}
-{{- $peers := list }}
+{{- $peers := list (include "covenant.spiffeId" .) }}{{/* itself: e.g. identity fetches its own JWKS */}}
 {{- range $caller := (index $root.Values.services .svc).callers }}
 {{- if (index $root.Values.services $caller).enabled }}
 {{- $peers = append $peers (include "covenant.spiffeId" (dict "root" $root "svc" $caller)) }}
@@ -312,7 +312,7 @@ vault.hashicorp.com/role: {{ printf "%s-%s" .root.Values.vault.rolePrefix .svc |
 {{- end }}
 {{- $peers = concat $peers $root.Values.tls.allowedPeers }}
 - name: COVENANT_TLS_ALLOWED_PEERS
-  value: {{ join "," (default (list "none") $peers) | quote }}
+  value: {{ join "," $peers | quote }}
 - name: COVENANT_HEALTH_LISTEN
   value: {{ printf "0.0.0.0:%v" $root.Values.tls.healthPort | quote }}
 {{- end }}
