@@ -23,6 +23,8 @@ Reference (every variable is optional locally):
 | COVENANT_RULES_APPROVALS | approvals per pack: ``<pack glob>=<n>,...`` (docs/rule-packs.md) | none |
 | COVENANT_DIRECTORY_TTL_SECONDS | cache of looked-up employees (identity's events refresh it) | 300 |
 Vault variables (VAULT_ADDR, COVENANT_VAULT_*) are documented in ``covenant.secrets``.
+Wire variables (COVENANT_TLS_*, COVENANT_TIMEOUT_*, COVENANT_MAX_CONNECTION_AGE_SECONDS, ...) are
+documented in ``covenant.grpc.wire`` and ``covenant.grpc.tls``.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from covenant.grpc.wire import WireSettings
 from covenant.services import SERVICES, service
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -63,6 +66,7 @@ class Settings:
     relay_interval_seconds: float = 0.5
     rules_poll_seconds: float = 1.0
     timezone: str = "Asia/Shanghai"
+    wire: WireSettings = field(default_factory=WireSettings)
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -102,5 +106,6 @@ class Settings:
             relay_interval_seconds=float(_env(env, "COVENANT_RELAY_INTERVAL_SECONDS", "0.5")),
             rules_poll_seconds=float(_env(env, "COVENANT_RULES_POLL_SECONDS", "1.0")),
             timezone=_env(env, "COVENANT_TIMEZONE", "Asia/Shanghai"),
+            wire=WireSettings.from_env(env, service_name, data_dir),
             env=env,
         )

@@ -88,7 +88,7 @@ app.kubernetes.io/component: {{ .svc }}
 {{- end }}
 {{- range $name, $cfg := $root.Values.services }}
 - name: {{ printf "COVENANT_%s_TARGET" (upper $name) }}
-  value: {{ printf "%s:%v" (include "covenant.serviceName" (dict "root" $root "svc" $name)) $cfg.port | quote }}
+  value: {{ include "covenant.target" (dict "root" $root "svc" $name) | quote }}
 {{- end }}
 {{- include "covenant.dbEnv" . }}
 {{- if $root.Values.vault.enabled }}
@@ -250,5 +250,119 @@ vault.hashicorp.com/role: {{ printf "%s-%s" .root.Values.vault.rolePrefix .svc |
 - name: secrets
   mountPath: /etc/covenant/secrets
   readOnly: true
+{{- end }}
+{{- end -}}
+
+{{/* Headless Service of one service (every ready pod's address); (dict "root" $ "svc" $name). */}}
+{{- define "covenant.headlessName" -}}
+{{- printf "%s-headless" (include "covenant.serviceName" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Cluster DNS name of the headless Service. */}}
+{{- define "covenant.headlessHost" -}}
+{{- printf "%s.%s.svc.%s" (include "covenant.headlessName" .) .root.Release.Namespace .root.Values.wire.clusterDomain -}}
+{{- end -}}
+
+{{/* Where callers reach a service: every replica through DNS (round_robin in the channel). */}}
+{{- define "covenant.target" -}}
+{{- printf "dns:///%s:%v" (include "covenant.headlessHost" .) (index .root.Values.services .svc).port -}}
+{{- end -}}
+
+{{/* SPIFFE ID of a service's pods (its ServiceAccount). */}}
+{{- define "covenant.spiffeId" -}}
+{{- printf "spiffe://%s/ns/%s/sa/%s" .root.Values.tls.trustDomain .root.Release.Namespace (include "covenant.serviceName" .) -}}
+{{- end -}}
+
+{{/* DNS names a service's certificate carries (headless and ClusterIP Service names), one per line. */}}
+{{- define "covenant.tlsDnsNames" -}}
+{{- $ns := .root.Release.Namespace -}}
+{{- $domain := .root.Values.wire.clusterDomain -}}
+{{- range $name := list (include "covenant.headlessName" .) (include "covenant.serviceName" .) }}
+{{ $name }}
+{{ printf "%s.%s" $name $ns }}
+{{ printf "%s.%s.svc" $name $ns }}
+{{ printf "%s.%s.svc.%s" $name $ns $domain }}
+{{- end }}
+{{- end -}}
+
+{{/* Directory of the TLS files in the container. */}}
+{{- define "covenant.tlsDir" -}}
+{{- if eq .Values.tls.source "vault" }}/vault/secrets{{ else }}/etc/covenant/tls{{ end -}}
+{{- end -}}
+
+{{/* Secret holding a service's certificate (certManager and existingSecret sources). */}}
+{{- define "covenant.tlsSecretName" -}}
+{{- if eq .root.Values.tls.source "existingSecret" -}}
+{{- printf .root.Values.tls.existingSecret.nameTemplate .svc -}}
+{{- else -}}
+{{- printf "%s-tls" (include "covenant.serviceName" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Fails the render on inconsistent TLS settings. */}}
+{{- define "covenant.tlsCheck" -}}
+{{- if and .Values.tls.enabled (eq .Values.tls.source "vault") (not (and .Values.vault.enabled (eq .Values.vault.mode "agent"))) }}
+{{- fail "tls.source=vault issues certificates through the Vault Agent: set vault.enabled=true and vault.mode=agent" }}
+{{- end }}
+{{- if and .Values.tls.enabled (eq .Values.tls.source "certManager") (not .Values.tls.certManager.createIssuer) (not .Values.tls.certManager.issuerRef.name) }}
+{{- fail "tls.source=certManager needs tls.certManager.createIssuer=true or tls.certManager.issuerRef.name" }}
+{{- end }}
+{{- end -}}
+
+{{/* Wire and TLS environment of a service container; (dict "root" $ "svc" $name). */}}
+{{- define "covenant.wireEnv" -}}
+{{- $root := .root -}}
+{{- $w := $root.Values.wire -}}
+- name: COVENANT_MAX_CONNECTION_AGE_SECONDS
+  value: {{ $w.maxConnectionAgeSeconds | quote }}
+- name: COVENANT_KEEPALIVE_SECONDS
+  value: {{ $w.keepaliveSeconds | quote }}
+- name: COVENANT_DNS_REFRESH_SECONDS
+  value: {{ $w.dnsRefreshSeconds | quote }}
+- name: COVENANT_RETRY_ATTEMPTS
+  value: {{ $w.retryAttempts | quote }}
+{{- range $kind, $seconds := $w.timeouts }}
+- name: {{ printf "COVENANT_TIMEOUT_%s_SECONDS" (upper $kind) }}
+  value: {{ $seconds | quote }}
+{{- end }}
+{{- if $root.Values.tls.enabled }}
+{{- $dir := include "covenant.tlsDir" $root }}
+- name: COVENANT_TLS_MODE
+  value: {{ $root.Values.tls.mode | quote }}
+- name: COVENANT_TLS_CERT_FILE
+  value: {{ printf "%s/tls.crt" $dir | quote }}
+- name: COVENANT_TLS_KEY_FILE
+  value: {{ printf "%s/tls.key" $dir | quote }}
+- name: COVENANT_TLS_CA_FILE
+  value: {{ printf "%s/ca.crt" $dir | quote }}
+- name: COVENANT_TLS_TRUST_DOMAIN
+  value: {{ $root.Values.tls.trustDomain | quote }}
+{{- $peers := list (include "covenant.spiffeId" .) }}{{/* itself: e.g. identity fetches its own JWKS */}}
+{{- range $caller := (index $root.Values.services .svc).callers }}
+{{- if (index $root.Values.services $caller).enabled }}
+{{- $peers = append $peers (include "covenant.spiffeId" (dict "root" $root "svc" $caller)) }}
+{{- end }}
+{{- end }}
+{{- $peers = concat $peers $root.Values.tls.allowedPeers }}
+- name: COVENANT_TLS_ALLOWED_PEERS
+  value: {{ join "," $peers | quote }}
+- name: COVENANT_HEALTH_LISTEN
+  value: {{ printf "0.0.0.0:%v" $root.Values.tls.healthPort | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* Vault Agent templates issuing the service's certificate from Vault PKI (tls.source=vault). The three
+files come from one identical `secret` call, which the agent fetches once, so they always match. */}}
+{{- define "covenant.tlsVaultAnnotations" -}}
+{{- $root := .root -}}
+{{- if and $root.Values.tls.enabled (eq $root.Values.tls.source "vault") }}
+{{- $v := $root.Values.tls.vault }}
+{{- $path := printf "%s/issue/%s" $v.pkiMount $v.role }}
+{{- $names := include "covenant.tlsDnsNames" . | trim | splitList "\n" }}
+{{- $call := printf "secret %q %q %q %q %q" $path (printf "common_name=%s" (include "covenant.headlessHost" .)) (printf "alt_names=%s" (join "," $names)) (printf "uri_sans=%s" (include "covenant.spiffeId" .)) (printf "ttl=%s" $v.ttl) }}
+{{- range $file, $field := dict "tls.crt" "certificate" "tls.key" "private_key" "ca.crt" "issuing_ca" }}
+{{ printf "vault.hashicorp.com/agent-inject-secret-%s" $file }}: {{ $path | quote }}
+{{ printf "vault.hashicorp.com/agent-inject-template-%s" $file }}: {{ printf "{{- with %s -}}{{ .Data.%s }}{{- end -}}" $call $field | quote }}
+{{- end }}
 {{- end }}
 {{- end -}}

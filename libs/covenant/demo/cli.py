@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from covenant.attendance.v1 import attendance_pb2 as apb
@@ -73,6 +72,8 @@ def ensure_platform(data_dir: Path) -> subprocess.Popen[bytes] | None:
     env = dict(
         os.environ, COVENANT_DATA_DIR=str(data_dir), COVENANT_AUTH_MODE="dev", COVENANT_LOG_LEVEL="WARNING"
     )
+    # the CLI side (check_health, Clients) finds the dev CA where it would for `covenant up` itself
+    env.setdefault("COVENANT_TLS_DIR", str((data_dir.parent / "tls").resolve()))
     print(f"starting the platform (data dir {data_dir}) ...")
     proc = subprocess.Popen(
         [sys.executable, "-m", "covenant.cli", "up"],
@@ -91,7 +92,9 @@ def ensure_platform(data_dir: Path) -> subprocess.Popen[bytes] | None:
 
 class Clients:
     def __init__(self) -> None:
-        ch = {n: grpc.insecure_channel(SERVICES[n].default_target) for n in SERVICES}
+        from covenant.grpc.connect import cli_channel
+
+        ch = {n: cli_channel(n, SERVICES[n].default_target) for n in SERVICES}
         self.attendance = attendance_pb2_grpc.AttendanceServiceStub(ch["attendance"])
         self.points = points_pb2_grpc.PointsServiceStub(ch["points"])
         self.scoring = scoring_pb2_grpc.ScoringServiceStub(ch["scoring"])
