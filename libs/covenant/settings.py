@@ -14,6 +14,7 @@ Reference (every variable is optional locally):
 | COVENANT_OTEL_EXPORTER | ``none``, ``console`` or ``otlp`` (uses OTEL_EXPORTER_OTLP_ENDPOINT) | none |
 | COVENANT_METRICS_PORT | serve Prometheus metrics (``/metrics``) on this port | off |
 | COVENANT_LOG_LEVEL / COVENANT_LOG_FORMAT | logging level / ``json`` or ``text`` | INFO / json |
+| COVENANT_LOG_SAMPLE_RATE | fraction (0-1) of successful calls logged; failures always are | 1.0 |
 | COVENANT_GRACE_SECONDS | drain time for in-flight calls on SIGTERM | 10 |
 | COVENANT_MAX_MESSAGE_BYTES | max gRPC message size | 16777216 |
 | COVENANT_WORKERS | gRPC worker threads | 16 |
@@ -61,6 +62,7 @@ class Settings:
     relay_interval_seconds: float = 0.5
     rules_poll_seconds: float = 1.0
     timezone: str = "Asia/Shanghai"
+    log_sample_rate: float = 1.0
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -100,5 +102,6 @@ class Settings:
             relay_interval_seconds=float(_env(env, "COVENANT_RELAY_INTERVAL_SECONDS", "0.5")),
             rules_poll_seconds=float(_env(env, "COVENANT_RULES_POLL_SECONDS", "1.0")),
             timezone=_env(env, "COVENANT_TIMEZONE", "Asia/Shanghai"),
+            log_sample_rate=min(1.0, max(0.0, float(_env(env, "COVENANT_LOG_SAMPLE_RATE", "1.0")))),
             env=env,
         )

@@ -11,6 +11,7 @@ from opentelemetry.instrumentation.grpc import client_interceptor
 from opentelemetry.instrumentation.grpc.grpcext import intercept_channel as otel_intercept_channel
 
 from covenant.auth.tokens import TokenSource
+from covenant.telemetry.instrument import metered_channel
 
 KEEPALIVE_OPTIONS = [
     ("grpc.keepalive_time_ms", 30_000),
@@ -73,7 +74,7 @@ def plain_channel(target: str, max_message_bytes: int = 16 * 1024 * 1024) -> grp
     channel = grpc.insecure_channel(
         target, options=KEEPALIVE_OPTIONS + message_size_options(max_message_bytes)
     )
-    return otel_intercept_channel(channel, client_interceptor())
+    return otel_intercept_channel(metered_channel(channel), client_interceptor())
 
 
 def authed_channel(
