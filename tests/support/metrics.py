@@ -6,6 +6,7 @@ import socket
 import urllib.request
 from dataclasses import dataclass
 
+from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 
@@ -47,3 +48,21 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def local() -> Exposition:
+    """This process's metrics (the default registry the Prometheus reader joins), without HTTP."""
+    from covenant.telemetry import metrics
+
+    metrics.install("test")
+    return parse(generate_latest().decode())
+
+
+def parse(text: str) -> Exposition:
+    return Exposition(
+        [
+            (s.name, dict(s.labels), float(s.value))
+            for f in text_string_to_metric_families(text)
+            for s in f.samples
+        ]
+    )
