@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import urllib.request
 from dataclasses import dataclass
@@ -66,3 +67,46 @@ def parse(text: str) -> Exposition:
             for s in f.samples
         ]
     )
+
+
+_KEYWORDS = {
+    "and",
+    "or",
+    "unless",
+    "bool",
+    "offset",
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+}
+
+
+def metric_names_in(expr: str) -> set[str]:
+    """Metric names a PromQL expression reads (label matchers, ranges, groupings, functions removed)."""
+    expr = re.sub(r'"(?:[^"\\]|\\.)*"', "", expr)
+    expr = re.sub(r"\{[^}]*\}", " ", expr)
+    expr = re.sub(r"\[[^\]]*\]", " ", expr)
+    expr = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", expr)
+    names = set()
+    for m in re.finditer(r"[A-Za-z_:][A-Za-z0-9_:]*", expr):
+        rest = expr[m.end() :].lstrip()
+        if rest.startswith("(") or m.group(0) in _KEYWORDS:
+            continue  # a function or an operator
+        if re.fullmatch(r"\d+(ms|s|m|h|d)?|e\d+", m.group(0)):
+            continue
+        names.add(m.group(0))
+    return names
+
+
+def dashboard_queries(dashboard: dict) -> list[str]:
+    """Every PromQL expression of a Grafana dashboard (panel targets and query variables)."""
+    out = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
+    for var in dashboard.get("templating", {}).get("list", []):
+        query = var.get("query")
+        if isinstance(query, dict) and var.get("type") == "query":
+            match = re.fullmatch(r"label_values\((\w+)\s*,\s*\w+\)", query["query"])
+            out.append(match.group(1) if match else query["query"])
+    return out
