@@ -8,6 +8,8 @@ counters are compared before and after the traffic.
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -28,8 +30,16 @@ from covenant.compliance.v1 import compliance_pb2_grpc
 from covenant.events.v1 import event_pb2, event_pb2_grpc
 from covenant.grpc.testing import RunningPlatform, bearer, running_platform
 from covenant.telemetry import metrics, start_metrics_server
-from tests.support.metrics import Exposition, free_port, scrape
+from tests.support.metrics import (
+    Exposition,
+    dashboard_queries,
+    free_port,
+    metric_names_in,
+    plant_compile_failure,
+    scrape,
+)
 
+ROOT = Path(__file__).resolve().parents[2]
 TEAM = "/hq/futian/team-01"
 CLIENT = (22.5431, 114.0579)
 NAMES = ["attendance", "points", "compliance", "commitments"]
@@ -173,6 +183,8 @@ def test_traffic_shows_every_metric_family_with_its_labels_and_values(tmp_path: 
         check_database(after)
         check_domain(after, before)
         check_label_sets_are_bounded(after)
+        plant_compile_failure(f"sqlite:///{tmp_path / 'stale.db'}")
+        check_dashboard_and_alerts_name_exported_metrics(scrape(url))
 
 
 def _park_scoring_rows(p: RunningPlatform) -> int:
@@ -287,3 +299,17 @@ def check_label_sets_are_bounded(after: Exposition) -> None:
         if name.startswith(("covenant_", "rpc_", "db_client")):
             for value in labels.values():
                 assert value not in {"E1", "E2", "E3", "A", "call-1"}, (name, labels)
+
+
+def check_dashboard_and_alerts_name_exported_metrics(scraped: Exposition) -> None:
+    """Every query of the Grafana dashboard and every alert names a metric this scrape has (the alert on
+    restarts reads kube-state-metrics, the one series no Covenant service exports)."""
+    dashboard = json.loads((ROOT / "charts/covenant/files/grafana/covenant-dashboard.json").read_text())
+    template = (ROOT / "charts/covenant/templates/prometheusrule.yaml").read_text()
+    exprs = re.findall(r"expr: (?:\|-\n)?((?:.|\n)*?)\n\s*for:|expr: (.*)", template)
+    alerts = [re.sub(r"\{\{.*?\}\}", "", a or b) for a, b in exprs]
+    assert len(alerts) == 7
+    used = set().union(*(metric_names_in(q) for q in [*dashboard_queries(dashboard), *alerts]))
+    missing = {n for n in used if n not in scraped.names()} - {"kube_pod_container_status_restarts_total"}
+    assert not missing, missing
+    assert len(used) > 20

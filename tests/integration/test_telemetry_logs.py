@@ -19,14 +19,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from covenant.attendance.v1 import attendance_pb2 as apb
 from covenant.attendance.v1 import attendance_pb2_grpc
 from covenant.common.v1.common_pb2 import GeoPoint
-from covenant.db.engine import Database
-from covenant.db.migrations import migrate
 from covenant.grpc.testing import bearer, running_service
-from covenant.rules import ActionSpec, ActionVocabulary
-from covenant.rules.lifecycle import RulePackManager
-from covenant.rules.runtime import RuleRuntime
 from covenant.telemetry import JsonFormatter, ensure_tracer_provider
-from tests.support.metrics import local
+from tests.support.metrics import local, plant_compile_failure
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 PLACE = apb.ClientPlace(
@@ -119,36 +114,8 @@ def test_health_checks_log_at_debug_only(tmp_path: Path, lines: Lines) -> None:
     assert [d for d in lines.calls("DEBUG") if d["method"] == "/grpc.health.v1.Health/Check"]
 
 
-PACK = """\
-id: awards
-version: "1"
-service: points
-owner: sales-ops
-rules:
-  - id: sale
-    when: {event.type: {eq: sale}}
-    then: [{action: award, params: {points: 10}}]
-"""
-
-
 def test_a_replica_that_cannot_compile_the_active_version_counts_a_compile_failure(sqlite_url: str) -> None:
-    migrate(sqlite_url, "points", None)
-    db = Database(sqlite_url)
-    try:
-        current = ActionVocabulary(
-            "points", [ActionSpec("award", {"type": "object", "required": ["points"]})]
-        )
-        older = ActionVocabulary("points", [])  # a replica on code that lacks the action
-        publisher = RulePackManager(db, "points", current, RuleRuntime("points", current))
-        publisher.publish(PACK, "employees/C1")
-        publisher.activate("awards", "1", "employees/C1")
-        labels = {"service": "points", "pack": "awards"}
-        before = local().value("covenant_rules_compile_failures_total", **labels)
-        stale = RulePackManager(db, "points", older, RuleRuntime("points", older))
-        stale.refresh()
-        assert stale.runtime.active_versions() == {}
-        assert local().value("covenant_rules_compile_failures_total", **labels) == before + 1
-        publisher.refresh()
-        assert local().value("covenant_rules_compile_failures_total", **labels) == before + 1
-    finally:
-        db.dispose()
+    labels = {"service": "points", "pack": "awards"}
+    before = local().value("covenant_rules_compile_failures_total", **labels)
+    plant_compile_failure(sqlite_url)  # the publishing replica compiles it; the stale one cannot
+    assert local().value("covenant_rules_compile_failures_total", **labels) == before + 1

@@ -110,3 +110,39 @@ def dashboard_queries(dashboard: dict) -> list[str]:
             match = re.fullmatch(r"label_values\((\w+)\s*,\s*\w+\)", query["query"])
             out.append(match.group(1) if match else query["query"])
     return out
+
+
+STALE_PACK = """\
+id: awards
+version: "1"
+service: points
+owner: sales-ops
+rules:
+  - id: sale
+    when: {event.type: {eq: sale}}
+    then: [{action: award, params: {points: 10}}]
+"""
+
+
+def plant_compile_failure(sqlite_url: str) -> None:
+    """A pack is active that one replica (on code without its action) cannot compile: that replica's
+    refresh counts ``covenant.rules.compile_failures`` for ``service=points, pack=awards``."""
+    from covenant.db.engine import Database
+    from covenant.db.migrations import migrate
+    from covenant.rules import ActionSpec, ActionVocabulary
+    from covenant.rules.lifecycle import RulePackManager
+    from covenant.rules.runtime import RuleRuntime
+
+    migrate(sqlite_url, "points", None)
+    db = Database(sqlite_url)
+    try:
+        current = ActionVocabulary(
+            "points", [ActionSpec("award", {"type": "object", "required": ["points"]})]
+        )
+        publisher = RulePackManager(db, "points", current, RuleRuntime("points", current))
+        publisher.publish(STALE_PACK, "employees/C1")
+        publisher.activate("awards", "1", "employees/C1")
+        older = ActionVocabulary("points", [])
+        RulePackManager(db, "points", older, RuleRuntime("points", older)).refresh()
+    finally:
+        db.dispose()
