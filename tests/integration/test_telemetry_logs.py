@@ -1,11 +1,13 @@
-"""Call logs and rule-pack compile failures: one JSON line per call at INFO with method, status, duration,
-principal and the trace id of the call's span (no tokens, no request data), sampling, and the
+"""Call logs, spans and rule-pack compile failures: one JSON line per call at INFO with method, status,
+duration, principal and the trace id of the call's span (no tokens, no request data), sampling; spans for rule
+evaluation, outbox delivery (linked to the producing requests' traces) and inbox apply; and the
 ``covenant.rules.compile_failures`` counter when a replica cannot compile the active version."""
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,9 +21,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from covenant.attendance.v1 import attendance_pb2 as apb
 from covenant.attendance.v1 import attendance_pb2_grpc
 from covenant.common.v1.common_pb2 import GeoPoint
-from covenant.grpc.testing import bearer, running_service
+from covenant.grpc.testing import bearer, running_platform, running_service
 from covenant.telemetry import JsonFormatter, ensure_tracer_provider
-from tests.support.metrics import local, plant_compile_failure
+from tests.support.metrics import free_port, local, plant_compile_failure
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 PLACE = apb.ClientPlace(
@@ -119,3 +121,48 @@ def test_a_replica_that_cannot_compile_the_active_version_counts_a_compile_failu
     before = local().value("covenant_rules_compile_failures_total", **labels)
     plant_compile_failure(sqlite_url)  # the publishing replica compiles it; the stale one cannot
     assert local().value("covenant_rules_compile_failures_total", **labels) == before + 1
+
+
+def test_spans_for_rule_evaluation_outbox_delivery_and_inbox_apply(
+    tmp_path: Path, spans: InMemorySpanExporter
+) -> None:
+    closed = f"127.0.0.1:{free_port()}"
+    env = {"COVENANT_SCORING_TARGET": closed, "COVENANT_COMPLIANCE_TARGET": closed}
+    urls = {n: f"sqlite:///{tmp_path / (n + '.db')}" for n in ("attendance", "points")}
+    with running_platform(["attendance", "points"], db_urls=urls, data_dir=tmp_path, env=env) as p:
+        md = [*bearer(p.tokens.admin()), ("traceparent", f"00-{TRACE}-00f067aa0ba902b7-01")]
+        stub = attendance_pb2_grpc.AttendanceServiceStub(p["attendance"].channel)
+        stub.ImportClientPlaces(
+            apb.ImportClientPlacesRequest(places=[PLACE]), metadata=bearer(p.tokens.admin())
+        )
+        ping = apb.Ping(
+            employee_id="E1", org_unit="/hq/t", device_id="d", location=PLACE.location, accuracy_m=5, role="x"
+        )
+        ping.time.GetCurrentTime()
+        assert stub.CheckIn(apb.CheckInRequest(client_id="CLIENT-7", ping=ping), metadata=md).verified
+
+        def named(name: str) -> list:
+            return [s for s in spans.get_finished_spans() if s.name == name]
+
+        deadline = time.monotonic() + 20
+        while not [s for s in named("inbox apply") if s.attributes.get("consumer") == "points"]:
+            assert time.monotonic() < deadline, "no inbox apply span"
+            time.sleep(0.1)
+    trace_of = lambda s: format(s.context.trace_id, "032x")  # noqa: E731
+    evaluations = {s.attributes["service"]: s for s in named("rules evaluate") if trace_of(s) == TRACE}
+    assert evaluations["attendance"].attributes["covenant.rules.fired"] >= 1
+    assert "points" in evaluations  # points evaluates the visit event in the same trace
+    deliveries = [
+        s for s in named("outbox deliver") if s.attributes["destination"] == "points" and s.status.is_ok
+    ]
+    (delivery,) = [s for s in deliveries if any(format(k.context.trace_id, "032x") == TRACE for k in s.links)]
+    assert (
+        delivery.attributes["source"] == "attendance"
+        and delivery.attributes["covenant.outbox.delivered"] >= 1
+    )
+    (apply,) = [s for s in named("inbox apply") if s.context.trace_id == delivery.context.trace_id]
+    assert apply.attributes["consumer"] == "points"  # the consumer's span joins the relay's trace over gRPC
+    consumed = [
+        s for s in spans.get_finished_spans() if s.name.startswith("consume ") and trace_of(s) == TRACE
+    ]
+    assert consumed  # and each event is applied in the trace of the request that produced it

@@ -33,14 +33,17 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import grpc
+from opentelemetry.trace import Link, get_current_span
 from sqlalchemy import and_, case, delete, func, select, update
 
 from covenant.db.engine import Database
 from covenant.db.tables import outbox
 from covenant.events.v1 import event_pb2, event_pb2_grpc
 from covenant.services import SUBSCRIBERS
+from covenant.telemetry import context_from_event, tracer
 from covenant.telemetry import metrics as m
-from covenant.telemetry import tracer
+
+MAX_LINKS = 32
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +51,19 @@ log = logging.getLogger(__name__)
 def backoff_seconds(attempts: int, max_backoff: float, base: float = 0.2) -> float:
     """Delay before retry ``attempts`` (1-based): ``base * 2**attempts``, capped, with 50-100% jitter."""
     return min(max_backoff, base * 2 ** min(attempts, 32)) * random.uniform(0.5, 1.0)
+
+
+def event_links(events: list[event_pb2.Event], limit: int = MAX_LINKS) -> list[Link]:
+    """Span links to the traces the events carry (the first ``limit`` distinct ones), so a batch's delivery
+    span is reachable from the trace of every request that produced one of its events."""
+    links: dict[int, Link] = {}
+    for event in events:
+        ctx = get_current_span(context_from_event(event)).get_span_context()
+        if ctx.is_valid and ctx.trace_id not in links:
+            links[ctx.trace_id] = Link(ctx)
+            if len(links) >= limit:
+                break
+    return list(links.values())
 
 
 class OutboxRelay:
@@ -127,9 +143,9 @@ class OutboxRelay:
                 )
             return rows
 
-    def _send(self, destination: str, payloads: list[bytes]) -> None:
+    def _send(self, destination: str, events: list[event_pb2.Event]) -> None:
         stub = event_pb2_grpc.EventSinkServiceStub(self.channel_for(destination))
-        request = event_pb2.DeliverEventsRequest(events=[event_pb2.Event.FromString(p) for p in payloads])
+        request = event_pb2.DeliverEventsRequest(events=events)
         metadata = self.metadata_for() if self.metadata_for else None
         stub.DeliverEvents(request, timeout=self.call_timeout, metadata=metadata)
 
@@ -143,10 +159,13 @@ class OutboxRelay:
         if not rows:
             return 0
         labels = {"source": self.source, "destination": destination}
+        events = [event_pb2.Event.FromString(r[1]) for r in rows]
         with tracer.start_as_current_span(
-            "outbox deliver", attributes={**labels, "messaging.batch.message_count": len(rows)}
+            "outbox deliver",
+            attributes={**labels, "messaging.batch.message_count": len(rows)},
+            links=event_links(events),
         ) as span:
-            delivered = self._deliver_claimed(destination, rows)
+            delivered = self._deliver_claimed(destination, rows, events)
             span.set_attribute("covenant.outbox.delivered", delivered)
         retried = sum(1 for r in rows if r[2] > 0)
         if retried:
@@ -157,10 +176,12 @@ class OutboxRelay:
             m.OUTBOX_FAILED.add(len(rows), labels)
         return delivered
 
-    def _deliver_claimed(self, destination: str, rows: list[tuple[int, bytes, int]]) -> int:
+    def _deliver_claimed(
+        self, destination: str, rows: list[tuple[int, bytes, int]], events: list[event_pb2.Event]
+    ) -> int:
         ids = [r[0] for r in rows]
         try:
-            self._send(destination, [r[1] for r in rows])
+            self._send(destination, events)
         except Exception as exc:  # network, consumer down, consumer error: retry later
             attempts = max(r[2] for r in rows) + 1
             delay = backoff_seconds(attempts, self.max_backoff)
