@@ -96,3 +96,20 @@ def test_dashboard_is_valid_json_in_a_configmap_with_the_sidecar_label(helm: str
     cm = by_name(docs, "ConfigMap")["rel-covenant-dashboard"]
     assert cm["metadata"]["labels"]["grafana_dashboard"] == "1"
     assert json.loads(cm["data"]["covenant-dashboard.json"]) == dashboard
+
+
+def test_operations_doc_explains_every_alert_and_metric() -> None:
+    """Each alert's runbook anchor is a section of docs/operations.md, and each instrument is documented."""
+    from covenant.telemetry import metrics
+
+    doc = (CHART.parents[1] / "docs" / "operations.md").read_text()
+    headings = {line[4:].strip() for line in doc.splitlines() if line.startswith("### ")}
+    assert headings >= ALERTS
+    template = (CHART / "templates" / "prometheusrule.yaml").read_text()
+    for alert in ALERTS:
+        assert f"runbook: docs/operations.md#{alert.lower()}" in template
+    instruments = [getattr(v, "_name", None) for v in vars(metrics).values()]  # the API's instrument proxies
+    names = {n.replace(".", "_") for n in [*instruments, *metrics._families] if isinstance(n, str)}
+    assert len(names) > 20
+    for name in names:
+        assert f"`{name}" in doc, name
