@@ -14,6 +14,7 @@ Reference (every variable is optional locally):
 | COVENANT_OTEL_EXPORTER | ``none``, ``console`` or ``otlp`` (uses OTEL_EXPORTER_OTLP_ENDPOINT) | none |
 | COVENANT_METRICS_PORT | serve Prometheus metrics (``/metrics``) on this port | off |
 | COVENANT_LOG_LEVEL / COVENANT_LOG_FORMAT | logging level / ``json`` or ``text`` | INFO / json |
+| COVENANT_LOG_SAMPLE_RATE | fraction (0-1) of successful calls logged; failures always are | 1.0 |
 | COVENANT_GRACE_SECONDS | drain time for in-flight calls on SIGTERM | 10 |
 | COVENANT_MAX_MESSAGE_BYTES | max gRPC message size | 16777216 |
 | COVENANT_WORKERS | gRPC worker threads | 16 |
@@ -67,6 +68,7 @@ class Settings:
     rules_poll_seconds: float = 1.0
     timezone: str = "Asia/Shanghai"
     wire: WireSettings = field(default_factory=WireSettings)
+    log_sample_rate: float = 1.0
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -107,5 +109,6 @@ class Settings:
             rules_poll_seconds=float(_env(env, "COVENANT_RULES_POLL_SECONDS", "1.0")),
             timezone=_env(env, "COVENANT_TIMEZONE", "Asia/Shanghai"),
             wire=WireSettings.from_env(env, service_name, data_dir),
+            log_sample_rate=min(1.0, max(0.0, float(_env(env, "COVENANT_LOG_SAMPLE_RATE", "1.0")))),
             env=env,
         )

@@ -39,6 +39,7 @@ from covenant.db.engine import Database
 from covenant.db.outbox import Outbox, new_event
 from covenant.errors import InvalidArgument, NotFound
 from covenant.rules import FiredAction
+from covenant.telemetry import metrics
 from services.attendance import storage as db
 from services.attendance.domain.day import (
     DaySummary,
@@ -399,6 +400,8 @@ class AttendanceService:
                 "pack_version": decision.pack_version if decision else "",
             }
             db.add_visit(s, row)
+            result = "verified" if verified else "mismatched" if mismatch is not None else "unverified"
+            metrics.add_on_commit(s, metrics.CHECK_INS, 1, {"result": result})
             data = {
                 "client_id": client_id,
                 "visit_id": visit_id,
@@ -531,6 +534,7 @@ class AttendanceService:
             )
             rows = [r for r in rows if (r["employee_id"], r["device_id"], r["at"]) not in stored]
             db.insert_pings(s, rows)
+            metrics.add_on_commit(s, metrics.PINGS_INGESTED, len(rows), {})
             new: dict[tuple[str, str], list[Ping]] = {}
             for r in rows:
                 new.setdefault((r["employee_id"], r["day"]), []).append(

@@ -66,6 +66,8 @@ app.kubernetes.io/component: {{ .svc }}
   value: {{ $root.Values.auth.mode | quote }}
 - name: COVENANT_LOG_LEVEL
   value: {{ $root.Values.logLevel | quote }}
+- name: COVENANT_LOG_SAMPLE_RATE
+  value: {{ $root.Values.logSampleRate | quote }}
 - name: COVENANT_GRACE_SECONDS
   value: {{ $root.Values.graceSeconds | quote }}
 - name: COVENANT_RULES_DIR

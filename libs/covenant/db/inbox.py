@@ -14,11 +14,15 @@ and no event is applied twice.
 Provenance (``check_provenance``): before anything is applied, every event in the batch must name a source
 this consumer subscribes to, carry a type that source declares in ``covenant.services.EMITS``, and arrive
 with that source's service-account token. One forged event refuses the whole batch with PERMISSION_DENIED.
+
+Each delivery runs in an ``inbox apply`` span and records ``covenant.inbox.apply.duration`` (by outcome),
+``covenant.inbox.applied`` and ``covenant.inbox.duplicates`` (docs/operations.md).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -34,6 +38,7 @@ from covenant.events.v1 import event_pb2, event_pb2_grpc
 from covenant.grpc.context import current_principal
 from covenant.services import emits, service_account, sources_of
 from covenant.telemetry import consuming, context_from_event, tracer
+from covenant.telemetry import metrics as m
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +112,9 @@ class EventSinkServicer(event_pb2_grpc.EventSinkServiceServicer):
             if e.id in new and e.id not in seen:
                 seen.add(e.id)
                 fresh.append(e)
+        labels = {"consumer": self.consumer}
+        m.add_on_commit(session, m.INBOX_DUPLICATES, len(events) - len(fresh), labels)
+        m.add_on_commit(session, m.INBOX_APPLIED, len(fresh), labels)
         if not fresh:
             return
         if self.batch_handler is not None and len(fresh) > 1:
@@ -128,7 +136,22 @@ class EventSinkServicer(event_pb2_grpc.EventSinkServiceServicer):
             if not event.type:
                 raise InvalidArgument("is required", field=f"events[{i}].type")
             check_provenance(principal, self.consumer, event, f"events[{i}]")
-        events = list(request.events)
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            with tracer.start_as_current_span(
+                "inbox apply",
+                attributes={"consumer": self.consumer, "messaging.batch.message_count": len(request.events)},
+            ):
+                response = self._deliver(list(request.events))
+            outcome = "ok"
+            return response
+        finally:
+            m.INBOX_APPLY_DURATION.record(
+                (time.perf_counter() - started) * 1000, {"consumer": self.consumer, "outcome": outcome}
+            )
+
+    def _deliver(self, events: list[event_pb2.Event]) -> event_pb2.DeliverEventsResponse:
         if len(events) > 1:
             try:
                 with self.db.session() as session:

@@ -14,6 +14,7 @@ from opentelemetry.instrumentation.grpc.grpcext import intercept_channel as otel
 from covenant.auth.tokens import TokenSource
 from covenant.grpc.tls import CertFiles, channel_credentials
 from covenant.grpc.wire import WireSettings, channel_options, default_timeout, keepalive_options
+from covenant.telemetry.instrument import metered_channel
 
 KEEPALIVE_OPTIONS = keepalive_options(WireSettings())
 
@@ -114,7 +115,7 @@ def plain_channel(
         channel = grpc.secure_channel(target, creds, options=options)
     else:
         channel = grpc.insecure_channel(target, options=options)
-    traced = otel_intercept_channel(channel, client_interceptor())
+    traced = otel_intercept_channel(metered_channel(channel), client_interceptor())
     return grpc.intercept_channel(traced, _DefaultDeadline(wire))
 
 

@@ -50,6 +50,7 @@ from covenant.grpc.wire import server_options
 from covenant.services import package_dir
 from covenant.services import service as service_info
 from covenant.settings import Settings
+from covenant.telemetry.instrument import ServiceTelemetry
 
 log = logging.getLogger("covenant.server")
 
@@ -158,7 +159,10 @@ class ServiceHost:
             app.on_start()
 
         interceptor = ChassisInterceptor(
-            ctx.verifier, auth_mode=s.auth_mode, public_methods=app.public_methods
+            ctx.verifier,
+            auth_mode=s.auth_mode,
+            public_methods=app.public_methods,
+            log_sample_rate=s.log_sample_rate,
         )
         server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=s.workers, thread_name_prefix=f"{s.service}-rpc"),
@@ -195,7 +199,8 @@ class ServiceHost:
         self.server = server
         self.workers = [
             rules.watcher,
-            OutboxRelay(ctx.db, self._channels, interval=s.relay_interval_seconds),
+            OutboxRelay(ctx.db, self._channels, interval=s.relay_interval_seconds, source=s.service),
+            ServiceTelemetry(s.service, ctx.db, ctx.rules),
             *app.workers,
         ]
         self._service_names = names
