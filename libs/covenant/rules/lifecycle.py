@@ -278,10 +278,11 @@ class RulePackManager:
             authorize_pack(principal, "activate", self.ref_of(stored))
             needed = self.required_approvals(stored) if emergency_reason is None else 0
         now = datetime.now(UTC)
+        later = effective_at is not None and effective_at > now
         with self.db.session() as s:
             previous = store.active_state(s).get(pack_id, ("", 0))[0]
             pending = store.get_schedule(s, pack_id)
-            if previous == version and effective_at is None and not pending:
+            if previous == version and not later and not pending:
                 return stored
             if needed:
                 approvers = distinct_approvers(
@@ -301,7 +302,7 @@ class RulePackManager:
             }
             if emergency_reason is not None:
                 data.update(emergency=True, reason=emergency_reason)
-            if effective_at is not None and effective_at > now:
+            if later and effective_at is not None:
                 store.set_schedule(
                     s, store.Scheduled(pack_id, version, effective_at, actor, emergency_reason is None)
                 )
