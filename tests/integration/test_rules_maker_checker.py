@@ -246,3 +246,19 @@ def test_a_pack_starting_on_a_future_day_is_scheduled_for_that_day_and_the_old_o
         ("2", False, 1),
         ("1", True, 1),
     ]
+
+
+def test_activating_the_active_version_again_changes_nothing_even_with_a_past_start_day(
+    svc: RunningService,
+) -> None:
+    s = stub(svc)
+    started = PACK.format(version="1", amount=1).replace("rules:", "effective_from: 2020-01-01\nrules:")
+    s.PublishRulePack(pb.PublishRulePackRequest(source_yaml=started), metadata=md(svc, "C1"))
+    s.ApproveRulePackVersion(pb.ApproveRulePackVersionRequest(name=name("1")), metadata=md(svc, "C2"))
+    s.ActivateRulePackVersion(pb.ActivateRulePackVersionRequest(name=name("1")), metadata=md(svc, "C1"))
+    assert serving(svc) == 1
+    # the approval was used up; a retry of the same activation is still fine (nothing to approve)
+    again = s.ActivateRulePackVersion(
+        pb.ActivateRulePackVersionRequest(name=name("1")), metadata=md(svc, "C1")
+    )
+    assert again.active and serving(svc) == 1

@@ -94,12 +94,16 @@ class RulePackManager:
     # -- validation --------------------------------------------------------------------------
     def validate(self, source: str, *, check_service: bool = True) -> tuple[Pack, CompiledPack]:
         """Parse, check against the vocabulary, compile and run the pack's own tests."""
+        pack = self._parse(source, check_service=check_service)
+        return pack, compile_and_test(pack, self.vocabulary)
+
+    def _parse(self, source: str, *, check_service: bool = True) -> Pack:
         if not source.strip():
             raise InvalidArgument("is empty", field="source_yaml")
         pack = parse_pack(source, self.vocabulary)
         if check_service and pack.service != self.service:
             raise PackError([f"pack: service is {pack.service!r}, this is the {self.service!r} service"])
-        return pack, compile_and_test(pack, self.vocabulary)
+        return pack
 
     def candidate(self, source: str) -> tuple[Pack, CompiledPack]:
         """A pack for a dry run: valid and compiled, its own tests not required to pass (it is a draft)."""
@@ -183,7 +187,8 @@ class RulePackManager:
         again returns the stored version; different content under an existing version is ALREADY_EXISTS.
         With a principal, their authority over the pack is checked first (and, with ``activate``, that
         activation needs no approval, so nothing is stored when the activation would be refused)."""
-        pack, compiled = self.validate(source)
+        pack = self._parse(source)  # authority is checked before the pack is compiled and tested
+        needed = 0
         if principal is not None:
             with self.db.session() as s:
                 ref = self.ref(pack, self._stored_owner(s, pack.id))
@@ -191,11 +196,12 @@ class RulePackManager:
             if activate:
                 authorize_pack(principal, "activate", ref)
                 needed = self.policy.required(ref)
-                if needed:
-                    raise FailedPrecondition(
-                        f"pack {pack.id} needs {needed} approval(s) before activation; publish without "
-                        "activate, then have another person approve it (covenant rules approve)"
-                    )
+        compiled = compile_and_test(pack, self.vocabulary)
+        if needed:
+            raise FailedPrecondition(
+                f"pack {pack.id} needs {needed} approval(s) before activation; publish without "
+                "activate, then have another person approve it (covenant rules approve)"
+            )
         with self.db.session() as s:
             existing = store.get_version(s, pack.id, pack.version)
             if existing is not None:
@@ -279,10 +285,11 @@ class RulePackManager:
             authorize_pack(principal, "activate", self.ref_of(stored))
             needed = self.required_approvals(stored) if emergency_reason is None else 0
         now = datetime.now(UTC)
+        later = effective_at is not None and effective_at > now
         with self.db.session() as s:
             previous = store.active_state(s).get(pack_id, ("", 0))[0]
             pending = store.get_schedule(s, pack_id)
-            if previous == version and effective_at is None and not pending:
+            if previous == version and not later and not pending:
                 return stored
             if needed:
                 approvers = distinct_approvers(
@@ -302,7 +309,7 @@ class RulePackManager:
             }
             if emergency_reason is not None:
                 data.update(emergency=True, reason=emergency_reason)
-            if effective_at is not None and effective_at > now:
+            if later and effective_at is not None:
                 store.set_schedule(
                     s, store.Scheduled(pack_id, version, effective_at, actor, emergency_reason is None)
                 )

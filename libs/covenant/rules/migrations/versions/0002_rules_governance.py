@@ -46,6 +46,13 @@ def upgrade() -> None:
         sa.Column("approved", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("pack_id"),
     )
+    # The versions active before this revision count as approved: an emergency rollback can return to them.
+    op.execute(
+        "INSERT INTO rule_pack_activations"
+        " (pack_id, generation, version, actor, kind, approved, activated_at)"
+        " SELECT pack_id, generation, version, activated_by, 'activated', TRUE, activated_at"
+        " FROM rule_pack_active"
+    )
 
 
 def downgrade() -> None:
