@@ -107,6 +107,11 @@ def emits(source: str, event_type: str) -> bool:
     return event_type in EMITS.get(source, frozenset())
 
 
+def own_account_of(subject: str) -> str | None:
+    """The Covenant service whose own account ``subject`` is, or None (users, source systems)."""
+    return next((name for name in SERVICES if subject == service_account(name)), None)
+
+
 def emitter_of(event_type: str) -> str | None:
     """The Covenant service that emits ``event_type``, or None for types no service declares."""
     return next((src for src, types in EMITS.items() if event_type in types), None)

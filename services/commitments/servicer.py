@@ -14,6 +14,7 @@ from covenant.commitments.v1 import commitments_pb2_grpc
 from covenant.errors import InvalidArgument, PermissionDenied
 from covenant.grpc.context import current_principal
 from covenant.paging import page_cursor, page_token
+from covenant.services import own_account_of
 from services.commitments import storage
 from services.commitments.domain.commitment import Commitment
 from services.commitments.service import CommitmentsService
@@ -163,7 +164,12 @@ class CommitmentsServicer(commitments_pb2_grpc.CommitmentsServiceServicer):
     def RecordFulfilment(
         self, request: pb.RecordFulfilmentRequest, context: Any
     ) -> pb.RecordFulfilmentResponse:
-        authorize(current_principal(), "commitments.fulfilments.write")
+        principal = current_principal()
+        authorize(principal, "commitments.fulfilments.write")
+        if principal.kind == "service" and own_account_of(principal.subject) is not None:
+            raise PermissionDenied(  # provenance: fulfilling facts come from source systems (e.g. loans)
+                "commitments.fulfilments.write", f"{principal.subject} reports through its events, not facts"
+            )
         for name in ("event_type", "correlation_key", "correlation_value", "event_id"):
             if not getattr(request, name):
                 raise InvalidArgument("is required", field=name)

@@ -21,7 +21,7 @@ from covenant.db.bulk import insert_for
 from covenant.db.engine import Database
 from covenant.db.outbox import Outbox, new_event
 from covenant.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
-from covenant.services import emitter_of
+from covenant.services import emitter_of, own_account_of
 from services.points import storage as t
 from services.points.domain import (
     EARNING_KINDS,
@@ -150,6 +150,12 @@ class PointsService:
             if e.occurred_at > now + timedelta(minutes=5):
                 raise InvalidArgument("is in the future", field=f"{where}.occurred_at")
             authorize(principal, "points.events.write", DataOwner(e.employee_id, e.org_unit))
+            speaker = own_account_of(principal.subject) if principal.kind == "service" else None
+            if speaker is not None:  # provenance: a Covenant service speaks only through its own events
+                raise PermissionDenied(
+                    "points.events.write",
+                    f"{principal.subject} reports through its events, not as a source system",
+                )
             source = emitter_of(e.type)
             if source is not None:  # provenance: only that service's delivery carries its event types
                 raise PermissionDenied(

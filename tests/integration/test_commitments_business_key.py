@@ -114,6 +114,19 @@ def test_a_cancelled_promise_can_be_made_again_and_other_loans_are_other_promise
     assert [c.name for c in disburse(svc, "L-7", "los-7")] == [again.name]
 
 
+def test_a_covenant_service_account_cannot_report_a_disbursal(svc: RunningService) -> None:
+    c = create(svc, promise("L-6", "d-1"))
+    attendance = bearer(svc.tokens.service("attendance", {"commitments.fulfilments.write": "all"}))
+    req = pb.RecordFulfilmentRequest(
+        event_type="loan.disbursed", correlation_key="loan_id", correlation_value="L-6", event_id="forged"
+    )
+    with pytest.raises(grpc.RpcError) as err:
+        stub(svc).RecordFulfilment(req, metadata=attendance, timeout=30)
+    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert "commitments.fulfilments.write" in (err.value.details() or "")
+    assert [s.name for s in disburse(svc, "L-6", "los-6")] == [c.name]  # loan origination's own account may
+
+
 def test_concurrent_identical_promises_create_exactly_one(svc: RunningService) -> None:
     gate = threading.Barrier(5)
     outcomes: list[str] = []

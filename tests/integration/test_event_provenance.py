@@ -128,6 +128,22 @@ def test_a_source_system_cannot_post_covenant_event_types_as_business_events(svc
     assert balance(svc) == 0
 
 
+def test_a_covenant_service_cannot_pose_as_a_source_system(svc: RunningService) -> None:
+    attendance = bearer(svc.tokens.service("attendance", SERVICE_GRANTS))  # the shipped service role
+    stub = points_pb2_grpc.PointsServiceStub(svc.channel)
+    sale = pb.BusinessEvent(id="x-1", type="loan_completed", employee_id="E1", org_unit=TEAM)
+    sale.occurred_at.GetCurrentTime()
+    sale.data.update({"amount": 800_000})
+    with pytest.raises(grpc.RpcError) as err:
+        stub.RecordEvent(pb.RecordEventRequest(event=sale), metadata=attendance)
+    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert "serviceAccounts/attendance" in (err.value.details() or "")
+    assert balance(svc) == 0
+    crm = bearer(svc.tokens.service("crm", SERVICE_GRANTS))  # a source system's own account may
+    stub.RecordEvent(pb.RecordEventRequest(event=sale), metadata=crm)
+    assert balance(svc) > 0
+
+
 def test_the_declarations_are_consistent_and_the_outbox_refuses_undeclared_types() -> None:
     for source, types in EMITS.items():
         assert all(t.startswith(f"{source}.") for t in types), source  # each source owns its namespace

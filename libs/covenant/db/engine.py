@@ -95,7 +95,7 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
         self.url = normalise_url(url)
         if self.url.startswith("sqlite"):
-            path = self.url.split("sqlite:///", 1)[-1].split("?", 1)[0]
+            path = self.url.split("sqlite:///", 1)[1].split("?", 1)[0] if "sqlite:///" in self.url else ""
             if path and path != ":memory:" and not path.startswith("file:"):
                 private_sqlite_file(path)
             self.engine: Engine = create_engine(
