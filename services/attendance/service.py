@@ -188,9 +188,10 @@ class AttendanceService:
             self.param("working_hours", role, org_unit, {"start": "09:00", "end": "18:00"})
         )
 
-    def calendar(self) -> BusinessCalendar:
-        """The business calendar of the pack: what "a day" means for visits per day and silence."""
-        config = self.param("business_calendar", "", "", {"official": "cn"})
+    def calendar(self, org_unit: str = "") -> BusinessCalendar:
+        """The business calendar of the pack for ``org_unit`` (a region may override it): what "a day"
+        means for visits per day and silence."""
+        config = self.param("business_calendar", "", org_unit, {"official": "cn"})
         return BusinessCalendar.from_config({"timezone": str(self.tz), **dict(config or {})})
 
     def day_of(self, at: datetime) -> str:
@@ -814,7 +815,7 @@ class AttendanceService:
         if day is not None and day >= today:
             raise InvalidArgument(f"must be a past day (today is {today})", field="date")
         index = self.index()
-        calendar = self.calendar()
+        calendars: dict[str, BusinessCalendar] = {}
         self.record_silence(today, only_day=day)
         with self.db.session() as s:
             claimed = db.claim_dirty_days(s, today, limit, only_day=day)
@@ -825,7 +826,9 @@ class AttendanceService:
                         self._judge_stop(s, st, stop, index, closing=True)
                 report = self._report(s, st.employee_id, st.org_unit, st.day)
                 data = report.summary.as_data()
-                data["working_day"] = int(calendar.is_business_day(date.fromisoformat(st.day)))
+                if st.org_unit not in calendars:
+                    calendars[st.org_unit] = self.calendar(st.org_unit)
+                data["working_day"] = int(calendars[st.org_unit].is_business_day(date.fromisoformat(st.day)))
                 data["pings"] = st.pings
                 data["silent"] = int(st.pings == 0 and report.summary.visits == 0)
                 fired = self.rules.evaluate(
@@ -868,7 +871,7 @@ class AttendanceService:
             rows, seen = db.roster_since(s, (start - timedelta(days=lookback)).isoformat())
             roster = [RosterEntry(e, date.fromisoformat(first), org, role) for e, first, org, role in rows]
             by_day = {e: {date.fromisoformat(d) for d in ds} for e, ds in seen.items()}
-            found = silent_days(roster, by_day, self.calendar(), start, end)
+            found = silent_days(roster, by_day, self.calendar, start, end)
             if found:
                 db.lock_days(s, [(r.employee_id, d.isoformat(), r.org_unit, r.role) for r, d in found])
         if only_day is None:

@@ -60,3 +60,26 @@ def test_a_rep_is_silent_only_from_the_day_first_seen() -> None:
         )
     ]
     assert got == [date(2026, 11, 26), date(2026, 11, 27)]
+
+
+def test_each_region_is_judged_on_its_own_calendar() -> None:
+    hk = BusinessCalendar.from_config({"official": "none", "holidays": ["2026-10-01", "2026-10-02"]})
+    roster = [
+        RosterEntry("SZ", date(2026, 9, 1), "/hq/futian", ""),
+        RosterEntry("HK", date(2026, 9, 1), "/hk/central", ""),
+    ]
+    got = silent_days(
+        roster, {}, lambda unit: hk if unit.startswith("/hk") else CN, date(2026, 10, 1), date(2026, 10, 10)
+    )
+    assert [d for e, d in got if e.employee_id == "HK"] == [
+        date(2026, 10, 5),
+        date(2026, 10, 6),
+        date(2026, 10, 7),
+        date(2026, 10, 8),
+        date(2026, 10, 9),
+    ]
+    assert [d for e, d in got if e.employee_id == "SZ"] == [
+        date(2026, 10, 8),
+        date(2026, 10, 9),
+        date(2026, 10, 10),
+    ]

@@ -4,7 +4,7 @@ holidays and the org's own days off are not silent days; worked weekends (调休
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -24,18 +24,23 @@ class RosterEntry:
 def silent_days(
     roster: Iterable[RosterEntry],
     seen: Mapping[str, set[date]],
-    calendar: BusinessCalendar,
+    calendar: BusinessCalendar | Callable[[str], BusinessCalendar],
     first: date,
     last: date,
 ) -> list[tuple[RosterEntry, date]]:
     """The (employee, working day) pairs in ``first .. last`` from each employee's first day seen on, on
-    which the employee sent nothing (no day in ``seen``)."""
+    which the employee sent nothing (no day in ``seen``). ``calendar`` may be chosen per org unit."""
     out = []
+    by_unit: dict[str, BusinessCalendar] = {}
     for entry in roster:
+        if isinstance(calendar, BusinessCalendar):
+            cal = calendar
+        else:
+            cal = by_unit.get(entry.org_unit) or by_unit.setdefault(entry.org_unit, calendar(entry.org_unit))
         day = max(first, entry.first_day)
         days_seen = seen.get(entry.employee_id, set())
         while day <= last:
-            if day not in days_seen and calendar.is_business_day(day):
+            if day not in days_seen and cal.is_business_day(day):
                 out.append((entry, day))
             day += timedelta(days=1)
     return out

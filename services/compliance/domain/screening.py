@@ -21,6 +21,7 @@ import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from itertools import pairwise
 
 import opencc
@@ -130,7 +131,16 @@ _LATIN_PLACES = frozenset("".join(lazy_pinyin(p)) for p in PLACES) | {"hong kong
 _WORDS = re.compile(r"[a-z0-9]+")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _NORMALISER = Normaliser()
-_T2S = opencc.OpenCC("t2s")
+
+
+@cache
+def _traditional() -> frozenset[str]:
+    """Characters OpenCC writes differently in simplified Chinese (built once)."""
+    cjk = [chr(c) for c in range(0x3400, 0xA000)]
+    simplified = opencc.OpenCC("t2s").convert("\n".join(cjk)).split("\n")
+    if len(simplified) != len(cjk):  # one line per character, as OpenCC keeps line breaks
+        simplified = [opencc.OpenCC("t2s").convert(ch) for ch in cjk]
+    return frozenset(a for a, b in zip(cjk, simplified, strict=True) if a != b)
 
 
 def _fold(text: str) -> str:
@@ -189,7 +199,7 @@ def core_name(name: str) -> CoreName:
     if not _CJK.search(text):  # a Latin name: words, suffixes and places are whole words
         words = _strip_latin(_WORDS.findall(text), features)
         return CoreName("".join(words), " ".join(words), tuple(features))
-    if _T2S.convert(text) != text:
+    if any(ch in _traditional() for ch in text):
         features.append("traditional_form")
     core = _NORMALISER.quick(text)
     stripped = True
@@ -317,10 +327,18 @@ class Watchlists:
         """Entries scoring at least their list's threshold, best first, with the features of each score."""
         query = core_name(name)
         counts: Counter[int] = Counter()
-        for key in _keys(query, query=True):
+        sound: Counter[int] = Counter()  # a Chinese query's syllable pairs: same-sounding Chinese entries
+        cjk = _is_cjk(query)
+        keys = _keys(query, query=True)
+        for key in keys:
             postings = self.index.get(key, ())
             if len(postings) < self.MAX_POSTINGS:
-                counts.update(postings)
+                (sound if cjk and key.startswith("P:") else counts).update(postings)
+        if sound:  # only entries sharing most of the sound (one shared syllable pair is chance)
+            need = min(2, sum(1 for k in keys if k.startswith("P:")))
+            for pos, n in sound.items():
+                if n >= need:
+                    counts[pos] += n
         out = []
         for pos, _ in counts.most_common(candidates):
             e = self.entries[pos]

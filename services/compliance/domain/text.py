@@ -43,6 +43,7 @@ import ahocorasick_rs
 import numpy as np
 import opencc
 from pypinyin import lazy_pinyin
+from pypinyin.phrases_dict import phrases_dict
 from pypinyin.pinyin_dict import pinyin_dict
 
 CLAUSE_BREAKS = frozenset("，。！？；：,.!?;:\n\r、")
@@ -104,6 +105,25 @@ def sound_key(syllable: str) -> str:
         if syllable.startswith(a):
             syllable = b + syllable[2:]
     return syllable[:-1] if syllable.endswith("ng") else syllable
+
+
+@cache
+def _heteronyms() -> frozenset[str]:
+    """Characters with more than one reading."""
+    return frozenset(chr(c) for c, readings in pinyin_dict.items() if "," in readings and c < TABLE_SIZE)
+
+
+def _has_heteronym_word(text: str) -> bool:
+    """Whether ``text`` holds a dictionary word with a character of several readings (its reading in
+    context may differ from the character's first one)."""
+    many = _heteronyms()
+    for i, ch in enumerate(text):
+        if ch in many:
+            for lo in range(max(0, i - 3), i + 1):
+                for hi in range(max(lo + 2, i + 1), min(len(text), lo + 4) + 1):
+                    if text[lo:hi] in phrases_dict:
+                        return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -343,8 +363,9 @@ class _Cue:
 def _pinyin_forms(canonical: str, syllable: Mapping[str, str]) -> tuple[set[str], str]:
     """Full pinyin spellings of a normalised phrase (in context and character by character) and its
     initials (only for all-Chinese phrases of three characters or more: shorter ones are words)."""
-    contextual = "".join(lazy_pinyin(canonical, v_to_u=False))
     by_char = "".join(syllable.get(ch, ch) for ch in canonical)
+    # in context only when a character has several readings (还钱 is huanqian; phrase segmentation is slow)
+    contextual = "".join(lazy_pinyin(canonical)) if _has_heteronym_word(canonical) else by_char
     initials = ""
     if len(canonical) >= 3 and all(ch in syllable for ch in canonical):
         initials = "".join(syllable[ch][0] for ch in canonical)
