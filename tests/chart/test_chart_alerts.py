@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -96,6 +97,17 @@ def test_dashboard_is_valid_json_in_a_configmap_with_the_sidecar_label(helm: str
     cm = by_name(docs, "ConfigMap")["rel-covenant-dashboard"]
     assert cm["metadata"]["labels"]["grafana_dashboard"] == "1"
     assert json.loads(cm["data"]["covenant-dashboard.json"]) == dashboard
+
+
+def test_the_dashboard_configmap_validates_against_kubernetes_schemas(helm: str, tmp_path: Path) -> None:
+    docs = render(helm, "--set", "metrics.enabled=true", "--set", "metrics.grafanaDashboard.enabled=true")
+    path = tmp_path / "dashboard.yaml"
+    path.write_text(yaml.safe_dump(by_name(docs, "ConfigMap")["rel-covenant-dashboard"]))
+    validator = Path(sys.executable).with_name("kubernetes-validate")
+    result = subprocess.run(
+        [str(validator), "--strict", "-k", "1.33.0", str(path)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_operations_doc_explains_every_alert_and_metric() -> None:

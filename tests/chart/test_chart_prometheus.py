@@ -56,12 +56,13 @@ def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
 
 @contextmanager
 def prometheus(tmp_path: Path, rules: Path, target: str) -> Iterator[str]:
-    """Prometheus scraping ``target`` every second and evaluating ``rules`` every second."""
+    """Prometheus scraping ``target`` every 2 s and evaluating ``rules`` every second."""
     binary = shutil.which("prometheus")
     if binary is None:
         pytest.fail("prometheus missing: install Debian's prometheus package (.ci/run does)")
     config = {
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        # a scrape may take a while on a loaded machine; one that times out would mark the series stale
+        "global": {"scrape_interval": "2s", "scrape_timeout": "2s", "evaluation_interval": "1s"},
         "rule_files": [str(rules)],
         "scrape_configs": [
             {

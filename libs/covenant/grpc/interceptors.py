@@ -40,6 +40,12 @@ def status_code(error: CovenantError) -> grpc.StatusCode:
     return getattr(grpc.StatusCode, error.code, grpc.StatusCode.UNKNOWN)
 
 
+def _returned_code(context: grpc.ServicerContext) -> grpc.StatusCode:
+    """The status of a call whose handler returned: OK unless it set a code itself (``set_code``)."""
+    code = context.code() if hasattr(context, "code") else None
+    return code if isinstance(code, grpc.StatusCode) else grpc.StatusCode.OK
+
+
 class ChassisInterceptor(grpc.ServerInterceptor):
     """Authenticates, maps errors and logs every call (see module docstring)."""
 
@@ -172,7 +178,7 @@ class ChassisInterceptor(grpc.ServerInterceptor):
                 principal = self._authenticate(method, metadata)
                 token = set_principal(principal)
                 response = behavior(request, context)
-                self._log(method, grpc.StatusCode.OK, started, principal=principal)
+                self._log(method, _returned_code(context), started, principal=principal)
                 return response
             except Exception as exc:
                 self._fail(context, method, exc, started, principal)
@@ -192,7 +198,7 @@ class ChassisInterceptor(grpc.ServerInterceptor):
                 principal = self._authenticate(method, metadata)
                 token = set_principal(principal)
                 yield from behavior(request, context)
-                self._log(method, grpc.StatusCode.OK, started, principal=principal)
+                self._log(method, _returned_code(context), started, principal=principal)
             except Exception as exc:
                 self._fail(context, method, exc, started, principal)
             finally:
