@@ -47,7 +47,7 @@ gen: $(STAMP)
 
 demo: $(STAMP)
 	mkdir -p $(COVENANT_DATA_DIR)
-	$(BIN)/covenant demo
+	$(BIN)/covenant demo --keep-running
 
 bench: $(STAMP)
 	for f in benchmarks/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
