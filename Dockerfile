@@ -1,31 +1,51 @@
-# One image for every Covenant service: `covenant serve <service>`.
-# Build stage: compilers and headers for packages with C extensions (durable-rules, argon2).
-FROM python:3.11-slim AS build
-RUN apt-get update && apt-get install -y --no-install-recommends build-essential \
-    && rm -rf /var/lib/apt/lists/*
-WORKDIR /src
-RUN python -m venv /opt/covenant
-ENV PATH=/opt/covenant/bin:$PATH
-COPY pyproject.toml README.md ./
-COPY libs ./libs
-COPY services ./services
-RUN pip install --no-cache-dir --upgrade pip && pip install --no-cache-dir .
+# One image for every Covenant service: `covenant serve <service>`. Built offline by `make image`
+# (scripts/build_image.sh): every Python package comes from a wheelhouse built on the host
+# (.cache/image/wheelhouse, scripts/build_wheelhouse.sh) and is installed with --no-index, so the build needs
+# no network and no compiler. BASE is the official python:3.11-slim where it can be pulled, or a local
+# Debian 12 base made with debootstrap (scripts/build_base.sh); both are Debian bookworm with CPython 3.11.
+ARG BASE=docker.io/library/python:3.11-slim
 
-# Final stage: no compilers, non-root, read-only friendly (state lives in mounted volumes: the chart mounts
-# emptyDirs at /var/lib/covenant and /tmp and the rule-pack ConfigMap at /etc/covenant/rules).
-FROM python:3.11-slim
+FROM ${BASE} AS build
+ARG WHEELHOUSE=.cache/image/wheelhouse
+COPY ${WHEELHOUSE} /wheels
+RUN python3 -m venv /opt/covenant \
+    && /opt/covenant/bin/pip install --no-cache-dir --no-index --find-links /wheels covenant \
+    && /opt/covenant/bin/pip uninstall --yes pip \
+    && python3 -m venv /opt/sbom \
+    && /opt/sbom/bin/pip install --no-cache-dir --no-index --find-links /wheels cyclonedx-bom \
+    && mkdir -p /opt/covenant/share/covenant \
+    && /opt/sbom/bin/cyclonedx-py environment --output-format JSON --output-reproducible \
+       --output-file /opt/covenant/share/covenant/sbom.cdx.json /opt/covenant/bin/python
+
+# Final stage: no compilers, no pip, non-root, read-only friendly (state lives in mounted volumes: the chart
+# mounts the data volume at /var/lib/covenant, an emptyDir at /tmp and the rule-pack ConfigMap at
+# /etc/covenant/rules). The CycloneDX SBOM of the installed environment is /opt/covenant/share/covenant/.
+FROM ${BASE}
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG SOURCE=https://github.com/covenant-platform/covenant
+ARG INPUTS=""
 LABEL org.opencontainers.image.title="covenant" \
-      org.opencontainers.image.description="Covenant rules-engine gRPC services: covenant serve <service>"
-RUN groupadd --system --gid 10001 covenant \
-    && useradd --system --uid 10001 --gid covenant --home-dir /var/lib/covenant --shell /usr/sbin/nologin covenant
+      org.opencontainers.image.description="Covenant rules-engine gRPC services: covenant serve <service>" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.source="${SOURCE}" \
+      io.covenant.sbom="/opt/covenant/share/covenant/sbom.cdx.json" \
+      io.covenant.inputs="${INPUTS}"
+RUN groupadd --gid 10001 covenant \
+    && useradd --no-create-home --uid 10001 --gid covenant --home-dir /var/lib/covenant --shell /usr/sbin/nologin covenant \
+    && mkdir -p /var/lib/covenant \
+    && chown 10001:10001 /var/lib/covenant
 COPY --from=build /opt/covenant /opt/covenant
 COPY rules /etc/covenant/rules
 ENV PATH=/opt/covenant/bin:$PATH \
+    HOME=/var/lib/covenant \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     COVENANT_DATA_DIR=/var/lib/covenant \
     COVENANT_RULES_DIR=/etc/covenant/rules
 USER 10001:10001
+WORKDIR /var/lib/covenant
 EXPOSE 50051 50052 50053 50054 50055 50056
 ENTRYPOINT ["covenant"]
 CMD ["serve", "identity"]

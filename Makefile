@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export COVENANT_DATA_DIR ?= $(CURDIR)/.covenant
 
-.PHONY: help venv up test test-fast lint fmt gen demo bench clean
+.PHONY: help venv up test test-fast lint fmt gen demo bench clean image
 
 help:
 	@echo "make up      run all six services locally (SQLite, dev secrets, default rule packs)"
@@ -14,6 +14,7 @@ help:
 	@echo "make gen     regenerate protobuf code into libs/"
 	@echo "make demo    load a realistic week at a bank branch and print what Covenant found"
 	@echo "make bench   run every benchmark script in benchmarks/"
+	@echo "make image   build the container image offline with podman (host wheelhouse, local base if needed)"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -48,6 +49,9 @@ gen: $(STAMP)
 demo: $(STAMP)
 	mkdir -p $(COVENANT_DATA_DIR)
 	$(BIN)/covenant demo --keep-running
+
+image: $(STAMP)
+	PYTHON=$(BIN)/python scripts/build_image.sh
 
 bench: $(STAMP)
 	for f in benchmarks/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done

@@ -37,6 +37,7 @@ from covenant.attendance.v1 import attendance_pb2_grpc
 from covenant.common.v1.common_pb2 import GeoPoint
 from covenant.grpc.testing import bearer, running_service
 from services.attendance.domain.geo import Place, PlaceIndex
+from tests.support.directory import employee, publish_employees
 
 SH = ZoneInfo("Asia/Shanghai")
 LAT0, LON0, SPAN_LAT, SPAN_LON = 22.2, 113.5, 1.0, 1.2  # the Pearl River delta (~110 x 120 km)
@@ -137,6 +138,14 @@ def main() -> None:
         with running_service("attendance", db_url=db_url, data_dir=Path(tmp), env=env) as svc:
             stub = attendance_pb2_grpc.AttendanceServiceStub(svc.channel)
             md = bearer(svc.tokens.service("bench"))
+            # Who each employee is comes from identity's events, as in production.
+            publish_employees(
+                svc,
+                [
+                    employee(f"E{e:04d}", f"/hq/bench/team-{e % 20:02d}", "credit_officer")
+                    for e in range(args.employees)
+                ],
+            )
             print(f"database            {db_url.split('://')[0]}")
 
             # 1. 100k client places through the streaming import.

@@ -1,7 +1,8 @@
 """The ``covenant`` command: serve one service, run the platform locally, migrate, check health, rules.
 
 covenant serve <service>        run one service (the container entry point)
-covenant up [service ...]       run every service locally on its default port; Ctrl-C stops all
+covenant up [service ...]       run every service locally on its default port (or the port of
+                                COVENANT_<SVC>_TARGET); COVENANT_TLS_MODE=tls|mtls uses a dev CA; Ctrl-C stops
 covenant migrate <service|all>  run database migrations
 covenant health [service ...]   check health; exit 1 if any service is not SERVING
 covenant rules ...              rule-pack lifecycle (validate, test, publish, activate, ...)
@@ -51,14 +52,20 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def check_health(targets: dict[str, str], timeout: float = 2.0) -> dict[str, str]:
-    """``{service: status}`` for each target ("SERVING", "NOT_SERVING", or the error)."""
+def check_health(
+    targets: dict[str, str], timeout: float = 2.0, env: dict[str, str] | None = None
+) -> dict[str, str]:
+    """``{service: status}`` for each target ("SERVING", "NOT_SERVING", or the error), over TLS/mTLS when
+    ``COVENANT_TLS_MODE`` (in ``env``, default the process environment) says so."""
     import grpc
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+    from covenant.grpc.connect import cli_channel, cli_wire
+
+    wire = cli_wire(env, timeout)
     out: dict[str, str] = {}
     for name, target in targets.items():
-        with grpc.insecure_channel(target) as channel:
+        with cli_channel(name, target, wire=wire) as channel:
             stub = health_pb2_grpc.HealthStub(channel)
             try:
                 resp = stub.Check(
@@ -72,10 +79,12 @@ def check_health(targets: dict[str, str], timeout: float = 2.0) -> dict[str, str
 
 def cmd_health(args: argparse.Namespace) -> int:
     names = args.services or built_services()
-    settings = Settings.from_env(names[0] if names else "identity")
-    statuses = check_health({n: settings.targets[n] for n in names}, timeout=args.timeout)
+    from covenant.grpc.connect import cli_targets
+
+    targets = cli_targets()
+    statuses = check_health({n: targets[n] for n in names}, timeout=args.timeout)
     for name, status in statuses.items():
-        print(f"{name:<12} {settings.targets[name]:<22} {status}")
+        print(f"{name:<12} {targets[name]:<22} {status}")
     return 0 if statuses and all(s == "SERVING" for s in statuses.values()) else 1
 
 
@@ -91,6 +100,14 @@ def cmd_up(args: argparse.Namespace) -> int:
     env.setdefault("COVENANT_LOG_FORMAT", "text")
     data_dir = Path(env["COVENANT_DATA_DIR"])
     (data_dir / "logs").mkdir(parents=True, exist_ok=True)
+    if env.get("COVENANT_TLS_MODE", "off") != "off" and not env.get("COVENANT_TLS_CERT_FILE"):
+        from covenant.grpc.pki import ensure_dev_pki
+
+        # A local dev CA and a certificate per service (and the CLI) under <data dir>/tls.
+        domain = env.get("COVENANT_TLS_TRUST_DOMAIN") or "covenant.local"
+        tls_dir = Path(env.get("COVENANT_TLS_DIR") or data_dir / "tls")
+        ensure_dev_pki(data_dir, [*names, "cli"], domain, tls_dir)
+        print(f"TLS {env['COVENANT_TLS_MODE']}: dev CA and certificates in {tls_dir}")
     from covenant.secrets import provider_from_settings
 
     # Create the dev secrets file once, before six processes race for it.
@@ -100,8 +117,15 @@ def cmd_up(args: argparse.Namespace) -> int:
     env.setdefault("COVENANT_CONSOLE_LISTEN", "127.0.0.1:8080")
     for name in [*names, "console"] if with_console else names:
         log_file = open(data_dir / "logs" / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
+        child_env = dict(env)
+        target = env.get(f"COVENANT_{name.upper()}_TARGET", "")
+        if target and "COVENANT_LISTEN" not in env:  # a local target moved off its default port
+            child_env["COVENANT_LISTEN"] = f"127.0.0.1:{target.rsplit(':', 1)[-1]}"
         procs[name] = subprocess.Popen(
-            [sys.executable, "-m", "covenant.cli", "serve", name], env=env, stdout=log_file, stderr=log_file
+            [sys.executable, "-m", "covenant.cli", "serve", name],
+            env=child_env,
+            stdout=log_file,
+            stderr=log_file,
         )
     settings = Settings.from_env(names[0], env)
     targets = {n: settings.targets[n] for n in names}
@@ -116,7 +140,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     deadline = time.monotonic() + args.start_timeout
     statuses: dict[str, str] = {}
     while not stopping and time.monotonic() < deadline:
-        statuses = check_health(targets, timeout=1.0)
+        statuses = check_health(targets, timeout=1.0, env=env)
         dead = [n for n, p in procs.items() if p.poll() is not None]
         if dead or all(s == "SERVING" for s in statuses.values()):
             break

@@ -39,8 +39,49 @@ SERVICES: dict[str, ServiceInfo] = {
     )
 }
 
-# Which services receive the events each service emits (outbox fan-out). Consumers ignore types
-# they do not handle (still recorded in their inbox, so a redelivery is a no-op).
+# Event provenance, declared once (docs/security.md, "Event provenance"). ``EMITS``: the event types each
+# service may emit (its outbox refuses any other type). ``SUBSCRIBERS``: which services receive them (outbox
+# fan-out). A consumer's inbox accepts an event only when it names a source the consumer subscribes to, its
+# type is one that source emits, and the caller is that source's service account
+# (``serviceAccounts/<source>``).
+# Consumers ignore types they do not handle (still recorded in their inbox, so a redelivery is a no-op).
+EMITS: dict[str, frozenset[str]] = {
+    "identity": frozenset(),
+    "attendance": frozenset(
+        f"attendance.{t}"
+        for t in (
+            "visit_verified",
+            "location_mismatch",
+            "spoofing_suspected",
+            "dwell_anomaly",
+            "daily_summary",
+        )
+    ),
+    "scoring": frozenset(f"scoring.{t}" for t in ("attrition_risk", "coaching_needed", "contradiction")),
+    "points": frozenset(
+        f"points.{t}"
+        for t in (
+            "awarded",
+            "reversed",
+            "adjusted",
+            "redeemed",
+            "refunded",
+            "expired",
+            "nudge",
+            "team_goal_achieved",
+            "redemption_approved",
+            "redemption_fulfilled",
+            "redemption_rejected",
+            "redemption_cancelled",
+        )
+    ),
+    "compliance": frozenset(f"compliance.{t}" for t in ("case_opened", "alert_raised", "case_updated")),
+    "commitments": frozenset(
+        f"commitments.{t}"
+        for t in ("created", "extended", "cancelled", "fulfilled", "late_fulfilled", "breached", "reminder")
+    ),
+}
+
 SUBSCRIBERS: dict[str, tuple[str, ...]] = {
     "identity": ("attendance", "scoring", "points", "compliance", "commitments"),
     "attendance": ("scoring", "points", "compliance"),
@@ -49,6 +90,26 @@ SUBSCRIBERS: dict[str, tuple[str, ...]] = {
     "compliance": ("scoring", "points"),
     "commitments": ("points", "scoring", "compliance"),
 }
+
+
+def service_account(name: str) -> str:
+    """The principal subject of ``name``'s service account (what identity puts in its tokens' ``sub``)."""
+    return f"serviceAccounts/{name}"
+
+
+def sources_of(consumer: str) -> tuple[str, ...]:
+    """The services whose events ``consumer`` receives."""
+    return tuple(src for src, dests in SUBSCRIBERS.items() if consumer in dests)
+
+
+def emits(source: str, event_type: str) -> bool:
+    """Whether ``source`` declares ``event_type`` among the events it emits."""
+    return event_type in EMITS.get(source, frozenset())
+
+
+def emitter_of(event_type: str) -> str | None:
+    """The Covenant service that emits ``event_type``, or None for types no service declares."""
+    return next((src for src, types in EMITS.items() if event_type in types), None)
 
 
 def service(name: str) -> ServiceInfo:

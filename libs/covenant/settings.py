@@ -14,13 +14,18 @@ Reference (every variable is optional locally):
 | COVENANT_OTEL_EXPORTER | ``none``, ``console`` or ``otlp`` (uses OTEL_EXPORTER_OTLP_ENDPOINT) | none |
 | COVENANT_METRICS_PORT | serve Prometheus metrics (``/metrics``) on this port | off |
 | COVENANT_LOG_LEVEL / COVENANT_LOG_FORMAT | logging level / ``json`` or ``text`` | INFO / json |
+| COVENANT_LOG_SAMPLE_RATE | fraction (0-1) of successful calls logged; failures always are | 1.0 |
 | COVENANT_GRACE_SECONDS | drain time for in-flight calls on SIGTERM | 10 |
 | COVENANT_MAX_MESSAGE_BYTES | max gRPC message size | 16777216 |
 | COVENANT_WORKERS | gRPC worker threads | 16 |
 | COVENANT_RELAY_INTERVAL_SECONDS | outbox relay poll interval | 0.5 |
 | COVENANT_RULES_POLL_SECONDS | how often replicas check the active rule-pack version | 1.0 |
 | COVENANT_TIMEZONE | org time zone for calendars | Asia/Shanghai |
+| COVENANT_RULES_APPROVALS | approvals per pack: ``<pack glob>=<n>,...`` (docs/rule-packs.md) | none |
+| COVENANT_DIRECTORY_TTL_SECONDS | cache of looked-up employees (identity's events refresh it) | 300 |
 Vault variables (VAULT_ADDR, COVENANT_VAULT_*) are documented in ``covenant.secrets``.
+Wire variables (COVENANT_TLS_*, COVENANT_TIMEOUT_*, COVENANT_MAX_CONNECTION_AGE_SECONDS, ...) are
+documented in ``covenant.grpc.wire`` and ``covenant.grpc.tls``.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from covenant.grpc.wire import WireSettings
 from covenant.services import SERVICES, service
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -61,6 +67,8 @@ class Settings:
     relay_interval_seconds: float = 0.5
     rules_poll_seconds: float = 1.0
     timezone: str = "Asia/Shanghai"
+    wire: WireSettings = field(default_factory=WireSettings)
+    log_sample_rate: float = 1.0
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -100,5 +108,7 @@ class Settings:
             relay_interval_seconds=float(_env(env, "COVENANT_RELAY_INTERVAL_SECONDS", "0.5")),
             rules_poll_seconds=float(_env(env, "COVENANT_RULES_POLL_SECONDS", "1.0")),
             timezone=_env(env, "COVENANT_TIMEZONE", "Asia/Shanghai"),
+            wire=WireSettings.from_env(env, service_name, data_dir),
+            log_sample_rate=min(1.0, max(0.0, float(_env(env, "COVENANT_LOG_SAMPLE_RATE", "1.0")))),
             env=env,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from covenant.attendance.v1 import attendance_pb2_grpc
+from covenant.auth.directory import directory_for, with_directory
 from covenant.grpc.app import ServiceApp, ServiceContext
 from services.attendance.actions import VOCABULARY
 from services.attendance.domain.day import rederive_stop_facts
@@ -13,7 +14,8 @@ from services.attendance.servicer import AttendanceServicer
 
 
 def create_app(ctx: ServiceContext) -> ServiceApp:
-    service = AttendanceService(ctx.db, ctx.rules, timezone=ctx.settings.timezone)
+    directory = directory_for(ctx)
+    service = AttendanceService(ctx.db, ctx.rules, timezone=ctx.settings.timezone, directory=directory)
     if ctx.rules is not None:  # dry runs judge stops with the candidate's dwell threshold
         ctx.rules.fact_deriver = rederive_stop_facts
     interval = float(ctx.settings.env.get("COVENANT_ATTENDANCE_CLOSE_INTERVAL_SECONDS", "60"))
@@ -23,6 +25,7 @@ def create_app(ctx: ServiceContext) -> ServiceApp:
         ],
         grpc_service_names=["covenant.attendance.v1.AttendanceService"],
         actions=VOCABULARY,
+        event_handler=with_directory(directory, None),  # identity's employee events keep it fresh
         migrations_dir=Path(__file__).parent / "migrations",
         workers=[DayCloser(service, interval=interval)],
     )

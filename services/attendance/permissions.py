@@ -1,5 +1,7 @@
 """Permissions the attendance service checks, and the default grants per role."""
 
+from covenant.auth.matrix import About, RpcCheck
+
 PERMISSIONS: dict[str, str] = {
     "attendance.places.write": "Import client places (CRM)",
     "attendance.places.read": "Find client places near a point",
@@ -29,4 +31,18 @@ ROLE_GRANTS: dict[str, dict[str, str]] = {
         "attendance.routes.read": "all",
         "attendance.days.close": "all",
     },
+}
+
+
+# What each RPC of the service checks (the authorization matrix, docs/authorization.md, is built from this).
+RPCS: dict[str, RpcCheck] = {
+    "ImportClientPlaces": RpcCheck("attendance.places.write"),
+    "StreamClientPlaces": RpcCheck("attendance.places.write"),
+    "FindNearbyPlaces": RpcCheck("attendance.places.read"),
+    "CheckIn": RpcCheck("attendance.visits.write", About.EMPLOYEE),
+    "IngestPings": RpcCheck("attendance.pings.write", About.EMPLOYEE),
+    "StreamPings": RpcCheck("attendance.pings.write", About.EMPLOYEE),
+    "GetRouteReport": RpcCheck("attendance.routes.read", About.EMPLOYEE),
+    "GetTeamSummary": RpcCheck("attendance.routes.read", About.UNIT),
+    "CloseDay": RpcCheck("attendance.days.close"),
 }

@@ -14,8 +14,8 @@ start moved because a late fix arrived is the same stop); integrity findings onc
 
 from __future__ import annotations
 
-import base64
 import bisect
+import dataclasses
 import hashlib
 import json
 import logging
@@ -31,11 +31,15 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from covenant import paging
 from covenant.auth import DataOwner, Principal, authorize, scope_filter
+from covenant.auth.directory import Directory
+from covenant.calendar import BusinessCalendar
 from covenant.db.engine import Database
 from covenant.db.outbox import Outbox, new_event
 from covenant.errors import InvalidArgument, NotFound
 from covenant.rules import FiredAction
+from covenant.telemetry import metrics
 from services.attendance import storage as db
 from services.attendance.domain.day import (
     DaySummary,
@@ -49,6 +53,7 @@ from services.attendance.domain.day import (
 from services.attendance.domain.geo import Place, PlaceIndex, haversine_m
 from services.attendance.domain.integrity import IntegrityParams, integrity_findings
 from services.attendance.domain.pings import PingIn, normalise_batch, validate_ping, validate_point
+from services.attendance.domain.silence import RosterEntry, silent_days
 from services.attendance.domain.stops import Ping, Stop, StopParams, detect_stops, distance_m
 
 SOURCE = "attendance"
@@ -120,17 +125,6 @@ def stop_id(employee_id: str, start: datetime) -> str:
     return "stop_" + hashlib.sha256(f"{employee_id}|{start.isoformat()}".encode()).hexdigest()[:16]
 
 
-def _token(value: str) -> str:
-    return base64.urlsafe_b64encode(value.encode()).decode() if value else ""
-
-
-def _untoken(token: str) -> str:
-    try:
-        return base64.urlsafe_b64decode(token.encode()).decode() if token else ""
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidArgument("is not a token this service issued", field="page_token") from None
-
-
 class AttendanceService:
     def __init__(
         self,
@@ -141,8 +135,12 @@ class AttendanceService:
         clock: Callable[[], datetime] | None = None,
         index_refresh_seconds: float = 1.0,
         window_cache_size: int = 20_000,
+        directory: Directory | None = None,
     ) -> None:
         self.db = database
+        # Who an employee is (org unit, role) comes from here, never from the ping (None: trust the ping,
+        # only for in-process tools and benchmarks that construct the service directly).
+        self.directory = directory
         self.rules = rules
         self.tz = ZoneInfo(timezone)
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -159,6 +157,7 @@ class AttendanceService:
         # (employee, day) -> (fix count, last fix time, fixes from the resume point): the tail a batch
         # that appends to the day rescans. Valid only while the day row still has that count and time.
         self._windows: OrderedDict[tuple[str, str], DayTail] = OrderedDict()
+        self._silence_checked = ""  # the local day silence was last recorded for
         self._window_cache_size = window_cache_size
 
     # -- pack parameters (read per evaluation: a newly activated pack applies at once) ---------------
@@ -173,6 +172,7 @@ class AttendanceService:
             stop_radius_m=self._num("stop_radius_m", role, org_unit, 100),
             min_stop_minutes=self._num("min_stop_minutes", role, org_unit, 10),
             min_trip_m=self._num("min_trip_m", role, org_unit, 200),
+            max_gap_minutes=self._num("max_gap_minutes", role, org_unit, 30),
         )
 
     def integrity_params(self, role: str, org_unit: str) -> IntegrityParams:
@@ -187,6 +187,11 @@ class AttendanceService:
         return WorkingHours.from_parameter(
             self.param("working_hours", role, org_unit, {"start": "09:00", "end": "18:00"})
         )
+
+    def calendar(self) -> BusinessCalendar:
+        """The business calendar of the pack: what "a day" means for visits per day and silence."""
+        config = self.param("business_calendar", "", "", {"official": "cn"})
+        return BusinessCalendar.from_config({"timezone": str(self.tz), **dict(config or {})})
 
     def day_of(self, at: datetime) -> str:
         return at.astimezone(self.tz).date().isoformat()
@@ -321,10 +326,26 @@ class AttendanceService:
         self._emit(s, kind, employee, org_unit, key, at, {"day": day, **detail, **provenance})
         return 1
 
+    # -- identity from the directory -----------------------------------------------------------------
+    def from_directory(self, pings: Sequence[PingIn], field: str, *, indexed: bool = True) -> list[PingIn]:
+        """``pings`` with each employee's org unit and role as the directory has them; a ping asserting
+        anything else is refused naming ``<field>[i].org_unit`` / ``.role`` (``<field>.…`` when not
+        ``indexed``)."""
+        if self.directory is None:
+            return list(pings)
+        out = []
+        for i, p in enumerate(pings):
+            where = f"{field}[{i}]" if indexed else field
+            entry = self.directory.resolve(p.employee_id, org_unit=p.org_unit, role=p.role, field=where)
+            role = p.role if p.role in entry.role_titles else entry.role
+            out.append(dataclasses.replace(p, org_unit=entry.org_unit, role=role))
+        return out
+
     # -- check-ins ------------------------------------------------------------------------------------
     def check_in(self, principal: Principal, ping: PingIn, client_id: str, request_id: str) -> CheckInResult:
         """Verifies a check-in for a named client visit against the client's radius (pack rules decide)."""
         now = self.clock()
+        (ping,) = self.from_directory([ping], "ping", indexed=False)
         validate_ping(ping, "ping", now)
         if not client_id:
             raise InvalidArgument("is required", field="client_id")
@@ -379,6 +400,8 @@ class AttendanceService:
                 "pack_version": decision.pack_version if decision else "",
             }
             db.add_visit(s, row)
+            result = "verified" if verified else "mismatched" if mismatch is not None else "unverified"
+            metrics.add_on_commit(s, metrics.CHECK_INS, 1, {"result": result})
             data = {
                 "client_id": client_id,
                 "visit_id": visit_id,
@@ -482,7 +505,7 @@ class AttendanceService:
         """Stores a batch of fixes (validated whole: the first bad fix rejects it, naming pings[i]) and
         re-evaluates each touched employee-day. Duplicates (same employee, device and time, within the
         batch or already stored) are counted and ignored; order does not matter."""
-        fixes, _ = normalise_batch(pings, self.clock())
+        fixes, _ = normalise_batch(self.from_directory(pings, "pings"), self.clock())
         for owner in sorted({(p.employee_id, p.org_unit) for p in fixes}):
             authorize(principal, "attendance.pings.write", DataOwner(*owner))
         index = self.index()  # outside the write transaction
@@ -511,6 +534,7 @@ class AttendanceService:
             )
             rows = [r for r in rows if (r["employee_id"], r["device_id"], r["at"]) not in stored]
             db.insert_pings(s, rows)
+            metrics.add_on_commit(s, metrics.PINGS_INGESTED, len(rows), {})
             new: dict[tuple[str, str], list[Ping]] = {}
             for r in rows:
                 new.setdefault((r["employee_id"], r["day"]), []).append(
@@ -764,7 +788,8 @@ class AttendanceService:
             raise InvalidArgument(f"must be in [0, {MAX_PAGE}]", field="page_size")
         authorize(principal, "attendance.routes.read", DataOwner("", org_unit))
         visible = scope_filter(principal, "attendance.routes.read")
-        size, after = page_size or DEFAULT_PAGE, _untoken(page_token)
+        bound = ("team-days", org_unit, day)
+        size, after = page_size or DEFAULT_PAGE, paging.page_cursor(page_token, bound, kind=str) or ""
         out: list[DaySummary] = []
         with self.db.session() as s:
             while len(out) < size:
@@ -778,7 +803,7 @@ class AttendanceService:
                 if len(rows) < size:
                     after = ""
                     break
-        return out, _token(after) if len(out) == size and after else ""
+        return out, paging.page_token(after if len(out) == size and after else None, bound)
 
     # -- end of day -----------------------------------------------------------------------------------
     def close_days(self, *, day: str | None = None, limit: int = 200) -> int:
@@ -789,6 +814,8 @@ class AttendanceService:
         if day is not None and day >= today:
             raise InvalidArgument(f"must be a past day (today is {today})", field="date")
         index = self.index()
+        calendar = self.calendar()
+        self.record_silence(today, only_day=day)
         with self.db.session() as s:
             claimed = db.claim_dirty_days(s, today, limit, only_day=day)
             for st in claimed:
@@ -798,6 +825,9 @@ class AttendanceService:
                         self._judge_stop(s, st, stop, index, closing=True)
                 report = self._report(s, st.employee_id, st.org_unit, st.day)
                 data = report.summary.as_data()
+                data["working_day"] = int(calendar.is_business_day(date.fromisoformat(st.day)))
+                data["pings"] = st.pings
+                data["silent"] = int(st.pings == 0 and report.summary.visits == 0)
                 fired = self.rules.evaluate(
                     {"type": "attendance.day_closed", "role": st.role, "org_unit": st.org_unit}, data
                 )
@@ -824,6 +854,26 @@ class AttendanceService:
                 st.dirty = False
             db.save_days(s, claimed)
         return len(claimed)
+
+    def record_silence(self, today: str, only_day: str | None = None) -> int:
+        """Creates the employee-days of recently seen employees who sent nothing on a past working day
+        (``silence_lookback_days``), so the day is summarised like any other: no visit. Once per local day
+        per process unless ``only_day`` is given; idempotent across replicas (insert if missing)."""
+        if only_day is None and self._silence_checked == today:
+            return 0
+        lookback = int(self._num("silence_lookback_days", "", "", 30))
+        end = date.fromisoformat(only_day) if only_day else date.fromisoformat(today) - timedelta(days=1)
+        start = end if only_day else date.fromisoformat(today) - timedelta(days=lookback)
+        with self.db.session() as s:
+            rows, seen = db.roster_since(s, (start - timedelta(days=lookback)).isoformat())
+            roster = [RosterEntry(e, date.fromisoformat(first), org, role) for e, first, org, role in rows]
+            by_day = {e: {date.fromisoformat(d) for d in ds} for e, ds in seen.items()}
+            found = silent_days(roster, by_day, self.calendar(), start, end)
+            if found:
+                db.lock_days(s, [(r.employee_id, d.isoformat(), r.org_unit, r.role) for r, d in found])
+        if only_day is None:
+            self._silence_checked = today
+        return len(found)
 
     def close_day(self, principal: Principal, day: str) -> int:
         """Summarises every out-of-date employee-day of a past ``day`` now (instead of waiting for the

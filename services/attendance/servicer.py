@@ -14,6 +14,7 @@ from covenant.attendance.v1 import attendance_pb2_grpc
 from covenant.common.v1.common_pb2 import GeoPoint
 from covenant.errors import InvalidArgument
 from covenant.grpc.context import current_principal
+from services.attendance.domain.datum import BD09, GCJ02, WGS84, from_wgs84, to_wgs84
 from services.attendance.domain.day import DaySummary
 from services.attendance.domain.geo import Place
 from services.attendance.domain.pings import PingIn
@@ -30,18 +31,40 @@ def ts(value: datetime | None) -> Timestamp | None:
     return t
 
 
+DATUMS = {pb.DATUM_UNSPECIFIED: WGS84, pb.DATUM_WGS84: WGS84, pb.DATUM_GCJ02: GCJ02, pb.DATUM_BD09: BD09}
+DATUM_PB = {WGS84: pb.DATUM_WGS84, GCJ02: pb.DATUM_GCJ02, BD09: pb.DATUM_BD09}
+
+
+def datum_of(value: int, field: str) -> str:
+    if value not in DATUMS:
+        raise InvalidArgument("must be DATUM_WGS84, DATUM_GCJ02 or DATUM_BD09", field=field)
+    return DATUMS[value]
+
+
+def wgs84(location: GeoPoint, datum: int, field: str) -> tuple[float, float]:
+    """The location as WGS-84 (what Covenant stores), converted from the datum it was given in."""
+    return to_wgs84(location.latitude, location.longitude, datum_of(datum, f"{field}.datum"))
+
+
+def shown(lat: float, lon: float, datum: str) -> GeoPoint:
+    """A stored (WGS-84) point shown in ``datum``."""
+    lat, lon = from_wgs84(lat, lon, datum)
+    return GeoPoint(latitude=lat, longitude=lon)
+
+
 def ping_in(p: pb.Ping, field: str) -> PingIn:
     if not p.HasField("time"):
         raise InvalidArgument("is required", field=f"{field}.time")
     if not p.HasField("location"):
         raise InvalidArgument("is required", field=f"{field}.location")
+    lat, lon = wgs84(p.location, p.datum, field)
     return PingIn(
         p.employee_id,
         p.org_unit,
         p.device_id,
         p.time.ToDatetime(tzinfo=UTC),
-        p.location.latitude,
-        p.location.longitude,
+        lat,
+        lon,
         p.accuracy_m,
         p.mock_location,
         p.role,
@@ -51,9 +74,8 @@ def ping_in(p: pb.Ping, field: str) -> PingIn:
 def place_in(p: pb.ClientPlace, field: str) -> Place:
     if not p.HasField("location"):
         raise InvalidArgument("is required", field=f"{field}.location")
-    return Place(
-        p.client_id, p.name, p.location.latitude, p.location.longitude, p.visit_radius_m, p.high_risk
-    )
+    lat, lon = wgs84(p.location, p.datum, field)
+    return Place(p.client_id, p.name, lat, lon, p.visit_radius_m, p.high_risk)
 
 
 def employee_day(d: DaySummary) -> pb.EmployeeDay:
@@ -96,13 +118,9 @@ class AttendanceServicer(attendance_pb2_grpc.AttendanceServiceServicer):
     def FindNearbyPlaces(
         self, request: pb.FindNearbyPlacesRequest, context: Any
     ) -> pb.FindNearbyPlacesResponse:
-        found = self.service.nearby(
-            current_principal(),
-            request.location.latitude,
-            request.location.longitude,
-            request.radius_m,
-            request.limit,
-        )
+        datum = datum_of(request.datum, "datum")
+        lat, lon = to_wgs84(request.location.latitude, request.location.longitude, datum)
+        found = self.service.nearby(current_principal(), lat, lon, request.radius_m, request.limit)
         return pb.FindNearbyPlacesResponse(
             places=[
                 pb.NearbyPlace(
@@ -110,7 +128,8 @@ class AttendanceServicer(attendance_pb2_grpc.AttendanceServiceServicer):
                         client_id=p.id,
                         name=p.name,
                         visit_radius_m=p.radius_m,
-                        location=GeoPoint(latitude=p.latitude, longitude=p.longitude),
+                        location=shown(p.latitude, p.longitude, datum),
+                        datum=DATUM_PB[datum],
                         high_risk=p.high_risk,
                     ),
                     distance_m=round(d, 1),
@@ -156,8 +175,10 @@ class AttendanceServicer(attendance_pb2_grpc.AttendanceServiceServicer):
         return self._ingest(request_iterator)
 
     def GetRouteReport(self, request: pb.GetRouteReportRequest, context: Any) -> pb.RouteReport:
+        datum = datum_of(request.datum, "datum")
         r = self.service.route_report(current_principal(), request.employee_id, request.date)
         return pb.RouteReport(
+            datum=DATUM_PB[datum],
             employee_id=request.employee_id,
             date=request.date,
             distance_m=round(r.summary.distance_m, 1),
@@ -169,7 +190,7 @@ class AttendanceServicer(attendance_pb2_grpc.AttendanceServiceServicer):
                     id=i.id,
                     start_time=ts(i.start),
                     end_time=ts(i.end),
-                    location=GeoPoint(latitude=i.latitude, longitude=i.longitude),
+                    location=shown(i.latitude, i.longitude, datum),
                     client_id=i.client_id,
                     verified=i.verified,
                     minutes=round(i.minutes, 1),

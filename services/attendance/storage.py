@@ -530,6 +530,24 @@ def day_anomalies(s: Session, employee_id: str, day: str) -> list[Any]:
     )
 
 
+def roster_since(s: Session, first_day: str) -> tuple[list[tuple[str, str, str, str]], dict[str, set[str]]]:
+    """Employees who sent fixes on a day on or after ``first_day``: (employee, first such day, latest org
+    unit, latest role), and every day each has a row for (silent days included)."""
+    rows = s.execute(
+        select(days.c.employee_id, days.c.day, days.c.org_unit, days.c.role, days.c.pings)
+        .where(days.c.day >= first_day)
+        .order_by(days.c.employee_id, days.c.day)
+    ).all()
+    latest: dict[str, tuple[str, str, str, str]] = {}
+    seen: dict[str, set[str]] = {}
+    for r in rows:
+        seen.setdefault(r.employee_id, set()).add(r.day)
+        if r.pings > 0:
+            first = latest[r.employee_id][1] if r.employee_id in latest else r.day
+            latest[r.employee_id] = (r.employee_id, first, r.org_unit, r.role)
+    return list(latest.values()), seen
+
+
 def known_org_unit(s: Session, employee_id: str) -> str:
     """The org unit last recorded for an employee (for scope checks on reads), or ""."""
     r = s.execute(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC
 from pathlib import Path
 
 from sqlalchemy import and_, distinct, select
 from sqlalchemy.orm import Session
 
+from covenant.auth.directory import directory_for, with_directory
 from covenant.commitments.v1 import commitments_pb2_grpc
 from covenant.events.v1.event_pb2 import Event
 from covenant.grpc.app import ServiceApp, ServiceContext
@@ -17,6 +19,7 @@ from services.commitments.service import CommitmentsService
 from services.commitments.servicer import CommitmentsServicer
 
 OPEN_STATES = ("ACTIVE", "BREACHED")
+log = logging.getLogger(__name__)
 
 
 def make_event_handler(service: CommitmentsService):  # type: ignore[no-untyped-def]
@@ -46,15 +49,23 @@ def make_event_handler(service: CommitmentsService):  # type: ignore[no-untyped-
     return handle
 
 
+def warn_about_the_calendar(service: CommitmentsService) -> None:
+    """At start-up: a year the official holiday source does not cover yet is a loud warning."""
+    for warning in service.calendar_warnings():
+        log.warning("CALENDAR NOT COVERED: %s", warning)
+
+
 def create_app(ctx: ServiceContext) -> ServiceApp:
-    service = CommitmentsService(ctx.db, ctx.rules)
+    directory = directory_for(ctx)
+    service = CommitmentsService(ctx.db, ctx.rules, directory=directory)
     interval = float(ctx.settings.env.get("COVENANT_SCHEDULER_INTERVAL_SECONDS", "1.0"))
     return ServiceApp(
         servicers=[
             (commitments_pb2_grpc.add_CommitmentsServiceServicer_to_server, CommitmentsServicer(service))
         ],
         grpc_service_names=["covenant.commitments.v1.CommitmentsService"],
-        event_handler=make_event_handler(service),
+        event_handler=with_directory(directory, make_event_handler(service)),
         migrations_dir=Path(__file__).parent / "migrations",
         workers=[DeadlineScheduler(service, interval=interval)],
+        on_start=lambda: warn_about_the_calendar(service),
     )

@@ -1,5 +1,7 @@
 """Permissions the commitments service checks, and the default grants per role."""
 
+from covenant.auth.matrix import About, RpcCheck
+
 PERMISSIONS: dict[str, str] = {
     "commitments.commitments.create": "Record a promise made to a client",
     "commitments.commitments.read": "Read commitments and verify their terms hash",
@@ -35,4 +37,18 @@ ROLE_GRANTS: dict[str, dict[str, str]] = {
         "commitments.commitments.read": "all",
         "commitments.fulfilments.write": "all",
     },
+}
+
+
+# What each RPC of the service checks (the authorization matrix, docs/authorization.md, is built from this).
+RPCS: dict[str, RpcCheck] = {
+    "CreateCommitment": RpcCheck("commitments.commitments.create", About.EMPLOYEE),
+    "GetCommitment": RpcCheck("commitments.commitments.read", About.EMPLOYEE),
+    "ListCommitments": RpcCheck("commitments.commitments.read", About.LIST),
+    "VerifyCommitment": RpcCheck("commitments.commitments.read", About.EMPLOYEE),
+    "ExtendCommitment": RpcCheck("commitments.commitments.extend", About.EMPLOYEE, own="deny"),
+    "CancelCommitment": RpcCheck("commitments.commitments.cancel", About.EMPLOYEE, own="deny"),
+    "RecordFulfilment": RpcCheck("commitments.fulfilments.write"),
+    "GetFulfilmentRate": RpcCheck("commitments.reports.read", About.UNIT),
+    "ListTemplates": RpcCheck("commitments.commitments.read"),
 }

@@ -16,10 +16,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from covenant.auth import DataOwner, Principal, authorize
+from covenant.auth import DataOwner, Principal, authorize, forbid_self
+from covenant.auth.directory import Directory
 from covenant.db.engine import Database
 from covenant.db.outbox import Outbox, new_event
-from covenant.errors import InvalidArgument
+from covenant.errors import AlreadyExists, InvalidArgument
 from services.commitments import storage
 from services.commitments.domain.calendar import BusinessCalendar, DeadlineRule
 from services.commitments.domain.commitment import Commitment, State
@@ -52,8 +53,17 @@ class Template:
 class CommitmentsService:
     """Application service over storage, the rule runtime and the outbox."""
 
-    def __init__(self, db: Database, rules: Any, *, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        rules: Any,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        directory: Directory | None = None,
+    ) -> None:
         self.db = db
+        # The promiser's org unit comes from the directory, not the request (None: trusted, tools only).
+        self.directory = directory
         self.rules = rules
         self.outbox = Outbox(SOURCE)
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -65,11 +75,26 @@ class CommitmentsService:
     def _lookup(self) -> list[Any]:
         return list(self.rules.evaluate({"type": "commitments.templates"}, {}))
 
-    def calendar(self) -> BusinessCalendar:
+    def calendar(self, org_unit: str = "") -> BusinessCalendar:
+        """The calendar for ``org_unit``: the ``use_calendar`` whose ``org_unit_prefix`` matches it longest
+        (one without a prefix is the org-wide default)."""
+        best: tuple[int, BusinessCalendar] | None = None
         for action in self._lookup():
             if action.action == "use_calendar":
-                return BusinessCalendar.from_config(dict(action.params))
-        return BusinessCalendar()
+                prefix = str(action.params.get("org_unit_prefix", ""))
+                if org_unit.startswith(prefix) and (best is None or len(prefix) > best[0]):
+                    best = (len(prefix), BusinessCalendar.from_config(dict(action.params)))
+        return best[1] if best else BusinessCalendar()
+
+    def calendar_warnings(self) -> list[str]:
+        """Loud warnings about every calendar of the active pack (years the official source lacks)."""
+        today = self.clock().date()
+        return [
+            w
+            for action in self._lookup()
+            if action.action == "use_calendar"
+            for w in BusinessCalendar.from_config(dict(action.params)).warnings(today)
+        ]
 
     def templates(self) -> dict[str, Template]:
         out: dict[str, Template] = {}
@@ -104,6 +129,8 @@ class CommitmentsService:
         created_at: datetime | None,
         request_id: str,
     ) -> Commitment:
+        if self.directory is not None and employee_id:
+            org_unit = self.directory.resolve(employee_id, org_unit=org_unit).org_unit
         for name, value in (
             ("employee_id", employee_id),
             ("org_unit", org_unit),
@@ -121,7 +148,7 @@ class CommitmentsService:
         start = created_at or now
         if start > now + timedelta(minutes=5):
             raise InvalidArgument("is in the future", field="created_at")
-        calendar = self.calendar()
+        calendar = self.calendar(org_unit)
         deadline = template.deadline.deadline(start, calendar)
         reminders = tuple(
             deadline - timedelta(hours=h)
@@ -151,6 +178,12 @@ class CommitmentsService:
                 existing = storage.find_by_request_id(session, request_id)
                 if existing is not None:
                     return existing
+            standing = storage.find_by_business_key(session, terms.business_key())
+            if standing is not None:
+                raise AlreadyExists(
+                    f"commitments/{standing.id} already holds this promise ({template.id} for "
+                    f"{template.correlation_key} {correlation_value!r}); one fact pays one promise"
+                )
             c = Commitment(uuid.uuid4().hex, terms, terms.content_hash())
             storage.insert_commitment(session, c, request_id)
             self._emit(session, "commitments.created", c, {"deadline": deadline.isoformat()})
@@ -181,6 +214,12 @@ class CommitmentsService:
                 "commitments.commitments.extend",
                 DataOwner(before.terms.employee_id, before.terms.org_unit),
             )
+            forbid_self(
+                principal,
+                before.terms.employee_id,
+                "commitments.commitments.extend",
+                "extend their own commitment",
+            )
             after = before.extend(new_deadline, reason, principal.subject, self.clock())
             storage.save_transition(session, before, after)
             self._emit(
@@ -197,6 +236,12 @@ class CommitmentsService:
                 principal,
                 "commitments.commitments.cancel",
                 DataOwner(before.terms.employee_id, before.terms.org_unit),
+            )
+            forbid_self(
+                principal,
+                before.terms.employee_id,
+                "commitments.commitments.cancel",
+                "cancel their own commitment",
             )
             after = before.cancel(self.clock())
             storage.save_transition(session, before, after)
@@ -258,9 +303,9 @@ class CommitmentsService:
     ) -> dict[str, int]:
         if not org_unit:
             raise InvalidArgument("is required", field="org_unit")
+        authorize(principal, "commitments.reports.read", DataOwner("", org_unit))
         if end <= start:
             raise InvalidArgument("must be after start_time", field="end_time")
-        authorize(principal, "commitments.reports.read", DataOwner("", org_unit))
         with self.db.session() as session:
             counts = storage.fulfilment_counts(session, org_unit, start, end)
         on_time = counts.get(State.FULFILLED.value, 0)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +13,7 @@ from covenant.commitments.v1 import commitments_pb2 as pb
 from covenant.commitments.v1 import commitments_pb2_grpc
 from covenant.errors import InvalidArgument, PermissionDenied
 from covenant.grpc.context import current_principal
+from covenant.paging import page_cursor, page_token
 from services.commitments import storage
 from services.commitments.domain.commitment import Commitment
 from services.commitments.service import CommitmentsService
@@ -111,12 +111,9 @@ class CommitmentsServicer(commitments_pb2_grpc.CommitmentsServiceServicer):
         if request.page_size < 0:
             raise InvalidArgument("must not be negative", field="page_size")
         size = min(request.page_size or 50, MAX_PAGE)
-        after = ""
-        if request.page_token:
-            try:
-                after = base64.urlsafe_b64decode(request.page_token.encode()).decode()
-            except ValueError:
-                raise InvalidArgument("is not a token this service issued", field="page_token") from None
+        due = request.due_before.ToJsonString() if request.HasField("due_before") else ""
+        bound = ("commitments", request.employee_id, request.org_unit, list(request.states), due)
+        after = page_cursor(request.page_token, bound, kind=str) or ""
         principal = current_principal()
         scope = scope_filter(principal, "commitments.commitments.read")
         if (
@@ -141,10 +138,8 @@ class CommitmentsServicer(commitments_pb2_grpc.CommitmentsServiceServicer):
                 after_id=after,
                 limit=size + 1,
             )
-        token = ""
-        if len(items) > size:
-            items = items[:size]
-            token = base64.urlsafe_b64encode(items[-1].id.encode()).decode()
+        token = page_token(items[size - 1].id if len(items) > size else None, bound)
+        items = items[:size]
         return pb.ListCommitmentsResponse(commitments=[to_pb(c) for c in items], next_page_token=token)
 
     def VerifyCommitment(

@@ -27,11 +27,12 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from covenant.auth import ScopeFilter
 from covenant.db.bulk import among
-from covenant.errors import Aborted, NotFound
+from covenant.errors import Aborted, AlreadyExists, NotFound
 from services.commitments.domain.commitment import Commitment, Extension, State
 from services.commitments.domain.terms import Terms
 
@@ -58,7 +59,10 @@ commitments = Table(
     Column("fulfilled_at", DateTime(timezone=True)),
     Column("delay_seconds", BigInteger, nullable=False, default=0),
     Column("fulfilment_event_id", String(64), nullable=False, default=""),
+    # Terms.business_key() while the promise stands (NULL once cancelled, and for rows older than 0003).
+    Column("business_key", String(80), nullable=True),
     Index("ix_commitments_employee_state", "employee_id", "state"),
+    Index("uq_commitments_business_key", "business_key", unique=True),
     Index("ix_commitments_correlation", "fulfilling_event_type", "correlation_value"),
     Index("ix_commitments_org_unit", "org_unit"),
 )
@@ -104,6 +108,18 @@ def _utc(value: datetime | None) -> datetime | None:
 
 def insert_commitment(session: Session, c: Commitment, request_id: str | None) -> None:
     t = c.terms
+    try:
+        with session.begin_nested():  # a concurrent twin (same request id or promise) loses here, cleanly
+            _insert_row(session, c, request_id)
+    except IntegrityError:
+        raise AlreadyExists("this commitment (request id or promise) was just made by another call") from None
+    rows = [{"commitment_id": c.id, "kind": "reminder", "due_at": r} for r in t.reminders]
+    rows.append({"commitment_id": c.id, "kind": "deadline", "due_at": c.effective_deadline})
+    session.execute(insert(timers), rows)
+
+
+def _insert_row(session: Session, c: Commitment, request_id: str | None) -> None:
+    t = c.terms
     session.execute(
         insert(commitments).values(
             id=c.id,
@@ -122,11 +138,9 @@ def insert_commitment(session: Session, c: Commitment, request_id: str | None) -
             deadline=c.effective_deadline,
             delay_seconds=0,
             fulfilment_event_id="",
+            business_key=t.business_key(),
         )
     )
-    rows = [{"commitment_id": c.id, "kind": "reminder", "due_at": r} for r in t.reminders]
-    rows.append({"commitment_id": c.id, "kind": "deadline", "due_at": c.effective_deadline})
-    session.execute(insert(timers), rows)
 
 
 def save_transition(session: Session, before: Commitment, after: Commitment) -> None:
@@ -141,6 +155,7 @@ def save_transition(session: Session, before: Commitment, after: Commitment) -> 
             fulfilled_at=after.fulfilled_at,
             delay_seconds=after.delay_seconds,
             fulfilment_event_id=after.fulfilment_event_id,
+            **({"business_key": None} if after.state is State.CANCELLED else {}),
         )
     )
     if result.rowcount != 1:
@@ -271,6 +286,12 @@ def raw_terms(session: Session, commitment_id: str) -> tuple[str, str]:
 
 def find_by_request_id(session: Session, request_id: str) -> Commitment | None:
     row = session.execute(select(commitments.c.id).where(commitments.c.request_id == request_id)).first()
+    return get(session, row.id) if row else None
+
+
+def find_by_business_key(session: Session, key: str) -> Commitment | None:
+    """The standing (not cancelled) commitment that makes the promise ``key`` (``Terms.business_key``)."""
+    row = session.execute(select(commitments.c.id).where(commitments.c.business_key == key)).first()
     return get(session, row.id) if row else None
 
 

@@ -1,5 +1,7 @@
 """Permissions the compliance service checks, and the default grants per role."""
 
+from covenant.auth.matrix import About, RpcCheck
+
 PERMISSIONS: dict[str, str] = {
     "compliance.texts.scan": "Submit transcripts, chats and notes for scanning",
     "compliance.watchlists.write": "Load watchlist entries",
@@ -30,4 +32,21 @@ ROLE_GRANTS: dict[str, dict[str, str]] = {
         "compliance.names.screen": "all",
         "compliance.rules.evaluate": "all",
     },
+}
+
+
+# What each RPC of the service checks (the authorization matrix, docs/authorization.md, is built from this).
+RPCS: dict[str, RpcCheck] = {
+    "ScanText": RpcCheck("compliance.texts.scan", About.EMPLOYEE),
+    "ScanTexts": RpcCheck("compliance.texts.scan", About.EMPLOYEE),
+    "StreamScan": RpcCheck("compliance.texts.scan", About.EMPLOYEE),
+    "LoadWatchlist": RpcCheck("compliance.watchlists.write"),
+    "ScreenNames": RpcCheck("compliance.names.screen"),
+    "RecordClientActivity": RpcCheck("compliance.activity.write", About.EMPLOYEE),
+    "EvaluateBehaviour": RpcCheck("compliance.rules.evaluate"),
+    "GetCase": RpcCheck("compliance.cases.read", About.EMPLOYEE),
+    "ListCases": RpcCheck("compliance.cases.read", About.LIST),
+    "TransitionCase": RpcCheck("compliance.cases.manage", About.EMPLOYEE, own="deny"),
+    "AddCaseComment": RpcCheck("compliance.cases.manage", About.EMPLOYEE),
+    "VerifyAuditChain": RpcCheck("compliance.audit.read"),
 }

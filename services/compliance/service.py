@@ -23,7 +23,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from covenant.auth import DataOwner, Principal, authorize, scope_filter
+from covenant.auth import DataOwner, Principal, authorize, forbid_self, scope_filter
+from covenant.calendar import BusinessCalendar
 from covenant.db.audit import AuditLog
 from covenant.db.engine import Database
 from covenant.db.outbox import Outbox, new_event
@@ -31,6 +32,7 @@ from covenant.errors import InvalidArgument, NotFound
 from covenant.rules.lifecycle import AUDIT_STREAM as RULES_AUDIT_STREAM
 from services.compliance import storage as t
 from services.compliance.domain.cases import check_transition
+from services.compliance.domain.feedback import CaseView, PhraseNoise, phrase_noise
 from services.compliance.domain.screening import Match, Watchlists
 from services.compliance.domain.text import Hit, Phrase, PhraseScanner
 
@@ -39,7 +41,15 @@ SLA_HOURS = {"low": 72, "medium": 24, "high": 8, "critical": 2}
 ACTIVITY_KINDS = ("opened", "follow_up", "closed", "contact")
 AUDIT_STREAMS = ("compliance", RULES_AUDIT_STREAM)
 WATCHLIST_SKEW = timedelta(minutes=5)  # replicas' clocks and in-flight loads
-SCAN_PARAMETERS = ("phrases", "negation_cues", "negation_window", "negation_exceptions", "safe_phrases")
+SCAN_PARAMETERS = (
+    "phrases",
+    "negation_cues",
+    "negation_window",
+    "negation_exceptions",
+    "safe_phrases",
+    "negation_after_cues",
+    "negation_after_window",
+)
 
 
 @dataclass(frozen=True)
@@ -103,6 +113,11 @@ class ComplianceService:
             return day.strftime("%Y-%m")
         return day.isoformat()
 
+    def calendar(self) -> BusinessCalendar:
+        """The pack's business calendar: "a day" in the behaviour rules is one of its working days."""
+        config = self.rules.parameter("business_calendar", default={"official": "cn"}) or {}
+        return BusinessCalendar.from_config({"timezone": str(self.tz), **dict(config)})
+
     # -- pack-driven scanner -----------------------------------------------------------------
     def scanner(self) -> tuple[PhraseScanner, str, str]:
         """The scanner for the active pack (rebuilt when the pack providing the phrases changes)."""
@@ -117,6 +132,8 @@ class ComplianceService:
                 negation_exceptions=p("negation_exceptions", default=[]),
                 safe_phrases=p("safe_phrases", default=[]),
                 homophones=p("homophones", default={}),
+                negation_after_cues=p("negation_after_cues", default=[]),
+                negation_after_window=int(p("negation_after_window", default=6)),
             )
             cached = self._scanner = (source, scanner)
         pack_id, version = source[0]
@@ -327,6 +344,7 @@ class ComplianceService:
                 "category": h.category,
                 "span": [h.start, h.end],
                 "matched_text": h.matched_text,
+                "matched_by": h.matched_by,
                 "scan_pack": f"{pack_id}@{version}",
             }
             if x.client_id:
@@ -744,9 +762,13 @@ class ComplianceService:
         with self.db.session() as session:
             before = set(session.execute(select(t.cases.c.id)).scalars())
             rows = session.execute(select(t.client_activity).where(t.client_activity.c.open == 1)).all()
+            calendar = self.calendar()
             for r in rows:
                 last = r.last_follow_up_at or r.opened_at
-                days = (today - self.local_date(last)).days
+                since = self.local_date(last)
+                days = (
+                    calendar.business_days_between(since + timedelta(days=1), today) if since < today else 0
+                )
                 cases = self._fire(
                     session,
                     {"type": "compliance.client_state", "client_id": r.client_id},
@@ -850,6 +872,23 @@ class ComplianceService:
             raise NotFound(f"{name} not found")
         return row
 
+    def phrase_feedback(self, principal: Principal) -> tuple[list[PhraseNoise], set[str], str, str]:
+        """False-positive counts per phrase over every case holding phrase hits, for the pack owner
+        (``rules.packs.read``), with the active pack's phrases and its id and version."""
+        authorize(principal, "rules.packs.read")
+        with self.db.session() as session:
+            rows = session.execute(
+                select(t.cases.c.state, t.cases.c.evidence_json, t.cases.c.comments_json).where(
+                    t.cases.c.evidence_json.like('%"phrase"%')
+                )
+            ).all()
+        views = [
+            CaseView(r.state, json.loads(r.evidence_json).get("items", []), json.loads(r.comments_json))
+            for r in rows
+        ]
+        scanner, pack_id, version = self.scanner()
+        return phrase_noise(views), {p.text for p in scanner.phrases}, pack_id, version
+
     def get_case(self, principal: Principal, name: str) -> Any:
         with self.db.session() as session:
             row = self._case(session, name)
@@ -896,6 +935,9 @@ class ComplianceService:
         with self.db.session() as session:
             row = self._case(session, name, lock=True)
             authorize(principal, "compliance.cases.manage", DataOwner(row.employee_id, row.org_unit))
+            forbid_self(
+                principal, row.employee_id, "compliance.cases.manage", "handle a case about themselves"
+            )
             if request_id and self._replayed(session, f"transition:{request_id}") is not None:
                 return row
             new_owner = owner or row.owner

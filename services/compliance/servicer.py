@@ -14,6 +14,7 @@ from covenant.compliance.v1 import compliance_pb2 as pb
 from covenant.compliance.v1 import compliance_pb2_grpc
 from covenant.errors import InvalidArgument
 from covenant.grpc.context import current_principal
+from covenant.paging import page_cursor, page_token
 from services.compliance.service import ComplianceService, ScanOutcome, TextIn
 
 # Evidence keys about other parties (clients, watchlist hits): removed for the case's own employee.
@@ -45,6 +46,7 @@ def hit_pb(h: Any, pack_id: str, version: str) -> pb.Hit:
         start=h.start,
         end=h.end,
         matched_text=h.matched_text,
+        matched_by=h.matched_by,
         pack_id=pack_id,
         pack_version=version,
     )
@@ -177,16 +179,14 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
         if request.page_size < 0:
             raise InvalidArgument("must not be negative", field="page_size")
         size = min(request.page_size or 50, 1000)
-        token = request.page_token or "0"
-        if not token.isdigit():
-            raise InvalidArgument("is not a token this service issued", field="page_token")
-        offset = int(token)
+        bound = ("cases", request.employee_id, request.state)
+        offset = page_cursor(request.page_token, bound, kind=int) or 0
         rows, more = self.service.list_cases(
             current_principal(), request.employee_id, request.state, offset, size
         )
         return pb.ListCasesResponse(
             cases=[case_pb(r, redact=self._redact(r)) for r in rows],
-            next_page_token=str(offset + size) if more else "",
+            next_page_token=page_token(offset + size if more else None, bound),
         )
 
     def TransitionCase(self, request: pb.TransitionCaseRequest, context: Any) -> pb.Case:
@@ -203,6 +203,27 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
     def AddCaseComment(self, request: pb.AddCaseCommentRequest, context: Any) -> pb.Case:
         row = self.service.comment(current_principal(), request.name, request.comment, request.request_id)
         return case_pb(row, redact=False)
+
+    def GetPhraseFeedback(
+        self, request: pb.GetPhraseFeedbackRequest, context: Any
+    ) -> pb.GetPhraseFeedbackResponse:
+        noise, active, pack_id, version = self.service.phrase_feedback(current_principal())
+        return pb.GetPhraseFeedbackResponse(
+            phrases=[
+                pb.PhraseFeedback(
+                    phrase=n.phrase,
+                    category=n.category,
+                    hits=n.hits,
+                    false_positives=n.false_positives,
+                    reasons=n.reasons,
+                    noise_ratio=n.noise_ratio,
+                    active=n.phrase in active,
+                )
+                for n in noise
+            ],
+            pack_id=pack_id,
+            pack_version=version,
+        )
 
     def VerifyAuditChain(
         self, request: pb.VerifyAuditChainRequest, context: Any

@@ -41,14 +41,18 @@ class _EitherKeySource:
 
 
 def config_from_env(env: Any) -> IdentityConfig:
-    from services.identity.domain.accounts import LockoutPolicy
+    from services.identity.domain.throttle import ThrottlePolicy
 
     return IdentityConfig(
         access_ttl_seconds=int(env.get("COVENANT_IDENTITY_ACCESS_TTL_SECONDS", "600")),
         refresh_ttl_seconds=int(env.get("COVENANT_IDENTITY_REFRESH_TTL_SECONDS", str(12 * 3600))),
-        lockout=LockoutPolicy(
-            max_failures=int(env.get("COVENANT_IDENTITY_LOCKOUT_FAILURES", "5")),
-            lock_minutes=int(env.get("COVENANT_IDENTITY_LOCKOUT_MINUTES", "15")),
+        throttle=ThrottlePolicy(
+            per_source=int(env.get("COVENANT_IDENTITY_LOGIN_FAILURES_PER_SOURCE", "20")),
+            per_account_and_source=int(env.get("COVENANT_IDENTITY_LOGIN_FAILURES_PER_ACCOUNT", "5")),
+            window_seconds=float(env.get("COVENANT_IDENTITY_LOGIN_WINDOW_SECONDS", "900")),
+        ),
+        trusted_proxies=tuple(
+            p.strip() for p in env.get("COVENANT_IDENTITY_TRUSTED_PROXIES", "").split(",") if p.strip()
         ),
     )
 

@@ -8,11 +8,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from covenant import paging
 from covenant.auth import Principal, authorize
 from covenant.db import Database
 from covenant.db.audit import AuditLog
 from covenant.identity.v1 import audit_pb2
-from services.identity.storage import decode_page_token, encode_page_token
 
 STREAM = "identity"
 
@@ -37,7 +37,8 @@ class IdentityAudit:
 
         authorize(principal, "identity.audit.read")
         limit = clamp(page_size)
-        after = int(decode_page_token(page_token)) if page_token else 0
+        bound = ("audit-entries", subject)
+        after = paging.page_cursor(page_token, bound, kind=int) or 0
         with self.db.session() as s:
             rows = self.log.entries(s, subject=subject or None, after_seq=after, limit=limit + 1)
         out = [
@@ -53,7 +54,7 @@ class IdentityAudit:
             )
             for r in rows[:limit]
         ]
-        nxt = encode_page_token(str(rows[limit - 1].seq)) if len(rows) > limit else ""
+        nxt = paging.page_token(rows[limit - 1].seq if len(rows) > limit else None, bound)
         return out, nxt
 
     def verify(self, principal: Principal) -> audit_pb2.VerifyAuditChainResponse:

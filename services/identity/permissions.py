@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from covenant.auth.matrix import About, RpcCheck
+
 PERMISSIONS: dict[str, str] = {
     "identity.org_units.read": "Read org units (the tree is not personal data).",
     "identity.org_units.write": "Create org units.",
@@ -55,4 +57,34 @@ ROLE_GRANTS: dict[str, dict[str, str]] = {
         "identity.org_units.read": "all",
         "identity.roles.read": "all",
     },
+}
+
+
+# What each RPC of the service checks (the authorization matrix, docs/authorization.md, is built from this).
+RPCS: dict[str, RpcCheck] = {
+    "GetJwks": RpcCheck("", About.PUBLIC),
+    "IssueServiceToken": RpcCheck("", About.PUBLIC),
+    "Login": RpcCheck("", About.PUBLIC),
+    "RefreshToken": RpcCheck("", About.PUBLIC),
+    "RevokeToken": RpcCheck("identity.tokens.revoke", own="free"),  # own: the caller's own tokens
+    "ListRevokedTokens": RpcCheck("identity.tokens.read"),
+    "RotateSigningKey": RpcCheck("identity.keys.rotate"),
+    "CreateOrgUnit": RpcCheck("identity.org_units.write"),
+    "GetOrgUnit": RpcCheck("identity.org_units.read"),
+    "ListOrgUnits": RpcCheck("identity.org_units.read", About.LIST),
+    "CreateEmployee": RpcCheck("identity.employees.write", About.UNIT),
+    "GetEmployee": RpcCheck("identity.employees.read", About.EMPLOYEE),
+    "ListEmployees": RpcCheck("identity.employees.read", About.LIST),
+    "UpdateEmployee": RpcCheck("identity.employees.write", About.EMPLOYEE),
+    "ImportDirectory": RpcCheck("identity.directory.import"),
+    "CreateAccount": RpcCheck("identity.accounts.write"),
+    "GetAccount": RpcCheck("identity.accounts.read"),
+    "UnlockAccount": RpcCheck("identity.accounts.write"),
+    "SetPassword": RpcCheck("identity.accounts.write"),
+    "SetRoleAssignments": RpcCheck("identity.roles.assign"),
+    "CreateServiceAccount": RpcCheck("identity.service_accounts.write"),
+    "ListRoles": RpcCheck("identity.roles.read"),
+    "CheckPermission": RpcCheck("", About.AUTHENTICATED),
+    "ListAuditEntries": RpcCheck("identity.audit.read", About.LIST),
+    "VerifyAuditChain": RpcCheck("identity.audit.read"),
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 import time
 import uuid
@@ -26,26 +27,31 @@ from covenant.auth import (
     TokenVerifier,
     authorize,
     can,
+    holds_all,
     jwks_document,
     scope_filter,
 )
+from covenant.auth.directory import EMPLOYEE_CHANGED
 from covenant.auth.tokens import StaticKeySource
 from covenant.db import Database
+from covenant.db.outbox import Outbox, new_event
 from covenant.errors import (
     AlreadyExists,
     FailedPrecondition,
     InvalidArgument,
     NotFound,
     PermissionDenied,
+    ResourceExhausted,
     Unauthenticated,
 )
+from covenant.paging import page_cursor, page_token
+from covenant.services import SERVICES
 from services.identity import passwords, storage
 from services.identity.domain.accounts import (
     Account,
-    LockoutPolicy,
     RoleAssignment,
-    after_failure,
     after_success,
+    counted_failure,
     unlocked,
     validate_client_id,
     validate_password,
@@ -54,11 +60,14 @@ from services.identity.domain.accounts import (
 from services.identity.domain.directory_import import ImportItem, plan_import
 from services.identity.domain.org import Employee, OrgUnit, masked, new_org_unit, validate_employee
 from services.identity.domain.rbac import RoleTable, anchor_org_unit
+from services.identity.domain.throttle import LoginThrottle, ThrottlePolicy, client_address, source_key
 from services.identity.keys import SigningKeyRing
 
 log = logging.getLogger("covenant.identity")
 
 MAX_PAGE = 1000
+#: The one answer to every refused login (unknown, disabled, locked or wrong password): nothing to tell apart.
+LOGIN_FAILED = "invalid username or password"
 DEFAULT_PAGE = 50
 
 
@@ -90,7 +99,8 @@ class AuditTrail(Protocol):
 class IdentityConfig:
     access_ttl_seconds: int = 600
     refresh_ttl_seconds: int = 12 * 3600
-    lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
+    throttle: ThrottlePolicy = field(default_factory=ThrottlePolicy)
+    trusted_proxies: tuple[str, ...] = ()  # addresses/CIDRs whose x-forwarded-for names the client
 
 
 @dataclass(frozen=True)
@@ -148,6 +158,9 @@ class IdentityService:
         self.clock = clock
         self._jwks_cache: tuple[float, str] | None = None
         self._jwks_lock = threading.Lock()
+        self.throttle = LoginThrottle(config.throttle)
+        # Every service caches who-is-who from these events (covenant.auth.directory).
+        self.outbox = Outbox("identity")
 
     # -- keys and tokens -------------------------------------------------------------------------------
     def jwks_json(self, max_age_seconds: float = 1.0) -> str:
@@ -207,36 +220,26 @@ class IdentityService:
         )
         return TokenPair(access, self.config.access_ttl_seconds, refresh, ttl)
 
-    def login(self, username: str, password: str) -> TokenPair:
-        """Password login; failures count towards lockout (committed even though the call fails)."""
+    def login(self, username: str, password: str, peer: str = "", forwarded_for: str = "") -> TokenPair:
+        """Password login from gRPC ``peer`` (``x-forwarded-for`` counts only from a trusted proxy).
+
+        Every refusal reads the same (unknown, disabled, administratively locked or wrong password) and
+        costs one password verification. Failures are throttled by source (``LoginThrottle``), never by
+        locking the account, so nobody can lock another person out."""
         now = self.clock()
         username = username.strip().lower()
-        failure: str | None = None
+        origin = source_key(client_address(peer, forwarded_for, self.config.trusted_proxies))
+        wait = self.throttle.retry_after(origin, username, time.monotonic())
+        if wait > 0:
+            raise ResourceExhausted(f"too many failed logins from this address; retry in {math.ceil(wait)} s")
         pair: TokenPair | None = None
         with self.db.session() as s:
             account = storage.get_account(s, username, for_update=True) if username else None
-            if account is None:
-                passwords.verify_password(None, password)
-                failure = "invalid username or password"
-            elif account.disabled:
-                failure = "account disabled"
-            elif account.is_locked(now):
-                failure = "account locked after repeated failed logins; try later or ask an administrator"
-            elif not passwords.verify_password(account.password_hash, password):
-                after = after_failure(account, now, self.config.lockout)
-                storage.save_login_state(s, after)
-                if after.is_locked(now):
-                    self.audit.append(
-                        s,
-                        actor=f"accounts/{username}",
-                        action="account.locked",
-                        subject=f"accounts/{username}",
-                        detail={
-                            "failed_attempts": after.failed_attempts,
-                            "until": after.locked_until.isoformat(),
-                        },  # type: ignore[union-attr]
-                    )
-                failure = "invalid username or password"
+            matches = passwords.verify_password(account.password_hash if account else None, password)
+            if account is None or account.disabled or account.is_locked(now):
+                pass
+            elif not matches:
+                storage.save_login_state(s, counted_failure(account))
             else:
                 ok = after_success(account)
                 if passwords.needs_rehash(account.password_hash):
@@ -245,7 +248,9 @@ class IdentityService:
                     storage.save_login_state(s, ok)
                 pair = self._user_pair(s, ok, uuid.uuid4().hex, now)
         if pair is None:
-            raise Unauthenticated(failure or "login failed")
+            self.throttle.failed(origin, username, time.monotonic())
+            raise Unauthenticated(LOGIN_FAILED)
+        self.throttle.succeeded(origin, username)
         return pair
 
     def refresh(self, refresh_token: str) -> TokenPair:
@@ -403,10 +408,11 @@ class IdentityService:
     ) -> tuple[list[tuple[OrgUnit, datetime]], str]:
         authorize(principal, "identity.org_units.read")
         limit = page_size(size)
-        after = storage.decode_page_token(token) if token else ""
+        bound = ("org-units", root)
+        after = page_cursor(token, bound, kind=str) or ""
         with self.db.session() as s:
             rows = storage.list_org_units(s, root.rstrip("/"), after, limit + 1)
-        nxt = storage.encode_page_token(rows[limit - 1][0].path) if len(rows) > limit else ""
+        nxt = page_token(rows[limit - 1][0].path if len(rows) > limit else None, bound)
         return rows[:limit], nxt
 
     # -- employees ----------------------------------------------------------------------------------------
@@ -454,6 +460,22 @@ class IdentityService:
         self.audit.append(
             s, actor=principal.subject, action=action, subject=f"employees/{e.employee_id}", detail=detail
         )
+        self.outbox.add(
+            s,
+            new_event(
+                EMPLOYEE_CHANGED,
+                source="identity",
+                subject=f"employees/{e.employee_id}",
+                org_unit=e.org_unit,
+                data={
+                    "employee_id": e.employee_id,
+                    "org_unit": e.org_unit,
+                    "role_titles": list(e.role_titles),
+                    "manager_id": e.manager_id,
+                    "status": e.status.name,
+                },
+            ),
+        )
 
     def get_employee(self, principal: Principal, employee_id: str) -> EmployeeView:
         # Existence is checked after the permission so a caller cannot probe ids outside their scope.
@@ -474,7 +496,8 @@ class IdentityService:
     ) -> tuple[list[EmployeeView], str]:
         f = scope_filter(principal, "identity.employees.read")
         limit = page_size(size)
-        after = storage.decode_page_token(token) if token else ""
+        bound = ("employees", subtree)
+        after = page_cursor(token, bound, kind=str) or ""
         with self.db.session() as s:
             rows = storage.list_employees(
                 s,
@@ -487,7 +510,7 @@ class IdentityService:
                 org_unit_prefix=f.org_unit_prefix,
                 unrestricted=f.all,
             )
-            nxt = storage.encode_page_token(rows[limit - 1].employee_id) if len(rows) > limit else ""
+            nxt = page_token(rows[limit - 1].employee_id if len(rows) > limit else None, bound)
             return [self._view(s, principal, e) for e in rows[:limit]], nxt
 
     def update_employee(
@@ -573,6 +596,14 @@ class IdentityService:
             out.append(RoleAssignment(a.role, unit))
         return tuple(out)
 
+    def _require_holds(self, principal: Principal, roles: Sequence[str], permission: str, what: str) -> None:
+        """An account admin may only give, reset or take over rights they hold themselves."""
+        missing = holds_all(principal, self.roles().grants_for(roles))
+        if missing is not None:
+            raise PermissionDenied(
+                permission, f"{what} carries {missing}, which the caller does not hold as widely"
+            )
+
     def _account_view(self, s: Session, username: str) -> AccountView:
         a = storage.get_account(s, username)
         if a is None:
@@ -604,6 +635,9 @@ class IdentityService:
                         f"employee {employee_id} does not exist", field="account.employee_id"
                     )
                 checked = self._check_assignments(s, assignments)
+                self._require_holds(
+                    principal, [a.role for a in checked], "identity.roles.assign", f"account {username}"
+                )
                 storage.add_account(
                     s, Account(username, employee_id, passwords.hash_password(password), checked), now
                 )
@@ -653,6 +687,13 @@ class IdentityService:
                 raise NotFound(f"account {username} not found")
             if own and not passwords.verify_password(a.password_hash, current):
                 raise InvalidArgument("does not match", field="current_password")
+            if not own:
+                self._require_holds(
+                    principal,
+                    [r.role for r in a.role_assignments],
+                    "identity.accounts.write",
+                    f"account {username}",
+                )
             storage.save_login_state(s, replace(unlocked(a), password_hash=passwords.hash_password(new)))
             storage.revoke_refresh_for_user(s, username, now)
             self.audit.append(
@@ -667,10 +708,21 @@ class IdentityService:
         self, principal: Principal, username: str, assignments: Sequence[RoleAssignment], request_id: str = ""
     ) -> AccountView:
         authorize(principal, "identity.roles.assign")
+        if principal.subject == f"accounts/{username}":
+            raise PermissionDenied(
+                "identity.roles.assign", "separation of duties: nobody may change their own roles"
+            )
         with self.db.session() as s:
-            if storage.get_account(s, username, for_update=True) is None:
+            current = storage.get_account(s, username, for_update=True)
+            if current is None:
                 raise NotFound(f"account {username} not found")
             checked = self._check_assignments(s, assignments)
+            self._require_holds(
+                principal,
+                [r.role for r in (*current.role_assignments, *checked)],
+                "identity.roles.assign",
+                f"account {username}",
+            )
             storage.set_role_assignments(s, username, checked)
             # Tokens carry permissions: end sessions so the next refresh cannot keep the old roles.
             storage.revoke_refresh_for_user(s, username, self.clock())
@@ -689,11 +741,19 @@ class IdentityService:
         """Returns ``(client_id, client_secret)``; the secret is shown once."""
         authorize(principal, "identity.service_accounts.write")
         client_id = validate_client_id(client_id)
+        if client_id in SERVICES:  # event provenance trusts these names: only the bootstrap makes them
+            raise PermissionDenied(
+                "identity.service_accounts.write",
+                f"{client_id!r} is a Covenant service's own account (created from the secrets provider)",
+            )
         table = self.roles()
         roles = list(roles) or ["service"]
         for i, r in enumerate(roles):
             if not table.has_role(r):
                 raise InvalidArgument(f"unknown role {r!r}", field=f"service_account.roles[{i}]")
+        self._require_holds(
+            principal, roles, "identity.service_accounts.write", f"service account {client_id}"
+        )
         secret = passwords.new_opaque_token()
         with self.db.session() as s:
             if storage.get_service_account(s, client_id) is not None:

@@ -156,7 +156,8 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
         )
 
     def Login(self, request: accounts_pb2.LoginRequest, context: Any) -> accounts_pb2.TokenPair:
-        return pair_to_pb(self.svc.login(request.username, request.password))
+        forwarded = dict(context.invocation_metadata() or ()).get("x-forwarded-for", "")
+        return pair_to_pb(self.svc.login(request.username, request.password, context.peer(), forwarded))
 
     def RefreshToken(self, request: accounts_pb2.RefreshTokenRequest, context: Any) -> accounts_pb2.TokenPair:
         return pair_to_pb(self.svc.refresh(request.refresh_token))

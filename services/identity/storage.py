@@ -6,7 +6,6 @@ commits its state change, audit entry and outbox event together.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
@@ -134,19 +133,6 @@ def utc(value: datetime | None) -> datetime | None:
     if value is None or value.tzinfo is not None:
         return value
     return value.replace(tzinfo=UTC)
-
-
-def encode_page_token(key: str) -> str:
-    return base64.urlsafe_b64encode(key.encode()).decode()
-
-
-def decode_page_token(token: str) -> str:
-    from covenant.errors import InvalidArgument
-
-    try:
-        return base64.urlsafe_b64decode(token.encode()).decode()
-    except Exception:
-        raise InvalidArgument("not a page token from this list", field="page_token") from None
 
 
 # -- idempotency ------------------------------------------------------------------------------------

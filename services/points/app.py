@@ -8,6 +8,7 @@ from pathlib import Path
 from google.protobuf.json_format import MessageToDict
 from sqlalchemy.orm import Session
 
+from covenant.auth.directory import directory_for, with_directory
 from covenant.events.v1.event_pb2 import Event
 from covenant.grpc.app import ServiceApp, ServiceContext
 from covenant.points.v1 import points_pb2_grpc
@@ -17,7 +18,8 @@ from services.points.servicer import PointsServicer
 
 
 def create_app(ctx: ServiceContext) -> ServiceApp:
-    service = PointsService(ctx.db, ctx.rules, timezone=ctx.settings.timezone)
+    directory = directory_for(ctx)
+    service = PointsService(ctx.db, ctx.rules, timezone=ctx.settings.timezone, directory=directory)
 
     def handle(session: Session, event: Event) -> None:
         """Other services' events (visit verified, commitment fulfilled, ...) through the points pack;
@@ -40,6 +42,6 @@ def create_app(ctx: ServiceContext) -> ServiceApp:
     return ServiceApp(
         servicers=[(points_pb2_grpc.add_PointsServiceServicer_to_server, PointsServicer(service))],
         grpc_service_names=["covenant.points.v1.PointsService"],
-        event_handler=handle,
+        event_handler=with_directory(directory, handle),  # identity's employee events feed the directory
         migrations_dir=Path(__file__).parent / "migrations",
     )

@@ -29,6 +29,7 @@ from covenant.db.bulk import (
 from covenant.db.outbox import Outbox, new_event
 from covenant.errors import FailedPrecondition
 from covenant.events.v1.event_pb2 import Event
+from covenant.telemetry import metrics
 from services.points import storage as t
 from services.points.domain import EARNING_KINDS, TOTAL_PERIODS, key_for_date, local_date, reversal_amount
 
@@ -129,6 +130,9 @@ class LedgerWriter:
             for e in entries:
                 e["created_at"] = now
             self.outbox.add_many(session, self._events(entries))
+        for kind in sorted({e["kind"] for e in entries}):  # credits only: a counter never goes down
+            points = sum(e["points"] for e in entries if e["kind"] == kind and e["points"] > 0)
+            metrics.add_on_commit(session, metrics.POINTS_AWARDED, points, {"kind": kind})
         return entries
 
     def _credit(self, session: Session, entries: Sequence[dict[str, Any]]) -> None:

@@ -1,5 +1,7 @@
 """Permissions the points service checks, and the default grants per role."""
 
+from covenant.auth.matrix import About, RpcCheck
+
 PERMISSIONS: dict[str, str] = {
     "points.events.write": "Post business events (source systems, service accounts)",
     "points.ledger.read": "Read balances, ledger entries and personal goals",
@@ -66,4 +68,30 @@ ROLE_GRANTS: dict[str, dict[str, str]] = {
         "points.nudges.send": "all",
         "points.leaderboards.read": "all",
     },
+}
+
+
+# What each RPC of the service checks (the authorization matrix, docs/authorization.md, is built from this).
+RPCS: dict[str, RpcCheck] = {
+    "RecordEvent": RpcCheck("points.events.write", About.EMPLOYEE),
+    "RecordEvents": RpcCheck("points.events.write", About.EMPLOYEE),
+    "ReverseEvent": RpcCheck("points.ledger.adjust", About.EMPLOYEE, own="deny"),
+    "AdjustPoints": RpcCheck("points.ledger.adjust", About.EMPLOYEE, own="deny"),
+    "GetBalance": RpcCheck("points.ledger.read", About.EMPLOYEE),
+    "ListLedgerEntries": RpcCheck("points.ledger.read", About.EMPLOYEE),
+    "GetLeaderboard": RpcCheck("points.leaderboards.read", About.LIST),
+    "CreateTeamGoal": RpcCheck("points.goals.manage", About.UNIT),
+    "GetTeamGoal": RpcCheck("points.goals.read", About.UNIT),
+    "ListTeamGoals": RpcCheck("points.goals.read", About.LIST),
+    "SetPersonalGoal": RpcCheck("points.goals.manage", About.EMPLOYEE, own="free"),
+    "GetPersonalGoal": RpcCheck("points.ledger.read", About.EMPLOYEE),
+    "SendNudges": RpcCheck("points.nudges.send"),
+    "ExpirePoints": RpcCheck("points.ledger.expire"),
+    "CreateRewardItem": RpcCheck("points.rewards.manage"),
+    "ListRewardItems": RpcCheck("points.rewards.read", About.LIST),
+    "RedeemReward": RpcCheck("points.rewards.redeem", About.EMPLOYEE),
+    "ApproveRedemption": RpcCheck("points.rewards.approve", About.EMPLOYEE, own="deny"),
+    "FulfilRedemption": RpcCheck("points.rewards.approve", About.EMPLOYEE, own="deny"),
+    "RejectRedemption": RpcCheck("points.rewards.approve", About.EMPLOYEE, own="deny"),
+    "CancelRedemption": RpcCheck("points.rewards.approve", About.EMPLOYEE, own="points.rewards.redeem"),
 }

@@ -13,13 +13,15 @@ from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from covenant.auth import DataOwner, Principal, authorize, scope_filter
+from covenant.auth import DataOwner, Principal, authorize, forbid_self, scope_filter
+from covenant.auth.directory import Directory
 from covenant.auth.principal import ScopeFilter
 from covenant.db.audit import AuditLog
 from covenant.db.bulk import insert_for
 from covenant.db.engine import Database
 from covenant.db.outbox import Outbox, new_event
-from covenant.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from covenant.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from covenant.services import emitter_of
 from services.points import storage as t
 from services.points.domain import (
     EARNING_KINDS,
@@ -103,15 +105,25 @@ class PointsService:
         *,
         timezone: str = "Asia/Shanghai",
         clock: Callable[[], datetime] | None = None,
+        directory: Directory | None = None,
     ) -> None:
         self.db = db
         self.rules = rules
+        # Org units of the employees written about come from the directory, not the request (None: the
+        # request is trusted; only for in-process tools that construct the service directly).
+        self.directory = directory
         self.tz = timezone
         self.clock = clock or (lambda: datetime.now(UTC))
         self.outbox = Outbox(SOURCE)
         self.audit = AuditLog("points")
         self.writer = LedgerWriter(self.outbox, timezone)
         self.ingest = Ingest(rules, self.writer, self.outbox, timezone, self.clock)
+
+    def _unit(self, employee_id: str, claimed: str) -> str:
+        """The employee's org unit per the directory (a different ``claimed`` one is refused)."""
+        if self.directory is None:
+            return claimed
+        return self.directory.resolve(employee_id, org_unit=claimed).org_unit
 
     # -- business events ---------------------------------------------------------------------
     def apply(self, session: Session, event: EventIn) -> Result:
@@ -138,6 +150,12 @@ class PointsService:
             if e.occurred_at > now + timedelta(minutes=5):
                 raise InvalidArgument("is in the future", field=f"{where}.occurred_at")
             authorize(principal, "points.events.write", DataOwner(e.employee_id, e.org_unit))
+            source = emitter_of(e.type)
+            if source is not None:  # provenance: only that service's delivery carries its event types
+                raise PermissionDenied(
+                    "points.events.write",
+                    f"{where}.type: {e.type} events come only from {source}, through its event delivery",
+                )
         with self.db.session() as session:
             return self.ingest.apply(session, events, with_duplicates=with_duplicates)
 
@@ -156,6 +174,7 @@ class PointsService:
             if first is None:
                 raise NotFound(f"no points were paid for event {source_event_id}")
             authorize(principal, "points.ledger.adjust", DataOwner(first.employee_id, first.org_unit))
+            forbid_self(principal, first.employee_id, "points.ledger.adjust", "reverse their own points")
             rows = self.ingest.reversal_entries(
                 session, source_event_id, reason.strip(), f"manual:{principal.subject}", self.clock()
             )
@@ -181,7 +200,9 @@ class PointsService:
             raise InvalidArgument("must not be zero", field="points")
         if not reason.strip():
             raise InvalidArgument("a reason is required for a manual adjustment", field="reason")
+        org_unit = self._unit(employee_id, org_unit)
         authorize(principal, "points.ledger.adjust", DataOwner(employee_id, org_unit))
+        forbid_self(principal, employee_id, "points.ledger.adjust", "adjust their own points")
         source = f"adjustment:{request_id or uuid.uuid4().hex}"
         with self.db.session() as session:
             existing = (
@@ -457,9 +478,11 @@ class PointsService:
         target: int,
     ) -> dict[str, Any]:
         employee_id = employee_id or principal.employee_id
-        org_unit = org_unit or (principal.org_unit if employee_id == principal.employee_id else "")
         if not employee_id:
             raise InvalidArgument("is required", field="employee_id")
+        org_unit = self._unit(employee_id, org_unit)
+        if self.directory is None:
+            org_unit = org_unit or (principal.org_unit if employee_id == principal.employee_id else "")
         if period not in TOTAL_PERIODS:
             raise InvalidArgument("must be WEEK, MONTH, QUARTER or YEAR", field="period")
         if target <= 0:
@@ -739,9 +762,13 @@ class PointsService:
         employee_id = employee_id or principal.employee_id
         if not employee_id:
             raise InvalidArgument("is required", field="employee_id")
-        org_unit = org_unit or (principal.org_unit if employee_id == principal.employee_id else "")
+        org_unit = self._unit(employee_id, org_unit)
+        if self.directory is None:
+            org_unit = org_unit or (principal.org_unit if employee_id == principal.employee_id else "")
         with self.db.session() as session:
             owner = self._owner(session, employee_id)
+            if self.directory is not None:
+                owner = DataOwner(employee_id, org_unit)
             authorize(principal, "points.rewards.redeem", DataOwner(employee_id, owner.org_unit or org_unit))
             org_unit = owner.org_unit or org_unit
             if request_id:
@@ -837,6 +864,12 @@ class PointsService:
                 authorize(principal, "points.rewards.redeem", owner)
             else:
                 authorize(principal, "points.rewards.approve", owner)
+                forbid_self(
+                    principal,
+                    r.employee_id,
+                    "points.rewards.approve",
+                    f"{target.lower()} their own redemption",
+                )
             check_transition(r.state, target)
             session.execute(
                 update(t.redemptions)

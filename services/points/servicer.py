@@ -12,6 +12,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from covenant.errors import InvalidArgument
 from covenant.grpc.context import current_principal
+from covenant.paging import page_cursor, page_token
 from covenant.points.v1 import points_pb2 as pb
 from covenant.points.v1 import points_pb2_grpc
 from services.points.domain import EventIn
@@ -218,15 +219,14 @@ class PointsServicer(points_pb2_grpc.PointsServiceServicer):
         self, request: pb.ListLedgerEntriesRequest, context: Any
     ) -> pb.ListLedgerEntriesResponse:
         size = page(request.page_size)
-        try:
-            after = int(request.page_token or "0")
-        except ValueError:
-            raise InvalidArgument("is not a token this service issued", field="page_token") from None
+        bound = ("ledger", request.employee_id)
+        after = page_cursor(request.page_token, bound, kind=int) or 0
         rows = self.service.ledger(current_principal(), request.employee_id, after, size + 1)
         more = len(rows) > size
         rows = rows[:size]
         return pb.ListLedgerEntriesResponse(
-            entries=[entry_pb(r) for r in rows], next_page_token=str(rows[-1]["id"]) if more else ""
+            entries=[entry_pb(r) for r in rows],
+            next_page_token=page_token(rows[-1]["id"] if more else None, bound),
         )
 
     def GetLeaderboard(self, request: pb.GetLeaderboardRequest, context: Any) -> pb.Leaderboard:
@@ -283,13 +283,14 @@ class PointsServicer(points_pb2_grpc.PointsServiceServicer):
 
     def ListTeamGoals(self, request: pb.ListTeamGoalsRequest, context: Any) -> pb.ListTeamGoalsResponse:
         size = page(request.page_size)
-        goals = self.service.list_team_goals(
-            current_principal(), request.org_unit, request.page_token, size + 1
-        )
+        bound = ("team-goals", request.org_unit)
+        after = page_cursor(request.page_token, bound, kind=str) or ""
+        goals = self.service.list_team_goals(current_principal(), request.org_unit, after, size + 1)
         more = len(goals) > size
         goals = goals[:size]
         return pb.ListTeamGoalsResponse(
-            goals=[goal_pb(g) for g in goals], next_page_token=goals[-1]["id"] if more else ""
+            goals=[goal_pb(g) for g in goals],
+            next_page_token=page_token(goals[-1]["id"] if more else None, bound),
         )
 
     def SetPersonalGoal(self, request: pb.SetPersonalGoalRequest, context: Any) -> pb.PersonalGoal:
@@ -338,11 +339,14 @@ class PointsServicer(points_pb2_grpc.PointsServiceServicer):
 
     def ListRewardItems(self, request: pb.ListRewardItemsRequest, context: Any) -> pb.ListRewardItemsResponse:
         size = page(request.page_size)
-        rows = self.service.items(current_principal(), request.page_token, size + 1)
+        bound = ("reward-items",)
+        after = page_cursor(request.page_token, bound, kind=str) or ""
+        rows = self.service.items(current_principal(), after, size + 1)
         more = len(rows) > size
         rows = rows[:size]
         return pb.ListRewardItemsResponse(
-            items=[item_pb(r) for r in rows], next_page_token=rows[-1]["id"] if more else ""
+            items=[item_pb(r) for r in rows],
+            next_page_token=page_token(rows[-1]["id"] if more else None, bound),
         )
 
     def RedeemReward(self, request: pb.RedeemRewardRequest, context: Any) -> pb.Redemption:

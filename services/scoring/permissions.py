@@ -1,5 +1,7 @@
 """Permissions the scoring service checks, and the default grants per role."""
 
+from covenant.auth.matrix import About, RpcCheck
+
 PERMISSIONS: dict[str, str] = {
     "scoring.scorecards.read": "Read scorecard templates",
     "scoring.scorecards.write": "Create scorecard template versions",
@@ -39,4 +41,17 @@ ROLE_GRANTS: dict[str, dict[str, str]] = {
         "scoring.scores.compute": "all",
         "scoring.scores.read": "all",
     },
+}
+
+
+# What each RPC of the service checks (the authorization matrix, docs/authorization.md, is built from this).
+RPCS: dict[str, RpcCheck] = {
+    "CreateScorecardVersion": RpcCheck("scoring.scorecards.write"),
+    "ListScorecards": RpcCheck("scoring.scorecards.read", About.LIST),
+    "RecordMetrics": RpcCheck("scoring.metrics.write"),
+    "ComputeScores": RpcCheck("scoring.scores.compute", About.UNIT),
+    "GetScore": RpcCheck("scoring.scores.read", About.EMPLOYEE),
+    "ListScores": RpcCheck("scoring.scores.read", About.LIST),
+    "CalibrateScore": RpcCheck("scoring.scores.calibrate", About.EMPLOYEE, own="deny"),
+    "ListSignals": RpcCheck("scoring.signals.read", About.LIST),
 }

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, true, update
 from sqlalchemy.orm import Session
 
-from covenant.auth import DataOwner, Principal, ScopeFilter, authorize, scope_filter
+from covenant.auth import DataOwner, Principal, ScopeFilter, authorize, forbid_self, scope_filter
 from covenant.db.audit import AuditLog
 from covenant.db.bulk import among
 from covenant.db.engine import Database
@@ -711,8 +711,7 @@ class ScoringService:
         with self.db.session() as session:
             row = self._score_row(session, employee_id, period)
             authorize(principal, "scoring.scores.calibrate", DataOwner(employee_id, row.org_unit))
-            if principal.employee_id and principal.employee_id == employee_id:
-                raise InvalidArgument("nobody calibrates their own score", field="employee_id")
+            forbid_self(principal, employee_id, "scoring.scores.calibrate", "calibrate their own score")
             if (
                 request_id
                 and session.execute(

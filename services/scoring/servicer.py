@@ -9,6 +9,7 @@ from typing import Any
 
 from covenant.errors import InvalidArgument
 from covenant.grpc.context import current_principal
+from covenant.paging import page_cursor, page_token
 from covenant.scoring.v1 import scoring_pb2 as pb
 from covenant.scoring.v1 import scoring_pb2_grpc
 from services.scoring.domain.scorecard import Kpi, Scorecard
@@ -151,15 +152,14 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         if request.page_size < 0:
             raise InvalidArgument("must not be negative", field="page_size")
         size = min(request.page_size or 50, MAX_PAGE)
-        try:
-            offset = int(request.page_token or "0")
-        except ValueError:
-            raise InvalidArgument("is not a token this service issued", field="page_token") from None
+        bound = ("scores", request.period, request.org_unit)
+        offset = page_cursor(request.page_token, bound, kind=int) or 0
         rows, more = self.service.list_scores(
             current_principal(), request.period, request.org_unit, offset, size
         )
         return pb.ListScoresResponse(
-            scores=[score_to_pb(r, c) for r, c in rows], next_page_token=str(offset + size) if more else ""
+            scores=[score_to_pb(r, c) for r, c in rows],
+            next_page_token=page_token(offset + size if more else None, bound),
         )
 
     def CalibrateScore(self, request: pb.CalibrateScoreRequest, context: Any) -> pb.EmployeeScore:

@@ -1,4 +1,5 @@
-"""The Dockerfile builds one slim non-root image: compilers only in the build stage, entry point covenant."""
+"""The Dockerfile builds one slim non-root image offline: one BASE build argument (official or local
+Debian base), packages only from the host-built wheelhouse, compilers nowhere, OCI labels and an SBOM."""
 
 from __future__ import annotations
 
@@ -13,22 +14,34 @@ def stages() -> list[str]:
     return re.split(r"(?m)^FROM ", DOCKERFILE)[1:]
 
 
-def test_multi_stage_with_compilers_only_in_the_build_stage() -> None:
+def test_both_stages_start_from_the_base_build_argument() -> None:
+    assert re.search(r"(?m)^ARG BASE=docker.io/library/python:3.11-slim$", DOCKERFILE)
     build, final = stages()
-    assert build.startswith("python:3.11-slim AS ") and "build-essential" in build
-    assert final.startswith("python:3.11-slim")
-    assert "apt-get install" not in final and "build-essential" not in final and "gcc" not in final
-    assert "COPY --from=" in final
+    assert build.startswith("${BASE} AS build") and final.startswith("${BASE}\n")
+    assert "COPY --from=build /opt/covenant /opt/covenant" in final
 
 
-def test_final_stage_runs_covenant_as_uid_10001() -> None:
+def test_installs_only_from_the_wheelhouse_without_compilers() -> None:
+    build = stages()[0]
+    installs = re.findall(r"pip install ([^\\\n]*)", DOCKERFILE)
+    assert installs and all("--no-index --find-links /wheels" in i for i in installs)
+    for word in ("apt-get", "build-essential", "gcc", "curl", "wget"):
+        assert word not in DOCKERFILE
+    assert "cyclonedx-py environment" in build and "sbom.cdx.json" in build
+
+
+def test_final_stage_runs_covenant_as_uid_10001_with_oci_labels() -> None:
     final = stages()[-1]
     assert re.search(r"(?m)^USER 10001(:10001)?$", final)
     assert re.search(r'(?m)^ENTRYPOINT \["covenant"\]$', final)
     assert "COVENANT_DATA_DIR=/var/lib/covenant" in final
+    for label in ("version", "revision", "source"):
+        assert f'org.opencontainers.image.{label}="${{{label.upper()}}}"' in final
 
 
 def test_dockerignore_keeps_secrets_and_local_state_out_of_the_context() -> None:
-    ignored = set((ROOT / ".dockerignore").read_text().split())
+    lines = (ROOT / ".dockerignore").read_text().split()
+    ignored = set(lines)
     assert {".git", ".venv", ".covenant", "*.db", "**/dev-secrets.json", "tests"} <= ignored
     assert not {"libs", "services", "rules", "pyproject.toml"} & ignored
+    assert lines.index("!.cache/image/wheelhouse") > lines.index(".cache")  # only the wheelhouse of .cache

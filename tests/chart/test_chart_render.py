@@ -49,8 +49,11 @@ def test_rendered_manifests_validate_against_kubernetes_schemas(
     helm: str, tmp_path: Path, k8s: str, values: str
 ) -> None:
     docs = render(helm, *args_for(values))
-    # ServiceMonitor is a prometheus-operator CRD the bundled schemas do not know; checked by shape below.
-    core = [d for d in docs if d["kind"] != "ServiceMonitor"]
+    # ServiceMonitor (prometheus-operator) and cert-manager objects are CRDs the bundled schemas do not
+    # know; checked by shape in their own tests.
+    core = [
+        d for d in docs if d["kind"] != "ServiceMonitor" and not d["apiVersion"].startswith("cert-manager")
+    ]
     path = tmp_path / "manifest.yaml"
     path.write_text(yaml.safe_dump_all(core))
     validator = Path(sys.executable).with_name("kubernetes-validate")
@@ -75,7 +78,9 @@ def test_every_pod_is_non_root_read_only_with_grpc_probes_and_resources(helm: st
         assert psc["runAsNonRoot"] is True and psc["runAsUser"] == 10001, name
         assert psc["seccompProfile"]["type"] == "RuntimeDefault", name
         mounts = {v["name"]: v for v in pod["volumes"]}
-        assert "emptyDir" in mounts["data"] and "emptyDir" in mounts["tmp"], name
+        assert "emptyDir" in mounts["tmp"], name
+        # data: the service's SQLite claim without a database (see test_chart_defaults.py), else scratch
+        assert "emptyDir" in mounts["data"] or mounts["data"]["persistentVolumeClaim"]["claimName"], name
         for c in pod["containers"]:
             sc = c["securityContext"]
             assert sc["runAsNonRoot"] is True, name
@@ -91,8 +96,13 @@ def test_every_pod_is_non_root_read_only_with_grpc_probes_and_resources(helm: st
         port = c["ports"][0]
         assert port["name"] == "grpc" and port["containerPort"] == SERVICES[svc].port
         assert env_of(c)["COVENANT_LISTEN"]["value"] == f"0.0.0.0:{SERVICES[svc].port}"
+        env = env_of(c)
+        # with TLS the probes call the plaintext health-only listener (kubelet gRPC probes speak no TLS)
+        health = (
+            int(env["COVENANT_HEALTH_LISTEN"]["value"].rsplit(":", 1)[1]) if "COVENANT_TLS_MODE" in env else 0
+        )
         for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
-            assert c[probe]["grpc"]["port"] == SERVICES[svc].port, (name, probe)
+            assert c[probe]["grpc"]["port"] == (health or SERVICES[svc].port), (name, probe)
         assert c["readinessProbe"]["grpc"]["service"] == SERVICES[svc].grpc_service
 
 
@@ -106,6 +116,9 @@ def test_every_service_has_deployment_service_account_hpa_and_pdb(helm: str) -> 
             selector = d["spec"]["selector"]["matchLabels"]
             assert d["spec"]["template"]["spec"]["serviceAccountName"] == name
             assert name in by_name(docs, "ServiceAccount"), (values, name)
+            if values in ("default", "dev-values"):  # no database: one replica (test_chart_defaults.py)
+                assert d["spec"]["replicas"] == 1 and name not in by_name(docs, "HorizontalPodAutoscaler")
+                continue
             hpa = by_name(docs, "HorizontalPodAutoscaler")[name]
             assert hpa["apiVersion"] == "autoscaling/v2" and hpa["spec"]["scaleTargetRef"]["name"] == name
             assert "replicas" not in d["spec"]  # the HPA owns the replica count
@@ -114,17 +127,22 @@ def test_every_service_has_deployment_service_account_hpa_and_pdb(helm: str) -> 
             service = by_name(docs, "Service")[name]
             assert service["spec"]["selector"] == selector
             grpc_port = service["spec"]["ports"][0]
-            assert grpc_port["name"] == "grpc" and grpc_port["appProtocol"] == "kubernetes.io/h2c"
+            tls = "COVENANT_TLS_MODE" in env_of(d["spec"]["template"]["spec"]["containers"][0])
+            assert grpc_port["name"] == "grpc"
+            assert grpc_port["appProtocol"] == ("kubernetes.io/h2" if tls else "kubernetes.io/h2c")
+            headless = by_name(docs, "Service")[f"{name}-headless"]
+            assert headless["spec"]["clusterIP"] == "None" and headless["spec"]["selector"] == selector
             assert grpc_port["port"] == SERVICES[svc].port and grpc_port["targetPort"] == "grpc"
 
 
 def test_services_find_each_other_by_their_service_names(helm: str) -> None:
     docs = render(helm, "-f", str(PROD))
-    services = {
-        f"{s['metadata']['name']}:{s['spec']['ports'][0]['port']}": s["metadata"]["labels"][
-            "app.kubernetes.io/component"
-        ]
+    services = {  # callers resolve the headless Service (every replica) through DNS
+        f"dns:///{s['metadata']['name']}.default.svc.cluster.local:{s['spec']['ports'][0]['port']}": s[
+            "metadata"
+        ]["labels"]["app.kubernetes.io/component"]
         for s in by_name(docs, "Service").values()
+        if s["spec"].get("clusterIP") == "None"
     }
     for d in by_name(docs, "Deployment").values():
         env = env_of(d["spec"]["template"]["spec"]["containers"][0])
@@ -292,7 +310,10 @@ def test_service_monitor_only_when_enabled(helm: str) -> None:
     assert not by_name(render(helm, "--set", "metrics.serviceMonitor.enabled=true"), "ServiceMonitor")
     docs = render(helm, "-f", str(PROD))
     monitors = by_name(docs, "ServiceMonitor")
-    assert set(monitors) == set(by_name(docs, "Service"))
+    # headless Services (no metrics port, so never scraped twice) have no ServiceMonitor of their own
+    assert set(monitors) == {
+        n for n, s in by_name(docs, "Service").items() if s["spec"].get("clusterIP") != "None"
+    }
     for name, m in monitors.items():
         assert m["apiVersion"] == "monitoring.coreos.com/v1"
         assert m["metadata"]["labels"]["release"] == "kube-prometheus-stack"

@@ -149,6 +149,10 @@ def test_every_rendered_deployment_runs_and_an_event_flows_from_attendance_to_po
             accounts_pb2.LoginRequest(username="admin", password=admin["password"]), timeout=10
         )
         md = [("authorization", f"Bearer {token.access_token}")]
+        from tests.support.directory import create_in_identity, employee
+
+        # E1 exists in the directory only; attendance and points look it up there.
+        create_in_identity(grpc.insecure_channel(targets["identity"]), md, [employee("E1", "/hq/t1")])
         att = attendance_pb2_grpc.AttendanceServiceStub(grpc.insecure_channel(targets["attendance"]))
         att.ImportClientPlaces(
             apb.ImportClientPlacesRequest(

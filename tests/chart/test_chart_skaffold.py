@@ -15,6 +15,9 @@ def test_builds_the_image_from_the_dockerfile_and_deploys_the_chart_with_helm() 
     assert SKAFFOLD["apiVersion"] == "skaffold/v4beta13" and SKAFFOLD["kind"] == "Config"
     (artifact,) = SKAFFOLD["build"]["artifacts"]
     assert (ROOT / artifact["docker"]["dockerfile"]).is_file()
+    (hook,) = artifact["hooks"]["before"]  # the offline Dockerfile installs from the host-built wheelhouse
+    assert hook["command"] == ["scripts/build_wheelhouse.sh"] and (ROOT / hook["command"][0]).is_file()
+    assert "ARG WHEELHOUSE=.cache/image/wheelhouse" in (ROOT / artifact["docker"]["dockerfile"]).read_text()
     (release,) = SKAFFOLD["manifests"]["helm"]["releases"]
     assert (ROOT / release["chartPath"] / "Chart.yaml").is_file()
     assert f"IMAGE_TAG_{artifact['image']}" in release["setValueTemplates"]["image.tag"]

@@ -31,10 +31,11 @@ from covenant.points.v1 import points_pb2_grpc
 from covenant.scoring.v1 import scoring_pb2 as spb
 from covenant.scoring.v1 import scoring_pb2_grpc
 from covenant.telemetry import trace_id_of
+from tests.support.directory import create_in_identity, employee
 
 TEAM = "/hq/futian/team-01"
 CLIENT = (22.5431, 114.0579)
-NAMES = ["attendance", "points", "scoring", "compliance", "commitments"]
+NAMES = ["identity", "attendance", "points", "scoring", "compliance", "commitments"]
 
 
 def ts(value: datetime) -> Timestamp:
@@ -49,6 +50,10 @@ def platform(tmp_path: Path) -> Iterator[RunningPlatform]:
     with running_platform(
         NAMES, db_urls=urls, data_dir=tmp_path, env={"COVENANT_SCHEDULER_INTERVAL_SECONDS": "0.2"}
     ) as p:
+        # Who E1 is lives in identity only: services look it up there (and hear identity's events).
+        create_in_identity(
+            p["identity"].channel, bearer(p.tokens.admin()), [employee("E1", TEAM, "collector")]
+        )
         yield p
 
 

@@ -15,7 +15,6 @@ import grpc
 import pytest
 from sqlalchemy import func, select, text
 
-from covenant.auth import StaticKeySource, TokenVerifier
 from covenant.db.engine import Database
 from covenant.db.inbox import EventSinkServicer
 from covenant.db.migrations import migrate
@@ -25,7 +24,11 @@ from covenant.db.scratch import scratch_database
 from covenant.db.tables import inbox, outbox
 from covenant.events.v1 import event_pb2_grpc
 from covenant.grpc.interceptors import ChassisInterceptor
+from covenant.grpc.testing import TestTokens
 from tests.conftest import PG_URL
+from tests.support.events import as_service
+
+TOKENS = TestTokens()  # the consumer verifies, the relay's channel calls as attendance's service account
 
 
 def free_port() -> int:
@@ -66,7 +69,7 @@ def consumer(db: Database, port: int) -> Iterator[type[CountingSink]]:
     sink = type("Sink", (CountingSink,), {"received": 0})
     server = grpc.server(
         futures.ThreadPoolExecutor(4),
-        interceptors=[ChassisInterceptor(TokenVerifier(StaticKeySource('{"keys": []}')), auth_mode="dev")],
+        interceptors=[ChassisInterceptor(TOKENS.verifier(), auth_mode="jwt")],
     )
     event_pb2_grpc.add_EventSinkServiceServicer_to_server(sink(db, "points", handle), server)
     server.add_insecure_port(f"127.0.0.1:{port}")
@@ -90,7 +93,7 @@ def producer_db(url: str) -> Database:
 
 
 def channels(port: int) -> Callable[[str], grpc.Channel]:
-    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    channel = as_service(grpc.insecure_channel(f"127.0.0.1:{port}"), TOKENS)
     return lambda _destination: channel
 
 

@@ -30,8 +30,10 @@ from covenant.grpc.interceptors import ChassisInterceptor
 from covenant.grpc.testing import TestTokens, bearer
 from covenant.services import SUBSCRIBERS
 from covenant.telemetry import current_trace_id, ensure_tracer_provider, trace_id_of
+from tests.support.events import as_service
 
 Handler = Callable[[Session, event_pb2.Event], None]
+VISIT = "attendance.visit_verified"  # a type attendance declares (covenant.services.EMITS)
 
 
 def _db(url: str, service: str) -> Database:
@@ -64,12 +66,13 @@ def sink_server(
     tokens: TestTokens | None = None,
     batch_handler: Callable[[Session, Sequence[event_pb2.Event]], None] | None = None,
 ) -> Iterator[grpc.Channel]:
-    """A real EventSinkService on 127.0.0.1:<ephemeral>, behind the chassis interceptor."""
-    interceptor = (
-        ChassisInterceptor(tokens.verifier(), auth_mode="jwt")
-        if tokens
-        else ChassisInterceptor(TestTokens().verifier(), auth_mode="dev")
-    )
+    """A real EventSinkService on 127.0.0.1:<ephemeral>, behind the chassis interceptor (``jwt`` mode).
+
+    Without ``tokens`` the channel calls as attendance's service account (as attendance's relay does);
+    with them, the caller sends its own token."""
+    own_tokens = tokens is None
+    tokens = tokens or TestTokens()
+    interceptor = ChassisInterceptor(tokens.verifier(), auth_mode="jwt")
     server = grpc.server(futures.ThreadPoolExecutor(8), interceptors=[interceptor])
     event_pb2_grpc.add_EventSinkServiceServicer_to_server(
         EventSinkServicer(db, "points", handler, batch_handler), server
@@ -78,7 +81,7 @@ def sink_server(
     server.start()
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
     try:
-        yield channel
+        yield as_service(channel, tokens) if own_tokens else channel
     finally:
         channel.close()
         server.stop(0).wait()
@@ -144,7 +147,7 @@ def test_failing_handler_fails_the_call_rolls_back_and_the_relay_retries(db_url:
 
     with producer.session() as s:
         Outbox("attendance", ["points"]).add_many(
-            s, [new_event("t", source="attendance", subject=x) for x in ("ok", "poison", "later")]
+            s, [new_event(VISIT, source="attendance", subject=x) for x in ("ok", "poison", "later")]
         )
     with sink_server(consumer, handler) as channel:
         relay = OutboxRelay(producer, lambda _d: channel, max_backoff=0.05)
@@ -162,7 +165,7 @@ def test_failing_handler_fails_the_call_rolls_back_and_the_relay_retries(db_url:
 def test_deliver_events_requires_the_delivery_permission(sqlite_url: str, tmp_path: Path) -> None:
     tokens = TestTokens()
     consumer = _db(sqlite_url, "points")
-    event = new_event("t", source="attendance")
+    event = new_event(VISIT, source="attendance")
     request = event_pb2.DeliverEventsRequest(events=[event])
     with sink_server(consumer, bump, tokens) as channel:
         stub = event_pb2_grpc.EventSinkServiceStub(channel)
@@ -194,7 +197,7 @@ def test_trace_context_travels_inside_the_event(sqlite_url: str, tmp_path: Path)
     with trace.get_tracer("test").start_as_current_span("check-in") as span:
         producer_trace = format(span.get_span_context().trace_id, "032x")
         with producer.session() as s:
-            Outbox("attendance", ["points"]).add(s, new_event("t", source="attendance"))
+            Outbox("attendance", ["points"]).add(s, new_event(VISIT, source="attendance"))
     with sink_server(consumer, handler) as channel:
         assert OutboxRelay(producer, lambda _d: channel).run_once() == 1
     assert seen == [producer_trace]
@@ -205,7 +208,7 @@ def test_background_relay_delivers_and_purges_only_old_delivered_rows(db_url: st
     consumer = _db(f"sqlite:///{tmp_path / 'consumer.db'}", "points")
     box = Outbox("attendance", ["points"])
     with producer.session() as s:
-        box.add_many(s, [new_event("t", source="attendance") for _ in range(4)])
+        box.add_many(s, [new_event(VISIT, source="attendance") for _ in range(4)])
     with sink_server(consumer, bump) as channel:
         relay = OutboxRelay(producer, lambda _d: channel, interval=0.05)
         relay.start()
@@ -219,7 +222,7 @@ def test_background_relay_delivers_and_purges_only_old_delivered_rows(db_url: st
             relay.stop(timeout=10)
     assert _effects(consumer) == 4
     with producer.session() as s:
-        box.add(s, new_event("t", source="attendance"))  # queued after the relay stopped: never purged
+        box.add(s, new_event(VISIT, source="attendance"))  # queued after the relay stopped: never purged
     assert relay.purge_delivered() == 0  # delivered just now, within the retention
     assert relay.purge_delivered(older_than=timedelta(0)) == 4
     with producer.session() as s:
@@ -235,7 +238,7 @@ def test_a_batch_goes_to_the_batch_handler_once_without_duplicates_and_keeps_eac
     events = []
     for i in range(3):
         with tracer.start_as_current_span(f"check-in {i}"):
-            events.append(new_event("t", source="attendance", subject=f"employees/E{i}"))
+            events.append(new_event(VISIT, source="attendance", subject=f"employees/E{i}"))
     calls: list[list[str]] = []
     produced: list[event_pb2.Event] = []
 
@@ -271,7 +274,7 @@ def test_a_slow_consumer_does_not_hold_back_the_other_destinations(db_url: str, 
         slow_done.set()
 
     with producer.session() as s:
-        Outbox("attendance", ["points", "scoring"]).add_many(s, [new_event("t", source="attendance")])
+        Outbox("attendance", ["points", "scoring"]).add_many(s, [new_event(VISIT, source="attendance")])
     with sink_server(slow_db, stuck) as slow, sink_server(fast_db, bump) as fast:
         relay = OutboxRelay(
             producer,

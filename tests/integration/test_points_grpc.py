@@ -17,6 +17,7 @@ from covenant.points.v1 import points_pb2 as pb
 from covenant.points.v1 import points_pb2_grpc
 from covenant.rules.v1 import rule_pack_service_pb2 as rpb
 from covenant.rules.v1 import rule_pack_service_pb2_grpc
+from tests.support.directory import employee, publish_employees
 
 TEAM = "/hq/futian/team-01"
 Q_START = datetime(2026, 7, 1, tzinfo=UTC)
@@ -31,6 +32,8 @@ def ts(value: datetime) -> Timestamp:
 @pytest.fixture
 def svc(db_url: str, tmp_path: Path) -> Iterator[RunningService]:
     with running_service("points", db_url=db_url, data_dir=tmp_path) as s:
+        people = ["E1", "E2", "ME"] + [f"R{i:02d}" for i in range(20)] + [f"P{i:02d}" for i in range(40)]
+        publish_employees(s, [employee(e, TEAM, "wealth_adviser") for e in people])  # as identity does
         yield s
 
 

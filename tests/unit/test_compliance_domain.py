@@ -34,7 +34,7 @@ SCANNER = PhraseScanner(
         ("this fund is RISK  FREE", "Risk Free", "RISK  FREE"),  # letter case and doubled space
         ("宝本饱夕，没问题", "保本保息", "宝本饱夕"),  # homophone substitutions from the pack
         ("这个产品不错，保本保息", "保本保息", "保本保息"),  # a negation in another clause does not count
-        ("包本包息", "保本", "包本"),  # word-level homophone (a variant of every phrase holding 保本)
+        ("包本包息", "保本保息", "包本包息"),  # same sound as the longer phrase (issue 16: matched by sound)
         ("收益2100%保本", "保本", "保本"),  # a glued digit rejects 100%保本; the shorter phrase counts
         ("你不用担心，包本保息", "保本保息", "包本保息"),  # word variant inside a longer phrase
         ("你不用担心保本保息", "保本保息", "保本保息"),  # a listed exception is not a negation

@@ -66,6 +66,8 @@ app.kubernetes.io/component: {{ .svc }}
   value: {{ $root.Values.auth.mode | quote }}
 - name: COVENANT_LOG_LEVEL
   value: {{ $root.Values.logLevel | quote }}
+- name: COVENANT_LOG_SAMPLE_RATE
+  value: {{ $root.Values.logSampleRate | quote }}
 - name: COVENANT_GRACE_SECONDS
   value: {{ $root.Values.graceSeconds | quote }}
 - name: COVENANT_RULES_DIR
@@ -88,7 +90,7 @@ app.kubernetes.io/component: {{ .svc }}
 {{- end }}
 {{- range $name, $cfg := $root.Values.services }}
 - name: {{ printf "COVENANT_%s_TARGET" (upper $name) }}
-  value: {{ printf "%s:%v" (include "covenant.serviceName" (dict "root" $root "svc" $name)) $cfg.port | quote }}
+  value: {{ include "covenant.target" (dict "root" $root "svc" $name) | quote }}
 {{- end }}
 {{- include "covenant.dbEnv" . }}
 {{- if $root.Values.vault.enabled }}
@@ -132,10 +134,8 @@ app.kubernetes.io/component: {{ .svc }}
 {{- else }}
 - name: COVENANT_SECRETS_PROVIDER
   value: dev
-{{- if $root.Values.secrets.existingSecret }}
 - name: COVENANT_DEV_SECRETS_DIR
   value: /etc/covenant/secrets
-{{- end }}
 {{- end }}
 {{- end -}}
 
@@ -162,6 +162,35 @@ app.kubernetes.io/component: {{ .svc }}
 {{- if or (index .root.Values.database.urls .svc) .root.Values.database.existingSecret }}true{{ end -}}
 {{- end -}}
 
+{{/* The Secret holding dev-secrets.json (no Vault): secrets.existingSecret, else the one the chart generates. */}}
+{{- define "covenant.devSecretName" -}}
+{{- .Values.secrets.existingSecret | default (printf "%s-secrets" (include "covenant.fullname" .)) -}}
+{{- end -}}
+
+{{/* True ("true") when the service runs scaled: an HPA (autoscaling.enabled, default: when it has a database). */}}
+{{- define "covenant.autoscaled" -}}
+{{- $cfg := index .root.Values.services .svc -}}
+{{- if kindIs "invalid" $cfg.autoscaling.enabled -}}{{ include "covenant.hasDatabase" . }}
+{{- else if $cfg.autoscaling.enabled -}}true{{- end -}}
+{{- end -}}
+
+{{/* The Deployment's replica count (replicaCount, default: 2 with a database, 1 without). */}}
+{{- define "covenant.replicas" -}}
+{{- $cfg := index .root.Values.services .svc -}}
+{{- if not (kindIs "invalid" $cfg.replicaCount) -}}{{ $cfg.replicaCount }}
+{{- else if include "covenant.hasDatabase" . -}}2
+{{- else -}}1{{- end -}}
+{{- end -}}
+
+{{/* Refuse to render what cannot run correctly: several pods of a service each with its own SQLite file. */}}
+{{- define "covenant.validate" -}}
+{{- if not (include "covenant.hasDatabase" .) }}
+{{- if or (gt (int (include "covenant.replicas" .)) 1) (include "covenant.autoscaled" .) }}
+{{- fail (printf "services.%s: more than one replica (replicaCount > 1 or autoscaling.enabled) needs a shared database: set database.urls.%s or database.existingSecret, or leave services.%s.replicaCount and services.%s.autoscaling.enabled unset (one replica with SQLite on a PersistentVolumeClaim)" .svc .svc .svc .svc) }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
 {{/* "k1=v1,k2=v2" from a map, keys sorted. */}}
 {{- define "covenant.kvList" -}}
 {{- $pairs := list -}}
@@ -180,26 +209,32 @@ vault.hashicorp.com/role: {{ printf "%s-%s" .root.Values.vault.rolePrefix .svc |
 {{- end }}
 {{- end -}}
 
-{{/* Volumes shared by services and jobs. */}}
+{{/* A service pod's volumes; (dict "root" $ "svc" $name). Without a database, data is the service's PVC. */}}
 {{- define "covenant.volumes" -}}
+{{- $root := .root -}}
 - name: data
+{{- if include "covenant.hasDatabase" . }}
   emptyDir: {}
+{{- else }}
+  persistentVolumeClaim:
+    claimName: {{ printf "%s-data" (include "covenant.serviceName" .) }}
+{{- end }}
 - name: tmp
   emptyDir: {}
-{{- if .Values.rules.configMap }}
+{{- if $root.Values.rules.configMap }}
 - name: rules
   configMap:
-    name: {{ printf "%s-rules" (include "covenant.fullname" .) }}
+    name: {{ printf "%s-rules" (include "covenant.fullname" $root) }}
     items:
-    {{- range $path, $_ := .Files.Glob "files/rules/*/*.yaml" }}
+    {{- range $path, $_ := $root.Files.Glob "files/rules/*/*.yaml" }}
       - key: {{ trimPrefix "files/rules/" $path | replace "/" "__" }}
         path: {{ trimPrefix "files/rules/" $path }}
     {{- end }}
 {{- end }}
-{{- if and (not .Values.vault.enabled) .Values.secrets.existingSecret }}
+{{- if not $root.Values.vault.enabled }}
 - name: secrets
   secret:
-    secretName: {{ .Values.secrets.existingSecret }}
+    secretName: {{ include "covenant.devSecretName" $root }}
 {{- end }}
 {{- end -}}
 
@@ -213,9 +248,123 @@ vault.hashicorp.com/role: {{ printf "%s-%s" .root.Values.vault.rolePrefix .svc |
   mountPath: /etc/covenant/rules
   readOnly: true
 {{- end }}
-{{- if and (not .Values.vault.enabled) .Values.secrets.existingSecret }}
+{{- if not .Values.vault.enabled }}
 - name: secrets
   mountPath: /etc/covenant/secrets
   readOnly: true
+{{- end }}
+{{- end -}}
+
+{{/* Headless Service of one service (every ready pod's address); (dict "root" $ "svc" $name). */}}
+{{- define "covenant.headlessName" -}}
+{{- printf "%s-headless" (include "covenant.serviceName" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Cluster DNS name of the headless Service. */}}
+{{- define "covenant.headlessHost" -}}
+{{- printf "%s.%s.svc.%s" (include "covenant.headlessName" .) .root.Release.Namespace .root.Values.wire.clusterDomain -}}
+{{- end -}}
+
+{{/* Where callers reach a service: every replica through DNS (round_robin in the channel). */}}
+{{- define "covenant.target" -}}
+{{- printf "dns:///%s:%v" (include "covenant.headlessHost" .) (index .root.Values.services .svc).port -}}
+{{- end -}}
+
+{{/* SPIFFE ID of a service's pods (its ServiceAccount). */}}
+{{- define "covenant.spiffeId" -}}
+{{- printf "spiffe://%s/ns/%s/sa/%s" .root.Values.tls.trustDomain .root.Release.Namespace (include "covenant.serviceName" .) -}}
+{{- end -}}
+
+{{/* DNS names a service's certificate carries (headless and ClusterIP Service names), one per line. */}}
+{{- define "covenant.tlsDnsNames" -}}
+{{- $ns := .root.Release.Namespace -}}
+{{- $domain := .root.Values.wire.clusterDomain -}}
+{{- range $name := list (include "covenant.headlessName" .) (include "covenant.serviceName" .) }}
+{{ $name }}
+{{ printf "%s.%s" $name $ns }}
+{{ printf "%s.%s.svc" $name $ns }}
+{{ printf "%s.%s.svc.%s" $name $ns $domain }}
+{{- end }}
+{{- end -}}
+
+{{/* Directory of the TLS files in the container. */}}
+{{- define "covenant.tlsDir" -}}
+{{- if eq .Values.tls.source "vault" }}/vault/secrets{{ else }}/etc/covenant/tls{{ end -}}
+{{- end -}}
+
+{{/* Secret holding a service's certificate (certManager and existingSecret sources). */}}
+{{- define "covenant.tlsSecretName" -}}
+{{- if eq .root.Values.tls.source "existingSecret" -}}
+{{- printf .root.Values.tls.existingSecret.nameTemplate .svc -}}
+{{- else -}}
+{{- printf "%s-tls" (include "covenant.serviceName" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Fails the render on inconsistent TLS settings. */}}
+{{- define "covenant.tlsCheck" -}}
+{{- if and .Values.tls.enabled (eq .Values.tls.source "vault") (not (and .Values.vault.enabled (eq .Values.vault.mode "agent"))) }}
+{{- fail "tls.source=vault issues certificates through the Vault Agent: set vault.enabled=true and vault.mode=agent" }}
+{{- end }}
+{{- if and .Values.tls.enabled (eq .Values.tls.source "certManager") (not .Values.tls.certManager.createIssuer) (not .Values.tls.certManager.issuerRef.name) }}
+{{- fail "tls.source=certManager needs tls.certManager.createIssuer=true or tls.certManager.issuerRef.name" }}
+{{- end }}
+{{- end -}}
+
+{{/* Wire and TLS environment of a service container; (dict "root" $ "svc" $name). */}}
+{{- define "covenant.wireEnv" -}}
+{{- $root := .root -}}
+{{- $w := $root.Values.wire -}}
+- name: COVENANT_MAX_CONNECTION_AGE_SECONDS
+  value: {{ $w.maxConnectionAgeSeconds | quote }}
+- name: COVENANT_KEEPALIVE_SECONDS
+  value: {{ $w.keepaliveSeconds | quote }}
+- name: COVENANT_DNS_REFRESH_SECONDS
+  value: {{ $w.dnsRefreshSeconds | quote }}
+- name: COVENANT_RETRY_ATTEMPTS
+  value: {{ $w.retryAttempts | quote }}
+{{- range $kind, $seconds := $w.timeouts }}
+- name: {{ printf "COVENANT_TIMEOUT_%s_SECONDS" (upper $kind) }}
+  value: {{ $seconds | quote }}
+{{- end }}
+{{- if $root.Values.tls.enabled }}
+{{- $dir := include "covenant.tlsDir" $root }}
+- name: COVENANT_TLS_MODE
+  value: {{ $root.Values.tls.mode | quote }}
+- name: COVENANT_TLS_CERT_FILE
+  value: {{ printf "%s/tls.crt" $dir | quote }}
+- name: COVENANT_TLS_KEY_FILE
+  value: {{ printf "%s/tls.key" $dir | quote }}
+- name: COVENANT_TLS_CA_FILE
+  value: {{ printf "%s/ca.crt" $dir | quote }}
+- name: COVENANT_TLS_TRUST_DOMAIN
+  value: {{ $root.Values.tls.trustDomain | quote }}
+{{- $peers := list (include "covenant.spiffeId" .) }}{{/* itself: e.g. identity fetches its own JWKS */}}
+{{- range $caller := (index $root.Values.services .svc).callers }}
+{{- if (index $root.Values.services $caller).enabled }}
+{{- $peers = append $peers (include "covenant.spiffeId" (dict "root" $root "svc" $caller)) }}
+{{- end }}
+{{- end }}
+{{- $peers = concat $peers $root.Values.tls.allowedPeers }}
+- name: COVENANT_TLS_ALLOWED_PEERS
+  value: {{ join "," $peers | quote }}
+- name: COVENANT_HEALTH_LISTEN
+  value: {{ printf "0.0.0.0:%v" $root.Values.tls.healthPort | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* Vault Agent templates issuing the service's certificate from Vault PKI (tls.source=vault). The three
+files come from one identical `secret` call, which the agent fetches once, so they always match. */}}
+{{- define "covenant.tlsVaultAnnotations" -}}
+{{- $root := .root -}}
+{{- if and $root.Values.tls.enabled (eq $root.Values.tls.source "vault") }}
+{{- $v := $root.Values.tls.vault }}
+{{- $path := printf "%s/issue/%s" $v.pkiMount $v.role }}
+{{- $names := include "covenant.tlsDnsNames" . | trim | splitList "\n" }}
+{{- $call := printf "secret %q %q %q %q %q" $path (printf "common_name=%s" (include "covenant.headlessHost" .)) (printf "alt_names=%s" (join "," $names)) (printf "uri_sans=%s" (include "covenant.spiffeId" .)) (printf "ttl=%s" $v.ttl) }}
+{{- range $file, $field := dict "tls.crt" "certificate" "tls.key" "private_key" "ca.crt" "issuing_ca" }}
+{{ printf "vault.hashicorp.com/agent-inject-secret-%s" $file }}: {{ $path | quote }}
+{{ printf "vault.hashicorp.com/agent-inject-template-%s" $file }}: {{ printf "{{- with %s -}}{{ .Data.%s }}{{- end -}}" $call $field | quote }}
+{{- end }}
 {{- end }}
 {{- end -}}

@@ -8,6 +8,8 @@ from covenant.auth.principal import (
     ScopeFilter,
     authorize,
     can,
+    forbid_self,
+    holds_all,
     parse_permissions,
     scope_filter,
 )
@@ -39,7 +41,9 @@ __all__ = [
     "TokenVerifier",
     "authorize",
     "can",
+    "forbid_self",
     "generate_signing_key",
+    "holds_all",
     "jwks_document",
     "parse_permissions",
     "public_jwk",

@@ -133,6 +133,41 @@ def authorize(principal: Principal, permission: str, owner: DataOwner | None = N
     return scope
 
 
+def forbid_self(principal: Principal, employee_id: str, permission: str, action: str) -> None:
+    """Separation of duties: nobody acts on their own outcomes, whatever scope they hold.
+
+    Raises PermissionDenied naming ``permission`` when ``employee_id`` is the caller's own, e.g.
+    ``forbid_self(p, e, "points.ledger.adjust", "adjust their own points")``.
+    """
+    if employee_id and principal.employee_id and employee_id == principal.employee_id:
+        raise PermissionDenied(permission, f"separation of duties: nobody may {action}")
+
+
+def holds_all(principal: Principal, grants: Mapping[str, Scope]) -> str | None:
+    """The first of ``grants`` the principal does not hold at least as widely, or None when it holds them
+    all (an account admin may only give, reset or take over accounts whose rights they hold themselves)."""
+    for name, scope in sorted(grants.items()):
+        mine = principal.scope_for(name) if "*" not in name else _pattern_scope(principal, name)
+        if mine is None or mine < Scope.parse(scope):
+            return name
+    return None
+
+
+def _pattern_scope(principal: Principal, pattern: str) -> Scope | None:
+    """A wildcard grant is held only through a grant at least as wide (``*`` covers everything)."""
+    wanted = tuple(pattern.split("."))
+    best: Scope | None = None
+    for name, scope in principal.permissions.items():
+        mine = tuple(name.split("."))
+        wider = mine == ("*",) or (
+            len(mine) == len(wanted) and all(m == "*" or m == w for m, w in zip(mine, wanted, strict=True))
+        )
+        scope = Scope.parse(scope)
+        if wider and (best is None or scope > best):
+            best = scope
+    return best
+
+
 @dataclass(frozen=True)
 class ScopeFilter:
     """What a list query must be restricted to for a caller (``all`` means unrestricted)."""

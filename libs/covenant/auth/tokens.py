@@ -3,17 +3,20 @@
 Tokens are RS256 JWTs with a ``kid`` header. Claims: ``iss``, ``aud``, ``sub``, ``iat``, ``exp``, ``jti``,
 ``kind`` (user|service), ``emp`` (employee id), ``ou`` (org unit path), ``roles`` and ``perms``
 (``{permission: scope}``). Services verify locally against the JWKS that identity publishes
-(``IdentityService.GetJwks``), refreshed in the background and on an unknown ``kid``. The JWKS document may
-carry a non-standard ``revoked`` member (``[{"jti": ..., "exp": ...}]``, allowed by RFC 7517 §5) listing
-revoked token ids, so revocation reaches every verifier within one refresh interval.
+(``IdentityService.GetJwks``), refreshed in the background every ``JWKS_REFRESH_SECONDS`` and on an unknown
+``kid``. The JWKS document may carry a non-standard ``revoked`` member (``[{"jti": ..., "exp": ...}]``,
+allowed by RFC 7517 §5) listing revoked token ids, so revocation reaches every verifier within one refresh
+interval; a verifier that cannot refresh for ``JWKS_GRACE_SECONDS`` fails closed.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 import uuid
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 from covenant.auth.principal import Principal, Scope
-from covenant.errors import Unauthenticated
+from covenant.errors import Unauthenticated, Unavailable
 
 ISSUER = "covenant-identity"
 AUDIENCE = "covenant"
@@ -132,61 +135,155 @@ def _parse_jwks(jwks_json: str) -> tuple[dict[str, Any], frozenset[str]]:
     return keys, revoked
 
 
-class JwksKeySource:
-    """Keys fetched from identity's published JWKS, refreshed every ``refresh_seconds`` and on unknown kid.
+#: How often every service re-reads identity's JWKS (keys and revoked token ids). A revocation reaches every
+#: verifier within this interval plus one fetch (identity drops its own JWKS cache when it revokes).
+JWKS_REFRESH_SECONDS = 2.0
+#: How long a verifier keeps trusting its last good JWKS when identity cannot be reached. Past it, every
+#: call fails closed (UNAVAILABLE): a revocation could be missing, so no token is accepted.
+JWKS_GRACE_SECONDS = 30.0
 
-    ``fetch`` returns the JWKS JSON text (see ``covenant.grpc.client.identity_jwks_fetcher``). A failed
-    refresh keeps the last good keys (verification keeps working while identity restarts).
+
+class JwksKeySource:
+    """Keys and revocations from identity's published JWKS, kept fresh by a background thread.
+
+    ``fetch`` returns the JWKS JSON text (see ``covenant.grpc.client.identity_jwks_fetcher``). A daemon thread
+    refetches every ``refresh_seconds``; request threads never fetch on that path. A failed refresh keeps the
+    last good keys for ``grace_seconds`` (identity restarting), then ``is_revoked`` raises Unavailable, so
+    verification fails closed.
+
+    An unknown ``kid`` (a key rotated in a moment ago, or a forgery) triggers at most one fetch at a time
+    (single flight: concurrent misses wait for that fetch, at most ``miss_wait_seconds``) and at most one per
+    ``min_refetch_seconds``; a kid still unknown afterwards is remembered for ``negative_ttl_seconds``
+    (negative cache). So a flood of random kids costs a few fetches and parks no worker thread.
     """
 
     def __init__(
-        self, fetch: Callable[[], str], *, refresh_seconds: float = 30.0, min_refetch_seconds: float = 0.5
+        self,
+        fetch: Callable[[], str],
+        *,
+        refresh_seconds: float = JWKS_REFRESH_SECONDS,
+        grace_seconds: float = JWKS_GRACE_SECONDS,
+        min_refetch_seconds: float = 0.5,
+        miss_wait_seconds: float = 0.25,
+        negative_ttl_seconds: float = 30.0,
+        negative_cache_size: int = 10_000,
     ) -> None:
         self._fetch = fetch
         self._refresh = refresh_seconds
+        self._grace = grace_seconds
         self._min_refetch = min_refetch_seconds
+        self._miss_wait = miss_wait_seconds
+        self._negative_ttl = negative_ttl_seconds
+        self._negative_size = negative_cache_size
         self._keys: dict[str, Any] = {}
         self._revoked: frozenset[str] = frozenset()
-        self._fetched_at = 0.0
-        self._attempted_at = 0.0
-        self._lock = threading.Lock()
+        self._fetched_at: float | None = None  # monotonic time of the last successful fetch
+        self._generation = 0  # completed fetch attempts
+        self._fetching = False
+        self._miss_fetch_at = -math.inf
+        self._negative: OrderedDict[str, float] = OrderedDict()
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
 
-    def _maybe_refresh(self, force: bool) -> None:
-        now = time.monotonic()
-        stale = now - self._fetched_at > self._refresh
-        if not (stale or force) or now - self._attempted_at < self._min_refetch:
-            return
-        with self._lock:
-            if time.monotonic() - self._attempted_at < self._min_refetch:
-                return
-            self._attempted_at = time.monotonic()
-            try:
-                keys, revoked = _parse_jwks(self._fetch())
-            except Exception:  # identity unreachable: keep serving with the last good keys
-                return
+    # -- fetching -------------------------------------------------------------------------------------
+    def _fetch_now(self) -> bool:
+        """One fetch; the caller holds the flight (``_fetching``). True when identity answered."""
+        try:
+            keys, revoked = _parse_jwks(self._fetch())
+        except Exception:  # identity unreachable: keep the last good keys (within the grace)
+            ok = False
+        else:
             self._keys, self._revoked, self._fetched_at = keys, revoked, time.monotonic()
+            ok = True
+        with self._cond:
+            self._fetching = False
+            self._generation += 1
+            self._cond.notify_all()
+        return ok
 
-    def refresh(self) -> None:
-        """Fetch now (ignores the minimum refetch interval)."""
-        self._attempted_at = 0.0
-        self._maybe_refresh(force=True)
+    def _fly(self, *, wait: bool) -> bool | None:
+        """Fetch unless one is in flight (then, with ``wait``, wait for that one, at most ``miss_wait``, and
+        return None); True/False: this call fetched, successfully or not."""
+        with self._cond:
+            if self._fetching:
+                if wait:
+                    seen = self._generation
+                    self._cond.wait_for(lambda: self._generation != seen, timeout=self._miss_wait)
+                return None
+            self._fetching = True
+        return self._fetch_now()
 
+    def refresh(self) -> bool:
+        """Fetch now, in the calling thread (or wait for the fetch in flight); True when this call fetched
+        successfully."""
+        return bool(self._fly(wait=True))
+
+    def _ensure_started(self) -> None:
+        if self._thread is not None:
+            return
+        with self._cond:
+            if self._thread is not None:
+                return
+            self._thread = threading.Thread(
+                target=_refresh_loop,
+                args=(weakref.ref(self), self._stop, max(0.05, self._refresh)),
+                name="jwks-refresh",
+                daemon=True,
+            )
+            self._thread.start()
+
+    def close(self) -> None:
+        """Stop the background refresh."""
+        self._stop.set()
+
+    # -- KeySource ------------------------------------------------------------------------------------
     def key_for(self, kid: str) -> Any | None:
-        self._maybe_refresh(force=False)
+        self._ensure_started()
+        key = self._keys.get(kid)
+        if key is not None or not kid:
+            return key
+        for _ in range(2):  # a shared fetch may have started before this kid was published: one more
+            now = time.monotonic()
+            with self._cond:
+                if self._negative.get(kid, -math.inf) > now:
+                    return None
+                if not self._fetching and now - self._miss_fetch_at < self._min_refetch:
+                    break  # rate limit: misses answer from what is known
+                if not self._fetching:
+                    self._miss_fetch_at = now
+            # single flight: start the fetch, or share the one in progress (briefly)
+            if self._fly(wait=True) is not None or kid in self._keys:
+                break
         key = self._keys.get(kid)
         if key is None:
-            # A new kid right after a rotation: wait out the refetch rate limit (bounded, so random kids
-            # cannot flood identity) and look again.
-            wait = self._min_refetch - (time.monotonic() - self._attempted_at)
-            if wait > 0:
-                time.sleep(wait)
-            self._maybe_refresh(force=True)
-            key = self._keys.get(kid)
+            with self._cond:
+                self._negative[kid] = time.monotonic() + self._negative_ttl
+                self._negative.move_to_end(kid)
+                while len(self._negative) > self._negative_size:
+                    self._negative.popitem(last=False)
         return key
 
     def is_revoked(self, jti: str) -> bool:
-        self._maybe_refresh(force=False)  # cached tokens skip key_for: keep the revocation list fresh
+        self._ensure_started()
+        fetched = self._fetched_at
+        if fetched is not None and time.monotonic() - fetched > self._grace:
+            raise Unavailable(
+                f"cannot confirm the token is not revoked: no JWKS from identity for "
+                f"{time.monotonic() - fetched:.0f} s (grace {self._grace:.0f} s)"
+            )
         return jti in self._revoked
+
+
+def _refresh_loop(ref: Callable[[], JwksKeySource | None], stop: threading.Event, every: float) -> None:
+    """The background refresh; ends when the key source is closed or garbage-collected."""
+    while not stop.is_set():
+        source = ref()
+        if source is None:
+            return
+        source._fly(wait=False)
+        del source
+        stop.wait(every)
 
 
 class TokenVerifier:

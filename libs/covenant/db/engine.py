@@ -1,13 +1,23 @@
-"""SQLAlchemy engine and transactional sessions for one service's database (SQLite or PostgreSQL)."""
+"""SQLAlchemy engine and transactional sessions for one service's database (SQLite or PostgreSQL).
+
+Hardening (docs/security.md): SQL parameters never reach logs or error messages (``hide_parameters``: a
+failed statement names its SQL, not the phone number it carried), and a SQLite file is created (or
+tightened) to 0600 in a 0700 directory before the first connection, so its WAL and shared-memory files,
+which SQLite creates with the database file's mode, are private too. PostgreSQL's error DETAIL, which
+quotes row values, is withheld the same way.
+"""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 #: How long a unit of work waits for SQLite's write lock (the Python queue, then SQLite's busy timeout).
@@ -23,6 +33,42 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+
+
+def private_sqlite_file(path: str) -> None:
+    """Create ``path`` as an empty file with mode 0600 (its directory 0700 when created here), or tighten
+    an existing file to 0600; its ``-wal``/``-shm``/``-journal`` companions too when present."""
+    target = Path(path)
+    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(target, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+    for suffix in ("-wal", "-shm", "-journal"):
+        companion = target.with_name(target.name + suffix)
+        if companion.exists():
+            os.chmod(companion, 0o600)
+
+
+def _withhold_row_values(ctx: ExceptionContext) -> BaseException | None:
+    """PostgreSQL's DETAIL quotes row values ("Key (phone)=(138...) already exists"): drop it from the error
+    (the primary message names the constraint; the SQLSTATE is kept) and rebuild SQLAlchemy's exception,
+    whose message is fixed when it is made."""
+    orig = ctx.original_exception
+    diag = getattr(orig, "diag", None)
+    if ctx.sqlalchemy_exception is None or diag is None or not getattr(diag, "message_detail", None):
+        return None
+    orig.args = (f"{diag.message_primary} (detail withheld: it may quote row values)",)
+    return DBAPIError.instance(
+        ctx.statement,
+        ctx.parameters,
+        orig,  # type: ignore[arg-type]
+        ctx.dialect.loaded_dbapi.Error,
+        hide_parameters=True,
+        connection_invalidated=ctx.is_disconnect,
+        dialect=ctx.dialect,
+    )
 
 
 def normalise_url(url: str) -> str:
@@ -49,11 +95,14 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
         self.url = normalise_url(url)
         if self.url.startswith("sqlite"):
-            path = self.url.split("sqlite:///", 1)[-1]
-            if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            path = self.url.split("sqlite:///", 1)[-1].split("?", 1)[0]
+            if path and path != ":memory:" and not path.startswith("file:"):
+                private_sqlite_file(path)
             self.engine: Engine = create_engine(
-                self.url, echo=echo, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS}
+                self.url,
+                echo=echo,
+                hide_parameters=True,
+                connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS},
             )
             event.listen(self.engine, "connect", _sqlite_pragmas)
             # pysqlite's own transaction handling defers BEGIN; emit it ourselves so a unit of
@@ -63,8 +112,14 @@ class Database:
         else:
             self._writer = None
             self.engine = create_engine(
-                self.url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+                self.url,
+                echo=echo,
+                hide_parameters=True,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=True,
             )
+            event.listen(self.engine, "handle_error", _withhold_row_values)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property

@@ -10,30 +10,61 @@ When the batch transaction fails (one bad event, a serialisation conflict), it i
 are applied one transaction each, in order: those before the failing event commit, the failing one fails the
 call and the producer's relay retries from there. So a poison event never holds back the events before it,
 and no event is applied twice.
+
+Provenance (``check_provenance``): before anything is applied, every event in the batch must name a source
+this consumer subscribes to, carry a type that source declares in ``covenant.services.EMITS``, and arrive
+with that source's service-account token. One forged event refuses the whole batch with PERMISSION_DENIED.
+
+Each delivery runs in an ``inbox apply`` span and records ``covenant.inbox.apply.duration`` (by outcome),
+``covenant.inbox.applied`` and ``covenant.inbox.duplicates`` (docs/operations.md).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from covenant.auth import authorize
+from covenant.auth import Principal, authorize
 from covenant.db.bulk import insert_for
 from covenant.db.engine import Database
 from covenant.db.tables import inbox
-from covenant.errors import InvalidArgument
+from covenant.errors import InvalidArgument, PermissionDenied
 from covenant.events.v1 import event_pb2, event_pb2_grpc
 from covenant.grpc.context import current_principal
+from covenant.services import emits, service_account, sources_of
 from covenant.telemetry import consuming, context_from_event, tracer
+from covenant.telemetry import metrics as m
 
 log = logging.getLogger(__name__)
 
 EventHandler = Callable[[Session, event_pb2.Event], None]
 BatchEventHandler = Callable[[Session, Sequence[event_pb2.Event]], None]
+
+DELIVERY_PERMISSION = "events.deliveries.write"
+
+
+def check_provenance(principal: Principal, consumer: str, event: event_pb2.Event, field: str) -> None:
+    """Raise PermissionDenied unless ``event`` may reach ``consumer`` from ``principal`` (see module doc)."""
+    source = event.source
+    if source not in sources_of(consumer):
+        raise PermissionDenied(
+            DELIVERY_PERMISSION, f"{field}.source: {consumer} does not accept events from {source!r}"
+        )
+    if not emits(source, event.type):
+        raise PermissionDenied(
+            DELIVERY_PERMISSION, f"{field}.type: {source} does not emit {event.type!r} events"
+        )
+    expected = service_account(source)
+    if principal.kind != "service" or principal.subject != expected:
+        raise PermissionDenied(
+            DELIVERY_PERMISSION,
+            f"{field}: {source} events are accepted only from {expected}, not {principal.subject}",
+        )
 
 
 def record_new(session: Session, consumer: str, events: Sequence[event_pb2.Event]) -> set[str]:
@@ -81,6 +112,9 @@ class EventSinkServicer(event_pb2_grpc.EventSinkServiceServicer):
             if e.id in new and e.id not in seen:
                 seen.add(e.id)
                 fresh.append(e)
+        labels = {"consumer": self.consumer}
+        m.add_on_commit(session, m.INBOX_DUPLICATES, len(events) - len(fresh), labels)
+        m.add_on_commit(session, m.INBOX_APPLIED, len(fresh), labels)
         if not fresh:
             return
         if self.batch_handler is not None and len(fresh) > 1:
@@ -94,13 +128,30 @@ class EventSinkServicer(event_pb2_grpc.EventSinkServiceServicer):
     def DeliverEvents(
         self, request: event_pb2.DeliverEventsRequest, context: Any
     ) -> event_pb2.DeliverEventsResponse:
-        authorize(current_principal(), "events.deliveries.write")
+        principal = current_principal()
+        authorize(principal, DELIVERY_PERMISSION)
         for i, event in enumerate(request.events):
             if not event.id:
                 raise InvalidArgument("is required", field=f"events[{i}].id")
             if not event.type:
                 raise InvalidArgument("is required", field=f"events[{i}].type")
-        events = list(request.events)
+            check_provenance(principal, self.consumer, event, f"events[{i}]")
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            with tracer.start_as_current_span(
+                "inbox apply",
+                attributes={"consumer": self.consumer, "messaging.batch.message_count": len(request.events)},
+            ):
+                response = self._deliver(list(request.events))
+            outcome = "ok"
+            return response
+        finally:
+            m.INBOX_APPLY_DURATION.record(
+                (time.perf_counter() - started) * 1000, {"consumer": self.consumer, "outcome": outcome}
+            )
+
+    def _deliver(self, events: list[event_pb2.Event]) -> event_pb2.DeliverEventsResponse:
         if len(events) > 1:
             try:
                 with self.db.session() as session:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from covenant.db.bulk import insert_columns
 from covenant.db.tables import outbox
 from covenant.events.v1.event_pb2 import Event
-from covenant.services import SUBSCRIBERS
+from covenant.services import SUBSCRIBERS, emits
 from covenant.telemetry import inject_into_event
 
 
@@ -86,6 +86,12 @@ class Outbox:
 
     def add_many(self, session: Session, events: Sequence[Event]) -> None:
         """Queue several events (one INSERT), in the caller's transaction."""
+        for event in events:  # consumers refuse undeclared types (covenant.services.EMITS): fail here, loudly
+            if event.source != self.source or not emits(self.source, event.type):
+                raise ValueError(
+                    f"{self.source} may not emit {event.type!r} from source {event.source!r}; "
+                    "declare the type in covenant.services.EMITS"
+                )
         if not events or not self.destinations:
             return
         columns: dict[str, list[Any]] = {"event_id": [], "event_type": [], "destination": [], "payload": []}

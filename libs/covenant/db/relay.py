@@ -16,6 +16,10 @@ which must exceed ``call_timeout``) gives the same "never sent by two relays at 
 is not due again until its lease runs out, and by then the claiming relay's call has timed out. Delivery
 order is by outbox id within a destination; a failing batch is retried whole (events already applied by the
 consumer are dropped by its inbox).
+
+Observability: each batch runs in an ``outbox deliver`` span and counts ``covenant.outbox.delivered``,
+``failed`` and ``retried``; while started, the relay reports per destination the backlog, the age of the
+oldest undelivered row and the rows past ``poison_attempts`` failed attempts (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -29,11 +33,17 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import grpc
-from sqlalchemy import and_, delete, select, update
+from opentelemetry.trace import Link, get_current_span
+from sqlalchemy import and_, case, delete, func, select, update
 
 from covenant.db.engine import Database
 from covenant.db.tables import outbox
 from covenant.events.v1 import event_pb2, event_pb2_grpc
+from covenant.services import SUBSCRIBERS
+from covenant.telemetry import context_from_event, tracer
+from covenant.telemetry import metrics as m
+
+MAX_LINKS = 32
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +51,19 @@ log = logging.getLogger(__name__)
 def backoff_seconds(attempts: int, max_backoff: float, base: float = 0.2) -> float:
     """Delay before retry ``attempts`` (1-based): ``base * 2**attempts``, capped, with 50-100% jitter."""
     return min(max_backoff, base * 2 ** min(attempts, 32)) * random.uniform(0.5, 1.0)
+
+
+def event_links(events: list[event_pb2.Event], limit: int = MAX_LINKS) -> list[Link]:
+    """Span links to the traces the events carry (the first ``limit`` distinct ones), so a batch's delivery
+    span is reachable from the trace of every request that produced one of its events."""
+    links: dict[int, Link] = {}
+    for event in events:
+        ctx = get_current_span(context_from_event(event)).get_span_context()
+        if ctx.is_valid and ctx.trace_id not in links:
+            links[ctx.trace_id] = Link(ctx)
+            if len(links) >= limit:
+                break
+    return list(links.values())
 
 
 class OutboxRelay:
@@ -59,6 +82,8 @@ class OutboxRelay:
         metadata_for: Callable[[], list[tuple[str, str]]] | None = None,
         retention: timedelta = timedelta(days=7),
         max_parallel: int = 8,
+        source: str = "",
+        poison_attempts: int = 10,
     ) -> None:
         self.db = db
         self.channel_for = channel_for
@@ -76,6 +101,11 @@ class OutboxRelay:
         self._next_purge = 0.0
         self.max_parallel = max_parallel
         self._pool: ThreadPoolExecutor | None = None
+        self.source = source
+        self.poison_attempts = poison_attempts
+        self._unobserve: list[Callable[[], None]] = []
+        self._backlog_cache: tuple[float, dict[str, tuple[int, float, int]]] = (0.0, {})
+        self._backlog_lock = threading.Lock()
 
     # -- one pass ----------------------------------------------------------------------------
     def _destinations(self, now: datetime) -> list[str]:
@@ -113,9 +143,9 @@ class OutboxRelay:
                 )
             return rows
 
-    def _send(self, destination: str, payloads: list[bytes]) -> None:
+    def _send(self, destination: str, events: list[event_pb2.Event]) -> None:
         stub = event_pb2_grpc.EventSinkServiceStub(self.channel_for(destination))
-        request = event_pb2.DeliverEventsRequest(events=[event_pb2.Event.FromString(p) for p in payloads])
+        request = event_pb2.DeliverEventsRequest(events=events)
         metadata = self.metadata_for() if self.metadata_for else None
         stub.DeliverEvents(request, timeout=self.call_timeout, metadata=metadata)
 
@@ -128,9 +158,30 @@ class OutboxRelay:
         rows = self._claim(destination, now)
         if not rows:
             return 0
+        labels = {"source": self.source, "destination": destination}
+        events = [event_pb2.Event.FromString(r[1]) for r in rows]
+        with tracer.start_as_current_span(
+            "outbox deliver",
+            attributes={**labels, "messaging.batch.message_count": len(rows)},
+            links=event_links(events),
+        ) as span:
+            delivered = self._deliver_claimed(destination, rows, events)
+            span.set_attribute("covenant.outbox.delivered", delivered)
+        retried = sum(1 for r in rows if r[2] > 0)
+        if retried:
+            m.OUTBOX_RETRIED.add(retried, labels)
+        if delivered:
+            m.OUTBOX_DELIVERED.add(delivered, labels)
+        else:
+            m.OUTBOX_FAILED.add(len(rows), labels)
+        return delivered
+
+    def _deliver_claimed(
+        self, destination: str, rows: list[tuple[int, bytes, int]], events: list[event_pb2.Event]
+    ) -> int:
         ids = [r[0] for r in rows]
         try:
-            self._send(destination, [r[1] for r in rows])
+            self._send(destination, events)
         except Exception as exc:  # network, consumer down, consumer error: retry later
             attempts = max(r[2] for r in rows) + 1
             delay = backoff_seconds(attempts, self.max_backoff)
@@ -184,6 +235,47 @@ class OutboxRelay:
             self._pool = ThreadPoolExecutor(max_workers=self.max_parallel, thread_name_prefix="outbox-relay")
         return sum(f.result() for f in [self._pool.submit(self._drain, d, now) for d in destinations])
 
+    # -- gauges ------------------------------------------------------------------------------
+    def backlog(self, max_age: float = 1.0) -> dict[str, tuple[int, float, int]]:
+        """Per destination: (undelivered rows, age in seconds of the oldest, rows past ``poison_attempts``);
+        every subscriber of ``source`` appears (zeros when drained). One query, reused for ``max_age`` s."""
+        with self._backlog_lock:
+            at, cached = self._backlog_cache
+            if time.monotonic() - at < max_age:
+                return cached
+            stmt = (
+                select(
+                    outbox.c.destination,
+                    func.count(),
+                    func.min(outbox.c.created_at),
+                    func.sum(case((outbox.c.attempts >= self.poison_attempts, 1), else_=0)),
+                )
+                .where(outbox.c.delivered_at.is_(None))
+                .group_by(outbox.c.destination)
+            )
+            now = datetime.now(UTC)
+            out = {d: (0, 0.0, 0) for d in SUBSCRIBERS.get(self.source, ())}
+            with self.db.session() as s:
+                for destination, count, oldest, poison in s.execute(stmt):
+                    if oldest is not None and oldest.tzinfo is None:  # SQLite returns naive UTC
+                        oldest = oldest.replace(tzinfo=UTC)
+                    age = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
+                    out[destination] = (int(count), age, int(poison or 0))
+            self._backlog_cache = (time.monotonic(), out)
+            return out
+
+    def _observe(self) -> None:
+        def gauge(i: int) -> Callable[[], list[tuple[float, dict[str, str]]]]:
+            return lambda: [
+                (v[i], {"source": self.source, "destination": d}) for d, v in sorted(self.backlog().items())
+            ]
+
+        self._unobserve = [
+            m.observe("covenant.outbox.backlog", gauge(0)),
+            m.observe("covenant.outbox.oldest_age", gauge(1)),
+            m.observe("covenant.outbox.poison", gauge(2)),
+        ]
+
     # -- background loop ---------------------------------------------------------------------
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -203,12 +295,16 @@ class OutboxRelay:
         if self._thread is not None and self._thread.is_alive():
             return
         self._stop.clear()
+        if not self._unobserve:
+            self._observe()
         self._thread = threading.Thread(target=self._loop, name="outbox-relay", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float | None = None) -> None:
         """Stop after the current pass (an in-flight call completes or times out); unsent rows stay queued."""
         self._stop.set()
+        while self._unobserve:
+            self._unobserve.pop()()
         if self._thread is not None:
             self._thread.join(timeout)
         if self._pool is not None:

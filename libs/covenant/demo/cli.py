@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from covenant.attendance.v1 import attendance_pb2 as apb
@@ -43,6 +42,7 @@ from covenant.demo.check import (
     text_id,
 )
 from covenant.demo.generator import TZ, World, generate
+from covenant.demo.scoring import metric_rows, periods_before, planted_attrition, scoring_checks
 from covenant.points.v1 import points_pb2 as ppb
 from covenant.points.v1 import points_pb2_grpc
 from covenant.rules.v1 import rule_pack_service_pb2 as rpb
@@ -79,6 +79,8 @@ def ensure_platform(data_dir: Path) -> subprocess.Popen[bytes] | None:
     env = dict(
         os.environ, COVENANT_DATA_DIR=str(data_dir), COVENANT_AUTH_MODE="dev", COVENANT_LOG_LEVEL="WARNING"
     )
+    # the CLI side (check_health, Clients) finds the dev CA where it would for `covenant up` itself
+    env.setdefault("COVENANT_TLS_DIR", str((data_dir.parent / "tls").resolve()))
     print(f"starting the platform (data dir {data_dir}) ...")
     proc = subprocess.Popen(
         [sys.executable, "-m", "covenant.cli", "up"],
@@ -97,7 +99,9 @@ def ensure_platform(data_dir: Path) -> subprocess.Popen[bytes] | None:
 
 class Clients:
     def __init__(self) -> None:
-        ch = {n: grpc.insecure_channel(SERVICES[n].default_target) for n in SERVICES}
+        from covenant.grpc.connect import cli_channel
+
+        ch = {n: cli_channel(n, SERVICES[n].default_target) for n in SERVICES}
         self.attendance = attendance_pb2_grpc.AttendanceServiceStub(ch["attendance"])
         self.points = points_pb2_grpc.PointsServiceStub(ch["points"])
         self.scoring = scoring_pb2_grpc.ScoringServiceStub(ch["scoring"])
@@ -320,6 +324,60 @@ def commitment_states(c: Clients, expected: dict[str, str], wait_seconds: float 
         time.sleep(0.5)
 
 
+def record_score_history(c: Clients, world: World, period: str, planted: set[str]) -> int:
+    """Sends the KPI values of the history months and the demo month (RecordMetrics, in batches)."""
+    rows = metric_rows(world, period, planted)
+    for i in range(0, len(rows), 2000):
+        c.scoring.RecordMetrics(
+            spb.RecordMetricsRequest(
+                values=[
+                    spb.MetricValue(
+                        employee_id=r.employee_id,
+                        org_unit=r.org_unit,
+                        role=r.role,
+                        period=r.period,
+                        metric=r.metric,
+                        value=r.value,
+                        mode="set",
+                        source="demo-crm",
+                    )
+                    for r in rows[i : i + 2000]
+                ],
+                request_id=f"demo-metrics:{world.seed}:{period}:{i}",
+            ),
+            timeout=120,
+        )
+    return len(rows)
+
+
+def all_scores(c: Clients, period: str) -> list[spb.EmployeeScore]:
+    scores: list[spb.EmployeeScore] = []
+    token = ""
+    while True:
+        page = c.scoring.ListScores(
+            spb.ListScoresRequest(period=period, org_unit="/hq", page_size=1000, page_token=token)
+        )
+        scores += page.scores
+        token = page.next_page_token
+        if not token:
+            return scores
+
+
+def explain(s: spb.EmployeeScore) -> list[str]:
+    """A score with its explanation: rank in team, change, each KPI's raw value, normalised value, points."""
+    change = f", change {s.change}" if s.change else ""
+    lines = [
+        f"  {s.employee_id} ({s.role}, {s.org_unit}): {s.score} - rank {s.rank_in_team} of {s.team_size} "
+        f"in team{change}; scorecard {s.scorecard_id} v{s.scorecard_version}"
+    ]
+    for k in s.contributions:
+        lines.append(
+            f"      {k.label:<24} raw {k.raw_value:<10} normalised {k.normalised:<8} x{k.weight:>3}% "
+            f"= {k.points} points"
+        )
+    return lines
+
+
 def first_dwell_route(c: Clients, world: World) -> apb.RouteReport | None:
     """The route report of the first planted mall dwell, to show."""
     for d in world.days:
@@ -446,12 +504,35 @@ def main(argv: Sequence[str]) -> int:
             )
         print(f"Commitments: {dict(Counter(actual.values()))}")
         period = f"{last.year:04d}-{last.month:02d}"
-        computed = c.scoring.ComputeScores(spb.ComputeScoresRequest(period=period, org_unit="/hq"))
-        signals = c.scoring.ListSignals(spb.ListSignalsRequest(period=period)).signals
-        print(
-            f"Scores for {period}: {computed.scored} employees scored with team ranks; trend signals: "
-            f"{len(signals)} (attrition risk needs three falling periods, this world is one week)"
+        planted = planted_attrition(world)
+        recorded = record_score_history(c, world, period, planted)
+        for month in [*periods_before(period, 3), period]:  # oldest first: each month's trend sees the last
+            computed = c.scoring.ComputeScores(spb.ComputeScoresRequest(period=month, org_unit="/hq"))
+        scores = all_scores(c, period)
+        signals = c.scoring.ListSignals(spb.ListSignalsRequest(period=period, org_unit="/hq")).signals
+        attrition = {s.employee_id for s in signals if s.kind == "attrition_risk"}
+        score_checks = scoring_checks(
+            world,
+            planted,
+            {s.employee_id: (s.org_unit, s.rank_in_team, s.team_size) for s in scores},
+            attrition,
         )
+        checks += score_checks
+        print(
+            f"\nScores for {period}: {computed.scored} employees scored with team ranks "
+            f"({recorded} KPI values recorded for {period} and the three months before); signals: "
+            f"{dict(Counter(s.kind for s in signals))}"
+        )
+        best = sorted(scores, key=lambda s: -float(s.score))[:2]
+        for s in [*best, *[x for x in scores if x.employee_id in sorted(attrition)[:1]]]:
+            print("\n".join(explain(s)))
+        for s in [x for x in signals if x.kind == "attrition_risk"][:3]:
+            print(
+                f"  ! attrition risk: {s.employee_id} to {s.audience} ({s.detail}) "
+                f"rule {s.rule_id} @ {s.pack_version}"
+            )
+        for check in score_checks:
+            print(check.line())
         example = first_dwell_route(c, world)
         if example is not None:
             print(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -11,13 +12,11 @@ from opentelemetry.instrumentation.grpc import client_interceptor
 from opentelemetry.instrumentation.grpc.grpcext import intercept_channel as otel_intercept_channel
 
 from covenant.auth.tokens import TokenSource
+from covenant.grpc.tls import CertFiles, channel_credentials
+from covenant.grpc.wire import WireSettings, channel_options, default_timeout, keepalive_options
+from covenant.telemetry.instrument import metered_channel
 
-KEEPALIVE_OPTIONS = [
-    ("grpc.keepalive_time_ms", 30_000),
-    ("grpc.keepalive_timeout_ms", 10_000),
-    ("grpc.keepalive_permit_without_calls", 1),
-    ("grpc.http2.max_pings_without_data", 0),
-]
+KEEPALIVE_OPTIONS = keepalive_options(WireSettings())
 
 
 def message_size_options(max_bytes: int) -> list[tuple[str, int]]:
@@ -68,44 +67,130 @@ class _Details(grpc.ClientCallDetails):
         self.compression = getattr(base, "compression", None)
 
 
-def plain_channel(target: str, max_message_bytes: int = 16 * 1024 * 1024) -> grpc.Channel:
-    """An insecure channel with keepalive and message limits, traced, without auth."""
-    channel = grpc.insecure_channel(
-        target, options=KEEPALIVE_OPTIONS + message_size_options(max_message_bytes)
-    )
-    return otel_intercept_channel(channel, client_interceptor())
+class _DefaultDeadline(
+    grpc.UnaryUnaryClientInterceptor,
+    grpc.UnaryStreamClientInterceptor,
+    grpc.StreamUnaryClientInterceptor,
+    grpc.StreamStreamClientInterceptor,
+):
+    """Gives every call without a deadline the default of its kind (``covenant.grpc.wire``)."""
+
+    def __init__(self, wire: WireSettings) -> None:
+        self._wire = wire
+
+    def _details(self, details: Any) -> Any:
+        if details.timeout is not None:
+            return details
+        timeout = default_timeout(self._wire, details.method)
+        if hasattr(details, "_replace"):
+            return details._replace(timeout=timeout)
+        out = _Details(details, list(details.metadata or []))
+        out.timeout = timeout
+        return out
+
+    def intercept_unary_unary(self, continuation, details, request):  # type: ignore[no-untyped-def]
+        return continuation(self._details(details), request)
+
+    def intercept_unary_stream(self, continuation, details, request):  # type: ignore[no-untyped-def]
+        return continuation(self._details(details), request)
+
+    def intercept_stream_unary(self, continuation, details, request_iterator):  # type: ignore[no-untyped-def]
+        return continuation(self._details(details), request_iterator)
+
+    def intercept_stream_stream(self, continuation, details, request_iterator):  # type: ignore[no-untyped-def]
+        return continuation(self._details(details), request_iterator)
+
+
+def plain_channel(
+    target: str,
+    max_message_bytes: int = 16 * 1024 * 1024,
+    wire: WireSettings | None = None,
+    files: CertFiles | None = None,
+) -> grpc.Channel:
+    """A traced channel without auth: TLS/mTLS when ``wire`` says so, round_robin, deadlines, retries."""
+    wire = wire or WireSettings()
+    options = channel_options(wire, max_message_bytes)
+    if wire.tls.enabled:
+        creds = channel_credentials(files or CertFiles(wire.tls))
+        channel = grpc.secure_channel(target, creds, options=options)
+    else:
+        channel = grpc.insecure_channel(target, options=options)
+    traced = otel_intercept_channel(metered_channel(channel), client_interceptor())
+    return grpc.intercept_channel(traced, _DefaultDeadline(wire))
 
 
 def authed_channel(
-    target: str, tokens: TokenSource, max_message_bytes: int = 16 * 1024 * 1024
+    target: str,
+    tokens: TokenSource,
+    max_message_bytes: int = 16 * 1024 * 1024,
+    wire: WireSettings | None = None,
+    files: CertFiles | None = None,
 ) -> grpc.Channel:
     """A traced channel that sends ``tokens``' bearer token on every call."""
-    return grpc.intercept_channel(plain_channel(target, max_message_bytes), _AuthMetadata(tokens))
+    return grpc.intercept_channel(
+        plain_channel(target, max_message_bytes, wire, files), _AuthMetadata(tokens)
+    )
 
 
 class ChannelFactory:
-    """Caches one authenticated channel per target service."""
+    """Caches one authenticated channel per target service. With TLS on, a certificate rotated on disk
+    gives new channels (the old ones close after ``retire_seconds``, so their in-flight calls finish)."""
 
-    def __init__(self, targets: dict[str, str], tokens: TokenSource, max_message_bytes: int) -> None:
+    def __init__(
+        self,
+        targets: dict[str, str],
+        tokens: TokenSource,
+        max_message_bytes: int,
+        wire: WireSettings | None = None,
+        retire_seconds: float = 60.0,
+        check_seconds: float = 1.0,
+    ) -> None:
         self._targets = targets
         self._tokens = tokens
         self._max = max_message_bytes
-        self._channels: dict[str, grpc.Channel] = {}
+        self._wire = wire or WireSettings()
+        self._files = CertFiles(self._wire.tls) if self._wire.tls.enabled else None
+        self._retire = retire_seconds
+        self._check_every = check_seconds
+        self._checked = 0.0
+        self._channels: dict[str, tuple[str, grpc.Channel]] = {}
+        self._timers: list[threading.Timer] = []
         self._lock = threading.Lock()
 
+    def _rotate_if_changed(self) -> None:
+        now = time.monotonic()
+        if self._files is None or now - self._checked < self._check_every:
+            return
+        self._checked = now
+        if self._files.changed():
+            self._files.load()
+            old, self._channels = list(self._channels.values()), {}
+            timer = threading.Timer(self._retire, lambda: [ch.close() for _, ch in old])
+            timer.daemon = True
+            timer.start()
+            self._timers.append(timer)
+
     def __call__(self, service_name: str) -> grpc.Channel:
+        target = self._targets[service_name]
         with self._lock:
-            channel = self._channels.get(service_name)
-            if channel is None:
-                channel = authed_channel(self._targets[service_name], self._tokens, self._max)
-                self._channels[service_name] = channel
-            return channel
+            self._rotate_if_changed()
+            cached = self._channels.get(service_name)
+            if cached is None or cached[0] != target:
+                if cached is not None:
+                    cached[1].close()
+                channel = authed_channel(target, self._tokens, self._max, self._wire, self._files)
+                cached = self._channels[service_name] = (target, channel)
+            return cached[1]
 
     def close(self) -> None:
         with self._lock:
-            for channel in self._channels.values():
+            for _, channel in self._channels.values():
                 channel.close()
             self._channels.clear()
+            for timer in self._timers:
+                timer.cancel()
+                timer.function()  # type: ignore[attr-defined]
+            self._timers.clear()
 
 
 def identity_jwks_fetcher(channel: grpc.Channel, timeout: float = 5.0) -> Callable[[], str]:

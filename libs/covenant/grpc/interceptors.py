@@ -7,12 +7,16 @@ Every RPC passes through ``ChassisInterceptor``:
   without a token runs as the local admin (``DEV_PRINCIPAL``); a token that is present is still verified.
 - errors: ``covenant.errors.CovenantError`` → its canonical status code and message; anything unexpected →
   INTERNAL with an error id (the traceback goes to the log, never on the wire).
-- logging: one JSON line per call with method, status, duration, caller and trace id.
+- logging and metrics: every call records ``rpc.server.duration`` (method, status code) and logs one JSON
+  line at INFO with method, status, duration, the caller's principal id and the trace id (no request
+  data, no tokens). ``log_sample_rate`` (COVENANT_LOG_SAMPLE_RATE) keeps that fraction of the lines of
+  successful calls; failures are always logged. Health checks log at DEBUG.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -24,6 +28,7 @@ from covenant.auth.principal import DEV_PRINCIPAL, Principal
 from covenant.auth.tokens import TokenVerifier
 from covenant.errors import CovenantError, Unauthenticated
 from covenant.grpc.context import reset_principal, set_principal
+from covenant.telemetry.metrics import RPC_SERVER_DURATION, rpc_attributes
 
 log = logging.getLogger("covenant.grpc")
 
@@ -44,10 +49,12 @@ class ChassisInterceptor(grpc.ServerInterceptor):
         *,
         auth_mode: str = "jwt",
         public_methods: frozenset[str] = frozenset(),
+        log_sample_rate: float = 1.0,
     ) -> None:
         self.verifier = verifier
         self.auth_mode = auth_mode
         self.public_methods = public_methods
+        self.log_sample_rate = log_sample_rate
 
     def _authenticate(self, method: str, metadata: dict[str, str]) -> Principal | None:
         header = metadata.get("authorization", "")
@@ -95,14 +102,21 @@ class ChassisInterceptor(grpc.ServerInterceptor):
             response_serializer=handler.response_serializer,
         )
 
-    def _fail(self, context: grpc.ServicerContext, method: str, exc: BaseException, started: float) -> None:
+    def _fail(
+        self,
+        context: grpc.ServicerContext,
+        method: str,
+        exc: BaseException,
+        started: float,
+        principal: Principal | None = None,
+    ) -> None:
         if isinstance(exc, CovenantError):
             code, message = status_code(exc), exc.message
-            self._log(method, code, started, level=logging.INFO)
+            self._log(method, code, started, principal=principal)
         else:
             current = context.code() if hasattr(context, "code") else None
             if current not in (None, grpc.StatusCode.OK):  # the handler aborted itself
-                self._log(method, current, started, level=logging.INFO)
+                self._log(method, current, started, principal=principal)
                 raise exc
             error_id = uuid.uuid4().hex[:12]
             log.error(
@@ -113,10 +127,25 @@ class ChassisInterceptor(grpc.ServerInterceptor):
                 extra={"fields": {"error_id": error_id, "method": method}},
             )
             code, message = grpc.StatusCode.INTERNAL, f"internal error (error id: {error_id})"
-            self._log(method, code, started, level=logging.ERROR)
+            self._log(method, code, started, level=logging.ERROR, principal=principal)
         context.abort(code, message)
 
-    def _log(self, method: str, code: grpc.StatusCode, started: float, level: int = logging.INFO) -> None:
+    def _log(
+        self,
+        method: str,
+        code: grpc.StatusCode,
+        started: float,
+        level: int = logging.INFO,
+        principal: Principal | None = None,
+    ) -> None:
+        """Record the call's duration metric and write its log line (see module docstring)."""
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        RPC_SERVER_DURATION.record(elapsed_ms, rpc_attributes(method, code.value[0]))
+        if code is grpc.StatusCode.OK:
+            if method.startswith(ALWAYS_PUBLIC_PREFIXES):
+                level = logging.DEBUG
+            elif self.log_sample_rate < 1.0 and random.random() >= self.log_sample_rate:
+                return
         if log.isEnabledFor(level):
             log.log(
                 level,
@@ -127,7 +156,8 @@ class ChassisInterceptor(grpc.ServerInterceptor):
                     "fields": {
                         "method": method,
                         "code": code.name,
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                        "duration_ms": round(elapsed_ms, 2),
+                        "principal": principal.subject if principal is not None else "",
                     }
                 },
             )
@@ -137,14 +167,15 @@ class ChassisInterceptor(grpc.ServerInterceptor):
     ) -> Callable[..., Any]:
         def wrapper(request: Any, context: grpc.ServicerContext) -> Any:
             started = time.perf_counter()
-            token = None
+            token = principal = None
             try:
-                token = set_principal(self._authenticate(method, metadata))
+                principal = self._authenticate(method, metadata)
+                token = set_principal(principal)
                 response = behavior(request, context)
-                self._log(method, grpc.StatusCode.OK, started, level=logging.DEBUG)
+                self._log(method, grpc.StatusCode.OK, started, principal=principal)
                 return response
             except Exception as exc:
-                self._fail(context, method, exc, started)
+                self._fail(context, method, exc, started, principal)
             finally:
                 if token is not None:
                     reset_principal(token)
@@ -156,13 +187,14 @@ class ChassisInterceptor(grpc.ServerInterceptor):
     ) -> Callable[..., Any]:
         def wrapper(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
             started = time.perf_counter()
-            token = None
+            token = principal = None
             try:
-                token = set_principal(self._authenticate(method, metadata))
+                principal = self._authenticate(method, metadata)
+                token = set_principal(principal)
                 yield from behavior(request, context)
-                self._log(method, grpc.StatusCode.OK, started, level=logging.DEBUG)
+                self._log(method, grpc.StatusCode.OK, started, principal=principal)
             except Exception as exc:
-                self._fail(context, method, exc, started)
+                self._fail(context, method, exc, started, principal)
             finally:
                 if token is not None:
                     reset_principal(token)

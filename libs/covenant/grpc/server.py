@@ -36,17 +36,21 @@ from covenant.auth.tokens import (
 from covenant.db.engine import Database
 from covenant.grpc.app import BackgroundWorker, ServiceApp, ServiceContext
 from covenant.grpc.client import (
-    KEEPALIVE_OPTIONS,
     ChannelFactory,
     identity_jwks_fetcher,
     identity_token_issuer,
-    message_size_options,
     plain_channel,
 )
+from covenant.grpc.context import current_principal
+from covenant.grpc.deadlines import DeadlineInterceptor
 from covenant.grpc.interceptors import ChassisInterceptor
+from covenant.grpc.tls import CertFiles, PeerIdentityInterceptor, server_credentials
+from covenant.grpc.validation import ValidationInterceptor
+from covenant.grpc.wire import server_options
 from covenant.services import package_dir
 from covenant.services import service as service_info
 from covenant.settings import Settings
+from covenant.telemetry.instrument import ServiceTelemetry
 
 log = logging.getLogger("covenant.server")
 
@@ -95,6 +99,8 @@ class ServiceHost:
     _started: bool = False
     _stopped: threading.Event = field(default_factory=threading.Event)
     _channels: ChannelFactory | None = None
+    health_server: grpc.Server | None = None
+    health_port: int = 0
 
     # -- construction -------------------------------------------------------------------------
     def _build_context(self) -> ServiceContext:
@@ -106,11 +112,11 @@ class ServiceHost:
 
             self.secrets = provider_from_settings(s)
         if self.verifier is None:
-            identity = plain_channel(s.targets["identity"], s.max_message_bytes)
+            identity = plain_channel(s.targets["identity"], s.max_message_bytes, s.wire)
             self.verifier = TokenVerifier(JwksKeySource(identity_jwks_fetcher(identity)))
         if self.token_source is None:
             self.token_source = self._service_token_source()
-        self._channels = ChannelFactory(s.targets, self.token_source, s.max_message_bytes)
+        self._channels = ChannelFactory(s.targets, self.token_source, s.max_message_bytes, s.wire)
         return ServiceContext(
             settings=s,
             db=Database(database_url(s, self.secrets)),
@@ -127,7 +133,7 @@ class ServiceHost:
         except Exception:  # no credentials configured: outgoing calls go without a token
             log.warning("no service-account secret for %s; outgoing calls are unauthenticated", s.service)
             return StaticTokenSource(None)
-        issuer = identity_token_issuer(plain_channel(s.targets["identity"], s.max_message_bytes))
+        issuer = identity_token_issuer(plain_channel(s.targets["identity"], s.max_message_bytes, s.wire))
         return ClientCredentialsTokenSource(issuer, s.service, secret)
 
     def build(self) -> None:
@@ -153,14 +159,21 @@ class ServiceHost:
             app.on_start()
 
         interceptor = ChassisInterceptor(
-            ctx.verifier, auth_mode=s.auth_mode, public_methods=app.public_methods
+            ctx.verifier,
+            auth_mode=s.auth_mode,
+            public_methods=app.public_methods,
+            log_sample_rate=s.log_sample_rate,
         )
         server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=s.workers, thread_name_prefix=f"{s.service}-rpc"),
-            interceptors=[server_interceptor(), interceptor],
-            options=KEEPALIVE_OPTIONS
-            + message_size_options(s.max_message_bytes)
-            + [("grpc.http2.min_ping_interval_without_data_ms", 10_000), ("grpc.so_reuseport", 0)],
+            interceptors=[
+                server_interceptor(),
+                interceptor,
+                DeadlineInterceptor(),
+                PeerIdentityInterceptor(s.wire.tls, current_principal),
+                ValidationInterceptor(),
+            ],
+            options=server_options(s.wire, s.max_message_bytes, s.grace_seconds),
         )
         for add, servicer in app.servicers:
             add(servicer, server)
@@ -175,16 +188,35 @@ class ServiceHost:
         for name in ["", *names]:
             self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
         reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
-        self.port = server.add_insecure_port(s.listen)
+        if s.wire.tls.enabled:
+            self.port = server.add_secure_port(s.listen, server_credentials(CertFiles(s.wire.tls)))
+        else:
+            self.port = server.add_insecure_port(s.listen)
         if self.port == 0:
             raise RuntimeError(f"could not bind {s.listen}")
+        if s.wire.health_listen:
+            self._build_health_server()
         self.server = server
         self.workers = [
             rules.watcher,
-            OutboxRelay(ctx.db, self._channels, interval=s.relay_interval_seconds),
+            OutboxRelay(ctx.db, self._channels, interval=s.relay_interval_seconds, source=s.service),
+            ServiceTelemetry(s.service, ctx.db, ctx.rules),
             *app.workers,
         ]
         self._service_names = names
+
+    def _build_health_server(self) -> None:
+        """A plaintext listener serving only grpc.health.v1 (Kubernetes gRPC probes cannot speak TLS)."""
+        s = self.settings
+        server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix=f"{s.service}-health"),
+            options=[("grpc.so_reuseport", 0)],
+        )
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        self.health_port = server.add_insecure_port(s.wire.health_listen)
+        if self.health_port == 0:
+            raise RuntimeError(f"could not bind {s.wire.health_listen}")
+        self.health_server = server
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> ServiceHost:
@@ -196,6 +228,8 @@ class ServiceHost:
         assert self.server is not None and self.health is not None
         self._started = True
         self.server.start()
+        if self.health_server is not None:
+            self.health_server.start()
         for worker in self.workers:
             worker.start()
         for name in ["", *self._service_names]:
@@ -213,6 +247,8 @@ class ServiceHost:
             self.health.enter_graceful_shutdown()
         if self.server is not None:
             self.server.stop(grace).wait(grace + 1)
+        if self.health_server is not None:
+            self.health_server.stop(0)
         for worker in reversed(self.workers):
             try:
                 worker.stop(timeout=5)

@@ -23,6 +23,7 @@ from covenant.auth.tokens import (
     TokenVerifier,
     generate_signing_key,
 )
+from covenant.grpc.client import plain_channel
 from covenant.grpc.server import ServiceHost
 from covenant.settings import Settings
 
@@ -136,8 +137,13 @@ def running_service(
         vocabulary=vocabulary,
     )
     host.start()
-    target = f"127.0.0.1:{host.port}"
-    channel = grpc.insecure_channel(target)
+    listen_host = settings.listen.rsplit(":", 1)[0]
+    target = f"{'127.0.0.1' if listen_host in ('0.0.0.0', '') else listen_host}:{host.port}"
+    channel = (
+        plain_channel(target, settings.max_message_bytes, settings.wire)
+        if settings.wire.tls.enabled
+        else grpc.insecure_channel(target)
+    )
     try:
         grpc.channel_ready_future(channel).result(timeout=10)
         yield RunningService(host=host, target=target, channel=channel, tokens=tokens, settings=settings)

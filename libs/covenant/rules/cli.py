@@ -15,8 +15,9 @@
 
 Events files are JSON lines: {"event": {"type": ..., "id": ..., <data fields>}, "facts": {...}}.
 
-Remote commands call the service's RulePackService at --target (default: the service's local port) with
-the bearer token from --token or COVENANT_TOKEN.
+Remote commands call the service's RulePackService at --target (default: COVENANT_<SVC>_TARGET, else the
+service's local port) with the bearer token from --token or COVENANT_TOKEN, over TLS/mTLS when
+COVENANT_TLS_MODE says so, each call with --timeout seconds (default: the per-kind defaults).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from pathlib import Path
 import grpc
 
 from covenant.rules.engine import CompiledPack, run_pack_test_cases
-from covenant.rules.pack import PackError, parse_pack
+from covenant.rules.pack import PackError, load_pack_yaml, parse_pack
 from covenant.rules.vocabulary import ActionVocabulary
 from covenant.services import service as service_info
 
@@ -51,11 +52,9 @@ def vocabulary_for(service: str) -> ActionVocabulary:
 
 def _load(path: str) -> tuple[str, str]:
     text = Path(path).read_text()
-    try:
-        import yaml
-
-        service = str((yaml.safe_load(text) or {}).get("service", ""))
-    except Exception:  # the parser reports syntax errors with their line
+    try:  # bounded: no alias expansion, no deep recursion (see covenant.rules.bounds)
+        service = str((load_pack_yaml(text) or {}).get("service", ""))
+    except Exception:  # parse_pack reports the problem with its line
         service = ""
     return text, service
 
@@ -80,18 +79,22 @@ def cmd_validate(args: argparse.Namespace, verbose: bool = False) -> int:
             print(f"{args.pack}: {r.where}: {r.message}", file=sys.stderr)
     if not all(r.passed for r in results):
         return 1
+    for warning in vocabulary.warnings(pack) if vocabulary else []:
+        print(f"{args.pack}: WARNING: {warning}", file=sys.stderr)
     print(f"{pack.id}@{pack.version} valid: {len(pack.rules)} rules, {len(results)} tests passed")
     print(f"content hash {pack.content_hash}")
     return 0
 
 
 def _stub(args: argparse.Namespace, service: str):  # type: ignore[no-untyped-def]
+    from covenant.grpc.connect import cli_channel
     from covenant.rules.v1 import rule_pack_service_pb2_grpc
 
-    target = args.target or service_info(service).default_target
+    service_info(service)  # unknown service names fail here
     token = args.token or os.environ.get("COVENANT_TOKEN", "")
     metadata = [("authorization", f"Bearer {token}")] if token else []
-    return rule_pack_service_pb2_grpc.RulePackServiceStub(grpc.insecure_channel(target)), metadata
+    channel = cli_channel(service, args.target or None, timeout=getattr(args, "timeout", None))
+    return rule_pack_service_pb2_grpc.RulePackServiceStub(channel), metadata
 
 
 def _remote(fn):  # type: ignore[no-untyped-def]
@@ -99,7 +102,9 @@ def _remote(fn):  # type: ignore[no-untyped-def]
         try:
             return fn(args)
         except grpc.RpcError as exc:
-            print(f"{exc.code().name}: {exc.details()}", file=sys.stderr)
+            from covenant.grpc.connect import describe_rpc_error
+
+            print(describe_rpc_error(exc), file=sys.stderr)
             return 1
 
     return run
@@ -296,9 +301,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--target", default="", help="host:port of the service (default: its local port)")
     p.add_argument("--token", default="", help="bearer token (default: $COVENANT_TOKEN)")
+    p.add_argument("--timeout", type=float, default=None, help="deadline of each call in seconds")
     remote = argparse.ArgumentParser(add_help=False)  # the same options after the command
     remote.add_argument("--target", default=argparse.SUPPRESS, help="host:port of the service")
     remote.add_argument("--token", default=argparse.SUPPRESS, help="bearer token (default: $COVENANT_TOKEN)")
+    remote.add_argument("--timeout", type=float, default=argparse.SUPPRESS, help="call deadline, seconds")
     sub = p.add_subparsers(dest="command", required=True)
     for name, fn in (("validate", cmd_validate), ("test", lambda a: cmd_validate(a, verbose=True))):
         s = sub.add_parser(name)

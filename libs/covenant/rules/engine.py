@@ -4,8 +4,11 @@ Design, from the measured behaviour of durable-rules 2.0.28 (see DESIGN.md and b
 - a pack version compiles to a durable-rules JSON ruleset (one durable rule per pack rule, same id and
   priority; the condition tree becomes durable's $and/$or/$lt/... expression, negations pushed down to the
   leaves). The durable engine core does all the matching;
-- rules that pin ``event.type`` are indexed by it: one ruleset per event type the pack names (its rules
-  plus the rules for any type) and one for other types, so the engine runs only rules that can apply;
+- rules that pin ``event.type`` are indexed by it: one ruleset per event type the pack names (only the rules
+  pinned to it) and one for the rules of any type; an event runs its type's ruleset and the any-type one,
+  merged in priority order. No rule is copied into every per-type ruleset, so compile cost (time and the
+  engine's memory) is linear in the pack's size;
+- ``matches`` is RE2 (``google-re2``): linear time in the text, whatever the pattern;
 - each compiled version has its own rulesets (unique names per pack id + content hash + counter), so
   activating a version is building a new object and swapping a reference; the old rulesets are deleted
   from the engine once no evaluation uses them any more (a 200-rule pack holds ~2.5 MB);
@@ -25,7 +28,6 @@ import contextlib
 import copy
 import itertools
 import json
-import re
 import threading
 import weakref
 from collections.abc import Mapping
@@ -33,8 +35,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import durable_rules_engine as durable_core
+import re2
 
 from covenant.errors import FailedPrecondition
+from covenant.rules.bounds import compile_pattern
 from covenant.rules.expr import ExpressionError, evaluate
 from covenant.rules.pack import Pack, PackError, Rule
 from covenant.rules.vocabulary import ActionVocabulary
@@ -91,7 +95,7 @@ def _flag(key: str, op: str, value: Any, derived: Derived) -> str:
     the durable rule then matches: durable's ``$nex`` also passes when the field is present (measured,
     2.0.28), its regex dialect is not Python's, and it orders strings against numbers. ``contains`` is an
     exact substring (or list membership) test."""
-    arg = re.compile(str(value)) if op == "matches" else value
+    arg = compile_pattern(str(value)) if op == "matches" else value
     for flag, k, o, a in derived:
         if (k, o, a) == (key, op, arg):
             return flag
@@ -235,9 +239,10 @@ def ruleset_definition(
             cond = compile_condition(rule.when, derived=derived)
         except PackError as exc:
             raise PackError([f"rule {rule.id} (line {rule.line}): {p}" for p in exc.problems]) from None
-        except re.error as exc:
+        except re2.error as exc:
+            detail = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
             raise PackError(
-                [f"rule {rule.id} (line {rule.line}): matches: bad regular expression: {exc}"]
+                [f"rule {rule.id} (line {rule.line}): matches: not a valid RE2 regular expression: {detail}"]
             ) from None
         spec[rule.id] = {"all": [{"m": cond}], "pri": rule.priority}
     if pack.hit_policy == "first":  # events are consumed; the catch-all consumes the unmatched ones
@@ -349,8 +354,8 @@ class CompiledPack:
     """A pack version compiled into durable-rules rulesets. Thread-safe.
 
     Rules that pin ``event.type`` are indexed by it: the pack gets one ruleset per event type its rules
-    name (those rules plus the rules that match any type) and one for the other types, so the engine only
-    runs the rules that can apply to the event; priority order holds within each ruleset.
+    name (only those rules) and one for the rules that match any type; an event runs its type's ruleset and
+    the any-type one, and the fired rules are merged in priority order (hit policy ``first``: the top one).
 
     The rulesets are driven through durable-rules' engine core (``durable_rules_engine``, the matcher that
     ``durable.engine.Host`` wraps) rather than through ``Host``: a ``Host`` starts two timer threads that
@@ -379,11 +384,12 @@ class CompiledPack:
         pinned = {r.id: rule_event_types(r.when) for r in pack.rules}
         anywhere = [r for r in pack.rules if pinned[r.id] is None]
         types = sorted({t for ts in pinned.values() if ts for t in ts})
-        self._by_type: dict[str, _Ruleset | None] = {}
+        self._by_type: dict[str, _Ruleset] = {}
         for i, event_type in enumerate(types):
-            rules = [r for r in pack.rules if pinned[r.id] is None or event_type in pinned[r.id]]  # type: ignore[operator]
+            rules = [r for r in pack.rules if pinned[r.id] and event_type in pinned[r.id]]  # type: ignore[operator]
             self._by_type[event_type] = _Ruleset(f"{self.ruleset}.{i}", pack, rules)
         self._other = _Ruleset(f"{self.ruleset}.any", pack, anywhere) if anywhere else None
+        self._order = {r.id: i for i, r in enumerate(pack.rules)}  # pack.rules is in priority order
 
     def rulesets(self) -> list[_Ruleset]:
         """The durable rulesets behind this pack (for inspection and tests)."""
@@ -392,16 +398,22 @@ class CompiledPack:
     def matching_rules(self, event: Mapping[str, Any], facts: Mapping[str, Any]) -> list[str]:
         """Ids of the rules the engine fires for this event, in firing (priority) order."""
         event_type = event.get("type")
-        ruleset = self._by_type.get(event_type, self._other) if isinstance(event_type, str) else self._other
-        if ruleset is None:  # no rule of this pack can match this event type
-            return []
-        message = ruleset.message(event, facts)
-        with self._lock:
-            message["id"] = next(self._seq)
-            try:
-                return ruleset.fire(message)
-            except RuntimeError as exc:
-                raise RuntimeError(f"pack {self.pack.id} version {self.pack.version}: {exc}") from None
+        typed = self._by_type.get(event_type) if isinstance(event_type, str) else None
+        rulesets = [r for r in (typed, self._other) if r is not None]
+        fired: list[str] = []
+        for ruleset in rulesets:
+            message = ruleset.message(event, facts)
+            with self._lock:
+                message["id"] = next(self._seq)
+                try:
+                    fired += ruleset.fire(message)
+                except RuntimeError as exc:
+                    raise RuntimeError(f"pack {self.pack.id} version {self.pack.version}: {exc}") from None
+        if len(rulesets) > 1:
+            fired.sort(key=self._order.__getitem__)
+            if self.pack.hit_policy == "first":
+                fired = fired[:1]
+        return fired
 
     def evaluate(self, event: Mapping[str, Any], facts: Mapping[str, Any] | None = None) -> list[FiredAction]:
         """Fired actions for one event, in priority order (empty when no rule matched)."""

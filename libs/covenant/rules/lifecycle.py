@@ -48,6 +48,7 @@ from covenant.rules.engine import (
 from covenant.rules.pack import Pack, PackError, parse_pack
 from covenant.rules.runtime import RuleRuntime, evaluate_packs, resolve_parameter
 from covenant.rules.vocabulary import ActionVocabulary
+from covenant.telemetry.metrics import RULE_COMPILE_FAILURES
 
 log = logging.getLogger(__name__)
 AUDIT_STREAM = "rules"
@@ -481,6 +482,7 @@ class RulePackManager:
                 try:
                     compiled[pid] = self._compile(stored.source)
                 except PackError as exc:  # keep serving the last good version of this pack
+                    RULE_COMPILE_FAILURES.add(1, {"service": self.service, "pack": pid})
                     log.error(
                         "active version %s@%s does not compile here: %s", pid, stored.version, exc.message
                     )

@@ -18,19 +18,11 @@ from typing import Any
 import jsonschema
 import yaml
 
-from covenant.errors import InvalidArgument
-from covenant.rules.expr import ExpressionError, compile_expression
+from covenant.rules.bounds import PackError, check_yaml_bounds, pattern_problem
+from covenant.rules.expr import ExpressionError, fold_constant
 from covenant.rules.vocabulary import ActionVocabulary
 
 SCHEMA_PATH = Path(__file__).with_name("pack.schema.json")
-
-
-class PackError(InvalidArgument):
-    """A rule pack that fails validation; ``problems`` lists every issue found."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(problems), field="pack")
 
 
 @cache
@@ -143,13 +135,26 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _load_yaml(text: str) -> tuple[yaml.Node | None, Any]:
-    """The YAML node tree (for line numbers) and the plain document, from one parse."""
+    """The YAML node tree (for line numbers) and the plain document, from one parse, once
+    ``check_yaml_bounds`` has passed (so the recursive composer never sees deep or aliased input)."""
+    check_yaml_bounds(text)
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
         return node, (loader.construct_document(node) if node is not None else None)
     finally:
         loader.dispose()
+
+
+def load_pack_yaml(text: str) -> Any:
+    """The plain document of a pack's YAML, within the pack limits (``PackError`` otherwise). Every place that
+    reads pack YAML (service, CLI) goes through here or ``parse_pack``."""
+    try:
+        return _load_yaml(text)[1]
+    except PackError:
+        raise
+    except (ValueError, yaml.YAMLError) as exc:
+        raise PackError([f"pack: YAML error: {getattr(exc, 'problem', exc)}"]) from None
 
 
 def _where(rule_id: str | None, line: int | None) -> str:
@@ -208,6 +213,22 @@ def _parameter_problems(name: str, spec: dict[str, Any], lines: dict) -> list[st
     return problems
 
 
+def _patterns(cond: Any) -> list[Any]:
+    """Every ``matches`` argument in a condition tree (iterative; the tree's depth is already bounded)."""
+    found, todo = [], [cond]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, list):
+            todo.extend(node)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if key == "matches":
+                    found.append(value)
+                else:
+                    todo.append(value)
+    return found
+
+
 def parse_pack(text: str, vocabulary: ActionVocabulary | None = None) -> Pack:
     """Parse and validate a pack. Raises PackError listing every problem, with rule ids and lines."""
     try:
@@ -254,6 +275,9 @@ def parse_pack(text: str, vocabulary: ActionVocabulary | None = None) -> Pack:
         if r["id"] in seen:
             problems.append(f"{_where(r['id'], line)}: duplicate rule id (first at line {seen[r['id']]})")
         seen.setdefault(r["id"], line)
+        for pattern in _patterns(r["when"]):
+            if (problem := pattern_problem(str(pattern))) is not None:
+                problems.append(f"{_where(r['id'], line)}: {problem}")
         calls = []
         for j, call in enumerate(r["then"]):
             params = call.get("params", {}) or {}
@@ -262,7 +286,7 @@ def parse_pack(text: str, vocabulary: ActionVocabulary | None = None) -> Pack:
             for k, v in params.items():
                 if isinstance(v, dict) and set(v) == {"expr"}:
                     try:
-                        compile_expression(str(v["expr"]))
+                        fold_constant(str(v["expr"]))
                     except ExpressionError as exc:
                         problems.append(f"{_where(r['id'], cline)}: params.{k}: {exc}")
             if vocabulary is not None:

@@ -1,4 +1,9 @@
-"""The rule runtime a service evaluates against: its active packs, swapped atomically on activation."""
+"""The rule runtime a service evaluates against: its active packs, swapped atomically on activation.
+
+A service's evaluations run in a ``rules evaluate`` span and record ``covenant.rules.evaluations`` (per pack
+and version), ``covenant.rules.hits`` (per pack, version and rule that fired) and
+``covenant.rules.evaluation.duration`` (docs/operations.md); dry runs (``evaluate_packs`` alone) do not.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,8 @@ from typing import Any
 
 from covenant.rules.engine import CompiledPack, FiredAction
 from covenant.rules.vocabulary import ActionVocabulary
+from covenant.telemetry import metrics as m
+from covenant.telemetry import tracer
 
 # (name, role, org unit, default) -> the parameter's value for that role and unit in some pack set.
 ParameterLookup = Callable[[str, "str | None", "str | None", Any], Any]
@@ -32,10 +39,10 @@ def resolve_parameter(
 
 
 def evaluate_packs(
-    packs: Iterable[CompiledPack], event: Mapping[str, Any], facts: Mapping[str, Any]
+    packs: Iterable[CompiledPack], event: Mapping[str, Any], facts: Mapping[str, Any], *, service: str = ""
 ) -> list[FiredAction]:
     """Fired actions of the packs that apply to ``event['type']`` and are in force today, in the given
-    pack order, each pack's in rule priority order."""
+    pack order, each pack's in rule priority order. With ``service``, evaluations and hits are counted."""
     event_type = str(event.get("type", ""))
     out: list[FiredAction] = []
     for compiled in packs:
@@ -44,7 +51,13 @@ def evaluate_packs(
             continue
         if (pack.effective_from or pack.effective_to) and not pack.in_force(datetime.now(UTC).date()):
             continue
-        out.extend(compiled.evaluate(event, facts))
+        fired = compiled.evaluate(event, facts)
+        if service:
+            labels = {"service": service, "pack": pack.id, "version": pack.version}
+            m.RULE_EVALUATIONS.add(1, labels)
+            for rule_id in dict.fromkeys(f.rule_id for f in fired):  # a rule hits once per evaluation
+                m.RULE_HITS.add(1, {**labels, "rule": rule_id})
+        out.extend(fired)
     return out
 
 
@@ -128,7 +141,13 @@ class RuleRuntime:
         facts = facts or {}
         if record:  # kept for dry runs, failing evaluations included
             self._recent.append((dict(event), dict(facts)))
-        return evaluate_packs(self._current() if packs is None else packs, event, facts)
+        started = time.perf_counter()
+        with tracer.start_as_current_span("rules evaluate", attributes={"service": self.service}) as span:
+            active = self._current() if packs is None else packs
+            fired = evaluate_packs(active, event, facts, service=self.service)
+            span.set_attribute("covenant.rules.fired", len(fired))
+        m.RULE_EVALUATION_DURATION.record((time.perf_counter() - started) * 1000, {"service": self.service})
+        return fired
 
     def snapshot(self) -> tuple[CompiledPack, ...]:
         """The active packs as one immutable set (pass it back as ``evaluate(..., packs=)``)."""

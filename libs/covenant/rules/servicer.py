@@ -3,13 +3,10 @@ lifecycle (``covenant.rules.authority``); what tooling may show is ``covenant.ru
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-import yaml
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -18,11 +15,12 @@ from covenant.auth import Principal, Scope, authorize, scope_filter
 from covenant.errors import InvalidArgument
 from covenant.events.v1.event_pb2 import Event
 from covenant.grpc.context import current_principal
+from covenant.paging import page_cursor, page_token
 from covenant.rules import store
 from covenant.rules.authority import READ
 from covenant.rules.engine import FiredAction
 from covenant.rules.lifecycle import DryRunRow, RulePackManager
-from covenant.rules.pack import PackError
+from covenant.rules.pack import PackError, load_pack_yaml
 from covenant.rules.scoping import mask_text, mask_value, visible
 from covenant.rules.v1 import rule_pack_service_pb2 as pb
 from covenant.rules.v1 import rule_pack_service_pb2_grpc
@@ -44,8 +42,8 @@ def _header(content_hash: str, source: str) -> tuple[str, str]:
     if cached is not None:
         return cached
     try:
-        doc = yaml.load(source, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError:
+        doc = load_pack_yaml(source)
+    except InvalidArgument:
         doc = None
     header = (
         (str(doc.get("owner", "")), str(doc.get("description", ""))) if isinstance(doc, dict) else ("", "")
@@ -69,7 +67,9 @@ def approvals_pb(approvals: Iterable[store.Approval]) -> list[pb.Approval]:
     ]
 
 
-def version_pb(v: store.StoredVersion, active: bool, with_source: bool = False) -> pb.RulePackVersion:
+def version_pb(
+    v: store.StoredVersion, active: bool, with_source: bool = False, approvals_required: int = 0
+) -> pb.RulePackVersion:
     t = _ts(v.created_at)
     owner, description = _header(v.content_hash, v.source)
     return pb.RulePackVersion(
@@ -83,6 +83,7 @@ def version_pb(v: store.StoredVersion, active: bool, with_source: bool = False) 
         source_yaml=v.source if with_source else "",
         owner=owner,
         description=description,
+        approvals_required=approvals_required,
     )
 
 
@@ -115,22 +116,6 @@ def event_input(event: Event) -> dict[str, Any]:
     if event.HasField("occurred_at"):
         out["occurred_at"] = event.occurred_at.ToJsonString()
     return out
-
-
-def _page_token(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"v1:{offset}".encode()).decode()
-
-
-def _page_offset(token: str) -> int:
-    if not token:
-        return 0
-    try:
-        kind, offset = base64.urlsafe_b64decode(token.encode()).decode().split(":")
-        if kind != "v1" or int(offset) < 0:
-            raise ValueError
-        return int(offset)
-    except (ValueError, UnicodeDecodeError, binascii.Error):
-        raise InvalidArgument("is not a token this service issued", field="page_token") from None
 
 
 class RulePackServicer(rule_pack_service_pb2_grpc.RulePackServiceServicer):
@@ -305,13 +290,15 @@ class RulePackServicer(rule_pack_service_pb2_grpc.RulePackServiceServicer):
         if request.page_size < 0:
             raise InvalidArgument("must not be negative", field="page_size")
         size = min(request.page_size or 50, 500)
-        offset = _page_offset(request.page_token)
+        bound = ("rule-pack-versions", request.pack_id)
+        offset = page_cursor(request.page_token, bound, kind=int) or 0
         versions, active = self.manager.history(request.pack_id)
         page = versions[offset : offset + size]
         more = offset + size < len(versions)
+        required = self.manager.required_approvals(versions[0]) if versions else 0
         return pb.ListRulePackVersionsResponse(
-            versions=[version_pb(v, v.version == active) for v in page],
-            next_page_token=_page_token(offset + size) if more else "",
+            versions=[version_pb(v, v.version == active, approvals_required=required) for v in page],
+            next_page_token=page_token(offset + size if more else None, bound),
         )
 
     def ListActiveRulePacks(

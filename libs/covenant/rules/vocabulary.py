@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,13 +21,24 @@ class ActionSpec:
 class ActionVocabulary:
     """The actions of one service, with parameter validation."""
 
-    def __init__(self, service: str, specs: Iterable[ActionSpec]) -> None:
+    def __init__(
+        self,
+        service: str,
+        specs: Iterable[ActionSpec],
+        pack_warnings: Callable[[Any], list[str]] | None = None,
+    ) -> None:
         self.service = service
         self.specs = {s.name: s for s in specs}
+        self._pack_warnings = pack_warnings
         self._validators = {
             name: jsonschema.Draft202012Validator(dict(spec.params_schema))
             for name, spec in self.specs.items()
         }
+
+    def warnings(self, pack: Any) -> list[str]:
+        """Loud warnings about a valid pack that do not fail validation (e.g. a calendar year the
+        official holiday source does not cover yet)."""
+        return list(self._pack_warnings(pack)) if self._pack_warnings else []
 
     def __contains__(self, name: str) -> bool:
         return name in self.specs

@@ -5,7 +5,9 @@ COVENANT_OTEL_EXPORTER; the OTLP endpoint comes from the standard OTEL_EXPORTER_
 logs whose records carry ``trace_id``/``span_id`` of the active span. Trace context crosses services in
 gRPC metadata (instrumented channels and servers) and inside the event envelope (``traceparent``), so
 one trace spans an event's whole journey: ``context_from_event(event)`` restores it on the consumer.
-With COVENANT_METRICS_PORT set, ``setup`` also serves Prometheus metrics on that port (``/metrics``).
+With COVENANT_METRICS_PORT set, ``setup`` installs the OpenTelemetry meter provider (``telemetry.metrics``)
+and serves its Prometheus exposition on that port (``/metrics``); with the ``otlp`` exporter metrics are
+also pushed over OTLP. docs/operations.md lists every metric, alert and log field.
 """
 
 from __future__ import annotations
@@ -50,8 +52,13 @@ def setup(settings: Settings) -> None:
             provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
         trace.set_tracer_provider(provider)
         setup_logging(settings.log_level, settings.log_format, settings.service)
-        if settings.env.get("COVENANT_METRICS_PORT"):
-            start_metrics_server(int(settings.env["COVENANT_METRICS_PORT"]), settings.service)
+        port = settings.env.get("COVENANT_METRICS_PORT")
+        if port or settings.otel_exporter == "otlp":
+            from covenant.telemetry.metrics import install
+
+            install(settings.service, prometheus=bool(port), otlp=settings.otel_exporter == "otlp")
+        if port:
+            start_metrics_server(int(port), settings.service)
         _configured = True
 
 

@@ -46,6 +46,15 @@ class Terms:
         """``sha256:<hex>`` over the canonical terms."""
         return "sha256:" + hashlib.sha256(self.canonical().encode()).hexdigest()
 
+    def business_key(self) -> str:
+        """The real-world promise these terms make: one template about one correlated fact (e.g. "loan L-1
+        disbursed within 3 business days"). Whoever records it and whenever, a second commitment with the
+        same key is the same promise, so one disbursal can never pay it twice (docs/security.md)."""
+        fact = json.dumps(
+            [self.template_id, self.fulfilling_event_type, self.correlation_key, self.correlation_value]
+        )
+        return "sha256:" + hashlib.sha256(fact.encode()).hexdigest()
+
     @classmethod
     def from_canonical(cls, text: str) -> Terms:
         data = json.loads(text)

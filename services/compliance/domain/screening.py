@@ -7,6 +7,11 @@ Each name is reduced to a core name (what identifies the party) plus a Latin key
 Chinese core, or the words of a Latin one). Candidates come from an inverted index of core-name
 character bigrams and Latin-key tokens — so screening never scans the whole list — and are scored with
 rapidfuzz; every match carries the features that produced its score.
+
+Chinese names are compared twice: by characters and by sound (the toneless pinyin syllables, one per
+character), so a name written with a same-sounding character (恒信大 for 恒信达) still matches; the
+features say which comparison matched (``matched_by:characters`` / ``matched_by:pinyin``) and whether the
+query was written in traditional characters (``traditional_form``).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import pairwise
 
+import opencc
 from pypinyin import lazy_pinyin
 from rapidfuzz import fuzz
 
@@ -124,6 +130,7 @@ _LATIN_PLACES = frozenset("".join(lazy_pinyin(p)) for p in PLACES) | {"hong kong
 _WORDS = re.compile(r"[a-z0-9]+")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _NORMALISER = Normaliser()
+_T2S = opencc.OpenCC("t2s")
 
 
 def _fold(text: str) -> str:
@@ -182,6 +189,8 @@ def core_name(name: str) -> CoreName:
     if not _CJK.search(text):  # a Latin name: words, suffixes and places are whole words
         words = _strip_latin(_WORDS.findall(text), features)
         return CoreName("".join(words), " ".join(words), tuple(features))
+    if _T2S.convert(text) != text:
+        features.append("traditional_form")
     core = _NORMALISER.quick(text)
     stripped = True
     while stripped:
@@ -214,6 +223,8 @@ def _keys(cn: CoreName, *, query: bool) -> set[str]:
         if query:
             latin = cn.latin.replace(" ", "")
             keys.update("L:" + latin[i : i + 3] for i in range(len(latin) - 2))
+            syl = cn.latin.split()  # same-sounding Chinese entries (filed under their syllable pairs)
+            keys.update("P:" + a + b for a, b in pairwise(syl))
         else:
             syl = cn.latin.split()
             keys.update("P:" + a + b for a, b in pairwise(syl))
@@ -236,6 +247,17 @@ def score(query: CoreName, entry_core: str, entry_latin: str) -> tuple[float, li
     plain = fuzz.ratio(query.core, entry_core)
     features = [f"core_ratio:{plain:.0f}"]
     best = plain
+    if q_cjk:  # by sound: syllable by syllable, so one same-sounding character is no difference at all
+        sound = fuzz.ratio(query.latin.split(), entry_latin.split())
+        features.append(f"pinyin_ratio:{sound:.0f}")
+        if sound > plain:
+            best = sound
+        if sound > plain:
+            features.append("matched_by:pinyin")
+        elif "traditional_form" in query.features:
+            features.append("matched_by:traditional_form")
+        else:
+            features.append("matched_by:characters")
     if not q_cjk:
         by_order = fuzz.token_sort_ratio(query.latin, entry_latin)
         if by_order > plain:

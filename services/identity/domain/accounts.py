@@ -1,23 +1,15 @@
-"""Accounts: usernames, password rules and lockout after repeated failures."""
+"""Accounts: usernames, password rules, failed-login counts (throttling lives in ``throttle``)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from covenant.errors import InvalidArgument
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 _CLIENT_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
-
-
-@dataclass(frozen=True)
-class LockoutPolicy:
-    """``max_failures`` consecutive failures lock the account for ``lock_minutes``."""
-
-    max_failures: int = 5
-    lock_minutes: int = 15
 
 
 @dataclass(frozen=True)
@@ -74,13 +66,10 @@ def validate_password(password: str, field_name: str = "password") -> str:
     return password
 
 
-def after_failure(account: Account, now: datetime, policy: LockoutPolicy) -> Account:
-    """The account after one failed login: counts the failure, locks at the threshold."""
-    failures = account.failed_attempts + 1
-    locked_until = account.locked_until
-    if failures >= policy.max_failures:
-        locked_until = now + timedelta(minutes=policy.lock_minutes)
-    return replace(account, failed_attempts=failures, locked_until=locked_until)
+def counted_failure(account: Account) -> Account:
+    """The account after a wrong password: the failure is counted (shown to administrators), nothing is
+    locked. Guessing is throttled by source instead (``services.identity.domain.throttle``)."""
+    return replace(account, failed_attempts=account.failed_attempts + 1)
 
 
 def after_success(account: Account) -> Account:

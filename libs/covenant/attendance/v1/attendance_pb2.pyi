@@ -1,8 +1,10 @@
 import datetime
 
+from buf.validate import validate_pb2 as _validate_pb2
 from covenant.common.v1 import common_pb2 as _common_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
@@ -10,21 +12,34 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class Datum(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DATUM_UNSPECIFIED: _ClassVar[Datum]
+    DATUM_WGS84: _ClassVar[Datum]
+    DATUM_GCJ02: _ClassVar[Datum]
+    DATUM_BD09: _ClassVar[Datum]
+DATUM_UNSPECIFIED: Datum
+DATUM_WGS84: Datum
+DATUM_GCJ02: Datum
+DATUM_BD09: Datum
+
 class ClientPlace(_message.Message):
-    __slots__ = ("client_id", "name", "address", "location", "visit_radius_m", "high_risk")
+    __slots__ = ("client_id", "name", "address", "location", "visit_radius_m", "high_risk", "datum")
     CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
     LOCATION_FIELD_NUMBER: _ClassVar[int]
     VISIT_RADIUS_M_FIELD_NUMBER: _ClassVar[int]
     HIGH_RISK_FIELD_NUMBER: _ClassVar[int]
+    DATUM_FIELD_NUMBER: _ClassVar[int]
     client_id: str
     name: str
     address: str
     location: _common_pb2.GeoPoint
     visit_radius_m: int
     high_risk: bool
-    def __init__(self, client_id: _Optional[str] = ..., name: _Optional[str] = ..., address: _Optional[str] = ..., location: _Optional[_Union[_common_pb2.GeoPoint, _Mapping]] = ..., visit_radius_m: _Optional[int] = ..., high_risk: _Optional[bool] = ...) -> None: ...
+    datum: Datum
+    def __init__(self, client_id: _Optional[str] = ..., name: _Optional[str] = ..., address: _Optional[str] = ..., location: _Optional[_Union[_common_pb2.GeoPoint, _Mapping]] = ..., visit_radius_m: _Optional[int] = ..., high_risk: _Optional[bool] = ..., datum: _Optional[_Union[Datum, str]] = ...) -> None: ...
 
 class ImportClientPlacesRequest(_message.Message):
     __slots__ = ("places",)
@@ -39,14 +54,16 @@ class ImportClientPlacesResponse(_message.Message):
     def __init__(self, imported: _Optional[int] = ...) -> None: ...
 
 class FindNearbyPlacesRequest(_message.Message):
-    __slots__ = ("location", "radius_m", "limit")
+    __slots__ = ("location", "radius_m", "limit", "datum")
     LOCATION_FIELD_NUMBER: _ClassVar[int]
     RADIUS_M_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    DATUM_FIELD_NUMBER: _ClassVar[int]
     location: _common_pb2.GeoPoint
     radius_m: float
     limit: int
-    def __init__(self, location: _Optional[_Union[_common_pb2.GeoPoint, _Mapping]] = ..., radius_m: _Optional[float] = ..., limit: _Optional[int] = ...) -> None: ...
+    datum: Datum
+    def __init__(self, location: _Optional[_Union[_common_pb2.GeoPoint, _Mapping]] = ..., radius_m: _Optional[float] = ..., limit: _Optional[int] = ..., datum: _Optional[_Union[Datum, str]] = ...) -> None: ...
 
 class NearbyPlace(_message.Message):
     __slots__ = ("place", "distance_m")
@@ -63,7 +80,7 @@ class FindNearbyPlacesResponse(_message.Message):
     def __init__(self, places: _Optional[_Iterable[_Union[NearbyPlace, _Mapping]]] = ...) -> None: ...
 
 class Ping(_message.Message):
-    __slots__ = ("employee_id", "org_unit", "device_id", "location", "accuracy_m", "time", "mock_location", "role")
+    __slots__ = ("employee_id", "org_unit", "device_id", "location", "accuracy_m", "time", "mock_location", "role", "datum")
     EMPLOYEE_ID_FIELD_NUMBER: _ClassVar[int]
     ORG_UNIT_FIELD_NUMBER: _ClassVar[int]
     DEVICE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -72,6 +89,7 @@ class Ping(_message.Message):
     TIME_FIELD_NUMBER: _ClassVar[int]
     MOCK_LOCATION_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
+    DATUM_FIELD_NUMBER: _ClassVar[int]
     employee_id: str
     org_unit: str
     device_id: str
@@ -80,7 +98,8 @@ class Ping(_message.Message):
     time: _timestamp_pb2.Timestamp
     mock_location: bool
     role: str
-    def __init__(self, employee_id: _Optional[str] = ..., org_unit: _Optional[str] = ..., device_id: _Optional[str] = ..., location: _Optional[_Union[_common_pb2.GeoPoint, _Mapping]] = ..., accuracy_m: _Optional[float] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., mock_location: _Optional[bool] = ..., role: _Optional[str] = ...) -> None: ...
+    datum: Datum
+    def __init__(self, employee_id: _Optional[str] = ..., org_unit: _Optional[str] = ..., device_id: _Optional[str] = ..., location: _Optional[_Union[_common_pb2.GeoPoint, _Mapping]] = ..., accuracy_m: _Optional[float] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., mock_location: _Optional[bool] = ..., role: _Optional[str] = ..., datum: _Optional[_Union[Datum, str]] = ...) -> None: ...
 
 class IngestPingsRequest(_message.Message):
     __slots__ = ("pings",)
@@ -133,12 +152,14 @@ class CheckInResponse(_message.Message):
     def __init__(self, verified: _Optional[bool] = ..., distance_m: _Optional[float] = ..., visit_id: _Optional[str] = ..., event_type: _Optional[str] = ..., rule_id: _Optional[str] = ..., pack_version: _Optional[str] = ..., pack_id: _Optional[str] = ..., suspicions: _Optional[_Iterable[str]] = ..., radius_m: _Optional[float] = ...) -> None: ...
 
 class GetRouteReportRequest(_message.Message):
-    __slots__ = ("employee_id", "date")
+    __slots__ = ("employee_id", "date", "datum")
     EMPLOYEE_ID_FIELD_NUMBER: _ClassVar[int]
     DATE_FIELD_NUMBER: _ClassVar[int]
+    DATUM_FIELD_NUMBER: _ClassVar[int]
     employee_id: str
     date: str
-    def __init__(self, employee_id: _Optional[str] = ..., date: _Optional[str] = ...) -> None: ...
+    datum: Datum
+    def __init__(self, employee_id: _Optional[str] = ..., date: _Optional[str] = ..., datum: _Optional[_Union[Datum, str]] = ...) -> None: ...
 
 class RouteItem(_message.Message):
     __slots__ = ("kind", "start_time", "end_time", "location", "client_id", "verified", "minutes", "distance_to_client_m", "id")
@@ -181,7 +202,7 @@ class Anomaly(_message.Message):
     def __init__(self, kind: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., detail_json: _Optional[str] = ..., rule_id: _Optional[str] = ..., pack_version: _Optional[str] = ..., pack_id: _Optional[str] = ..., ref_id: _Optional[str] = ...) -> None: ...
 
 class RouteReport(_message.Message):
-    __slots__ = ("employee_id", "date", "items", "distance_m", "verified_visits", "anomalies", "summary")
+    __slots__ = ("employee_id", "date", "items", "distance_m", "verified_visits", "anomalies", "summary", "datum")
     EMPLOYEE_ID_FIELD_NUMBER: _ClassVar[int]
     DATE_FIELD_NUMBER: _ClassVar[int]
     ITEMS_FIELD_NUMBER: _ClassVar[int]
@@ -189,6 +210,7 @@ class RouteReport(_message.Message):
     VERIFIED_VISITS_FIELD_NUMBER: _ClassVar[int]
     ANOMALIES_FIELD_NUMBER: _ClassVar[int]
     SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    DATUM_FIELD_NUMBER: _ClassVar[int]
     employee_id: str
     date: str
     items: _containers.RepeatedCompositeFieldContainer[RouteItem]
@@ -196,7 +218,8 @@ class RouteReport(_message.Message):
     verified_visits: int
     anomalies: _containers.RepeatedCompositeFieldContainer[Anomaly]
     summary: EmployeeDay
-    def __init__(self, employee_id: _Optional[str] = ..., date: _Optional[str] = ..., items: _Optional[_Iterable[_Union[RouteItem, _Mapping]]] = ..., distance_m: _Optional[float] = ..., verified_visits: _Optional[int] = ..., anomalies: _Optional[_Iterable[_Union[Anomaly, _Mapping]]] = ..., summary: _Optional[_Union[EmployeeDay, _Mapping]] = ...) -> None: ...
+    datum: Datum
+    def __init__(self, employee_id: _Optional[str] = ..., date: _Optional[str] = ..., items: _Optional[_Iterable[_Union[RouteItem, _Mapping]]] = ..., distance_m: _Optional[float] = ..., verified_visits: _Optional[int] = ..., anomalies: _Optional[_Iterable[_Union[Anomaly, _Mapping]]] = ..., summary: _Optional[_Union[EmployeeDay, _Mapping]] = ..., datum: _Optional[_Union[Datum, str]] = ...) -> None: ...
 
 class GetTeamSummaryRequest(_message.Message):
     __slots__ = ("org_unit", "date", "page_size", "page_token")

@@ -22,55 +22,114 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)covenant/commitments/v1/commitments.proto\x12\x17\x63ovenant.commitments.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb4\x03\n\x05Terms\x12\x13\n\x0btemplate_id\x18\x01 \x01(\t\x12\x0f\n\x07pack_id\x18\x02 \x01(\t\x12\x14\n\x0cpack_version\x18\x03 \x01(\t\x12\x0f\n\x07promise\x18\x04 \x01(\t\x12\x13\n\x0b\x65mployee_id\x18\x05 \x01(\t\x12\x10\n\x08org_unit\x18\x06 \x01(\t\x12\x11\n\tclient_id\x18\x07 \x01(\t\x12\x1d\n\x15\x66ulfilling_event_type\x18\x08 \x01(\t\x12\x17\n\x0f\x63orrelation_key\x18\t \x01(\t\x12\x19\n\x11\x63orrelation_value\x18\n \x01(\t\x12.\n\ncreated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x64\x65\x61\x64line\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rdeadline_rule\x18\r \x01(\t\x12-\n\treminders\x18\x0e \x03(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\x0c\x63onsequences\x18\x0f \x01(\x0b\x32\x17.google.protobuf.Struct\"\xc7\x01\n\tExtension\x12\x35\n\x11previous_deadline\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0cnew_deadline\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x10\n\x08\x61pprover\x18\x04 \x01(\t\x12/\n\x0b\x65xtended_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x9c\x03\n\nCommitment\x12\x0c\n\x04name\x18\x01 \x01(\t\x12-\n\x05terms\x18\x02 \x01(\x0b\x32\x1e.covenant.commitments.v1.Terms\x12\x12\n\nterms_hash\x18\x03 \x01(\t\x12\x37\n\x05state\x18\x04 \x01(\x0e\x32(.covenant.commitments.v1.CommitmentState\x12\x36\n\x12\x65\x66\x66\x65\x63tive_deadline\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nsettled_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x66ulfilled_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rdelay_seconds\x18\x08 \x01(\x03\x12\x36\n\nextensions\x18\t \x03(\x0b\x32\".covenant.commitments.v1.Extension\x12\x1b\n\x13\x66ulfilment_event_id\x18\n \x01(\t\"\xc7\x01\n\x17\x43reateCommitmentRequest\x12\x13\n\x0btemplate_id\x18\x01 \x01(\t\x12\x13\n\x0b\x65mployee_id\x18\x02 \x01(\t\x12\x10\n\x08org_unit\x18\x03 \x01(\t\x12\x11\n\tclient_id\x18\x04 \x01(\t\x12\x19\n\x11\x63orrelation_value\x18\x05 \x01(\t\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nrequest_id\x18\x07 \x01(\t\"$\n\x14GetCommitmentRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\xd0\x01\n\x16ListCommitmentsRequest\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x10\n\x08org_unit\x18\x02 \x01(\t\x12\x38\n\x06states\x18\x03 \x03(\x0e\x32(.covenant.commitments.v1.CommitmentState\x12.\n\ndue_before\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\"l\n\x17ListCommitmentsResponse\x12\x38\n\x0b\x63ommitments\x18\x01 \x03(\x0b\x32#.covenant.commitments.v1.Commitment\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\'\n\x17VerifyCommitmentRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"U\n\x18VerifyCommitmentResponse\x12\r\n\x05valid\x18\x01 \x01(\x08\x12\x13\n\x0bissued_hash\x18\x02 \x01(\t\x12\x15\n\rcomputed_hash\x18\x03 \x01(\t\"}\n\x17\x45xtendCommitmentRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x30\n\x0cnew_deadline\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"7\n\x17\x43\x61ncelCommitmentRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\xa4\x01\n\x17RecordFulfilmentRequest\x12\x12\n\nevent_type\x18\x01 \x01(\t\x12\x17\n\x0f\x63orrelation_key\x18\x02 \x01(\t\x12\x19\n\x11\x63orrelation_value\x18\x03 \x01(\t\x12/\n\x0boccurred_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x65vent_id\x18\x05 \x01(\t\"P\n\x18RecordFulfilmentResponse\x12\x34\n\x07settled\x18\x01 \x03(\x0b\x32#.covenant.commitments.v1.Commitment\"\x8a\x01\n\x18GetFulfilmentRateRequest\x12\x10\n\x08org_unit\x18\x01 \x01(\t\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x86\x01\n\x0e\x46ulfilmentRate\x12\x0b\n\x03\x64ue\x18\x01 \x01(\x05\x12\x19\n\x11\x66ulfilled_on_time\x18\x02 \x01(\x05\x12\x16\n\x0e\x66ulfilled_late\x18\x03 \x01(\x05\x12\x10\n\x08\x62reached\x18\x04 \x01(\x05\x12\x11\n\tcancelled\x18\x05 \x01(\x05\x12\x0f\n\x07rate_bp\x18\x06 \x01(\x05\"\x16\n\x14ListTemplatesRequest\"\x9d\x01\n\x08Template\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07promise\x18\x02 \x01(\t\x12\x15\n\rdeadline_rule\x18\x03 \x01(\t\x12\x1d\n\x15\x66ulfilling_event_type\x18\x04 \x01(\t\x12\x17\n\x0f\x63orrelation_key\x18\x05 \x01(\t\x12\x0f\n\x07pack_id\x18\x06 \x01(\t\x12\x14\n\x0cpack_version\x18\x07 \x01(\t\"M\n\x15ListTemplatesResponse\x12\x34\n\ttemplates\x18\x01 \x03(\x0b\x32!.covenant.commitments.v1.Template*\x88\x01\n\x0f\x43ommitmentState\x12 \n\x1c\x43OMMITMENT_STATE_UNSPECIFIED\x10\x00\x12\n\n\x06\x41\x43TIVE\x10\x01\x12\r\n\tFULFILLED\x10\x02\x12\x0c\n\x08\x42REACHED\x10\x03\x12\r\n\tCANCELLED\x10\x04\x12\x1b\n\x17\x42REACHED_THEN_FULFILLED\x10\x05\x32\x83\x08\n\x12\x43ommitmentsService\x12i\n\x10\x43reateCommitment\x12\x30.covenant.commitments.v1.CreateCommitmentRequest\x1a#.covenant.commitments.v1.Commitment\x12\x63\n\rGetCommitment\x12-.covenant.commitments.v1.GetCommitmentRequest\x1a#.covenant.commitments.v1.Commitment\x12t\n\x0fListCommitments\x12/.covenant.commitments.v1.ListCommitmentsRequest\x1a\x30.covenant.commitments.v1.ListCommitmentsResponse\x12w\n\x10VerifyCommitment\x12\x30.covenant.commitments.v1.VerifyCommitmentRequest\x1a\x31.covenant.commitments.v1.VerifyCommitmentResponse\x12i\n\x10\x45xtendCommitment\x12\x30.covenant.commitments.v1.ExtendCommitmentRequest\x1a#.covenant.commitments.v1.Commitment\x12i\n\x10\x43\x61ncelCommitment\x12\x30.covenant.commitments.v1.CancelCommitmentRequest\x1a#.covenant.commitments.v1.Commitment\x12w\n\x10RecordFulfilment\x12\x30.covenant.commitments.v1.RecordFulfilmentRequest\x1a\x31.covenant.commitments.v1.RecordFulfilmentResponse\x12o\n\x11GetFulfilmentRate\x12\x31.covenant.commitments.v1.GetFulfilmentRateRequest\x1a\'.covenant.commitments.v1.FulfilmentRate\x12n\n\rListTemplates\x12-.covenant.commitments.v1.ListTemplatesRequest\x1a..covenant.commitments.v1.ListTemplatesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)covenant/commitments/v1/commitments.proto\x12\x17\x63ovenant.commitments.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb4\x03\n\x05Terms\x12\x13\n\x0btemplate_id\x18\x01 \x01(\t\x12\x0f\n\x07pack_id\x18\x02 \x01(\t\x12\x14\n\x0cpack_version\x18\x03 \x01(\t\x12\x0f\n\x07promise\x18\x04 \x01(\t\x12\x13\n\x0b\x65mployee_id\x18\x05 \x01(\t\x12\x10\n\x08org_unit\x18\x06 \x01(\t\x12\x11\n\tclient_id\x18\x07 \x01(\t\x12\x1d\n\x15\x66ulfilling_event_type\x18\x08 \x01(\t\x12\x17\n\x0f\x63orrelation_key\x18\t \x01(\t\x12\x19\n\x11\x63orrelation_value\x18\n \x01(\t\x12.\n\ncreated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x64\x65\x61\x64line\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rdeadline_rule\x18\r \x01(\t\x12-\n\treminders\x18\x0e \x03(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\x0c\x63onsequences\x18\x0f \x01(\x0b\x32\x17.google.protobuf.Struct\"\xc7\x01\n\tExtension\x12\x35\n\x11previous_deadline\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0cnew_deadline\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x10\n\x08\x61pprover\x18\x04 \x01(\t\x12/\n\x0b\x65xtended_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x9c\x03\n\nCommitment\x12\x0c\n\x04name\x18\x01 \x01(\t\x12-\n\x05terms\x18\x02 \x01(\x0b\x32\x1e.covenant.commitments.v1.Terms\x12\x12\n\nterms_hash\x18\x03 \x01(\t\x12\x37\n\x05state\x18\x04 \x01(\x0e\x32(.covenant.commitments.v1.CommitmentState\x12\x36\n\x12\x65\x66\x66\x65\x63tive_deadline\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nsettled_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x66ulfilled_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rdelay_seconds\x18\x08 \x01(\x03\x12\x36\n\nextensions\x18\t \x03(\x0b\x32\".covenant.commitments.v1.Extension\x12\x1b\n\x13\x66ulfilment_event_id\x18\n \x01(\t\"\xa4\x04\n\x17\x43reateCommitmentRequest\x12I\n\x0btemplate_id\x18\x01 \x01(\tB4\xbaH1r/\x18\x80\x01\x32*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12H\n\x0b\x65mployee_id\x18\x02 \x01(\tB3\xbaH0r.\x18 2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12O\n\x08org_unit\x18\x03 \x01(\tB=\x18\x01\xbaH8r6\x18\xff\x01\x32\x31^(/[^/\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]+)*/?$\x12\x46\n\tclient_id\x18\x04 \x01(\tB3\xbaH0r.\x18@2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12O\n\x11\x63orrelation_value\x18\x05 \x01(\tB4\xbaH1r/\x18\x80\x01\x32*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12@\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x10\xbaH\r\xb2\x01\n\x1a\x06\x08\x80\xae\x99\xa4\x0f\x32\x00\x12H\n\nrequest_id\x18\x07 \x01(\tB4\xbaH1r/\x18\x80\x01\x32*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\"Z\n\x14GetCommitmentRequest\x12\x42\n\x04name\x18\x01 \x01(\tB4\xbaH1r/\x18\x80\x01\x32*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\"\x8f\x03\n\x16ListCommitmentsRequest\x12H\n\x0b\x65mployee_id\x18\x01 \x01(\tB3\xbaH0r.\x18 2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12M\n\x08org_unit\x18\x02 \x01(\tB;\xbaH8r6\x18\xff\x01\x32\x31^(/[^/\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]+)*/?$\x12I\n\x06states\x18\x03 \x03(\x0e\x32(.covenant.commitments.v1.CommitmentStateB\x0f\xbaH\x0c\x92\x01\t\x10\x10\"\x05\x82\x01\x02\x10\x01\x12@\n\ndue_before\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x10\xbaH\r\xb2\x01\n\x1a\x06\x08\x80\xae\x99\xa4\x0f\x32\x00\x12\x1d\n\tpage_size\x18\x05 \x01(\x05\x42\n\xbaH\x07\x1a\x05\x18\xe8\x07(\x00\x12\x30\n\npage_token\x18\x06 \x01(\tB\x1c\xbaH\x19r\x17\x18\x80\x04\x32\x12^[A-Za-z0-9_.=-]*$\"l\n\x17ListCommitmentsResponse\x12\x38\n\x0b\x63ommitments\x18\x01 \x03(\x0b\x32#.covenant.commitments.v1.Commitment\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"]\n\x17VerifyCommitmentRequest\x12\x42\n\x04name\x18\x01 \x01(\tB4\xbaH1r/\x18\x80\x01\x32*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\"U\n\x18VerifyCommitmentResponse\x12\r\n\x05valid\x18\x01 \x01(\x08\x12\x13\n\x0bissued_hash\x18\x02 \x01(\t\x12\x15\n\rcomputed_hash\x18\x03 \x01(\t\"\xab\x02\n\x17\x45xtendCommitmentRequest\x12\x42\n\x04name\x18\x01 \x01(\tB4\xbaH1r/\x18\x80\x01\x32*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12\x42\n\x0cnew_deadline\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x10\xbaH\r\xb2\x01\n\x1a\x06\x08\x80\xae\x99\xa4\x0f\x32\x00\x12>\n\x06reason\x18\x03 \x01(\tB.\xbaH+r)\x18\xa0\x1f\x32$^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]*$\x12H\n\nrequest_id\x18\x04 \x01(\tB4\xbaH1r/\x18\x80\x01\x32*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\"\x9d\x01\n\x17\x43\x61ncelCommitmentRequest\x12\x42\n\x04name\x18\x01 \x01(\tB4\xbaH1r/\x18\x80\x01\x32*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12>\n\x06reason\x18\x02 \x01(\tB.\xbaH+r)\x18\xa0\x1f\x32$^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]*$\"\x8d\x03\n\x17RecordFulfilmentRequest\x12H\n\nevent_type\x18\x01 \x01(\tB4\xbaH1r/\x18\x80\x01\x32*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12L\n\x0f\x63orrelation_key\x18\x02 \x01(\tB3\xbaH0r.\x18@2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12O\n\x11\x63orrelation_value\x18\x03 \x01(\tB4\xbaH1r/\x18\x80\x01\x32*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12\x41\n\x0boccurred_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x10\xbaH\r\xb2\x01\n\x1a\x06\x08\x80\xae\x99\xa4\x0f\x32\x00\x12\x46\n\x08\x65vent_id\x18\x05 \x01(\tB4\xbaH1r/\x18\x80\x01\x32*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\"P\n\x18RecordFulfilmentResponse\x12\x34\n\x07settled\x18\x01 \x03(\x0b\x32#.covenant.commitments.v1.Commitment\"\xeb\x01\n\x18GetFulfilmentRateRequest\x12M\n\x08org_unit\x18\x01 \x01(\tB;\xbaH8r6\x18\xff\x01\x32\x31^(/[^/\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]+)*/?$\x12@\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x10\xbaH\r\xb2\x01\n\x1a\x06\x08\x80\xae\x99\xa4\x0f\x32\x00\x12>\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x10\xbaH\r\xb2\x01\n\x1a\x06\x08\x80\xae\x99\xa4\x0f\x32\x00\"\x86\x01\n\x0e\x46ulfilmentRate\x12\x0b\n\x03\x64ue\x18\x01 \x01(\x05\x12\x19\n\x11\x66ulfilled_on_time\x18\x02 \x01(\x05\x12\x16\n\x0e\x66ulfilled_late\x18\x03 \x01(\x05\x12\x10\n\x08\x62reached\x18\x04 \x01(\x05\x12\x11\n\tcancelled\x18\x05 \x01(\x05\x12\x0f\n\x07rate_bp\x18\x06 \x01(\x05\"\x16\n\x14ListTemplatesRequest\"\x9d\x01\n\x08Template\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07promise\x18\x02 \x01(\t\x12\x15\n\rdeadline_rule\x18\x03 \x01(\t\x12\x1d\n\x15\x66ulfilling_event_type\x18\x04 \x01(\t\x12\x17\n\x0f\x63orrelation_key\x18\x05 \x01(\t\x12\x0f\n\x07pack_id\x18\x06 \x01(\t\x12\x14\n\x0cpack_version\x18\x07 \x01(\t\"M\n\x15ListTemplatesResponse\x12\x34\n\ttemplates\x18\x01 \x03(\x0b\x32!.covenant.commitments.v1.Template*\x88\x01\n\x0f\x43ommitmentState\x12 \n\x1c\x43OMMITMENT_STATE_UNSPECIFIED\x10\x00\x12\n\n\x06\x41\x43TIVE\x10\x01\x12\r\n\tFULFILLED\x10\x02\x12\x0c\n\x08\x42REACHED\x10\x03\x12\r\n\tCANCELLED\x10\x04\x12\x1b\n\x17\x42REACHED_THEN_FULFILLED\x10\x05\x32\x83\x08\n\x12\x43ommitmentsService\x12i\n\x10\x43reateCommitment\x12\x30.covenant.commitments.v1.CreateCommitmentRequest\x1a#.covenant.commitments.v1.Commitment\x12\x63\n\rGetCommitment\x12-.covenant.commitments.v1.GetCommitmentRequest\x1a#.covenant.commitments.v1.Commitment\x12t\n\x0fListCommitments\x12/.covenant.commitments.v1.ListCommitmentsRequest\x1a\x30.covenant.commitments.v1.ListCommitmentsResponse\x12w\n\x10VerifyCommitment\x12\x30.covenant.commitments.v1.VerifyCommitmentRequest\x1a\x31.covenant.commitments.v1.VerifyCommitmentResponse\x12i\n\x10\x45xtendCommitment\x12\x30.covenant.commitments.v1.ExtendCommitmentRequest\x1a#.covenant.commitments.v1.Commitment\x12i\n\x10\x43\x61ncelCommitment\x12\x30.covenant.commitments.v1.CancelCommitmentRequest\x1a#.covenant.commitments.v1.Commitment\x12w\n\x10RecordFulfilment\x12\x30.covenant.commitments.v1.RecordFulfilmentRequest\x1a\x31.covenant.commitments.v1.RecordFulfilmentResponse\x12o\n\x11GetFulfilmentRate\x12\x31.covenant.commitments.v1.GetFulfilmentRateRequest\x1a\'.covenant.commitments.v1.FulfilmentRate\x12n\n\rListTemplates\x12-.covenant.commitments.v1.ListTemplatesRequest\x1a..covenant.commitments.v1.ListTemplatesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'covenant.commitments.v1.commitments_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_COMMITMENTSTATE']._serialized_start=2853
-  _globals['_COMMITMENTSTATE']._serialized_end=2989
-  _globals['_TERMS']._serialized_start=134
-  _globals['_TERMS']._serialized_end=570
-  _globals['_EXTENSION']._serialized_start=573
-  _globals['_EXTENSION']._serialized_end=772
-  _globals['_COMMITMENT']._serialized_start=775
-  _globals['_COMMITMENT']._serialized_end=1187
-  _globals['_CREATECOMMITMENTREQUEST']._serialized_start=1190
-  _globals['_CREATECOMMITMENTREQUEST']._serialized_end=1389
-  _globals['_GETCOMMITMENTREQUEST']._serialized_start=1391
-  _globals['_GETCOMMITMENTREQUEST']._serialized_end=1427
-  _globals['_LISTCOMMITMENTSREQUEST']._serialized_start=1430
-  _globals['_LISTCOMMITMENTSREQUEST']._serialized_end=1638
-  _globals['_LISTCOMMITMENTSRESPONSE']._serialized_start=1640
-  _globals['_LISTCOMMITMENTSRESPONSE']._serialized_end=1748
-  _globals['_VERIFYCOMMITMENTREQUEST']._serialized_start=1750
-  _globals['_VERIFYCOMMITMENTREQUEST']._serialized_end=1789
-  _globals['_VERIFYCOMMITMENTRESPONSE']._serialized_start=1791
-  _globals['_VERIFYCOMMITMENTRESPONSE']._serialized_end=1876
-  _globals['_EXTENDCOMMITMENTREQUEST']._serialized_start=1878
-  _globals['_EXTENDCOMMITMENTREQUEST']._serialized_end=2003
-  _globals['_CANCELCOMMITMENTREQUEST']._serialized_start=2005
-  _globals['_CANCELCOMMITMENTREQUEST']._serialized_end=2060
-  _globals['_RECORDFULFILMENTREQUEST']._serialized_start=2063
-  _globals['_RECORDFULFILMENTREQUEST']._serialized_end=2227
-  _globals['_RECORDFULFILMENTRESPONSE']._serialized_start=2229
-  _globals['_RECORDFULFILMENTRESPONSE']._serialized_end=2309
-  _globals['_GETFULFILMENTRATEREQUEST']._serialized_start=2312
-  _globals['_GETFULFILMENTRATEREQUEST']._serialized_end=2450
-  _globals['_FULFILMENTRATE']._serialized_start=2453
-  _globals['_FULFILMENTRATE']._serialized_end=2587
-  _globals['_LISTTEMPLATESREQUEST']._serialized_start=2589
-  _globals['_LISTTEMPLATESREQUEST']._serialized_end=2611
-  _globals['_TEMPLATE']._serialized_start=2614
-  _globals['_TEMPLATE']._serialized_end=2771
-  _globals['_LISTTEMPLATESRESPONSE']._serialized_start=2773
-  _globals['_LISTTEMPLATESRESPONSE']._serialized_end=2850
-  _globals['_COMMITMENTSSERVICE']._serialized_start=2992
-  _globals['_COMMITMENTSSERVICE']._serialized_end=4019
+  _globals['_CREATECOMMITMENTREQUEST'].fields_by_name['template_id']._loaded_options = None
+  _globals['_CREATECOMMITMENTREQUEST'].fields_by_name['template_id']._serialized_options = b'\272H1r/\030\200\0012*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_CREATECOMMITMENTREQUEST'].fields_by_name['employee_id']._loaded_options = None
+  _globals['_CREATECOMMITMENTREQUEST'].fields_by_name['employee_id']._serialized_options = b'\272H0r.\030 2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_CREATECOMMITMENTREQUEST'].fields_by_name['org_unit']._loaded_options = None
+  _globals['_CREATECOMMITMENTREQUEST'].fields_by_name['org_unit']._serialized_options = b'\030\001\272H8r6\030\377\00121^(/[^/\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]+)*/?$'
+  _globals['_CREATECOMMITMENTREQUEST'].fields_by_name['client_id']._loaded_options = None
+  _globals['_CREATECOMMITMENTREQUEST'].fields_by_name['client_id']._serialized_options = b'\272H0r.\030@2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_CREATECOMMITMENTREQUEST'].fields_by_name['correlation_value']._loaded_options = None
+  _globals['_CREATECOMMITMENTREQUEST'].fields_by_name['correlation_value']._serialized_options = b'\272H1r/\030\200\0012*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_CREATECOMMITMENTREQUEST'].fields_by_name['created_at']._loaded_options = None
+  _globals['_CREATECOMMITMENTREQUEST'].fields_by_name['created_at']._serialized_options = b'\272H\r\262\001\n\032\006\010\200\256\231\244\0172\000'
+  _globals['_CREATECOMMITMENTREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_CREATECOMMITMENTREQUEST'].fields_by_name['request_id']._serialized_options = b'\272H1r/\030\200\0012*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_GETCOMMITMENTREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_GETCOMMITMENTREQUEST'].fields_by_name['name']._serialized_options = b'\272H1r/\030\200\0012*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_LISTCOMMITMENTSREQUEST'].fields_by_name['employee_id']._loaded_options = None
+  _globals['_LISTCOMMITMENTSREQUEST'].fields_by_name['employee_id']._serialized_options = b'\272H0r.\030 2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_LISTCOMMITMENTSREQUEST'].fields_by_name['org_unit']._loaded_options = None
+  _globals['_LISTCOMMITMENTSREQUEST'].fields_by_name['org_unit']._serialized_options = b'\272H8r6\030\377\00121^(/[^/\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]+)*/?$'
+  _globals['_LISTCOMMITMENTSREQUEST'].fields_by_name['states']._loaded_options = None
+  _globals['_LISTCOMMITMENTSREQUEST'].fields_by_name['states']._serialized_options = b'\272H\014\222\001\t\020\020\"\005\202\001\002\020\001'
+  _globals['_LISTCOMMITMENTSREQUEST'].fields_by_name['due_before']._loaded_options = None
+  _globals['_LISTCOMMITMENTSREQUEST'].fields_by_name['due_before']._serialized_options = b'\272H\r\262\001\n\032\006\010\200\256\231\244\0172\000'
+  _globals['_LISTCOMMITMENTSREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTCOMMITMENTSREQUEST'].fields_by_name['page_size']._serialized_options = b'\272H\007\032\005\030\350\007(\000'
+  _globals['_LISTCOMMITMENTSREQUEST'].fields_by_name['page_token']._loaded_options = None
+  _globals['_LISTCOMMITMENTSREQUEST'].fields_by_name['page_token']._serialized_options = b'\272H\031r\027\030\200\0042\022^[A-Za-z0-9_.=-]*$'
+  _globals['_VERIFYCOMMITMENTREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_VERIFYCOMMITMENTREQUEST'].fields_by_name['name']._serialized_options = b'\272H1r/\030\200\0012*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_EXTENDCOMMITMENTREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_EXTENDCOMMITMENTREQUEST'].fields_by_name['name']._serialized_options = b'\272H1r/\030\200\0012*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_EXTENDCOMMITMENTREQUEST'].fields_by_name['new_deadline']._loaded_options = None
+  _globals['_EXTENDCOMMITMENTREQUEST'].fields_by_name['new_deadline']._serialized_options = b'\272H\r\262\001\n\032\006\010\200\256\231\244\0172\000'
+  _globals['_EXTENDCOMMITMENTREQUEST'].fields_by_name['reason']._loaded_options = None
+  _globals['_EXTENDCOMMITMENTREQUEST'].fields_by_name['reason']._serialized_options = b'\272H+r)\030\240\0372$^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]*$'
+  _globals['_EXTENDCOMMITMENTREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_EXTENDCOMMITMENTREQUEST'].fields_by_name['request_id']._serialized_options = b'\272H1r/\030\200\0012*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_CANCELCOMMITMENTREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_CANCELCOMMITMENTREQUEST'].fields_by_name['name']._serialized_options = b'\272H1r/\030\200\0012*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_CANCELCOMMITMENTREQUEST'].fields_by_name['reason']._loaded_options = None
+  _globals['_CANCELCOMMITMENTREQUEST'].fields_by_name['reason']._serialized_options = b'\272H+r)\030\240\0372$^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]*$'
+  _globals['_RECORDFULFILMENTREQUEST'].fields_by_name['event_type']._loaded_options = None
+  _globals['_RECORDFULFILMENTREQUEST'].fields_by_name['event_type']._serialized_options = b'\272H1r/\030\200\0012*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_RECORDFULFILMENTREQUEST'].fields_by_name['correlation_key']._loaded_options = None
+  _globals['_RECORDFULFILMENTREQUEST'].fields_by_name['correlation_key']._serialized_options = b'\272H0r.\030@2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_RECORDFULFILMENTREQUEST'].fields_by_name['correlation_value']._loaded_options = None
+  _globals['_RECORDFULFILMENTREQUEST'].fields_by_name['correlation_value']._serialized_options = b'\272H1r/\030\200\0012*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_RECORDFULFILMENTREQUEST'].fields_by_name['occurred_at']._loaded_options = None
+  _globals['_RECORDFULFILMENTREQUEST'].fields_by_name['occurred_at']._serialized_options = b'\272H\r\262\001\n\032\006\010\200\256\231\244\0172\000'
+  _globals['_RECORDFULFILMENTREQUEST'].fields_by_name['event_id']._loaded_options = None
+  _globals['_RECORDFULFILMENTREQUEST'].fields_by_name['event_id']._serialized_options = b'\272H1r/\030\200\0012*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_GETFULFILMENTRATEREQUEST'].fields_by_name['org_unit']._loaded_options = None
+  _globals['_GETFULFILMENTRATEREQUEST'].fields_by_name['org_unit']._serialized_options = b'\272H8r6\030\377\00121^(/[^/\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]+)*/?$'
+  _globals['_GETFULFILMENTRATEREQUEST'].fields_by_name['start_time']._loaded_options = None
+  _globals['_GETFULFILMENTRATEREQUEST'].fields_by_name['start_time']._serialized_options = b'\272H\r\262\001\n\032\006\010\200\256\231\244\0172\000'
+  _globals['_GETFULFILMENTRATEREQUEST'].fields_by_name['end_time']._loaded_options = None
+  _globals['_GETFULFILMENTRATEREQUEST'].fields_by_name['end_time']._serialized_options = b'\272H\r\262\001\n\032\006\010\200\256\231\244\0172\000'
+  _globals['_COMMITMENTSTATE']._serialized_start=4138
+  _globals['_COMMITMENTSTATE']._serialized_end=4274
+  _globals['_TERMS']._serialized_start=163
+  _globals['_TERMS']._serialized_end=599
+  _globals['_EXTENSION']._serialized_start=602
+  _globals['_EXTENSION']._serialized_end=801
+  _globals['_COMMITMENT']._serialized_start=804
+  _globals['_COMMITMENT']._serialized_end=1216
+  _globals['_CREATECOMMITMENTREQUEST']._serialized_start=1219
+  _globals['_CREATECOMMITMENTREQUEST']._serialized_end=1767
+  _globals['_GETCOMMITMENTREQUEST']._serialized_start=1769
+  _globals['_GETCOMMITMENTREQUEST']._serialized_end=1859
+  _globals['_LISTCOMMITMENTSREQUEST']._serialized_start=1862
+  _globals['_LISTCOMMITMENTSREQUEST']._serialized_end=2261
+  _globals['_LISTCOMMITMENTSRESPONSE']._serialized_start=2263
+  _globals['_LISTCOMMITMENTSRESPONSE']._serialized_end=2371
+  _globals['_VERIFYCOMMITMENTREQUEST']._serialized_start=2373
+  _globals['_VERIFYCOMMITMENTREQUEST']._serialized_end=2466
+  _globals['_VERIFYCOMMITMENTRESPONSE']._serialized_start=2468
+  _globals['_VERIFYCOMMITMENTRESPONSE']._serialized_end=2553
+  _globals['_EXTENDCOMMITMENTREQUEST']._serialized_start=2556
+  _globals['_EXTENDCOMMITMENTREQUEST']._serialized_end=2855
+  _globals['_CANCELCOMMITMENTREQUEST']._serialized_start=2858
+  _globals['_CANCELCOMMITMENTREQUEST']._serialized_end=3015
+  _globals['_RECORDFULFILMENTREQUEST']._serialized_start=3018
+  _globals['_RECORDFULFILMENTREQUEST']._serialized_end=3415
+  _globals['_RECORDFULFILMENTRESPONSE']._serialized_start=3417
+  _globals['_RECORDFULFILMENTRESPONSE']._serialized_end=3497
+  _globals['_GETFULFILMENTRATEREQUEST']._serialized_start=3500
+  _globals['_GETFULFILMENTRATEREQUEST']._serialized_end=3735
+  _globals['_FULFILMENTRATE']._serialized_start=3738
+  _globals['_FULFILMENTRATE']._serialized_end=3872
+  _globals['_LISTTEMPLATESREQUEST']._serialized_start=3874
+  _globals['_LISTTEMPLATESREQUEST']._serialized_end=3896
+  _globals['_TEMPLATE']._serialized_start=3899
+  _globals['_TEMPLATE']._serialized_end=4056
+  _globals['_LISTTEMPLATESRESPONSE']._serialized_start=4058
+  _globals['_LISTTEMPLATESRESPONSE']._serialized_end=4135
+  _globals['_COMMITMENTSSERVICE']._serialized_start=4277
+  _globals['_COMMITMENTSSERVICE']._serialized_end=5304
 # @@protoc_insertion_point(module_scope)

@@ -22,24 +22,39 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x63ovenant/common/v1/common.proto\x12\x12\x63ovenant.common.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"/\n\x08GeoPoint\x12\x10\n\x08latitude\x18\x01 \x01(\x01\x12\x11\n\tlongitude\x18\x02 \x01(\x01\"u\n\x06Period\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05label\x18\x03 \x01(\t\"4\n\x05Money\x12\x15\n\rcurrency_code\x18\x01 \x01(\t\x12\x14\n\x0c\x61mount_minor\x18\x02 \x01(\x03\"4\n\x0bPageRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"H\n\x0eRuleProvenance\x12\x0f\n\x07pack_id\x18\x01 \x01(\t\x12\x14\n\x0cpack_version\x18\x02 \x01(\t\x12\x0f\n\x07rule_id\x18\x03 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x63ovenant/common/v1/common.proto\x12\x12\x63ovenant.common.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"e\n\x08GeoPoint\x12+\n\x08latitude\x18\x01 \x01(\x01\x42\x19\xbaH\x16\x12\x14\x19\x00\x00\x00\x00\x00\x80V@)\x00\x00\x00\x00\x00\x80V\xc0@\x01\x12,\n\tlongitude\x18\x02 \x01(\x01\x42\x19\xbaH\x16\x12\x14\x19\x00\x00\x00\x00\x00\x80\x66@)\x00\x00\x00\x00\x00\x80\x66\xc0@\x01\"\xcf\x01\n\x06Period\x12@\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x10\xbaH\r\xb2\x01\n\x1a\x06\x08\x80\xae\x99\xa4\x0f\x32\x00\x12>\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x10\xbaH\r\xb2\x01\n\x1a\x06\x08\x80\xae\x99\xa4\x0f\x32\x00\x12\x43\n\x05label\x18\x03 \x01(\tB4\xbaH1r/\x18\x80\x02\x32*^[^\\x00-\\x1F\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\"\x85\x01\n\x05Money\x12K\n\rcurrency_code\x18\x01 \x01(\tB4\xbaH1r/\x18\x80\x01\x32*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12/\n\x0c\x61mount_minor\x18\x02 \x01(\x03\x42\x19\xbaH\x16\"\x14\x18\x80\x80\x9a\xa6\xea\xaf\xe3\x01(\x80\x80\xe6\xd9\x95\xd0\x9c\xfe\xff\x01\"4\n\x0bPageRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"H\n\x0eRuleProvenance\x12\x0f\n\x07pack_id\x18\x01 \x01(\t\x12\x14\n\x0cpack_version\x18\x02 \x01(\t\x12\x0f\n\x07rule_id\x18\x03 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'covenant.common.v1.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_GEOPOINT']._serialized_start=88
-  _globals['_GEOPOINT']._serialized_end=135
-  _globals['_PERIOD']._serialized_start=137
-  _globals['_PERIOD']._serialized_end=254
-  _globals['_MONEY']._serialized_start=256
-  _globals['_MONEY']._serialized_end=308
-  _globals['_PAGEREQUEST']._serialized_start=310
-  _globals['_PAGEREQUEST']._serialized_end=362
-  _globals['_RULEPROVENANCE']._serialized_start=364
-  _globals['_RULEPROVENANCE']._serialized_end=436
+  _globals['_GEOPOINT'].fields_by_name['latitude']._loaded_options = None
+  _globals['_GEOPOINT'].fields_by_name['latitude']._serialized_options = b'\272H\026\022\024\031\000\000\000\000\000\200V@)\000\000\000\000\000\200V\300@\001'
+  _globals['_GEOPOINT'].fields_by_name['longitude']._loaded_options = None
+  _globals['_GEOPOINT'].fields_by_name['longitude']._serialized_options = b'\272H\026\022\024\031\000\000\000\000\000\200f@)\000\000\000\000\000\200f\300@\001'
+  _globals['_PERIOD'].fields_by_name['start_time']._loaded_options = None
+  _globals['_PERIOD'].fields_by_name['start_time']._serialized_options = b'\272H\r\262\001\n\032\006\010\200\256\231\244\0172\000'
+  _globals['_PERIOD'].fields_by_name['end_time']._loaded_options = None
+  _globals['_PERIOD'].fields_by_name['end_time']._serialized_options = b'\272H\r\262\001\n\032\006\010\200\256\231\244\0172\000'
+  _globals['_PERIOD'].fields_by_name['label']._loaded_options = None
+  _globals['_PERIOD'].fields_by_name['label']._serialized_options = b'\272H1r/\030\200\0022*^[^\\x00-\\x1F\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_MONEY'].fields_by_name['currency_code']._loaded_options = None
+  _globals['_MONEY'].fields_by_name['currency_code']._serialized_options = b'\272H1r/\030\200\0012*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_MONEY'].fields_by_name['amount_minor']._loaded_options = None
+  _globals['_MONEY'].fields_by_name['amount_minor']._serialized_options = b'\272H\026\"\024\030\200\200\232\246\352\257\343\001(\200\200\346\331\225\320\234\376\377\001'
+  _globals['_GEOPOINT']._serialized_start=117
+  _globals['_GEOPOINT']._serialized_end=218
+  _globals['_PERIOD']._serialized_start=221
+  _globals['_PERIOD']._serialized_end=428
+  _globals['_MONEY']._serialized_start=431
+  _globals['_MONEY']._serialized_end=564
+  _globals['_PAGEREQUEST']._serialized_start=566
+  _globals['_PAGEREQUEST']._serialized_end=618
+  _globals['_RULEPROVENANCE']._serialized_start=620
+  _globals['_RULEPROVENANCE']._serialized_end=692
 # @@protoc_insertion_point(module_scope)

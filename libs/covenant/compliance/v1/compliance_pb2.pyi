@@ -1,5 +1,6 @@
 import datetime
 
+from buf.validate import validate_pb2 as _validate_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
@@ -10,7 +11,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Hit(_message.Message):
-    __slots__ = ("phrase", "category", "severity", "start", "end", "matched_text", "pack_id", "pack_version")
+    __slots__ = ("phrase", "category", "severity", "start", "end", "matched_text", "pack_id", "pack_version", "matched_by")
     PHRASE_FIELD_NUMBER: _ClassVar[int]
     CATEGORY_FIELD_NUMBER: _ClassVar[int]
     SEVERITY_FIELD_NUMBER: _ClassVar[int]
@@ -19,6 +20,7 @@ class Hit(_message.Message):
     MATCHED_TEXT_FIELD_NUMBER: _ClassVar[int]
     PACK_ID_FIELD_NUMBER: _ClassVar[int]
     PACK_VERSION_FIELD_NUMBER: _ClassVar[int]
+    MATCHED_BY_FIELD_NUMBER: _ClassVar[int]
     phrase: str
     category: str
     severity: str
@@ -27,7 +29,8 @@ class Hit(_message.Message):
     matched_text: str
     pack_id: str
     pack_version: str
-    def __init__(self, phrase: _Optional[str] = ..., category: _Optional[str] = ..., severity: _Optional[str] = ..., start: _Optional[int] = ..., end: _Optional[int] = ..., matched_text: _Optional[str] = ..., pack_id: _Optional[str] = ..., pack_version: _Optional[str] = ...) -> None: ...
+    matched_by: str
+    def __init__(self, phrase: _Optional[str] = ..., category: _Optional[str] = ..., severity: _Optional[str] = ..., start: _Optional[int] = ..., end: _Optional[int] = ..., matched_text: _Optional[str] = ..., pack_id: _Optional[str] = ..., pack_version: _Optional[str] = ..., matched_by: _Optional[str] = ...) -> None: ...
 
 class ScanTextRequest(_message.Message):
     __slots__ = ("text_id", "employee_id", "org_unit", "channel", "text", "occurred_at", "client_id")
@@ -292,3 +295,35 @@ class AuditStreamVerification(_message.Message):
     first_broken_seq: int
     reason: str
     def __init__(self, stream: _Optional[str] = ..., intact: _Optional[bool] = ..., entries_checked: _Optional[int] = ..., first_broken_seq: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class GetPhraseFeedbackRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class PhraseFeedback(_message.Message):
+    __slots__ = ("phrase", "category", "hits", "false_positives", "reasons", "noise_ratio", "active")
+    PHRASE_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    HITS_FIELD_NUMBER: _ClassVar[int]
+    FALSE_POSITIVES_FIELD_NUMBER: _ClassVar[int]
+    REASONS_FIELD_NUMBER: _ClassVar[int]
+    NOISE_RATIO_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    phrase: str
+    category: str
+    hits: int
+    false_positives: int
+    reasons: _containers.RepeatedScalarFieldContainer[str]
+    noise_ratio: float
+    active: bool
+    def __init__(self, phrase: _Optional[str] = ..., category: _Optional[str] = ..., hits: _Optional[int] = ..., false_positives: _Optional[int] = ..., reasons: _Optional[_Iterable[str]] = ..., noise_ratio: _Optional[float] = ..., active: _Optional[bool] = ...) -> None: ...
+
+class GetPhraseFeedbackResponse(_message.Message):
+    __slots__ = ("phrases", "pack_id", "pack_version")
+    PHRASES_FIELD_NUMBER: _ClassVar[int]
+    PACK_ID_FIELD_NUMBER: _ClassVar[int]
+    PACK_VERSION_FIELD_NUMBER: _ClassVar[int]
+    phrases: _containers.RepeatedCompositeFieldContainer[PhraseFeedback]
+    pack_id: str
+    pack_version: str
+    def __init__(self, phrases: _Optional[_Iterable[_Union[PhraseFeedback, _Mapping]]] = ..., pack_id: _Optional[str] = ..., pack_version: _Optional[str] = ...) -> None: ...

@@ -95,6 +95,11 @@ class ComplianceServiceStub:
                 request_serializer=covenant_dot_compliance_dot_v1_dot_compliance__pb2.VerifyAuditChainRequest.SerializeToString,
                 response_deserializer=covenant_dot_compliance_dot_v1_dot_compliance__pb2.VerifyAuditChainResponse.FromString,
                 _registered_method=True)
+        self.GetPhraseFeedback = channel.unary_unary(
+                '/covenant.compliance.v1.ComplianceService/GetPhraseFeedback',
+                request_serializer=covenant_dot_compliance_dot_v1_dot_compliance__pb2.GetPhraseFeedbackRequest.SerializeToString,
+                response_deserializer=covenant_dot_compliance_dot_v1_dot_compliance__pb2.GetPhraseFeedbackResponse.FromString,
+                _registered_method=True)
 
 
 class ComplianceServiceServicer:
@@ -180,6 +185,15 @@ class ComplianceServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetPhraseFeedback(self, request, context):
+        """Per banned phrase: its hits in cases and how many of those officers marked FALSE_POSITIVE (with their
+        reasons), noisiest first, so the pack owner sees which phrases cause noise. Read-only: the pack is
+        never changed by it. Needs rules.packs.read.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ComplianceServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -242,6 +256,11 @@ def add_ComplianceServiceServicer_to_server(servicer, server):
                     servicer.VerifyAuditChain,
                     request_deserializer=covenant_dot_compliance_dot_v1_dot_compliance__pb2.VerifyAuditChainRequest.FromString,
                     response_serializer=covenant_dot_compliance_dot_v1_dot_compliance__pb2.VerifyAuditChainResponse.SerializeToString,
+            ),
+            'GetPhraseFeedback': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPhraseFeedback,
+                    request_deserializer=covenant_dot_compliance_dot_v1_dot_compliance__pb2.GetPhraseFeedbackRequest.FromString,
+                    response_serializer=covenant_dot_compliance_dot_v1_dot_compliance__pb2.GetPhraseFeedbackResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -569,6 +588,33 @@ class ComplianceService:
             '/covenant.compliance.v1.ComplianceService/VerifyAuditChain',
             covenant_dot_compliance_dot_v1_dot_compliance__pb2.VerifyAuditChainRequest.SerializeToString,
             covenant_dot_compliance_dot_v1_dot_compliance__pb2.VerifyAuditChainResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPhraseFeedback(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/covenant.compliance.v1.ComplianceService/GetPhraseFeedback',
+            covenant_dot_compliance_dot_v1_dot_compliance__pb2.GetPhraseFeedbackRequest.SerializeToString,
+            covenant_dot_compliance_dot_v1_dot_compliance__pb2.GetPhraseFeedbackResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -22,23 +22,44 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x63ovenant/events/v1/event.proto\x12\x12\x63ovenant.events.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xee\x01\n\x05\x45vent\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12/\n\x0boccurred_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07subject\x18\x04 \x01(\t\x12\x10\n\x08org_unit\x18\x05 \x01(\t\x12\x0e\n\x06source\x18\x06 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x07 \x01(\t\x12%\n\x04\x64\x61ta\x18\x08 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x13\n\x0btraceparent\x18\t \x01(\t\x12\x12\n\ntracestate\x18\n \x01(\t\"A\n\x14\x44\x65liverEventsRequest\x12)\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x19.covenant.events.v1.Event\"3\n\x15\x44\x65liverEventsResponse\x12\x1a\n\x12\x61\x63\x63\x65pted_event_ids\x18\x01 \x03(\t2x\n\x10\x45ventSinkService\x12\x64\n\rDeliverEvents\x12(.covenant.events.v1.DeliverEventsRequest\x1a).covenant.events.v1.DeliverEventsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x63ovenant/events/v1/event.proto\x12\x12\x63ovenant.events.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb6\x05\n\x05\x45vent\x12?\n\x02id\x18\x01 \x01(\tB3\xbaH0r.\x18$2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12\x42\n\x04type\x18\x02 \x01(\tB4\xbaH1r/\x18\x80\x01\x32*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12\x41\n\x0boccurred_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x10\xbaH\r\xb2\x01\n\x1a\x06\x08\x80\xae\x99\xa4\x0f\x32\x00\x12\x45\n\x07subject\x18\x04 \x01(\tB4\xbaH1r/\x18\x80\x01\x32*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12M\n\x08org_unit\x18\x05 \x01(\tB;\xbaH8r6\x18\xff\x01\x32\x31^(/[^/\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]+)*/?$\x12\x44\n\x06source\x18\x06 \x01(\tB4\xbaH1r/\x18\x80\x01\x32*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12M\n\x0fidempotency_key\x18\x07 \x01(\tB4\xbaH1r/\x18\x80\x01\x32*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12%\n\x04\x64\x61ta\x18\x08 \x01(\x0b\x32\x17.google.protobuf.Struct\x12I\n\x0btraceparent\x18\t \x01(\tB4\xbaH1r/\x18\x80\x02\x32*^[^\\x00-\\x1F\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12H\n\ntracestate\x18\n \x01(\tB4\xbaH1r/\x18\x80\x02\x32*^[^\\x00-\\x1F\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\"L\n\x14\x44\x65liverEventsRequest\x12\x34\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x19.covenant.events.v1.EventB\t\xbaH\x06\x92\x01\x03\x10\x90N\"3\n\x15\x44\x65liverEventsResponse\x12\x1a\n\x12\x61\x63\x63\x65pted_event_ids\x18\x01 \x03(\t2x\n\x10\x45ventSinkService\x12\x64\n\rDeliverEvents\x12(.covenant.events.v1.DeliverEventsRequest\x1a).covenant.events.v1.DeliverEventsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'covenant.events.v1.event_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_EVENT']._serialized_start=118
-  _globals['_EVENT']._serialized_end=356
-  _globals['_DELIVEREVENTSREQUEST']._serialized_start=358
-  _globals['_DELIVEREVENTSREQUEST']._serialized_end=423
-  _globals['_DELIVEREVENTSRESPONSE']._serialized_start=425
-  _globals['_DELIVEREVENTSRESPONSE']._serialized_end=476
-  _globals['_EVENTSINKSERVICE']._serialized_start=478
-  _globals['_EVENTSINKSERVICE']._serialized_end=598
+  _globals['_EVENT'].fields_by_name['id']._loaded_options = None
+  _globals['_EVENT'].fields_by_name['id']._serialized_options = b'\272H0r.\030$2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_EVENT'].fields_by_name['type']._loaded_options = None
+  _globals['_EVENT'].fields_by_name['type']._serialized_options = b'\272H1r/\030\200\0012*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_EVENT'].fields_by_name['occurred_at']._loaded_options = None
+  _globals['_EVENT'].fields_by_name['occurred_at']._serialized_options = b'\272H\r\262\001\n\032\006\010\200\256\231\244\0172\000'
+  _globals['_EVENT'].fields_by_name['subject']._loaded_options = None
+  _globals['_EVENT'].fields_by_name['subject']._serialized_options = b'\272H1r/\030\200\0012*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_EVENT'].fields_by_name['org_unit']._loaded_options = None
+  _globals['_EVENT'].fields_by_name['org_unit']._serialized_options = b'\272H8r6\030\377\00121^(/[^/\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]+)*/?$'
+  _globals['_EVENT'].fields_by_name['source']._loaded_options = None
+  _globals['_EVENT'].fields_by_name['source']._serialized_options = b'\272H1r/\030\200\0012*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_EVENT'].fields_by_name['idempotency_key']._loaded_options = None
+  _globals['_EVENT'].fields_by_name['idempotency_key']._serialized_options = b'\272H1r/\030\200\0012*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_EVENT'].fields_by_name['traceparent']._loaded_options = None
+  _globals['_EVENT'].fields_by_name['traceparent']._serialized_options = b'\272H1r/\030\200\0022*^[^\\x00-\\x1F\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_EVENT'].fields_by_name['tracestate']._loaded_options = None
+  _globals['_EVENT'].fields_by_name['tracestate']._serialized_options = b'\272H1r/\030\200\0022*^[^\\x00-\\x1F\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_DELIVEREVENTSREQUEST'].fields_by_name['events']._loaded_options = None
+  _globals['_DELIVEREVENTSREQUEST'].fields_by_name['events']._serialized_options = b'\272H\006\222\001\003\020\220N'
+  _globals['_EVENT']._serialized_start=147
+  _globals['_EVENT']._serialized_end=841
+  _globals['_DELIVEREVENTSREQUEST']._serialized_start=843
+  _globals['_DELIVEREVENTSREQUEST']._serialized_end=919
+  _globals['_DELIVEREVENTSRESPONSE']._serialized_start=921
+  _globals['_DELIVEREVENTSRESPONSE']._serialized_end=972
+  _globals['_EVENTSINKSERVICE']._serialized_start=974
+  _globals['_EVENTSINKSERVICE']._serialized_end=1094
 # @@protoc_insertion_point(module_scope)

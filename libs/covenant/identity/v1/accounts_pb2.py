@@ -22,56 +22,119 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#covenant/identity/v1/accounts.proto\x12\x14\x63ovenant.identity.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9c\x02\n\x07\x41\x63\x63ount\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08username\x18\x02 \x01(\t\x12\x13\n\x0b\x65mployee_id\x18\x03 \x01(\t\x12>\n\x10role_assignments\x18\x04 \x03(\x0b\x32$.covenant.identity.v1.RoleAssignment\x12\x0e\n\x06locked\x18\x05 \x01(\x08\x12\x30\n\x0clocked_until\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0f\x66\x61iled_attempts\x18\x07 \x01(\x05\x12\x10\n\x08\x64isabled\x18\x08 \x01(\x08\x12/\n\x0b\x63reate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"0\n\x0eRoleAssignment\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x10\n\x08org_unit\x18\x02 \x01(\t\"\x83\x01\n\x0eServiceAccount\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\r\n\x05roles\x18\x03 \x03(\t\x12\x10\n\x08\x64isabled\x18\x04 \x01(\x08\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"2\n\x0cLoginRequest\x12\x10\n\x08username\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\"\x8c\x01\n\tTokenPair\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x1a\n\x12\x65xpires_in_seconds\x18\x02 \x01(\x03\x12\x12\n\ntoken_type\x18\x03 \x01(\t\x12\x15\n\rrefresh_token\x18\x04 \x01(\t\x12\"\n\x1arefresh_expires_in_seconds\x18\x05 \x01(\x03\",\n\x13RefreshTokenRequest\x12\x15\n\rrefresh_token\x18\x01 \x01(\t\"#\n\x12RevokeTokenRequest\x12\r\n\x05token\x18\x01 \x01(\t\")\n\x13RevokeTokenResponse\x12\x12\n\ntoken_kind\x18\x01 \x01(\t\"\x1a\n\x18ListRevokedTokensRequest\"L\n\x0cRevokedToken\x12\x0b\n\x03jti\x18\x01 \x01(\t\x12/\n\x0b\x65xpire_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"W\n\x19ListRevokedTokensResponse\x12:\n\x0erevoked_tokens\x18\x01 \x03(\x0b\x32\".covenant.identity.v1.RevokedToken\"l\n\x14\x43reateAccountRequest\x12.\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x1d.covenant.identity.v1.Account\x12\x10\n\x08password\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"!\n\x11GetAccountRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"8\n\x14UnlockAccountRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"f\n\x12SetPasswordRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x18\n\x10\x63urrent_password\x18\x02 \x01(\t\x12\x14\n\x0cnew_password\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"\x15\n\x13SetPasswordResponse\"}\n\x19SetRoleAssignmentsRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12>\n\x10role_assignments\x18\x02 \x03(\x0b\x32$.covenant.identity.v1.RoleAssignment\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"p\n\x1b\x43reateServiceAccountRequest\x12=\n\x0fservice_account\x18\x01 \x01(\x0b\x32$.covenant.identity.v1.ServiceAccount\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"t\n\x1c\x43reateServiceAccountResponse\x12=\n\x0fservice_account\x18\x01 \x01(\x0b\x32$.covenant.identity.v1.ServiceAccount\x12\x15\n\rclient_secret\x18\x02 \x01(\t\"-\n\x17RotateSigningKeyRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\">\n\x18RotateSigningKeyResponse\x12\x0b\n\x03kid\x18\x01 \x01(\t\x12\x15\n\rprevious_kids\x18\x02 \x03(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#covenant/identity/v1/accounts.proto\x12\x14\x63ovenant.identity.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf7\x03\n\x07\x41\x63\x63ount\x12\x42\n\x04name\x18\x01 \x01(\tB4\xbaH1r/\x18\x80\x01\x32*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12\x45\n\x08username\x18\x02 \x01(\tB3\xbaH0r.\x18@2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12H\n\x0b\x65mployee_id\x18\x03 \x01(\tB3\xbaH0r.\x18 2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12H\n\x10role_assignments\x18\x04 \x03(\x0b\x32$.covenant.identity.v1.RoleAssignmentB\x08\xbaH\x05\x92\x01\x02\x10@\x12\x0e\n\x06locked\x18\x05 \x01(\x08\x12\x42\n\x0clocked_until\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x10\xbaH\r\xb2\x01\n\x1a\x06\x08\x80\xae\x99\xa4\x0f\x32\x00\x12$\n\x0f\x66\x61iled_attempts\x18\x07 \x01(\x05\x42\x0b\xbaH\x08\x1a\x06\x18\xc0\x84=(\x00\x12\x10\n\x08\x64isabled\x18\x08 \x01(\x08\x12\x41\n\x0b\x63reate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x10\xbaH\r\xb2\x01\n\x1a\x06\x08\x80\xae\x99\xa4\x0f\x32\x00\"\xa2\x01\n\x0eRoleAssignment\x12\x41\n\x04role\x18\x01 \x01(\tB3\xbaH0r.\x18@2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12M\n\x08org_unit\x18\x02 \x01(\tB;\xbaH8r6\x18\xff\x01\x32\x31^(/[^/\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]+)*/?$\"\xbc\x02\n\x0eServiceAccount\x12\x42\n\x04name\x18\x01 \x01(\tB4\xbaH1r/\x18\x80\x01\x32*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12\x46\n\tclient_id\x18\x02 \x01(\tB3\xbaH0r.\x18@2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12I\n\x05roles\x18\x03 \x03(\tB:\xbaH7\x92\x01\x34\x10@\"0r.\x18@2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12\x10\n\x08\x64isabled\x18\x04 \x01(\x08\x12\x41\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x10\xbaH\r\xb2\x01\n\x1a\x06\x08\x80\xae\x99\xa4\x0f\x32\x00\"\x9d\x01\n\x0cLoginRequest\x12\x45\n\x08username\x18\x01 \x01(\tB3\xbaH0r.\x18@2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12\x46\n\x08password\x18\x02 \x01(\tB4\xbaH1r/\x18\x80\x08\x32*^[^\\x00-\\x1F\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\"\x8c\x01\n\tTokenPair\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x1a\n\x12\x65xpires_in_seconds\x18\x02 \x01(\x03\x12\x12\n\ntoken_type\x18\x03 \x01(\t\x12\x15\n\rrefresh_token\x18\x04 \x01(\t\x12\"\n\x1arefresh_expires_in_seconds\x18\x05 \x01(\x03\"L\n\x13RefreshTokenRequest\x12\x35\n\rrefresh_token\x18\x01 \x01(\tB\x1e\xbaH\x1br\x19\x18\x80@2\x14^[A-Za-z0-9_.=+/-]*$\"C\n\x12RevokeTokenRequest\x12-\n\x05token\x18\x01 \x01(\tB\x1e\xbaH\x1br\x19\x18\x80@2\x14^[A-Za-z0-9_.=+/-]*$\")\n\x13RevokeTokenResponse\x12\x12\n\ntoken_kind\x18\x01 \x01(\t\"\x1a\n\x18ListRevokedTokensRequest\"L\n\x0cRevokedToken\x12\x0b\n\x03jti\x18\x01 \x01(\t\x12/\n\x0b\x65xpire_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"W\n\x19ListRevokedTokensResponse\x12:\n\x0erevoked_tokens\x18\x01 \x03(\x0b\x32\".covenant.identity.v1.RevokedToken\"\xd8\x01\n\x14\x43reateAccountRequest\x12.\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x1d.covenant.identity.v1.Account\x12\x46\n\x08password\x18\x02 \x01(\tB4\xbaH1r/\x18\x80\x08\x32*^[^\\x00-\\x1F\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12H\n\nrequest_id\x18\x03 \x01(\tB4\xbaH1r/\x18\x80\x01\x32*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\"W\n\x11GetAccountRequest\x12\x42\n\x04name\x18\x01 \x01(\tB4\xbaH1r/\x18\x80\x01\x32*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\"\xa4\x01\n\x14UnlockAccountRequest\x12\x42\n\x04name\x18\x01 \x01(\tB4\xbaH1r/\x18\x80\x01\x32*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12H\n\nrequest_id\x18\x02 \x01(\tB4\xbaH1r/\x18\x80\x01\x32*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\"\xbe\x02\n\x12SetPasswordRequest\x12\x42\n\x04name\x18\x01 \x01(\tB4\xbaH1r/\x18\x80\x01\x32*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12N\n\x10\x63urrent_password\x18\x02 \x01(\tB4\xbaH1r/\x18\x80\x08\x32*^[^\\x00-\\x1F\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12J\n\x0cnew_password\x18\x03 \x01(\tB4\xbaH1r/\x18\x80\x08\x32*^[^\\x00-\\x1F\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12H\n\nrequest_id\x18\x04 \x01(\tB4\xbaH1r/\x18\x80\x01\x32*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\"\x15\n\x13SetPasswordResponse\"\xf3\x01\n\x19SetRoleAssignmentsRequest\x12\x42\n\x04name\x18\x01 \x01(\tB4\xbaH1r/\x18\x80\x01\x32*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12H\n\x10role_assignments\x18\x02 \x03(\x0b\x32$.covenant.identity.v1.RoleAssignmentB\x08\xbaH\x05\x92\x01\x02\x10@\x12H\n\nrequest_id\x18\x03 \x01(\tB4\xbaH1r/\x18\x80\x01\x32*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\"\xa6\x01\n\x1b\x43reateServiceAccountRequest\x12=\n\x0fservice_account\x18\x01 \x01(\x0b\x32$.covenant.identity.v1.ServiceAccount\x12H\n\nrequest_id\x18\x02 \x01(\tB4\xbaH1r/\x18\x80\x01\x32*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\"t\n\x1c\x43reateServiceAccountResponse\x12=\n\x0fservice_account\x18\x01 \x01(\x0b\x32$.covenant.identity.v1.ServiceAccount\x12\x15\n\rclient_secret\x18\x02 \x01(\t\"c\n\x17RotateSigningKeyRequest\x12H\n\nrequest_id\x18\x01 \x01(\tB4\xbaH1r/\x18\x80\x01\x32*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\">\n\x18RotateSigningKeyResponse\x12\x0b\n\x03kid\x18\x01 \x01(\t\x12\x15\n\rprevious_kids\x18\x02 \x03(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'covenant.identity.v1.accounts_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ACCOUNT']._serialized_start=95
-  _globals['_ACCOUNT']._serialized_end=379
-  _globals['_ROLEASSIGNMENT']._serialized_start=381
-  _globals['_ROLEASSIGNMENT']._serialized_end=429
-  _globals['_SERVICEACCOUNT']._serialized_start=432
-  _globals['_SERVICEACCOUNT']._serialized_end=563
-  _globals['_LOGINREQUEST']._serialized_start=565
-  _globals['_LOGINREQUEST']._serialized_end=615
-  _globals['_TOKENPAIR']._serialized_start=618
-  _globals['_TOKENPAIR']._serialized_end=758
-  _globals['_REFRESHTOKENREQUEST']._serialized_start=760
-  _globals['_REFRESHTOKENREQUEST']._serialized_end=804
-  _globals['_REVOKETOKENREQUEST']._serialized_start=806
-  _globals['_REVOKETOKENREQUEST']._serialized_end=841
-  _globals['_REVOKETOKENRESPONSE']._serialized_start=843
-  _globals['_REVOKETOKENRESPONSE']._serialized_end=884
-  _globals['_LISTREVOKEDTOKENSREQUEST']._serialized_start=886
-  _globals['_LISTREVOKEDTOKENSREQUEST']._serialized_end=912
-  _globals['_REVOKEDTOKEN']._serialized_start=914
-  _globals['_REVOKEDTOKEN']._serialized_end=990
-  _globals['_LISTREVOKEDTOKENSRESPONSE']._serialized_start=992
-  _globals['_LISTREVOKEDTOKENSRESPONSE']._serialized_end=1079
-  _globals['_CREATEACCOUNTREQUEST']._serialized_start=1081
-  _globals['_CREATEACCOUNTREQUEST']._serialized_end=1189
-  _globals['_GETACCOUNTREQUEST']._serialized_start=1191
-  _globals['_GETACCOUNTREQUEST']._serialized_end=1224
-  _globals['_UNLOCKACCOUNTREQUEST']._serialized_start=1226
-  _globals['_UNLOCKACCOUNTREQUEST']._serialized_end=1282
-  _globals['_SETPASSWORDREQUEST']._serialized_start=1284
-  _globals['_SETPASSWORDREQUEST']._serialized_end=1386
-  _globals['_SETPASSWORDRESPONSE']._serialized_start=1388
-  _globals['_SETPASSWORDRESPONSE']._serialized_end=1409
-  _globals['_SETROLEASSIGNMENTSREQUEST']._serialized_start=1411
-  _globals['_SETROLEASSIGNMENTSREQUEST']._serialized_end=1536
-  _globals['_CREATESERVICEACCOUNTREQUEST']._serialized_start=1538
-  _globals['_CREATESERVICEACCOUNTREQUEST']._serialized_end=1650
-  _globals['_CREATESERVICEACCOUNTRESPONSE']._serialized_start=1652
-  _globals['_CREATESERVICEACCOUNTRESPONSE']._serialized_end=1768
-  _globals['_ROTATESIGNINGKEYREQUEST']._serialized_start=1770
-  _globals['_ROTATESIGNINGKEYREQUEST']._serialized_end=1815
-  _globals['_ROTATESIGNINGKEYRESPONSE']._serialized_start=1817
-  _globals['_ROTATESIGNINGKEYRESPONSE']._serialized_end=1879
+  _globals['_ACCOUNT'].fields_by_name['name']._loaded_options = None
+  _globals['_ACCOUNT'].fields_by_name['name']._serialized_options = b'\272H1r/\030\200\0012*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_ACCOUNT'].fields_by_name['username']._loaded_options = None
+  _globals['_ACCOUNT'].fields_by_name['username']._serialized_options = b'\272H0r.\030@2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_ACCOUNT'].fields_by_name['employee_id']._loaded_options = None
+  _globals['_ACCOUNT'].fields_by_name['employee_id']._serialized_options = b'\272H0r.\030 2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_ACCOUNT'].fields_by_name['role_assignments']._loaded_options = None
+  _globals['_ACCOUNT'].fields_by_name['role_assignments']._serialized_options = b'\272H\005\222\001\002\020@'
+  _globals['_ACCOUNT'].fields_by_name['locked_until']._loaded_options = None
+  _globals['_ACCOUNT'].fields_by_name['locked_until']._serialized_options = b'\272H\r\262\001\n\032\006\010\200\256\231\244\0172\000'
+  _globals['_ACCOUNT'].fields_by_name['failed_attempts']._loaded_options = None
+  _globals['_ACCOUNT'].fields_by_name['failed_attempts']._serialized_options = b'\272H\010\032\006\030\300\204=(\000'
+  _globals['_ACCOUNT'].fields_by_name['create_time']._loaded_options = None
+  _globals['_ACCOUNT'].fields_by_name['create_time']._serialized_options = b'\272H\r\262\001\n\032\006\010\200\256\231\244\0172\000'
+  _globals['_ROLEASSIGNMENT'].fields_by_name['role']._loaded_options = None
+  _globals['_ROLEASSIGNMENT'].fields_by_name['role']._serialized_options = b'\272H0r.\030@2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_ROLEASSIGNMENT'].fields_by_name['org_unit']._loaded_options = None
+  _globals['_ROLEASSIGNMENT'].fields_by_name['org_unit']._serialized_options = b'\272H8r6\030\377\00121^(/[^/\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]+)*/?$'
+  _globals['_SERVICEACCOUNT'].fields_by_name['name']._loaded_options = None
+  _globals['_SERVICEACCOUNT'].fields_by_name['name']._serialized_options = b'\272H1r/\030\200\0012*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_SERVICEACCOUNT'].fields_by_name['client_id']._loaded_options = None
+  _globals['_SERVICEACCOUNT'].fields_by_name['client_id']._serialized_options = b'\272H0r.\030@2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_SERVICEACCOUNT'].fields_by_name['roles']._loaded_options = None
+  _globals['_SERVICEACCOUNT'].fields_by_name['roles']._serialized_options = b'\272H7\222\0014\020@\"0r.\030@2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_SERVICEACCOUNT'].fields_by_name['create_time']._loaded_options = None
+  _globals['_SERVICEACCOUNT'].fields_by_name['create_time']._serialized_options = b'\272H\r\262\001\n\032\006\010\200\256\231\244\0172\000'
+  _globals['_LOGINREQUEST'].fields_by_name['username']._loaded_options = None
+  _globals['_LOGINREQUEST'].fields_by_name['username']._serialized_options = b'\272H0r.\030@2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_LOGINREQUEST'].fields_by_name['password']._loaded_options = None
+  _globals['_LOGINREQUEST'].fields_by_name['password']._serialized_options = b'\272H1r/\030\200\0102*^[^\\x00-\\x1F\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_REFRESHTOKENREQUEST'].fields_by_name['refresh_token']._loaded_options = None
+  _globals['_REFRESHTOKENREQUEST'].fields_by_name['refresh_token']._serialized_options = b'\272H\033r\031\030\200@2\024^[A-Za-z0-9_.=+/-]*$'
+  _globals['_REVOKETOKENREQUEST'].fields_by_name['token']._loaded_options = None
+  _globals['_REVOKETOKENREQUEST'].fields_by_name['token']._serialized_options = b'\272H\033r\031\030\200@2\024^[A-Za-z0-9_.=+/-]*$'
+  _globals['_CREATEACCOUNTREQUEST'].fields_by_name['password']._loaded_options = None
+  _globals['_CREATEACCOUNTREQUEST'].fields_by_name['password']._serialized_options = b'\272H1r/\030\200\0102*^[^\\x00-\\x1F\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_CREATEACCOUNTREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_CREATEACCOUNTREQUEST'].fields_by_name['request_id']._serialized_options = b'\272H1r/\030\200\0012*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_GETACCOUNTREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_GETACCOUNTREQUEST'].fields_by_name['name']._serialized_options = b'\272H1r/\030\200\0012*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_UNLOCKACCOUNTREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_UNLOCKACCOUNTREQUEST'].fields_by_name['name']._serialized_options = b'\272H1r/\030\200\0012*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_UNLOCKACCOUNTREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_UNLOCKACCOUNTREQUEST'].fields_by_name['request_id']._serialized_options = b'\272H1r/\030\200\0012*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_SETPASSWORDREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_SETPASSWORDREQUEST'].fields_by_name['name']._serialized_options = b'\272H1r/\030\200\0012*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_SETPASSWORDREQUEST'].fields_by_name['current_password']._loaded_options = None
+  _globals['_SETPASSWORDREQUEST'].fields_by_name['current_password']._serialized_options = b'\272H1r/\030\200\0102*^[^\\x00-\\x1F\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_SETPASSWORDREQUEST'].fields_by_name['new_password']._loaded_options = None
+  _globals['_SETPASSWORDREQUEST'].fields_by_name['new_password']._serialized_options = b'\272H1r/\030\200\0102*^[^\\x00-\\x1F\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_SETPASSWORDREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_SETPASSWORDREQUEST'].fields_by_name['request_id']._serialized_options = b'\272H1r/\030\200\0012*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_SETROLEASSIGNMENTSREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_SETROLEASSIGNMENTSREQUEST'].fields_by_name['name']._serialized_options = b'\272H1r/\030\200\0012*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_SETROLEASSIGNMENTSREQUEST'].fields_by_name['role_assignments']._loaded_options = None
+  _globals['_SETROLEASSIGNMENTSREQUEST'].fields_by_name['role_assignments']._serialized_options = b'\272H\005\222\001\002\020@'
+  _globals['_SETROLEASSIGNMENTSREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_SETROLEASSIGNMENTSREQUEST'].fields_by_name['request_id']._serialized_options = b'\272H1r/\030\200\0012*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_CREATESERVICEACCOUNTREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_CREATESERVICEACCOUNTREQUEST'].fields_by_name['request_id']._serialized_options = b'\272H1r/\030\200\0012*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_ROTATESIGNINGKEYREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_ROTATESIGNINGKEYREQUEST'].fields_by_name['request_id']._serialized_options = b'\272H1r/\030\200\0012*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_ACCOUNT']._serialized_start=124
+  _globals['_ACCOUNT']._serialized_end=627
+  _globals['_ROLEASSIGNMENT']._serialized_start=630
+  _globals['_ROLEASSIGNMENT']._serialized_end=792
+  _globals['_SERVICEACCOUNT']._serialized_start=795
+  _globals['_SERVICEACCOUNT']._serialized_end=1111
+  _globals['_LOGINREQUEST']._serialized_start=1114
+  _globals['_LOGINREQUEST']._serialized_end=1271
+  _globals['_TOKENPAIR']._serialized_start=1274
+  _globals['_TOKENPAIR']._serialized_end=1414
+  _globals['_REFRESHTOKENREQUEST']._serialized_start=1416
+  _globals['_REFRESHTOKENREQUEST']._serialized_end=1492
+  _globals['_REVOKETOKENREQUEST']._serialized_start=1494
+  _globals['_REVOKETOKENREQUEST']._serialized_end=1561
+  _globals['_REVOKETOKENRESPONSE']._serialized_start=1563
+  _globals['_REVOKETOKENRESPONSE']._serialized_end=1604
+  _globals['_LISTREVOKEDTOKENSREQUEST']._serialized_start=1606
+  _globals['_LISTREVOKEDTOKENSREQUEST']._serialized_end=1632
+  _globals['_REVOKEDTOKEN']._serialized_start=1634
+  _globals['_REVOKEDTOKEN']._serialized_end=1710
+  _globals['_LISTREVOKEDTOKENSRESPONSE']._serialized_start=1712
+  _globals['_LISTREVOKEDTOKENSRESPONSE']._serialized_end=1799
+  _globals['_CREATEACCOUNTREQUEST']._serialized_start=1802
+  _globals['_CREATEACCOUNTREQUEST']._serialized_end=2018
+  _globals['_GETACCOUNTREQUEST']._serialized_start=2020
+  _globals['_GETACCOUNTREQUEST']._serialized_end=2107
+  _globals['_UNLOCKACCOUNTREQUEST']._serialized_start=2110
+  _globals['_UNLOCKACCOUNTREQUEST']._serialized_end=2274
+  _globals['_SETPASSWORDREQUEST']._serialized_start=2277
+  _globals['_SETPASSWORDREQUEST']._serialized_end=2595
+  _globals['_SETPASSWORDRESPONSE']._serialized_start=2597
+  _globals['_SETPASSWORDRESPONSE']._serialized_end=2618
+  _globals['_SETROLEASSIGNMENTSREQUEST']._serialized_start=2621
+  _globals['_SETROLEASSIGNMENTSREQUEST']._serialized_end=2864
+  _globals['_CREATESERVICEACCOUNTREQUEST']._serialized_start=2867
+  _globals['_CREATESERVICEACCOUNTREQUEST']._serialized_end=3033
+  _globals['_CREATESERVICEACCOUNTRESPONSE']._serialized_start=3035
+  _globals['_CREATESERVICEACCOUNTRESPONSE']._serialized_end=3151
+  _globals['_ROTATESIGNINGKEYREQUEST']._serialized_start=3153
+  _globals['_ROTATESIGNINGKEYREQUEST']._serialized_end=3252
+  _globals['_ROTATESIGNINGKEYRESPONSE']._serialized_start=3254
+  _globals['_ROTATESIGNINGKEYRESPONSE']._serialized_end=3316
 # @@protoc_insertion_point(module_scope)

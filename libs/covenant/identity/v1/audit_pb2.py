@@ -22,24 +22,31 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n covenant/identity/v1/audit.proto\x12\x14\x63ovenant.identity.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xaf\x01\n\nAuditEntry\x12\x0b\n\x03seq\x18\x01 \x01(\x03\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x04 \x01(\t\x12\x0f\n\x07subject\x18\x05 \x01(\t\x12\x13\n\x0b\x64\x65tail_json\x18\x06 \x01(\t\x12\x11\n\tprev_hash\x18\x07 \x01(\t\x12\x0c\n\x04hash\x18\x08 \x01(\t\"Q\n\x17ListAuditEntriesRequest\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"f\n\x18ListAuditEntriesResponse\x12\x31\n\x07\x65ntries\x18\x01 \x03(\x0b\x32 .covenant.identity.v1.AuditEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x19\n\x17VerifyAuditChainRequest\"m\n\x18VerifyAuditChainResponse\x12\x0e\n\x06intact\x18\x01 \x01(\x08\x12\x17\n\x0f\x65ntries_checked\x18\x02 \x01(\x03\x12\x18\n\x10\x66irst_broken_seq\x18\x03 \x01(\x03\x12\x0e\n\x06reason\x18\x04 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n covenant/identity/v1/audit.proto\x12\x14\x63ovenant.identity.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xaf\x01\n\nAuditEntry\x12\x0b\n\x03seq\x18\x01 \x01(\x03\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x04 \x01(\t\x12\x0f\n\x07subject\x18\x05 \x01(\t\x12\x13\n\x0b\x64\x65tail_json\x18\x06 \x01(\t\x12\x11\n\tprev_hash\x18\x07 \x01(\t\x12\x0c\n\x04hash\x18\x08 \x01(\t\"\xb1\x01\n\x17ListAuditEntriesRequest\x12\x45\n\x07subject\x18\x01 \x01(\tB4\xbaH1r/\x18\x80\x01\x32*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12\x1d\n\tpage_size\x18\x02 \x01(\x05\x42\n\xbaH\x07\x1a\x05\x18\xe8\x07(\x00\x12\x30\n\npage_token\x18\x03 \x01(\tB\x1c\xbaH\x19r\x17\x18\x80\x04\x32\x12^[A-Za-z0-9_.=-]*$\"f\n\x18ListAuditEntriesResponse\x12\x31\n\x07\x65ntries\x18\x01 \x03(\x0b\x32 .covenant.identity.v1.AuditEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x19\n\x17VerifyAuditChainRequest\"m\n\x18VerifyAuditChainResponse\x12\x0e\n\x06intact\x18\x01 \x01(\x08\x12\x17\n\x0f\x65ntries_checked\x18\x02 \x01(\x03\x12\x18\n\x10\x66irst_broken_seq\x18\x03 \x01(\x03\x12\x0e\n\x06reason\x18\x04 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'covenant.identity.v1.audit_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_AUDITENTRY']._serialized_start=92
-  _globals['_AUDITENTRY']._serialized_end=267
-  _globals['_LISTAUDITENTRIESREQUEST']._serialized_start=269
-  _globals['_LISTAUDITENTRIESREQUEST']._serialized_end=350
-  _globals['_LISTAUDITENTRIESRESPONSE']._serialized_start=352
-  _globals['_LISTAUDITENTRIESRESPONSE']._serialized_end=454
-  _globals['_VERIFYAUDITCHAINREQUEST']._serialized_start=456
-  _globals['_VERIFYAUDITCHAINREQUEST']._serialized_end=481
-  _globals['_VERIFYAUDITCHAINRESPONSE']._serialized_start=483
-  _globals['_VERIFYAUDITCHAINRESPONSE']._serialized_end=592
+  _globals['_LISTAUDITENTRIESREQUEST'].fields_by_name['subject']._loaded_options = None
+  _globals['_LISTAUDITENTRIESREQUEST'].fields_by_name['subject']._serialized_options = b'\272H1r/\030\200\0012*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_LISTAUDITENTRIESREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTAUDITENTRIESREQUEST'].fields_by_name['page_size']._serialized_options = b'\272H\007\032\005\030\350\007(\000'
+  _globals['_LISTAUDITENTRIESREQUEST'].fields_by_name['page_token']._loaded_options = None
+  _globals['_LISTAUDITENTRIESREQUEST'].fields_by_name['page_token']._serialized_options = b'\272H\031r\027\030\200\0042\022^[A-Za-z0-9_.=-]*$'
+  _globals['_AUDITENTRY']._serialized_start=121
+  _globals['_AUDITENTRY']._serialized_end=296
+  _globals['_LISTAUDITENTRIESREQUEST']._serialized_start=299
+  _globals['_LISTAUDITENTRIESREQUEST']._serialized_end=476
+  _globals['_LISTAUDITENTRIESRESPONSE']._serialized_start=478
+  _globals['_LISTAUDITENTRIESRESPONSE']._serialized_end=580
+  _globals['_VERIFYAUDITCHAINREQUEST']._serialized_start=582
+  _globals['_VERIFYAUDITCHAINREQUEST']._serialized_end=607
+  _globals['_VERIFYAUDITCHAINRESPONSE']._serialized_start=609
+  _globals['_VERIFYAUDITCHAINRESPONSE']._serialized_end=718
 # @@protoc_insertion_point(module_scope)

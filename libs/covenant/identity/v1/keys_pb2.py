@@ -22,21 +22,26 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x63ovenant/identity/v1/keys.proto\x12\x14\x63ovenant.identity.v1\"\x10\n\x0eGetJwksRequest\"$\n\x0fGetJwksResponse\x12\x11\n\tjwks_json\x18\x01 \x01(\t\"D\n\x18IssueServiceTokenRequest\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x15\n\rclient_secret\x18\x02 \x01(\t\"a\n\x19IssueServiceTokenResponse\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x1a\n\x12\x65xpires_in_seconds\x18\x02 \x01(\x03\x12\x12\n\ntoken_type\x18\x03 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x63ovenant/identity/v1/keys.proto\x12\x14\x63ovenant.identity.v1\x1a\x1b\x62uf/validate/validate.proto\"\x10\n\x0eGetJwksRequest\"$\n\x0fGetJwksResponse\x12\x11\n\tjwks_json\x18\x01 \x01(\t\"\xaf\x01\n\x18IssueServiceTokenRequest\x12\x46\n\tclient_id\x18\x01 \x01(\tB3\xbaH0r.\x18@2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12K\n\rclient_secret\x18\x02 \x01(\tB4\xbaH1r/\x18\x80\x08\x32*^[^\\x00-\\x1F\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\"a\n\x19IssueServiceTokenResponse\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x1a\n\x12\x65xpires_in_seconds\x18\x02 \x01(\x03\x12\x12\n\ntoken_type\x18\x03 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'covenant.identity.v1.keys_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_GETJWKSREQUEST']._serialized_start=57
-  _globals['_GETJWKSREQUEST']._serialized_end=73
-  _globals['_GETJWKSRESPONSE']._serialized_start=75
-  _globals['_GETJWKSRESPONSE']._serialized_end=111
-  _globals['_ISSUESERVICETOKENREQUEST']._serialized_start=113
-  _globals['_ISSUESERVICETOKENREQUEST']._serialized_end=181
-  _globals['_ISSUESERVICETOKENRESPONSE']._serialized_start=183
-  _globals['_ISSUESERVICETOKENRESPONSE']._serialized_end=280
+  _globals['_ISSUESERVICETOKENREQUEST'].fields_by_name['client_id']._loaded_options = None
+  _globals['_ISSUESERVICETOKENREQUEST'].fields_by_name['client_id']._serialized_options = b'\272H0r.\030@2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_ISSUESERVICETOKENREQUEST'].fields_by_name['client_secret']._loaded_options = None
+  _globals['_ISSUESERVICETOKENREQUEST'].fields_by_name['client_secret']._serialized_options = b'\272H1r/\030\200\0102*^[^\\x00-\\x1F\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_GETJWKSREQUEST']._serialized_start=86
+  _globals['_GETJWKSREQUEST']._serialized_end=102
+  _globals['_GETJWKSRESPONSE']._serialized_start=104
+  _globals['_GETJWKSRESPONSE']._serialized_end=140
+  _globals['_ISSUESERVICETOKENREQUEST']._serialized_start=143
+  _globals['_ISSUESERVICETOKENREQUEST']._serialized_end=318
+  _globals['_ISSUESERVICETOKENRESPONSE']._serialized_start=320
+  _globals['_ISSUESERVICETOKENRESPONSE']._serialized_end=417
 # @@protoc_insertion_point(module_scope)

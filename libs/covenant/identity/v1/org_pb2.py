@@ -22,43 +22,100 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x63ovenant/identity/v1/org.proto\x12\x14\x63ovenant.identity.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"s\n\x07OrgUnit\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x13\n\x0bparent_path\x18\x03 \x01(\t\x12/\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xf0\x02\n\x08\x45mployee\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x65mployee_id\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12\x13\n\x0brole_titles\x18\x04 \x03(\t\x12\x10\n\x08org_unit\x18\x05 \x01(\t\x12\x12\n\nmanager_id\x18\x06 \x01(\t\x12\x34\n\x06status\x18\x07 \x01(\x0e\x32$.covenant.identity.v1.EmployeeStatus\x12\x11\n\thire_date\x18\x08 \x01(\t\x12\x13\n\x0bnational_id\x18\t \x01(\t\x12\r\n\x05phone\x18\n \x01(\t\x12\x11\n\tbank_card\x18\x0b \x01(\t\x12\x0e\n\x06masked\x18\x0c \x01(\x08\x12/\n\x0b\x63reate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"[\n\x14\x43reateOrgUnitRequest\x12/\n\x08org_unit\x18\x01 \x01(\x0b\x32\x1d.covenant.identity.v1.OrgUnit\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"!\n\x11GetOrgUnitRequest\x12\x0c\n\x04path\x18\x01 \x01(\t\"O\n\x13ListOrgUnitsRequest\x12\x11\n\troot_path\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"a\n\x14ListOrgUnitsResponse\x12\x30\n\torg_units\x18\x01 \x03(\x0b\x32\x1d.covenant.identity.v1.OrgUnit\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"]\n\x15\x43reateEmployeeRequest\x12\x30\n\x08\x65mployee\x18\x01 \x01(\x0b\x32\x1e.covenant.identity.v1.Employee\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"\"\n\x12GetEmployeeRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"O\n\x14ListEmployeesRequest\x12\x10\n\x08org_unit\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"c\n\x15ListEmployeesResponse\x12\x31\n\temployees\x18\x01 \x03(\x0b\x32\x1e.covenant.identity.v1.Employee\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x8e\x01\n\x15UpdateEmployeeRequest\x12\x30\n\x08\x65mployee\x18\x01 \x01(\x0b\x32\x1e.covenant.identity.v1.Employee\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"\x7f\n\x0cImportRecord\x12\x31\n\x08org_unit\x18\x01 \x01(\x0b\x32\x1d.covenant.identity.v1.OrgUnitH\x00\x12\x32\n\x08\x65mployee\x18\x02 \x01(\x0b\x32\x1e.covenant.identity.v1.EmployeeH\x00\x42\x08\n\x06record\"j\n\x17ImportDirectoryResponse\x12\x19\n\x11org_units_created\x18\x01 \x01(\x05\x12\x19\n\x11\x65mployees_created\x18\x02 \x01(\x05\x12\x19\n\x11\x65mployees_updated\x18\x03 \x01(\x05*\x85\x01\n\x0e\x45mployeeStatus\x12\x1f\n\x1b\x45MPLOYEE_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x45MPLOYEE_STATUS_ACTIVE\x10\x01\x12\x1c\n\x18\x45MPLOYEE_STATUS_ON_LEAVE\x10\x02\x12\x18\n\x14\x45MPLOYEE_STATUS_LEFT\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x63ovenant/identity/v1/org.proto\x12\x14\x63ovenant.identity.v1\x1a\x1b\x62uf/validate/validate.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb5\x02\n\x07OrgUnit\x12I\n\x04path\x18\x01 \x01(\tB;\xbaH8r6\x18\x80\x04\x32\x31^(/[^/\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]+)*/?$\x12J\n\x0c\x64isplay_name\x18\x02 \x01(\tB4\xbaH1r/\x18\xc8\x01\x32*^[^\\x00-\\x1F\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12P\n\x0bparent_path\x18\x03 \x01(\tB;\xbaH8r6\x18\x80\x04\x32\x31^(/[^/\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]+)*/?$\x12\x41\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x10\xbaH\r\xb2\x01\n\x1a\x06\x08\x80\xae\x99\xa4\x0f\x32\x00\"\xd8\x07\n\x08\x45mployee\x12\x42\n\x04name\x18\x01 \x01(\tB4\xbaH1r/\x18\x80\x01\x32*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12H\n\x0b\x65mployee_id\x18\x02 \x01(\tB3\xbaH0r.\x18 2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12J\n\x0c\x64isplay_name\x18\x03 \x01(\tB4\xbaH1r/\x18\xc8\x01\x32*^[^\\x00-\\x1F\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12O\n\x0brole_titles\x18\x04 \x03(\tB:\xbaH7\x92\x01\x34\x10 \"0r.\x18@2*^[^\\x00-\\x1F\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12M\n\x08org_unit\x18\x05 \x01(\tB;\xbaH8r6\x18\xff\x01\x32\x31^(/[^/\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]+)*/?$\x12G\n\nmanager_id\x18\x06 \x01(\tB3\xbaH0r.\x18 2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12>\n\x06status\x18\x07 \x01(\x0e\x32$.covenant.identity.v1.EmployeeStatusB\x08\xbaH\x05\x82\x01\x02\x10\x01\x12Z\n\thire_date\x18\x08 \x01(\tBG\xbaHDrB2@^(|(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]))$\x12I\n\x0bnational_id\x18\t \x01(\tB4\xbaH1r/\x18\x80\x02\x32*^[^\\x00-\\x1F\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12\x43\n\x05phone\x18\n \x01(\tB4\xbaH1r/\x18\x80\x02\x32*^[^\\x00-\\x1F\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12G\n\tbank_card\x18\x0b \x01(\tB4\xbaH1r/\x18\x80\x02\x32*^[^\\x00-\\x1F\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12\x0e\n\x06masked\x18\x0c \x01(\x08\x12\x41\n\x0b\x63reate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x10\xbaH\r\xb2\x01\n\x1a\x06\x08\x80\xae\x99\xa4\x0f\x32\x00\x12\x41\n\x0bupdate_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x10\xbaH\r\xb2\x01\n\x1a\x06\x08\x80\xae\x99\xa4\x0f\x32\x00\"\x91\x01\n\x14\x43reateOrgUnitRequest\x12/\n\x08org_unit\x18\x01 \x01(\x0b\x32\x1d.covenant.identity.v1.OrgUnit\x12H\n\nrequest_id\x18\x02 \x01(\tB4\xbaH1r/\x18\x80\x01\x32*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\"^\n\x11GetOrgUnitRequest\x12I\n\x04path\x18\x01 \x01(\tB;\xbaH8r6\x18\x80\x04\x32\x31^(/[^/\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]+)*/?$\"\xb6\x01\n\x13ListOrgUnitsRequest\x12N\n\troot_path\x18\x01 \x01(\tB;\xbaH8r6\x18\x80\x04\x32\x31^(/[^/\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]+)*/?$\x12\x1d\n\tpage_size\x18\x02 \x01(\x05\x42\n\xbaH\x07\x1a\x05\x18\xe8\x07(\x00\x12\x30\n\npage_token\x18\x03 \x01(\tB\x1c\xbaH\x19r\x17\x18\x80\x04\x32\x12^[A-Za-z0-9_.=-]*$\"a\n\x14ListOrgUnitsResponse\x12\x30\n\torg_units\x18\x01 \x03(\x0b\x32\x1d.covenant.identity.v1.OrgUnit\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x93\x01\n\x15\x43reateEmployeeRequest\x12\x30\n\x08\x65mployee\x18\x01 \x01(\x0b\x32\x1e.covenant.identity.v1.Employee\x12H\n\nrequest_id\x18\x02 \x01(\tB4\xbaH1r/\x18\x80\x01\x32*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\"X\n\x12GetEmployeeRequest\x12\x42\n\x04name\x18\x01 \x01(\tB4\xbaH1r/\x18\x80\x01\x32*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\"\xb6\x01\n\x14ListEmployeesRequest\x12M\n\x08org_unit\x18\x01 \x01(\tB;\xbaH8r6\x18\xff\x01\x32\x31^(/[^/\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]+)*/?$\x12\x1d\n\tpage_size\x18\x02 \x01(\x05\x42\n\xbaH\x07\x1a\x05\x18\xe8\x07(\x00\x12\x30\n\npage_token\x18\x03 \x01(\tB\x1c\xbaH\x19r\x17\x18\x80\x04\x32\x12^[A-Za-z0-9_.=-]*$\"c\n\x15ListEmployeesResponse\x12\x31\n\temployees\x18\x01 \x03(\x0b\x32\x1e.covenant.identity.v1.Employee\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xc4\x01\n\x15UpdateEmployeeRequest\x12\x30\n\x08\x65mployee\x18\x01 \x01(\x0b\x32\x1e.covenant.identity.v1.Employee\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12H\n\nrequest_id\x18\x03 \x01(\tB4\xbaH1r/\x18\x80\x01\x32*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\"\x7f\n\x0cImportRecord\x12\x31\n\x08org_unit\x18\x01 \x01(\x0b\x32\x1d.covenant.identity.v1.OrgUnitH\x00\x12\x32\n\x08\x65mployee\x18\x02 \x01(\x0b\x32\x1e.covenant.identity.v1.EmployeeH\x00\x42\x08\n\x06record\"j\n\x17ImportDirectoryResponse\x12\x19\n\x11org_units_created\x18\x01 \x01(\x05\x12\x19\n\x11\x65mployees_created\x18\x02 \x01(\x05\x12\x19\n\x11\x65mployees_updated\x18\x03 \x01(\x05*\x85\x01\n\x0e\x45mployeeStatus\x12\x1f\n\x1b\x45MPLOYEE_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x45MPLOYEE_STATUS_ACTIVE\x10\x01\x12\x1c\n\x18\x45MPLOYEE_STATUS_ON_LEAVE\x10\x02\x12\x18\n\x14\x45MPLOYEE_STATUS_LEFT\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'covenant.identity.v1.org_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_EMPLOYEESTATUS']._serialized_start=1615
-  _globals['_EMPLOYEESTATUS']._serialized_end=1748
-  _globals['_ORGUNIT']._serialized_start=123
-  _globals['_ORGUNIT']._serialized_end=238
-  _globals['_EMPLOYEE']._serialized_start=241
-  _globals['_EMPLOYEE']._serialized_end=609
-  _globals['_CREATEORGUNITREQUEST']._serialized_start=611
-  _globals['_CREATEORGUNITREQUEST']._serialized_end=702
-  _globals['_GETORGUNITREQUEST']._serialized_start=704
-  _globals['_GETORGUNITREQUEST']._serialized_end=737
-  _globals['_LISTORGUNITSREQUEST']._serialized_start=739
-  _globals['_LISTORGUNITSREQUEST']._serialized_end=818
-  _globals['_LISTORGUNITSRESPONSE']._serialized_start=820
-  _globals['_LISTORGUNITSRESPONSE']._serialized_end=917
-  _globals['_CREATEEMPLOYEEREQUEST']._serialized_start=919
-  _globals['_CREATEEMPLOYEEREQUEST']._serialized_end=1012
-  _globals['_GETEMPLOYEEREQUEST']._serialized_start=1014
-  _globals['_GETEMPLOYEEREQUEST']._serialized_end=1048
-  _globals['_LISTEMPLOYEESREQUEST']._serialized_start=1050
-  _globals['_LISTEMPLOYEESREQUEST']._serialized_end=1129
-  _globals['_LISTEMPLOYEESRESPONSE']._serialized_start=1131
-  _globals['_LISTEMPLOYEESRESPONSE']._serialized_end=1230
-  _globals['_UPDATEEMPLOYEEREQUEST']._serialized_start=1233
-  _globals['_UPDATEEMPLOYEEREQUEST']._serialized_end=1375
-  _globals['_IMPORTRECORD']._serialized_start=1377
-  _globals['_IMPORTRECORD']._serialized_end=1504
-  _globals['_IMPORTDIRECTORYRESPONSE']._serialized_start=1506
-  _globals['_IMPORTDIRECTORYRESPONSE']._serialized_end=1612
+  _globals['_ORGUNIT'].fields_by_name['path']._loaded_options = None
+  _globals['_ORGUNIT'].fields_by_name['path']._serialized_options = b'\272H8r6\030\200\00421^(/[^/\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]+)*/?$'
+  _globals['_ORGUNIT'].fields_by_name['display_name']._loaded_options = None
+  _globals['_ORGUNIT'].fields_by_name['display_name']._serialized_options = b'\272H1r/\030\310\0012*^[^\\x00-\\x1F\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_ORGUNIT'].fields_by_name['parent_path']._loaded_options = None
+  _globals['_ORGUNIT'].fields_by_name['parent_path']._serialized_options = b'\272H8r6\030\200\00421^(/[^/\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]+)*/?$'
+  _globals['_ORGUNIT'].fields_by_name['create_time']._loaded_options = None
+  _globals['_ORGUNIT'].fields_by_name['create_time']._serialized_options = b'\272H\r\262\001\n\032\006\010\200\256\231\244\0172\000'
+  _globals['_EMPLOYEE'].fields_by_name['name']._loaded_options = None
+  _globals['_EMPLOYEE'].fields_by_name['name']._serialized_options = b'\272H1r/\030\200\0012*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_EMPLOYEE'].fields_by_name['employee_id']._loaded_options = None
+  _globals['_EMPLOYEE'].fields_by_name['employee_id']._serialized_options = b'\272H0r.\030 2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_EMPLOYEE'].fields_by_name['display_name']._loaded_options = None
+  _globals['_EMPLOYEE'].fields_by_name['display_name']._serialized_options = b'\272H1r/\030\310\0012*^[^\\x00-\\x1F\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_EMPLOYEE'].fields_by_name['role_titles']._loaded_options = None
+  _globals['_EMPLOYEE'].fields_by_name['role_titles']._serialized_options = b'\272H7\222\0014\020 \"0r.\030@2*^[^\\x00-\\x1F\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_EMPLOYEE'].fields_by_name['org_unit']._loaded_options = None
+  _globals['_EMPLOYEE'].fields_by_name['org_unit']._serialized_options = b'\272H8r6\030\377\00121^(/[^/\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]+)*/?$'
+  _globals['_EMPLOYEE'].fields_by_name['manager_id']._loaded_options = None
+  _globals['_EMPLOYEE'].fields_by_name['manager_id']._serialized_options = b'\272H0r.\030 2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_EMPLOYEE'].fields_by_name['status']._loaded_options = None
+  _globals['_EMPLOYEE'].fields_by_name['status']._serialized_options = b'\272H\005\202\001\002\020\001'
+  _globals['_EMPLOYEE'].fields_by_name['hire_date']._loaded_options = None
+  _globals['_EMPLOYEE'].fields_by_name['hire_date']._serialized_options = b'\272HDrB2@^(|(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]))$'
+  _globals['_EMPLOYEE'].fields_by_name['national_id']._loaded_options = None
+  _globals['_EMPLOYEE'].fields_by_name['national_id']._serialized_options = b'\272H1r/\030\200\0022*^[^\\x00-\\x1F\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_EMPLOYEE'].fields_by_name['phone']._loaded_options = None
+  _globals['_EMPLOYEE'].fields_by_name['phone']._serialized_options = b'\272H1r/\030\200\0022*^[^\\x00-\\x1F\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_EMPLOYEE'].fields_by_name['bank_card']._loaded_options = None
+  _globals['_EMPLOYEE'].fields_by_name['bank_card']._serialized_options = b'\272H1r/\030\200\0022*^[^\\x00-\\x1F\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_EMPLOYEE'].fields_by_name['create_time']._loaded_options = None
+  _globals['_EMPLOYEE'].fields_by_name['create_time']._serialized_options = b'\272H\r\262\001\n\032\006\010\200\256\231\244\0172\000'
+  _globals['_EMPLOYEE'].fields_by_name['update_time']._loaded_options = None
+  _globals['_EMPLOYEE'].fields_by_name['update_time']._serialized_options = b'\272H\r\262\001\n\032\006\010\200\256\231\244\0172\000'
+  _globals['_CREATEORGUNITREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_CREATEORGUNITREQUEST'].fields_by_name['request_id']._serialized_options = b'\272H1r/\030\200\0012*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_GETORGUNITREQUEST'].fields_by_name['path']._loaded_options = None
+  _globals['_GETORGUNITREQUEST'].fields_by_name['path']._serialized_options = b'\272H8r6\030\200\00421^(/[^/\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]+)*/?$'
+  _globals['_LISTORGUNITSREQUEST'].fields_by_name['root_path']._loaded_options = None
+  _globals['_LISTORGUNITSREQUEST'].fields_by_name['root_path']._serialized_options = b'\272H8r6\030\200\00421^(/[^/\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]+)*/?$'
+  _globals['_LISTORGUNITSREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTORGUNITSREQUEST'].fields_by_name['page_size']._serialized_options = b'\272H\007\032\005\030\350\007(\000'
+  _globals['_LISTORGUNITSREQUEST'].fields_by_name['page_token']._loaded_options = None
+  _globals['_LISTORGUNITSREQUEST'].fields_by_name['page_token']._serialized_options = b'\272H\031r\027\030\200\0042\022^[A-Za-z0-9_.=-]*$'
+  _globals['_CREATEEMPLOYEEREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_CREATEEMPLOYEEREQUEST'].fields_by_name['request_id']._serialized_options = b'\272H1r/\030\200\0012*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_GETEMPLOYEEREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_GETEMPLOYEEREQUEST'].fields_by_name['name']._serialized_options = b'\272H1r/\030\200\0012*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_LISTEMPLOYEESREQUEST'].fields_by_name['org_unit']._loaded_options = None
+  _globals['_LISTEMPLOYEESREQUEST'].fields_by_name['org_unit']._serialized_options = b'\272H8r6\030\377\00121^(/[^/\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]+)*/?$'
+  _globals['_LISTEMPLOYEESREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTEMPLOYEESREQUEST'].fields_by_name['page_size']._serialized_options = b'\272H\007\032\005\030\350\007(\000'
+  _globals['_LISTEMPLOYEESREQUEST'].fields_by_name['page_token']._loaded_options = None
+  _globals['_LISTEMPLOYEESREQUEST'].fields_by_name['page_token']._serialized_options = b'\272H\031r\027\030\200\0042\022^[A-Za-z0-9_.=-]*$'
+  _globals['_UPDATEEMPLOYEEREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_UPDATEEMPLOYEEREQUEST'].fields_by_name['request_id']._serialized_options = b'\272H1r/\030\200\0012*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_EMPLOYEESTATUS']._serialized_start=2942
+  _globals['_EMPLOYEESTATUS']._serialized_end=3075
+  _globals['_ORGUNIT']._serialized_start=153
+  _globals['_ORGUNIT']._serialized_end=462
+  _globals['_EMPLOYEE']._serialized_start=465
+  _globals['_EMPLOYEE']._serialized_end=1449
+  _globals['_CREATEORGUNITREQUEST']._serialized_start=1452
+  _globals['_CREATEORGUNITREQUEST']._serialized_end=1597
+  _globals['_GETORGUNITREQUEST']._serialized_start=1599
+  _globals['_GETORGUNITREQUEST']._serialized_end=1693
+  _globals['_LISTORGUNITSREQUEST']._serialized_start=1696
+  _globals['_LISTORGUNITSREQUEST']._serialized_end=1878
+  _globals['_LISTORGUNITSRESPONSE']._serialized_start=1880
+  _globals['_LISTORGUNITSRESPONSE']._serialized_end=1977
+  _globals['_CREATEEMPLOYEEREQUEST']._serialized_start=1980
+  _globals['_CREATEEMPLOYEEREQUEST']._serialized_end=2127
+  _globals['_GETEMPLOYEEREQUEST']._serialized_start=2129
+  _globals['_GETEMPLOYEEREQUEST']._serialized_end=2217
+  _globals['_LISTEMPLOYEESREQUEST']._serialized_start=2220
+  _globals['_LISTEMPLOYEESREQUEST']._serialized_end=2402
+  _globals['_LISTEMPLOYEESRESPONSE']._serialized_start=2404
+  _globals['_LISTEMPLOYEESRESPONSE']._serialized_end=2503
+  _globals['_UPDATEEMPLOYEEREQUEST']._serialized_start=2506
+  _globals['_UPDATEEMPLOYEEREQUEST']._serialized_end=2702
+  _globals['_IMPORTRECORD']._serialized_start=2704
+  _globals['_IMPORTRECORD']._serialized_end=2831
+  _globals['_IMPORTDIRECTORYRESPONSE']._serialized_start=2833
+  _globals['_IMPORTDIRECTORYRESPONSE']._serialized_end=2939
 # @@protoc_insertion_point(module_scope)

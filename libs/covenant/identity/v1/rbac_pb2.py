@@ -22,9 +22,10 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x63ovenant/identity/v1/rbac.proto\x12\x14\x63ovenant.identity.v1\"\xa2\x01\n\x04Role\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x36\n\x06grants\x18\x02 \x03(\x0b\x32&.covenant.identity.v1.Role.GrantsEntry\x12\x0f\n\x07pack_id\x18\x03 \x01(\t\x12\x14\n\x0cpack_version\x18\x04 \x01(\t\x1a-\n\x0bGrantsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x12\n\x10ListRolesRequest\">\n\x11ListRolesResponse\x12)\n\x05roles\x18\x01 \x03(\x0b\x32\x1a.covenant.identity.v1.Role\";\n\x16\x43heckPermissionRequest\x12\x12\n\npermission\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\"9\n\x17\x43heckPermissionResponse\x12\x0f\n\x07\x61llowed\x18\x01 \x01(\x08\x12\r\n\x05scope\x18\x02 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x63ovenant/identity/v1/rbac.proto\x12\x14\x63ovenant.identity.v1\x1a\x1b\x62uf/validate/validate.proto\"\xa2\x01\n\x04Role\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x36\n\x06grants\x18\x02 \x03(\x0b\x32&.covenant.identity.v1.Role.GrantsEntry\x12\x0f\n\x07pack_id\x18\x03 \x01(\t\x12\x14\n\x0cpack_version\x18\x04 \x01(\t\x1a-\n\x0bGrantsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x12\n\x10ListRolesRequest\">\n\x11ListRolesResponse\x12)\n\x05roles\x18\x01 \x03(\x0b\x32\x1a.covenant.identity.v1.Role\"\xa7\x01\n\x16\x43heckPermissionRequest\x12H\n\npermission\x18\x01 \x01(\tB4\xbaH1r/\x18\x80\x01\x32*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12\x43\n\x05owner\x18\x02 \x01(\tB4\xbaH1r/\x18\x80\x01\x32*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\"9\n\x17\x43heckPermissionResponse\x12\x0f\n\x07\x61llowed\x18\x01 \x01(\x08\x12\r\n\x05scope\x18\x02 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,16 +34,20 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_ROLE_GRANTSENTRY']._loaded_options = None
   _globals['_ROLE_GRANTSENTRY']._serialized_options = b'8\001'
-  _globals['_ROLE']._serialized_start=58
-  _globals['_ROLE']._serialized_end=220
-  _globals['_ROLE_GRANTSENTRY']._serialized_start=175
-  _globals['_ROLE_GRANTSENTRY']._serialized_end=220
-  _globals['_LISTROLESREQUEST']._serialized_start=222
-  _globals['_LISTROLESREQUEST']._serialized_end=240
-  _globals['_LISTROLESRESPONSE']._serialized_start=242
-  _globals['_LISTROLESRESPONSE']._serialized_end=304
-  _globals['_CHECKPERMISSIONREQUEST']._serialized_start=306
-  _globals['_CHECKPERMISSIONREQUEST']._serialized_end=365
-  _globals['_CHECKPERMISSIONRESPONSE']._serialized_start=367
-  _globals['_CHECKPERMISSIONRESPONSE']._serialized_end=424
+  _globals['_CHECKPERMISSIONREQUEST'].fields_by_name['permission']._loaded_options = None
+  _globals['_CHECKPERMISSIONREQUEST'].fields_by_name['permission']._serialized_options = b'\272H1r/\030\200\0012*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_CHECKPERMISSIONREQUEST'].fields_by_name['owner']._loaded_options = None
+  _globals['_CHECKPERMISSIONREQUEST'].fields_by_name['owner']._serialized_options = b'\272H1r/\030\200\0012*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_ROLE']._serialized_start=87
+  _globals['_ROLE']._serialized_end=249
+  _globals['_ROLE_GRANTSENTRY']._serialized_start=204
+  _globals['_ROLE_GRANTSENTRY']._serialized_end=249
+  _globals['_LISTROLESREQUEST']._serialized_start=251
+  _globals['_LISTROLESREQUEST']._serialized_end=269
+  _globals['_LISTROLESRESPONSE']._serialized_start=271
+  _globals['_LISTROLESRESPONSE']._serialized_end=333
+  _globals['_CHECKPERMISSIONREQUEST']._serialized_start=336
+  _globals['_CHECKPERMISSIONREQUEST']._serialized_end=503
+  _globals['_CHECKPERMISSIONRESPONSE']._serialized_start=505
+  _globals['_CHECKPERMISSIONRESPONSE']._serialized_end=562
 # @@protoc_insertion_point(module_scope)

@@ -22,74 +22,115 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from covenant.events.v1 import event_pb2 as covenant_dot_events_dot_v1_dot_event__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)covenant/rules/v1/rule_pack_service.proto\x12\x11\x63ovenant.rules.v1\x1a\x1e\x63ovenant/events/v1/event.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xad\x02\n\x0fRulePackVersion\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07pack_id\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x14\n\x0c\x63ontent_hash\x18\x04 \x01(\t\x12\x0e\n\x06\x61uthor\x18\x05 \x01(\t\x12/\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06\x61\x63tive\x18\x07 \x01(\x08\x12\x13\n\x0bsource_yaml\x18\x08 \x01(\t\x12\r\n\x05owner\x18\t \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\n \x01(\t\x12\x1a\n\x12\x61pprovals_required\x18\x0b \x01(\x05\x12.\n\tapprovals\x18\x0c \x03(\x0b\x32\x1b.covenant.rules.v1.Approval\"_\n\x08\x41pproval\x12\x10\n\x08\x61pprover\x18\x01 \x01(\t\x12\x30\n\x0c\x61pprove_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x63omment\x18\x03 \x01(\t\".\n\x17ValidateRulePackRequest\x12\x13\n\x0bsource_yaml\x18\x01 \x01(\t\"\x89\x01\n\x18ValidateRulePackResponse\x12\r\n\x05valid\x18\x01 \x01(\x08\x12\x10\n\x08problems\x18\x02 \x03(\t\x12\x0f\n\x07pack_id\x18\x03 \x01(\t\x12\x0f\n\x07version\x18\x04 \x01(\t\x12\x14\n\x0c\x63ontent_hash\x18\x05 \x01(\t\x12\x14\n\x0ctests_passed\x18\x06 \x01(\x05\"*\n\x13TestRulePackRequest\x12\x13\n\x0bsource_yaml\x18\x01 \x01(\t\"\x82\x01\n\x0eTestCaseResult\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04line\x18\x02 \x01(\x05\x12\x0e\n\x06passed\x18\x03 \x01(\x08\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x33\n\x07\x61\x63tions\x18\x05 \x03(\x0b\x32\".covenant.rules.v1.FiredActionView\"l\n\x14TestRulePackResponse\x12\x0e\n\x06passed\x18\x01 \x01(\x08\x12\x10\n\x08problems\x18\x02 \x03(\t\x12\x32\n\x07results\x18\x03 \x03(\x0b\x32!.covenant.rules.v1.TestCaseResult\"S\n\x16PublishRulePackRequest\x12\x13\n\x0bsource_yaml\x18\x01 \x01(\t\x12\x10\n\x08\x61\x63tivate\x18\x02 \x01(\x08\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"v\n\x1e\x41\x63tivateRulePackVersionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\x32\n\x0e\x65\x66\x66\x65\x63tive_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"u\n\x17RollbackRulePackRequest\x12\x0f\n\x07pack_id\x18\x01 \x01(\t\x12\x12\n\nto_version\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12\x11\n\temergency\x18\x04 \x01(\x08\x12\x0e\n\x06reason\x18\x05 \x01(\t\")\n\x19GetRulePackVersionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"U\n\x1bListRulePackVersionsRequest\x12\x0f\n\x07pack_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"m\n\x1cListRulePackVersionsResponse\x12\x34\n\x08versions\x18\x01 \x03(\x0b\x32\".covenant.rules.v1.RulePackVersion\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x1c\n\x1aListActiveRulePacksRequest\"\xa2\x02\n\x1bListActiveRulePacksResponse\x12\x31\n\x05packs\x18\x01 \x03(\x0b\x32\".covenant.rules.v1.RulePackVersion\x12]\n\x10serving_versions\x18\x02 \x03(\x0b\x32\x43.covenant.rules.v1.ListActiveRulePacksResponse.ServingVersionsEntry\x12\x39\n\tscheduled\x18\x03 \x03(\x0b\x32&.covenant.rules.v1.ScheduledActivation\x1a\x36\n\x14ServingVersionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"k\n\x13ScheduledActivation\x12\x0f\n\x07pack_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x32\n\x0e\x65\x66\x66\x65\x63tive_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"X\n\x1b\x44iffRulePackVersionsRequest\x12\x0f\n\x07pack_id\x18\x01 \x01(\t\x12\x14\n\x0c\x66rom_version\x18\x02 \x01(\t\x12\x12\n\nto_version\x18\x03 \x01(\t\"w\n\x1c\x44iffRulePackVersionsResponse\x12\x14\n\x0cunified_diff\x18\x01 \x01(\t\x12\x13\n\x0b\x61\x64\x64\x65\x64_rules\x18\x02 \x03(\t\x12\x15\n\rremoved_rules\x18\x03 \x03(\t\x12\x15\n\rchanged_rules\x18\x04 \x03(\t\"_\n\x0b\x44ryRunInput\x12(\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x19.covenant.events.v1.Event\x12&\n\x05\x66\x61\x63ts\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"z\n\x15\x44ryRunRulePackRequest\x12\x16\n\x0e\x63\x61ndidate_yaml\x18\x01 \x01(\t\x12\x19\n\x11\x63\x61ndidate_version\x18\x02 \x01(\t\x12.\n\x06inputs\x18\x03 \x03(\x0b\x32\x1e.covenant.rules.v1.DryRunInput\"\x82\x01\n\x0f\x46iredActionView\x12\x0e\n\x06\x61\x63tion\x18\x01 \x01(\t\x12\'\n\x06params\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0f\n\x07rule_id\x18\x03 \x01(\t\x12\x14\n\x0cpack_version\x18\x04 \x01(\t\x12\x0f\n\x07pack_id\x18\x05 \x01(\t\"\xcf\x01\n\x0c\x44ryRunResult\x12\x12\n\nevent_type\x18\x01 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12:\n\x0e\x61\x63tive_actions\x18\x03 \x03(\x0b\x32\".covenant.rules.v1.FiredActionView\x12=\n\x11\x63\x61ndidate_actions\x18\x04 \x03(\x0b\x32\".covenant.rules.v1.FiredActionView\x12\x0f\n\x07\x63hanged\x18\x05 \x01(\x08\x12\r\n\x05\x65rror\x18\x06 \x01(\t\"k\n\x16\x44ryRunRulePackResponse\x12\x30\n\x07results\x18\x01 \x03(\x0b\x32\x1f.covenant.rules.v1.DryRunResult\x12\x0e\n\x06\x65vents\x18\x02 \x01(\x05\x12\x0f\n\x07\x63hanged\x18\x03 \x01(\x05\")\n\x19GetApprovalRequestRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"R\n\x1d\x41pproveRulePackVersionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07\x63omment\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"\xb4\x02\n\x0f\x41pprovalRequest\x12\x33\n\x07version\x18\x01 \x01(\x0b\x32\".covenant.rules.v1.RulePackVersion\x12\x16\n\x0e\x61\x63tive_version\x18\x02 \x01(\t\x12\x1a\n\x12\x61pprovals_required\x18\x03 \x01(\x05\x12.\n\tapprovals\x18\x04 \x03(\x0b\x32\x1b.covenant.rules.v1.Approval\x12\r\n\x05ready\x18\x05 \x01(\x08\x12=\n\x04\x64iff\x18\x06 \x01(\x0b\x32/.covenant.rules.v1.DiffRulePackVersionsResponse\x12:\n\x07\x64ry_run\x18\x07 \x01(\x0b\x32).covenant.rules.v1.DryRunRulePackResponse2\xa6\n\n\x0fRulePackService\x12k\n\x10ValidateRulePack\x12*.covenant.rules.v1.ValidateRulePackRequest\x1a+.covenant.rules.v1.ValidateRulePackResponse\x12_\n\x0cTestRulePack\x12&.covenant.rules.v1.TestRulePackRequest\x1a\'.covenant.rules.v1.TestRulePackResponse\x12`\n\x0fPublishRulePack\x12).covenant.rules.v1.PublishRulePackRequest\x1a\".covenant.rules.v1.RulePackVersion\x12p\n\x17\x41\x63tivateRulePackVersion\x12\x31.covenant.rules.v1.ActivateRulePackVersionRequest\x1a\".covenant.rules.v1.RulePackVersion\x12\x62\n\x10RollbackRulePack\x12*.covenant.rules.v1.RollbackRulePackRequest\x1a\".covenant.rules.v1.RulePackVersion\x12\x66\n\x12GetRulePackVersion\x12,.covenant.rules.v1.GetRulePackVersionRequest\x1a\".covenant.rules.v1.RulePackVersion\x12w\n\x14ListRulePackVersions\x12..covenant.rules.v1.ListRulePackVersionsRequest\x1a/.covenant.rules.v1.ListRulePackVersionsResponse\x12t\n\x13ListActiveRulePacks\x12-.covenant.rules.v1.ListActiveRulePacksRequest\x1a..covenant.rules.v1.ListActiveRulePacksResponse\x12w\n\x14\x44iffRulePackVersions\x12..covenant.rules.v1.DiffRulePackVersionsRequest\x1a/.covenant.rules.v1.DiffRulePackVersionsResponse\x12\x65\n\x0e\x44ryRunRulePack\x12(.covenant.rules.v1.DryRunRulePackRequest\x1a).covenant.rules.v1.DryRunRulePackResponse\x12\x66\n\x12GetApprovalRequest\x12,.covenant.rules.v1.GetApprovalRequestRequest\x1a\".covenant.rules.v1.ApprovalRequest\x12n\n\x16\x41pproveRulePackVersion\x12\x30.covenant.rules.v1.ApproveRulePackVersionRequest\x1a\".covenant.rules.v1.ApprovalRequestb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)covenant/rules/v1/rule_pack_service.proto\x12\x11\x63ovenant.rules.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1e\x63ovenant/events/v1/event.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xad\x02\n\x0fRulePackVersion\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07pack_id\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x14\n\x0c\x63ontent_hash\x18\x04 \x01(\t\x12\x0e\n\x06\x61uthor\x18\x05 \x01(\t\x12/\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06\x61\x63tive\x18\x07 \x01(\x08\x12\x13\n\x0bsource_yaml\x18\x08 \x01(\t\x12\r\n\x05owner\x18\t \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\n \x01(\t\x12\x1a\n\x12\x61pprovals_required\x18\x0b \x01(\x05\x12.\n\tapprovals\x18\x0c \x03(\x0b\x32\x1b.covenant.rules.v1.Approval\"_\n\x08\x41pproval\x12\x10\n\x08\x61pprover\x18\x01 \x01(\t\x12\x30\n\x0c\x61pprove_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x63omment\x18\x03 \x01(\t\"_\n\x17ValidateRulePackRequest\x12\x44\n\x0bsource_yaml\x18\x01 \x01(\tB/\xbaH,r*(\x80\x80\x10\x32$^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]*$\"\x89\x01\n\x18ValidateRulePackResponse\x12\r\n\x05valid\x18\x01 \x01(\x08\x12\x10\n\x08problems\x18\x02 \x03(\t\x12\x0f\n\x07pack_id\x18\x03 \x01(\t\x12\x0f\n\x07version\x18\x04 \x01(\t\x12\x14\n\x0c\x63ontent_hash\x18\x05 \x01(\t\x12\x14\n\x0ctests_passed\x18\x06 \x01(\x05\"[\n\x13TestRulePackRequest\x12\x44\n\x0bsource_yaml\x18\x01 \x01(\tB/\xbaH,r*(\x80\x80\x10\x32$^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]*$\"\x82\x01\n\x0eTestCaseResult\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04line\x18\x02 \x01(\x05\x12\x0e\n\x06passed\x18\x03 \x01(\x08\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x33\n\x07\x61\x63tions\x18\x05 \x03(\x0b\x32\".covenant.rules.v1.FiredActionView\"l\n\x14TestRulePackResponse\x12\x0e\n\x06passed\x18\x01 \x01(\x08\x12\x10\n\x08problems\x18\x02 \x03(\t\x12\x32\n\x07results\x18\x03 \x03(\x0b\x32!.covenant.rules.v1.TestCaseResult\"\xba\x01\n\x16PublishRulePackRequest\x12\x44\n\x0bsource_yaml\x18\x01 \x01(\tB/\xbaH,r*(\x80\x80\x10\x32$^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]*$\x12\x10\n\x08\x61\x63tivate\x18\x02 \x01(\x08\x12H\n\nrequest_id\x18\x03 \x01(\tB4\xbaH1r/\x18\x80\x01\x32*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\"\xe2\x01\n\x1e\x41\x63tivateRulePackVersionRequest\x12\x42\n\x04name\x18\x01 \x01(\tB4\xbaH1r/\x18\x80\x01\x32*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12H\n\nrequest_id\x18\x02 \x01(\tB4\xbaH1r/\x18\x80\x01\x32*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12\x32\n\x0e\x65\x66\x66\x65\x63tive_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xc5\x02\n\x17RollbackRulePackRequest\x12\x44\n\x07pack_id\x18\x01 \x01(\tB3\xbaH0r.\x18@2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12G\n\nto_version\x18\x02 \x01(\tB3\xbaH0r.\x18@2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12H\n\nrequest_id\x18\x03 \x01(\tB4\xbaH1r/\x18\x80\x01\x32*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12\x11\n\temergency\x18\x04 \x01(\x08\x12>\n\x06reason\x18\x05 \x01(\tB.\xbaH+r)\x18\xd0\x0f\x32$^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]*$\"_\n\x19GetRulePackVersionRequest\x12\x42\n\x04name\x18\x01 \x01(\tB4\xbaH1r/\x18\x80\x01\x32*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\"\xb4\x01\n\x1bListRulePackVersionsRequest\x12\x44\n\x07pack_id\x18\x01 \x01(\tB3\xbaH0r.\x18@2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12\x1d\n\tpage_size\x18\x02 \x01(\x05\x42\n\xbaH\x07\x1a\x05\x18\xe8\x07(\x00\x12\x30\n\npage_token\x18\x03 \x01(\tB\x1c\xbaH\x19r\x17\x18\x80\x04\x32\x12^[A-Za-z0-9_.=-]*$\"m\n\x1cListRulePackVersionsResponse\x12\x34\n\x08versions\x18\x01 \x03(\x0b\x32\".covenant.rules.v1.RulePackVersion\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x1c\n\x1aListActiveRulePacksRequest\"\xa2\x02\n\x1bListActiveRulePacksResponse\x12\x31\n\x05packs\x18\x01 \x03(\x0b\x32\".covenant.rules.v1.RulePackVersion\x12]\n\x10serving_versions\x18\x02 \x03(\x0b\x32\x43.covenant.rules.v1.ListActiveRulePacksResponse.ServingVersionsEntry\x12\x39\n\tscheduled\x18\x03 \x03(\x0b\x32&.covenant.rules.v1.ScheduledActivation\x1a\x36\n\x14ServingVersionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"k\n\x13ScheduledActivation\x12\x0f\n\x07pack_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x32\n\x0e\x65\x66\x66\x65\x63tive_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xf7\x01\n\x1b\x44iffRulePackVersionsRequest\x12\x44\n\x07pack_id\x18\x01 \x01(\tB3\xbaH0r.\x18@2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12I\n\x0c\x66rom_version\x18\x02 \x01(\tB3\xbaH0r.\x18@2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12G\n\nto_version\x18\x03 \x01(\tB3\xbaH0r.\x18@2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\"w\n\x1c\x44iffRulePackVersionsResponse\x12\x14\n\x0cunified_diff\x18\x01 \x01(\t\x12\x13\n\x0b\x61\x64\x64\x65\x64_rules\x18\x02 \x03(\t\x12\x15\n\rremoved_rules\x18\x03 \x03(\t\x12\x15\n\rchanged_rules\x18\x04 \x03(\t\"_\n\x0b\x44ryRunInput\x12(\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x19.covenant.events.v1.Event\x12&\n\x05\x66\x61\x63ts\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"\xeb\x01\n\x15\x44ryRunRulePackRequest\x12G\n\x0e\x63\x61ndidate_yaml\x18\x01 \x01(\tB/\xbaH,r*(\x80\x80\x10\x32$^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]*$\x12N\n\x11\x63\x61ndidate_version\x18\x02 \x01(\tB3\xbaH0r.\x18@2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$\x12\x39\n\x06inputs\x18\x03 \x03(\x0b\x32\x1e.covenant.rules.v1.DryRunInputB\t\xbaH\x06\x92\x01\x03\x10\xe8\x07\"\x82\x01\n\x0f\x46iredActionView\x12\x0e\n\x06\x61\x63tion\x18\x01 \x01(\t\x12\'\n\x06params\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0f\n\x07rule_id\x18\x03 \x01(\t\x12\x14\n\x0cpack_version\x18\x04 \x01(\t\x12\x0f\n\x07pack_id\x18\x05 \x01(\t\"\xcf\x01\n\x0c\x44ryRunResult\x12\x12\n\nevent_type\x18\x01 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12:\n\x0e\x61\x63tive_actions\x18\x03 \x03(\x0b\x32\".covenant.rules.v1.FiredActionView\x12=\n\x11\x63\x61ndidate_actions\x18\x04 \x03(\x0b\x32\".covenant.rules.v1.FiredActionView\x12\x0f\n\x07\x63hanged\x18\x05 \x01(\x08\x12\r\n\x05\x65rror\x18\x06 \x01(\t\"k\n\x16\x44ryRunRulePackResponse\x12\x30\n\x07results\x18\x01 \x03(\x0b\x32\x1f.covenant.rules.v1.DryRunResult\x12\x0e\n\x06\x65vents\x18\x02 \x01(\x05\x12\x0f\n\x07\x63hanged\x18\x03 \x01(\x05\")\n\x19GetApprovalRequestRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"R\n\x1d\x41pproveRulePackVersionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07\x63omment\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"\xb4\x02\n\x0f\x41pprovalRequest\x12\x33\n\x07version\x18\x01 \x01(\x0b\x32\".covenant.rules.v1.RulePackVersion\x12\x16\n\x0e\x61\x63tive_version\x18\x02 \x01(\t\x12\x1a\n\x12\x61pprovals_required\x18\x03 \x01(\x05\x12.\n\tapprovals\x18\x04 \x03(\x0b\x32\x1b.covenant.rules.v1.Approval\x12\r\n\x05ready\x18\x05 \x01(\x08\x12=\n\x04\x64iff\x18\x06 \x01(\x0b\x32/.covenant.rules.v1.DiffRulePackVersionsResponse\x12:\n\x07\x64ry_run\x18\x07 \x01(\x0b\x32).covenant.rules.v1.DryRunRulePackResponse2\xa6\n\n\x0fRulePackService\x12k\n\x10ValidateRulePack\x12*.covenant.rules.v1.ValidateRulePackRequest\x1a+.covenant.rules.v1.ValidateRulePackResponse\x12_\n\x0cTestRulePack\x12&.covenant.rules.v1.TestRulePackRequest\x1a\'.covenant.rules.v1.TestRulePackResponse\x12`\n\x0fPublishRulePack\x12).covenant.rules.v1.PublishRulePackRequest\x1a\".covenant.rules.v1.RulePackVersion\x12p\n\x17\x41\x63tivateRulePackVersion\x12\x31.covenant.rules.v1.ActivateRulePackVersionRequest\x1a\".covenant.rules.v1.RulePackVersion\x12\x62\n\x10RollbackRulePack\x12*.covenant.rules.v1.RollbackRulePackRequest\x1a\".covenant.rules.v1.RulePackVersion\x12\x66\n\x12GetRulePackVersion\x12,.covenant.rules.v1.GetRulePackVersionRequest\x1a\".covenant.rules.v1.RulePackVersion\x12w\n\x14ListRulePackVersions\x12..covenant.rules.v1.ListRulePackVersionsRequest\x1a/.covenant.rules.v1.ListRulePackVersionsResponse\x12t\n\x13ListActiveRulePacks\x12-.covenant.rules.v1.ListActiveRulePacksRequest\x1a..covenant.rules.v1.ListActiveRulePacksResponse\x12w\n\x14\x44iffRulePackVersions\x12..covenant.rules.v1.DiffRulePackVersionsRequest\x1a/.covenant.rules.v1.DiffRulePackVersionsResponse\x12\x65\n\x0e\x44ryRunRulePack\x12(.covenant.rules.v1.DryRunRulePackRequest\x1a).covenant.rules.v1.DryRunRulePackResponse\x12\x66\n\x12GetApprovalRequest\x12,.covenant.rules.v1.GetApprovalRequestRequest\x1a\".covenant.rules.v1.ApprovalRequest\x12n\n\x16\x41pproveRulePackVersion\x12\x30.covenant.rules.v1.ApproveRulePackVersionRequest\x1a\".covenant.rules.v1.ApprovalRequestb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'covenant.rules.v1.rule_pack_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_VALIDATERULEPACKREQUEST'].fields_by_name['source_yaml']._loaded_options = None
+  _globals['_VALIDATERULEPACKREQUEST'].fields_by_name['source_yaml']._serialized_options = b'\272H,r*(\200\200\0202$^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]*$'
+  _globals['_TESTRULEPACKREQUEST'].fields_by_name['source_yaml']._loaded_options = None
+  _globals['_TESTRULEPACKREQUEST'].fields_by_name['source_yaml']._serialized_options = b'\272H,r*(\200\200\0202$^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]*$'
+  _globals['_PUBLISHRULEPACKREQUEST'].fields_by_name['source_yaml']._loaded_options = None
+  _globals['_PUBLISHRULEPACKREQUEST'].fields_by_name['source_yaml']._serialized_options = b'\272H,r*(\200\200\0202$^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]*$'
+  _globals['_PUBLISHRULEPACKREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_PUBLISHRULEPACKREQUEST'].fields_by_name['request_id']._serialized_options = b'\272H1r/\030\200\0012*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_ACTIVATERULEPACKVERSIONREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_ACTIVATERULEPACKVERSIONREQUEST'].fields_by_name['name']._serialized_options = b'\272H1r/\030\200\0012*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_ACTIVATERULEPACKVERSIONREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_ACTIVATERULEPACKVERSIONREQUEST'].fields_by_name['request_id']._serialized_options = b'\272H1r/\030\200\0012*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_ROLLBACKRULEPACKREQUEST'].fields_by_name['pack_id']._loaded_options = None
+  _globals['_ROLLBACKRULEPACKREQUEST'].fields_by_name['pack_id']._serialized_options = b'\272H0r.\030@2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_ROLLBACKRULEPACKREQUEST'].fields_by_name['to_version']._loaded_options = None
+  _globals['_ROLLBACKRULEPACKREQUEST'].fields_by_name['to_version']._serialized_options = b'\272H0r.\030@2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_ROLLBACKRULEPACKREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_ROLLBACKRULEPACKREQUEST'].fields_by_name['request_id']._serialized_options = b'\272H1r/\030\200\0012*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_ROLLBACKRULEPACKREQUEST'].fields_by_name['reason']._loaded_options = None
+  _globals['_ROLLBACKRULEPACKREQUEST'].fields_by_name['reason']._serialized_options = b'\272H+r)\030\320\0172$^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]*$'
+  _globals['_GETRULEPACKVERSIONREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_GETRULEPACKVERSIONREQUEST'].fields_by_name['name']._serialized_options = b'\272H1r/\030\200\0012*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_LISTRULEPACKVERSIONSREQUEST'].fields_by_name['pack_id']._loaded_options = None
+  _globals['_LISTRULEPACKVERSIONSREQUEST'].fields_by_name['pack_id']._serialized_options = b'\272H0r.\030@2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_LISTRULEPACKVERSIONSREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTRULEPACKVERSIONSREQUEST'].fields_by_name['page_size']._serialized_options = b'\272H\007\032\005\030\350\007(\000'
+  _globals['_LISTRULEPACKVERSIONSREQUEST'].fields_by_name['page_token']._loaded_options = None
+  _globals['_LISTRULEPACKVERSIONSREQUEST'].fields_by_name['page_token']._serialized_options = b'\272H\031r\027\030\200\0042\022^[A-Za-z0-9_.=-]*$'
   _globals['_LISTACTIVERULEPACKSRESPONSE_SERVINGVERSIONSENTRY']._loaded_options = None
   _globals['_LISTACTIVERULEPACKSRESPONSE_SERVINGVERSIONSENTRY']._serialized_options = b'8\001'
-  _globals['_RULEPACKVERSION']._serialized_start=160
-  _globals['_RULEPACKVERSION']._serialized_end=461
-  _globals['_APPROVAL']._serialized_start=463
-  _globals['_APPROVAL']._serialized_end=558
-  _globals['_VALIDATERULEPACKREQUEST']._serialized_start=560
-  _globals['_VALIDATERULEPACKREQUEST']._serialized_end=606
-  _globals['_VALIDATERULEPACKRESPONSE']._serialized_start=609
-  _globals['_VALIDATERULEPACKRESPONSE']._serialized_end=746
-  _globals['_TESTRULEPACKREQUEST']._serialized_start=748
-  _globals['_TESTRULEPACKREQUEST']._serialized_end=790
-  _globals['_TESTCASERESULT']._serialized_start=793
-  _globals['_TESTCASERESULT']._serialized_end=923
-  _globals['_TESTRULEPACKRESPONSE']._serialized_start=925
-  _globals['_TESTRULEPACKRESPONSE']._serialized_end=1033
-  _globals['_PUBLISHRULEPACKREQUEST']._serialized_start=1035
-  _globals['_PUBLISHRULEPACKREQUEST']._serialized_end=1118
-  _globals['_ACTIVATERULEPACKVERSIONREQUEST']._serialized_start=1120
-  _globals['_ACTIVATERULEPACKVERSIONREQUEST']._serialized_end=1238
-  _globals['_ROLLBACKRULEPACKREQUEST']._serialized_start=1240
-  _globals['_ROLLBACKRULEPACKREQUEST']._serialized_end=1357
-  _globals['_GETRULEPACKVERSIONREQUEST']._serialized_start=1359
-  _globals['_GETRULEPACKVERSIONREQUEST']._serialized_end=1400
-  _globals['_LISTRULEPACKVERSIONSREQUEST']._serialized_start=1402
-  _globals['_LISTRULEPACKVERSIONSREQUEST']._serialized_end=1487
-  _globals['_LISTRULEPACKVERSIONSRESPONSE']._serialized_start=1489
-  _globals['_LISTRULEPACKVERSIONSRESPONSE']._serialized_end=1598
-  _globals['_LISTACTIVERULEPACKSREQUEST']._serialized_start=1600
-  _globals['_LISTACTIVERULEPACKSREQUEST']._serialized_end=1628
-  _globals['_LISTACTIVERULEPACKSRESPONSE']._serialized_start=1631
-  _globals['_LISTACTIVERULEPACKSRESPONSE']._serialized_end=1921
-  _globals['_LISTACTIVERULEPACKSRESPONSE_SERVINGVERSIONSENTRY']._serialized_start=1867
-  _globals['_LISTACTIVERULEPACKSRESPONSE_SERVINGVERSIONSENTRY']._serialized_end=1921
-  _globals['_SCHEDULEDACTIVATION']._serialized_start=1923
-  _globals['_SCHEDULEDACTIVATION']._serialized_end=2030
-  _globals['_DIFFRULEPACKVERSIONSREQUEST']._serialized_start=2032
-  _globals['_DIFFRULEPACKVERSIONSREQUEST']._serialized_end=2120
-  _globals['_DIFFRULEPACKVERSIONSRESPONSE']._serialized_start=2122
-  _globals['_DIFFRULEPACKVERSIONSRESPONSE']._serialized_end=2241
-  _globals['_DRYRUNINPUT']._serialized_start=2243
-  _globals['_DRYRUNINPUT']._serialized_end=2338
-  _globals['_DRYRUNRULEPACKREQUEST']._serialized_start=2340
-  _globals['_DRYRUNRULEPACKREQUEST']._serialized_end=2462
-  _globals['_FIREDACTIONVIEW']._serialized_start=2465
-  _globals['_FIREDACTIONVIEW']._serialized_end=2595
-  _globals['_DRYRUNRESULT']._serialized_start=2598
-  _globals['_DRYRUNRESULT']._serialized_end=2805
-  _globals['_DRYRUNRULEPACKRESPONSE']._serialized_start=2807
-  _globals['_DRYRUNRULEPACKRESPONSE']._serialized_end=2914
-  _globals['_GETAPPROVALREQUESTREQUEST']._serialized_start=2916
-  _globals['_GETAPPROVALREQUESTREQUEST']._serialized_end=2957
-  _globals['_APPROVERULEPACKVERSIONREQUEST']._serialized_start=2959
-  _globals['_APPROVERULEPACKVERSIONREQUEST']._serialized_end=3041
-  _globals['_APPROVALREQUEST']._serialized_start=3044
-  _globals['_APPROVALREQUEST']._serialized_end=3352
-  _globals['_RULEPACKSERVICE']._serialized_start=3355
-  _globals['_RULEPACKSERVICE']._serialized_end=4673
+  _globals['_DIFFRULEPACKVERSIONSREQUEST'].fields_by_name['pack_id']._loaded_options = None
+  _globals['_DIFFRULEPACKVERSIONSREQUEST'].fields_by_name['pack_id']._serialized_options = b'\272H0r.\030@2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_DIFFRULEPACKVERSIONSREQUEST'].fields_by_name['from_version']._loaded_options = None
+  _globals['_DIFFRULEPACKVERSIONSREQUEST'].fields_by_name['from_version']._serialized_options = b'\272H0r.\030@2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_DIFFRULEPACKVERSIONSREQUEST'].fields_by_name['to_version']._loaded_options = None
+  _globals['_DIFFRULEPACKVERSIONSREQUEST'].fields_by_name['to_version']._serialized_options = b'\272H0r.\030@2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_DRYRUNRULEPACKREQUEST'].fields_by_name['candidate_yaml']._loaded_options = None
+  _globals['_DRYRUNRULEPACKREQUEST'].fields_by_name['candidate_yaml']._serialized_options = b'\272H,r*(\200\200\0202$^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]*$'
+  _globals['_DRYRUNRULEPACKREQUEST'].fields_by_name['candidate_version']._loaded_options = None
+  _globals['_DRYRUNRULEPACKREQUEST'].fields_by_name['candidate_version']._serialized_options = b'\272H0r.\030@2*^[^\\x00-\\x20\\x7F-\\x{9F}\\x{2028}\\x{2029}]*$'
+  _globals['_DRYRUNRULEPACKREQUEST'].fields_by_name['inputs']._loaded_options = None
+  _globals['_DRYRUNRULEPACKREQUEST'].fields_by_name['inputs']._serialized_options = b'\272H\006\222\001\003\020\350\007'
+  _globals['_RULEPACKVERSION']._serialized_start=189
+  _globals['_RULEPACKVERSION']._serialized_end=490
+  _globals['_APPROVAL']._serialized_start=492
+  _globals['_APPROVAL']._serialized_end=587
+  _globals['_VALIDATERULEPACKREQUEST']._serialized_start=589
+  _globals['_VALIDATERULEPACKREQUEST']._serialized_end=684
+  _globals['_VALIDATERULEPACKRESPONSE']._serialized_start=687
+  _globals['_VALIDATERULEPACKRESPONSE']._serialized_end=824
+  _globals['_TESTRULEPACKREQUEST']._serialized_start=826
+  _globals['_TESTRULEPACKREQUEST']._serialized_end=917
+  _globals['_TESTCASERESULT']._serialized_start=920
+  _globals['_TESTCASERESULT']._serialized_end=1050
+  _globals['_TESTRULEPACKRESPONSE']._serialized_start=1052
+  _globals['_TESTRULEPACKRESPONSE']._serialized_end=1160
+  _globals['_PUBLISHRULEPACKREQUEST']._serialized_start=1163
+  _globals['_PUBLISHRULEPACKREQUEST']._serialized_end=1349
+  _globals['_ACTIVATERULEPACKVERSIONREQUEST']._serialized_start=1352
+  _globals['_ACTIVATERULEPACKVERSIONREQUEST']._serialized_end=1578
+  _globals['_ROLLBACKRULEPACKREQUEST']._serialized_start=1581
+  _globals['_ROLLBACKRULEPACKREQUEST']._serialized_end=1906
+  _globals['_GETRULEPACKVERSIONREQUEST']._serialized_start=1908
+  _globals['_GETRULEPACKVERSIONREQUEST']._serialized_end=2003
+  _globals['_LISTRULEPACKVERSIONSREQUEST']._serialized_start=2006
+  _globals['_LISTRULEPACKVERSIONSREQUEST']._serialized_end=2186
+  _globals['_LISTRULEPACKVERSIONSRESPONSE']._serialized_start=2188
+  _globals['_LISTRULEPACKVERSIONSRESPONSE']._serialized_end=2297
+  _globals['_LISTACTIVERULEPACKSREQUEST']._serialized_start=2299
+  _globals['_LISTACTIVERULEPACKSREQUEST']._serialized_end=2327
+  _globals['_LISTACTIVERULEPACKSRESPONSE']._serialized_start=2330
+  _globals['_LISTACTIVERULEPACKSRESPONSE']._serialized_end=2620
+  _globals['_LISTACTIVERULEPACKSRESPONSE_SERVINGVERSIONSENTRY']._serialized_start=2566
+  _globals['_LISTACTIVERULEPACKSRESPONSE_SERVINGVERSIONSENTRY']._serialized_end=2620
+  _globals['_SCHEDULEDACTIVATION']._serialized_start=2622
+  _globals['_SCHEDULEDACTIVATION']._serialized_end=2729
+  _globals['_DIFFRULEPACKVERSIONSREQUEST']._serialized_start=2732
+  _globals['_DIFFRULEPACKVERSIONSREQUEST']._serialized_end=2979
+  _globals['_DIFFRULEPACKVERSIONSRESPONSE']._serialized_start=2981
+  _globals['_DIFFRULEPACKVERSIONSRESPONSE']._serialized_end=3100
+  _globals['_DRYRUNINPUT']._serialized_start=3102
+  _globals['_DRYRUNINPUT']._serialized_end=3197
+  _globals['_DRYRUNRULEPACKREQUEST']._serialized_start=3200
+  _globals['_DRYRUNRULEPACKREQUEST']._serialized_end=3435
+  _globals['_FIREDACTIONVIEW']._serialized_start=3438
+  _globals['_FIREDACTIONVIEW']._serialized_end=3568
+  _globals['_DRYRUNRESULT']._serialized_start=3571
+  _globals['_DRYRUNRESULT']._serialized_end=3778
+  _globals['_DRYRUNRULEPACKRESPONSE']._serialized_start=3780
+  _globals['_DRYRUNRULEPACKRESPONSE']._serialized_end=3887
+  _globals['_GETAPPROVALREQUESTREQUEST']._serialized_start=3889
+  _globals['_GETAPPROVALREQUESTREQUEST']._serialized_end=3930
+  _globals['_APPROVERULEPACKVERSIONREQUEST']._serialized_start=3932
+  _globals['_APPROVERULEPACKVERSIONREQUEST']._serialized_end=4014
+  _globals['_APPROVALREQUEST']._serialized_start=4017
+  _globals['_APPROVALREQUEST']._serialized_end=4325
+  _globals['_RULEPACKSERVICE']._serialized_start=4328
+  _globals['_RULEPACKSERVICE']._serialized_end=5646
 # @@protoc_insertion_point(module_scope)

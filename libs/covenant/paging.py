@@ -1,0 +1,83 @@
+"""Opaque page tokens for every list RPC: a keyset cursor bound to the request's filter.
+
+``page_token(cursor, bound_to)`` writes the position after the last row returned (a key, or a tuple of
+keys) together with a digest of the filter the page was read with; ``page_cursor(token, bound_to)`` reads
+it back. A token that does not decode, was written for another list or filter, or holds a cursor of the
+wrong shape is INVALID_ARGUMENT naming ``page_token``, never INTERNAL. Tokens are base64url text, so a
+client can only pass them back, not build them; nothing in them is secret (a forged cursor can only move
+within the caller's own filter, which the query still scopes).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from typing import Any
+
+from covenant.errors import InvalidArgument
+
+MAX_TOKEN_CHARS = 512
+Cursor = int | str | tuple[int | str, ...]
+_VERSION = 1
+
+
+def _digest(bound_to: Any) -> str:
+    text = json.dumps(bound_to, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def page_token(cursor: Cursor | None, bound_to: Any = None) -> str:
+    """The token for the page after ``cursor`` ("" when there is no next page: ``cursor`` is None)."""
+    if cursor is None:
+        return ""
+    body = {"v": _VERSION, "f": _digest(bound_to), "k": list(cursor) if isinstance(cursor, tuple) else cursor}
+    raw = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _bad(detail: str) -> InvalidArgument:
+    return InvalidArgument(
+        f"is not a page token of this list ({detail}); pass next_page_token back unchanged",
+        field="page_token",
+    )
+
+
+def _key(value: Any) -> int | str:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise _bad("bad cursor")
+    if isinstance(value, int) and not 0 <= value < 2**63:
+        raise _bad("cursor out of range")
+    if isinstance(value, str) and (len(value) > 256 or "\x00" in value):
+        raise _bad("bad cursor")
+    return value
+
+
+def page_cursor(token: str, bound_to: Any = None, *, kind: type | tuple[type, ...] = (int, str)) -> Any:
+    """The cursor a token from ``page_token`` holds (None for the first page, token ""). ``kind``: the type
+    of the cursor (``int``, ``str``, or ``tuple`` for a composite key)."""
+    if not token:
+        return None
+    if len(token) > MAX_TOKEN_CHARS:
+        raise _bad("too long")
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        body = json.loads(raw.decode())
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise _bad("not decodable") from None
+    if not isinstance(body, dict) or body.get("v") != _VERSION or "k" not in body:
+        raise _bad("unknown format")
+    if body.get("f") != _digest(bound_to):
+        raise _bad("it was issued for another filter")
+    cursor = body["k"]
+    if isinstance(cursor, list):
+        if kind is not tuple or not cursor or len(cursor) > 8:
+            raise _bad("bad cursor")
+        return tuple(_key(v) for v in cursor)
+    if kind is tuple:
+        raise _bad("bad cursor")
+    value = _key(cursor)
+    if not isinstance(value, kind):
+        raise _bad("bad cursor")
+    return value

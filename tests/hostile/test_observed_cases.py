@@ -1,0 +1,127 @@
+"""Each client mistake observed to become INTERNAL (issue 15) is now INVALID_ARGUMENT naming the field, on
+SQLite and PostgreSQL, with nothing written: int64-overflowing adjustments, a metric of 1E+999999, period
+0000-01, strings longer than their PostgreSQL column, NUL bytes, invalid timestamps, unknown enum
+numbers, ids with a trailing newline and garbage page tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from covenant.grpc.testing import RunningService, bearer, running_service
+from covenant.points.v1 import points_pb2 as ppb
+from covenant.points.v1 import points_pb2_grpc
+from covenant.scoring.v1 import scoring_pb2 as spb
+from covenant.scoring.v1 import scoring_pb2_grpc
+
+TEAM = "/hq/futian/team-01"
+ADMIN = {"*": "all"}
+
+
+def refused_fields(call, request, metadata) -> list[str]:
+    with pytest.raises(grpc.RpcError) as info:
+        call(request, metadata=metadata, timeout=20)
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT, info.value.details()
+    bad = error_details_pb2.BadRequest()
+    status = rpc_status.from_call(info.value)
+    assert status is not None and status.details[0].Unpack(bad)
+    return [v.field for v in bad.field_violations]
+
+
+@pytest.fixture
+def points(db_url: str, tmp_path: Path) -> Iterator[RunningService]:
+    with running_service("points", db_url=db_url, data_dir=tmp_path) as s:
+        yield s
+
+
+@pytest.fixture
+def scoring(db_url: str, tmp_path: Path) -> Iterator[RunningService]:
+    with running_service("scoring", db_url=db_url, data_dir=tmp_path) as s:
+        yield s
+
+
+def test_points_refuses_overflow_long_strings_nul_bad_times_enums_and_tokens(points: RunningService) -> None:
+    stub = points_pb2_grpc.PointsServiceStub(points.channel)
+    md = bearer(points.tokens.user("LEAD", TEAM, ADMIN))
+    adjust = ppb.AdjustPointsRequest(
+        employee_id="E1", org_unit=TEAM, points=5, reason="bonus", request_id="r1"
+    )
+    cases = [
+        ("points", dict(points=2**63 - 1)),
+        ("points", dict(points=-(2**63))),
+        ("employee_id", dict(employee_id="E" * 40)),  # identity's column is VARCHAR(32)
+        ("employee_id", dict(employee_id="E1\n")),
+        ("reason", dict(reason="ok\x00ok")),
+        ("org_unit", dict(org_unit="/hq/" + "x" * 300)),
+    ]
+    for field, change in cases:
+        request = ppb.AdjustPointsRequest()
+        request.CopyFrom(adjust)
+        for k, v in change.items():
+            setattr(request, k, v)
+        assert field in refused_fields(stub.AdjustPoints, request, md)
+    bad_time = ppb.BusinessEvent(id="e1", type="loan_completed", employee_id="E1", org_unit=TEAM)
+    bad_time.occurred_at.CopyFrom(Timestamp(seconds=1_790_000_000, nanos=-5))
+    assert refused_fields(stub.RecordEvent, ppb.RecordEventRequest(event=bad_time), md) == [
+        "event.occurred_at"
+    ]
+    far = ppb.BusinessEvent(
+        id="e2", type="loan_completed", employee_id="E1", occurred_at=Timestamp(seconds=10**12)
+    )
+    assert refused_fields(stub.RecordEvent, ppb.RecordEventRequest(event=far), md) == ["event.occurred_at"]
+    board = ppb.GetLeaderboardRequest(org_unit=TEAM, period=77)
+    assert refused_fields(stub.GetLeaderboard, board, md) == ["period"]
+    with pytest.raises(grpc.RpcError) as info:
+        stub.ListLedgerEntries(
+            ppb.ListLedgerEntriesRequest(employee_id="E1", page_token="12345"), metadata=md
+        )
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "page_token" in info.value.details()
+    assert (
+        stub.GetBalance(ppb.GetBalanceRequest(employee_id="E1"), metadata=md).balance == 0
+    )  # nothing written
+    stub.AdjustPoints(adjust, metadata=md)  # the valid request still works
+    assert stub.GetBalance(ppb.GetBalanceRequest(employee_id="E1"), metadata=md).balance == 5
+
+
+def test_scoring_refuses_huge_metrics_year_zero_periods_and_control_characters(
+    scoring: RunningService,
+) -> None:
+    stub = scoring_pb2_grpc.ScoringServiceStub(scoring.channel)
+    md = bearer(scoring.tokens.user("HR1", "/hq", ADMIN))
+    good = spb.MetricValue(
+        employee_id="E1",
+        org_unit=TEAM,
+        role="collector",
+        period="2026-11",
+        metric="recovery_rate",
+        value="0.5",
+    )
+    for field, change in [
+        ("value", {"value": "1E+999999"}),
+        ("value", {"value": "NaN"}),
+        ("period", {"period": "0000-01"}),
+        ("metric", {"metric": "rate\x00"}),
+        ("employee_id", {"employee_id": "E1\n"}),
+    ]:
+        value = spb.MetricValue()
+        value.CopyFrom(good)
+        for k, v in change.items():
+            setattr(value, k, v)
+        request = spb.RecordMetricsRequest(values=[good, value], request_id="m1")
+        assert refused_fields(stub.RecordMetrics, request, md) == [f"values[1].{field}"]
+    assert refused_fields(
+        stub.ComputeScores, spb.ComputeScoresRequest(period="0000-01", org_unit="/hq"), md
+    ) == ["period"]
+    with pytest.raises(grpc.RpcError) as info:
+        stub.ListScores(
+            spb.ListScoresRequest(period="2026-11", org_unit="/hq", page_token="LTE"), metadata=md
+        )
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "page_token" in info.value.details()
+    stub.ComputeScores(spb.ComputeScoresRequest(period="2026-11", org_unit="/hq"), metadata=md)
+    assert not stub.ListScores(spb.ListScoresRequest(period="2026-11", org_unit="/hq"), metadata=md).scores
