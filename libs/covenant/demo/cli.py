@@ -102,6 +102,7 @@ class Clients:
         from covenant.grpc.connect import cli_channel
 
         ch = {n: cli_channel(n, SERVICES[n].default_target) for n in SERVICES}
+        self.identity = ch["identity"]
         self.attendance = attendance_pb2_grpc.AttendanceServiceStub(ch["attendance"])
         self.points = points_pb2_grpc.PointsServiceStub(ch["points"])
         self.scoring = scoring_pb2_grpc.ScoringServiceStub(ch["scoring"])
@@ -466,7 +467,7 @@ def main(argv: Sequence[str]) -> int:
     try:
         c = Clients()
         world = generate(args.seed, staff=args.staff, places=args.places, days=args.days)
-        identity = grpc.insecure_channel(SERVICES["identity"].default_target)
+        identity = c.identity
         imported = import_directory(identity, world)
         print(
             f"directory: {imported.org_units_created} org units and "
