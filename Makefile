@@ -48,7 +48,7 @@ gen: $(STAMP)
 
 demo: $(STAMP)
 	mkdir -p $(COVENANT_DATA_DIR)
-	$(BIN)/covenant demo
+	$(BIN)/covenant demo --keep-running
 
 image: $(STAMP)
 	PYTHON=$(BIN)/python scripts/build_image.sh

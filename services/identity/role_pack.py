@@ -144,7 +144,8 @@ def render_pack(version: str) -> str:
         "parameters": {PARAMETER: {"type": "object", "default": default_role_grants()}},
         "rules": [],
     }
-    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+    modeline = "# yaml-language-server: $schema=../../libs/covenant/rules/pack.schema.json\n"
+    return modeline + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
 
 
 if __name__ == "__main__":

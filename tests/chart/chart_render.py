@@ -25,5 +25,14 @@ def by_name(docs: list[dict], kind: str) -> dict[str, dict]:
     return {d["metadata"]["name"]: d for d in docs if d["kind"] == kind}
 
 
+def service_deployments(docs: list[dict]) -> dict[str, dict]:
+    """The six services' Deployments by name (the console's has a test of its own: test_chart_console.py)."""
+    return {
+        n: d
+        for n, d in by_name(docs, "Deployment").items()
+        if d["metadata"]["labels"]["app.kubernetes.io/component"] != "console"
+    }
+
+
 def env_of(container: dict) -> dict[str, dict]:
     return {e["name"]: e for e in container.get("env", [])}

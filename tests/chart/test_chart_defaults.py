@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from chart_render import CHART, by_name, render
+from chart_render import CHART, by_name, render, service_deployments
 
 from covenant.auth import public_jwk
 from covenant.secrets import DevSecretsProvider
@@ -20,7 +20,7 @@ from covenant.services import SERVICES
 
 def test_bare_install_runs_one_replica_per_service_on_a_claim_without_hpa_pdb_or_jobs(helm: str) -> None:
     docs = render(helm)
-    deployments = by_name(docs, "Deployment")
+    deployments = service_deployments(docs)
     claims = by_name(docs, "PersistentVolumeClaim")
     assert len(deployments) == len(SERVICES) == len(claims)
     for name, d in deployments.items():
@@ -39,7 +39,7 @@ def test_bare_install_shares_one_generated_secrets_file_the_dev_provider_reads(
     docs = render(helm)
     (secret,) = by_name(docs, "Secret").values()
     assert secret["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
-    for d in by_name(docs, "Deployment").values():
+    for d in service_deployments(docs).values():
         pod = d["spec"]["template"]["spec"]
         (volume,) = [v for v in pod["volumes"] if v["name"] == "secrets"]
         assert volume["secret"]["secretName"] == secret["metadata"]["name"]
@@ -69,7 +69,7 @@ def test_a_database_brings_the_scaled_defaults(helm: str, extra: list[str]) -> N
     docs = render(helm, "--set", "database.existingSecret=covenant-db-urls", *extra)
     assert not by_name(docs, "Secret") and not by_name(docs, "PersistentVolumeClaim")
     hpas = by_name(docs, "HorizontalPodAutoscaler")
-    for name, d in by_name(docs, "Deployment").items():
+    for name, d in service_deployments(docs).items():
         assert "replicas" not in d["spec"] and d["spec"]["strategy"]["type"] == "RollingUpdate"
         assert hpas[name]["spec"]["minReplicas"] == 2
         assert by_name(docs, "PodDisruptionBudget")[name]["spec"]["minAvailable"] == 1
@@ -80,7 +80,7 @@ def test_one_service_with_a_database_scales_while_the_others_stay_single(helm: s
     docs = render(helm, "--set", "database.urls.points=postgresql://pg/points")
     assert set(by_name(docs, "HorizontalPodAutoscaler")) == {"rel-covenant-points"}
     assert "rel-covenant-points-data" not in by_name(docs, "PersistentVolumeClaim")
-    assert by_name(docs, "Deployment")["rel-covenant-identity"]["spec"]["replicas"] == 1
+    assert service_deployments(docs)["rel-covenant-identity"]["spec"]["replicas"] == 1
 
 
 @pytest.mark.parametrize(
@@ -107,6 +107,6 @@ def test_explicit_replicas_with_a_database_are_honoured(helm: str) -> None:
         "--set",
         "services.points.autoscaling.enabled=false",
     )
-    assert by_name(docs, "Deployment")["rel-covenant-points"]["spec"]["replicas"] == 3
+    assert service_deployments(docs)["rel-covenant-points"]["spec"]["replicas"] == 3
     assert "rel-covenant-points" not in by_name(docs, "HorizontalPodAutoscaler")
     assert by_name(docs, "PodDisruptionBudget")["rel-covenant-points"]["spec"]["minAvailable"] == 1

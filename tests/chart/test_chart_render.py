@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from chart_render import CHART, CI, PROD, by_name, env_of, render
+from chart_render import CHART, CI, PROD, by_name, env_of, render, service_deployments
 
 from covenant.services import SERVICES, SUBSCRIBERS
 
@@ -89,7 +89,7 @@ def test_every_pod_is_non_root_read_only_with_grpc_probes_and_resources(helm: st
             assert c["resources"]["requests"]["cpu"] and c["resources"]["limits"]["memory"], name
             paths = {m["mountPath"] for m in c["volumeMounts"]}
             assert {"/var/lib/covenant", "/tmp"} <= paths, name
-    for name, d in by_name(docs, "Deployment").items():
+    for name, d in service_deployments(docs).items():
         svc = d["metadata"]["labels"]["app.kubernetes.io/component"]
         (c,) = d["spec"]["template"]["spec"]["containers"]
         assert c["args"] == ["serve", svc]
@@ -109,7 +109,7 @@ def test_every_pod_is_non_root_read_only_with_grpc_probes_and_resources(helm: st
 def test_every_service_has_deployment_service_account_hpa_and_pdb(helm: str) -> None:
     for values in VALUES_FILES:
         docs = render(helm, *args_for(values))
-        deployments = by_name(docs, "Deployment")
+        deployments = service_deployments(docs)
         assert deployments
         for name, d in deployments.items():
             svc = d["metadata"]["labels"]["app.kubernetes.io/component"]
@@ -144,7 +144,7 @@ def test_services_find_each_other_by_their_service_names(helm: str) -> None:
         for s in by_name(docs, "Service").values()
         if s["spec"].get("clusterIP") == "None"
     }
-    for d in by_name(docs, "Deployment").values():
+    for d in service_deployments(docs).values():
         env = env_of(d["spec"]["template"]["spec"]["containers"][0])
         for svc in SERVICES:
             assert services[env[f"COVENANT_{svc.upper()}_TARGET"]["value"]] == svc
@@ -158,7 +158,7 @@ def test_network_policies_admit_only_declared_callers(helm: str) -> None:
     for values in ("default", "production-values"):
         docs = render(helm, *args_for(values))
         policies = by_name(docs, "NetworkPolicy")
-        assert len(policies) == len(SERVICES)
+        assert len(policies) == len(SERVICES) + 1  # and the console's (test_chart_console.py)
         for svc in SERVICES:
             policy = policies[f"rel-covenant-{svc}"]
             assert policy["spec"]["policyTypes"] == ["Ingress"]
@@ -167,7 +167,7 @@ def test_network_policies_admit_only_declared_callers(helm: str) -> None:
             assert grpc_rule["ports"] == [{"port": SERVICES[svc].port, "protocol": "TCP"}]
             pods = [p for p in grpc_rule["from"] if "podSelector" in p and "namespaceSelector" not in p]
             allowed = {p["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for p in pods}
-            assert allowed == callers_of(svc), (values, svc)
+            assert allowed == callers_of(svc) | {"console"}, (values, svc)  # the console calls every service
             for p in pods:
                 assert p["podSelector"]["matchLabels"]["app.kubernetes.io/instance"] == "rel"
             extra = [p for p in grpc_rule["from"] if p not in pods]
@@ -185,7 +185,7 @@ def test_network_policies_admit_only_declared_callers(helm: str) -> None:
 
 def test_vault_direct_mode_logs_in_with_the_service_account(helm: str) -> None:
     docs = render(helm, "-f", str(PROD))
-    for d in by_name(docs, "Deployment").values():
+    for d in service_deployments(docs).values():
         svc = d["metadata"]["labels"]["app.kubernetes.io/component"]
         pod = d["spec"]["template"]["spec"]
         assert not any(
@@ -208,7 +208,7 @@ def test_vault_direct_mode_logs_in_with_the_service_account(helm: str) -> None:
 def test_vault_agent_annotations_only_in_agent_mode(helm: str) -> None:
     def annotations(*args: str) -> dict[str, dict]:
         docs = render(helm, *args)
-        pods = {n: d["spec"]["template"] for n, d in by_name(docs, "Deployment").items()}
+        pods = {n: d["spec"]["template"] for n, d in service_deployments(docs).items()}
         pods |= {n: d["spec"]["template"] for n, d in by_name(docs, "Job").items()}
         return {n: p["metadata"].get("annotations") or {} for n, p in pods.items()}
 
@@ -217,7 +217,7 @@ def test_vault_agent_annotations_only_in_agent_mode(helm: str) -> None:
             assert not any(k.startswith("vault.hashicorp.com") for k in notes), (args, name)
     agent = annotations("-f", str(AGENT))
     docs = render(helm, "-f", str(AGENT))
-    for name, d in by_name(docs, "Deployment").items():
+    for name, d in service_deployments(docs).items():
         svc = d["metadata"]["labels"]["app.kubernetes.io/component"]
         notes = agent[name]
         assert notes["vault.hashicorp.com/agent-inject"] == "true"
@@ -260,7 +260,7 @@ def test_rule_packs_configmap_mounts_every_shipped_pack(helm: str) -> None:
     (cm,) = by_name(docs, "ConfigMap").values()
     packs = sorted((CHART / "files" / "rules").glob("*/*.yaml"))
     assert packs
-    for d in by_name(docs, "Deployment").values():
+    for d in service_deployments(docs).values():
         pod = d["spec"]["template"]["spec"]
         (volume,) = [v for v in pod["volumes"] if v["name"] == "rules"]
         assert volume["configMap"]["name"] == cm["metadata"]["name"]
@@ -277,7 +277,7 @@ def test_rule_packs_configmap_mounts_every_shipped_pack(helm: str) -> None:
 
 def test_existing_secret_path_without_vault(helm: str) -> None:
     docs = render(helm, "-f", str(NO_VAULT))
-    for d in by_name(docs, "Deployment").values():
+    for d in service_deployments(docs).values():
         pod = d["spec"]["template"]["spec"]
         (volume,) = [v for v in pod["volumes"] if v["name"] == "secrets"]
         assert volume["secret"]["secretName"] == "covenant-secrets"
@@ -312,7 +312,10 @@ def test_service_monitor_only_when_enabled(helm: str) -> None:
     monitors = by_name(docs, "ServiceMonitor")
     # headless Services (no metrics port, so never scraped twice) have no ServiceMonitor of their own
     assert set(monitors) == {
-        n for n, s in by_name(docs, "Service").items() if s["spec"].get("clusterIP") != "None"
+        n
+        for n, s in by_name(docs, "Service").items()
+        if s["spec"].get("clusterIP") != "None"
+        and s["metadata"]["labels"]["app.kubernetes.io/component"] != "console"
     }
     for name, m in monitors.items():
         assert m["apiVersion"] == "monitoring.coreos.com/v1"
@@ -323,7 +326,7 @@ def test_service_monitor_only_when_enabled(helm: str) -> None:
         assert all(
             service["metadata"]["labels"][k] == v for k, v in m["spec"]["selector"]["matchLabels"].items()
         )
-        (c,) = by_name(docs, "Deployment")[name]["spec"]["template"]["spec"]["containers"]
+        (c,) = service_deployments(docs)[name]["spec"]["template"]["spec"]["containers"]
         assert {"name": "metrics", "containerPort": 9464, "protocol": "TCP"} in c["ports"]
         assert env_of(c)["COVENANT_METRICS_PORT"]["value"] == "9464"
 
@@ -331,15 +334,15 @@ def test_service_monitor_only_when_enabled(helm: str) -> None:
 def test_image_from_global_registry_and_app_version(helm: str) -> None:
     docs = render(helm, "--set", "global.imageRegistry=mirror.local")
     chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
-    for d in by_name(docs, "Deployment").values():
+    for d in service_deployments(docs).values():
         image = d["spec"]["template"]["spec"]["containers"][0]["image"]
         assert image == f"mirror.local/covenant/covenant:{chart['appVersion']}"
     docs = render(helm, "--set", "image.registry=", "--set", "image.tag=abc@sha256:0f")
-    for d in by_name(docs, "Deployment").values():
+    for d in service_deployments(docs).values():
         assert d["spec"]["template"]["spec"]["containers"][0]["image"] == "covenant/covenant:abc@sha256:0f"
 
 
 def test_a_service_whose_callers_are_all_disabled_admits_nobody(helm: str) -> None:
-    off = [f"services.{s}.enabled=false" for s in SERVICES if s != "commitments"]
+    off = [f"services.{s}.enabled=false" for s in SERVICES if s != "commitments"] + ["console.enabled=false"]
     (policy,) = by_name(render(helm, "--set", ",".join(off)), "NetworkPolicy").values()
     assert policy["spec"]["ingress"] == []  # never a rule with an empty `from`, which would admit everyone

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 import yaml
-from chart_render import CHART, CI, by_name, env_of, render
+from chart_render import CHART, CI, by_name, env_of, render, service_deployments
 
 from covenant.grpc.tls import service_of
 from covenant.services import SERVICES
@@ -23,7 +23,7 @@ DEFAULTS = yaml.safe_load((CHART / "values.yaml").read_text())
 def containers(docs: list[dict]) -> dict[str, tuple[dict, dict]]:
     """{service: (pod template, container)}."""
     out = {}
-    for d in by_name(docs, "Deployment").values():
+    for d in service_deployments(docs).values():
         template = d["spec"]["template"]
         out[d["metadata"]["labels"]["app.kubernetes.io/component"]] = (
             template,

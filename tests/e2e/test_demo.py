@@ -32,3 +32,7 @@ def test_the_demo_finds_what_was_planted_and_nothing_else(tmp_path: Path) -> Non
     assert "MISMATCH" not in out
     assert "a 40-minute mall stop before the change: dwell anomaly by rule dwell-anomaly" in out
     assert "the same stop after the change, no restart: no anomaly" in out
+    # the console's URL and one account per role, created in identity for the demo's own people
+    assert "Console: http://127.0.0.1:8080/" in out
+    for username in ("lead", "rep", "officer", "hr", "owner", "owner2"):
+        assert f"\n  {username} " in out

@@ -92,7 +92,9 @@ app.kubernetes.io/component: {{ .svc }}
 - name: {{ printf "COVENANT_%s_TARGET" (upper $name) }}
   value: {{ include "covenant.target" (dict "root" $root "svc" $name) | quote }}
 {{- end }}
+{{- if hasKey $root.Values.services $svc }}{{/* the console has no database */}}
 {{- include "covenant.dbEnv" . }}
+{{- end }}
 {{- if $root.Values.vault.enabled }}
 - name: COVENANT_SECRETS_PROVIDER
   value: vault
@@ -339,17 +341,22 @@ vault.hashicorp.com/role: {{ printf "%s-%s" .root.Values.vault.rolePrefix .svc |
   value: {{ printf "%s/ca.crt" $dir | quote }}
 - name: COVENANT_TLS_TRUST_DOMAIN
   value: {{ $root.Values.tls.trustDomain | quote }}
+{{- if hasKey $root.Values.services .svc }}{{/* a gRPC server; the console is a client only */}}
 {{- $peers := list (include "covenant.spiffeId" .) }}{{/* itself: e.g. identity fetches its own JWKS */}}
 {{- range $caller := (index $root.Values.services .svc).callers }}
 {{- if (index $root.Values.services $caller).enabled }}
 {{- $peers = append $peers (include "covenant.spiffeId" (dict "root" $root "svc" $caller)) }}
 {{- end }}
 {{- end }}
+{{- if $root.Values.console.enabled }}{{/* the console calls every service with its users' tokens */}}
+{{- $peers = append $peers (include "covenant.spiffeId" (dict "root" $root "svc" "console")) }}
+{{- end }}
 {{- $peers = concat $peers $root.Values.tls.allowedPeers }}
 - name: COVENANT_TLS_ALLOWED_PEERS
   value: {{ join "," $peers | quote }}
 - name: COVENANT_HEALTH_LISTEN
   value: {{ printf "0.0.0.0:%v" $root.Values.tls.healthPort | quote }}
+{{- end }}
 {{- end }}
 {{- end -}}
 

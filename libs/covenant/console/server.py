@@ -40,7 +40,9 @@ def build_app(env: Mapping[str, str] | None = None, channel_factory=None):  # ty
         key = provider.get_secret("console/session")["key"]
     finally:
         provider.close()
-    factory = channel_factory or (lambda target: plain_channel(target, settings.max_message_bytes))
+    factory = channel_factory or (
+        lambda target: plain_channel(target, settings.max_message_bytes, settings.wire)
+    )
     channels = Channels(settings.targets, factory)
     verifier = TokenVerifier(
         JwksKeySource(identity_jwks_fetcher(channels.get("identity")), refresh_seconds=5.0)

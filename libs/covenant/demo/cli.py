@@ -10,6 +10,7 @@ the difference without a restart. HTML reports (a route map and a team points ch
 from __future__ import annotations
 
 import argparse
+import contextlib
 import html
 import json
 import os
@@ -31,6 +32,7 @@ from covenant.commitments.v1 import commitments_pb2_grpc
 from covenant.common.v1.common_pb2 import GeoPoint
 from covenant.compliance.v1 import compliance_pb2 as kpb
 from covenant.compliance.v1 import compliance_pb2_grpc
+from covenant.demo.accounts import create_accounts, import_directory
 from covenant.demo.check import (
     EmployeeDay,
     attendance_checks,
@@ -57,6 +59,11 @@ def ts(value: datetime) -> Timestamp:
     t = Timestamp()
     t.FromDatetime(value)
     return t
+
+
+def console_url() -> str:
+    """Where ``covenant up`` serves the console (``COVENANT_CONSOLE_LISTEN``, default 127.0.0.1:8080)."""
+    return f"http://{os.environ.get('COVENANT_CONSOLE_LISTEN') or '127.0.0.1:8080'}/"
 
 
 def ensure_platform(data_dir: Path) -> subprocess.Popen[bytes] | None:
@@ -95,6 +102,7 @@ class Clients:
         from covenant.grpc.connect import cli_channel
 
         ch = {n: cli_channel(n, SERVICES[n].default_target) for n in SERVICES}
+        self.identity = ch["identity"]
         self.attendance = attendance_pb2_grpc.AttendanceServiceStub(ch["attendance"])
         self.points = points_pb2_grpc.PointsServiceStub(ch["points"])
         self.scoring = scoring_pb2_grpc.ScoringServiceStub(ch["scoring"])
@@ -447,6 +455,11 @@ def main(argv: Sequence[str]) -> int:
     ap.add_argument("--staff", type=int, default=300)
     ap.add_argument("--places", type=int, default=20_000)
     ap.add_argument("--days", type=int, default=5)
+    ap.add_argument(
+        "--keep-running",
+        action="store_true",
+        help="leave the platform and the console up after the summary (Ctrl-C stops them)",
+    )
     args = ap.parse_args(list(argv))
     data_dir = Path(os.environ.get("COVENANT_DATA_DIR", ".covenant")) / f"demo-{int(time.time())}"
     started = time.monotonic()
@@ -454,6 +467,12 @@ def main(argv: Sequence[str]) -> int:
     try:
         c = Clients()
         world = generate(args.seed, staff=args.staff, places=args.places, days=args.days)
+        identity = c.identity
+        imported = import_directory(identity, world)
+        print(
+            f"directory: {imported.org_units_created} org units and "
+            f"{imported.employees_created + imported.employees_updated} employees in identity"
+        )
         loaded = load(c, world)
         print(f"loaded through gRPC: {loaded.counts}")
         time.sleep(3)  # outbox relays deliver to points, scoring and compliance
@@ -545,7 +564,15 @@ def main(argv: Sequence[str]) -> int:
         print(f"  the same stop after the change, no restart: {after or 'no anomaly'}")
         ok = all(check.ok for check in checks) and before and not after
         print(f"\nsummary matches what the generator planted: {'yes' if ok else 'NO'}")
+        accounts, password = create_accounts(identity, world, data_dir)
+        print(f"\nConsole: {console_url()}  (password for every demo account: {password})")
+        for a in accounts:
+            print(f"  {a.username:<8} {a.role:<19} {a.note}")
         print(f"done in {time.monotonic() - started:.0f}s")
+        if args.keep_running and proc is not None:
+            print("the platform and the console keep running; Ctrl-C stops them")
+            with contextlib.suppress(KeyboardInterrupt):
+                proc.wait()
         return 0 if ok else 1
     finally:
         if proc is not None:

@@ -1,7 +1,9 @@
 """``covenant rules``: the rule-pack lifecycle from a terminal.
 
-    covenant rules validate PACK.yaml            offline: schema, compile, action parameters, own tests
-    covenant rules test PACK.yaml                offline: run the pack's test cases and list each result
+    covenant rules validate PACK|DIR ...         offline: schema, compile, action parameters, own tests,
+                                                 and the rules no test fires [--output json]
+                                                 [--require-coverage]; exit 0 ok, 1 invalid, 2 usage
+    covenant rules test PACK|DIR ...             the same, listing every test case and what it fired
     covenant rules publish PACK.yaml [--activate]    (--activate only for packs that need no approval)
     covenant rules approval SERVICE PACK_ID VERSION  what an approver checks: approvals, diff, dry run
     covenant rules approve SERVICE PACK_ID VERSION [--comment TEXT]   (a person other than the author)
@@ -29,7 +31,9 @@ import os
 import sys
 import uuid
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import grpc
 
@@ -59,31 +63,130 @@ def _load(path: str) -> tuple[str, str]:
     return text, service
 
 
-def cmd_validate(args: argparse.Namespace, verbose: bool = False) -> int:
-    """Offline: schema, vocabulary, compile, and the pack's own tests (``verbose``: each test listed)."""
-    text, service = _load(args.pack)
+@dataclass
+class PackReport:
+    """One pack file checked offline: problems, test results, and which rules the tests never fired."""
+
+    path: str
+    pack_id: str = ""
+    version: str = ""
+    content_hash: str = ""
+    rules: int = 0
+    problems: list[str] = field(default_factory=list)
+    tests: list[dict[str, Any]] = field(default_factory=list)
+    never_fired: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and all(t["passed"] for t in self.tests)
+
+    def as_json(self) -> dict[str, Any]:
+        return {**asdict(self), "ok": self.ok}
+
+
+def pack_files(paths: Sequence[str]) -> list[Path]:
+    """The pack files named, directories searched for ``*.yaml``/``*.yml`` (sorted); a missing path is a
+    usage error (exit 2)."""
+    out: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            out += sorted(f for f in p.rglob("*") if f.suffix in (".yaml", ".yml") and f.is_file())
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise FileNotFoundError(raw)
+    return out
+
+
+def check_pack(path: Path) -> PackReport:
+    """Schema, vocabulary, compile, the pack's own tests and their rule coverage, without a server."""
+    report = PackReport(str(path))
+    try:
+        text, service = _load(str(path))
+    except (OSError, UnicodeDecodeError) as exc:
+        report.problems.append(f"cannot read: {exc}")
+        return report
     try:
         vocabulary = vocabulary_for(service) if service else None
+    except SystemExit as exc:
+        report.problems.append(str(exc))
+        return report
+    try:
         pack = parse_pack(text, vocabulary)
         results = run_pack_test_cases(CompiledPack(pack, vocabulary))
     except PackError as exc:
-        for problem in exc.problems:
-            print(f"{args.pack}: {problem}", file=sys.stderr)
-        return 1
+        report.problems += list(exc.problems)
+        return report
+    report.pack_id, report.version, report.content_hash = pack.id, pack.version, pack.content_hash
+    report.rules = len(pack.rules)
+    fired = set()
     for r in results:
-        if verbose:
-            print(f"{'ok' if r.passed else 'FAIL':4} {r.name} (line {r.line})")
-            for a in r.fired:
-                print(f"       {a.rule_id} -> {a.action} {json.dumps(dict(a.params), ensure_ascii=False)}")
-        if not r.passed:
-            print(f"{args.pack}: {r.where}: {r.message}", file=sys.stderr)
-    if not all(r.passed for r in results):
-        return 1
-    for warning in vocabulary.warnings(pack) if vocabulary else []:
-        print(f"{args.pack}: WARNING: {warning}", file=sys.stderr)
-    print(f"{pack.id}@{pack.version} valid: {len(pack.rules)} rules, {len(results)} tests passed")
-    print(f"content hash {pack.content_hash}")
-    return 0
+        fired |= {a.rule_id for a in r.fired}
+        report.tests.append(
+            {
+                "name": r.name,
+                "line": r.line,
+                "passed": r.passed,
+                "message": r.message,
+                "fired": [{"rule": a.rule_id, "action": a.action} for a in r.fired],
+            }
+        )
+    report.never_fired = [rule.id for rule in pack.rules if rule.id not in fired]
+    report.warnings = list(vocabulary.warnings(pack)) if vocabulary else []
+    return report
+
+
+def cmd_validate(args: argparse.Namespace, verbose: bool = False) -> int:
+    """Offline checks of every pack named (files or directories). Exit codes: 0 every pack valid and its
+    tests passed (and, with ``--require-coverage``, every rule fired by some test); 1 a pack is invalid, a
+    test failed or coverage is missing; 2 a path does not exist (or the command line is wrong)."""
+    try:
+        files = pack_files(args.packs)
+    except FileNotFoundError as exc:
+        print(f"covenant rules: no such file or directory: {exc}", file=sys.stderr)
+        return 2
+    if not files:
+        print("covenant rules: no pack files found", file=sys.stderr)
+        return 2
+    reports = [check_pack(f) for f in files]
+    uncovered = bool(args.require_coverage) and any(r.never_fired for r in reports)
+    failed = any(not r.ok for r in reports) or uncovered
+    if args.output == "json":
+        print(
+            json.dumps(
+                {"ok": not failed, "packs": [r.as_json() for r in reports]}, ensure_ascii=False, indent=2
+            )
+        )
+        return 1 if failed else 0
+    for r in reports:
+        for problem in r.problems:
+            print(f"{r.path}: {problem}", file=sys.stderr)
+        for t in r.tests:
+            if verbose:
+                print(f"{'ok' if t['passed'] else 'FAIL':4} {t['name']} (line {t['line']})")
+                for a in t["fired"]:
+                    print(f"       {a['rule']} -> {a['action']}")
+            if not t["passed"]:
+                print(f"{r.path}: test {t['name']!r} (line {t['line']}): {t['message']}", file=sys.stderr)
+        for warning in r.warnings:
+            print(f"{r.path}: WARNING: {warning}", file=sys.stderr)
+        if r.problems:
+            continue
+        passed = sum(t["passed"] for t in r.tests)
+        state = "valid" if r.ok else "INVALID"
+        print(
+            f"{r.pack_id}@{r.version} {state}: {r.rules} rules, "
+            f"{passed}/{len(r.tests)} tests passed ({r.path})"
+        )
+        if r.never_fired:
+            label = "ERROR" if args.require_coverage else "note"
+            print(f"  {label}: rules no test fires: {', '.join(r.never_fired)}")
+        print(f"  content hash {r.content_hash}")
+    if len(reports) > 1:
+        print(f"{sum(r.ok for r in reports)}/{len(reports)} packs valid")
+    return 1 if failed else 0
 
 
 def _stub(args: argparse.Namespace, service: str):  # type: ignore[no-untyped-def]
@@ -308,8 +411,15 @@ def build_parser() -> argparse.ArgumentParser:
     remote.add_argument("--timeout", type=float, default=argparse.SUPPRESS, help="call deadline, seconds")
     sub = p.add_subparsers(dest="command", required=True)
     for name, fn in (("validate", cmd_validate), ("test", lambda a: cmd_validate(a, verbose=True))):
-        s = sub.add_parser(name)
-        s.add_argument("pack")
+        s = sub.add_parser(
+            name,
+            help="offline checks of pack files or directories (exit 0 ok, 1 invalid/failing, 2 usage)",
+        )
+        s.add_argument("packs", nargs="+", metavar="PACK", help="pack files or directories of them")
+        s.add_argument("--output", choices=("text", "json"), default="text")
+        s.add_argument(
+            "--require-coverage", action="store_true", help="fail when a rule is fired by none of the tests"
+        )
         s.set_defaults(func=fn)
     s = sub.add_parser("publish", parents=[remote])
     s.add_argument("pack")
