@@ -52,7 +52,7 @@ EVENT_RPCS: dict[str, RpcCheck] = {"DeliverEvents": RpcCheck("events.deliveries.
 # issue 15, branch t15-provenance). Until then the column follows events.deliveries.write alone; set True
 # when that check is merged (and regenerate docs/authorization.md): the probe's caller is never the declared
 # source's own account, so every cell of the column is then denied.
-PROVENANCE_ENFORCED = False
+PROVENANCE_ENFORCED = True
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ SERVICES: dict[str, ServiceInfo] = {
 # (``serviceAccounts/<source>``).
 # Consumers ignore types they do not handle (still recorded in their inbox, so a redelivery is a no-op).
 EMITS: dict[str, frozenset[str]] = {
-    "identity": frozenset(),
+    "identity": frozenset({"identity.employee.changed"}),  # the directory (covenant.auth.directory)
     "attendance": frozenset(
         f"attendance.{t}"
         for t in (
