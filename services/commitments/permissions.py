@@ -48,7 +48,7 @@ RPCS: dict[str, RpcCheck] = {
     "VerifyCommitment": RpcCheck("commitments.commitments.read", About.EMPLOYEE),
     "ExtendCommitment": RpcCheck("commitments.commitments.extend", About.EMPLOYEE, own="deny"),
     "CancelCommitment": RpcCheck("commitments.commitments.cancel", About.EMPLOYEE, own="deny"),
-    "RecordFulfilment": RpcCheck("commitments.fulfilments.write"),
+    "RecordFulfilment": RpcCheck("commitments.fulfilments.write", sources_only=True),
     "GetFulfilmentRate": RpcCheck("commitments.reports.read", About.UNIT),
     "ListTemplates": RpcCheck("commitments.commitments.read"),
 }

@@ -49,4 +49,5 @@ RPCS: dict[str, RpcCheck] = {
     "TransitionCase": RpcCheck("compliance.cases.manage", About.EMPLOYEE, own="deny"),
     "AddCaseComment": RpcCheck("compliance.cases.manage", About.EMPLOYEE),
     "VerifyAuditChain": RpcCheck("compliance.audit.read"),
+    "GetPhraseFeedback": RpcCheck("rules.packs.read"),
 }

@@ -73,8 +73,8 @@ ROLE_GRANTS: dict[str, dict[str, str]] = {
 
 # What each RPC of the service checks (the authorization matrix, docs/authorization.md, is built from this).
 RPCS: dict[str, RpcCheck] = {
-    "RecordEvent": RpcCheck("points.events.write", About.EMPLOYEE),
-    "RecordEvents": RpcCheck("points.events.write", About.EMPLOYEE),
+    "RecordEvent": RpcCheck("points.events.write", About.EMPLOYEE, sources_only=True),
+    "RecordEvents": RpcCheck("points.events.write", About.EMPLOYEE, sources_only=True),
     "ReverseEvent": RpcCheck("points.ledger.adjust", About.EMPLOYEE, own="deny"),
     "AdjustPoints": RpcCheck("points.ledger.adjust", About.EMPLOYEE, own="deny"),
     "GetBalance": RpcCheck("points.ledger.read", About.EMPLOYEE),

@@ -57,9 +57,12 @@ from services.authz import (
     PEOPLE,
     TEAM_UNIT,
     Rpc,
+    account_of,
     cell,
+    event_source,
     is_service_role,
     rpcs,
+    shipped_pack,
     shipped_roles,
     targets,
 )
@@ -99,7 +102,7 @@ class World:
         grants = shipped_roles()[role]
         if is_service_role(role):
             return self.p.tokens.signer.issue(
-                f"serviceAccounts/{role}", kind="service", permissions=grants, roles=(role,)
+                account_of(role), kind="service", permissions=grants, roles=(role,)
             )
         return self.p.tokens.user(CALLER, ANCHORS.get(role, TEAM_UNIT), grants, roles=(role,))
 
@@ -616,6 +619,9 @@ def compliance_probes(w: World) -> dict[str, Probe]:
         "VerifyAuditChain": lambda w, t: (
             lambda md: s.VerifyAuditChain(kpb.VerifyAuditChainRequest(), metadata=md)
         ),
+        "GetPhraseFeedback": lambda w, t: (
+            lambda md: s.GetPhraseFeedback(kpb.GetPhraseFeedbackRequest(), metadata=md)
+        ),
     }
 
 
@@ -682,9 +688,15 @@ def commitments_probes(w: World) -> dict[str, Probe]:
 
 
 def rules_probes(w: World, service: str) -> dict[str, Probe]:
+    """Reads probe a pack that does not exist or an invalid one (authorization comes first); changes probe
+    the service's shipped pack, each a no-op once allowed (publishing it again, activating or rolling back
+    to the active version, approving it again)."""
     s = rule_pack_service_pb2_grpc.RulePackServiceStub(w.channel(service))
     pack = f"id: probe\nservice: {service}\n"
     name = f"packs/{service}-nothing/versions/1.0.0"
+    spec, version, path = shipped_pack(service)
+    shipped = f"packs/{spec.pack_id}/versions/{version}"
+    source = path.read_text(encoding="utf-8")
     return {
         "ValidateRulePack": lambda w, t: (
             lambda md: s.ValidateRulePack(rpb.ValidateRulePackRequest(source_yaml=pack), metadata=md)
@@ -693,14 +705,16 @@ def rules_probes(w: World, service: str) -> dict[str, Probe]:
             lambda md: s.TestRulePack(rpb.TestRulePackRequest(source_yaml=pack), metadata=md)
         ),
         "PublishRulePack": lambda w, t: (
-            lambda md: s.PublishRulePack(rpb.PublishRulePackRequest(source_yaml=pack), metadata=md)
+            lambda md: s.PublishRulePack(rpb.PublishRulePackRequest(source_yaml=source), metadata=md)
         ),
         "ActivateRulePackVersion": lambda w, t: (
-            lambda md: s.ActivateRulePackVersion(rpb.ActivateRulePackVersionRequest(name=name), metadata=md)
+            lambda md: s.ActivateRulePackVersion(
+                rpb.ActivateRulePackVersionRequest(name=shipped), metadata=md
+            )
         ),
         "RollbackRulePack": lambda w, t: (
             lambda md: s.RollbackRulePack(
-                rpb.RollbackRulePackRequest(pack_id=f"{service}-nothing", to_version="1.0.0"), metadata=md
+                rpb.RollbackRulePackRequest(pack_id=spec.pack_id, to_version=version), metadata=md
             )
         ),
         "GetRulePackVersion": lambda w, t: (
@@ -725,17 +739,23 @@ def rules_probes(w: World, service: str) -> dict[str, Probe]:
         "DryRunRulePack": lambda w, t: (
             lambda md: s.DryRunRulePack(rpb.DryRunRulePackRequest(candidate_yaml=pack), metadata=md)
         ),
+        "GetApprovalRequest": lambda w, t: (
+            lambda md: s.GetApprovalRequest(rpb.GetApprovalRequestRequest(name=name), metadata=md)
+        ),
+        "ApproveRulePackVersion": lambda w, t: (
+            lambda md: s.ApproveRulePackVersion(
+                rpb.ApproveRulePackVersionRequest(name=shipped, comment="matrix probe"), metadata=md
+            )
+        ),
     }
 
 
 def events_probes(w: World, service: str) -> dict[str, Probe]:
     s = event_pb2_grpc.EventSinkServiceStub(w.channel(service))
-    other = next(n for n in SERVICES if n != service and n != "identity")
+    source, kind = event_source(service)
 
     def deliver(w: World, t: Target) -> Call:
-        ev = new_event(
-            f"{other}.matrix_probe", source=other, subject=f"employees/{CALLER}", org_unit=TEAM_UNIT
-        )
+        ev = new_event(kind, source=source, subject=f"employees/{CALLER}", org_unit=TEAM_UNIT)
         return lambda md: s.DeliverEvents(event_pb2.DeliverEventsRequest(events=[ev]), metadata=md)
 
     return {"DeliverEvents": deliver}

@@ -9,9 +9,12 @@ asserts cell by cell through real gRPC. Pure Python.
 from __future__ import annotations
 
 import enum
+import fnmatch
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from covenant.auth.principal import DataOwner, Principal, can
+from covenant.auth.principal import DataOwner, Principal, Scope, can
+from covenant.services import own_account_of
 
 
 class About(enum.StrEnum):
@@ -25,6 +28,22 @@ class About(enum.StrEnum):
     UNIT = "unit"  # the permission with a scope covering the org unit the request is about
     SUBJECT = "subject"  # one's own without a grant; anyone else's with the permission (any scope)
     EVENTS = "events"  # event delivery into the service's inbox
+    PACK = "pack"  # rule authority over the service's pack (``RpcCheck.pack``; docs/rule-packs.md)
+
+
+@dataclass(frozen=True)
+class PackSpec:
+    """The rule pack a rule-authority RPC is about: its service, id, owner group and, for a role table
+    (a pack defining ``role_grants``), what it grants."""
+
+    service: str
+    pack_id: str
+    owner: str = ""
+    role_table: Mapping[str, Mapping[str, str]] | None = None
+
+    def permission(self, verb: str) -> str:
+        """``rules.<service>/<pack>.<verb>``: the permission a denial names."""
+        return f"rules.{self.service}/{self.pack_id}.{verb}"
 
 
 @dataclass(frozen=True)
@@ -39,6 +58,10 @@ class RpcCheck:
     permission: str
     about: About = About.NONE
     own: str = ""
+    pack: PackSpec | None = None  # About.PACK: the pack; ``permission`` is then its verb's permission
+    # Source systems only: a Covenant service's own account is refused whatever it holds (it speaks through
+    # its events; docs/security.md, "Event provenance").
+    sources_only: bool = False
 
 
 class Target(enum.StrEnum):
@@ -58,6 +81,10 @@ def expected(principal: Principal, check: RpcCheck, owner: DataOwner | None) -> 
     """Whether ``principal`` may make the call about ``owner``'s data (None for RPCs about nobody)."""
     if check.about is About.PUBLIC or check.about is About.AUTHENTICATED:
         return True
+    if check.sources_only and principal.kind == "service" and own_account_of(principal.subject):
+        return False
+    if check.about is About.PACK and check.pack is not None:
+        return may_change_pack(principal, check.permission.rpartition(".")[2], check.pack)
     own = owner is not None and bool(principal.employee_id) and owner.employee_id == principal.employee_id
     if own and check.own == "deny":
         return False
@@ -69,3 +96,27 @@ def expected(principal: Principal, check: RpcCheck, owner: DataOwner | None) -> 
     if check.about is About.UNIT:
         owner = DataOwner("", owner.org_unit)
     return can(principal, permission, owner)
+
+
+def _reaches(grant: str, wanted: tuple[str, ...]) -> bool:
+    return grant == "*" or any(fnmatch.fnmatchcase(w, grant) for w in wanted)
+
+
+def may_change_pack(principal: Principal, verb: str, pack: PackSpec) -> bool:
+    """Rule authority as docs/rule-packs.md ("Rule authority") states it, from the grants: a grant naming
+    ``rules.<service>/<pack>.<verb>`` or ``rules.<service>/@<owner>.<verb>`` (globs, ``*`` verb, ``*``);
+    a role table only for platform admins who hold every grant it hands out."""
+    wanted = [pack.permission(verb)]
+    if pack.owner:
+        wanted.append(f"rules.{pack.service}/@{pack.owner}.{verb}")
+    if not any(_reaches(g, tuple(wanted)) for g in principal.permissions):
+        return False
+    if pack.role_table is None:
+        return True
+    if "platform_admin" not in principal.roles:
+        return False
+    return all(
+        (held := principal.scope_for(perm)) is not None and held >= Scope.parse(scope)
+        for grants in pack.role_table.values()
+        for perm, scope in grants.items()
+    )
