@@ -180,3 +180,12 @@ def engine_limit_pack(service: str, rules: int = 513) -> str:
         for i in range(rules)
     )
     return HEAD.replace("{service}", service) + body
+
+
+def catastrophic_regex_pack(service: str) -> str:
+    """``^(a+)+$`` with a test case that backtracks for ages in Python's ``re``: under RE2 it is linear, so
+    validating the pack (which runs its tests) is quick and the pack is fine (attendance's vocabulary)."""
+    return HEAD.replace("{service}", service) + (
+        "  - id: evil\n    when: {event.t: {matches: '^(a+)+$'}}\n    then: [{action: verify_visit}]\n"
+        f"tests:\n  - name: long text\n    event: {{t: '{'a' * 15_000}b'}}\n    expect: []\n"
+    )
