@@ -169,3 +169,23 @@ HOSTILE_PACKS: list[tuple[str, str, list[str]]] = [  # (case, YAML with {service
     ),
     ("oversized pack", HEAD + "#" * 300_000, ["source_yaml"]),
 ]
+
+
+def engine_limit_pack(service: str, rules: int = 513) -> str:
+    """A pack of ``rules`` any-type rules, one past durable-rules' limit at 513: before the limit was
+    checked, compiling it never returned (and held the service). ``verify_visit`` is an attendance action
+    that needs no parameters; other services refuse the pack for its action instead."""
+    body = "".join(
+        f"  - id: a{i}\n    when: {{event.x: {{eq: {i}}}}}\n    then: [{{action: verify_visit}}]\n"
+        for i in range(rules)
+    )
+    return HEAD.replace("{service}", service) + body
+
+
+def catastrophic_regex_pack(service: str) -> str:
+    """``^(a+)+$`` with a test case that backtracks for ages in Python's ``re``: under RE2 it is linear, so
+    validating the pack (which runs its tests) is quick and the pack is fine (attendance's vocabulary)."""
+    return HEAD.replace("{service}", service) + (
+        "  - id: evil\n    when: {event.t: {matches: '^(a+)+$'}}\n    then: [{action: verify_visit}]\n"
+        f"tests:\n  - name: long text\n    event: {{t: '{'a' * 15_000}b'}}\n    expect: []\n"
+    )

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.hostile.corpus import HOSTILE_PACKS
+from tests.hostile.corpus import HOSTILE_PACKS, engine_limit_pack
 
 CLI = str(Path(sys.executable).with_name("covenant"))
 PEAK_RSS_MB = 600  # generous: the CLI needs ~100 MB; the alias bomb alone cost 1.2 GiB before
@@ -55,3 +55,12 @@ def test_the_cli_refuses_hostile_packs_naming_the_line(
         assert word in report["err"], f"{case}: {word!r} not in {report['err']!r}"
     assert elapsed < SECONDS
     assert report["peak_mb"] < PEAK_RSS_MB
+
+
+def test_the_cli_refuses_a_pack_past_the_engine_limit_without_hanging(tmp_path: Path) -> None:
+    pack = tmp_path / "wide.yaml"
+    pack.write_text(engine_limit_pack("attendance"))
+    result = subprocess.run(
+        [CLI, "rules", "validate", str(pack)], capture_output=True, text=True, timeout=SECONDS
+    )
+    assert result.returncode == 1 and "rule a512 (line" in result.stderr and "more than 512" in result.stderr

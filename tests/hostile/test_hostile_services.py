@@ -28,7 +28,15 @@ from grpc_status import rpc_status
 import covenant.events.v1.event_pb2
 import covenant.rules.v1.rule_pack_service_pb2 as rpb
 from covenant.services import SERVICES as SERVICE_INFO
-from tests.hostile.corpus import HOSTILE_PACKS, SERVICES, SHARED, message_class, variants
+from tests.hostile.corpus import (
+    HOSTILE_PACKS,
+    SERVICES,
+    SHARED,
+    catastrophic_regex_pack,
+    engine_limit_pack,
+    message_class,
+    variants,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 PEAK_RSS_MB = 1024  # generous: a service idles at ~150 MB; the alias bomb alone cost 1.2 GiB before
@@ -238,3 +246,28 @@ def test_hostile_packs_are_refused_naming_line_and_rule(service: Service) -> Non
     assert service.alive()
     assert service.peak_rss_mb() < PEAK_RSS_MB
     assert service.rows() == before
+
+
+def test_a_pack_past_the_engine_limit_is_refused_without_hanging(service: Service) -> None:
+    method = POOL.FindServiceByName("covenant.rules.v1.RulePackService").methods_by_name["ValidateRulePack"]
+    reply: list = []
+    assert (
+        service.call(method, rpb.ValidateRulePackRequest(source_yaml=engine_limit_pack(service.name)), reply)
+        is None
+    )
+    assert not reply[0].valid
+    if service.name == "attendance":  # the one vocabulary with a parameterless action the pack can use
+        assert "rule a512 (line" in reply[0].problems[0] and "more than 512" in reply[0].problems[0]
+    assert service.alive()
+
+
+def test_a_catastrophic_regex_runs_in_linear_time(service: Service) -> None:
+    method = POOL.FindServiceByName("covenant.rules.v1.RulePackService").methods_by_name["ValidateRulePack"]
+    reply: list = []
+    started = time.perf_counter()
+    request = rpb.ValidateRulePackRequest(source_yaml=catastrophic_regex_pack(service.name))
+    assert service.call(method, request, reply) is None
+    assert time.perf_counter() - started < CALL_SECONDS
+    if service.name == "attendance":  # the pack's own test ran the regex over the 15,000-character text
+        assert reply[0].valid and reply[0].tests_passed == 1, reply[0].problems
+    assert service.alive()

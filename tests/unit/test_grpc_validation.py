@@ -81,3 +81,47 @@ def test_the_status_carries_a_bad_request_detail() -> None:
         ("points", "must be small"),
         ("reason", "too long"),
     ]
+
+
+def test_every_request_field_declares_a_constraint() -> None:
+    """A field added to a request without a buf.validate constraint fails here (see docs/api-validation.md
+    for the kind of constraint each field gets)."""
+    import importlib
+    import pkgutil
+
+    from buf.validate import validate_pb2
+    from google.protobuf.descriptor import FieldDescriptor as F
+
+    import covenant
+
+    seen: dict[str, object] = {}
+
+    def visit(d) -> None:
+        if d.full_name in seen or d.full_name.startswith("google."):
+            return
+        seen[d.full_name] = d
+        for f in d.fields:
+            if f.message_type is not None:
+                visit(f.message_type)
+
+    for m in pkgutil.walk_packages(covenant.__path__, "covenant."):
+        if m.name.endswith("_pb2"):
+            for service in importlib.import_module(m.name).DESCRIPTOR.services_by_name.values():
+                for method in service.methods:
+                    visit(method.input_type)
+
+    def needs_constraint(f) -> bool:
+        if f.is_repeated:
+            return True  # max_items
+        if f.message_type is not None:
+            return f.message_type.full_name == "google.protobuf.Timestamp"  # messages are checked inside
+        return f.type != F.TYPE_BOOL
+
+    missing = [
+        f"{d.full_name}.{f.name}"
+        for d in seen.values()
+        for f in d.fields
+        if needs_constraint(f) and not f.GetOptions().HasExtension(validate_pb2.field)
+    ]
+    assert len(seen) > 80 and sum(needs_constraint(f) for d in seen.values() for f in d.fields) > 250
+    assert not missing, missing

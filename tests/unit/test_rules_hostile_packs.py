@@ -130,3 +130,18 @@ def test_a_constant_expression_over_a_bound_refuses_the_pack_naming_rule_and_lin
         + "    then: [{action: note, params: {n: {expr: \"'x' * 1500000000\"}}}]\n"
     )
     assert "rule bomb (line 8): params.n: repetition" in refusal(text)
+
+
+def test_rulesets_past_the_engine_limit_are_refused_naming_the_rule() -> None:
+    def wide(rules: int, values: int = 1) -> str:
+        return HEAD + "".join(
+            f"  - id: w{i}\n    when: {{event.x: {{in: {list(range(i * 1000, i * 1000 + values))}}}}}\n"
+            "    then: [{action: note}]\n"
+            for i in range(rules)
+        )
+
+    assert len(CompiledPack(parse_pack(wide(512), VOCAB), VOCAB).rulesets()) == 1  # exactly at the limit
+    with pytest.raises(PackError, match=r"rule w512 \(line 1542\): .* more than 512"):
+        CompiledPack(parse_pack(wide(513), VOCAB), VOCAB)
+    with pytest.raises(PackError, match=r"rule w1 \(line 9\): .* more than 512"):  # 2 rules x 300 values
+        CompiledPack(parse_pack(wide(2, 300), VOCAB), VOCAB)

@@ -85,7 +85,7 @@ def _struct_problems(message: Message, prefix: str = "") -> list[FieldViolation]
     """Bounds on every Struct / Value / ListValue inside ``message`` and validity of every Timestamp and
     Duration (iterative: safe on any depth)."""
     problems: list[FieldViolation] = []
-    if not _holds_struct(message.DESCRIPTOR):
+    if not _needs_walk(message.DESCRIPTOR):
         return problems
     count = 0
     todo: list[tuple[Any, str, int]] = [(message, prefix, 0)]
@@ -122,7 +122,7 @@ def _struct_problems(message: Message, prefix: str = "") -> list[FieldViolation]
             continue
         for field, value in node.ListFields():
             target = field.message_type
-            if target is None or not _holds_struct(target):
+            if target is None or not _needs_walk(target):
                 continue
             name = f"{path}.{field.name}" if path else field.name
             if target.GetOptions().map_entry:
@@ -142,8 +142,8 @@ _MIN_SECONDS, _MAX_SECONDS = -62_135_596_800, 253_402_300_799  # 0001-01-01 .. 9
 
 
 @functools.cache
-def _holds_struct(descriptor: Any) -> bool:
-    """Whether messages of this type can contain a Struct (so the walk skips the rest of a big batch)."""
+def _needs_walk(descriptor: Any) -> bool:
+    """Whether messages of this type can contain a Struct, Timestamp or Duration (the walk skips the rest)."""
     seen: set[str] = set()
     todo = [descriptor]
     while todo:

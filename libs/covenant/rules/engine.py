@@ -227,13 +227,34 @@ def _compared_keys(definition: Mapping[str, Any]) -> set[str]:
     return keys
 
 
+MAX_EVENT_TYPES = 256  # distinct event types a pack's rules may pin
+MAX_ALTERNATIVES = 512  # durable-rules 2.0.28 never returns from create_ruleset past 512 (measured)
+
+
+def alternatives(cond: Any) -> int:
+    """How many alternatives (``$or`` branches, multiplied through ``$and``) durable expands a condition
+    into; every one costs a path in the ruleset's network."""
+    if isinstance(cond, Mapping):
+        if "$or" in cond:
+            return sum(alternatives(c) for c in cond["$or"])
+        if "$and" in cond:
+            product = 1
+            for c in cond["$and"]:
+                product *= alternatives(c)
+            return product
+    return 1
+
+
 def ruleset_definition(
-    pack: Pack, derived: Derived | None = None, rules: list[Rule] | None = None
+    pack: Pack, derived: Derived | None = None, rules: list[Rule] | None = None, *, bounded: bool = False
 ) -> dict[str, Any]:
     """The durable-rules JSON ruleset of a pack (or of some of its ``rules``): one durable rule per pack
-    rule, same id and priority. Fields to compute per message are appended to ``derived``."""
+    rule, same id and priority. Fields to compute per message are appended to ``derived``. ``bounded``:
+    refuse (naming the rule) a ruleset whose conditions expand to more than ``MAX_ALTERNATIVES``
+    alternatives, which durable-rules would hang on."""
     derived = [] if derived is None else derived
     spec: dict[str, Any] = {}
+    total = 1 if pack.hit_policy == "first" else 0  # the catch-all
     for rule in pack.rules if rules is None else rules:
         try:
             cond = compile_condition(rule.when, derived=derived)
@@ -244,6 +265,15 @@ def ruleset_definition(
             raise PackError(
                 [f"rule {rule.id} (line {rule.line}): matches: not a valid RE2 regular expression: {detail}"]
             ) from None
+        total += alternatives(cond)
+        if bounded and total > MAX_ALTERNATIVES:
+            raise PackError(
+                [
+                    f"rule {rule.id} (line {rule.line}): the rules for one event type expand to more than "
+                    f"{MAX_ALTERNATIVES} condition alternatives (each rule, `any` branch, `in` value, `ne` "
+                    "and `not_in` counts; the engine's limit): split the pack or pin rules to event types"
+                ]
+            )
         spec[rule.id] = {"all": [{"m": cond}], "pri": rule.priority}
     if pack.hit_policy == "first":  # events are consumed; the catch-all consumes the unmatched ones
         spec[CATCH_ALL] = {"all": [{"m": {MARKER: 1}}], "pri": 2**31 - 1}
@@ -269,7 +299,7 @@ class _Ruleset:
     def __init__(self, name: str, pack: Pack, rules: list[Rule]) -> None:
         self.first = pack.hit_policy == "first"
         self.derived: Derived = []
-        self.definition = ruleset_definition(pack, self.derived, rules)
+        self.definition = ruleset_definition(pack, self.derived, rules, bounded=True)
         compared = _compared_keys(self.definition)
         self.fields: list[tuple[str, str, tuple[str, ...], bool]] = []
         for dotted in sorted({p for r in rules for p in condition_paths(r.when)}):
@@ -384,6 +414,13 @@ class CompiledPack:
         pinned = {r.id: rule_event_types(r.when) for r in pack.rules}
         anywhere = [r for r in pack.rules if pinned[r.id] is None]
         types = sorted({t for ts in pinned.values() if ts for t in ts})
+        if len(types) > MAX_EVENT_TYPES:  # each costs a ruleset (~65 KB in the engine)
+            seen: set[str] = set()
+            for rule in pack.rules:
+                seen |= pinned[rule.id] or set()
+                if len(seen) > MAX_EVENT_TYPES:
+                    where = f"rule {rule.id} (line {rule.line})"
+                    raise PackError([f"{where}: the pack names more than {MAX_EVENT_TYPES} event types"])
         self._by_type: dict[str, _Ruleset] = {}
         for i, event_type in enumerate(types):
             rules = [r for r in pack.rules if pinned[r.id] and event_type in pinned[r.id]]  # type: ignore[operator]
