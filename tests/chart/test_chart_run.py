@@ -108,7 +108,10 @@ def test_every_rendered_deployment_runs_and_an_event_flows_from_attendance_to_po
     }
     assert set(deployments) == set(SERVICES) == set(jobs)
     ports = {name: free_port() for name in SERVICES}
-    host_of = {name: f"rel-covenant-{name}:{SERVICES[name].port}" for name in SERVICES}
+    host_of = {  # the chart's targets: each service's headless Service through DNS
+        name: f"dns:///rel-covenant-{name}-headless.default.svc.cluster.local:{SERVICES[name].port}"
+        for name in SERVICES
+    }
     secrets = tmp_path / "secrets"
     secrets.mkdir()
     subprocess.run(

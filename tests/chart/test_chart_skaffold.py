@@ -33,6 +33,7 @@ def test_dev_profile_forwards_every_rendered_service(helm: str) -> None:
         for d in render(helm, *[a for f in files for a in ("-f", f)], release=release["name"])
         if d["kind"] in ("Service", "Deployment", "HorizontalPodAutoscaler")
     ]
+    # the ClusterIP Services (the headless ones, for callers' DNS, lead to the same pods)
     services = {n: s for n, s in by_name(docs, "Service").items() if s["spec"].get("clusterIP") != "None"}
     forwarded = {f["resourceName"]: f["port"] for f in dev["portForward"]}
     assert forwarded == {n: s["spec"]["ports"][0]["port"] for n, s in services.items()}

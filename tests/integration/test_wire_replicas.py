@@ -159,7 +159,8 @@ def test_calls_and_deliveries_spread_over_replicas_and_a_new_one_joins_within_th
     started = time.monotonic()
     while replicas.counts.calls["127.0.0.4"] == 0:
         call(factory)
-        assert time.monotonic() - started < CONNECTION_AGE * 1.2 + 1 + 3, "new replica got no call"
+        # connection age (+10% jitter) + DNS refresh, with room for a loaded CI machine
+        assert time.monotonic() - started < CONNECTION_AGE * 1.2 + 10, "new replica got no call"
         time.sleep(0.02)
     joined = time.monotonic() - started
     print(f"third replica received its first call {joined:.2f}s after it started (max age {CONNECTION_AGE}s)")

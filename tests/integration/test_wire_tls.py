@@ -169,3 +169,33 @@ def test_event_chain_runs_over_mtls(tmp_path: Path) -> None:
         with pytest.raises(grpc.RpcError):
             plaintext.unary_unary("/grpc.health.v1.Health/Check")(b"", timeout=2)
         flows.test_visit_banned_promise_and_commitments_flow_through_every_service_exactly_once(p)
+
+
+def test_channel_factory_presents_a_rotated_client_certificate(
+    probe: tuple[str, pki.Authority, Path],
+) -> None:
+    """A service's outgoing channels pick up its rotated certificate: the server sees the new identity."""
+    target, ca, tls_dir = probe
+    from covenant.auth.tokens import StaticTokenSource
+    from covenant.grpc.client import ChannelFactory
+    from covenant.grpc.wire import WireSettings
+
+    wire = WireSettings.from_env(MTLS, "points", tls_dir.parent)
+    factory = ChannelFactory({"scoring": target}, StaticTokenSource(None), 1 << 24, wire, check_seconds=0)
+    try:
+        first = factory("scoring")
+        assert echo(first)
+        assert factory("scoring") is first  # unchanged files: the cached channel
+        # rotate to a certificate naming an identity the server does not admit: if the new channel presents
+        # it, the server refuses it, which proves the rotated file is in use
+        cert, key = pki.issue(ca, uris=["spiffe://elsewhere.example/sa/points"])
+        pki.write_pair(tls_dir, "points", cert, key)
+        second = factory("scoring")
+        assert second is not first
+        with pytest.raises(grpc.RpcError) as refused:
+            echo(second)
+        assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        assert "spiffe://elsewhere.example/sa/points" in refused.value.details()
+        assert echo(first)  # the old channel (old certificate) keeps serving until it is retired
+    finally:
+        factory.close()
