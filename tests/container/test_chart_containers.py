@@ -22,7 +22,7 @@ import grpc
 import pytest
 import sqlalchemy
 import yaml
-from container_pods import Cluster, labels_of, podman, podman_works
+from container_pods import Cluster, labels_of, memory_bytes, podman, podman_works
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from covenant.attendance.v1 import attendance_pb2 as apb
@@ -139,6 +139,27 @@ def start_all(cluster: Cluster) -> None:
     assert status == dict.fromkeys(names, "SERVING"), status
 
 
+def assert_pod_runs_as_specified(cluster: Cluster, deployment: dict) -> None:
+    """What the kernel enforces on the running pod (PID 1) is what its spec asks for."""
+    pod = deployment["spec"]["template"]["spec"]
+    (spec,) = pod["containers"]
+    uid = spec["securityContext"].get("runAsUser", pod["securityContext"]["runAsUser"])
+    probe = (
+        "cat /proc/1/status; echo limit=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null"
+        " || cat /sys/fs/cgroup/memory.max); for d in / /etc/covenant/rules /var/lib/covenant /tmp; do"
+        " touch $d/.probe 2>/dev/null && echo writable=$d; done;"
+        ' while read -r _ dir _ opts _; do [ "$dir" = / ] && echo rootfs=$opts; done < /proc/1/mounts; true'
+    )
+    out = podman("exec", cluster.running[deployment["metadata"]["name"]], "sh", "-c", probe).stdout
+    assert re.search(rf"(?m)^Uid:\s+{uid}\s+{uid}\s", out), out
+    assert re.search(r"(?m)^CapEff:\s+0+$", out) and re.search(r"(?m)^NoNewPrivs:\s+1$", out), out
+    assert re.search(r"(?m)^Seccomp:\s+2$", out), out  # the runtime's default seccomp filter
+    assert f"limit={memory_bytes(spec['resources']['limits']['memory'])}" in out, out
+    # read-only root and read-only rule packs; only the pod's volumes are writable
+    assert re.findall(r"writable=(\S+)", out) == ["/var/lib/covenant", "/tmp"], out
+    assert re.search(r"(?m)^rootfs=ro,", out), out
+
+
 @pytest.fixture
 def databases() -> Iterator[dict[str, str]]:
     if not PG_URL:
@@ -211,6 +232,8 @@ def test_production_shaped_release_runs_its_pods_as_containers(
             engine.dispose()
             assert {"alembic_version", "alembic_version_chassis", "alembic_version_rules"} <= tables, name
         start_all(cluster)
+        for deployment in deployments_of(cluster).values():
+            assert_pod_runs_as_specified(cluster, deployment)
         client = Client(cluster, "covenant-secrets")
         md = client.login()
         client.import_place(md)
