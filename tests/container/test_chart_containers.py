@@ -11,11 +11,12 @@ import json
 import os
 import re
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import grpc
@@ -160,6 +161,36 @@ def assert_pod_runs_as_specified(cluster: Cluster, deployment: dict) -> None:
     assert re.search(r"(?m)^rootfs=ro,", out), out
 
 
+def assert_sigterm_drains_an_in_flight_stream(cluster: Cluster, client: Client, md: list) -> None:
+    """SIGTERM attendance while a StreamPings call is open: the call still completes (every ping stored) and
+    the pod exits by itself, code 0, within its termination grace period."""
+    attendance = deployments_of(cluster)["attendance"]
+    grace = attendance["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+    container = cluster.running[attendance["metadata"]["name"]]
+    signalled = threading.Event()
+
+    def pings() -> Iterator[apb.Ping]:
+        for i in range(6):
+            if i == 1:
+                signalled.wait(30)
+            at = Timestamp()
+            at.FromDatetime(datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10 - i))
+            yield apb.Ping(employee_id="E9", org_unit="/hq/t1", location=PLACE, accuracy_m=8, time=at)
+            time.sleep(0.3)
+
+    stub = attendance_pb2_grpc.AttendanceServiceStub(client.channel("attendance"))
+    call = stub.StreamPings.future(pings(), metadata=md, timeout=60)
+    time.sleep(1.0)  # the first ping is in; the call is in flight
+    began = time.monotonic()
+    podman("kill", "--signal", "TERM", container)
+    signalled.set()
+    assert call.result().accepted == 6
+    code = int(podman("wait", container, timeout=grace + 30).stdout.strip())
+    took = time.monotonic() - began
+    assert code == 0 and took < grace, (code, took, cluster.logs(container)[-2000:])
+    cluster.running.pop(attendance["metadata"]["name"])
+
+
 @pytest.fixture
 def databases() -> Iterator[dict[str, str]]:
     if not PG_URL:
@@ -278,6 +309,7 @@ def test_production_shaped_release_runs_its_pods_as_containers(
         assert client.awarded(md, "E3") == 7  # the activated pack survived the restart, the event too
         active = client.packs("points").ListActiveRulePacks(rpb.ListActiveRulePacksRequest(), metadata=md)
         assert active.serving_versions["points-awards"] == "2099.1.1"
+        assert_sigterm_drains_an_in_flight_stream(cluster, client, md)
         print(f"\nproduction-shaped release: {time.monotonic() - started:.0f} s")
     finally:
         cluster.remove_all()
