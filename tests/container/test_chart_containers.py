@@ -2,7 +2,8 @@
 honoured). Two releases: a production-shaped one (PostgreSQL per service, an existing Secret, migration Jobs
 first) and the bare default (SQLite on claims, the chart's generated Secret). In both, all six become
 SERVING and an event flows attendance -> points with service tokens; the first also publishes and activates
-a rule pack live, SIGTERMs a pod (it drains within its grace period) and shows a restarted pod loses nothing.
+a rule pack live, SIGTERMs pods (one mid-stream: the call completes, the pod exits within its grace
+period) and shows a replaced pod loses nothing.
 """
 
 from __future__ import annotations
