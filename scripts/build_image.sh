@@ -28,6 +28,7 @@ scripts/build_wheelhouse.sh >/dev/null
 podman build --quiet --network none --pull=never \
   --build-arg "BASE=$base" \
   --build-arg "INPUTS=$inputs" \
+  --build-arg "APP_WHEEL_SHA256=$(sha256sum .cache/image/app/covenant-*.whl | cut -d' ' -f1)" \
   --build-arg "VERSION=$version" \
   --build-arg "REVISION=$revision" \
   --build-arg "SOURCE=$source_url" \

@@ -2,7 +2,8 @@
 honoured). Two releases: a production-shaped one (PostgreSQL per service, an existing Secret, migration Jobs
 first) and the bare default (SQLite on claims, the chart's generated Secret). In both, all six become
 SERVING and an event flows attendance -> points with service tokens; the first also publishes and activates
-a rule pack live, SIGTERMs a pod (it drains within its grace period) and shows a restarted pod loses nothing.
+a rule pack live, SIGTERMs pods (one mid-stream: the call completes, the pod exits within its grace
+period) and shows a replaced pod loses nothing.
 """
 
 from __future__ import annotations
@@ -11,18 +12,19 @@ import json
 import os
 import re
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import grpc
 import pytest
 import sqlalchemy
 import yaml
-from container_pods import Cluster, labels_of, podman, podman_works
+from container_pods import Cluster, labels_of, memory_bytes, podman, podman_works
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from covenant.attendance.v1 import attendance_pb2 as apb
@@ -139,6 +141,57 @@ def start_all(cluster: Cluster) -> None:
     assert status == dict.fromkeys(names, "SERVING"), status
 
 
+def assert_pod_runs_as_specified(cluster: Cluster, deployment: dict) -> None:
+    """What the kernel enforces on the running pod (PID 1) is what its spec asks for."""
+    pod = deployment["spec"]["template"]["spec"]
+    (spec,) = pod["containers"]
+    uid = spec["securityContext"].get("runAsUser", pod["securityContext"]["runAsUser"])
+    probe = (
+        "cat /proc/1/status; echo limit=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null"
+        " || cat /sys/fs/cgroup/memory.max); for d in / /etc/covenant/rules /var/lib/covenant /tmp; do"
+        " touch $d/.probe 2>/dev/null && echo writable=$d; done;"
+        ' while read -r _ dir _ opts _; do [ "$dir" = / ] && echo rootfs=$opts; done < /proc/1/mounts; true'
+    )
+    out = podman("exec", cluster.running[deployment["metadata"]["name"]], "sh", "-c", probe).stdout
+    assert re.search(rf"(?m)^Uid:\s+{uid}\s+{uid}\s", out), out
+    assert re.search(r"(?m)^CapEff:\s+0+$", out) and re.search(r"(?m)^NoNewPrivs:\s+1$", out), out
+    assert re.search(r"(?m)^Seccomp:\s+2$", out), out  # the runtime's default seccomp filter
+    assert f"limit={memory_bytes(spec['resources']['limits']['memory'])}" in out, out
+    # read-only root and read-only rule packs; only the pod's volumes are writable
+    assert re.findall(r"writable=(\S+)", out) == ["/var/lib/covenant", "/tmp"], out
+    assert re.search(r"(?m)^rootfs=ro,", out), out
+
+
+def assert_sigterm_drains_an_in_flight_stream(cluster: Cluster, client: Client, md: list) -> None:
+    """SIGTERM attendance while a StreamPings call is open: the call still completes (every ping stored) and
+    the pod exits by itself, code 0, within its termination grace period."""
+    attendance = deployments_of(cluster)["attendance"]
+    grace = attendance["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+    container = cluster.running[attendance["metadata"]["name"]]
+    signalled = threading.Event()
+
+    def pings() -> Iterator[apb.Ping]:
+        for i in range(6):
+            if i == 1:
+                signalled.wait(30)
+            at = Timestamp()
+            at.FromDatetime(datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10 - i))
+            yield apb.Ping(employee_id="E9", org_unit="/hq/t1", location=PLACE, accuracy_m=8, time=at)
+            time.sleep(0.3)
+
+    stub = attendance_pb2_grpc.AttendanceServiceStub(client.channel("attendance"))
+    call = stub.StreamPings.future(pings(), metadata=md, timeout=60)
+    time.sleep(1.0)  # the first ping is in; the call is in flight
+    began = time.monotonic()
+    podman("kill", "--signal", "TERM", container)
+    signalled.set()
+    assert call.result().accepted == 6
+    code = int(podman("wait", container, timeout=grace + 30).stdout.strip())
+    took = time.monotonic() - began
+    assert code == 0 and took < grace, (code, took, cluster.logs(container)[-2000:])
+    cluster.running.pop(attendance["metadata"]["name"])
+
+
 @pytest.fixture
 def databases() -> Iterator[dict[str, str]]:
     if not PG_URL:
@@ -211,6 +264,8 @@ def test_production_shaped_release_runs_its_pods_as_containers(
             engine.dispose()
             assert {"alembic_version", "alembic_version_chassis", "alembic_version_rules"} <= tables, name
         start_all(cluster)
+        for deployment in deployments_of(cluster).values():
+            assert_pod_runs_as_specified(cluster, deployment)
         client = Client(cluster, "covenant-secrets")
         md = client.login()
         client.import_place(md)
@@ -255,6 +310,7 @@ def test_production_shaped_release_runs_its_pods_as_containers(
         assert client.awarded(md, "E3") == 7  # the activated pack survived the restart, the event too
         active = client.packs("points").ListActiveRulePacks(rpb.ListActiveRulePacksRequest(), metadata=md)
         assert active.serving_versions["points-awards"] == "2099.1.1"
+        assert_sigterm_drains_an_in_flight_stream(cluster, client, md)
         print(f"\nproduction-shaped release: {time.monotonic() - started:.0f} s")
     finally:
         cluster.remove_all()
