@@ -22,6 +22,7 @@ from sqlalchemy import text
 from covenant.commitments.v1 import commitments_pb2 as pb
 from covenant.commitments.v1 import commitments_pb2_grpc
 from covenant.grpc.testing import RunningService, bearer, running_service
+from tests.support.directory import employee, publish_employees
 
 TEAM = "/hq/b1/t1"
 REP = {"commitments.commitments.create": "self", "commitments.commitments.read": "self"}
@@ -37,6 +38,8 @@ def svc(db_url: str, tmp_path: Path) -> Iterator[RunningService]:
     with running_service(
         "commitments", db_url=db_url, data_dir=tmp_path, env={"COVENANT_SCHEDULER_INTERVAL_SECONDS": "3600"}
     ) as s:
+        # the employees promises are made about, as identity describes them
+        publish_employees(s, [employee(e, TEAM, "credit_officer") for e in ("E1", "E2")])
         yield s
 
 

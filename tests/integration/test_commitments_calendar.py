@@ -14,6 +14,7 @@ from covenant.calendar import BusinessCalendar
 from covenant.commitments.v1 import commitments_pb2 as pb
 from covenant.commitments.v1 import commitments_pb2_grpc
 from covenant.grpc.testing import bearer, running_service
+from tests.support.directory import employee, publish_employees
 
 SH = ZoneInfo("Asia/Shanghai")
 REP = {"commitments.commitments.create": "self", "commitments.commitments.read": "self"}
@@ -58,6 +59,7 @@ class _Collect(logging.Handler):
 def _run(db_url: str, tmp_path: Path) -> None:
     env = {"COVENANT_SCHEDULER_INTERVAL_SECONDS": "3600"}
     with running_service("commitments", db_url=db_url, data_dir=tmp_path, env=env) as svc:
+        publish_employees(svc, [employee("E1", "/hq/b1/t1", "credit_officer")])  # as identity does
         stub = commitments_pb2_grpc.CommitmentsServiceStub(svc.channel)
         cases = [  # created at → 3 business days later
             (
