@@ -18,6 +18,7 @@ from covenant.attendance.v1 import attendance_pb2_grpc
 from covenant.common.v1.common_pb2 import GeoPoint
 from covenant.grpc.testing import RunningService, bearer, running_service
 from services.attendance.domain.geo import haversine_m
+from tests.support.directory import employee, publish_employees
 from tests.unit.test_attendance_datum import CITIES
 
 NOW = datetime.now(UTC) - timedelta(hours=2)
@@ -34,6 +35,9 @@ def ts(value: datetime) -> Timestamp:
 def svc(db_url: str, tmp_path: Path) -> Iterator[RunningService]:
     env = {"COVENANT_ATTENDANCE_CLOSE_INTERVAL_SECONDS": "3600"}
     with running_service("attendance", db_url=db_url, data_dir=tmp_path, env=env) as s:
+        # the reps who ping, as identity describes them
+        reps = ["E1"] + [f"R{i}" for i in range(len(CITIES))]
+        publish_employees(s, [employee(e, TEAM, "credit_officer") for e in reps])
         yield s
 
 

@@ -23,6 +23,7 @@ from covenant.compliance.v1 import compliance_pb2_grpc
 from covenant.events.v1 import event_pb2, event_pb2_grpc
 from covenant.events.v1.event_pb2 import Event
 from covenant.grpc.testing import RunningService, bearer, running_service
+from tests.support.directory import employee, publish_employees
 
 SH = ZoneInfo("Asia/Shanghai")
 TEAM = "/hq/futian/team-02"
@@ -45,6 +46,7 @@ def monday_weeks_ago(weeks: int) -> date:
 def attendance(db_url: str, tmp_path: Path) -> Iterator[RunningService]:
     env = {"COVENANT_ATTENDANCE_CLOSE_INTERVAL_SECONDS": "3600"}
     with running_service("attendance", db_url=db_url, data_dir=tmp_path / "a", env=env) as s:
+        publish_employees(s, REPS)  # as identity does
         yield s
 
 
@@ -86,6 +88,7 @@ PLAN = {
     "S4": {0, 5, 6},  # worked the weekend, silent on weekdays
     "S5": set(range(12)),  # never silent
 }
+REPS = [employee(e, TEAM, "credit_officer") for e in PLAN]  # the directory's view of the reps
 
 
 def test_a_rep_who_sends_nothing_on_a_working_day_gets_a_silent_day_and_a_case(
