@@ -26,6 +26,7 @@ from covenant.common.v1.common_pb2 import GeoPoint
 from covenant.grpc.testing import TestTokens, bearer, running_service
 from covenant.telemetry import metrics, start_metrics_server
 from tests.chart.chart_render import by_name, render
+from tests.support.directory import employee, publish_employees
 from tests.support.metrics import free_port
 
 NAMESPACE = "covenant"
@@ -170,6 +171,8 @@ def test_real_prometheus_raises_the_outbox_age_alert_when_a_consumer_stops(helm:
             )
         )
         attendance.settings.targets["points"] = points.target  # the relay's channel factory reads this
+        for svc in (points, attendance):  # identity is not started: feed the directories as its events do
+            publish_employees(svc, [employee(e, "/hq/t", "collector") for e in ("E1", "E2")])
         attendance_pb2_grpc.AttendanceServiceStub(attendance.channel).ImportClientPlaces(
             apb.ImportClientPlacesRequest(
                 places=[

@@ -1,7 +1,8 @@
 """Chart-run test: run every rendered Deployment's container command, with its rendered environment, as a
 local process (service host names mapped to local ports; PostgreSQL from COVENANT_TEST_PG_URL, else SQLite
-files), after running the rendered migration Jobs. All six must report SERVING, and one event must flow from
-attendance through its outbox into points, authenticated with the service tokens identity issues."""
+files), after running the rendered migration Jobs. All six must report SERVING, the console must answer its
+HTTP readiness probe, and one event must flow from attendance through its outbox into points, authenticated
+with the service tokens identity issues."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -94,6 +96,19 @@ def local_env(
     return env
 
 
+def console_ready(url: str, deadline: float) -> bool:
+    """Whether the console's readiness probe answers 200 before ``deadline``."""
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.5)
+    return False
+
+
 def test_every_rendered_deployment_runs_and_an_event_flows_from_attendance_to_points(
     helm: str, databases: dict[str, str], tmp_path: Path
 ) -> None:
@@ -106,8 +121,10 @@ def test_every_rendered_deployment_runs_and_an_event_flows_from_attendance_to_po
         for d in docs
         if d["kind"] == "Job"
     }
+    console = deployments.pop("console")  # the web console: no database, no migration Job, HTTP probes
     assert set(deployments) == set(SERVICES) == set(jobs)
     ports = {name: free_port() for name in SERVICES}
+    console_port = free_port()
     host_of = {  # the chart's targets: each service's headless Service through DNS
         name: f"dns:///rel-covenant-{name}-headless.default.svc.cluster.local:{SERVICES[name].port}"
         for name in SERVICES
@@ -133,6 +150,11 @@ def test_every_rendered_deployment_runs_and_an_event_flows_from_attendance_to_po
             procs.append(
                 (subprocess.Popen([str(COVENANT), *c["args"]], env=env, stdout=log, stderr=log), log)
             )
+        c = console["spec"]["template"]["spec"]["containers"][0]
+        env = local_env(c, ports, host_of, tmp_path / "pod-console", secrets)
+        env["COVENANT_CONSOLE_LISTEN"] = f"127.0.0.1:{console_port}"
+        log = open(tmp_path / "console.log", "wb")  # noqa: SIM115 - closed with the process
+        procs.append((subprocess.Popen([str(COVENANT), *c["args"]], env=env, stdout=log, stderr=log), log))
         targets = {n: f"127.0.0.1:{p}" for n, p in ports.items()}
         deadline = time.monotonic() + 90
         statuses: dict[str, str] = {}
@@ -142,6 +164,8 @@ def test_every_rendered_deployment_runs_and_an_event_flows_from_attendance_to_po
                 break
             time.sleep(0.5)
         assert statuses == dict.fromkeys(SERVICES, "SERVING"), statuses
+        probe = f"http://127.0.0.1:{console_port}{c['readinessProbe']['httpGet']['path']}"
+        assert console_ready(probe, time.monotonic() + 60), (tmp_path / "console.log").read_text()
 
         # Log in as the bootstrap admin (password from the mounted secrets) and check a rep in at a client.
         import json

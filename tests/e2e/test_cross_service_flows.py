@@ -50,11 +50,13 @@ def platform(tmp_path: Path) -> Iterator[RunningPlatform]:
     with running_platform(
         NAMES, db_urls=urls, data_dir=tmp_path, env={"COVENANT_SCHEDULER_INTERVAL_SECONDS": "0.2"}
     ) as p:
-        # Who E1 is lives in identity only: services look it up there (and hear identity's events).
-        create_in_identity(
-            p["identity"].channel, bearer(p.tokens.admin()), [employee("E1", TEAM, "collector")]
-        )
+        seed_directory(p)
         yield p
+
+
+def seed_directory(p: RunningPlatform) -> None:
+    """Who E1 is lives in identity only: services look it up there (and hear identity's events)."""
+    create_in_identity(p["identity"].channel, bearer(p.tokens.admin()), [employee("E1", TEAM, "collector")])
 
 
 def eventually(check: Callable[[], bool], timeout: float = 15.0) -> None:

@@ -30,6 +30,7 @@ from covenant.compliance.v1 import compliance_pb2_grpc
 from covenant.events.v1 import event_pb2, event_pb2_grpc
 from covenant.grpc.testing import RunningPlatform, bearer, running_platform
 from covenant.telemetry import metrics, start_metrics_server
+from tests.support.directory import employee, publish_employees
 from tests.support.metrics import (
     Exposition,
     dashboard_queries,
@@ -87,6 +88,8 @@ def undelivered(p: RunningPlatform, service: str, destination: str) -> int:
 def drive(p: RunningPlatform) -> None:
     """Check-ins (one verified, one mismatched), pings, a banned promise, commitments, a bad request and a
     duplicate delivery."""
+    for name in NAMES:  # identity is not started: feed every directory the way identity's events do
+        publish_employees(p[name], [employee(e, TEAM, "collector") for e in ("E1", "E2", "E3")])
     md = bearer(p.tokens.admin())
     att = attendance_pb2_grpc.AttendanceServiceStub(p["attendance"].channel)
     att.ImportClientPlaces(

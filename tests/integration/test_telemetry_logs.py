@@ -23,6 +23,7 @@ from covenant.attendance.v1 import attendance_pb2_grpc
 from covenant.common.v1.common_pb2 import GeoPoint
 from covenant.grpc.testing import bearer, running_platform, running_service
 from covenant.telemetry import JsonFormatter, ensure_tracer_provider
+from tests.support.directory import employee, publish_employees
 from tests.support.metrics import free_port, local, plant_compile_failure
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -130,6 +131,8 @@ def test_spans_for_rule_evaluation_outbox_delivery_and_inbox_apply(
     env = {"COVENANT_SCORING_TARGET": closed, "COVENANT_COMPLIANCE_TARGET": closed}
     urls = {n: f"sqlite:///{tmp_path / (n + '.db')}" for n in ("attendance", "points")}
     with running_platform(["attendance", "points"], db_urls=urls, data_dir=tmp_path, env=env) as p:
+        for name in ("attendance", "points"):  # no identity here: feed each directory as identity does
+            publish_employees(p[name], [employee("E1", "/hq/t", "x")])
         md = [*bearer(p.tokens.admin()), ("traceparent", f"00-{TRACE}-00f067aa0ba902b7-01")]
         stub = attendance_pb2_grpc.AttendanceServiceStub(p["attendance"].channel)
         stub.ImportClientPlaces(

@@ -168,6 +168,7 @@ def test_event_chain_runs_over_mtls(tmp_path: Path) -> None:
         plaintext = grpc.insecure_channel(p["points"].target, options=LOCAL)
         with pytest.raises(grpc.RpcError):
             plaintext.unary_unary("/grpc.health.v1.Health/Check")(b"", timeout=2)
+        flows.seed_directory(p)  # the flow's fixture does this; here identity is reached over mTLS
         flows.test_visit_banned_promise_and_commitments_flow_through_every_service_exactly_once(p)
 
 
