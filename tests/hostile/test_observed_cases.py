@@ -19,6 +19,7 @@ from covenant.points.v1 import points_pb2 as ppb
 from covenant.points.v1 import points_pb2_grpc
 from covenant.scoring.v1 import scoring_pb2 as spb
 from covenant.scoring.v1 import scoring_pb2_grpc
+from tests.support.directory import employee, publish_employees
 
 TEAM = "/hq/futian/team-01"
 ADMIN = {"*": "all"}
@@ -37,6 +38,7 @@ def refused_fields(call, request, metadata) -> list[str]:
 @pytest.fixture
 def points(db_url: str, tmp_path: Path) -> Iterator[RunningService]:
     with running_service("points", db_url=db_url, data_dir=tmp_path) as s:
+        publish_employees(s, [employee("E1", TEAM, "wealth_adviser")])  # as identity does
         yield s
 
 

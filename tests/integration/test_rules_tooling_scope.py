@@ -24,16 +24,25 @@ GRANTS = yaml.safe_load((ROOT / "rules/identity/roles.yaml").read_text())["param
 ]
 MINE, OTHER = "/hq/b1/team-1", "/hq/b1/team-2"
 PHONES = {"E1": "13812345678", "E9": "13987654321"}
-LEAK = """\
+
+
+def leak(*fields: str) -> str:
+    """A probe pack whose award reason reads the event's ``fields`` out (``str(event)`` itself is refused
+    by the expression language now: str() takes scalars only)."""
+    expr = " + ' ' + ".join(f"str(event.{f})" for f in fields)
+    return f"""\
 id: points-probe
 version: "1"
 service: points
 owner: sales-operations
 rules:
   - id: leak
-    when: {event.type: {eq: loan_completed}}
-    then: [{action: award, params: {points: 1, reason: {expr: "str(event)"}}}]
+    when: {{event.type: {{eq: loan_completed}}}}
+    then: [{{action: award, params: {{points: 1, reason: {{expr: "{expr}"}}}}}}]
 """
+
+
+LEAK = leak("employee_id", "org_unit", "client_name", "client_phone")
 
 
 def person(svc: RunningService, who: str, role: str, org_unit: str) -> list[tuple[str, str]]:
@@ -94,9 +103,13 @@ def test_caller_supplied_inputs_and_errors_come_back_masked(svc: RunningService)
     event = Event(id="x1", type="loan_completed", subject="employees/E9", org_unit=OTHER)
     event.data.update({"national_id": "110101199003071234", "card": "6222 0212 3456 7890"})
     resp = s.DryRunRulePack(
-        pb.DryRunRulePackRequest(candidate_yaml=LEAK, inputs=[pb.DryRunInput(event=event)]), metadata=lead
+        pb.DryRunRulePackRequest(
+            candidate_yaml=leak("subject", "national_id", "card"), inputs=[pb.DryRunInput(event=event)]
+        ),
+        metadata=lead,
     )
     text = reasons(resp)
+    assert "employees/E9" in text  # the caller's own input is evaluated (and its numbers masked)
     assert "110101199003071234" not in text and "1234" in text and "6222 0212" not in text
 
 
