@@ -38,6 +38,15 @@ def test_a_parameter_form_changes_the_default_and_the_role_override_and_nothing_
     ]
 
 
+@pytest.mark.parametrize("pack", sorted(PACK.parents[1].glob("*/*.yaml")), ids=lambda p: p.parent.name)
+def test_a_new_version_of_any_shipped_pack_differs_only_in_its_version_line(pack: Path) -> None:
+    source = pack.read_text()
+    text = packs.apply_parameter_form(source, {}, "2026.12.9")
+    changed = [r for r in packs.side_by_side(source, text) if r.kind != "same"]
+    assert [r.right.strip() for r in changed] == ['version: "2026.12.9"']
+    assert packs.load(text) == {**packs.load(source), "version": "2026.12.9"}
+
+
 def test_overrides_can_be_removed_and_added() -> None:
     text = packs.apply_parameter_form(
         PACK.read_text(),
