@@ -32,6 +32,7 @@ from covenant.errors import InvalidArgument, NotFound
 from covenant.rules.lifecycle import AUDIT_STREAM as RULES_AUDIT_STREAM
 from services.compliance import storage as t
 from services.compliance.domain.cases import check_transition
+from services.compliance.domain.excerpt import excerpt
 from services.compliance.domain.feedback import CaseView, PhraseNoise, phrase_noise
 from services.compliance.domain.screening import Match, Watchlists
 from services.compliance.domain.text import Hit, Phrase, PhraseScanner
@@ -50,6 +51,11 @@ SCAN_PARAMETERS = (
     "negation_after_cues",
     "negation_after_window",
 )
+
+
+def _excerpt_fields(text: str, start: int, end: int) -> dict[str, object]:
+    window, s, e = excerpt(text, start, end)
+    return {"excerpt": window, "excerpt_span": [s, e]}
 
 
 @dataclass(frozen=True)
@@ -344,6 +350,7 @@ class ComplianceService:
                 "category": h.category,
                 "span": [h.start, h.end],
                 "matched_text": h.matched_text,
+                **_excerpt_fields(x.text, h.start, h.end),
                 "matched_by": h.matched_by,
                 "scan_pack": f"{pack_id}@{version}",
             }

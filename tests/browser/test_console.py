@@ -243,6 +243,30 @@ def test_owners_change_the_dwell_threshold_through_approval_and_the_next_evaluat
     shot(browser, "07-next-evaluation-uses-45-minutes")
 
 
+def test_a_compliance_officer_works_the_case_with_the_promise_highlighted(
+    console: Console, browser: webdriver.Chrome
+) -> None:
+    sign_in(browser, console, "officer", "/cases?state=OPEN")
+    rows = browser.find_elements(By.CSS_SELECTOR, "#cases tbody tr")
+    mine = [r for r in rows if "R1" in r.text]
+    assert mine, [r.text for r in rows]
+    click(browser, mine[0].find_element(By.TAG_NAME, "a"))
+    marks = [m.text for m in browser.find_elements(By.CSS_SELECTOR, "#evidence blockquote mark")]
+    assert marks == ["保本保息"]
+    quote = browser.find_element(By.CSS_SELECTOR, "#evidence blockquote").text
+    assert "13812345678" not in quote and "这款理财您放心" in quote  # context, phone starred
+    shot(browser, "08-officer-case-evidence")
+    browser.find_element(By.CSS_SELECTOR, '#to-state option[value="ACKNOWLEDGED"]').click()
+    owner = browser.find_element(By.ID, "owner")
+    owner.clear()
+    owner.send_keys("K1")
+    browser.find_element(By.ID, "comment").send_keys("listening to the whole call")
+    click(browser, browser.find_element(By.ID, "transition"))
+    assert text(browser, "case-state") == "ACKNOWLEDGED"
+    assert "listening to the whole call" in browser.find_element(By.ID, "main").text
+    shot(browser, "09-officer-acknowledged")
+
+
 def test_a_rep_sees_only_their_own_data_and_no_rule_screens(
     console: Console, browser: webdriver.Chrome
 ) -> None:
@@ -251,14 +275,14 @@ def test_a_rep_sees_only_their_own_data_and_no_rule_screens(
     assert console.url + "/cases" in links and console.url + "/rules" not in links
     browser.get(console.url + "/team")
     assert re.search(r"/reps/R1/day\?date=", browser.current_url)  # a rep's team page is their own day
-    shot(browser, "08-rep-own-day")
+    shot(browser, "10-rep-own-day")
     browser.get(console.url + "/rules")
     assert "rules.packs.read" in text(browser, "error-message")
     browser.get(console.url + f"/reps/R2/day?date={console.seeded.day}")
     assert "PERMISSION_DENIED" in text(browser, "error-message")
     browser.get(console.url + "/reps/R2/scorecard")
     assert "PERMISSION_DENIED" in text(browser, "error-message")
-    shot(browser, "09-rep-denied-teammate")
+    shot(browser, "11-rep-denied-teammate")
     # the language is switchable on any page: Chinese, then back to English
     for lang, sign_out in (("zh-CN", "退出"), ("en", "Sign out")):
         browser.get(console.url + "/")

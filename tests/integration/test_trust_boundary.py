@@ -258,7 +258,7 @@ def test_only_identity_may_tell_a_service_who_someone_is(p: RunningPlatform) -> 
     denied(
         lambda: sink.DeliverEvents(forged, metadata=bearer(p.tokens.service("points"))),
         grpc.StatusCode.PERMISSION_DENIED,
-        "identity's service account",
+        "serviceAccounts/identity",
     )
     assert check_in(p, "R1", as_role(p, "R1", TEAM1, "sales_rep")).radius_m == 150.0  # still the city unit
 

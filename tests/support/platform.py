@@ -139,6 +139,7 @@ PEOPLE = {
     "other": ("R3", OTHER_TEAM, ["credit_officer"], "sales_rep"),
     "owner": ("C1", "/hq/risk", ["operations_risk"], "operations_risk"),
     "owner2": ("C2", "/hq/risk", ["operations_risk"], "operations_risk"),
+    "officer": ("K1", "/hq", ["compliance_officer"], "compliance_officer"),
 }
 
 
@@ -214,6 +215,7 @@ def seed_branch(platform: Platform) -> Seeded:
     for emp, team in (("R1", TEAM), ("R3", OTHER_TEAM)):
         plant_day(platform, md, emp, team, day, mall_minutes=45)
     _seed_scores(platform, md)
+    _seed_transcript(platform, md, day)
     return Seeded(day=day, admin_token=admin.access_token)
 
 
@@ -253,6 +255,29 @@ def plant_day(
         apb.CheckInRequest(ping=ping(at(9, 5), *CLIENT_A), client_id="A", request_id=f"{emp}-{day}-visit"),
         metadata=md,
     )
+
+
+TRANSCRIPT = "客户您好，我的手机13812345678。这款理财您放心，保本保息，年化百分之六。"
+
+
+def _seed_transcript(platform: Platform, md: list[tuple[str, str]], day: date) -> None:
+    """A call of R1's with a banned promise (保本保息): compliance opens a case for it."""
+    from covenant.compliance.v1 import compliance_pb2 as kpb
+    from covenant.compliance.v1 import compliance_pb2_grpc
+
+    compliance = compliance_pb2_grpc.ComplianceServiceStub(platform.channel("compliance"))
+    result = compliance.ScanText(
+        kpb.ScanTextRequest(
+            text_id="call-R1-1",
+            employee_id="R1",
+            org_unit=TEAM,
+            channel="call",
+            text=TRANSCRIPT,
+            occurred_at=ts(datetime(day.year, day.month, day.day, 15, 0, tzinfo=SH)),
+        ),
+        metadata=md,
+    )
+    assert list(result.cases), "the planted promise opened no case"
 
 
 def recent_periods(n: int = 4) -> list[str]:

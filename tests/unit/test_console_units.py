@@ -38,6 +38,15 @@ def test_a_parameter_form_changes_the_default_and_the_role_override_and_nothing_
     ]
 
 
+@pytest.mark.parametrize("pack", sorted(PACK.parents[1].glob("*/*.yaml")), ids=lambda p: p.parent.name)
+def test_a_new_version_of_any_shipped_pack_differs_only_in_its_version_line(pack: Path) -> None:
+    source = pack.read_text()
+    text = packs.apply_parameter_form(source, {}, "2026.12.9")
+    changed = [r for r in packs.side_by_side(source, text) if r.kind != "same"]
+    assert [r.right.strip() for r in changed] == ['version: "2026.12.9"']
+    assert packs.load(text) == {**packs.load(source), "version": "2026.12.9"}
+
+
 def test_overrides_can_be_removed_and_added() -> None:
     text = packs.apply_parameter_form(
         PACK.read_text(),
@@ -174,17 +183,25 @@ def test_next_links_never_leave_the_site(value: str | None, expected: str) -> No
     assert _safe_next(value) == expected
 
 
-def test_evidence_highlights_matched_spans_and_escapes_the_rest() -> None:
-    text = "<b>客户</b>放心，保本保息"
+def test_evidence_highlights_each_finding_in_its_excerpt_and_escapes_the_rest() -> None:
+    from services.compliance.domain.excerpt import excerpt
+
+    text = "<b>客户</b>放心，电话13812345678，保本保息，绝对没问题"
     start = text.index("保本保息")
-    doc = {
-        "text": text,
-        "hits": [{"start": start, "end": start + 4, "phrase": "保本保息"}],
-        "channel": "call",
-    }
+    window, s, e = excerpt(text, start, start + 4, context=30)
+    assert window[s:e] == "保本保息" and "13812345678" not in window and "***********" in window
+    item = {"text_id": "t1", "phrase": "保本保息", "span": [start, start + 4], "excerpt": window}
+    doc = {"items": [{**item, "excerpt_span": [s, e]}, {"text_id": "t2", "day": "2026-11-30"}]}
     ev = _evidence(json.dumps(doc, ensure_ascii=False))
-    assert str(ev.transcript) == "&lt;b&gt;客户&lt;/b&gt;放心，<mark>保本保息</mark>"
-    assert ("channel", "call") in ev.fields
+    first, second = ev.items
+    assert (
+        str(first.excerpt)
+        == "&lt;b&gt;客户&lt;/b&gt;放心，电话***********，<mark>保本保息</mark>，绝对没问题"
+    )
+    assert ("phrase", "保本保息") in first.fields and not [
+        k for k, _ in first.fields if k.startswith("excerpt")
+    ]
+    assert second.excerpt is None and ("day", "2026-11-30") in second.fields
 
 
 def test_every_template_text_has_a_chinese_translation() -> None:

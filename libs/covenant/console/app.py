@@ -686,30 +686,49 @@ def _pretty_json(text: str) -> str:
 
 
 @dataclass
-class Evidence:
-    """A case's evidence: fields to list, and the transcript with every matched span highlighted."""
+class EvidenceItem:
+    """One finding of a case: its fields, and the words around the match with the match highlighted."""
 
     fields: list[tuple[str, str]]
-    transcript: Markup | None
-    hits: list[dict[str, Any]]
+    excerpt: Markup | None
+
+
+@dataclass
+class Evidence:
+    """A case's evidence: its findings (``items``), and fields of any other shape."""
+
+    fields: list[tuple[str, str]]
+    items: list[EvidenceItem]
+
+
+_HIDDEN = {"excerpt", "excerpt_span", "key"}
 
 
 def _evidence(evidence_json: str) -> Evidence:
     try:
         doc = json.loads(evidence_json or "{}")
     except ValueError:
-        return Evidence([("evidence", evidence_json)], None, [])
+        return Evidence([("evidence", evidence_json)], [])
     if not isinstance(doc, dict):
-        return Evidence([("evidence", json.dumps(doc, ensure_ascii=False))], None, [])
-    text = doc.get("text") or doc.get("transcript") or ""
-    hits = [h for h in (doc.get("hits") or []) if isinstance(h, dict)]
-    transcript = _highlight(str(text), hits) if text else None
-    fields = [
+        return Evidence([("evidence", json.dumps(doc, ensure_ascii=False))], [])
+    items = []
+    for raw in doc.get("items") or []:
+        if not isinstance(raw, dict):
+            continue
+        span = raw.get("excerpt_span")
+        excerpt = None
+        if isinstance(raw.get("excerpt"), str) and isinstance(span, list) and len(span) == 2:
+            excerpt = _highlight(raw["excerpt"], [{"start": span[0], "end": span[1]}])
+        items.append(EvidenceItem(_fields(raw, _HIDDEN), excerpt))
+    return Evidence(_fields(doc, {"items"}), items)
+
+
+def _fields(doc: dict[str, Any], hidden: set[str]) -> list[tuple[str, str]]:
+    return [
         (k, v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))
         for k, v in doc.items()
-        if k not in ("text", "transcript", "hits")
+        if k not in hidden
     ]
-    return Evidence(fields, transcript, hits)
 
 
 def _highlight(text: str, hits: list[dict[str, Any]]) -> Markup:

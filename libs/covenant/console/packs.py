@@ -152,8 +152,12 @@ def _coerce(kind: str, raw: str, name: str) -> Any:
 
 
 def apply_parameter_form(source: str, form: Mapping[str, str], version: str) -> str:
-    """``source`` with parameter defaults and overrides taken from the edit form and the new ``version``;
-    every other line (comments, rules, tests, layout) is kept as it was (ruamel.yaml round trip).
+    """``source`` with parameter defaults and overrides taken from the edit form and the new ``version``.
+
+    Changed values are patched in place on their own lines (positions from a ruamel.yaml round-trip load),
+    so comments, wrapping and every other line stay exactly as the author wrote them and the approver's
+    diff shows only what changed. Adding or removing an override changes structure: the document is then
+    written back by ruamel.yaml, which keeps comments but may re-wrap long lines.
 
     Form fields: ``p.<name>.default``, ``p.<name>.o.<i>.value`` (empty removes that override),
     ``p.<name>.o.new.role`` / ``.org_unit_prefix`` / ``.value`` to add one.
@@ -165,20 +169,23 @@ def apply_parameter_form(source: str, form: Mapping[str, str], version: str) -> 
     doc = yaml_rt.load(source)
     if not isinstance(doc, dict):
         raise EditError("a rule pack is a YAML mapping")
+    patches: list[tuple[Any, Any, Any]] = [(doc, "version", version)]  # (mapping, key, new value)
+    structural = False
     for name, spec in (doc.get("parameters") or {}).items():
         kind = str(spec.get("type", ""))
         key = f"p.{name}.default"
         if key in form:
-            spec["default"] = _coerce(kind, form[key], name)
+            patches.append((spec, "default", _coerce(kind, form[key], name)))
         overrides = spec.get("overrides") or []
         for i in reversed(range(len(overrides))):
             raw = form.get(f"p.{name}.o.{i}.value")
             if raw is None:
                 continue
             if raw.strip():
-                overrides[i]["value"] = _coerce(kind, raw, name)
+                patches.append((overrides[i], "value", _coerce(kind, raw, name)))
             else:
                 del overrides[i]
+                structural = True
         raw_new = (form.get(f"p.{name}.o.new.value") or "").strip()
         if raw_new:
             when = {}
@@ -191,12 +198,57 @@ def apply_parameter_form(source: str, form: Mapping[str, str], version: str) -> 
             if "overrides" not in spec:
                 spec["overrides"] = []
             spec["overrides"].append({"when": when, "value": _coerce(kind, raw_new, name)})
+            structural = True
         if "overrides" in spec and not spec["overrides"]:
             del spec["overrides"]
-    doc["version"] = DoubleQuotedScalarString(version)
+    if not structural:
+        patched = _patch_in_place(source, patches)
+        if patched is not None:
+            return patched
+    for mapping, key, value in patches:
+        mapping[key] = DoubleQuotedScalarString(value) if key == "version" else value
     out = io.StringIO()
     yaml_rt.dump(doc, out)
     return out.getvalue()
+
+
+_SCALAR_END = re.compile(r"""("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^,}\]\s#]*(?:\s+[^,}\]\s#]+)*)""")
+
+
+def _render_scalar(value: Any, quoted: bool) -> str | None:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return json.dumps(value)
+    if isinstance(value, str):
+        plain = not quoted and value and value == value.strip()
+        return value if plain else json.dumps(value, ensure_ascii=False)
+    return None  # objects and lists: written back whole
+
+
+def _patch_in_place(source: str, patches: list[tuple[Any, Any, Any]]) -> str | None:
+    """Each (mapping, key, value) written over the old scalar on its line; None when one is not a one-line
+    scalar (then the caller writes the whole document)."""
+    lines = source.splitlines(keepends=True)
+    edits: list[tuple[int, int, int, str]] = []
+    for mapping, key, value in patches:
+        try:
+            line, col = mapping.lc.value(key)
+        except (AttributeError, KeyError, TypeError):
+            return None
+        text = lines[line]
+        match = _SCALAR_END.match(text, col)
+        if match is None or not match.group(0):
+            return None
+        old = match.group(0)
+        rendered = _render_scalar(value, quoted=old[:1] in "\"'" or key == "version")
+        if rendered is None:
+            return None
+        if old != rendered:
+            edits.append((line, col, col + len(old), rendered))
+    for line, start, end, rendered in sorted(edits, reverse=True):
+        lines[line] = lines[line][:start] + rendered + lines[line][end:]
+    return "".join(lines)
 
 
 _VERSION = re.compile(r"^(\d{4})\.(\d{1,2})\.(\d+)$")
