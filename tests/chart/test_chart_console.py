@@ -42,7 +42,8 @@ def test_the_console_pod_is_locked_down_probed_over_http_and_knows_every_service
         assert c[probe]["httpGet"] == {"path": "/healthz", "port": "http"}
     env = env_of(c)
     assert env["COVENANT_CONSOLE_LISTEN"]["value"] == "0.0.0.0:8080"
-    assert env["COVENANT_CONSOLE_SECURE_COOKIES"]["value"] == "true"
+    dev = values is not None and values.name == "dev-values.yaml"  # skaffold's plain-HTTP port-forward
+    assert env["COVENANT_CONSOLE_SECURE_COOKIES"]["value"] == ("false" if dev else "true")
     for svc in SERVICES:  # the headless Service: every replica, round_robin
         assert env[f"COVENANT_{svc.upper()}_TARGET"]["value"].startswith(
             f"dns:///rel-covenant-{svc}-headless."

@@ -71,7 +71,9 @@ def test_cert_manager_mtls(helm: str) -> None:
         assert {"name": "tls", "mountPath": "/etc/covenant/tls", "readOnly": True} in c["volumeMounts"]
         peers = env["COVENANT_TLS_ALLOWED_PEERS"].split(",")
         callers = {service_of(p) for p in peers if p.startswith("spiffe://cluster.local/ns/default/")}
-        assert callers == {svc, *DEFAULTS["services"][svc]["callers"]}  # itself and its declared callers
+        # itself and its declared callers, and the console (no service: it calls with its users' tokens)
+        assert callers == {svc, *DEFAULTS["services"][svc]["callers"], None}
+        assert "spiffe://cluster.local/ns/default/sa/rel-covenant-console" in peers
         assert "spiffe://cluster.local/ns/gateway/sa/*" in peers
         assert env["COVENANT_HEALTH_LISTEN"] == "0.0.0.0:8086"
         assert {"name": "health", "containerPort": 8086, "protocol": "TCP"} in c["ports"]

@@ -65,8 +65,12 @@ class Cluster:
     _instances: int = 0
 
     def __post_init__(self) -> None:
+        # Services selecting the same pods (a service's ClusterIP and headless ones) reach the same
+        # listener: with host networking a pod listens on one host port.
+        by_selector: dict[tuple, int] = {}
         for svc in self.of_kind("Service"):
-            self.host_ports[svc["metadata"]["name"]] = free_port()
+            key = tuple(sorted((svc["spec"].get("selector") or {}).items())) or (svc["metadata"]["name"],)
+            self.host_ports[svc["metadata"]["name"]] = by_selector.setdefault(key, free_port())
 
     def of_kind(self, kind: str) -> list[dict]:
         return [d for d in self.objects if d["kind"] == kind]
@@ -112,18 +116,26 @@ class Cluster:
     def resolve(self, value: str) -> str:
         """`<service>:<port>` as cluster DNS would route it: the Service's host port on this machine."""
         for svc in self.of_kind("Service"):
+            name = re.escape(svc["metadata"]["name"])
             for port in svc["spec"]["ports"]:
-                address = f"{svc['metadata']['name']}:{port['port']}"
-                value = value.replace(address, f"127.0.0.1:{self.host_ports[svc['metadata']['name']]}")
+                # "<name>:<port>", or the cluster DNS form callers balance over: "dns:///<name>.<ns>.svc...:<port>"
+                pattern = rf"(?:dns:///)?\b{name}(?:\.[A-Za-z0-9-]+)*:{port['port']}\b"
+                value = re.sub(pattern, f"127.0.0.1:{self.host_ports[svc['metadata']['name']]}", value)
         return value
 
     def probe_target(self, pod_name: str, kind: str = "Deployment") -> tuple[str, str]:
         """(host address, gRPC service) of the pod's readiness probe."""
         template = self.named(kind, pod_name)["spec"]["template"]
         (container,) = template["spec"]["containers"]
-        probe = container["readinessProbe"]["grpc"]
         ports = self.service_ports(template["metadata"]["labels"])
         named = {p["containerPort"]: p.get("name") for p in container.get("ports", [])}
+        if "httpGet" in container["readinessProbe"]:  # the console: HTTP, probed by path
+            probe = container["readinessProbe"]["httpGet"]
+            by_name = {p.get("name"): p["containerPort"] for p in container.get("ports", [])}
+            port = by_name.get(probe["port"], probe["port"])
+            host = ports.get(port) or ports[named[port]]
+            return f"127.0.0.1:{host}", f"http:{probe['path']}"
+        probe = container["readinessProbe"]["grpc"]
         host = ports.get(probe["port"]) or ports[named[probe["port"]]]
         return f"127.0.0.1:{host}", probe.get("service", "")
 
@@ -303,6 +315,16 @@ class Cluster:
 
 
 def health(address: str, service: str) -> str:
+    """gRPC health of ``service`` at ``address``; ``http:<path>`` probes an HTTP pod (200 = SERVING)."""
+    if service.startswith("http:"):
+        import urllib.error
+        import urllib.request
+
+        try:
+            with urllib.request.urlopen(f"http://{address}{service[5:]}", timeout=2) as response:
+                return "SERVING" if response.status == 200 else f"HTTP {response.status}"
+        except (urllib.error.URLError, OSError) as exc:
+            return f"UNAVAILABLE ({exc})"
     with grpc.insecure_channel(address) as channel:
         try:
             response = health_pb2_grpc.HealthStub(channel).Check(

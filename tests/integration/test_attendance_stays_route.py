@@ -17,6 +17,7 @@ from covenant.attendance.v1 import attendance_pb2 as pb
 from covenant.attendance.v1 import attendance_pb2_grpc
 from covenant.common.v1.common_pb2 import GeoPoint
 from covenant.grpc.testing import RunningService, bearer, running_service
+from tests.support.directory import employee, publish_employees
 
 SH = ZoneInfo("Asia/Shanghai")
 MALL = (22.5333, 114.0453)
@@ -62,6 +63,8 @@ def stay(emp: str, hh: int, start: int, end: int, where: tuple[float, float], ev
 def svc(db_url: str, tmp_path: Path) -> Iterator[RunningService]:
     env = {"COVENANT_ATTENDANCE_CLOSE_INTERVAL_SECONDS": "3600"}
     with running_service("attendance", db_url=db_url, data_dir=tmp_path, env=env) as s:
+        # who the reps are comes from the directory (identity's events), as in production
+        publish_employees(s, [employee(f"R{every}", TEAM, "credit_officer") for every in (2, 5, 10)])
         yield s
 
 

@@ -152,7 +152,7 @@ def test_rules_validate_prints_the_warning_and_still_passes(capsys: pytest.Captu
     )
     assert params["official"] == "cn"
     expected = calendar_warnings(params)
-    assert cmd_validate(argparse.Namespace(pack=str(PACK))) == 0
+    assert cmd_validate(argparse.Namespace(packs=[str(PACK)], output="text", require_coverage=False)) == 0
     err = capsys.readouterr().err
     assert err.count("WARNING") == len(expected)
     for w in expected:
