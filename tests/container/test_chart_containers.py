@@ -38,6 +38,8 @@ from covenant.rules.v1 import rule_pack_service_pb2 as rpb
 from covenant.rules.v1 import rule_pack_service_pb2_grpc
 from covenant.services import SERVICES
 from tests.conftest import PG_URL
+from tests.support.directory import create_in_identity
+from tests.support.directory import employee as directory_entry
 
 pytestmark = [
     pytest.mark.slow,
@@ -127,6 +129,10 @@ class Client:
 
 
 def event_flows(client: Client, md: list[tuple[str, str]], employee: str) -> int:
+    # who the rep is comes from the directory: HR creates them in identity first (idempotent)
+    create_in_identity(
+        client.channel("identity"), md, [directory_entry(employee, "/hq/t1", "credit_officer")]
+    )
     client.check_in(md, employee)
     return client.awarded(md, employee)
 

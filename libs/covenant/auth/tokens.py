@@ -248,9 +248,10 @@ class JwksKeySource:
             with self._cond:
                 if self._negative.get(kid, -math.inf) > now:
                     return None
-                if not self._fetching and now - self._miss_fetch_at < self._min_refetch:
+                cold = self._fetched_at is None  # nothing loaded yet: that fetch is no miss
+                if not self._fetching and not cold and now - self._miss_fetch_at < self._min_refetch:
                     break  # rate limit: misses answer from what is known
-                if not self._fetching:
+                if not self._fetching and not cold:
                     self._miss_fetch_at = now
             # single flight: start the fetch, or share the one in progress (briefly)
             if self._fly(wait=True) is not None or kid in self._keys:
