@@ -128,11 +128,13 @@ class Client:
         return rule_pack_service_pb2_grpc.RulePackServiceStub(self.channel(svc))
 
 
+def hire_reps(client: Client, md: list[tuple[str, str]]) -> None:
+    """Who the reps are comes from the directory: HR creates them in identity first (idempotent)."""
+    reps = [directory_entry(e, "/hq/t1", "credit_officer") for e in ("E1", "E2", "E3", "E9")]
+    create_in_identity(client.channel("identity"), md, reps)
+
+
 def event_flows(client: Client, md: list[tuple[str, str]], employee: str) -> int:
-    # who the rep is comes from the directory: HR creates them in identity first (idempotent)
-    create_in_identity(
-        client.channel("identity"), md, [directory_entry(employee, "/hq/t1", "credit_officer")]
-    )
     client.check_in(md, employee)
     return client.awarded(md, employee)
 
@@ -274,6 +276,7 @@ def test_production_shaped_release_runs_its_pods_as_containers(
             assert_pod_runs_as_specified(cluster, deployment)
         client = Client(cluster, "covenant-secrets")
         md = client.login()
+        hire_reps(client, md)
         client.import_place(md)
         assert event_flows(client, md, "E1") == 2  # verified-visit award, delivered with a service token
 
@@ -332,6 +335,7 @@ def test_bare_default_release_runs_its_pods_as_containers(helm: str, image: str,
         (secret,) = cluster.of_kind("Secret")
         client = Client(cluster, secret["metadata"]["name"])
         md = client.login()
+        hire_reps(client, md)
         client.import_place(md)
         assert event_flows(client, md, "E1") == 2
 
