@@ -128,23 +128,25 @@ def create_console(
         )
         return HTMLResponse(html, status_code=status)
 
+    def guarded(ctx: Ctx, call: Callable[[], Response]) -> Response:
+        """Run a handler: its redirect, or the service's refusal shown as a page with the service's words."""
+        try:
+            return call()
+        except _Redirect as r:
+            return RedirectResponse(r.url, status_code=303)
+        except BackendError as exc:
+            title = (
+                "You may not see this page." if exc.code == "PERMISSION_DENIED" else "Something went wrong"
+            )
+            return render(ctx, "error.html", status=exc.http_status, title=title, error=exc)
+
     def page(handler: Callable[[Ctx], Response], *, signed_in: bool = True) -> Callable[[Request], Response]:
         def endpoint(request: Request) -> Response:
             ctx = context(request)
             if signed_in and ctx.principal is None:
                 nxt = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 return RedirectResponse("/login?" + urlencode({"next": nxt}), status_code=303)
-            try:
-                return handler(ctx)
-            except _Redirect as r:
-                return RedirectResponse(r.url, status_code=303)
-            except BackendError as exc:
-                title = (
-                    "You may not see this page."
-                    if exc.code == "PERMISSION_DENIED"
-                    else "Something went wrong"
-                )
-                return render(ctx, "error.html", status=exc.http_status, title=title, error=exc)
+            return guarded(ctx, lambda: handler(ctx))
 
         return endpoint
 
@@ -168,17 +170,7 @@ def create_console(
                     title="Something went wrong",
                     error=BackendError("PERMISSION_DENIED", "the form's CSRF token is missing or wrong"),
                 )
-            try:
-                return await run_in_threadpool(handler, ctx, form)
-            except _Redirect as r:
-                return RedirectResponse(r.url, status_code=303)
-            except BackendError as exc:
-                title = (
-                    "You may not see this page."
-                    if exc.code == "PERMISSION_DENIED"
-                    else "Something went wrong"
-                )
-                return render(ctx, "error.html", status=exc.http_status, title=title, error=exc)
+            return await run_in_threadpool(guarded, ctx, lambda: handler(ctx, form))
 
         return endpoint
 
