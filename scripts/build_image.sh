@@ -14,7 +14,9 @@ start=$(date +%s)
 image="${COVENANT_IMAGE:-localhost/covenant:latest}"
 version="$(sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml | head -n1)"
 revision="$(git rev-parse HEAD 2>/dev/null || echo unknown)"
-source_url="${COVENANT_IMAGE_SOURCE:-$(git remote get-url origin 2>/dev/null || echo https://github.com/covenant-platform/covenant)}"
+origin="$(git remote get-url origin 2>/dev/null || true)"
+case "$origin" in https://* | git@*) ;; *) origin="https://github.com/covenant-platform/covenant" ;; esac  # a local clone's path is no source
+source_url="${COVENANT_IMAGE_SOURCE:-$origin}"
 base="$(scripts/build_base.sh)"
 inputs="$( (podman image inspect --format '{{.Id}}' "$base"
   find Dockerfile .dockerignore pyproject.toml README.md libs services rules -type f \

@@ -26,10 +26,10 @@ import httpx2 as httpx
 import pytest
 import uvicorn
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from covenant.attendance.v1 import attendance_pb2 as apb
@@ -147,7 +147,15 @@ def click(driver: webdriver.Chrome, element: WebElement) -> None:
     """Click and wait for the next page (a form post or a link) to replace this one."""
     page = driver.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(page))
+
+    def replaced(_: object) -> bool:
+        try:
+            page.is_enabled()
+        except WebDriverException:  # stale, or "node does not belong to the document": a new page
+            return True
+        return False
+
+    WebDriverWait(driver, 30).until(replaced)
 
 
 def text(driver: webdriver.Chrome, element_id: str) -> str:
