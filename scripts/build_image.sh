@@ -18,8 +18,8 @@ origin="$(git remote get-url origin 2>/dev/null || true)"
 case "$origin" in https://* | git@*) ;; *) origin="https://github.com/covenant-platform/covenant" ;; esac  # a local clone's path is no source
 source_url="${COVENANT_IMAGE_SOURCE:-$origin}"
 base="$(scripts/build_base.sh)"
-inputs="$( (podman image inspect --format '{{.Id}}' "$base"
-  find Dockerfile .dockerignore pyproject.toml README.md libs services rules -type f \
+inputs="$( (podman image inspect --format '{{.Id}}' "$base"; echo "$source_url"  # labels are inputs too
+  find Dockerfile .dockerignore pyproject.toml README.md libs services rules scripts/build_image.sh -type f \
     -not -name '*.pyc' -not -path '*/__pycache__/*' -print0 | sort -z | xargs -0 sha256sum) | sha256sum | cut -c1-32)"
 if [ "${1:-}" = "--reuse" ] &&
   [ "$(podman image inspect --format '{{index .Labels "io.covenant.inputs"}}' "$image" 2>/dev/null)" = "$inputs" ]; then

@@ -885,9 +885,9 @@ class ComplianceService:
         authorize(principal, "rules.packs.read")
         with self.db.session() as session:
             rows = session.execute(
-                select(t.cases.c.state, t.cases.c.evidence_json, t.cases.c.comments_json).where(
-                    t.cases.c.evidence_json.like('%"phrase"%')
-                )
+                select(t.cases.c.state, t.cases.c.evidence_json, t.cases.c.comments_json)
+                .where(t.cases.c.evidence_json.like('%"phrase"%'))
+                .order_by(t.cases.c.updated_at, t.cases.c.id)  # reasons come out latest first
             ).all()
         views = [
             CaseView(r.state, json.loads(r.evidence_json).get("items", []), json.loads(r.comments_json))
