@@ -237,7 +237,9 @@ def check_outbox(after: Exposition, before: Exposition, p: RunningPlatform, pois
     assert delta(after, before, "covenant_outbox_delivered_total", **src, destination="points") >= 3
     assert delta(after, before, "covenant_outbox_delivered_total", **src, destination="scoring") == 0
     assert delta(after, before, "covenant_outbox_failed_total", **src, destination="scoring") >= poisoned
-    assert delta(after, before, "covenant_outbox_retried_total", **src, destination="scoring") > 0
+    # retries were seen before the rows were parked (parked rows wait out the maximum backoff, so the
+    # window between the two scrapes may hold none): the counter itself must show them
+    assert after.value("covenant_outbox_retried_total", **src, destination="scoring") > 0
     assert delta(after, before, "covenant_outbox_failed_total", **src, destination="points") == 0
     # every running source reports its destinations
     assert after.select("covenant_outbox_backlog", source="commitments", destination="points")
