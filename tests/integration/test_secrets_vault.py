@@ -216,8 +216,10 @@ def test_approle_login_renews_and_logs_in_again_when_renewal_is_refused(
     assert p.get_secret("x") == {"a": "b"}
     first = p.client.token
     vault.state.refuse_token_renewals = True  # renew-self refused: the provider logs in again instead
-    # the fake counts the login when the request arrives; the client holds the new token once the reply is read
-    assert wait_for(lambda: vault.state.calls("POST", "auth/approle-covenant/login") >= 2 and p.client.token != first)
+    # the fake counts the login on arrival; the client holds the new token once the reply is read
+    assert wait_for(
+        lambda: vault.state.calls("POST", "auth/approle-covenant/login") >= 2 and p.client.token != first
+    )
     assert p.client.token != first and not p.token_renewer.lost.is_set()  # type: ignore[union-attr]
 
     vault.state.kv["secret/covenant/y"] = {"c": "d"}
