@@ -10,6 +10,7 @@ from pathlib import Path
 from google.protobuf.json_format import MessageToDict
 from sqlalchemy.orm import Session
 
+from covenant.auth.directory import directory_for, with_directory
 from covenant.compliance.v1 import compliance_pb2_grpc
 from covenant.events.v1.event_pb2 import Event
 from covenant.grpc.app import ServiceApp, ServiceContext
@@ -62,7 +63,8 @@ class BehaviourScheduler:
 
 
 def create_app(ctx: ServiceContext) -> ServiceApp:
-    service = ComplianceService(ctx.db, ctx.rules, timezone=ctx.settings.timezone)
+    directory = directory_for(ctx)
+    service = ComplianceService(ctx.db, ctx.rules, timezone=ctx.settings.timezone, directory=directory)
     interval = float(ctx.settings.env.get("COVENANT_COMPLIANCE_SCHEDULE_SECONDS") or 3600)
 
     def handle(session: Session, event: Event) -> None:
@@ -83,7 +85,7 @@ def create_app(ctx: ServiceContext) -> ServiceApp:
         ],
         grpc_service_names=["covenant.compliance.v1.ComplianceService"],
         actions=VOCABULARY,
-        event_handler=handle,
+        event_handler=with_directory(directory, handle),  # identity's employee events feed the directory
         migrations_dir=Path(__file__).parent / "migrations",
         workers=[BehaviourScheduler(service, interval)],
         on_start=char_table,  # build the normalisation table before the first scan

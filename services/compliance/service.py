@@ -15,7 +15,7 @@ import json
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,6 +24,7 @@ from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from covenant.auth import DataOwner, Principal, authorize, forbid_self, scope_filter
+from covenant.auth.directory import Directory
 from covenant.calendar import BusinessCalendar
 from covenant.db.audit import AuditLog
 from covenant.db.engine import Database
@@ -94,9 +95,13 @@ class ComplianceService:
         *,
         clock: Callable[[], datetime] | None = None,
         timezone: str = "Asia/Shanghai",
+        directory: Directory | None = None,
     ) -> None:
         self.db = db
         self.rules = rules
+        # Org units of the employees written about come from the directory, not the request (None: the
+        # request is trusted; only for in-process tools that construct the service directly).
+        self.directory = directory
         self.clock = clock or (lambda: datetime.now(UTC))
         self.tz = ZoneInfo(timezone)
         self.outbox = Outbox(SOURCE)
@@ -295,24 +300,49 @@ class ComplianceService:
         )
 
     # -- scanning ----------------------------------------------------------------------------
-    def _validate_texts(self, principal: Principal, texts: Sequence[TextIn], prefix: str = "texts") -> None:
+    def _unit(self, employee_id: str, claimed: str, field: str = "") -> str:
+        """The employee's org unit per the directory (a different ``claimed`` one is refused)."""
+        if self.directory is None:
+            return claimed
+        return self.directory.resolve(employee_id, org_unit=claimed, field=field).org_unit
+
+    def _validate_texts(
+        self, principal: Principal, texts: Sequence[TextIn], prefix: str | None = "texts"
+    ) -> list[TextIn]:
+        """``texts`` with each employee's org unit from the directory, all authorized (``prefix`` None: a
+        single text whose fields are top-level)."""
+
+        def where(i: int) -> str:
+            return f"{prefix}[{i}]" if prefix == "texts" else (prefix or "")
+
+        def name_of(i: int, name: str) -> str:
+            return f"{where(i)}.{name}" if where(i) else name
+
         for i, x in enumerate(texts):
             for name in ("text_id", "employee_id"):
                 if not getattr(x, name):
-                    raise InvalidArgument("is required", field=f"{prefix}[{i}].{name}")
+                    raise InvalidArgument("is required", field=name_of(i, name))
         seen: set[str] = set()
         for i, x in enumerate(texts):
             if x.text_id in seen:
-                raise InvalidArgument("appears twice in the batch", field=f"{prefix}[{i}].text_id")
+                raise InvalidArgument("appears twice in the batch", field=name_of(i, "text_id"))
             seen.add(x.text_id)
-        for x in texts:
+        authorize(principal, "compliance.texts.scan")  # before the directory says anything about anyone
+        out = []
+        for i, x in enumerate(texts):
+            x = replace(x, org_unit=self._unit(x.employee_id, x.org_unit, where(i)))
             authorize(principal, "compliance.texts.scan", DataOwner(x.employee_id, x.org_unit))
+            out.append(x)
+        return out
 
-    def scan(self, principal: Principal, texts: Sequence[TextIn]) -> list[ScanOutcome]:
-        """Scan texts (validated whole first); a text id scanned before returns its recorded outcome."""
+    def scan(
+        self, principal: Principal, texts: Sequence[TextIn], *, single: bool = False
+    ) -> list[ScanOutcome]:
+        """Scan texts (validated whole first); a text id scanned before returns its recorded outcome.
+        ``single``: one ``ScanText`` request, whose fields are named without a ``texts[i]`` prefix."""
         if not texts:
             raise InvalidArgument("at least one text is required", field="texts")
-        self._validate_texts(principal, texts)
+        texts = self._validate_texts(principal, texts, None if single else "texts")
         scanner, pack_id, version = self.scanner()
         results = []
         with self.db.session() as session:
@@ -415,7 +445,7 @@ class ComplianceService:
     ) -> Iterator[ScanOutcome]:
         """A live transcript: yields each batch of hits as soon as it is final (cases opened as it goes);
         the whole transcript is recorded under ``header.text_id`` when the stream ends."""
-        self._validate_texts(principal, [header], prefix="header")
+        (header,) = self._validate_texts(principal, [header], prefix="header")
         with self.db.session() as session:
             if _get(session, t.scanned_texts.c.text_id, header.text_id) is not None:
                 raise InvalidArgument("this transcript was already scanned", field="header.text_id")
@@ -545,6 +575,8 @@ class ComplianceService:
                 raise InvalidArgument("is required", field=name)
         if kind not in ACTIVITY_KINDS:
             raise InvalidArgument(f"must be one of {', '.join(ACTIVITY_KINDS)}", field="kind")
+        authorize(principal, "compliance.activity.write")  # before the directory says anything about anyone
+        org_unit = self._unit(employee_id, org_unit)
         authorize(principal, "compliance.activity.write", DataOwner(employee_id, org_unit))
         matches = None
         if kind == "contact" and client_name.strip():  # screened before the unit of work starts

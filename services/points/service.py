@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -138,8 +138,10 @@ class PointsService:
             raise InvalidArgument("at least one event is required", field="events")
         if len(events) > MAX_BATCH:
             raise InvalidArgument(f"at most {MAX_BATCH} events per batch", field="events")
+        authorize(principal, "points.events.write")  # before the directory says anything about anyone
         now = self.clock()
         single = len(events) == 1
+        resolved: list[EventIn] = []
         for i, e in enumerate(events):
             where = "event" if single else f"events[{i}]"
             for name in ("id", "type", "employee_id"):
@@ -149,6 +151,10 @@ class PointsService:
                     raise InvalidArgument("is longer than 128 characters", field=f"{where}.{name}")
             if e.occurred_at > now + timedelta(minutes=5):
                 raise InvalidArgument("is in the future", field=f"{where}.occurred_at")
+            if self.directory is not None:  # the employee's org unit is the directory's, never the request's
+                unit = self.directory.resolve(e.employee_id, org_unit=e.org_unit, field=where).org_unit
+                e = replace(e, org_unit=unit)
+            resolved.append(e)
             authorize(principal, "points.events.write", DataOwner(e.employee_id, e.org_unit))
             speaker = own_account_of(principal.subject) if principal.kind == "service" else None
             if speaker is not None:  # provenance: a Covenant service speaks only through its own events
@@ -163,7 +169,7 @@ class PointsService:
                     f"{where}.type: {e.type} events come only from {source}, through its event delivery",
                 )
         with self.db.session() as session:
-            return self.ingest.apply(session, events, with_duplicates=with_duplicates)
+            return self.ingest.apply(session, resolved, with_duplicates=with_duplicates)
 
     def reverse(self, principal: Principal, source_event_id: str, reason: str) -> list[dict[str, Any]]:
         """Compensating entries for everything ``source_event_id`` paid; audited."""

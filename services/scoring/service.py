@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple, TypeVar
@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, t
 from sqlalchemy.orm import Session
 
 from covenant.auth import DataOwner, Principal, ScopeFilter, authorize, forbid_self, scope_filter
+from covenant.auth.directory import Directory
 from covenant.db.audit import AuditLog
 from covenant.db.bulk import among
 from covenant.db.engine import Database
@@ -204,9 +205,13 @@ class ScoringService:
         *,
         timezone: str = "Asia/Shanghai",
         clock: Callable[[], datetime] | None = None,
+        directory: Directory | None = None,
     ) -> None:
         self.db = db
         self.rules = rules
+        # Org unit and role of the employees written about come from the directory, not the request (None:
+        # the request is trusted; only for in-process tools that construct the service directly).
+        self.directory = directory
         self.tz = ZoneInfo(timezone)
         self.clock = clock or (lambda: datetime.now(UTC))
         self.outbox = Outbox(SOURCE)
@@ -309,13 +314,24 @@ class ScoringService:
         authorize(principal, "scoring.metrics.write")
         if not values:
             raise InvalidArgument("at least one value is required", field="values")
+        resolved: list[MetricInput] = []
         for i, v in enumerate(values):
-            for name in ("employee_id", "org_unit", "metric", "source"):
+            for name in ("employee_id", "metric", "source"):
                 if not getattr(v, name):
                     raise InvalidArgument("is required", field=f"values[{i}].{name}")
             parse_period(v.period, f"values[{i}].period")
             if v.mode not in ("set", "add"):
                 raise InvalidArgument("must be set or add", field=f"values[{i}].mode")
+            if self.directory is not None:  # who the employee is: the directory's word, never the request's
+                e = self.directory.resolve(
+                    v.employee_id, org_unit=v.org_unit, role=v.role, field=f"values[{i}]"
+                )
+                v = replace(v, org_unit=e.org_unit, role=v.role or e.role)
+            if not v.org_unit:
+                raise InvalidArgument("is required", field=f"values[{i}].org_unit")
+            authorize(principal, "scoring.metrics.write", DataOwner(v.employee_id, v.org_unit))
+            resolved.append(v)
+        values = resolved
         now = self.clock()
         with self.db.session() as session:
             if request_id:

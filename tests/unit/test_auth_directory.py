@@ -115,3 +115,18 @@ def test_holding_rights_means_at_least_as_widely() -> None:
     assert holds_all(lead, {"points.ledger.read": Scope.ALL}) == "points.ledger.read"
     admin = Principal("users/admin", permissions={"*": "all"})
     assert holds_all(admin, {"*": Scope.ALL, "scoring.*.*": Scope.ALL}) is None
+
+
+def test_identity_down_fails_closed_and_fast_for_the_down_window() -> None:
+    now = [0.0]
+    identity = Identity()
+    identity.up = False
+    d = Directory(identity, down_seconds=2, clock=lambda: now[0])
+    with pytest.raises(Unavailable):
+        d.resolve("E1")
+    with pytest.raises(Unavailable, match="not retried"):  # no second wait on identity
+        d.resolve("L1")
+    assert identity.calls == ["E1"]
+    identity.up = True
+    now[0] = 2.5
+    assert d.resolve("L1").org_unit == "/hq/b1/t1" and identity.calls == ["E1", "L1"]

@@ -86,12 +86,18 @@ class Directory:
         *,
         ttl_seconds: float = 300.0,
         negative_ttl_seconds: float = 5.0,
+        down_seconds: float = 2.0,
         trust_requests: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._fetch = fetch
         self.ttl = ttl_seconds
         self.negative_ttl = negative_ttl_seconds
+        # After identity failed to answer, uncached look-ups fail at once for this long (fail closed and
+        # fast: no worker waits out another timeout while identity is down).
+        self.down_seconds = down_seconds
+        self._down_until = float("-inf")
+        self._down_reason = ""
         self.trust_requests = trust_requests
         self._clock = clock
         self._lock = threading.Lock()
@@ -135,11 +141,18 @@ class Directory:
             return hit[0]
         if self._fetch is None:
             raise Unavailable("no directory is configured: identity attributes cannot be looked up")
+        if now < self._down_until:
+            raise Unavailable(f"{self._down_reason} (not retried for {self.down_seconds:g} s)")
         try:
             entry: DirectoryEntry | None = self._fetch(employee_id)
             expiry = now + self.ttl
         except NotInDirectory:
             entry, expiry = None, now + self.negative_ttl
+        except Unavailable as exc:
+            with self._lock:
+                self._down_until = self._clock() + self.down_seconds
+                self._down_reason = exc.message
+            raise
         with self._lock:
             current = self._cache.get(employee_id)
             if current is None or current[1] != float("inf"):  # an event that raced in wins
@@ -207,7 +220,7 @@ class Directory:
         return entry
 
 
-def identity_fetch(channel_for: Callable[[], Any], timeout: float = 3.0) -> Fetch:
+def identity_fetch(channel_for: Callable[[], Any], timeout: float = 2.0) -> Fetch:
     """A fetch function calling ``IdentityService.GetEmployee`` on the channel ``channel_for()`` returns
     (the service's own channel to identity, which carries its service-account token)."""
 
@@ -241,10 +254,12 @@ def identity_fetch(channel_for: Callable[[], Any], timeout: float = 3.0) -> Fetc
 def directory_for(ctx: Any) -> Directory:
     """The directory a service process uses: identity over its chassis channel; requests are trusted for
     unknown employees only in ``dev`` auth mode."""
-    ttl = float(ctx.settings.env.get("COVENANT_DIRECTORY_TTL_SECONDS", "300"))
+    env = ctx.settings.env
+    ttl = float(env.get("COVENANT_DIRECTORY_TTL_SECONDS", "300"))
     return Directory(
         identity_fetch(lambda: ctx.channel("identity")),
         ttl_seconds=ttl,
+        down_seconds=float(env.get("COVENANT_DIRECTORY_DOWN_SECONDS", "2")),
         trust_requests=ctx.settings.auth_mode == "dev",
     )
 
