@@ -24,6 +24,7 @@ from covenant.events.v1 import event_pb2, event_pb2_grpc
 from covenant.grpc.testing import RunningService, TestTokens, bearer, running_service
 from covenant.rules.v1 import rule_pack_service_pb2 as rpb
 from covenant.rules.v1 import rule_pack_service_pb2_grpc
+from tests.support.directory import employee, publish_employees
 
 TEAM = "/hq/futian/team-01"
 OFFICER = {"compliance.*.*": "all"}
@@ -42,6 +43,9 @@ def ts(value: datetime) -> Timestamp:
 @pytest.fixture
 def svc(db_url: str, tmp_path: Path) -> Iterator[RunningService]:
     with running_service("compliance", db_url=db_url, data_dir=tmp_path) as s:
+        publish_employees(
+            s, [employee(e, TEAM, "sales_rep") for e in [f"E{i}" for i in range(1, 10)]]
+        )  # as identity does
         yield s
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from covenant.grpc.testing import RunningService, bearer, running_service
 from covenant.scoring.v1 import scoring_pb2 as pb
 from covenant.scoring.v1 import scoring_pb2_grpc
+from tests.support.directory import employee, publish_employees
 
 HR = {"scoring.*.*": "all"}
 TEAM = "/hq/futian/team-01"
@@ -21,6 +22,9 @@ TEAM = "/hq/futian/team-01"
 @pytest.fixture
 def svc(db_url: str, tmp_path: Path) -> Iterator[RunningService]:
     with running_service("scoring", db_url=db_url, data_dir=tmp_path) as s:
+        publish_employees(
+            s, [employee(e, TEAM, "collector") for e in [f"E{i}" for i in range(1, 10)]]
+        )  # as identity does
         yield s
 
 
