@@ -24,7 +24,7 @@ from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from covenant.auth import DataOwner, Principal, authorize, forbid_self, scope_filter
-from covenant.auth.directory import Directory
+from covenant.auth.directory import Directory, forbid_line
 from covenant.calendar import BusinessCalendar
 from covenant.db.audit import AuditLog
 from covenant.db.engine import Database
@@ -976,6 +976,9 @@ class ComplianceService:
             authorize(principal, "compliance.cases.manage", DataOwner(row.employee_id, row.org_unit))
             forbid_self(
                 principal, row.employee_id, "compliance.cases.manage", "handle a case about themselves"
+            )
+            forbid_line(
+                self.directory, principal, row.employee_id, "compliance.cases.manage", "handle a case"
             )
             if request_id and self._replayed(session, f"transition:{request_id}") is not None:
                 return row

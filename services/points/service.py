@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from covenant.auth import DataOwner, Principal, authorize, forbid_self, scope_filter
-from covenant.auth.directory import Directory
+from covenant.auth.directory import Directory, require_line
 from covenant.auth.principal import ScopeFilter
 from covenant.db.audit import AuditLog
 from covenant.db.bulk import insert_for
@@ -187,6 +187,9 @@ class PointsService:
                 raise NotFound(f"no points were paid for event {source_event_id}")
             authorize(principal, "points.ledger.adjust", DataOwner(first.employee_id, first.org_unit))
             forbid_self(principal, first.employee_id, "points.ledger.adjust", "reverse their own points")
+            require_line(
+                self.directory, principal, first.employee_id, "points.ledger.adjust", "reverse points"
+            )
             rows = self.ingest.reversal_entries(
                 session, source_event_id, reason.strip(), f"manual:{principal.subject}", self.clock()
             )
@@ -215,6 +218,7 @@ class PointsService:
         org_unit = self._unit(employee_id, org_unit)
         authorize(principal, "points.ledger.adjust", DataOwner(employee_id, org_unit))
         forbid_self(principal, employee_id, "points.ledger.adjust", "adjust their own points")
+        require_line(self.directory, principal, employee_id, "points.ledger.adjust", "adjust points")
         source = f"adjustment:{request_id or uuid.uuid4().hex}"
         with self.db.session() as session:
             existing = (
@@ -881,6 +885,13 @@ class PointsService:
                     r.employee_id,
                     "points.rewards.approve",
                     f"{target.lower()} their own redemption",
+                )
+                require_line(
+                    self.directory,
+                    principal,
+                    r.employee_id,
+                    "points.rewards.approve",
+                    f"{target.lower()} a redemption",
                 )
             check_transition(r.state, target)
             session.execute(

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, t
 from sqlalchemy.orm import Session
 
 from covenant.auth import DataOwner, Principal, ScopeFilter, authorize, forbid_self, scope_filter
-from covenant.auth.directory import Directory
+from covenant.auth.directory import Directory, require_line
 from covenant.db.audit import AuditLog
 from covenant.db.bulk import among
 from covenant.db.engine import Database
@@ -728,6 +728,9 @@ class ScoringService:
             row = self._score_row(session, employee_id, period)
             authorize(principal, "scoring.scores.calibrate", DataOwner(employee_id, row.org_unit))
             forbid_self(principal, employee_id, "scoring.scores.calibrate", "calibrate their own score")
+            require_line(
+                self.directory, principal, employee_id, "scoring.scores.calibrate", "calibrate a score"
+            )
             if (
                 request_id
                 and session.execute(

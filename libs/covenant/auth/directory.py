@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from covenant.auth.principal import DataOwner, Principal
+from covenant.auth.principal import DataOwner, Principal, Scope
 from covenant.errors import FailedPrecondition, InvalidArgument, PermissionDenied, Unavailable
 
 EMPLOYEE_CHANGED = "identity.employee.changed"
@@ -218,6 +218,59 @@ class Directory:
         if entry.status == "LEFT":
             raise FailedPrecondition(f"employee {employee_id} has left; nothing more is recorded for them")
         return entry
+
+
+def require_line(
+    directory: Directory | None, principal: Principal, employee_id: str, permission: str, action: str
+) -> None:
+    """Chain of command: a grant scoped to a team or subtree is a line manager's, and it reaches only the
+    people who report to the caller (directly or further down the directory's manager chain).
+
+    Raises PermissionDenied naming ``permission`` when a user whose grant for it is ``team``/``subtree`` is
+    not in ``employee_id``'s manager chain (a lead acting on a peer, on another lead's report in the same
+    unit, or on anyone their org unit merely contains). Remit-wide grants (``all``: HR, service accounts)
+    are not line authority and pass; so does everything when no directory is wired (in-process tools).
+    """
+    if directory is None or principal.kind != "user" or not principal.employee_id:
+        return
+    if principal.scope_for(permission) not in (Scope.TEAM, Scope.SUBTREE):
+        return
+    try:
+        chain = directory.manager_chain(employee_id)
+    except Unavailable:
+        if directory.trust_requests:  # dev mode without identity: requests describe people, as before
+            return
+        raise
+    if principal.employee_id in chain:
+        return
+    if directory.trust_requests and directory.find(employee_id) is None:
+        return
+    raise PermissionDenied(
+        permission,
+        f"chain of command: {principal.employee_id} may {action} only for people who report to them, "
+        f"and {employee_id} does not (per the directory)",
+    )
+
+
+def forbid_line(
+    directory: Directory | None, principal: Principal, employee_id: str, permission: str, action: str
+) -> None:
+    """Independence: nobody decides about someone who reports to them (e.g. a compliance case about one
+    of their own people). Raises PermissionDenied naming ``permission`` when the caller is in
+    ``employee_id``'s manager chain."""
+    if directory is None or principal.kind != "user" or not principal.employee_id:
+        return
+    try:
+        chain = directory.manager_chain(employee_id)
+    except Unavailable:
+        if directory.trust_requests:
+            return
+        raise
+    if principal.employee_id in chain:
+        raise PermissionDenied(
+            permission,
+            f"independence: {principal.employee_id} may not {action} of {employee_id}, who reports to them",
+        )
 
 
 def identity_fetch(channel_for: Callable[[], Any], timeout: float = 2.0) -> Fetch:
