@@ -43,9 +43,8 @@ def ts(value: datetime) -> Timestamp:
 @pytest.fixture
 def svc(db_url: str, tmp_path: Path) -> Iterator[RunningService]:
     with running_service("compliance", db_url=db_url, data_dir=tmp_path) as s:
-        publish_employees(
-            s, [employee(e, TEAM, "sales_rep") for e in [f"E{i}" for i in range(1, 10)]]
-        )  # as identity does
+        people = [employee(f"E{i}", TEAM, "sales_rep", manager_id="L1") for i in range(1, 10)]
+        publish_employees(s, people)  # as identity does
         yield s
 
 

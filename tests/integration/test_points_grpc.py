@@ -37,7 +37,9 @@ def svc(db_url: str, tmp_path: Path) -> Iterator[RunningService]:
             + [f"R{i:02d}" for i in range(20)]
             + [f"P{i:02d}" for i in range(40)]
         )
-        publish_employees(s, [employee(e, TEAM, "wealth_adviser") for e in people])  # as identity does
+        publish_employees(
+            s, [employee(e, TEAM, "wealth_adviser", manager_id="L1") for e in people]
+        )  # as identity does
         yield s
 
 
