@@ -52,6 +52,6 @@ RPCS: dict[str, RpcCheck] = {
     "ComputeScores": RpcCheck("scoring.scores.compute", About.UNIT),
     "GetScore": RpcCheck("scoring.scores.read", About.EMPLOYEE),
     "ListScores": RpcCheck("scoring.scores.read", About.LIST),
-    "CalibrateScore": RpcCheck("scoring.scores.calibrate", About.EMPLOYEE, own="deny"),
+    "CalibrateScore": RpcCheck("scoring.scores.calibrate", About.EMPLOYEE, own="deny", line="require"),
     "ListSignals": RpcCheck("scoring.signals.read", About.LIST),
 }
