@@ -35,7 +35,6 @@ ROLE_GRANTS: dict[str, dict[str, str]] = {
         "scoring.scorecards.write": "all",
     },
     "auditor": {"scoring.scores.read": "all", "scoring.scorecards.read": "all"},
-    "platform_admin": {"scoring.*.*": "all"},
     "service": {
         "scoring.metrics.write": "all",
         "scoring.scores.compute": "all",
