@@ -139,35 +139,39 @@ class PointsService:
         if len(events) > MAX_BATCH:
             raise InvalidArgument(f"at most {MAX_BATCH} events per batch", field="events")
         authorize(principal, "points.events.write")  # before the directory says anything about anyone
+        speaker = own_account_of(principal.subject) if principal.kind == "service" else None
+        if speaker is not None:  # provenance: a Covenant service speaks only through its own events
+            raise PermissionDenied(
+                "points.events.write",
+                f"{principal.subject} reports through its events, not as a source system",
+            )
         now = self.clock()
         single = len(events) == 1
-        resolved: list[EventIn] = []
+
+        def where(i: int) -> str:
+            return "event" if single else f"events[{i}]"
+
         for i, e in enumerate(events):
-            where = "event" if single else f"events[{i}]"
             for name in ("id", "type", "employee_id"):
                 if not getattr(e, name):
-                    raise InvalidArgument("is required", field=f"{where}.{name}")
+                    raise InvalidArgument("is required", field=f"{where(i)}.{name}")
                 if len(getattr(e, name)) > 128:
-                    raise InvalidArgument("is longer than 128 characters", field=f"{where}.{name}")
+                    raise InvalidArgument("is longer than 128 characters", field=f"{where(i)}.{name}")
             if e.occurred_at > now + timedelta(minutes=5):
-                raise InvalidArgument("is in the future", field=f"{where}.occurred_at")
-            if self.directory is not None:  # the employee's org unit is the directory's, never the request's
-                unit = self.directory.resolve(e.employee_id, org_unit=e.org_unit, field=where).org_unit
-                e = replace(e, org_unit=unit)
-            resolved.append(e)
-            authorize(principal, "points.events.write", DataOwner(e.employee_id, e.org_unit))
-            speaker = own_account_of(principal.subject) if principal.kind == "service" else None
-            if speaker is not None:  # provenance: a Covenant service speaks only through its own events
-                raise PermissionDenied(
-                    "points.events.write",
-                    f"{principal.subject} reports through its events, not as a source system",
-                )
+                raise InvalidArgument("is in the future", field=f"{where(i)}.occurred_at")
             source = emitter_of(e.type)
             if source is not None:  # provenance: only that service's delivery carries its event types
                 raise PermissionDenied(
                     "points.events.write",
-                    f"{where}.type: {e.type} events come only from {source}, through its event delivery",
+                    f"{where(i)}.type: {e.type} events come only from {source}, through its event delivery",
                 )
+        resolved: list[EventIn] = []
+        for i, e in enumerate(events):
+            if self.directory is not None:  # the employee's org unit is the directory's, never the request's
+                unit = self.directory.resolve(e.employee_id, org_unit=e.org_unit, field=where(i)).org_unit
+                e = replace(e, org_unit=unit)
+            authorize(principal, "points.events.write", DataOwner(e.employee_id, e.org_unit))
+            resolved.append(e)
         with self.db.session() as session:
             return self.ingest.apply(session, resolved, with_duplicates=with_duplicates)
 
