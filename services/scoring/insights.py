@@ -263,7 +263,7 @@ class Insights:
     def coaching_gaps(
         self, principal: Principal, role: str, period: str, outcome: str, org_unit: str, employee_id: str
     ) -> list[PersonGap]:
-        """Gaps to the stored profile of everyone outside its top quartile whose scores the caller may read."""
+        """Gaps to the stored profile of those outside its top quartile whose scores the caller may read."""
         self._check(role, period, outcome)
         scope: ScopeFilter = scope_filter(principal, "scoring.scores.read")
         unit = _unit(org_unit) or "/"

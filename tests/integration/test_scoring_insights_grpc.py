@@ -271,3 +271,36 @@ def test_heat_map_and_trends_show_only_the_callers_subtree(svc: RunningService) 
             call(req, metadata=rep_md)
         assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
         assert "scoring.insights.read" in err.value.details()
+
+
+# -- the console's pages, server-side, calling this service with the signed-in user's token ---------------
+def console_page(s: RunningService, token: str, path: str) -> tuple[int, str]:
+    from starlette.testclient import TestClient
+
+    from covenant.console.app import create_console
+    from covenant.console.backend import Backend, Channels
+    from covenant.console.session import COOKIE, SessionSealer
+
+    sealer = SessionSealer(b"insights-test-session-key")
+    app = create_console(
+        Backend(Channels({"scoring": s.target}, lambda _: s.channel)), sealer, s.tokens.verifier()
+    )
+    cookie = sealer.seal(sealer.new(token, "", "someone", 600))
+    with TestClient(app, cookies={COOKIE: cookie, "covenant_lang": "en"}) as client:
+        r = client.get(path, follow_redirects=False)
+    return r.status_code, r.text
+
+
+def test_console_heatmap_and_trends_pages_show_the_callers_units_with_pictures(svc: RunningService) -> None:
+    manager = svc.tokens.user("M1", "/hq/b1", {"scoring.insights.read": "subtree"})
+    status, html = console_page(svc, manager, f"/heatmap?period={P2}")
+    assert status == 200 and 'id="heatmap"' in html
+    assert f'<th scope="row">{T1}</th>' in html and T2 not in html
+    assert 'id="heatmap-picture" src="data:image/png;base64,' in html
+    assert 'href="/heatmap"' in html and 'href="/trends"' in html  # the nav offers them
+    status, html = console_page(svc, manager, f"/trends?from={P1}&to={P2}")
+    assert status == 200 and f'<th scope="row">{T1}</th>' in html and T2 not in html
+    assert 'id="trends-picture" src="data:image/png;base64,' in html
+    rep_token = svc.tokens.user("R00", T1, {"scoring.scores.read": "self"})
+    status, html = console_page(svc, rep_token, f"/heatmap?period={P2}")
+    assert status == 403 and "scoring.insights.read" in html and 'href="/heatmap"' not in html
