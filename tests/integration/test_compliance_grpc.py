@@ -43,7 +43,7 @@ def ts(value: datetime) -> Timestamp:
 @pytest.fixture
 def svc(db_url: str, tmp_path: Path) -> Iterator[RunningService]:
     with running_service("compliance", db_url=db_url, data_dir=tmp_path) as s:
-        people = [employee(f"E{i}", TEAM, "sales_rep", manager_id="L1") for i in range(1, 10)]
+        people = [employee(f"E{i}", TEAM, "sales_rep") for i in range(1, 10)]
         publish_employees(s, people)  # as identity does
         yield s
 
@@ -423,6 +423,7 @@ def test_bad_input_names_the_field_and_changes_nothing(svc: RunningService) -> N
 def test_the_scheduler_worker_runs_the_behaviour_rules(tmp_path: Path, sqlite_url: str) -> None:
     env = {"COVENANT_COMPLIANCE_SCHEDULE_SECONDS": "0.2"}
     with running_service("compliance", db_url=sqlite_url, data_dir=tmp_path, env=env) as s:
+        publish_employees(s, [employee("E1", TEAM, "sales_rep")])  # as identity does
         stub(s).RecordClientActivity(
             pb.RecordClientActivityRequest(
                 employee_id="E1",
