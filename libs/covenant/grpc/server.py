@@ -202,7 +202,13 @@ class ServiceHost:
         self.server = server
         self.workers = [
             rules.watcher,
-            OutboxRelay(ctx.db, self._channels, interval=s.relay_interval_seconds, source=s.service),
+            OutboxRelay(
+                ctx.db,
+                self._channels,
+                interval=s.relay_interval_seconds,
+                source=s.service,
+                heartbeat_seconds=s.relay_heartbeat_seconds,
+            ),
             ServiceTelemetry(s.service, ctx.db, ctx.rules),
             *app.workers,
         ]
