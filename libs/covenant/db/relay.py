@@ -18,10 +18,11 @@ order is by outbox id within a destination; a failing batch is retried whole (ev
 consumer are dropped by its inbox).
 
 Recovery in seconds (docs/operations.md, "Recovery"):
-- per-destination health: a batch failing UNAVAILABLE or DEADLINE_EXCEEDED marks its destination down; every
-  pass probes a down destination (gRPC health, one short call) and, once it answers, makes the rows that
-  failed to reach it due again (rows failing with a consumer error keep their own backoff). A successful
-  batch does the same for its destination, so the row backoff never outlives the outage;
+- per-destination health: a batch failing UNAVAILABLE or DEADLINE_EXCEEDED marks its destination down; passes
+  probe a down destination (gRPC health, one short call, at most every ``max(interval, 0.5)`` s) and, once
+  it answers, make the rows that failed to reach it due again (rows failing with a consumer error keep their
+  own backoff). A successful batch does the same for its destination, so row backoff never outlives the
+  outage;
 - heartbeats: each relay instance records ``relay_heartbeat`` every ``heartbeat_seconds`` and names itself in
   the rows it leases (``outbox.leased_by``); rows leased by an instance silent for ``3 * heartbeat_seconds``
   (killed mid-send) are reclaimed by the next pass of any instance, instead of waiting out the lease.
@@ -133,6 +134,8 @@ class OutboxRelay:
         # before a restart)
         self._down: set[str] = set(SUBSCRIBERS.get(source, ()))
         self._down_lock = threading.Lock()
+        self.probe_every = max(interval, 0.5)  # seconds between probes of one down destination
+        self._next_probe: dict[str, float] = {}
 
     # -- heartbeats and reclaiming ---------------------------------------------------------------
     def heartbeat(self) -> None:
@@ -223,6 +226,9 @@ class OutboxRelay:
         for destination in down:
             if self._stop.is_set():
                 return
+            if time.monotonic() < self._next_probe.get(destination, 0.0):
+                continue
+            self._next_probe[destination] = time.monotonic() + self.probe_every
             if self.probe(destination):
                 n = self.recovered(destination)
                 if n:
