@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
+from typing import Any
 
+import grpc
 import pytest
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from sqlalchemy import exc as sa_exc
 
+from covenant.auth.tokens import StaticKeySource, TokenVerifier
 from covenant.db.transient import ABORTED, UNAVAILABLE, retry_transient, transient_code
-from covenant.grpc.interceptors import retry_status
+from covenant.grpc.interceptors import ChassisInterceptor, retry_status
 
 
 class _PgError(Exception):
@@ -72,3 +76,47 @@ def test_retry_status_carries_retry_info() -> None:
     info = error_details_pb2.RetryInfo()
     assert rich.details[0].Unpack(info)
     assert info.retry_delay.seconds == 1 and info.retry_delay.nanos == 500_000_000
+
+
+class _Context:
+    def __init__(self) -> None:
+        self.aborted: grpc.Status | None = None
+
+    def is_active(self) -> bool:
+        return True
+
+    def code(self) -> None:
+        return None
+
+    def abort_with_status(self, status: grpc.Status) -> None:
+        self.aborted = status
+        raise grpc.RpcError()
+
+
+def _interceptor_call(method: str, behavior: Callable[..., Any]) -> tuple[Any, _Context]:
+    interceptor = ChassisInterceptor(TokenVerifier(StaticKeySource('{"keys": []}')), auth_mode="dev")
+    wrapped = interceptor._wrap_unary(method, {}, behavior)
+    context = _Context()
+    try:
+        return wrapped(b"", context), context
+    except grpc.RpcError:
+        return None, context
+
+
+def test_a_read_method_is_rerun_a_mutation_is_answered_unavailable_with_retry_info() -> None:
+    locked = sa_exc.OperationalError("UPDATE t", {}, sqlite3.OperationalError("database is locked"))
+    calls: list[str] = []
+
+    def flaky(_request: Any, _context: Any) -> str:
+        calls.append("x")
+        if len(calls) == 1:
+            raise locked
+        return "ok"
+
+    read = "/covenant.attendance.v1.AttendanceService/GetRouteReport"
+    assert _interceptor_call(read, flaky)[0] == "ok" and len(calls) == 2
+    calls.clear()
+    response, context = _interceptor_call("/covenant.points.v1.PointsService/Award", flaky)
+    assert response is None and len(calls) == 1
+    assert context.aborted is not None and context.aborted.code == grpc.StatusCode.UNAVAILABLE
+    assert "grpc-status-details-bin" in dict(context.aborted.trailing_metadata)

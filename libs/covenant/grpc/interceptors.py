@@ -6,8 +6,9 @@ Every RPC passes through ``ChassisInterceptor``:
   public; a service may list more public methods (e.g. identity's Login). In ``dev`` auth mode a call
   without a token runs as the local admin (``DEV_PRINCIPAL``); a token that is present is still verified.
 - errors: ``covenant.errors.CovenantError`` → its canonical status code and message; a transient database
-  error (``covenant.db.transient``: lost connection, serialization failure, deadlock) → UNAVAILABLE or
-  ABORTED with a ``google.rpc.RetryInfo`` detail; anything else unexpected → INTERNAL with an error id (the
+  error (``covenant.db.transient``: lost connection, serialization failure, deadlock) is first retried for
+  unary read methods (the whole handler re-runs: it only reads), else answered UNAVAILABLE or ABORTED with a
+  ``google.rpc.RetryInfo`` detail; anything else unexpected → INTERNAL with an error id (the
   traceback goes to the log, never on the wire).
 - commit guard: while a handler runs, ``covenant.db.engine.commit_guard`` refuses commits once the call is
   cancelled or ``grace_expired`` is set (the host's drain grace ran out): its transaction rolls back.
@@ -35,9 +36,10 @@ from grpc_status import rpc_status
 from covenant.auth.principal import DEV_PRINCIPAL, Principal
 from covenant.auth.tokens import TokenVerifier
 from covenant.db.engine import commit_guard
-from covenant.db.transient import RETRY_DELAY, transient_code
+from covenant.db.transient import RETRY_DELAY, retry_transient, transient_code
 from covenant.errors import CovenantError, Unauthenticated
 from covenant.grpc.context import reset_principal, set_principal
+from covenant.grpc.wire import method_kind
 from covenant.telemetry.metrics import RPC_SERVER_DURATION, rpc_attributes
 
 log = logging.getLogger("covenant.grpc")
@@ -213,6 +215,9 @@ class ChassisInterceptor(grpc.ServerInterceptor):
     def _wrap_unary(
         self, method: str, metadata: dict[str, str], behavior: Callable[..., Any]
     ) -> Callable[..., Any]:
+        info = method_kind(method)
+        rerun = info is not None and info.kind == "read"  # unary reads only: safe to run again
+
         def wrapper(request: Any, context: grpc.ServicerContext) -> Any:
             started = time.perf_counter()
             token = principal = None
@@ -220,7 +225,10 @@ class ChassisInterceptor(grpc.ServerInterceptor):
             try:
                 principal = self._authenticate(method, metadata)
                 token = set_principal(principal)
-                response = behavior(request, context)
+                if rerun:
+                    response = retry_transient(lambda: behavior(request, context), what=method)
+                else:
+                    response = behavior(request, context)
                 self._log(method, _returned_code(context), started, principal=principal)
                 return response
             except Exception as exc:
