@@ -172,7 +172,7 @@ def test_a_team_lead_sees_the_day_with_the_planted_anomaly_and_a_scorecard(
     assert [r.get_attribute("data-employee") for r in rows] == ["R1"]  # R3 is another team's
     anomalies = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "#anomalies tr.anomaly")]
     dwell = [a for a in anomalies if "dwell_anomaly" in a]
-    assert len(dwell) == 1 and "dwell-anomaly" in dwell[0] and f"{PACK} 2026.11.1" in dwell[0]
+    assert len(dwell) == 1 and "dwell-anomaly" in dwell[0] and f"{PACK} 2026.11.5" in dwell[0]
     assert browser.find_elements(By.CSS_SELECTOR, ".maps svg.route-map g.flagged")  # the stop, drawn
     shot(browser, "01-lead-team-day")
 
@@ -323,7 +323,7 @@ def test_sign_in_csrf_cookies_and_content_policy_hold_over_http(console: Console
         assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
         # a form posted without the session's CSRF token changes nothing
         assert client.post("/cases/1/transition", data={"state": "RESOLVED"}).status_code == 403
-        r = client.post(f"/rules/attendance/{PACK}/versions/2026.11.1/activate", data={"csrf": "forged"})
+        r = client.post(f"/rules/attendance/{PACK}/versions/2026.11.5/activate", data={"csrf": "forged"})
         assert r.status_code == 403
         v = client.post("/rules/attendance/validate", content="id: x\n", headers={"x-csrf-token": "forged"})
         assert v.status_code == 403

@@ -32,7 +32,7 @@ def test_a_parameter_form_changes_the_default_and_the_role_override_and_nothing_
     # the rest of the file, comments included, is untouched: only three lines differ
     changed = [r for r in packs.side_by_side(source, text) if r.kind != "same"]
     assert [(r.left.strip(), r.right.strip()) for r in changed] == [
-        ('version: "2026.11.1"', 'version: "2026.12.1"'),
+        ('version: "2026.11.5"', 'version: "2026.12.1"'),
         ("default: 30", "default: 45"),
         ("- {when: {role: collector}, value: 40}", "- {when: {role: collector}, value: 50}"),
     ]
