@@ -747,6 +747,11 @@ def rules_probes(w: World, service: str) -> dict[str, Probe]:
                 rpb.ApproveRulePackVersionRequest(name=shipped, comment="matrix probe"), metadata=md
             )
         ),
+        "RejectRulePackVersion": lambda w, t: (  # the shipped version is active: refused after the check
+            lambda md: s.RejectRulePackVersion(
+                rpb.RejectRulePackVersionRequest(name=shipped, reason="matrix probe"), metadata=md
+            )
+        ),
     }
 
 
