@@ -4,6 +4,7 @@ real processes in ``jwt`` mode: every page is what the signed-in user's own toke
 - a team lead sees the team's day with the planted dwell anomaly and opens a rep's scorecard;
 - a rule owner changes the dwell threshold, sees the dry-run diff and submits; a second owner approves and
   activates; the next evaluation uses the new value;
+- another owner rejects a version with a reason, and it can never be activated;
 - a rep sees only their own data and no rule screens;
 - sign-in, CSRF, cookies and the content security policy hold at the HTTP level.
 
@@ -251,6 +252,33 @@ def test_owners_change_the_dwell_threshold_through_approval_and_the_next_evaluat
     shot(browser, "07-next-evaluation-uses-45-minutes")
 
 
+def test_a_second_owner_rejects_a_version_with_a_reason_and_it_can_never_be_activated(
+    console: Console, browser: webdriver.Chrome
+) -> None:
+    source = (
+        Path(__file__).resolve().parents[2] / "rules" / "attendance" / "field-presence.yaml"
+    ).read_text()
+    candidate = re.sub(r'^version: ".*"$', 'version: "2026.11.77"', source, count=1, flags=re.M).replace(
+        "    default: 150\n", "    default: 900\n", 1
+    )
+    rules = rule_pack_service_pb2_grpc.RulePackServiceStub(console.platform.channel("attendance"))
+    admin = [("authorization", f"Bearer {console.seeded.admin_token}")]
+    rules.PublishRulePack(rpb.PublishRulePackRequest(source_yaml=candidate), metadata=admin)
+    sign_in(browser, console, "owner2", f"/rules/attendance/{PACK}/versions/2026.11.77/approval")
+    browser.find_element(By.ID, "reject-reason").send_keys(
+        "a 900 m visit radius verifies visits from the street"
+    )
+    click(browser, browser.find_element(By.ID, "reject"))
+    assert text(browser, "done") and "900 m visit radius" in text(browser, "rejected")
+    assert not browser.find_elements(By.ID, "approve") and not browser.find_elements(By.ID, "activate")
+    shot(browser, "07b-second-owner-rejected")
+    with pytest.raises(Exception) as refused:  # the service refuses, not only the page
+        rules.ActivateRulePackVersion(
+            rpb.ActivateRulePackVersionRequest(name=f"packs/{PACK}/versions/2026.11.77"), metadata=admin
+        )
+    assert "rejected by" in str(refused.value)
+
+
 def test_a_compliance_officer_works_the_case_with_the_promise_highlighted(
     console: Console, browser: webdriver.Chrome
 ) -> None:
@@ -323,8 +351,12 @@ def test_sign_in_csrf_cookies_and_content_policy_hold_over_http(console: Console
         assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
         # a form posted without the session's CSRF token changes nothing
         assert client.post("/cases/1/transition", data={"state": "RESOLVED"}).status_code == 403
-        r = client.post(f"/rules/attendance/{PACK}/versions/2026.11.5/activate", data={"csrf": "forged"})
-        assert r.status_code == 403
+        for action in ("activate", "reject"):
+            r = client.post(
+                f"/rules/attendance/{PACK}/versions/2026.11.5/{action}",
+                data={"csrf": "forged", "reason": "x"},
+            )
+            assert r.status_code == 403
         v = client.post("/rules/attendance/validate", content="id: x\n", headers={"x-csrf-token": "forged"})
         assert v.status_code == 403
         token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)

@@ -523,6 +523,9 @@ def create_console(
         if action == "approve":
             ctx.backend.approve(svc, pack_id, version, form.get("comment", "")[:2000], rid)
             done = "approved"
+        elif action == "reject":
+            ctx.backend.reject(svc, pack_id, version, form.get("reason", "")[:2000], rid)
+            done = "rejected"
         elif action == "activate":
             at = _local_datetime(form.get("at", ""), tz)
             ctx.backend.activate(svc, pack_id, version, rid, at)

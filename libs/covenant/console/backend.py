@@ -360,6 +360,18 @@ class Backend:
             TOOLING_TIMEOUT,
         )
 
+    def reject(
+        self, service: str, pack_id: str, version: str, reason: str, request_id: str
+    ) -> rpb.ApprovalRequest:
+        return self._rules(
+            service,
+            "RejectRulePackVersion",
+            rpb.RejectRulePackVersionRequest(
+                name=f"packs/{pack_id}/versions/{version}", reason=reason, request_id=request_id
+            ),
+            WRITE_TIMEOUT,
+        )
+
     def approve(
         self, service: str, pack_id: str, version: str, comment: str, request_id: str
     ) -> rpb.ApprovalRequest:

@@ -125,6 +125,8 @@ ZH: dict[str, str] = {
     "Publish": "发布",
     "Approve": "批准",
     "Reject": "驳回",
+    "Rejected": "已驳回",
+    "Reason for rejecting": "驳回理由",
     "Activate": "激活",
     "Activate at": "定时激活",
     "Roll back to this version": "回滚到此版本",
