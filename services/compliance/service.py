@@ -554,7 +554,7 @@ class ComplianceService:
             thresholds, default = self._thresholds()
             matches = self.watchlists().screen(client_name, thresholds, default)
         with self.db.session() as session:
-            if activity_id and self._replayed(session, f"activity:{activity_id}"):
+            if activity_id and self._replayed(session, f"activity:{activity_id}") is not None:
                 return []
             if activity_id:
                 self._remember(session, f"activity:{activity_id}", "RecordClientActivity", {})

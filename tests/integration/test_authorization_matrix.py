@@ -605,6 +605,9 @@ def compliance_probes(w: World) -> dict[str, Probe]:
             lambda md: s.GetCase(kpb.GetCaseRequest(name=w.cases[_who(t)[0]]), metadata=md)
         ),
         "ListCases": lambda w, t: lambda md: s.ListCases(kpb.ListCasesRequest(), metadata=md),
+        "ListScreeningHits": lambda w, t: (
+            lambda md: s.ListScreeningHits(kpb.ListScreeningHitsRequest(), metadata=md)
+        ),
         "TransitionCase": lambda w, t: (
             lambda md: s.TransitionCase(
                 kpb.TransitionCaseRequest(name=w.cases[_who(t)[0]], state="ESCALATED", comment="probe"),
