@@ -5,6 +5,7 @@ real processes in ``jwt`` mode: every page is what the signed-in user's own toke
 - a rule owner changes the dwell threshold, sees the dry-run diff and submits; a second owner approves and
   activates; the next evaluation uses the new value;
 - another owner rejects a version with a reason, and it can never be activated;
+- a compliance officer sees screening hits with their explanation (matched by pinyin);
 - a rep sees only their own data and no rule screens;
 - sign-in, CSRF, cookies and the content security policy hold at the HTTP level.
 
@@ -21,11 +22,13 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx2 as httpx
 import pytest
 import uvicorn
+from google.protobuf.timestamp_pb2 import Timestamp
 from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
@@ -35,6 +38,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from covenant.attendance.v1 import attendance_pb2 as apb
 from covenant.attendance.v1 import attendance_pb2_grpc
+from covenant.compliance.v1 import compliance_pb2 as kpb
+from covenant.compliance.v1 import compliance_pb2_grpc
 from covenant.console.server import build_app
 from covenant.rules.v1 import rule_pack_service_pb2 as rpb
 from covenant.rules.v1 import rule_pack_service_pb2_grpc
@@ -303,12 +308,51 @@ def test_a_compliance_officer_works_the_case_with_the_promise_highlighted(
     shot(browser, "09-officer-acknowledged")
 
 
+def test_a_compliance_officer_sees_screening_hits_with_their_explanation(
+    console: Console, browser: webdriver.Chrome
+) -> None:
+    admin = [("authorization", f"Bearer {console.seeded.admin_token}")]
+    compliance = compliance_pb2_grpc.ComplianceServiceStub(console.platform.channel("compliance"))
+    compliance.LoadWatchlist(
+        kpb.LoadWatchlistRequest(
+            entries=[kpb.WatchlistEntry(id="s-1", list_name="sanctions", name="深圳市恒信达投资有限公司")]
+        ),
+        metadata=admin,
+    )
+    at = Timestamp()
+    at.FromDatetime(datetime.now(UTC))
+    compliance.RecordClientActivity(
+        kpb.RecordClientActivityRequest(
+            employee_id="R1",
+            org_unit=TEAM,
+            client_id="K-77",
+            client_name="深圳市恒信大投资有限公司",  # one character off, the same sound
+            kind="contact",
+            activity_id="console-screening-1",
+            occurred_at=at,
+        ),
+        metadata=admin,
+    )
+    sign_in(browser, console, "officer")
+    click(browser, browser.find_element(By.CSS_SELECTOR, "header nav a[href='/screening']"))
+    rows = browser.find_elements(By.CSS_SELECTOR, "#screening-hits tbody tr")
+    (row,) = [r for r in rows if "深圳市恒信大投资有限公司" in r.text]
+    assert "深圳市恒信达投资有限公司" in row.text and "R1" in row.text
+    matched = row.find_element(By.CSS_SELECTOR, ".matched-by").text
+    assert matched in ("pinyin (same sound)", "拼音（同音）"), matched
+    assert re.search(
+        r"(pinyin similarity|拼音相似度): 100", row.find_element(By.CSS_SELECTOR, ".explanation").text
+    )
+    shot(browser, "09b-officer-screening-hits")
+
+
 def test_a_rep_sees_only_their_own_data_and_no_rule_screens(
     console: Console, browser: webdriver.Chrome
 ) -> None:
     sign_in(browser, console, "rep")
     links = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "header nav a")]
     assert console.url + "/cases" in links and console.url + "/rules" not in links
+    assert console.url + "/screening" not in links
     browser.get(console.url + "/team")
     assert re.search(r"/reps/R1/day\?date=", browser.current_url)  # a rep's team page is their own day
     shot(browser, "10-rep-own-day")

@@ -252,6 +252,23 @@ class Backend:
         )
         return list(resp.cases)
 
+    def screening_hits(
+        self, org_unit: str = "", start_date: str = "", end_date: str = "", page_token: str = ""
+    ) -> kpb.ListScreeningHitsResponse:
+        return self._call(
+            compliance_pb2_grpc.ComplianceServiceStub,
+            "compliance",
+            "ListScreeningHits",
+            kpb.ListScreeningHitsRequest(
+                org_unit=org_unit,
+                start_date=start_date,
+                end_date=end_date,
+                page_size=100,
+                page_token=page_token,
+            ),
+            READ_TIMEOUT,
+        )
+
     def case(self, name: str) -> kpb.Case:
         return self._call(
             compliance_pb2_grpc.ComplianceServiceStub,
