@@ -150,8 +150,6 @@ ZH: dict[str, str] = {
     "Matched": "命中",
     "Screening": "名单筛查",
     "Screening hits": "名单筛查命中",
-    "From": "起",
-    "To": "止",
     "Contact time": "接触时间",
     "Client name": "客户名称",
     "Listed name": "名单名称",
