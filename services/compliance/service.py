@@ -77,6 +77,9 @@ class ScanOutcome:
     pack_version: str
 
 
+SCREENING_STATUSES = ("OPEN",)  # a stored hit is open; clearing hits is not built yet
+
+
 def _get(session: Session, key: Any, value: str) -> Any:
     """The row whose primary-key column ``key`` equals ``value``, or None."""
     return session.execute(select(key.table).where(key == value)).first()
@@ -551,16 +554,18 @@ class ComplianceService:
             thresholds, default = self._thresholds()
             matches = self.watchlists().screen(client_name, thresholds, default)
         with self.db.session() as session:
-            if activity_id and self._replayed(session, f"activity:{activity_id}"):
+            if activity_id and self._replayed(session, f"activity:{activity_id}") is not None:
                 return []
             if activity_id:
                 self._remember(session, f"activity:{activity_id}", "RecordClientActivity", {})
             if kind == "contact":
+                contact_id = activity_id or uuid.uuid4().hex
                 if matches is not None:
                     self._classify_client(session, client_id, matches)
-                return self.record_contact(
-                    session, employee_id, org_unit, client_id, at, activity_id or uuid.uuid4().hex
-                )
+                    self._store_hits(
+                        session, contact_id, employee_id, org_unit, client_id, client_name, at, matches
+                    )
+                return self.record_contact(session, employee_id, org_unit, client_id, at, contact_id)
             key = and_(
                 t.client_activity.c.employee_id == employee_id, t.client_activity.c.client_id == client_id
             )
@@ -596,6 +601,100 @@ class ComplianceService:
             session.execute(
                 update(t.client_risk).where(t.client_risk.c.client_id == client_id).values(**values)
             )
+
+    def _store_hits(
+        self,
+        session: Session,
+        activity_id: str,
+        employee_id: str,
+        org_unit: str,
+        client_id: str,
+        client_name: str,
+        at: datetime,
+        matches: Sequence[Match],
+    ) -> None:
+        """Keep each watchlist match of a contact's client name, with its explanation (the features)."""
+        for m in matches:
+            exists = session.execute(
+                select(t.screening_hits.c.id).where(
+                    and_(
+                        t.screening_hits.c.activity_id == activity_id,
+                        t.screening_hits.c.entry_id == m.entry_id,
+                    )
+                )
+            ).first()
+            if exists is None:
+                session.execute(
+                    insert(t.screening_hits).values(
+                        activity_id=activity_id,
+                        employee_id=employee_id,
+                        org_unit=org_unit.rstrip("/"),
+                        client_id=client_id,
+                        client_name=client_name.strip(),
+                        entry_id=m.entry_id,
+                        list_name=m.list_name,
+                        listed_name=m.listed_name,
+                        score=float(m.score),
+                        features=json.dumps(list(m.features), ensure_ascii=False),
+                        status="OPEN",
+                        at=at,
+                    )
+                )
+
+    def list_screening_hits(
+        self,
+        principal: Principal,
+        *,
+        org_unit: str = "",
+        start_date: str = "",
+        end_date: str = "",
+        status: str = "",
+        before_id: int | None = None,
+        limit: int = 50,
+    ) -> tuple[list[Any], bool]:
+        """Stored screening hits the caller may read (scope applied in the query), newest first, optionally
+        in an org-unit subtree, between two local dates (inclusive) and in one status."""
+        scope = scope_filter(principal, "compliance.screening.read")
+        if status and status not in SCREENING_STATUSES:
+            raise InvalidArgument(f"must be one of {', '.join(SCREENING_STATUSES)}", field="status")
+        days = {}
+        for name, value in (("start_date", start_date), ("end_date", end_date)):
+            if value:
+                try:
+                    days[name] = date.fromisoformat(value)
+                except ValueError:
+                    raise InvalidArgument("must be a date YYYY-MM-DD", field=name) from None
+        if len(days) == 2 and days["start_date"] > days["end_date"]:
+            raise InvalidArgument("must not be after end_date", field="start_date")
+        h = t.screening_hits.c
+        stmt = select(t.screening_hits).order_by(h.id.desc())
+        if not scope.all:
+            visible = []
+            if scope.employee_id is not None:
+                visible.append(h.employee_id == scope.employee_id)
+            if scope.org_unit is not None:
+                visible.append(h.org_unit == scope.org_unit)
+            if scope.org_unit_prefix is not None:
+                root = scope.org_unit_prefix.rstrip("/")
+                visible.extend([h.org_unit == root, h.org_unit.startswith(root + "/", autoescape=True)])
+            if not visible:
+                return [], False
+            stmt = stmt.where(or_(*visible))
+        if org_unit.rstrip("/"):
+            root = org_unit.rstrip("/")
+            stmt = stmt.where(or_(h.org_unit == root, h.org_unit.startswith(root + "/", autoescape=True)))
+        if "start_date" in days:
+            stmt = stmt.where(h.at >= datetime.combine(days["start_date"], datetime.min.time(), self.tz))
+        if "end_date" in days:
+            end = days["end_date"] + timedelta(days=1)
+            stmt = stmt.where(h.at < datetime.combine(end, datetime.min.time(), self.tz))
+        if status:
+            stmt = stmt.where(h.status == status)
+        if before_id is not None:
+            stmt = stmt.where(h.id < before_id)
+        with self.db.session() as session:
+            rows = session.execute(stmt.limit(limit + 1)).all()
+        return rows[:limit], len(rows) > limit
 
     def record_contact(
         self,

@@ -560,14 +560,14 @@ def main(argv: Sequence[str]) -> int:
             print(f"\nReports: {route}\n         {chart}")
         # a live rule change: the same 40-minute mall stop before and after publishing dwell 30 -> 45 minutes
         pack = (REPO_ROOT / "rules" / "attendance" / "field-presence.yaml").read_text()
-        changed = pack.replace('version: "2026.11.1"', 'version: "2026.11.2-demo"').replace(
+        changed = pack.replace('version: "2026.11.5"', 'version: "2026.11.6-demo"').replace(
             "    default: 30\n", "    default: 45\n"
         )
         before = mall_stop(c, "DEMO-A", last)
         c.attendance_rules.PublishRulePack(rpb.PublishRulePackRequest(source_yaml=changed, activate=True))
         time.sleep(1.5)  # every replica picks up the new active version within its poll interval
         after = mall_stop(c, "DEMO-B", last)
-        print("\nPublished attendance-field-presence 2026.11.2-demo live (dwell threshold 30 -> 45 minutes).")
+        print("\nPublished attendance-field-presence 2026.11.6-demo live (dwell threshold 30 -> 45 minutes).")
         print(f"  a 40-minute mall stop before the change: {before or 'no anomaly'}")
         print(f"  the same stop after the change, no restart: {after or 'no anomaly'}")
         ok = all(check.ok for check in checks) and before and not after
