@@ -41,3 +41,13 @@ def breach_grace(svc: RunningService, seconds: int, version: str = "2099.1.1") -
     marker = "    default: 300\n"
     assert source.count(marker) == 1, "the breach_grace_seconds default moved; update this helper"
     publish_active(svc, set_version(source.replace(marker, f"    default: {seconds}\n"), version))
+
+
+def activate(svc: RunningService, pack_id: str, version: str, request_id: str = "") -> None:
+    """Activate an already published version now (as a pack owner)."""
+    owner = bearer(svc.tokens.user("C1", "/hq", PACK_OWNER))
+    rule_pack_service_pb2_grpc.RulePackServiceStub(svc.channel).ActivateRulePackVersion(
+        rpb.ActivateRulePackVersionRequest(name=f"packs/{pack_id}/versions/{version}", request_id=request_id),
+        metadata=owner,
+        timeout=30,
+    )
