@@ -569,8 +569,9 @@ class ScoringService:
         *,
         packs: Sequence[Any] | None = None,
     ) -> None:
-        """Evaluate the trend rules for one employee (on ``packs``, the run's snapshot); what fired and was not raised yet is added to
-        ``signalled``, its signal row to ``signal_rows`` and its event to ``events``."""
+        """Evaluate the trend rules for one employee (on ``packs``, the run's snapshot); what fired and was
+        not raised yet is added to ``signalled``, its signal row to ``signal_rows`` and its event to
+        ``events``."""
         facts = trend_facts(series)
         weakest = min(cohort_gaps.items(), key=lambda kv: kv[1]) if cohort_gaps else ("", 1.0)
         fired = self.rules.evaluate(
