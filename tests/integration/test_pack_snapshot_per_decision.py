@@ -64,7 +64,7 @@ def test_thirty_activations_under_scans_mix_no_versions(svc: RunningService) -> 
     def scans() -> None:
         n = 0
         try:
-            while not done.is_set() and n < 40:
+            while not done.is_set():
                 texts = [
                     pb.ScanTextRequest(
                         text_id=f"t-{n}-{i}",
@@ -84,8 +84,13 @@ def test_thirty_activations_under_scans_mix_no_versions(svc: RunningService) -> 
     worker.start()
     try:
         for i in range(ACTIVATIONS):
+            # Flip while the next batch is under way: just after the previous one came back.
+            seen = len(results)
+            until = time.monotonic() + 10
+            while len(results) == seen and time.monotonic() < until and not errors:
+                time.sleep(0.002)
+            time.sleep(0.005)
             runtime.set_active({**runtime.active(), PACK_ID: versions[list(SEVERITY)[i % 2]]})
-            time.sleep(0.03)
     finally:
         done.set()
         worker.join(60)
