@@ -14,6 +14,7 @@ import contextlib
 import html
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -53,6 +54,7 @@ from covenant.scoring.v1 import scoring_pb2_grpc
 from covenant.services import SERVICES
 from covenant.settings import REPO_ROOT
 
+DEMO_BREACH_GRACE_SECONDS = 2  # the demo commitments pack's breach_grace_seconds (see main)
 NEEDED = ["attendance", "points", "scoring", "compliance", "commitments"]
 
 
@@ -110,6 +112,7 @@ class Clients:
         self.compliance = compliance_pb2_grpc.ComplianceServiceStub(ch["compliance"])
         self.commitments = commitments_pb2_grpc.CommitmentsServiceStub(ch["commitments"])
         self.attendance_rules = rule_pack_service_pb2_grpc.RulePackServiceStub(ch["attendance"])
+        self.commitments_rules = rule_pack_service_pb2_grpc.RulePackServiceStub(ch["commitments"])
 
 
 @dataclass
@@ -476,6 +479,13 @@ def main(argv: Sequence[str]) -> int:
             f"directory: {imported.org_units_created} org units and "
             f"{imported.employees_created + imported.employees_updated} employees in identity"
         )
+        # The demo back-loads a week: the breach of a deadline that passed long ago need not wait the
+        # production grace (300 s) for late facts, only the few seconds the load takes to send them.
+        pack = (REPO_ROOT / "rules" / "commitments" / "templates.yaml").read_text()
+        demo_pack = re.sub(r'(?m)^version: "([^"]+)"$', r'version: "\1-demo"', pack, count=1).replace(
+            "    default: 300\n", f"    default: {DEMO_BREACH_GRACE_SECONDS}\n"
+        )
+        c.commitments_rules.PublishRulePack(rpb.PublishRulePackRequest(source_yaml=demo_pack, activate=True))
         loaded = load(c, world)
         print(f"loaded through gRPC: {loaded.counts}")
         time.sleep(3)  # outbox relays deliver to points, scoring and compliance
