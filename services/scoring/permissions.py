@@ -10,6 +10,9 @@ PERMISSIONS: dict[str, str] = {
     "scoring.scores.read": "Read scores and their explanations",
     "scoring.scores.calibrate": "Calibrate a computed score (with a reason)",
     "scoring.signals.read": "Read trend signals (attrition risk, coaching needed)",
+    "scoring.analyses.run": "Run a KPI driver analysis (a regression over a role's person-periods)",
+    "scoring.analyses.read": "Read driver analyses and the scorecard drafts made from them",
+    "scoring.scorecards.approve": "Approve a draft scorecard version someone else made (maker-checker)",
 }
 
 ROLE_GRANTS: dict[str, dict[str, str]] = {
@@ -33,8 +36,15 @@ ROLE_GRANTS: dict[str, dict[str, str]] = {
         "scoring.scores.compute": "all",
         "scoring.scorecards.read": "all",
         "scoring.scorecards.write": "all",
+        "scoring.scorecards.approve": "all",
+        "scoring.analyses.run": "all",
+        "scoring.analyses.read": "all",
     },
-    "auditor": {"scoring.scores.read": "all", "scoring.scorecards.read": "all"},
+    "auditor": {
+        "scoring.scores.read": "all",
+        "scoring.scorecards.read": "all",
+        "scoring.analyses.read": "all",
+    },
     "platform_admin": {"scoring.*.*": "all"},
     "service": {
         "scoring.metrics.write": "all",
@@ -54,4 +64,11 @@ RPCS: dict[str, RpcCheck] = {
     "ListScores": RpcCheck("scoring.scores.read", About.LIST),
     "CalibrateScore": RpcCheck("scoring.scores.calibrate", About.EMPLOYEE, own="deny"),
     "ListSignals": RpcCheck("scoring.signals.read", About.LIST),
+    "CreateDriverAnalysis": RpcCheck("scoring.analyses.run"),
+    "GetDriverAnalysis": RpcCheck("scoring.analyses.read"),
+    "ListDriverAnalyses": RpcCheck("scoring.analyses.read"),
+    "DraftScorecardFromAnalysis": RpcCheck("scoring.scorecards.write"),
+    "GetScorecardDraft": RpcCheck("scoring.analyses.read"),
+    "ApproveScorecardDraft": RpcCheck("scoring.scorecards.approve"),
+    "ActivateScorecardDraft": RpcCheck("scoring.scorecards.write"),
 }
