@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, insert, or_, select, true, update
+from sqlalchemy import Float, and_, case, cast, func, insert, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from covenant.auth import Principal, authorize
@@ -160,37 +160,58 @@ class DriverAnalyses:
         mv, pc = t.metric_values.c, t.profiles.c
         root = org_unit.rstrip("/")
         in_unit = or_(pc.org_unit == root, pc.org_unit.like(root + "/%")) if root else true()
-        result = session.execute(
-            select(mv.employee_id, mv.period, mv.metric, mv.value, mv.mode)
-            .join_from(t.metric_values, t.profiles, pc.employee_id == mv.employee_id)
-            .where(
-                and_(pc.role == role, in_unit, mv.period.in_(list(periods)), mv.metric.in_([outcome, *kpis]))
-            )
-            .order_by(mv.id)
+        metrics = [outcome, *kpis]
+        rows_of = and_(
+            mv.period.in_(list(periods)),
+            mv.metric.in_(metrics),
+            mv.employee_id.in_(select(pc.employee_id).where(and_(pc.role == role, in_unit))),
         )
-        vals: dict[tuple[str, str, str], float] = {}
-        for rows in result.partitions(FETCH * 50):
-            for employee_id, period, metric, value, mode in rows:
-                key = (employee_id, period, metric)
-                vals[key] = float(value) if mode == "set" else vals.get(key, 0.0) + float(value)
-        obs: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
-        for (employee_id, period, metric), v in vals.items():
-            obs[(employee_id, period)][metric] = v
+        # Folded in the database, one row per person-period with a column per metric (1.1 million values
+        # for 10,000 people over a year cost ~10 s when folded here): a metric's value is its last set
+        # value plus the adds after it, or the sum of its adds when it was never set.
+        last = (
+            select(mv.employee_id, mv.period, mv.metric, func.max(mv.id).label("set_id"))
+            .where(and_(rows_of, mv.mode == "set"))
+            .group_by(mv.employee_id, mv.period, mv.metric)
+            .subquery()
+        )
+        counted = or_(mv.id == last.c.set_id, and_(mv.mode == "add", mv.id > func.coalesce(last.c.set_id, 0)))
+        amount = cast(mv.value, Float)
+        result = session.execute(
+            select(
+                mv.employee_id,
+                *(func.sum(case((and_(mv.metric == m, counted), amount))) for m in metrics),
+            )
+            .select_from(
+                t.metric_values.outerjoin(
+                    last,
+                    and_(
+                        last.c.employee_id == mv.employee_id,
+                        last.c.period == mv.period,
+                        last.c.metric == mv.metric,
+                    ),
+                )
+            )
+            .where(rows_of)
+            .group_by(mv.employee_id, mv.period)
+        )
         fallback = {k: float(v) for k, v in defaults.items() if k in kpis}
         ys: list[float] = []
         xs: list[list[float]] = []
         people: set[str] = set()
         missing = 0
-        for (employee_id, _), m in obs.items():
-            if outcome not in m:
-                continue
-            row = [m.get(k, fallback.get(k)) for k in kpis]
-            if any(v is None for v in row):
-                missing += 1
-                continue
-            ys.append(m[outcome])
-            xs.append(row)  # type: ignore[arg-type]
-            people.add(employee_id)
+        for rows in result.partitions(FETCH * 50):
+            for employee_id, y, *row in rows:
+                if y is None:
+                    continue
+                if fallback:
+                    row = [fallback.get(k) if v is None else v for k, v in zip(kpis, row, strict=True)]
+                if None in row:
+                    missing += 1
+                    continue
+                ys.append(y)
+                xs.append(row)
+                people.add(employee_id)
         return np.array(ys), np.array(xs, dtype=float).reshape(len(ys), len(kpis)), len(people), missing
 
     def get(self, principal: Principal, name: str) -> Any:

@@ -61,18 +61,18 @@ class DriverFit:
 
 
 def _vifs(x: np.ndarray) -> np.ndarray:
-    """Variance inflation factor of each column: 1 / (1 - R²) of the column regressed on the others."""
-    n, k = x.shape
+    """Variance inflation factor of each column, 1 / (1 - R²) of the column regressed on the others, worked
+    out from the k × k correlation matrix (least squares, so a perfectly collinear column gives ∞)."""
+    k = x.shape[1]
     out = np.ones(k)
     if k < 2:
         return out
+    corr = np.corrcoef(x, rowvar=False)
     for j in range(k):
-        others = np.column_stack([np.ones(n), np.delete(x, j, axis=1)])
-        beta, *_ = np.linalg.lstsq(others, x[:, j], rcond=None)
-        resid = x[:, j] - others @ beta
-        sst = float(((x[:, j] - x[:, j].mean()) ** 2).sum())
-        r2 = 1.0 - float(resid @ resid) / sst if sst > 0 else 1.0
-        out[j] = np.inf if r2 >= 1.0 - 1e-12 else 1.0 / (1.0 - r2)
+        others = [i for i in range(k) if i != j]
+        b, *_ = np.linalg.lstsq(corr[np.ix_(others, others)], corr[others, j], rcond=None)
+        r2 = float(corr[others, j] @ b)
+        out[j] = np.inf if r2 >= 1.0 - 1e-10 else 1.0 / (1.0 - r2)
     return out
 
 
