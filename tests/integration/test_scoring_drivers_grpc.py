@@ -197,3 +197,48 @@ def test_a_draft_changes_nothing_until_a_second_person_approves_and_it_is_activa
     with pytest.raises(grpc.RpcError) as err:  # activated once
         stub(svc).ActivateScorecardDraft(pb.ActivateScorecardDraftRequest(name=draft.name), metadata=md(svc))
     assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+def test_values_fold_as_scoring_folds_them_last_set_plus_later_adds(svc: RunningService) -> None:
+    def send(employee: str, metric: str, value: float, mode: str = "set") -> None:
+        v = pb.MetricValue(
+            employee_id=employee,
+            org_unit="/hq/futian/team-01",
+            role=ROLE,
+            period=PERIODS[0],
+            metric=metric,
+            value=f"{value:.4f}",
+            mode=mode,
+            source="crm",
+        )
+        stub(svc).RecordMetrics(pb.RecordMetricsRequest(values=[v]), metadata=md(svc))
+
+    # conversion is exactly 0.01 per visit, so R² is 1 only if every visit count folds right
+    for i in range(12):
+        send(f"F{i:02d}", "conversion_rate", 0.01 * (i + 10))
+        if i == 0:  # an add before the set does not count: 99 + set 10 -> 10
+            send("F00", "verified_visits", 99, "add")
+            send("F00", "verified_visits", 10)
+        elif i == 1:  # adds after the set count: 8 + 3 -> 11
+            send("F01", "verified_visits", 8)
+            send("F01", "verified_visits", 3, "add")
+        elif i == 2:  # the last set wins: 40, then 12 -> 12
+            send("F02", "verified_visits", 40)
+            send("F02", "verified_visits", 12)
+        elif i == 3:  # adds alone sum: 6 + 7 -> 13
+            send("F03", "verified_visits", 6, "add")
+            send("F03", "verified_visits", 7, "add")
+        else:
+            send(f"F{i:02d}", "verified_visits", i + 10)
+    a = stub(svc).CreateDriverAnalysis(
+        pb.CreateDriverAnalysisRequest(
+            role=ROLE,
+            outcome="conversion_rate",
+            period_from=PERIODS[0],
+            period_to=PERIODS[0],
+            kpis=["verified_visits"],
+        ),
+        metadata=md(svc),
+    )
+    assert a.observations == 12 and a.fit > 0.999999, a
+    assert abs(a.coefficients[1].estimate - 0.01) < 1e-9
