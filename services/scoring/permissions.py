@@ -13,6 +13,7 @@ PERMISSIONS: dict[str, str] = {
     "scoring.analyses.run": "Run a KPI driver analysis (a regression over a role's person-periods)",
     "scoring.analyses.read": "Read driver analyses and the scorecard drafts made from them",
     "scoring.scorecards.approve": "Approve a draft scorecard version someone else made (maker-checker)",
+    "scoring.insights.read": "Read high-performer profiles, the org-unit heat map and unit trends",
 }
 
 ROLE_GRANTS: dict[str, dict[str, str]] = {
@@ -28,11 +29,13 @@ ROLE_GRANTS: dict[str, dict[str, str]] = {
         "scoring.scores.calibrate": "subtree",
         "scoring.scores.compute": "subtree",
         "scoring.signals.read": "subtree",
+        "scoring.insights.read": "subtree",
         "scoring.scorecards.read": "all",
     },
     "hr": {
         "scoring.scores.read": "all",
         "scoring.signals.read": "all",
+        "scoring.insights.read": "all",
         "scoring.scores.compute": "all",
         "scoring.scorecards.read": "all",
         "scoring.scorecards.write": "all",
@@ -71,4 +74,9 @@ RPCS: dict[str, RpcCheck] = {
     "GetScorecardDraft": RpcCheck("scoring.analyses.read"),
     "ApproveScorecardDraft": RpcCheck("scoring.scorecards.approve"),
     "ActivateScorecardDraft": RpcCheck("scoring.scorecards.write"),
+    "RefreshPerformerProfile": RpcCheck("scoring.scores.compute", About.UNIT),
+    "GetPerformerProfile": RpcCheck("scoring.insights.read", About.UNIT),
+    "ListCoachingGaps": RpcCheck("scoring.scores.read", About.LIST),
+    "GetHeatMap": RpcCheck("scoring.insights.read", About.LIST),
+    "GetUnitTrends": RpcCheck("scoring.insights.read", About.LIST),
 }

@@ -42,8 +42,10 @@ from covenant.demo.check import (
     text_id,
 )
 from covenant.demo.generator import TZ, World, generate
+from covenant.demo.profiles import plant_pattern, planted_high_performers, show_profile
 from covenant.demo.scoring import (
     CONVERSION_PER_VISIT,
+    conversion_rows,
     driver_check,
     metric_rows,
     periods_before,
@@ -334,7 +336,10 @@ def commitment_states(c: Clients, expected: dict[str, str], wait_seconds: float 
 
 def record_score_history(c: Clients, world: World, period: str, planted: set[str]) -> int:
     """Sends the KPI values of the history months and the demo month (RecordMetrics, in batches)."""
-    rows = metric_rows(world, period, planted)
+    rows = plant_pattern(
+        world, metric_rows(world, period, planted), period, planted_high_performers(world, planted)
+    )
+    rows += conversion_rows(world, period, rows)  # the planted driver, from the visits as recorded
     for i in range(0, len(rows), 2000):
         c.scoring.RecordMetrics(
             spb.RecordMetricsRequest(
@@ -569,6 +574,11 @@ def main(argv: Sequence[str]) -> int:
             print(f"  note ({w.code}): {w.message}")
         for check in score_checks:
             print(check.line())
+        month = periods_before(period, 1)[
+            0
+        ]  # the last history month: the high-performer pattern is planted there
+        high = planted_high_performers(world, planted)
+        checks += show_profile(c, world, month, high, all_scores(c, month))
         example = first_dwell_route(c, world)
         if example is not None:
             print(

@@ -90,12 +90,12 @@ def metric_rows(world: World, period: str, planted: set[str]) -> list[MetricRow]
                 if month == period and kpi in FROM_EVENTS:
                     continue
                 rows.append(MetricRow(e.id, e.org_unit, e.role, month, kpi, _value(base, lower, level)))
-    return rows + conversion_rows(world, period, rows)
+    return rows
 
 
 def conversion_rows(world: World, period: str, rows: Iterable[MetricRow]) -> list[MetricRow]:
     """The planted driver: each credit officer's conversion rate of each history month, from that month's
-    verified visits (not a scorecard KPI: it changes no score)."""
+    verified visits in ``rows`` (the values the demo records); not a scorecard KPI, so it changes no score."""
     rnd = random.Random(world.seed * 15485863 + 21)
     return [
         MetricRow(

@@ -1,7 +1,7 @@
 """scoring: driver analyses and draft scorecard versions
 
-Revision ID: scoring_0002
-Revises: scoring_0001
+Revision ID: scoring_0003_drivers
+Revises: scoring_0002_profiles
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "scoring_0002"
-down_revision = "scoring_0001"
+revision = "scoring_0003_drivers"
+down_revision = "scoring_0002_profiles"
 branch_labels = None
 depends_on = None
 
