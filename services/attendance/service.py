@@ -412,6 +412,8 @@ class AttendanceService:
         self, principal: Principal, items: Sequence[CheckInIn], *, batch: bool
     ) -> list[CheckInResult | CovenantError]:
         now = self.clock()
+        if self.directory is not None and len(items) > 1:
+            self.directory.prefetch(item.ping.employee_id for item in items)
         out: list[CheckInResult | CovenantError | None] = [None] * len(items)
         todo: list[tuple[int, CheckInIn, PingIn, Place]] = []
         for i, item in enumerate(items):

@@ -39,6 +39,8 @@ def create_app(ctx: ServiceContext) -> ServiceApp:
     def handle_batch(session: Session, events: Sequence[Event]) -> None:
         """A delivered batch as one unit: one pack snapshot, one claim, one cap lock, one insert."""
         found = [e for e in map(event_in, events) if e is not None]
+        if directory is not None:
+            directory.prefetch(e.employee_id for e in found)
         if found:
             service.apply_many(session, found)
 
