@@ -167,7 +167,13 @@ def main() -> None:
                     time.sleep(max(0.0, began + first / rate - time.monotonic()))
                 t0 = time.monotonic()
                 items = [request(i) for i in range(first, min(n, first + size))]
-                answer = att.BatchCheckIns(apb.BatchCheckInsRequest(check_ins=items))
+                for attempt in range(5):  # idempotent per check-in id: a resent batch records nothing twice
+                    try:
+                        answer = att.BatchCheckIns(apb.BatchCheckInsRequest(check_ins=items))
+                        break
+                    except grpc.RpcError as e:
+                        if e.code() != grpc.StatusCode.UNAVAILABLE or attempt == 4:
+                            raise
                 for result in answer.results:
                     sent[result.check_in.visit_id] = t0
 
