@@ -44,6 +44,7 @@ def svc(db_url: str, tmp_path: Path) -> Iterator[RunningService]:
 
 HERE = (MALL[0] + 250 / 111_195, MALL[1])  # 250 m from client R, which has no radius of its own
 ACTIVATIONS = 30
+COUNT_VISITS = "SELECT COUNT(*) FROM attendance_visits WHERE request_id LIKE :p"
 
 
 def variant(k: int) -> tuple[str, float, str]:
@@ -134,7 +135,7 @@ def test_a_batch_answers_per_item_and_a_resent_batch_changes_nothing(svc: Runnin
     unary = s.CheckIn(items[2], metadata=system(svc))
     assert unary.visit_id == ok[2].visit_id  # the unary path shares the check-in ids
     with svc.host.ctx.db.session() as db:  # type: ignore[union-attr]
-        visits = db.execute(text("SELECT COUNT(*) FROM attendance_visits WHERE request_id LIKE 'b-%'")).scalar()
+        visits = db.execute(text(COUNT_VISITS), {"p": "b-%"}).scalar()
         events = db.execute(
             text("SELECT COUNT(DISTINCT event_id) FROM outbox WHERE event_type = 'attendance.visit_verified'")
         ).scalar()
@@ -149,7 +150,7 @@ def test_a_batch_with_one_item_outside_the_callers_scope_is_refused_whole(svc: R
     assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED
     assert "attendance.visits.write" in (e.value.details() or "")
     with svc.host.ctx.db.session() as db:  # type: ignore[union-attr]
-        assert db.execute(text("SELECT COUNT(*) FROM attendance_visits WHERE request_id LIKE 's-%'")).scalar() == 0
+        assert db.execute(text(COUNT_VISITS), {"p": "s-%"}).scalar() == 0
     mine = stub(svc).BatchCheckIns(pb.BatchCheckInsRequest(check_ins=items[:1]), metadata=rep)
     assert mine.results[0].check_in.verified
 
