@@ -19,6 +19,7 @@ Reference (every variable is optional locally):
 | COVENANT_MAX_MESSAGE_BYTES | max gRPC message size | 16777216 |
 | COVENANT_WORKERS | gRPC worker threads | 16 |
 | COVENANT_RELAY_INTERVAL_SECONDS | outbox relay poll interval | 0.5 |
+| COVENANT_RELAY_HEARTBEAT_SECONDS | relay heartbeat; a relay silent for 3 beats loses its leases | 1.0 |
 | COVENANT_RULES_POLL_SECONDS | how often replicas check the active rule-pack version | 1.0 |
 | COVENANT_TIMEZONE | org time zone for calendars | Asia/Shanghai |
 | COVENANT_RULES_APPROVALS | approvals per pack: ``<pack glob>=<n>,...`` (docs/rule-packs.md) | none |
@@ -65,6 +66,7 @@ class Settings:
     max_message_bytes: int = 16 * 1024 * 1024
     workers: int = 16
     relay_interval_seconds: float = 0.5
+    relay_heartbeat_seconds: float = 1.0
     rules_poll_seconds: float = 1.0
     timezone: str = "Asia/Shanghai"
     wire: WireSettings = field(default_factory=WireSettings)
@@ -106,6 +108,7 @@ class Settings:
             max_message_bytes=int(_env(env, "COVENANT_MAX_MESSAGE_BYTES", str(16 * 1024 * 1024))),
             workers=int(_env(env, "COVENANT_WORKERS", "16")),
             relay_interval_seconds=float(_env(env, "COVENANT_RELAY_INTERVAL_SECONDS", "0.5")),
+            relay_heartbeat_seconds=float(_env(env, "COVENANT_RELAY_HEARTBEAT_SECONDS", "1.0")),
             rules_poll_seconds=float(_env(env, "COVENANT_RULES_POLL_SECONDS", "1.0")),
             timezone=_env(env, "COVENANT_TIMEZONE", "Asia/Shanghai"),
             wire=WireSettings.from_env(env, service_name, data_dir),

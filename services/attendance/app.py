@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from covenant.attendance.v1 import attendance_pb2_grpc
-from covenant.auth.directory import directory_for, with_directory
+from covenant.auth.directory import EMPLOYEE_CHANGED, directory_for, with_directory
 from covenant.grpc.app import ServiceApp, ServiceContext
 from services.attendance.actions import VOCABULARY
 from services.attendance.domain.day import rederive_stop_facts
@@ -18,6 +19,15 @@ def create_app(ctx: ServiceContext) -> ServiceApp:
     service = AttendanceService(ctx.db, ctx.rules, timezone=ctx.settings.timezone, directory=directory)
     if ctx.rules is not None:  # dry runs judge stops with the candidate's dwell threshold
         ctx.rules.fact_deriver = rederive_stop_facts
+    feed_directory = with_directory(directory, None)
+
+    def on_event(session: Any, event: Any) -> None:
+        """Identity's employee events keep the directory cache fresh (refusing other senders) and the
+        silence roster in step."""
+        feed_directory(session, event)
+        if event.type == EMPLOYEE_CHANGED:
+            service.observe_employee(session, event)
+
     interval = float(ctx.settings.env.get("COVENANT_ATTENDANCE_CLOSE_INTERVAL_SECONDS", "60"))
     return ServiceApp(
         servicers=[
@@ -25,7 +35,7 @@ def create_app(ctx: ServiceContext) -> ServiceApp:
         ],
         grpc_service_names=["covenant.attendance.v1.AttendanceService"],
         actions=VOCABULARY,
-        event_handler=with_directory(directory, None),  # identity's employee events keep it fresh
+        event_handler=on_event,
         migrations_dir=Path(__file__).parent / "migrations",
         workers=[DayCloser(service, interval=interval)],
     )

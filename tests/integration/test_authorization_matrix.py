@@ -644,6 +644,9 @@ def compliance_probes(w: World) -> dict[str, Probe]:
             lambda md: s.GetCase(kpb.GetCaseRequest(name=w.cases[_who(t)[0]]), metadata=md)
         ),
         "ListCases": lambda w, t: lambda md: s.ListCases(kpb.ListCasesRequest(), metadata=md),
+        "ListScreeningHits": lambda w, t: (
+            lambda md: s.ListScreeningHits(kpb.ListScreeningHitsRequest(), metadata=md)
+        ),
         "TransitionCase": lambda w, t: (
             lambda md: s.TransitionCase(
                 kpb.TransitionCaseRequest(name=w.cases[_who(t)[0]], state="ESCALATED", comment="probe"),
@@ -784,6 +787,11 @@ def rules_probes(w: World, service: str) -> dict[str, Probe]:
         "ApproveRulePackVersion": lambda w, t: (
             lambda md: s.ApproveRulePackVersion(
                 rpb.ApproveRulePackVersionRequest(name=shipped, comment="matrix probe"), metadata=md
+            )
+        ),
+        "RejectRulePackVersion": lambda w, t: (  # the shipped version is active: refused after the check
+            lambda md: s.RejectRulePackVersion(
+                rpb.RejectRulePackVersionRequest(name=shipped, reason="matrix probe"), metadata=md
             )
         ),
     }

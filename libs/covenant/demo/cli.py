@@ -14,6 +14,7 @@ import contextlib
 import html
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -53,6 +54,7 @@ from covenant.scoring.v1 import scoring_pb2_grpc
 from covenant.services import SERVICES
 from covenant.settings import REPO_ROOT
 
+DEMO_BREACH_GRACE_SECONDS = 2  # the demo commitments pack's breach_grace_seconds (see main)
 NEEDED = ["attendance", "points", "scoring", "compliance", "commitments"]
 
 
@@ -110,6 +112,7 @@ class Clients:
         self.compliance = compliance_pb2_grpc.ComplianceServiceStub(ch["compliance"])
         self.commitments = commitments_pb2_grpc.CommitmentsServiceStub(ch["commitments"])
         self.attendance_rules = rule_pack_service_pb2_grpc.RulePackServiceStub(ch["attendance"])
+        self.commitments_rules = rule_pack_service_pb2_grpc.RulePackServiceStub(ch["commitments"])
 
 
 @dataclass
@@ -476,6 +479,13 @@ def main(argv: Sequence[str]) -> int:
             f"directory: {imported.org_units_created} org units and "
             f"{imported.employees_created + imported.employees_updated} employees in identity"
         )
+        # The demo back-loads a week: the breach of a deadline that passed long ago need not wait the
+        # production grace (300 s) for late facts, only the few seconds the load takes to send them.
+        pack = (REPO_ROOT / "rules" / "commitments" / "templates.yaml").read_text()
+        demo_pack = re.sub(r'(?m)^version: "([^"]+)"$', r'version: "\1-demo"', pack, count=1).replace(
+            "    default: 300\n", f"    default: {DEMO_BREACH_GRACE_SECONDS}\n"
+        )
+        c.commitments_rules.PublishRulePack(rpb.PublishRulePackRequest(source_yaml=demo_pack, activate=True))
         loaded = load(c, world)
         print(f"loaded through gRPC: {loaded.counts}")
         time.sleep(3)  # outbox relays deliver to points, scoring and compliance
@@ -560,14 +570,14 @@ def main(argv: Sequence[str]) -> int:
             print(f"\nReports: {route}\n         {chart}")
         # a live rule change: the same 40-minute mall stop before and after publishing dwell 30 -> 45 minutes
         pack = (REPO_ROOT / "rules" / "attendance" / "field-presence.yaml").read_text()
-        changed = pack.replace('version: "2026.11.1"', 'version: "2026.11.2-demo"').replace(
+        changed = pack.replace('version: "2026.11.5"', 'version: "2026.11.6-demo"').replace(
             "    default: 30\n", "    default: 45\n"
         )
         before = mall_stop(c, "DEMO-A", last)
         c.attendance_rules.PublishRulePack(rpb.PublishRulePackRequest(source_yaml=changed, activate=True))
         time.sleep(1.5)  # every replica picks up the new active version within its poll interval
         after = mall_stop(c, "DEMO-B", last)
-        print("\nPublished attendance-field-presence 2026.11.2-demo live (dwell threshold 30 -> 45 minutes).")
+        print("\nPublished attendance-field-presence 2026.11.6-demo live (dwell threshold 30 -> 45 minutes).")
         print(f"  a 40-minute mall stop before the change: {before or 'no anomaly'}")
         print(f"  the same stop after the change, no restart: {after or 'no anomaly'}")
         ok = all(check.ok for check in checks) and before and not after
