@@ -5,6 +5,7 @@ check-in id, the whole batch refused on an authorization failure."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -51,18 +52,16 @@ def variant(k: int) -> tuple[str, float, str]:
     """Pack version k: radius 300 (a check-in at 250 m is verified) when k is even, else 150."""
     radius = 300.0 if k % 2 == 0 else 150.0
     version = f"2026.12.{k}"
-    source = (
-        PACK.read_text()
-        .replace('version: "2026.11.1"', f'version: "{version}"')
-        .replace("    default: 150\n", f"    default: {int(radius)}\n", 1)
-    )
+    source = re.sub(r'(?m)^version: ".*"$', f'version: "{version}"', PACK.read_text())
+    source = source.replace("    default: 150\n", f"    default: {int(radius)}\n", 1)
     return version, radius, source
 
 
 def test_activations_under_concurrent_check_ins_never_mix_two_versions(svc: RunningService) -> None:
     owner = bearer(svc.tokens.user("C1", "/hq", {"rules.*.publish": "all", "rules.*.activate": "all"}))
     rules = rule_pack_service_pb2_grpc.RulePackServiceStub(svc.channel)
-    radius_of = {"2026.11.1": 150.0}
+    shipped = re.search(r'(?m)^version: "(.*)"$', PACK.read_text())
+    radius_of = {shipped.group(1) if shipped else "": 150.0}
     variants = [variant(k) for k in range(1, ACTIVATIONS + 1)]
     radius_of |= {v: r for v, r, _ in variants}
     stop = threading.Event()
