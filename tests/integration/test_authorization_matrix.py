@@ -511,6 +511,46 @@ def scoring_probes(w: World) -> dict[str, Probe]:
                 spb.GetUnitTrendsRequest(from_period=PERIOD, to_period=PERIOD), metadata=md
             )
         ),
+        "CreateDriverAnalysis": lambda w, t: (
+            lambda md: s.CreateDriverAnalysis(
+                spb.CreateDriverAnalysisRequest(
+                    role="credit_officer",
+                    outcome="conversion_rate",
+                    period_from=PERIOD,
+                    period_to=PERIOD,
+                    kpis=["approval_quality"],
+                ),
+                metadata=md,
+            )
+        ),
+        "GetDriverAnalysis": lambda w, t: (
+            lambda md: s.GetDriverAnalysis(
+                spb.GetDriverAnalysisRequest(name="driverAnalyses/999999"), metadata=md
+            )
+        ),
+        "ListDriverAnalyses": lambda w, t: (
+            lambda md: s.ListDriverAnalyses(spb.ListDriverAnalysesRequest(), metadata=md)
+        ),
+        "DraftScorecardFromAnalysis": lambda w, t: (
+            lambda md: s.DraftScorecardFromAnalysis(
+                spb.DraftScorecardFromAnalysisRequest(analysis="driverAnalyses/999999"), metadata=md
+            )
+        ),
+        "GetScorecardDraft": lambda w, t: (
+            lambda md: s.GetScorecardDraft(
+                spb.GetScorecardDraftRequest(name="scorecardDrafts/999999"), metadata=md
+            )
+        ),
+        "ApproveScorecardDraft": lambda w, t: (
+            lambda md: s.ApproveScorecardDraft(
+                spb.ApproveScorecardDraftRequest(name="scorecardDrafts/999999"), metadata=md
+            )
+        ),
+        "ActivateScorecardDraft": lambda w, t: (
+            lambda md: s.ActivateScorecardDraft(
+                spb.ActivateScorecardDraftRequest(name="scorecardDrafts/999999"), metadata=md
+            )
+        ),
     }
 
 

@@ -44,7 +44,15 @@ from covenant.demo.check import (
 )
 from covenant.demo.generator import TZ, World, generate
 from covenant.demo.profiles import plant_pattern, planted_high_performers, show_profile
-from covenant.demo.scoring import metric_rows, periods_before, planted_attrition, scoring_checks
+from covenant.demo.scoring import (
+    CONVERSION_PER_VISIT,
+    conversion_rows,
+    driver_check,
+    metric_rows,
+    periods_before,
+    planted_attrition,
+    scoring_checks,
+)
 from covenant.points.v1 import points_pb2 as ppb
 from covenant.points.v1 import points_pb2_grpc
 from covenant.rules.v1 import rule_pack_service_pb2 as rpb
@@ -334,6 +342,7 @@ def record_score_history(c: Clients, world: World, period: str, planted: set[str
     rows = plant_pattern(
         world, metric_rows(world, period, planted), period, planted_high_performers(world, planted)
     )
+    rows += conversion_rows(world, period, rows)  # the planted driver, from the visits as recorded
     for i in range(0, len(rows), 2000):
         c.scoring.RecordMetrics(
             spb.RecordMetricsRequest(
@@ -355,6 +364,21 @@ def record_score_history(c: Clients, world: World, period: str, planted: set[str
             timeout=120,
         )
     return len(rows)
+
+
+def conversion_drivers(c: Clients, period: str) -> spb.DriverAnalysis:
+    """The driver analysis of credit officers' conversion rate on verified visits over the history months."""
+    months = periods_before(period, 3)
+    return c.scoring.CreateDriverAnalysis(
+        spb.CreateDriverAnalysisRequest(
+            role="credit_officer",
+            outcome="conversion_rate",
+            period_from=months[0],
+            period_to=months[-1],
+            kpis=["verified_visits"],
+        ),
+        timeout=60,
+    )
 
 
 def all_scores(c: Clients, period: str) -> list[spb.EmployeeScore]:
@@ -531,6 +555,9 @@ def main(argv: Sequence[str]) -> int:
             {s.employee_id: (s.org_unit, s.rank_in_team, s.team_size) for s in scores},
             attrition,
         )
+        analysis = conversion_drivers(c, period)
+        visits = next(x for x in analysis.coefficients if x.kpi == "verified_visits")
+        score_checks.append(driver_check(visits.estimate, visits.ci_low, visits.ci_high))
         checks += score_checks
         print(
             f"\nScores for {period}: {computed.scored} employees scored with team ranks "
@@ -545,6 +572,16 @@ def main(argv: Sequence[str]) -> int:
                 f"  ! attrition risk: {s.employee_id} to {s.audience} ({s.detail}) "
                 f"rule {s.rule_id} @ {s.pack_version}"
             )
+        print(
+            f"Driver analysis {analysis.name} ({analysis.model_version}): credit officers' conversion "
+            f"rate on verified visits over {analysis.period_from}..{analysis.period_to}, "
+            f"{analysis.people} people, "
+            f"{analysis.observations} person-months, R² {analysis.fit:.2f}\n"
+            f"  planted +{CONVERSION_PER_VISIT:.4f} per visit, recovered {visits.estimate:+.4f} "
+            f"(95% CI {visits.ci_low:+.4f} .. {visits.ci_high:+.4f}, standardised {visits.standardised:+.2f})"
+        )
+        for w in analysis.warnings:
+            print(f"  note ({w.code}): {w.message}")
         for check in score_checks:
             print(check.line())
         month = periods_before(period, 1)[
