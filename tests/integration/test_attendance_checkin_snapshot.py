@@ -51,7 +51,7 @@ COUNT_VISITS = "SELECT COUNT(*) FROM attendance_visits WHERE request_id LIKE :p"
 def variant(k: int) -> tuple[str, float, str]:
     """Pack version k: radius 300 (a check-in at 250 m is verified) when k is even, else 150."""
     radius = 300.0 if k % 2 == 0 else 150.0
-    version = f"2026.12.{k}"
+    version = f"2099.1.{k}"  # above any shipped version
     source = re.sub(r'(?m)^version: ".*"$', f'version: "{version}"', PACK.read_text())
     source = source.replace("    default: 150\n", f"    default: {int(radius)}\n", 1)
     return version, radius, source
