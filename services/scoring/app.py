@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from covenant.auth.directory import directory_for, with_directory
+from covenant.auth.directory import directory_for, with_directory, with_directory_batch
 from covenant.grpc.app import ServiceApp, ServiceContext
 from covenant.scoring.v1 import scoring_pb2, scoring_pb2_grpc
 from services.scoring.service import ScoringService
@@ -54,6 +54,9 @@ def create_app(ctx: ServiceContext) -> ServiceApp:
         grpc_service_names=["covenant.scoring.v1.ScoringService"],
         # identity's employee events feed the directory; the rest become metric values
         event_handler=with_directory(directory, lambda session, event: service.apply_event(session, event)),
+        event_batch_handler=with_directory_batch(
+            directory, lambda session, events: service.apply_events(session, events)
+        ),
         migrations_dir=Path(__file__).parent / "migrations",
         on_start=lambda: service.seed(default_scorecards()),
     )
