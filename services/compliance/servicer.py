@@ -7,24 +7,17 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from covenant.auth import DataOwner, can
 from covenant.compliance.v1 import compliance_pb2 as pb
 from covenant.compliance.v1 import compliance_pb2_grpc
 from covenant.errors import InvalidArgument
 from covenant.grpc.context import current_principal
 from covenant.paging import page_cursor, page_token
+from covenant.timestamps import ts
 from services.compliance.service import ComplianceService, ScanOutcome, TextIn
 
 # Evidence keys about other parties (clients, watchlist hits): removed for the case's own employee.
 OTHER_PARTIES = ("client_id", "client_name", "counterparty", "risk", "commitment")
-
-
-def ts(value: datetime) -> Timestamp:
-    t = Timestamp()
-    t.FromDatetime(value if value.tzinfo else value.replace(tzinfo=UTC))
-    return t
 
 
 def text_in(r: pb.ScanTextRequest, now: datetime) -> TextIn:

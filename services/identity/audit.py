@@ -32,8 +32,8 @@ class IdentityAudit:
     def list(
         self, principal: Principal, subject: str, page_size: int, page_token: str
     ) -> tuple[list[audit_pb2.AuditEntry], str]:
+        from covenant.timestamps import ts
         from services.identity.service import page_size as clamp
-        from services.identity.servicer import ts
 
         authorize(principal, "identity.audit.read")
         limit = clamp(page_size)

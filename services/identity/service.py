@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
@@ -46,6 +46,7 @@ from covenant.errors import (
 )
 from covenant.paging import page_cursor, page_token
 from covenant.services import SERVICES
+from covenant.timestamps import utcnow
 from services.identity import passwords, storage
 from services.identity.domain.accounts import (
     Account,
@@ -131,10 +132,6 @@ def page_size(value: int) -> int:
     return min(value or DEFAULT_PAGE, MAX_PAGE)
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 class IdentityService:
     """See module docstring."""
 
@@ -147,7 +144,7 @@ class IdentityService:
         roles: Callable[[], RoleTable],
         audit: AuditTrail,
         config: IdentityConfig = IdentityConfig(),
-        clock: Callable[[], datetime] = _now,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.db = db
         self.cipher = cipher

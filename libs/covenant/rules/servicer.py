@@ -4,12 +4,11 @@ lifecycle (``covenant.rules.authority``); what tooling may show is ``covenant.ru
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.struct_pb2 import Struct
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from covenant.auth import Principal, Scope, authorize, scope_filter
 from covenant.errors import InvalidArgument
@@ -24,6 +23,7 @@ from covenant.rules.pack import PackError, load_pack_yaml
 from covenant.rules.scoping import mask_text, mask_value, visible
 from covenant.rules.v1 import rule_pack_service_pb2 as pb
 from covenant.rules.v1 import rule_pack_service_pb2_grpc
+from covenant.timestamps import ts as _ts
 
 
 def parse_name(name: str) -> tuple[str, str]:
@@ -52,12 +52,6 @@ def _header(content_hash: str, source: str) -> tuple[str, str]:
         _HEADERS.clear()
     _HEADERS[content_hash] = header
     return header
-
-
-def _ts(value: datetime) -> Timestamp:
-    t = Timestamp()
-    t.FromDatetime(value)
-    return t
 
 
 def approvals_pb(approvals: Iterable[store.Approval]) -> list[pb.Approval]:
