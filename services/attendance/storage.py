@@ -37,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from covenant.db.bulk import insert_columns, insert_for
+from covenant.timestamps import as_utc as utc
 from services.attendance.domain.geo import Place
 from services.attendance.domain.stops import Ping
 
@@ -155,11 +156,6 @@ days = Table(
     Index("ix_attendance_days_dirty", "dirty", "day"),
     Index("ix_attendance_days_org", "day", "org_unit", "employee_id"),
 )
-
-
-def utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything stored is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 # -- places ----------------------------------------------------------------------------------------

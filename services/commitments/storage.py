@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from covenant.auth import ScopeFilter
 from covenant.db.bulk import among
 from covenant.errors import Aborted, AlreadyExists, NotFound
+from covenant.timestamps import as_utc as _utc
 from services.commitments.domain.commitment import Commitment, Extension, State
 from services.commitments.domain.terms import Terms
 
@@ -98,12 +99,6 @@ timers = Table(
     ),
     Index("ix_commitment_timers_commitment", "commitment_id", "kind"),
 )
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def insert_commitment(session: Session, c: Commitment, request_id: str | None) -> None:

@@ -30,6 +30,7 @@ from covenant.db.engine import Database
 from covenant.db.outbox import Outbox, new_event
 from covenant.errors import InvalidArgument, NotFound
 from covenant.rules.lifecycle import AUDIT_STREAM as RULES_AUDIT_STREAM
+from covenant.timestamps import as_utc as _utc
 from services.compliance import storage as t
 from services.compliance.domain.cases import check_transition
 from services.compliance.domain.excerpt import excerpt
@@ -80,10 +81,6 @@ class ScanOutcome:
 def _get(session: Session, key: Any, value: str) -> Any:
     """The row whose primary-key column ``key`` equals ``value``, or None."""
     return session.execute(select(key.table).where(key == value)).first()
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 class ComplianceService:

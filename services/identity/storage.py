@@ -7,7 +7,7 @@ commits its state change, audit entry and outbox event together.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import (
@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from covenant.timestamps import as_utc as utc
 from services.identity.domain.accounts import Account, RoleAssignment
 from services.identity.domain.org import SENSITIVE_FIELDS, Employee, EmployeeStatus, OrgUnit
 
@@ -126,13 +127,6 @@ class FieldCipher(Protocol):
     def encrypt(self, plaintext: str, context: str) -> str: ...
 
     def decrypt(self, ciphertext: str, context: str) -> str: ...
-
-
-def utc(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; everything stored is UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
 
 
 # -- idempotency ------------------------------------------------------------------------------------
