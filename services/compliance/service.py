@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from covenant.auth import DataOwner, Principal, authorize, forbid_self, scope_filter
@@ -28,6 +28,7 @@ from covenant.calendar import BusinessCalendar
 from covenant.db.audit import AuditLog
 from covenant.db.engine import Database
 from covenant.db.outbox import Outbox, new_event
+from covenant.db.scope import scope_clause
 from covenant.errors import InvalidArgument, NotFound
 from covenant.rules.lifecycle import AUDIT_STREAM as RULES_AUDIT_STREAM
 from covenant.timestamps import as_utc as _utc
@@ -905,19 +906,9 @@ class ComplianceService:
         """Cases visible to the caller (scope applied in the query), oldest first."""
         scope = scope_filter(principal, "compliance.cases.read")
         stmt = select(t.cases).order_by(t.cases.c.opened_at, t.cases.c.id)
-        if not scope.all:
-            visible = []
-            if scope.employee_id is not None:
-                visible.append(t.cases.c.employee_id == scope.employee_id)
-            if scope.org_unit is not None:
-                visible.append(t.cases.c.org_unit == scope.org_unit)
-            if scope.org_unit_prefix is not None:
-                root = scope.org_unit_prefix.rstrip("/")
-                visible.append(t.cases.c.org_unit == root)
-                visible.append(t.cases.c.org_unit.startswith(root + "/", autoescape=True))
-            if not visible:
-                return [], False
-            stmt = stmt.where(or_(*visible))
+        visible = scope_clause(scope, t.cases.c.employee_id, t.cases.c.org_unit)
+        if visible is not None:
+            stmt = stmt.where(visible)
         if employee_id:
             stmt = stmt.where(t.cases.c.employee_id == employee_id)
         if state:

@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from covenant.db.scope import subtree
 from covenant.timestamps import as_utc as utc
 from services.identity.domain.accounts import Account, RoleAssignment
 from services.identity.domain.org import SENSITIVE_FIELDS, Employee, EmployeeStatus, OrgUnit
@@ -171,7 +172,7 @@ def get_org_unit(session: Session, path: str) -> tuple[OrgUnit, datetime] | None
 def list_org_units(session: Session, root: str, after: str, limit: int) -> list[tuple[OrgUnit, datetime]]:
     q = select(org_units).order_by(org_units.c.path).limit(limit)
     if root:
-        q = q.where(or_(org_units.c.path == root, org_units.c.path.startswith(root + "/", autoescape=True)))
+        q = q.where(subtree(org_units.c.path, root))
     if after:
         q = q.where(org_units.c.path > after)
     return [(OrgUnit(r.path, r.display_name), utc(r.created_at)) for r in session.execute(q)]  # type: ignore[misc]
@@ -278,8 +279,7 @@ def list_employees(
         if org_unit:
             conds.append(employees.c.org_unit == org_unit)
         if org_unit_prefix:
-            conds.append(employees.c.org_unit == org_unit_prefix)
-            conds.append(employees.c.org_unit.startswith(org_unit_prefix + "/", autoescape=True))
+            conds.append(subtree(employees.c.org_unit, org_unit_prefix))
         if not conds:
             return []
         q = q.where(or_(*conds))
