@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from covenant.attendance.v1 import attendance_pb2_grpc
 from covenant.auth.directory import directory_for, with_directory
 from covenant.grpc.app import ServiceApp, ServiceContext
-from services.attendance.actions import VOCABULARY
 from services.attendance.domain.day import rederive_stop_facts
 from services.attendance.service import AttendanceService, DayCloser
 from services.attendance.servicer import AttendanceServicer
@@ -24,8 +21,6 @@ def create_app(ctx: ServiceContext) -> ServiceApp:
             (attendance_pb2_grpc.add_AttendanceServiceServicer_to_server, AttendanceServicer(service))
         ],
         grpc_service_names=["covenant.attendance.v1.AttendanceService"],
-        actions=VOCABULARY,
         event_handler=with_directory(directory, None),  # identity's employee events keep it fresh
-        migrations_dir=Path(__file__).parent / "migrations",
         workers=[DayCloser(service, interval=interval)],
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC
-from pathlib import Path
 
 from sqlalchemy import and_, distinct, select
 from sqlalchemy.orm import Session
@@ -65,7 +64,6 @@ def create_app(ctx: ServiceContext) -> ServiceApp:
         ],
         grpc_service_names=["covenant.commitments.v1.CommitmentsService"],
         event_handler=with_directory(directory, make_event_handler(service)),
-        migrations_dir=Path(__file__).parent / "migrations",
         workers=[DeadlineScheduler(service, interval=interval)],
         on_start=lambda: warn_about_the_calendar(service),
     )

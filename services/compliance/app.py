@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import UTC
-from pathlib import Path
 
 from google.protobuf.json_format import MessageToDict
 from sqlalchemy.orm import Session
@@ -13,7 +12,6 @@ from sqlalchemy.orm import Session
 from covenant.compliance.v1 import compliance_pb2_grpc
 from covenant.events.v1.event_pb2 import Event
 from covenant.grpc.app import ServiceApp, ServiceContext
-from services.compliance.actions import VOCABULARY
 from services.compliance.domain.text import char_table
 from services.compliance.service import ComplianceService
 from services.compliance.servicer import ComplianceServicer
@@ -82,9 +80,7 @@ def create_app(ctx: ServiceContext) -> ServiceApp:
             (compliance_pb2_grpc.add_ComplianceServiceServicer_to_server, ComplianceServicer(service))
         ],
         grpc_service_names=["covenant.compliance.v1.ComplianceService"],
-        actions=VOCABULARY,
         event_handler=handle,
-        migrations_dir=Path(__file__).parent / "migrations",
         workers=[BehaviourScheduler(service, interval)],
         on_start=char_table,  # build the normalisation table before the first scan
     )

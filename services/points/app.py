@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC
-from pathlib import Path
 
 from google.protobuf.json_format import MessageToDict
 from sqlalchemy.orm import Session
@@ -43,5 +42,4 @@ def create_app(ctx: ServiceContext) -> ServiceApp:
         servicers=[(points_pb2_grpc.add_PointsServiceServicer_to_server, PointsServicer(service))],
         grpc_service_names=["covenant.points.v1.PointsService"],
         event_handler=with_directory(directory, handle),  # identity's employee events feed the directory
-        migrations_dir=Path(__file__).parent / "migrations",
     )

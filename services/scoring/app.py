@@ -51,6 +51,5 @@ def create_app(ctx: ServiceContext) -> ServiceApp:
         servicers=[(scoring_pb2_grpc.add_ScoringServiceServicer_to_server, ScoringServicer(service))],
         grpc_service_names=["covenant.scoring.v1.ScoringService"],
         event_handler=lambda session, event: service.apply_event(session, event),
-        migrations_dir=Path(__file__).parent / "migrations",
         on_start=lambda: service.seed(default_scorecards()),
     )

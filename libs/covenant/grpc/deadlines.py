@@ -15,12 +15,7 @@ from typing import Any
 
 import grpc
 
-from covenant.errors import CovenantError
-
-
-class DeadlineExceeded(CovenantError):
-    code = "DEADLINE_EXCEEDED"
-
+from covenant.errors import DeadlineExceeded
 
 _deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("covenant_deadline", default=None)
 
