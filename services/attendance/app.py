@@ -15,7 +15,7 @@ def create_app(ctx: ServiceContext) -> ServiceApp:
     service = AttendanceService(ctx.db, ctx.rules, timezone=ctx.settings.timezone, directory=directory)
     if ctx.rules is not None:  # dry runs judge stops with the candidate's dwell threshold
         ctx.rules.fact_deriver = rederive_stop_facts
-    interval = float(ctx.settings.env.get("COVENANT_ATTENDANCE_CLOSE_INTERVAL_SECONDS", "60"))
+    interval = ctx.settings.attendance_close_interval_seconds
     return ServiceApp(
         servicers=[
             (attendance_pb2_grpc.add_AttendanceServiceServicer_to_server, AttendanceServicer(service))

@@ -57,7 +57,7 @@ def warn_about_the_calendar(service: CommitmentsService) -> None:
 def create_app(ctx: ServiceContext) -> ServiceApp:
     directory = directory_for(ctx)
     service = CommitmentsService(ctx.db, ctx.rules, directory=directory)
-    interval = float(ctx.settings.env.get("COVENANT_SCHEDULER_INTERVAL_SECONDS", "1.0"))
+    interval = ctx.settings.scheduler_interval_seconds
     return ServiceApp(
         servicers=[
             (commitments_pb2_grpc.add_CommitmentsServiceServicer_to_server, CommitmentsServicer(service))

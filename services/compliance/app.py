@@ -61,7 +61,7 @@ class BehaviourScheduler:
 
 def create_app(ctx: ServiceContext) -> ServiceApp:
     service = ComplianceService(ctx.db, ctx.rules, timezone=ctx.settings.timezone)
-    interval = float(ctx.settings.env.get("COVENANT_COMPLIANCE_SCHEDULE_SECONDS") or 3600)
+    interval = ctx.settings.compliance_schedule_seconds
 
     def handle(session: Session, event: Event) -> None:
         """Facts from other services; effects commit with the inbox row (exactly once in effect)."""
