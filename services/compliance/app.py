@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import threading
 from datetime import UTC
 
 from google.protobuf.json_format import MessageToDict
@@ -12,11 +10,11 @@ from sqlalchemy.orm import Session
 from covenant.compliance.v1 import compliance_pb2_grpc
 from covenant.events.v1.event_pb2 import Event
 from covenant.grpc.app import ServiceApp, ServiceContext
+from covenant.periodic import PeriodicWorker
 from services.compliance.domain.text import char_table
 from services.compliance.service import ComplianceService
 from services.compliance.servicer import ComplianceServicer
 
-log = logging.getLogger(__name__)
 CONSUMED = (
     "attendance.visit_verified",
     "attendance.dwell_anomaly",
@@ -25,14 +23,14 @@ CONSUMED = (
 )
 
 
-class BehaviourScheduler:
+class BehaviourScheduler(PeriodicWorker):
     """Every ``interval`` seconds: behaviour rules, SLA escalation, retention purge."""
 
+    name = "compliance-scheduler"
+
     def __init__(self, service: ComplianceService, interval: float) -> None:
+        super().__init__(interval)
         self.service = service
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def run_once(self) -> list[str]:
         now = self.service.clock()
@@ -41,22 +39,8 @@ class BehaviourScheduler:
         self.service.purge(now)
         return opened
 
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.run_once()
-            except Exception:  # keep the loop alive; the next tick retries
-                log.exception("compliance behaviour evaluation failed")
-
-    def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="compliance-scheduler", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float | None = None) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+    def tick(self) -> None:
+        self.run_once()
 
 
 def create_app(ctx: ServiceContext) -> ServiceApp:
