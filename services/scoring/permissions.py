@@ -10,6 +10,7 @@ PERMISSIONS: dict[str, str] = {
     "scoring.scores.read": "Read scores and their explanations",
     "scoring.scores.calibrate": "Calibrate a computed score (with a reason)",
     "scoring.signals.read": "Read trend signals (attrition risk, coaching needed)",
+    "scoring.insights.read": "Read high-performer profiles, the org-unit heat map and unit trends",
 }
 
 ROLE_GRANTS: dict[str, dict[str, str]] = {
@@ -25,11 +26,13 @@ ROLE_GRANTS: dict[str, dict[str, str]] = {
         "scoring.scores.calibrate": "subtree",
         "scoring.scores.compute": "subtree",
         "scoring.signals.read": "subtree",
+        "scoring.insights.read": "subtree",
         "scoring.scorecards.read": "all",
     },
     "hr": {
         "scoring.scores.read": "all",
         "scoring.signals.read": "all",
+        "scoring.insights.read": "all",
         "scoring.scores.compute": "all",
         "scoring.scorecards.read": "all",
         "scoring.scorecards.write": "all",
@@ -54,4 +57,9 @@ RPCS: dict[str, RpcCheck] = {
     "ListScores": RpcCheck("scoring.scores.read", About.LIST),
     "CalibrateScore": RpcCheck("scoring.scores.calibrate", About.EMPLOYEE, own="deny"),
     "ListSignals": RpcCheck("scoring.signals.read", About.LIST),
+    "RefreshPerformerProfile": RpcCheck("scoring.scores.compute", About.UNIT),
+    "GetPerformerProfile": RpcCheck("scoring.insights.read", About.UNIT),
+    "ListCoachingGaps": RpcCheck("scoring.scores.read", About.LIST),
+    "GetHeatMap": RpcCheck("scoring.insights.read", About.LIST),
+    "GetUnitTrends": RpcCheck("scoring.insights.read", About.LIST),
 }

@@ -13,6 +13,7 @@ from covenant.paging import page_cursor, page_token
 from covenant.scoring.v1 import scoring_pb2 as pb
 from covenant.scoring.v1 import scoring_pb2_grpc
 from services.scoring.domain.scorecard import Kpi, Scorecard
+from services.scoring.insights import Insights, StoredProfile
 from services.scoring.service import MetricInput, ScoringService, parse_decimal
 
 MAX_PAGE = 1000
@@ -110,9 +111,26 @@ def score_to_pb(row: Any, calibrations: list[Any]) -> pb.EmployeeScore:
     )
 
 
+def profile_to_pb(p: StoredProfile) -> pb.PerformerProfile:
+    out = pb.PerformerProfile(
+        role=p.role,
+        period=p.period,
+        outcome_kpi=p.outcome_kpi,
+        org_unit=p.org_unit,
+        outcome_threshold=p.threshold,
+        top_count=p.top_count,
+        rest_count=p.rest_count,
+        coaching_signals=p.coaching_signals,
+        kpis=[pb.ProfileKpi(**k.__dict__) for k in p.kpis],
+    )
+    out.computed_at.FromDatetime(p.computed_at)
+    return out
+
+
 class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
-    def __init__(self, service: ScoringService) -> None:
+    def __init__(self, service: ScoringService, insights: Insights | None = None) -> None:
         self.service = service
+        self.insights = insights or Insights(service.db, service.clock)
 
     def CreateScorecardVersion(self, request: pb.CreateScorecardVersionRequest, context: Any) -> pb.Scorecard:
         card, defaults = card_from_pb(request.scorecard)
@@ -190,4 +208,97 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
                 )
                 for r in rows
             ]
+        )
+
+    # -- insights ----------------------------------------------------------------------------
+    def RefreshPerformerProfile(
+        self, request: pb.RefreshPerformerProfileRequest, context: Any
+    ) -> pb.PerformerProfile:
+        r = request
+        return profile_to_pb(
+            self.insights.refresh_profile(current_principal(), r.role, r.period, r.outcome_kpi, r.org_unit)
+        )
+
+    def GetPerformerProfile(
+        self, request: pb.GetPerformerProfileRequest, context: Any
+    ) -> pb.PerformerProfile:
+        r = request
+        return profile_to_pb(
+            self.insights.get_profile(current_principal(), r.role, r.period, r.outcome_kpi, r.org_unit)
+        )
+
+    def ListCoachingGaps(
+        self, request: pb.ListCoachingGapsRequest, context: Any
+    ) -> pb.ListCoachingGapsResponse:
+        r = request
+        found = self.insights.coaching_gaps(
+            current_principal(), r.role, r.period, r.outcome_kpi, r.org_unit, r.employee_id
+        )
+        return pb.ListCoachingGapsResponse(
+            gaps=[
+                pb.CoachingGap(
+                    employee_id=g.employee_id,
+                    org_unit=g.org_unit,
+                    kpi=g.gap.kpi,
+                    label=g.gap.label,
+                    value=g.gap.value,
+                    profile_value=g.gap.profile_value,
+                    gap=g.gap.gap,
+                    detail=g.gap.detail,
+                )
+                for g in found
+            ]
+        )
+
+    def GetHeatMap(self, request: pb.GetHeatMapRequest, context: Any) -> pb.HeatMap:
+        r = request
+        hm = self.insights.heat_map(
+            current_principal(),
+            r.period,
+            r.org_unit,
+            r.role,
+            png=r.render_png,
+            width=r.width_px,
+            height=r.height_px,
+        )
+        return pb.HeatMap(
+            period=hm.period,
+            previous_period=hm.previous_period,
+            org_units=hm.units,
+            kpis=hm.kpis,
+            cells=[
+                pb.HeatMapCell(
+                    org_unit=c.org_unit,
+                    kpi=c.kpi,
+                    value=c.value,
+                    people=c.people,
+                    has_change=c.change is not None,
+                    change=c.change or 0.0,
+                )
+                for c in hm.cells
+            ],
+            png=hm.png,
+        )
+
+    def GetUnitTrends(self, request: pb.GetUnitTrendsRequest, context: Any) -> pb.UnitTrends:
+        r = request
+        series, png = self.insights.unit_trends(
+            current_principal(),
+            r.org_unit,
+            r.from_period,
+            r.to_period,
+            r.role,
+            png=r.render_png,
+            width=r.width_px,
+            height=r.height_px,
+        )
+        return pb.UnitTrends(
+            units=[
+                pb.UnitTrend(
+                    org_unit=unit,
+                    points=[pb.UnitTrendPoint(period=p, score=v, people=n) for p, v, n in points],
+                )
+                for unit, points in series.items()
+            ],
+            png=png,
         )

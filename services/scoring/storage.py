@@ -112,3 +112,19 @@ signals = Table(
     Column("raised_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("employee_id", "period", "kind", name="uq_signals_once"),
 )
+
+# High-performer profiles (docs/analytics.md): one per role, period, outcome KPI and org-unit subtree.
+performer_profiles = Table(
+    "performer_profiles",
+    metadata,
+    Column("role", String(64), primary_key=True),
+    Column("period", String(7), primary_key=True),
+    Column("outcome_kpi", String(64), primary_key=True),
+    Column("org_unit", String(255), primary_key=True),
+    Column("threshold", String(40), nullable=False),
+    Column("top_count", Integer, nullable=False),
+    Column("rest_count", Integer, nullable=False),
+    Column("kpis_json", Text, nullable=False),
+    Column("computed_by", String(128), nullable=False),
+    Column("computed_at", DateTime(timezone=True), nullable=False),
+)

@@ -472,6 +472,37 @@ def scoring_probes(w: World) -> dict[str, Probe]:
         "ListSignals": lambda w, t: (
             lambda md: s.ListSignals(spb.ListSignalsRequest(period=PERIOD), metadata=md)
         ),
+        # authorization comes before the data: too few people for a profile is FAILED_PRECONDITION
+        "RefreshPerformerProfile": lambda w, t: (
+            lambda md: s.RefreshPerformerProfile(
+                spb.RefreshPerformerProfileRequest(
+                    role="credit_officer", period=PERIOD, outcome_kpi="verified_visits", org_unit=_who(t)[1]
+                ),
+                metadata=md,
+            )
+        ),
+        "GetPerformerProfile": lambda w, t: (
+            lambda md: s.GetPerformerProfile(
+                spb.GetPerformerProfileRequest(
+                    role="credit_officer", period=PERIOD, outcome_kpi="verified_visits", org_unit=_who(t)[1]
+                ),
+                metadata=md,
+            )
+        ),
+        "ListCoachingGaps": lambda w, t: (
+            lambda md: s.ListCoachingGaps(
+                spb.ListCoachingGapsRequest(
+                    role="credit_officer", period=PERIOD, outcome_kpi="verified_visits"
+                ),
+                metadata=md,
+            )
+        ),
+        "GetHeatMap": lambda w, t: lambda md: s.GetHeatMap(spb.GetHeatMapRequest(period=PERIOD), metadata=md),
+        "GetUnitTrends": lambda w, t: (
+            lambda md: s.GetUnitTrends(
+                spb.GetUnitTrendsRequest(from_period=PERIOD, to_period=PERIOD), metadata=md
+            )
+        ),
     }
 
 

@@ -57,3 +57,32 @@ def test_the_checks_fail_when_scoring_finds_something_else() -> None:
     assert checks["attrition-risk signals (employees)"].unexpected == 1
     missing = scoring_checks(world, planted, {}, planted)
     assert not missing[0].ok and missing[0].found == 0
+
+
+def test_the_planted_high_performer_profile_is_recovered(sqlite_url: str, tmp_path: Path) -> None:
+    from covenant.demo.profiles import planted_high_performers, profile_checks, show_profile
+
+    world = generate(7, staff=120, places=50, days=1)
+    period = "2026-11"
+    planted = planted_attrition(world)
+    high = planted_high_performers(world, planted)
+    assert len(high) >= 2
+    with running_service(
+        "scoring", db_url=sqlite_url, data_dir=tmp_path, env={"COVENANT_AUTH_MODE": "dev"}
+    ) as svc:
+        c = SimpleNamespace(scoring=scoring_pb2_grpc.ScoringServiceStub(svc.channel))
+        record_score_history(c, world, period, planted)  # type: ignore[arg-type]
+        for month in [*periods_before(period, 3), period]:
+            c.scoring.ComputeScores(spb.ComputeScoresRequest(period=month, org_unit="/hq"))
+        month = periods_before(period, 1)[0]
+        checks = show_profile(c, world, month, high, all_scores(c, month))  # type: ignore[arg-type]
+        assert [ch.label for ch in checks if not ch.ok] == []
+        # the checks can fail: a plan with other high performers does not match
+        profile = c.scoring.GetPerformerProfile(
+            spb.GetPerformerProfileRequest(
+                role="credit_officer", period=month, outcome_kpi="repeat_purchase_rate", org_unit="/hq"
+            )
+        )
+        signals = c.scoring.ListSignals(spb.ListSignalsRequest(period=month, org_unit="/hq")).signals
+        wrong = profile_checks(profile, all_scores(c, month), signals, set(sorted(high)[1:]))  # type: ignore[arg-type]
+        assert not wrong[0].ok and not wrong[2].ok

@@ -7,8 +7,10 @@ that allows only this origin's scripts and styles (docs/console.md).
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -292,6 +294,34 @@ def create_console(
             period = _period_param(period, this_period())
         return render(ctx, "signals.html", signals=ctx.backend.signals(period=period), period=period)
 
+    def heatmap_page(ctx: Ctx) -> Response:
+        period = _period_param(ctx.request.query_params.get("period"), this_period())
+        unit = _unit_param(ctx.request.query_params.get("org_unit"))
+        hm = ctx.backend.heat_map(period, unit)
+        cells = {(c.org_unit, c.kpi): c for c in hm.cells}
+        return render(
+            ctx, "heatmap.html", hm=hm, cells=cells, period=period, org_unit=unit, picture=_png_uri(hm.png)
+        )
+
+    def trends_page(ctx: Ctx) -> Response:
+        to = _period_param(ctx.request.query_params.get("to"), this_period())
+        start = _period_param(ctx.request.query_params.get("from"), _previous_periods(to, 12)[0])
+        unit = _unit_param(ctx.request.query_params.get("org_unit"))
+        tr = ctx.backend.unit_trends(start, to, unit)
+        periods = sorted({p.period for u in tr.units for p in u.points})
+        table = {u.org_unit: {p.period: p for p in u.points} for u in tr.units}
+        return render(
+            ctx,
+            "trends.html",
+            trends=tr,
+            periods=periods,
+            table=table,
+            start=start,
+            to=to,
+            org_unit=unit,
+            picture=_png_uri(tr.png),
+        )
+
     def commitments_page(ctx: Ctx) -> Response:
         items = ctx.backend.commitments()
         groups = {"Due": [], "Fulfilled": [], "Breached": []}
@@ -558,6 +588,8 @@ def create_console(
         Route("/reps/{employee_id}/points", page(rep_points)),
         Route("/points", page(leaderboard)),
         Route("/signals", page(signals_page)),
+        Route("/heatmap", page(heatmap_page)),
+        Route("/trends", page(trends_page)),
         Route("/commitments", page(commitments_page)),
         Route("/cases", page(cases_page)),
         Route("/cases/{case_id}", page(case_page)),
@@ -645,6 +677,16 @@ def _period_param(value: str | None, default: str) -> str:
         return datetime.strptime(value, "%Y-%m").strftime("%Y-%m") if value else default
     except ValueError:
         return default
+
+
+def _unit_param(value: str | None) -> str:
+    """An org-unit path from the query string ("" when absent or not a path)."""
+    value = (value or "").strip()
+    return value if re.fullmatch(r"(/[^/\s]+)+", value) else ""
+
+
+def _png_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode() if png else ""
 
 
 def _local_datetime(value: str, tz: ZoneInfo) -> datetime | None:

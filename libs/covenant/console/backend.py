@@ -224,6 +224,33 @@ class Backend:
         )
         return list(resp.signals)
 
+    def heat_map(self, period: str, org_unit: str = "") -> spb.HeatMap:
+        return self._call(
+            scoring_pb2_grpc.ScoringServiceStub,
+            "scoring",
+            "GetHeatMap",
+            spb.GetHeatMapRequest(
+                period=period, org_unit=org_unit, render_png=True, width_px=900, height_px=480
+            ),
+            READ_TIMEOUT,
+        )
+
+    def unit_trends(self, from_period: str, to_period: str, org_unit: str = "") -> spb.UnitTrends:
+        return self._call(
+            scoring_pb2_grpc.ScoringServiceStub,
+            "scoring",
+            "GetUnitTrends",
+            spb.GetUnitTrendsRequest(
+                org_unit=org_unit,
+                from_period=from_period,
+                to_period=to_period,
+                render_png=True,
+                width_px=900,
+                height_px=420,
+            ),
+            READ_TIMEOUT,
+        )
+
     # -- commitments -----------------------------------------------------------------------------
     def commitments(self, org_unit: str = "", employee_id: str = "") -> list[cpb.Commitment]:
         resp = self._call(

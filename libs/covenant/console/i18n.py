@@ -148,6 +148,14 @@ ZH: dict[str, str] = {
     "Matched": "命中",
     "Screening": "名单筛查",
     "Coaching and attrition signals": "辅导与流失预警",
+    "Heat map": "绩效热力图",
+    "Unit trends": "团队趋势",
+    "Mean per org unit: the score, and each KPI normalised to 0-100; the change is against": (
+        "各组织单元平均值：总分及各指标（归一化到 0-100）；变化对比"
+    ),
+    "From": "从",
+    "To": "到",
+    "Mean score": "平均得分",
     "Version submitted": "版本已提交",
     "Version activated": "版本已生效",
     "Version approved": "版本已批准",

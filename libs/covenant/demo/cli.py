@@ -40,6 +40,7 @@ from covenant.demo.check import (
     text_id,
 )
 from covenant.demo.generator import TZ, World, generate
+from covenant.demo.profiles import plant_pattern, planted_high_performers, show_profile
 from covenant.demo.scoring import metric_rows, periods_before, planted_attrition, scoring_checks
 from covenant.points.v1 import points_pb2 as ppb
 from covenant.points.v1 import points_pb2_grpc
@@ -320,7 +321,9 @@ def commitment_states(c: Clients, expected: dict[str, str], wait_seconds: float 
 
 def record_score_history(c: Clients, world: World, period: str, planted: set[str]) -> int:
     """Sends the KPI values of the history months and the demo month (RecordMetrics, in batches)."""
-    rows = metric_rows(world, period, planted)
+    rows = plant_pattern(
+        world, metric_rows(world, period, planted), period, planted_high_performers(world, planted)
+    )
     for i in range(0, len(rows), 2000):
         c.scoring.RecordMetrics(
             spb.RecordMetricsRequest(
@@ -527,6 +530,11 @@ def main(argv: Sequence[str]) -> int:
             )
         for check in score_checks:
             print(check.line())
+        month = periods_before(period, 1)[
+            0
+        ]  # the last history month: the high-performer pattern is planted there
+        high = planted_high_performers(world, planted)
+        checks += show_profile(c, world, month, high, all_scores(c, month))
         example = first_dwell_route(c, world)
         if example is not None:
             print(

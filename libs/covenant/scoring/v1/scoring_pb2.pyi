@@ -261,3 +261,205 @@ class ListSignalsResponse(_message.Message):
     SIGNALS_FIELD_NUMBER: _ClassVar[int]
     signals: _containers.RepeatedCompositeFieldContainer[Signal]
     def __init__(self, signals: _Optional[_Iterable[_Union[Signal, _Mapping]]] = ...) -> None: ...
+
+class ProfileKpi(_message.Message):
+    __slots__ = ("kpi", "label", "direction", "top_median", "rest_median", "top_iqr", "rest_iqr", "cliffs_delta", "cohens_d")
+    KPI_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    DIRECTION_FIELD_NUMBER: _ClassVar[int]
+    TOP_MEDIAN_FIELD_NUMBER: _ClassVar[int]
+    REST_MEDIAN_FIELD_NUMBER: _ClassVar[int]
+    TOP_IQR_FIELD_NUMBER: _ClassVar[int]
+    REST_IQR_FIELD_NUMBER: _ClassVar[int]
+    CLIFFS_DELTA_FIELD_NUMBER: _ClassVar[int]
+    COHENS_D_FIELD_NUMBER: _ClassVar[int]
+    kpi: str
+    label: str
+    direction: str
+    top_median: float
+    rest_median: float
+    top_iqr: float
+    rest_iqr: float
+    cliffs_delta: float
+    cohens_d: float
+    def __init__(self, kpi: _Optional[str] = ..., label: _Optional[str] = ..., direction: _Optional[str] = ..., top_median: _Optional[float] = ..., rest_median: _Optional[float] = ..., top_iqr: _Optional[float] = ..., rest_iqr: _Optional[float] = ..., cliffs_delta: _Optional[float] = ..., cohens_d: _Optional[float] = ...) -> None: ...
+
+class PerformerProfile(_message.Message):
+    __slots__ = ("role", "period", "outcome_kpi", "org_unit", "outcome_threshold", "top_count", "rest_count", "kpis", "computed_at", "coaching_signals")
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_KPI_FIELD_NUMBER: _ClassVar[int]
+    ORG_UNIT_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    TOP_COUNT_FIELD_NUMBER: _ClassVar[int]
+    REST_COUNT_FIELD_NUMBER: _ClassVar[int]
+    KPIS_FIELD_NUMBER: _ClassVar[int]
+    COMPUTED_AT_FIELD_NUMBER: _ClassVar[int]
+    COACHING_SIGNALS_FIELD_NUMBER: _ClassVar[int]
+    role: str
+    period: str
+    outcome_kpi: str
+    org_unit: str
+    outcome_threshold: float
+    top_count: int
+    rest_count: int
+    kpis: _containers.RepeatedCompositeFieldContainer[ProfileKpi]
+    computed_at: _timestamp_pb2.Timestamp
+    coaching_signals: int
+    def __init__(self, role: _Optional[str] = ..., period: _Optional[str] = ..., outcome_kpi: _Optional[str] = ..., org_unit: _Optional[str] = ..., outcome_threshold: _Optional[float] = ..., top_count: _Optional[int] = ..., rest_count: _Optional[int] = ..., kpis: _Optional[_Iterable[_Union[ProfileKpi, _Mapping]]] = ..., computed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., coaching_signals: _Optional[int] = ...) -> None: ...
+
+class RefreshPerformerProfileRequest(_message.Message):
+    __slots__ = ("role", "period", "outcome_kpi", "org_unit")
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_KPI_FIELD_NUMBER: _ClassVar[int]
+    ORG_UNIT_FIELD_NUMBER: _ClassVar[int]
+    role: str
+    period: str
+    outcome_kpi: str
+    org_unit: str
+    def __init__(self, role: _Optional[str] = ..., period: _Optional[str] = ..., outcome_kpi: _Optional[str] = ..., org_unit: _Optional[str] = ...) -> None: ...
+
+class GetPerformerProfileRequest(_message.Message):
+    __slots__ = ("role", "period", "outcome_kpi", "org_unit")
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_KPI_FIELD_NUMBER: _ClassVar[int]
+    ORG_UNIT_FIELD_NUMBER: _ClassVar[int]
+    role: str
+    period: str
+    outcome_kpi: str
+    org_unit: str
+    def __init__(self, role: _Optional[str] = ..., period: _Optional[str] = ..., outcome_kpi: _Optional[str] = ..., org_unit: _Optional[str] = ...) -> None: ...
+
+class CoachingGap(_message.Message):
+    __slots__ = ("employee_id", "org_unit", "kpi", "label", "value", "profile_value", "gap", "detail")
+    EMPLOYEE_ID_FIELD_NUMBER: _ClassVar[int]
+    ORG_UNIT_FIELD_NUMBER: _ClassVar[int]
+    KPI_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_VALUE_FIELD_NUMBER: _ClassVar[int]
+    GAP_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    employee_id: str
+    org_unit: str
+    kpi: str
+    label: str
+    value: float
+    profile_value: float
+    gap: float
+    detail: str
+    def __init__(self, employee_id: _Optional[str] = ..., org_unit: _Optional[str] = ..., kpi: _Optional[str] = ..., label: _Optional[str] = ..., value: _Optional[float] = ..., profile_value: _Optional[float] = ..., gap: _Optional[float] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class ListCoachingGapsRequest(_message.Message):
+    __slots__ = ("role", "period", "outcome_kpi", "org_unit", "employee_id")
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_KPI_FIELD_NUMBER: _ClassVar[int]
+    ORG_UNIT_FIELD_NUMBER: _ClassVar[int]
+    EMPLOYEE_ID_FIELD_NUMBER: _ClassVar[int]
+    role: str
+    period: str
+    outcome_kpi: str
+    org_unit: str
+    employee_id: str
+    def __init__(self, role: _Optional[str] = ..., period: _Optional[str] = ..., outcome_kpi: _Optional[str] = ..., org_unit: _Optional[str] = ..., employee_id: _Optional[str] = ...) -> None: ...
+
+class ListCoachingGapsResponse(_message.Message):
+    __slots__ = ("gaps",)
+    GAPS_FIELD_NUMBER: _ClassVar[int]
+    gaps: _containers.RepeatedCompositeFieldContainer[CoachingGap]
+    def __init__(self, gaps: _Optional[_Iterable[_Union[CoachingGap, _Mapping]]] = ...) -> None: ...
+
+class HeatMapCell(_message.Message):
+    __slots__ = ("org_unit", "kpi", "value", "people", "has_change", "change")
+    ORG_UNIT_FIELD_NUMBER: _ClassVar[int]
+    KPI_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    PEOPLE_FIELD_NUMBER: _ClassVar[int]
+    HAS_CHANGE_FIELD_NUMBER: _ClassVar[int]
+    CHANGE_FIELD_NUMBER: _ClassVar[int]
+    org_unit: str
+    kpi: str
+    value: float
+    people: int
+    has_change: bool
+    change: float
+    def __init__(self, org_unit: _Optional[str] = ..., kpi: _Optional[str] = ..., value: _Optional[float] = ..., people: _Optional[int] = ..., has_change: _Optional[bool] = ..., change: _Optional[float] = ...) -> None: ...
+
+class GetHeatMapRequest(_message.Message):
+    __slots__ = ("period", "org_unit", "role", "render_png", "width_px", "height_px")
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    ORG_UNIT_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    RENDER_PNG_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_PX_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_PX_FIELD_NUMBER: _ClassVar[int]
+    period: str
+    org_unit: str
+    role: str
+    render_png: bool
+    width_px: int
+    height_px: int
+    def __init__(self, period: _Optional[str] = ..., org_unit: _Optional[str] = ..., role: _Optional[str] = ..., render_png: _Optional[bool] = ..., width_px: _Optional[int] = ..., height_px: _Optional[int] = ...) -> None: ...
+
+class HeatMap(_message.Message):
+    __slots__ = ("period", "previous_period", "org_units", "kpis", "cells", "png")
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    ORG_UNITS_FIELD_NUMBER: _ClassVar[int]
+    KPIS_FIELD_NUMBER: _ClassVar[int]
+    CELLS_FIELD_NUMBER: _ClassVar[int]
+    PNG_FIELD_NUMBER: _ClassVar[int]
+    period: str
+    previous_period: str
+    org_units: _containers.RepeatedScalarFieldContainer[str]
+    kpis: _containers.RepeatedScalarFieldContainer[str]
+    cells: _containers.RepeatedCompositeFieldContainer[HeatMapCell]
+    png: bytes
+    def __init__(self, period: _Optional[str] = ..., previous_period: _Optional[str] = ..., org_units: _Optional[_Iterable[str]] = ..., kpis: _Optional[_Iterable[str]] = ..., cells: _Optional[_Iterable[_Union[HeatMapCell, _Mapping]]] = ..., png: _Optional[bytes] = ...) -> None: ...
+
+class UnitTrendPoint(_message.Message):
+    __slots__ = ("period", "score", "people")
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    PEOPLE_FIELD_NUMBER: _ClassVar[int]
+    period: str
+    score: float
+    people: int
+    def __init__(self, period: _Optional[str] = ..., score: _Optional[float] = ..., people: _Optional[int] = ...) -> None: ...
+
+class UnitTrend(_message.Message):
+    __slots__ = ("org_unit", "points")
+    ORG_UNIT_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    org_unit: str
+    points: _containers.RepeatedCompositeFieldContainer[UnitTrendPoint]
+    def __init__(self, org_unit: _Optional[str] = ..., points: _Optional[_Iterable[_Union[UnitTrendPoint, _Mapping]]] = ...) -> None: ...
+
+class GetUnitTrendsRequest(_message.Message):
+    __slots__ = ("org_unit", "from_period", "to_period", "role", "render_png", "width_px", "height_px")
+    ORG_UNIT_FIELD_NUMBER: _ClassVar[int]
+    FROM_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    TO_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    RENDER_PNG_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_PX_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_PX_FIELD_NUMBER: _ClassVar[int]
+    org_unit: str
+    from_period: str
+    to_period: str
+    role: str
+    render_png: bool
+    width_px: int
+    height_px: int
+    def __init__(self, org_unit: _Optional[str] = ..., from_period: _Optional[str] = ..., to_period: _Optional[str] = ..., role: _Optional[str] = ..., render_png: _Optional[bool] = ..., width_px: _Optional[int] = ..., height_px: _Optional[int] = ...) -> None: ...
+
+class UnitTrends(_message.Message):
+    __slots__ = ("units", "png")
+    UNITS_FIELD_NUMBER: _ClassVar[int]
+    PNG_FIELD_NUMBER: _ClassVar[int]
+    units: _containers.RepeatedCompositeFieldContainer[UnitTrend]
+    png: bytes
+    def __init__(self, units: _Optional[_Iterable[_Union[UnitTrend, _Mapping]]] = ..., png: _Optional[bytes] = ...) -> None: ...

@@ -75,6 +75,31 @@ class ScoringServiceStub:
                 request_serializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.ListSignalsRequest.SerializeToString,
                 response_deserializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.ListSignalsResponse.FromString,
                 _registered_method=True)
+        self.RefreshPerformerProfile = channel.unary_unary(
+                '/covenant.scoring.v1.ScoringService/RefreshPerformerProfile',
+                request_serializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.RefreshPerformerProfileRequest.SerializeToString,
+                response_deserializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.PerformerProfile.FromString,
+                _registered_method=True)
+        self.GetPerformerProfile = channel.unary_unary(
+                '/covenant.scoring.v1.ScoringService/GetPerformerProfile',
+                request_serializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.GetPerformerProfileRequest.SerializeToString,
+                response_deserializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.PerformerProfile.FromString,
+                _registered_method=True)
+        self.ListCoachingGaps = channel.unary_unary(
+                '/covenant.scoring.v1.ScoringService/ListCoachingGaps',
+                request_serializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.ListCoachingGapsRequest.SerializeToString,
+                response_deserializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.ListCoachingGapsResponse.FromString,
+                _registered_method=True)
+        self.GetHeatMap = channel.unary_unary(
+                '/covenant.scoring.v1.ScoringService/GetHeatMap',
+                request_serializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.GetHeatMapRequest.SerializeToString,
+                response_deserializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.HeatMap.FromString,
+                _registered_method=True)
+        self.GetUnitTrends = channel.unary_unary(
+                '/covenant.scoring.v1.ScoringService/GetUnitTrends',
+                request_serializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.GetUnitTrendsRequest.SerializeToString,
+                response_deserializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.UnitTrends.FromString,
+                _registered_method=True)
 
 
 class ScoringServiceServicer:
@@ -134,6 +159,42 @@ class ScoringServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RefreshPerformerProfile(self, request, context):
+        """-- Insights: high-performer profiles, coaching gaps, heat map and trends (docs/analytics.md) --
+        Computes and stores the profile of a role's top quartile on an outcome KPI for a period, and raises
+        coaching_gap signals for the rest of the people it covers.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPerformerProfile(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCoachingGaps(self, request, context):
+        """Each person's gaps to a stored profile (a rep sees their own, a lead their team).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetHeatMap(self, request, context):
+        """Org unit x KPI matrix of a period with the change from the previous period (optionally as a PNG).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetUnitTrends(self, request, context):
+        """Per-unit monthly mean scores over a period range (optionally as a PNG).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ScoringServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -176,6 +237,31 @@ def add_ScoringServiceServicer_to_server(servicer, server):
                     servicer.ListSignals,
                     request_deserializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.ListSignalsRequest.FromString,
                     response_serializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.ListSignalsResponse.SerializeToString,
+            ),
+            'RefreshPerformerProfile': grpc.unary_unary_rpc_method_handler(
+                    servicer.RefreshPerformerProfile,
+                    request_deserializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.RefreshPerformerProfileRequest.FromString,
+                    response_serializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.PerformerProfile.SerializeToString,
+            ),
+            'GetPerformerProfile': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPerformerProfile,
+                    request_deserializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.GetPerformerProfileRequest.FromString,
+                    response_serializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.PerformerProfile.SerializeToString,
+            ),
+            'ListCoachingGaps': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCoachingGaps,
+                    request_deserializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.ListCoachingGapsRequest.FromString,
+                    response_serializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.ListCoachingGapsResponse.SerializeToString,
+            ),
+            'GetHeatMap': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetHeatMap,
+                    request_deserializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.GetHeatMapRequest.FromString,
+                    response_serializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.HeatMap.SerializeToString,
+            ),
+            'GetUnitTrends': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUnitTrends,
+                    request_deserializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.GetUnitTrendsRequest.FromString,
+                    response_serializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.UnitTrends.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -395,6 +481,141 @@ class ScoringService:
             '/covenant.scoring.v1.ScoringService/ListSignals',
             covenant_dot_scoring_dot_v1_dot_scoring__pb2.ListSignalsRequest.SerializeToString,
             covenant_dot_scoring_dot_v1_dot_scoring__pb2.ListSignalsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RefreshPerformerProfile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/covenant.scoring.v1.ScoringService/RefreshPerformerProfile',
+            covenant_dot_scoring_dot_v1_dot_scoring__pb2.RefreshPerformerProfileRequest.SerializeToString,
+            covenant_dot_scoring_dot_v1_dot_scoring__pb2.PerformerProfile.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPerformerProfile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/covenant.scoring.v1.ScoringService/GetPerformerProfile',
+            covenant_dot_scoring_dot_v1_dot_scoring__pb2.GetPerformerProfileRequest.SerializeToString,
+            covenant_dot_scoring_dot_v1_dot_scoring__pb2.PerformerProfile.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCoachingGaps(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/covenant.scoring.v1.ScoringService/ListCoachingGaps',
+            covenant_dot_scoring_dot_v1_dot_scoring__pb2.ListCoachingGapsRequest.SerializeToString,
+            covenant_dot_scoring_dot_v1_dot_scoring__pb2.ListCoachingGapsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetHeatMap(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/covenant.scoring.v1.ScoringService/GetHeatMap',
+            covenant_dot_scoring_dot_v1_dot_scoring__pb2.GetHeatMapRequest.SerializeToString,
+            covenant_dot_scoring_dot_v1_dot_scoring__pb2.HeatMap.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetUnitTrends(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/covenant.scoring.v1.ScoringService/GetUnitTrends',
+            covenant_dot_scoring_dot_v1_dot_scoring__pb2.GetUnitTrendsRequest.SerializeToString,
+            covenant_dot_scoring_dot_v1_dot_scoring__pb2.UnitTrends.FromString,
             options,
             channel_credentials,
             insecure,
