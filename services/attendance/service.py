@@ -57,7 +57,7 @@ from services.attendance.domain.silence import RosterEntry, silent_days
 from services.attendance.domain.stops import Ping, Stop, StopParams, detect_stops, distance_m
 
 SOURCE = "attendance"
-DEFAULT_PAGE, MAX_PAGE = 50, 1000
+DEFAULT_PAGE, MAX_PAGE = paging.DEFAULT_PAGE, paging.MAX_PAGE
 IMPORT_CHUNK = 5_000
 
 

@@ -12,7 +12,7 @@ from covenant.compliance.v1 import compliance_pb2 as pb
 from covenant.compliance.v1 import compliance_pb2_grpc
 from covenant.errors import InvalidArgument
 from covenant.grpc.context import current_principal
-from covenant.paging import page_cursor, page_token
+from covenant.paging import page_cursor, page_size, page_token
 from covenant.timestamps import ts
 from services.compliance.service import ComplianceService, ScanOutcome, TextIn
 
@@ -169,9 +169,7 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
         return case_pb(row, redact=self._redact(row))
 
     def ListCases(self, request: pb.ListCasesRequest, context: Any) -> pb.ListCasesResponse:
-        if request.page_size < 0:
-            raise InvalidArgument("must not be negative", field="page_size")
-        size = min(request.page_size or 50, 1000)
+        size = page_size(request.page_size)
         bound = ("cases", request.employee_id, request.state)
         offset = page_cursor(request.page_token, bound, kind=int) or 0
         rows, more = self.service.list_cases(

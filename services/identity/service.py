@@ -44,7 +44,7 @@ from covenant.errors import (
     ResourceExhausted,
     Unauthenticated,
 )
-from covenant.paging import page_cursor, page_token
+from covenant.paging import page_cursor, page_size, page_token
 from covenant.services import SERVICES
 from covenant.timestamps import utcnow
 from services.identity import passwords, storage
@@ -66,10 +66,8 @@ from services.identity.keys import SigningKeyRing
 
 log = logging.getLogger("covenant.identity")
 
-MAX_PAGE = 1000
 #: The one answer to every refused login (unknown, disabled, locked or wrong password): nothing to tell apart.
 LOGIN_FAILED = "invalid username or password"
-DEFAULT_PAGE = 50
 
 
 #: The employee fields an update may name (the update mask's vocabulary).
@@ -124,12 +122,6 @@ class AccountView:
     account: Account
     created_at: datetime
     locked: bool
-
-
-def page_size(value: int) -> int:
-    if value < 0:
-        raise InvalidArgument("must not be negative", field="page_size")
-    return min(value or DEFAULT_PAGE, MAX_PAGE)
 
 
 class IdentityService:

@@ -11,7 +11,7 @@ from google.protobuf.struct_pb2 import Struct, Value
 
 from covenant.errors import InvalidArgument
 from covenant.grpc.context import current_principal
-from covenant.paging import page_cursor, page_token
+from covenant.paging import page_cursor, page_size, page_token
 from covenant.points.v1 import points_pb2 as pb
 from covenant.points.v1 import points_pb2_grpc
 from covenant.timestamps import opt_ts, ts
@@ -47,12 +47,6 @@ def _plain(value: Value) -> Any:
     if kind == "list_value":
         return [_plain(v) for v in value.list_value.values]
     return None
-
-
-def page(size: int) -> int:
-    if size < 0:
-        raise InvalidArgument("must not be negative", field="page_size")
-    return min(size or 50, 1000)
 
 
 def event_in(e: pb.BusinessEvent, now: datetime) -> EventIn:
@@ -195,7 +189,7 @@ class PointsServicer(points_pb2_grpc.PointsServiceServicer):
     def ListLedgerEntries(
         self, request: pb.ListLedgerEntriesRequest, context: Any
     ) -> pb.ListLedgerEntriesResponse:
-        size = page(request.page_size)
+        size = page_size(request.page_size)
         bound = ("ledger", request.employee_id)
         after = page_cursor(request.page_token, bound, kind=int) or 0
         rows = self.service.ledger(current_principal(), request.employee_id, after, size + 1)
@@ -259,7 +253,7 @@ class PointsServicer(points_pb2_grpc.PointsServiceServicer):
         )
 
     def ListTeamGoals(self, request: pb.ListTeamGoalsRequest, context: Any) -> pb.ListTeamGoalsResponse:
-        size = page(request.page_size)
+        size = page_size(request.page_size)
         bound = ("team-goals", request.org_unit)
         after = page_cursor(request.page_token, bound, kind=str) or ""
         goals = self.service.list_team_goals(current_principal(), request.org_unit, after, size + 1)
@@ -315,7 +309,7 @@ class PointsServicer(points_pb2_grpc.PointsServiceServicer):
         return item_pb(self.service.create_item(current_principal(), item))
 
     def ListRewardItems(self, request: pb.ListRewardItemsRequest, context: Any) -> pb.ListRewardItemsResponse:
-        size = page(request.page_size)
+        size = page_size(request.page_size)
         bound = ("reward-items",)
         after = page_cursor(request.page_token, bound, kind=str) or ""
         rows = self.service.items(current_principal(), after, size + 1)

@@ -9,14 +9,12 @@ from typing import Any
 
 from covenant.errors import InvalidArgument
 from covenant.grpc.context import current_principal
-from covenant.paging import page_cursor, page_token
+from covenant.paging import page_cursor, page_size, page_token
 from covenant.scoring.v1 import scoring_pb2 as pb
 from covenant.scoring.v1 import scoring_pb2_grpc
 from services.scoring.domain.scorecard import Kpi, Scorecard
 from services.scoring.insights import Insights, StoredProfile
 from services.scoring.service import MetricInput, ScoringService, parse_decimal
-
-MAX_PAGE = 1000
 
 
 def kpi_from_pb(k: pb.Kpi, where: str) -> tuple[Kpi, Decimal | None]:
@@ -167,9 +165,7 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         return score_to_pb(*self.service.get_score(current_principal(), request.employee_id, request.period))
 
     def ListScores(self, request: pb.ListScoresRequest, context: Any) -> pb.ListScoresResponse:
-        if request.page_size < 0:
-            raise InvalidArgument("must not be negative", field="page_size")
-        size = min(request.page_size or 50, MAX_PAGE)
+        size = page_size(request.page_size)
         bound = ("scores", request.period, request.org_unit)
         offset = page_cursor(request.page_token, bound, kind=int) or 0
         rows, more = self.service.list_scores(

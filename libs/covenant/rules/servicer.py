@@ -14,7 +14,7 @@ from covenant.auth import Principal, Scope, authorize, scope_filter
 from covenant.errors import InvalidArgument
 from covenant.events.v1.event_pb2 import Event
 from covenant.grpc.context import current_principal
-from covenant.paging import page_cursor, page_token
+from covenant.paging import page_cursor, page_size, page_token
 from covenant.rules import store
 from covenant.rules.authority import READ
 from covenant.rules.engine import FiredAction
@@ -281,9 +281,7 @@ class RulePackServicer(rule_pack_service_pb2_grpc.RulePackServiceServicer):
         authorize(current_principal(), READ)
         if not request.pack_id:
             raise InvalidArgument("is required", field="pack_id")
-        if request.page_size < 0:
-            raise InvalidArgument("must not be negative", field="page_size")
-        size = min(request.page_size or 50, 500)
+        size = page_size(request.page_size)
         bound = ("rule-pack-versions", request.pack_id)
         offset = page_cursor(request.page_token, bound, kind=int) or 0
         versions, active = self.manager.history(request.pack_id)
