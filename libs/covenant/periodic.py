@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Self
 
 log = logging.getLogger(__name__)
 
 
 class PeriodicWorker:
-    """Calls ``tick()`` every ``interval`` seconds on a daemon thread named ``name``."""
+    """Calls ``tick()`` every ``interval`` seconds on a daemon thread named ``thread_name``."""
 
-    name = "periodic-worker"
+    thread_name = "periodic-worker"
     immediate = False  # first tick at start-up instead of one interval later
 
     def __init__(self, interval: float) -> None:
@@ -39,14 +40,15 @@ class PeriodicWorker:
             try:
                 again = self.tick()
             except Exception:  # keep the loop alive; the next pass retries
-                log.exception("%s pass failed", self.name)
+                log.exception("%s pass failed", self.thread_name)
                 again = False
             wait = 0.0 if again else self.next_wait()
 
-    def start(self) -> None:
+    def start(self) -> Self:
         self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
+        self._thread = threading.Thread(target=self._loop, name=self.thread_name, daemon=True)
         self._thread.start()
+        return self
 
     def stop(self, timeout: float | None = None) -> None:
         self._stop.set()

@@ -891,7 +891,7 @@ class AttendanceService:
 class DayCloser(PeriodicWorker):
     """Background worker: every ``interval`` seconds, summarise the employee-days that need it."""
 
-    name = "attendance-day-closer"
+    thread_name = "attendance-day-closer"
 
     def __init__(self, service: AttendanceService, *, interval: float = 60.0) -> None:
         super().__init__(interval)

@@ -15,7 +15,7 @@ from services.commitments.service import CommitmentsService
 class DeadlineScheduler(PeriodicWorker):
     """Background worker: ``start()`` / ``stop()``; ``run_once()`` drains everything due now."""
 
-    name = "commitments-scheduler"
+    thread_name = "commitments-scheduler"
     immediate = True  # catch up on what fell due while the service was down
 
     def __init__(self, service: CommitmentsService, *, interval: float = 1.0, batch: int = 500) -> None:

@@ -26,7 +26,7 @@ CONSUMED = (
 class BehaviourScheduler(PeriodicWorker):
     """Every ``interval`` seconds: behaviour rules, SLA escalation, retention purge."""
 
-    name = "compliance-scheduler"
+    thread_name = "compliance-scheduler"
 
     def __init__(self, service: ComplianceService, interval: float) -> None:
         super().__init__(interval)

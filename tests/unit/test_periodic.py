@@ -5,7 +5,7 @@ from covenant.periodic import PeriodicWorker
 
 
 class Counter(PeriodicWorker):
-    name = "test-counter"
+    thread_name = "test-counter"
 
     def __init__(self, interval: float, fail_first: bool = False, backlog: int = 0) -> None:
         super().__init__(interval)

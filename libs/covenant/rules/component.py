@@ -24,7 +24,7 @@ class ActiveVersionWatcher(PeriodicWorker):
     A failed refresh (database unreachable for a moment) is logged; the active packs keep serving.
     """
 
-    name = "rule-pack-watcher"
+    thread_name = "rule-pack-watcher"
 
     def __init__(self, manager: RulePackManager, interval: float) -> None:
         super().__init__(interval)
