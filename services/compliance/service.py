@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from covenant.auth import DataOwner, Principal, authorize, forbid_self, scope_filter
@@ -901,9 +901,15 @@ class ComplianceService:
         return row
 
     def list_cases(
-        self, principal: Principal, employee_id: str, state: str, offset: int, limit: int
+        self,
+        principal: Principal,
+        employee_id: str,
+        state: str,
+        after: tuple[datetime, str] | None,
+        limit: int,
     ) -> tuple[list[Any], bool]:
-        """Cases visible to the caller (scope applied in the query), oldest first."""
+        """Cases visible to the caller (scope applied in the query), oldest first, after the keyset position
+        ``after`` (opened_at, id)."""
         scope = scope_filter(principal, "compliance.cases.read")
         stmt = select(t.cases).order_by(t.cases.c.opened_at, t.cases.c.id)
         visible = scope_clause(scope, t.cases.c.employee_id, t.cases.c.org_unit)
@@ -913,8 +919,12 @@ class ComplianceService:
             stmt = stmt.where(t.cases.c.employee_id == employee_id)
         if state:
             stmt = stmt.where(t.cases.c.state == state)
+        if after is not None:
+            at, case_id = after
+            c = t.cases.c
+            stmt = stmt.where(or_(c.opened_at > at, and_(c.opened_at == at, c.id > case_id)))
         with self.db.session() as session:
-            rows = session.execute(stmt.offset(offset).limit(limit + 1)).all()
+            rows = session.execute(stmt.limit(limit + 1)).all()
         return rows[:limit], len(rows) > limit
 
     def transition(

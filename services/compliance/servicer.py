@@ -13,11 +13,22 @@ from covenant.compliance.v1 import compliance_pb2_grpc
 from covenant.errors import InvalidArgument
 from covenant.grpc.context import current_principal
 from covenant.paging import page_cursor, page_size, page_token
-from covenant.timestamps import ts
+from covenant.timestamps import as_utc, ts
 from services.compliance.service import ComplianceService, ScanOutcome, TextIn
 
 # Evidence keys about other parties (clients, watchlist hits): removed for the case's own employee.
 OTHER_PARTIES = ("client_id", "client_name", "counterparty", "risk", "commitment")
+
+
+def case_cursor(cursor: tuple[int | str, ...] | None) -> tuple[datetime, str] | None:
+    """The (opened_at, id) keyset position a ListCases page token holds."""
+    if cursor is None:
+        return None
+    try:
+        at, case_id = cursor
+        return as_utc(datetime.fromisoformat(str(at))), str(case_id)
+    except ValueError:
+        raise InvalidArgument("is not a page token of this list (bad cursor)", field="page_token") from None
 
 
 def text_in(r: pb.ScanTextRequest, now: datetime) -> TextIn:
@@ -171,13 +182,13 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
     def ListCases(self, request: pb.ListCasesRequest, context: Any) -> pb.ListCasesResponse:
         size = page_size(request.page_size)
         bound = ("cases", request.employee_id, request.state)
-        offset = page_cursor(request.page_token, bound, kind=int) or 0
+        after = case_cursor(page_cursor(request.page_token, bound, kind=tuple))
         rows, more = self.service.list_cases(
-            current_principal(), request.employee_id, request.state, offset, size
+            current_principal(), request.employee_id, request.state, after, size
         )
+        last = (as_utc(rows[-1].opened_at).isoformat(), rows[-1].id) if more else None
         return pb.ListCasesResponse(
-            cases=[case_pb(r, redact=self._redact(r)) for r in rows],
-            next_page_token=page_token(offset + size if more else None, bound),
+            cases=[case_pb(r, redact=self._redact(r)) for r in rows], next_page_token=page_token(last, bound)
         )
 
     def TransitionCase(self, request: pb.TransitionCaseRequest, context: Any) -> pb.Case:
