@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, delete, func, insert, select, true, update
+from sqlalchemy import ColumnElement, and_, delete, func, insert, select, true, tuple_, update
 from sqlalchemy.orm import Session
 
 from covenant.auth import DataOwner, Principal, ScopeFilter, authorize, forbid_self, scope_filter
@@ -664,8 +664,9 @@ class ScoringService:
         return out
 
     def list_scores(
-        self, principal: Principal, period: str, org_unit: str, offset: int, limit: int
+        self, principal: Principal, period: str, org_unit: str, after: tuple[Any, ...] | None, limit: int
     ) -> tuple[list[tuple[Any, list[Any]]], bool]:
+        """Scores by (org_unit, rank_in_team, employee_id), after that keyset position ``after``."""
         parse_period(period)
         scope: ScopeFilter = scope_filter(principal, "scoring.scores.read")
         with self.db.session() as session:
@@ -675,11 +676,10 @@ class ScoringService:
             visible = scope_clause(scope, t.scores.c.employee_id, t.scores.c.org_unit)
             if visible is not None:
                 stmt = stmt.where(visible)
-            rows = session.execute(
-                stmt.order_by(t.scores.c.org_unit, t.scores.c.rank_in_team, t.scores.c.employee_id)
-                .offset(offset)
-                .limit(limit + 1)
-            ).all()
+            key = (t.scores.c.org_unit, t.scores.c.rank_in_team, t.scores.c.employee_id)
+            if after is not None:
+                stmt = stmt.where(tuple_(*key) > tuple_(*after))
+            rows = session.execute(stmt.order_by(*key).limit(limit + 1)).all()
             more = len(rows) > limit
             rows = rows[:limit]
             cal = self._calibrations(session, [r.employee_id for r in rows], period)

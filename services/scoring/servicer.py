@@ -167,13 +167,18 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
     def ListScores(self, request: pb.ListScoresRequest, context: Any) -> pb.ListScoresResponse:
         size = page_size(request.page_size)
         bound = ("scores", request.period, request.org_unit)
-        offset = page_cursor(request.page_token, bound, kind=int) or 0
+        after = page_cursor(request.page_token, bound, kind=tuple)
+        if after is not None and [type(k) for k in after] != [str, int, str]:
+            raise InvalidArgument("is not a page token of this list (bad cursor)", field="page_token")
         rows, more = self.service.list_scores(
-            current_principal(), request.period, request.org_unit, offset, size
+            current_principal(), request.period, request.org_unit, after, size
         )
+        last = rows[-1][0] if more else None
         return pb.ListScoresResponse(
             scores=[score_to_pb(r, c) for r, c in rows],
-            next_page_token=page_token(offset + size if more else None, bound),
+            next_page_token=page_token(
+                (last.org_unit, last.rank_in_team, last.employee_id) if last is not None else None, bound
+            ),
         )
 
     def CalibrateScore(self, request: pb.CalibrateScoreRequest, context: Any) -> pb.EmployeeScore:
