@@ -154,7 +154,9 @@ def _bulk_insert(session, batch: list[Commitment]) -> None:  # type: ignore[no-u
     )
     session.execute(
         insert(storage.timers),
-        [{"commitment_id": c.id, "kind": "deadline", "due_at": c.terms.deadline} for c in batch],
+        # Deadlines whose provisional breach was already taken: this pass makes them final (the breach
+        # grace of rules/commitments/templates.yaml has passed).
+        [{"commitment_id": c.id, "kind": "breach", "due_at": c.terms.deadline} for c in batch],
     )
 
 

@@ -53,6 +53,7 @@ RULE_RPCS: dict[str, RpcCheck] = {
     "DryRunRulePack": RpcCheck("rules.packs.read"),
     "GetApprovalRequest": RpcCheck("rules.packs.read"),
     "ApproveRulePackVersion": RpcCheck("approve", About.PACK),
+    "RejectRulePackVersion": RpcCheck("approve", About.PACK),
 }
 EVENT_RPCS: dict[str, RpcCheck] = {"DeliverEvents": RpcCheck("events.deliveries.write", About.EVENTS)}
 # Event provenance (docs/security.md, "Event provenance"): a consumer accepts an event only from the service

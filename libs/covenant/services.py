@@ -78,7 +78,16 @@ EMITS: dict[str, frozenset[str]] = {
     "compliance": frozenset(f"compliance.{t}" for t in ("case_opened", "alert_raised", "case_updated")),
     "commitments": frozenset(
         f"commitments.{t}"
-        for t in ("created", "extended", "cancelled", "fulfilled", "late_fulfilled", "breached", "reminder")
+        for t in (
+            "created",
+            "extended",
+            "cancelled",
+            "fulfilled",
+            "late_fulfilled",
+            "breached",
+            "outcome_reversed",
+            "reminder",
+        )
     ),
 }
 

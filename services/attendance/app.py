@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from covenant.attendance.v1 import attendance_pb2_grpc
-from covenant.auth.directory import directory_for, with_directory
+from covenant.auth.directory import EMPLOYEE_CHANGED, directory_for, with_directory
 from covenant.grpc.app import ServiceApp, ServiceContext
 from services.attendance.domain.day import rederive_stop_facts
 from services.attendance.service import AttendanceService, DayCloser
@@ -15,12 +17,21 @@ def create_app(ctx: ServiceContext) -> ServiceApp:
     service = AttendanceService(ctx.db, ctx.rules, timezone=ctx.settings.timezone, directory=directory)
     if ctx.rules is not None:  # dry runs judge stops with the candidate's dwell threshold
         ctx.rules.fact_deriver = rederive_stop_facts
+    feed_directory = with_directory(directory, None)
+
+    def on_event(session: Any, event: Any) -> None:
+        """Identity's employee events keep the directory cache fresh (refusing other senders) and the
+        silence roster in step."""
+        feed_directory(session, event)
+        if event.type == EMPLOYEE_CHANGED:
+            service.observe_employee(session, event)
+
     interval = ctx.settings.attendance_close_interval_seconds
     return ServiceApp(
         servicers=[
             (attendance_pb2_grpc.add_AttendanceServiceServicer_to_server, AttendanceServicer(service))
         ],
         grpc_service_names=["covenant.attendance.v1.AttendanceService"],
-        event_handler=with_directory(directory, None),  # identity's employee events keep it fresh
+        event_handler=on_event,
         workers=[DayCloser(service, interval=interval)],
     )

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from covenant import paging
 from covenant.auth import DataOwner, Principal, authorize, scope_filter
-from covenant.auth.directory import Directory
+from covenant.auth.directory import Directory, DirectoryEntry
 from covenant.calendar import BusinessCalendar
 from covenant.db.engine import Database
 from covenant.db.outbox import Outbox, new_event
@@ -53,7 +53,7 @@ from services.attendance.domain.day import (
 from services.attendance.domain.geo import Place, PlaceIndex, haversine_m
 from services.attendance.domain.integrity import IntegrityParams, integrity_findings
 from services.attendance.domain.pings import PingIn, normalise_batch, validate_ping, validate_point
-from services.attendance.domain.silence import RosterEntry, silent_days
+from services.attendance.domain.silence import DirectoryStatus, RosterEntry, field_roster, silent_days
 from services.attendance.domain.stops import Ping, Stop, StopParams, detect_stops, distance_m
 
 SOURCE = "attendance"
@@ -858,17 +858,24 @@ class AttendanceService:
         return len(claimed)
 
     def record_silence(self, today: str, only_day: str | None = None) -> int:
-        """Creates the employee-days of recently seen employees who sent nothing on a past working day
-        (``silence_lookback_days``), so the day is summarised like any other: no visit. Once per local day
-        per process unless ``only_day`` is given; idempotent across replicas (insert if missing)."""
+        """Creates the employee-days of the roster (``field_roster``: the directory's field reps and the
+        recently seen) who sent nothing on a past working day (``silence_lookback_days``), so the day is
+        summarised like any other: no visit. Once per local day per process unless ``only_day`` is given;
+        idempotent across replicas (insert if missing)."""
         if only_day is None and self._silence_checked == today:
             return 0
         lookback = int(self._num("silence_lookback_days", "", "", 30))
+        field_roles = {str(r) for r in self.param("field_roles", "", "", []) or []}
         end = date.fromisoformat(only_day) if only_day else date.fromisoformat(today) - timedelta(days=1)
         start = end if only_day else date.fromisoformat(today) - timedelta(days=lookback)
+        since = (start - timedelta(days=lookback)).isoformat()
         with self.db.session() as s:
-            rows, seen = db.roster_since(s, (start - timedelta(days=lookback)).isoformat())
-            roster = [RosterEntry(e, date.fromisoformat(first), org, role) for e, first, org, role in rows]
+            rows, seen = db.roster_since(s, since)
+            pinged = [RosterEntry(e, date.fromisoformat(first), org, role) for e, first, org, role in rows]
+            listed = {e: _directory_status(r) for e, r in db.roster_rows(s).items()}
+            quiet = sorted(set(listed) - set(seen))
+            seen.update(db.days_seen_since(s, quiet, since))
+            roster = field_roster(pinged, listed, field_roles)
             by_day = {e: {date.fromisoformat(d) for d in ds} for e, ds in seen.items()}
             found = silent_days(roster, by_day, self.calendar, start, end)
             if found:
@@ -876,6 +883,18 @@ class AttendanceService:
         if only_day is None:
             self._silence_checked = today
         return len(found)
+
+    def observe_employee(self, s: Any, event: Any) -> None:
+        """Keeps the roster in step with identity's ``identity.employee.changed`` events (already accepted
+        by the directory, which checks the sender); the change's local day is when it took effect."""
+        from google.protobuf.json_format import MessageToDict
+
+        entry = DirectoryEntry.from_data(MessageToDict(event.data))
+        if not entry.employee_id:
+            return
+        at = event.occurred_at.ToDatetime(tzinfo=UTC) if event.HasField("occurred_at") else self.clock()
+        day = at.astimezone(self.tz).date().isoformat()
+        db.observe_roster(s, entry.employee_id, entry.org_unit, entry.role, entry.status, day, at)
 
     def close_day(self, principal: Principal, day: str) -> int:
         """Summarises every out-of-date employee-day of a past ``day`` now (instead of waiting for the
@@ -886,6 +905,13 @@ class AttendanceService:
         while (n := self.close_days(day=day, limit=500)) > 0:
             total += n
         return total
+
+
+def _directory_status(r: db.RosterRow) -> DirectoryStatus:
+    away = (date.fromisoformat(r.away_from), date.fromisoformat(r.away_until)) if r.away_from else None
+    return DirectoryStatus(
+        r.org_unit, r.role, r.status, date.fromisoformat(r.joined), date.fromisoformat(r.status_since), away
+    )
 
 
 class DayCloser(PeriodicWorker):

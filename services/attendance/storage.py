@@ -157,6 +157,23 @@ days = Table(
     Index("ix_attendance_days_org", "day", "org_unit", "employee_id"),
 )
 
+# The directory's roster (identity's employee events): who must send something on a working day.
+# ``joined``: the local day identity first said so; ``status_since``: the day of the latest status change;
+# ``away_from``/``away_until``: the last absence already over (ON_LEAVE or LEFT, then ACTIVE; "" if none).
+roster = Table(
+    "attendance_roster",
+    metadata,
+    Column("employee_id", String(64), primary_key=True),
+    Column("org_unit", String(255), nullable=False),
+    Column("role", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("joined", String(10), nullable=False),
+    Column("status_since", String(10), nullable=False),
+    Column("away_from", String(10), nullable=False),
+    Column("away_until", String(10), nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+)
+
 
 # -- places ----------------------------------------------------------------------------------------
 def upsert_places(s: Session, rows: Sequence[dict[str, Any]]) -> int:
@@ -542,6 +559,71 @@ def roster_since(s: Session, first_day: str) -> tuple[list[tuple[str, str, str, 
             first = latest[r.employee_id][1] if r.employee_id in latest else r.day
             latest[r.employee_id] = (r.employee_id, first, r.org_unit, r.role)
     return list(latest.values()), seen
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    employee_id: str
+    org_unit: str
+    role: str
+    status: str
+    joined: str
+    status_since: str
+    away_from: str
+    away_until: str
+
+
+def observe_roster(
+    s: Session, employee_id: str, org_unit: str, role: str, status: str, day: str, at: datetime
+) -> bool:
+    """Applies one directory change made at ``at`` (local ``day``); a change older than the stored one is
+    ignored (events may arrive out of order). False when ignored."""
+    current = s.execute(select(roster).where(roster.c.employee_id == employee_id).with_for_update()).first()
+    if current is None:
+        stmt = insert_for(s, roster).values(
+            employee_id=employee_id,
+            org_unit=org_unit,
+            role=role,
+            status=status,
+            joined=day,
+            status_since=day,
+            away_from="",
+            away_until="",
+            changed_at=at,
+        )
+        return s.execute(stmt.on_conflict_do_nothing().returning(roster.c.employee_id)).first() is not None
+    if utc(current.changed_at) > at:
+        return False
+    values: dict[str, Any] = {"org_unit": org_unit, "role": role, "status": status, "changed_at": at}
+    if status != current.status:
+        values["status_since"] = day
+        if status == "ACTIVE":  # back: the absence that just ended is remembered
+            values["away_from"], values["away_until"] = current.status_since, day
+    s.execute(update(roster).where(roster.c.employee_id == employee_id).values(**values))
+    return True
+
+
+def roster_rows(s: Session) -> dict[str, RosterRow]:
+    """The whole roster by employee id."""
+    return {
+        r.employee_id: RosterRow(
+            r.employee_id, r.org_unit, r.role, r.status, r.joined, r.status_since, r.away_from, r.away_until
+        )
+        for r in s.execute(select(roster))
+    }
+
+
+def days_seen_since(s: Session, employee_ids: Sequence[str], first_day: str) -> dict[str, set[str]]:
+    """The days on or after ``first_day`` each of these employees has a row for."""
+    seen: dict[str, set[str]] = {}
+    ids = sorted(set(employee_ids))
+    for start in range(0, len(ids), 500):
+        q = select(days.c.employee_id, days.c.day).where(
+            and_(days.c.employee_id.in_(ids[start : start + 500]), days.c.day >= first_day)
+        )
+        for r in s.execute(q):
+            seen.setdefault(r.employee_id, set()).add(r.day)
+    return seen
 
 
 def known_org_unit(s: Session, employee_id: str) -> str:

@@ -1,15 +1,21 @@
 """Commitments use cases: create, fulfil, settle due deadlines, extend, cancel, verify, query.
 
 Each use case is one unit of work: the state change, its timers and the outgoing events (through the
-transactional outbox) commit together. Templates, the org calendar and the consequences of settlement
-come from the active commitments rule pack, read at the moment of use; a commitment's terms are frozen
-at creation, so later pack edits never change an existing promise.
+transactional outbox) commit together. Templates, the org calendar and the breach grace come from the
+active commitments rule pack, read from one snapshot per decision; a commitment's terms are frozen at
+creation, so later pack edits never change an existing promise.
+
+Judgement is by fact time (rules/commitments/templates.yaml): a fact that happened before the deadline
+fulfils the promise whenever it arrives. When the deadline fires the breach is only provisional (the
+commitment stays ACTIVE) for ``breach_grace_seconds``; it becomes final (BREACHED, consequences emitted)
+after that. An on-time fact arriving after a final breach reverses it: FULFILLED plus a
+``commitments.outcome_reversed`` event that points and scoring turn into reversal entries.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,6 +33,10 @@ from services.commitments.domain.commitment import Commitment, State
 from services.commitments.domain.terms import Terms
 
 SOURCE = "commitments"
+BREACH_GRACE_PARAMETER = "breach_grace_seconds"
+DEFAULT_BREACH_GRACE_SECONDS = 300
+REVERSED_EVENT = "commitments.outcome_reversed"
+_EVENT_IDS = uuid.UUID("6d0c7e1a-3f7b-4c1e-9a52-6b1f0e2d9c41")  # namespace of deterministic event ids
 OUTCOME_EVENT = {
     State.FULFILLED: "commitments.fulfilled",
     State.BREACHED: "commitments.breached",
@@ -72,14 +82,26 @@ class CommitmentsService:
     # The commitments pack declares templates and the org calendar as rules that fire on the
     # ``commitments.templates`` lookup event (actions ``define_template`` / ``use_calendar``), so each
     # template carries the rule id and pack version that defined it.
-    def _lookup(self) -> list[Any]:
-        return list(self.rules.evaluate({"type": "commitments.templates"}, {}))
+    # Every method takes ``packs``: a ``rules.snapshot()`` shared by one decision (None: take one now).
+    def _lookup(self, packs: Sequence[Any] | None = None) -> list[Any]:
+        return list(self.rules.evaluate({"type": "commitments.templates"}, {}, packs=packs))
 
-    def calendar(self, org_unit: str = "") -> BusinessCalendar:
+    def snapshot(self) -> Sequence[Any]:
+        """One immutable set of the active packs, for every pack read of one decision."""
+        return self.rules.snapshot()  # type: ignore[no-any-return]
+
+    def breach_grace(self, packs: Sequence[Any] | None = None) -> timedelta:
+        """How long a breach stays provisional after its deadline fires (pack parameter)."""
+        seconds = self.rules.parameter(
+            BREACH_GRACE_PARAMETER, default=DEFAULT_BREACH_GRACE_SECONDS, packs=packs
+        )
+        return timedelta(seconds=max(0, int(seconds)))
+
+    def calendar(self, org_unit: str = "", packs: Sequence[Any] | None = None) -> BusinessCalendar:
         """The calendar for ``org_unit``: the ``use_calendar`` whose ``org_unit_prefix`` matches it longest
         (one without a prefix is the org-wide default)."""
         best: tuple[int, BusinessCalendar] | None = None
-        for action in self._lookup():
+        for action in self._lookup(packs):
             if action.action == "use_calendar":
                 prefix = str(action.params.get("org_unit_prefix", ""))
                 if org_unit.startswith(prefix) and (best is None or len(prefix) > best[0]):
@@ -96,9 +118,9 @@ class CommitmentsService:
             for w in BusinessCalendar.from_config(dict(action.params)).warnings(today)
         ]
 
-    def templates(self) -> dict[str, Template]:
+    def templates(self, packs: Sequence[Any] | None = None) -> dict[str, Template]:
         out: dict[str, Template] = {}
-        for action in self._lookup():
+        for action in self._lookup(packs):
             if action.action != "define_template":
                 continue
             spec = dict(action.params)
@@ -141,14 +163,15 @@ class CommitmentsService:
         if not correlation_value:
             raise InvalidArgument("is required (e.g. the loan id)", field="correlation_value")
         authorize(principal, "commitments.commitments.create", DataOwner(employee_id, org_unit))
-        template = self.templates().get(template_id)
+        packs = self.snapshot()  # the template and the calendar come from the same pack versions
+        template = self.templates(packs).get(template_id)
         if template is None:
             raise InvalidArgument(f"unknown template {template_id!r}", field="template_id")
         now = self.clock()
         start = created_at or now
         if start > now + timedelta(minutes=5):
             raise InvalidArgument("is in the future", field="created_at")
-        calendar = self.calendar(org_unit)
+        calendar = self.calendar(org_unit, packs)
         deadline = template.deadline.deadline(start, calendar)
         reminders = tuple(
             deadline - timedelta(hours=h)
@@ -251,22 +274,34 @@ class CommitmentsService:
     def record_fulfilment(
         self, session: Session, *, event_type: str, key: str, value: str, at: datetime, event_id: str
     ) -> list[Commitment]:
-        """Settle every open commitment the fulfilling fact matches (inside the caller's unit of work)."""
+        """Settle every open commitment the fulfilling fact matches (inside the caller's unit of work).
+
+        Judged by the fact's time ``at``, not its arrival: on or before the deadline it fulfils, even a
+        commitment already breached (the breach is reversed, ``commitments.outcome_reversed``)."""
         settled = []
         for before in storage.find_open_by_correlation(session, event_type, key, value):
             after = before.fulfil(at, event_id)
             storage.save_transition(session, before, after)
-            self._settlement_event(session, after)
+            if before.state is State.BREACHED and after.state is State.FULFILLED:
+                self._emit(session, REVERSED_EVENT, after, self._reversal_data(after))
+            else:
+                self._settlement_event(session, after)
             settled.append(after)
         return settled
 
     def settle_due(self, limit: int = 500) -> int:
-        """Fire due timers once: breach expired commitments, send reminders. Returns timers fired.
+        """Fire due timers once: breach expired commitments, send reminders. Returns timers handled.
+
+        A ``deadline`` timer takes a provisional breach: the commitment stays ACTIVE and the timer is
+        re-armed as ``breach`` at now + the pack's grace, since facts from before the deadline may still
+        be on their way (an outage of this service or of the source); the ``breach`` timer makes it
+        final. With a grace of 0 the deadline breaches at once.
 
         Works in batches: one query claims the due timers (skipping rows another scheduler holds), one
         loads their commitments, one bulk update settles them, and the events go to the outbox in the
         same transaction."""
         now = self.clock().astimezone(UTC)
+        grace = self.breach_grace(self.snapshot())
         with self.db.session() as session:
             due = storage.claim_due_timers(session, now, limit)
             loaded = storage.get_many(session, sorted({cid for _, cid, _ in due}), for_update=True)
@@ -274,19 +309,19 @@ class CommitmentsService:
             events: list[tuple[str, Commitment, dict[str, Any]]] = []
             breached: set[str] = set()
             fired: list[int] = []
+            provisional: list[int] = []
             for timer_id, commitment_id, kind in due:
                 c = loaded.get(commitment_id)
-                if (
-                    kind == "deadline"
-                    and c is not None
-                    and c.state is State.ACTIVE
-                    and now < c.effective_deadline
-                ):
+                is_active = c is not None and c.state is State.ACTIVE
+                if kind in ("deadline", "breach") and is_active and now < c.effective_deadline:  # type: ignore[union-attr]
                     continue  # not due after all (e.g. extended); leave the timer for later
+                if kind == "deadline" and is_active and grace and commitment_id not in breached:
+                    provisional.append(timer_id)
+                    continue
                 fired.append(timer_id)
                 if c is None or c.state is not State.ACTIVE or commitment_id in breached:
                     continue
-                if kind == "deadline":
+                if kind in ("deadline", "breach"):
                     after = c.breach(now)
                     settlements.append((c, after))
                     breached.add(commitment_id)
@@ -295,8 +330,9 @@ class CommitmentsService:
                     events.append(("commitments.reminder", c, {"deadline": c.effective_deadline.isoformat()}))
             storage.save_breaches(session, [after.id for _, after in settlements], now)
             storage.mark_fired(session, fired, now)
+            storage.rearm_as_breach(session, provisional, now + grace)
             self.outbox.add_many(session, [self._event(tp, c, extra) for tp, c, extra in events])
-        return len(fired)
+        return len(fired) + len(provisional)
 
     def fulfilment_rate(
         self, principal: Principal, org_unit: str, start: datetime, end: datetime
@@ -344,6 +380,19 @@ class CommitmentsService:
             "pack_version": c.terms.pack_version,
         }
 
+    def _reversal_data(self, c: Commitment) -> dict[str, Any]:
+        """A final breach undone by an on-time fact: what the breach cost is given back
+        (``reversal_score_delta``, and points reverses whatever ``reversed_event_id`` paid) and the
+        fulfilled consequence is applied (``reward_points``, ``score_delta``)."""
+        breached = dict(c.terms.consequences.get("breached", {}))
+        return {
+            **self._settlement_data(c),
+            "reversed_outcome": "breached",
+            "reversed_event_id": breach_event_id(c.id),
+            "reversal_score_delta": -int(breached.get("score", 0)),
+            "fact_at": c.fulfilled_at.isoformat() if c.fulfilled_at else "",
+        }
+
     def _settlement_event(self, session: Session, c: Commitment) -> None:
         self._emit(session, OUTCOME_EVENT[c.state], c, self._settlement_data(c))
 
@@ -357,7 +406,7 @@ class CommitmentsService:
             "state": c.state.value,
             **extra,
         }
-        return new_event(
+        event = new_event(
             event_type,
             source=SOURCE,
             subject=f"employees/{c.terms.employee_id}",
@@ -365,6 +414,14 @@ class CommitmentsService:
             data=data,
             idempotency_key=f"{event_type}:{c.id}",
         )
+        if event_type == OUTCOME_EVENT[State.BREACHED]:
+            event.id = breach_event_id(c.id)  # a reversal names it (points reverses what it paid)
+        return event
 
     def _emit(self, session: Session, event_type: str, c: Commitment, extra: Mapping[str, Any]) -> None:
         self.outbox.add(session, self._event(event_type, c, extra))
+
+
+def breach_event_id(commitment_id: str) -> str:
+    """The id of the one ``commitments.breached`` event of a commitment (deterministic)."""
+    return str(uuid.uuid5(_EVENT_IDS, f"commitments.breached:{commitment_id}"))

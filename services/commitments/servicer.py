@@ -179,7 +179,8 @@ class CommitmentsServicer(commitments_pb2_grpc.CommitmentsServiceServicer):
 
     def ListTemplates(self, request: pb.ListTemplatesRequest, context: Any) -> pb.ListTemplatesResponse:
         authorize(current_principal(), "commitments.commitments.read")
-        calendar = self.service.calendar()
+        packs = self.service.snapshot()  # the calendar and the templates from the same pack versions
+        calendar = self.service.calendar(packs=packs)
         return pb.ListTemplatesResponse(
             templates=[
                 pb.Template(
@@ -191,6 +192,6 @@ class CommitmentsServicer(commitments_pb2_grpc.CommitmentsServiceServicer):
                     pack_id=t.pack_id,
                     pack_version=t.pack_version,
                 )
-                for t in sorted(self.service.templates().values(), key=lambda t: t.id)
+                for t in sorted(self.service.templates(packs).values(), key=lambda t: t.id)
             ]
         )

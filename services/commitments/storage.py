@@ -86,7 +86,8 @@ timers = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("commitment_id", String(64), ForeignKey("commitments.id"), nullable=False),
-    Column("kind", String(16), nullable=False),  # "reminder" | "deadline"
+    # "reminder" | "deadline" | "breach" (a deadline that fired: its breach is provisional until due_at)
+    Column("kind", String(16), nullable=False),
     Column("due_at", DateTime(timezone=True), nullable=False),
     Column("fired_at", DateTime(timezone=True)),
     Index(
@@ -171,11 +172,11 @@ def save_transition(session: Session, before: Commitment, after: Commitment) -> 
             .where(
                 and_(
                     timers.c.commitment_id == after.id,
-                    timers.c.kind == "deadline",
+                    timers.c.kind.in_(["deadline", "breach"]),
                     timers.c.fired_at.is_(None),
                 )
             )
-            .values(due_at=ext.new_deadline)
+            .values(kind="deadline", due_at=ext.new_deadline)  # a provisional breach is called off
         )
     if after.state is not State.ACTIVE:
         # Settled: pending timers will never fire.
@@ -358,6 +359,17 @@ def mark_fired(session: Session, timer_ids: Sequence[int], now: datetime) -> Non
             update(timers)
             .where(and_(_among(timers.c.id, timer_ids, session), timers.c.fired_at.is_(None)))
             .values(fired_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def rearm_as_breach(session: Session, timer_ids: Sequence[int], due_at: datetime) -> None:
+    """Deadline timers whose breach is provisional: they fire again at ``due_at`` as ``breach``."""
+    if timer_ids:
+        session.execute(
+            update(timers)
+            .where(and_(_among(timers.c.id, timer_ids, session), timers.c.fired_at.is_(None)))
+            .values(kind="breach", due_at=due_at)
             .execution_options(synchronize_session=False)
         )
 

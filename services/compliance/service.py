@@ -79,6 +79,9 @@ class ScanOutcome:
     pack_version: str
 
 
+SCREENING_STATUSES = ("OPEN",)  # a stored hit is open; clearing hits is not built yet
+
+
 def _get(session: Session, key: Any, value: str) -> Any:
     """The row whose primary-key column ``key`` equals ``value``, or None."""
     return session.execute(select(key.table).where(key == value)).first()
@@ -117,18 +120,25 @@ class ComplianceService:
             return day.strftime("%Y-%m")
         return day.isoformat()
 
-    def calendar(self) -> BusinessCalendar:
+    def calendar(self, packs: Sequence[Any] | None = None) -> BusinessCalendar:
         """The pack's business calendar: "a day" in the behaviour rules is one of its working days."""
-        config = self.rules.parameter("business_calendar", default={"official": "cn"}) or {}
+        config = self.rules.parameter("business_calendar", default={"official": "cn"}, packs=packs) or {}
         return BusinessCalendar.from_config({"timezone": str(self.tz), **dict(config)})
 
     # -- pack-driven scanner -----------------------------------------------------------------
-    def scanner(self) -> tuple[PhraseScanner, str, str]:
-        """The scanner for the active pack (rebuilt when the pack providing the phrases changes)."""
-        source = tuple(self.rules.parameter_source(name) for name in (*SCAN_PARAMETERS, "homophones"))
+    def scanner(self, packs: Sequence[Any] | None = None) -> tuple[PhraseScanner, str, str]:
+        """The scanner for ``packs`` (a snapshot; None: the active packs now), rebuilt when the pack
+        providing the phrases changes. Its phrases and the version it reports come from the same set."""
+        packs = self.rules.snapshot() if packs is None else packs
+        source = tuple(
+            self.rules.parameter_source(name, packs=packs) for name in (*SCAN_PARAMETERS, "homophones")
+        )
         cached = self._scanner
         if cached is None or cached[0] != source:
-            p = self.rules.parameter
+
+            def p(name: str, default: Any) -> Any:
+                return self.rules.parameter(name, default=default, packs=packs)
+
             scanner = PhraseScanner(
                 [Phrase(x["phrase"], x["category"], x["severity"]) for x in p("phrases", default=[])],
                 negation_cues=p("negation_cues", default=[]),
@@ -156,10 +166,12 @@ class ComplianceService:
         evidence: dict[str, Any],
         evidence_key: str,
         category: str = "",
+        packs: Sequence[Any] | None = None,
     ) -> list[str]:
-        """Evaluate the pack for one finding; every ``open_case`` opens or joins a case."""
+        """Evaluate the pack (``packs``: the decision's snapshot) for one finding; every ``open_case``
+        opens or joins a case."""
         cases: list[str] = []
-        for a in self.rules.evaluate(dict(event), dict(facts)):
+        for a in self.rules.evaluate(dict(event), dict(facts), packs=packs):
             if a.action != "open_case":
                 continue
             case_id = self._open_case(
@@ -311,7 +323,8 @@ class ComplianceService:
         if not texts:
             raise InvalidArgument("at least one text is required", field="texts")
         self._validate_texts(principal, texts)
-        scanner, pack_id, version = self.scanner()
+        packs = self.rules.snapshot()  # phrases, case rules and the recorded version: one pack set
+        scanner, pack_id, version = self.scanner(packs)
         results = []
         with self.db.session() as session:
             for x in texts:
@@ -324,14 +337,20 @@ class ComplianceService:
                     results.append(ScanOutcome(hits, saved["cases"], saved["pack_id"], saved["pack_version"]))
                     continue
                 hits = scanner.scan(x.text)
-                cases = self._record_hits(session, x, hits, pack_id, version)
-                cases += self._visit_note_rules(session, x)
+                cases = self._record_hits(session, x, hits, pack_id, version, packs)
+                cases += self._visit_note_rules(session, x, packs)
                 self._record_scan(session, principal, x, hits, cases, pack_id, version)
                 results.append(ScanOutcome(hits, cases, pack_id, version))
         return results
 
     def _record_hits(
-        self, session: Session, x: TextIn, hits: Iterable[Hit], pack_id: str, version: str
+        self,
+        session: Session,
+        x: TextIn,
+        hits: Iterable[Hit],
+        pack_id: str,
+        version: str,
+        packs: Sequence[Any] | None = None,
     ) -> list[str]:
         cases: list[str] = []
         for h in hits:
@@ -364,6 +383,7 @@ class ComplianceService:
                 evidence=evidence,
                 evidence_key=f"{x.text_id}:{h.start}",
                 category=h.category,
+                packs=packs,
             ):
                 if c not in cases:
                     cases.append(c)
@@ -417,7 +437,8 @@ class ComplianceService:
         with self.db.session() as session:
             if _get(session, t.scanned_texts.c.text_id, header.text_id) is not None:
                 raise InvalidArgument("this transcript was already scanned", field="header.text_id")
-        scanner, pack_id, version = self.scanner()
+        packs = self.rules.snapshot()  # the whole transcript is judged on one pack set
+        scanner, pack_id, version = self.scanner(packs)
         stream = scanner.stream()
         all_hits: list[Hit] = []
         all_cases: list[str] = []
@@ -426,7 +447,7 @@ class ComplianceService:
             if not hits:
                 return None
             with self.db.session() as session:
-                cases = self._record_hits(session, header, hits, pack_id, version)
+                cases = self._record_hits(session, header, hits, pack_id, version, packs)
             all_hits.extend(hits)
             all_cases.extend(c for c in cases if c not in all_cases)
             return ScanOutcome(hits, cases, pack_id, version)
@@ -508,9 +529,10 @@ class ComplianceService:
         return len(new), total
 
     def _thresholds(self) -> tuple[dict[str, float], float]:
-        raw = self.rules.parameter("screening_thresholds", default={}) or {}
+        packs = self.rules.snapshot()
+        raw = self.rules.parameter("screening_thresholds", default={}, packs=packs) or {}
         return {k: float(v) for k, v in raw.items()}, float(
-            self.rules.parameter("screening_default_threshold", default=85)
+            self.rules.parameter("screening_default_threshold", default=85, packs=packs)
         )
 
     def screen(self, principal: Principal, names: Sequence[str]) -> list[list[Match]]:
@@ -549,16 +571,18 @@ class ComplianceService:
             thresholds, default = self._thresholds()
             matches = self.watchlists().screen(client_name, thresholds, default)
         with self.db.session() as session:
-            if activity_id and self._replayed(session, f"activity:{activity_id}"):
+            if activity_id and self._replayed(session, f"activity:{activity_id}") is not None:
                 return []
             if activity_id:
                 self._remember(session, f"activity:{activity_id}", "RecordClientActivity", {})
             if kind == "contact":
+                contact_id = activity_id or uuid.uuid4().hex
                 if matches is not None:
                     self._classify_client(session, client_id, matches)
-                return self.record_contact(
-                    session, employee_id, org_unit, client_id, at, activity_id or uuid.uuid4().hex
-                )
+                    self._store_hits(
+                        session, contact_id, employee_id, org_unit, client_id, client_name, at, matches
+                    )
+                return self.record_contact(session, employee_id, org_unit, client_id, at, contact_id)
             key = and_(
                 t.client_activity.c.employee_id == employee_id, t.client_activity.c.client_id == client_id
             )
@@ -595,6 +619,100 @@ class ComplianceService:
                 update(t.client_risk).where(t.client_risk.c.client_id == client_id).values(**values)
             )
 
+    def _store_hits(
+        self,
+        session: Session,
+        activity_id: str,
+        employee_id: str,
+        org_unit: str,
+        client_id: str,
+        client_name: str,
+        at: datetime,
+        matches: Sequence[Match],
+    ) -> None:
+        """Keep each watchlist match of a contact's client name, with its explanation (the features)."""
+        for m in matches:
+            exists = session.execute(
+                select(t.screening_hits.c.id).where(
+                    and_(
+                        t.screening_hits.c.activity_id == activity_id,
+                        t.screening_hits.c.entry_id == m.entry_id,
+                    )
+                )
+            ).first()
+            if exists is None:
+                session.execute(
+                    insert(t.screening_hits).values(
+                        activity_id=activity_id,
+                        employee_id=employee_id,
+                        org_unit=org_unit.rstrip("/"),
+                        client_id=client_id,
+                        client_name=client_name.strip(),
+                        entry_id=m.entry_id,
+                        list_name=m.list_name,
+                        listed_name=m.listed_name,
+                        score=float(m.score),
+                        features=json.dumps(list(m.features), ensure_ascii=False),
+                        status="OPEN",
+                        at=at,
+                    )
+                )
+
+    def list_screening_hits(
+        self,
+        principal: Principal,
+        *,
+        org_unit: str = "",
+        start_date: str = "",
+        end_date: str = "",
+        status: str = "",
+        before_id: int | None = None,
+        limit: int = 50,
+    ) -> tuple[list[Any], bool]:
+        """Stored screening hits the caller may read (scope applied in the query), newest first, optionally
+        in an org-unit subtree, between two local dates (inclusive) and in one status."""
+        scope = scope_filter(principal, "compliance.screening.read")
+        if status and status not in SCREENING_STATUSES:
+            raise InvalidArgument(f"must be one of {', '.join(SCREENING_STATUSES)}", field="status")
+        days = {}
+        for name, value in (("start_date", start_date), ("end_date", end_date)):
+            if value:
+                try:
+                    days[name] = date.fromisoformat(value)
+                except ValueError:
+                    raise InvalidArgument("must be a date YYYY-MM-DD", field=name) from None
+        if len(days) == 2 and days["start_date"] > days["end_date"]:
+            raise InvalidArgument("must not be after end_date", field="start_date")
+        h = t.screening_hits.c
+        stmt = select(t.screening_hits).order_by(h.id.desc())
+        if not scope.all:
+            visible = []
+            if scope.employee_id is not None:
+                visible.append(h.employee_id == scope.employee_id)
+            if scope.org_unit is not None:
+                visible.append(h.org_unit == scope.org_unit)
+            if scope.org_unit_prefix is not None:
+                root = scope.org_unit_prefix.rstrip("/")
+                visible.extend([h.org_unit == root, h.org_unit.startswith(root + "/", autoescape=True)])
+            if not visible:
+                return [], False
+            stmt = stmt.where(or_(*visible))
+        if org_unit.rstrip("/"):
+            root = org_unit.rstrip("/")
+            stmt = stmt.where(or_(h.org_unit == root, h.org_unit.startswith(root + "/", autoescape=True)))
+        if "start_date" in days:
+            stmt = stmt.where(h.at >= datetime.combine(days["start_date"], datetime.min.time(), self.tz))
+        if "end_date" in days:
+            end = days["end_date"] + timedelta(days=1)
+            stmt = stmt.where(h.at < datetime.combine(end, datetime.min.time(), self.tz))
+        if status:
+            stmt = stmt.where(h.status == status)
+        if before_id is not None:
+            stmt = stmt.where(h.id < before_id)
+        with self.db.session() as session:
+            rows = session.execute(stmt.limit(limit + 1)).all()
+        return rows[:limit], len(rows) > limit
+
     def record_contact(
         self,
         session: Session,
@@ -617,7 +735,8 @@ class ComplianceService:
             )
         )
         risk = _get(session, t.client_risk.c.client_id, client_id)
-        days = int(self.rules.parameter("contact_window_days", default=7))
+        packs = self.rules.snapshot()  # the window counted and the rule judging the count: one pack set
+        days = int(self.rules.parameter("contact_window_days", default=7, packs=packs))
         contacts = int(
             session.execute(
                 select(func.count())
@@ -649,6 +768,7 @@ class ComplianceService:
             },
             evidence_key=f"contact:{client_id}",
             category="high_risk_contact",
+            packs=packs,
         )
 
     def record_follow_up(
@@ -662,7 +782,7 @@ class ComplianceService:
         if row is not None and (row.last_follow_up_at is None or _utc(row.last_follow_up_at) < at):
             session.execute(update(t.client_activity).where(key).values(last_follow_up_at=at))
 
-    def _visit_note_rules(self, session: Session, x: TextIn) -> list[str]:
+    def _visit_note_rules(self, session: Session, x: TextIn, packs: Sequence[Any] | None = None) -> list[str]:
         """A "client visit" note after a dwell anomaly the same day is a rule decision."""
         if x.channel != "visit_note":
             return []
@@ -692,6 +812,7 @@ class ComplianceService:
             evidence=evidence,
             evidence_key=f"note:{x.text_id}",
             category="visit_misreport",
+            packs=packs,
         )
 
     def on_event(
@@ -767,7 +888,8 @@ class ComplianceService:
         with self.db.session() as session:
             before = set(session.execute(select(t.cases.c.id)).scalars())
             rows = session.execute(select(t.client_activity).where(t.client_activity.c.open == 1)).all()
-            calendar = self.calendar()
+            packs = self.rules.snapshot()  # the calendar and the rules of this pass: one pack set
+            calendar = self.calendar(packs)
             for r in rows:
                 last = r.last_follow_up_at or r.opened_at
                 since = self.local_date(last)
@@ -784,6 +906,7 @@ class ComplianceService:
                     evidence={"client_id": r.client_id, "days_without_follow_up": days},
                     evidence_key=f"client:{r.client_id}:{self.local_date(last).isoformat()}",
                     category="follow_up",
+                    packs=packs,
                 )
                 opened += [c for c in cases if c.removeprefix("cases/") not in before and c not in opened]
         return opened

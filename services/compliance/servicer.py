@@ -124,6 +124,28 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
         )
         return pb.LoadWatchlistResponse(loaded=loaded, total=total)
 
+    def ListScreeningHits(
+        self, request: pb.ListScreeningHitsRequest, context: Any
+    ) -> pb.ListScreeningHitsResponse:
+        if request.page_size < 0:
+            raise InvalidArgument("must not be negative", field="page_size")
+        size = min(request.page_size or 50, 1000)
+        bound = ("screening-hits", request.org_unit, request.start_date, request.end_date, request.status)
+        before = page_cursor(request.page_token, bound, kind=int)
+        rows, more = self.service.list_screening_hits(
+            current_principal(),
+            org_unit=request.org_unit,
+            start_date=request.start_date,
+            end_date=request.end_date,
+            status=request.status,
+            before_id=before,
+            limit=size,
+        )
+        return pb.ListScreeningHitsResponse(
+            hits=[screening_hit_pb(r) for r in rows],
+            next_page_token=page_token(rows[-1].id if more and rows else None, bound),
+        )
+
     def ScreenNames(self, request: pb.ScreenNamesRequest, context: Any) -> pb.ScreenNamesResponse:
         results = self.service.screen(current_principal(), list(request.names))
         return pb.ScreenNamesResponse(
@@ -248,3 +270,23 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
             reason=f"{broken.stream}: {broken.reason}" if broken else "",
             streams=streams,
         )
+
+
+def screening_hit_pb(r: Any) -> pb.ScreeningHit:
+    at = ts(r.at)
+    return pb.ScreeningHit(
+        name=f"screeningHits/{r.id}",
+        employee_id=r.employee_id,
+        org_unit=r.org_unit,
+        client_id=r.client_id,
+        client_name=r.client_name,
+        match=pb.ScreeningMatch(
+            entry_id=r.entry_id,
+            list_name=r.list_name,
+            listed_name=r.listed_name,
+            score=r.score,
+            features=json.loads(r.features),
+        ),
+        status=r.status,
+        contact_time=at,
+    )

@@ -1,8 +1,19 @@
-"""SQLAlchemy storage for compliance: scanned texts, watchlists, client activity, cases."""
+"""SQLAlchemy storage for compliance: scanned texts, watchlists, screening hits, client activity, cases."""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 metadata = MetaData()
 
@@ -77,6 +88,28 @@ client_risk = Table(
     Column("high_risk", Integer, nullable=False),
     Column("reason", Text, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# A client contact whose client name matched a watchlist entry: one row per (activity, entry), with the
+# explanation (the features behind the score: matched by characters, pinyin or traditional form).
+screening_hits = Table(
+    "compliance_screening_hits",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("activity_id", String(128), nullable=False),
+    Column("employee_id", String(64), nullable=False),
+    Column("org_unit", String(255), nullable=False),
+    Column("client_id", String(128), nullable=False),
+    Column("client_name", String(256), nullable=False),
+    Column("entry_id", String(128), nullable=False),
+    Column("list_name", String(128), nullable=False),
+    Column("listed_name", Text, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("features", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("activity_id", "entry_id", name="uq_compliance_screening_hit"),
+    Index("ix_compliance_screening_hits_org", "org_unit", "at"),
 )
 
 dwell_anomalies = Table(

@@ -111,10 +111,11 @@ class LiveRoleTable:
         if self._rules is None:
             return None, "", ""
         try:
-            value = self._rules.parameter(PARAMETER)
+            packs = self._rules.snapshot()  # the table and the version it is stamped with, from one set
+            value = self._rules.parameter(PARAMETER, packs=packs)
         except Exception:  # no active pack defines it yet
             return None, "", ""
-        pack_id, version = self._rules.parameter_source(PARAMETER)
+        pack_id, version = self._rules.parameter_source(PARAMETER, packs=packs)
         return value, pack_id or PACK_ID, version
 
     def __call__(self) -> RoleTable:

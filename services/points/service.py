@@ -620,10 +620,11 @@ class PointsService:
     def expire(self, principal: Principal, as_of: datetime | None) -> tuple[int, int]:
         """Expiry entries for points earned before ``as_of - expiry_days`` and not spent since."""
         authorize(principal, "points.ledger.expire")
-        days = int(self.rules.parameter("expiry_days", default=0) or 0)
+        packs = self.rules.snapshot()  # the expiry window and the version stamped on the entries, together
+        days = int(self.rules.parameter("expiry_days", default=0, packs=packs) or 0)
         if days <= 0:
             return 0, 0
-        pack_id, pack_version = self.rules.parameter_source("expiry_days")
+        pack_id, pack_version = self.rules.parameter_source("expiry_days", packs=packs)
         as_of = as_of or self.clock()
         cutoff = as_of - timedelta(days=days)
         source = f"expiry:{cutoff.date().isoformat()}"

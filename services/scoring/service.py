@@ -502,10 +502,13 @@ class ScoringService:
             signalled = self._signalled(session, ids, period)
             signal_rows: list[dict[str, Any]] = []
             events: list[Event] = []
+            packs = self.rules.snapshot()  # one pack set judges everyone of this run
             for r in results:
                 past = history[r.person.employee_id]
                 series = [past[k] for k in sorted(past) if k < period] + [r.total]
-                self._signals(r.person, period, r.total, series, r.gaps, signalled, signal_rows, events)
+                self._signals(
+                    r.person, period, r.total, series, r.gaps, signalled, signal_rows, events, packs=packs
+                )
             if signal_rows:  # one INSERT each, rows in the order they were raised
                 session.execute(insert(t.signals), signal_rows)
                 self.outbox.add_many(session, events)
@@ -563,9 +566,12 @@ class ScoringService:
         signalled: set[tuple[str, str]],
         signal_rows: list[dict[str, Any]],
         events: list[Event],
+        *,
+        packs: Sequence[Any] | None = None,
     ) -> None:
-        """Evaluate the trend rules for one employee; what fired and was not raised yet is added to
-        ``signalled``, its signal row to ``signal_rows`` and its event to ``events``."""
+        """Evaluate the trend rules for one employee (on ``packs``, the run's snapshot); what fired and was
+        not raised yet is added to ``signalled``, its signal row to ``signal_rows`` and its event to
+        ``events``."""
         facts = trend_facts(series)
         weakest = min(cohort_gaps.items(), key=lambda kv: kv[1]) if cohort_gaps else ("", 1.0)
         fired = self.rules.evaluate(
@@ -584,6 +590,7 @@ class ScoringService:
                 "weakest_kpi_normalised": weakest[1],
                 **{f"kpi_{k}": v for k, v in cohort_gaps.items()},
             },
+            packs=packs,
         )
         for a in fired:
             if a.action != "raise_signal":

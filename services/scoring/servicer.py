@@ -13,6 +13,7 @@ from covenant.paging import page_cursor, page_size, page_token
 from covenant.scoring.v1 import scoring_pb2 as pb
 from covenant.scoring.v1 import scoring_pb2_grpc
 from services.scoring.domain.scorecard import Kpi, Scorecard
+from services.scoring.drivers import DriverAnalyses, draft_card
 from services.scoring.insights import Insights, StoredProfile
 from services.scoring.service import MetricInput, ScoringService, parse_decimal
 
@@ -109,6 +110,52 @@ def score_to_pb(row: Any, calibrations: list[Any]) -> pb.EmployeeScore:
     )
 
 
+def analysis_to_pb(row: Any) -> pb.DriverAnalysis:
+    result = json.loads(row.result_json)
+    out = pb.DriverAnalysis(
+        name=f"driverAnalyses/{row.id}",
+        role=row.role,
+        outcome=row.outcome,
+        period_from=row.period_from,
+        period_to=row.period_to,
+        org_unit=row.org_unit,
+        model=row.model,
+        model_version=row.model_version,
+        observations=row.observations,
+        people=row.people,
+        fit=float(row.fit),
+        condition_number=result["condition_number"],
+        kpis=result["kpis"],
+        coefficients=[
+            pb.DriverCoefficient(**{k: float("inf") if v is None else v for k, v in c.items()})
+            for c in result["coefficients"]
+        ],
+        warnings=[pb.AnalysisWarning(code=w["code"], message=w["message"]) for w in result["warnings"]],
+        created_by=row.created_by,
+    )
+    out.created_at.FromDatetime(row.created_at)
+    return out
+
+
+def draft_to_pb(row: Any) -> pb.ScorecardDraft:
+    card = card_to_pb(*draft_card(row), created_by=row.drafted_by)
+    diff = json.loads(row.diff_json)
+    return pb.ScorecardDraft(
+        name=f"scorecardDrafts/{row.id}",
+        analysis=f"driverAnalyses/{row.analysis_id}",
+        base_version=row.base_version,
+        scorecard=card,
+        state=row.state,
+        drafted_by=row.drafted_by,
+        approved_by=row.approved_by,
+        activated_version=row.activated_version or 0,
+        diff_period=row.diff_period,
+        people_compared=diff["people"],
+        rank_changes_total=diff["changes_total"],
+        rank_changes=[pb.RankChange(**c) for c in diff["changes"]],
+    )
+
+
 def profile_to_pb(p: StoredProfile) -> pb.PerformerProfile:
     out = pb.PerformerProfile(
         role=p.role,
@@ -128,6 +175,7 @@ def profile_to_pb(p: StoredProfile) -> pb.PerformerProfile:
 class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
     def __init__(self, service: ScoringService, insights: Insights | None = None) -> None:
         self.service = service
+        self.drivers = DriverAnalyses(service)
         self.insights = insights or Insights(service.db, service.clock)
 
     def CreateScorecardVersion(self, request: pb.CreateScorecardVersionRequest, context: Any) -> pb.Scorecard:
@@ -210,6 +258,62 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
                 for r in rows
             ]
         )
+
+    # -- driver analysis and drafts from its findings --------------------------------------
+    def CreateDriverAnalysis(
+        self, request: pb.CreateDriverAnalysisRequest, context: Any
+    ) -> pb.DriverAnalysis:
+        row = self.drivers.create(
+            current_principal(),
+            role=request.role,
+            outcome=request.outcome,
+            period_from=request.period_from,
+            period_to=request.period_to,
+            kpis=list(request.kpis),
+            model=request.model,
+            org_unit=request.org_unit,
+        )
+        return analysis_to_pb(row)
+
+    def GetDriverAnalysis(self, request: pb.GetDriverAnalysisRequest, context: Any) -> pb.DriverAnalysis:
+        return analysis_to_pb(self.drivers.get(current_principal(), request.name))
+
+    def ListDriverAnalyses(
+        self, request: pb.ListDriverAnalysesRequest, context: Any
+    ) -> pb.ListDriverAnalysesResponse:
+        size = page_size(request.page_size)
+        bound = ("driverAnalyses", request.role)
+        after = page_cursor(request.page_token, bound, kind=int) or 0
+        rows, more = self.drivers.list(current_principal(), request.role, after, size)
+        return pb.ListDriverAnalysesResponse(
+            analyses=[analysis_to_pb(r) for r in rows],
+            next_page_token=page_token(rows[-1].id if more else None, bound),
+        )
+
+    def DraftScorecardFromAnalysis(
+        self, request: pb.DraftScorecardFromAnalysisRequest, context: Any
+    ) -> pb.ScorecardDraft:
+        row = self.drivers.draft(
+            current_principal(),
+            request.analysis,
+            request.scorecard_id,
+            request.effective_from,
+            request.diff_period,
+        )
+        return draft_to_pb(row)
+
+    def GetScorecardDraft(self, request: pb.GetScorecardDraftRequest, context: Any) -> pb.ScorecardDraft:
+        return draft_to_pb(self.drivers.get_draft(current_principal(), request.name))
+
+    def ApproveScorecardDraft(
+        self, request: pb.ApproveScorecardDraftRequest, context: Any
+    ) -> pb.ScorecardDraft:
+        return draft_to_pb(self.drivers.approve(current_principal(), request.name))
+
+    def ActivateScorecardDraft(
+        self, request: pb.ActivateScorecardDraftRequest, context: Any
+    ) -> pb.ScorecardDraft:
+        return draft_to_pb(self.drivers.activate(current_principal(), request.name))
 
     # -- insights ----------------------------------------------------------------------------
     def RefreshPerformerProfile(

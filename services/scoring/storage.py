@@ -113,6 +113,47 @@ signals = Table(
     UniqueConstraint("employee_id", "period", "kind", name="uq_signals_once"),
 )
 
+# Driver analyses (docs/analytics.md): the fit of an outcome KPI on process KPIs, with its data window.
+driver_analyses = Table(
+    "driver_analyses",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("role", String(64), nullable=False),
+    Column("outcome", String(64), nullable=False),
+    Column("period_from", String(7), nullable=False),
+    Column("period_to", String(7), nullable=False),
+    Column("org_unit", String(255), nullable=False, default=""),
+    Column("model", String(16), nullable=False),
+    Column("model_version", String(64), nullable=False),
+    Column("observations", Integer, nullable=False),
+    Column("people", Integer, nullable=False),
+    Column("fit", String(32), nullable=False),
+    Column("result_json", Text, nullable=False),  # kpis, coefficients, warnings, condition number
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Draft scorecard versions: not in force until a second person approves and someone activates them, which
+# inserts them into ``scorecards``.
+scorecard_drafts = Table(
+    "scorecard_drafts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("scorecard_id", String(64), nullable=False),
+    Column("base_version", Integer, nullable=False),
+    Column("role", String(64), nullable=False),
+    Column("analysis_id", Integer, nullable=False),
+    Column("effective_from", Date, nullable=False),
+    Column("body_json", Text, nullable=False),
+    Column("diff_period", String(7), nullable=False),
+    Column("diff_json", Text, nullable=False),  # the dry run: who would rank differently
+    Column("state", String(16), nullable=False),  # draft | approved | activated
+    Column("drafted_by", String(128), nullable=False),
+    Column("drafted_at", DateTime(timezone=True), nullable=False),
+    Column("approved_by", String(128), nullable=False, default=""),
+    Column("activated_version", Integer, nullable=True),
+)
+
 # High-performer profiles (docs/analytics.md): one per role, period, outcome KPI and org-unit subtree.
 performer_profiles = Table(
     "performer_profiles",

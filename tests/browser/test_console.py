@@ -4,6 +4,8 @@ real processes in ``jwt`` mode: every page is what the signed-in user's own toke
 - a team lead sees the team's day with the planted dwell anomaly and opens a rep's scorecard;
 - a rule owner changes the dwell threshold, sees the dry-run diff and submits; a second owner approves and
   activates; the next evaluation uses the new value;
+- another owner rejects a version with a reason, and it can never be activated;
+- a compliance officer sees screening hits with their explanation (matched by pinyin);
 - a rep sees only their own data and no rule screens;
 - sign-in, CSRF, cookies and the content security policy hold at the HTTP level.
 
@@ -20,11 +22,13 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx2 as httpx
 import pytest
 import uvicorn
+from google.protobuf.timestamp_pb2 import Timestamp
 from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
@@ -34,6 +38,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from covenant.attendance.v1 import attendance_pb2 as apb
 from covenant.attendance.v1 import attendance_pb2_grpc
+from covenant.compliance.v1 import compliance_pb2 as kpb
+from covenant.compliance.v1 import compliance_pb2_grpc
 from covenant.console.server import build_app
 from covenant.rules.v1 import rule_pack_service_pb2 as rpb
 from covenant.rules.v1 import rule_pack_service_pb2_grpc
@@ -172,7 +178,7 @@ def test_a_team_lead_sees_the_day_with_the_planted_anomaly_and_a_scorecard(
     assert [r.get_attribute("data-employee") for r in rows] == ["R1"]  # R3 is another team's
     anomalies = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "#anomalies tr.anomaly")]
     dwell = [a for a in anomalies if "dwell_anomaly" in a]
-    assert len(dwell) == 1 and "dwell-anomaly" in dwell[0] and f"{PACK} 2026.11.1" in dwell[0]
+    assert len(dwell) == 1 and "dwell-anomaly" in dwell[0] and f"{PACK} 2026.11.5" in dwell[0]
     assert browser.find_elements(By.CSS_SELECTOR, ".maps svg.route-map g.flagged")  # the stop, drawn
     shot(browser, "01-lead-team-day")
 
@@ -251,6 +257,33 @@ def test_owners_change_the_dwell_threshold_through_approval_and_the_next_evaluat
     shot(browser, "07-next-evaluation-uses-45-minutes")
 
 
+def test_a_second_owner_rejects_a_version_with_a_reason_and_it_can_never_be_activated(
+    console: Console, browser: webdriver.Chrome
+) -> None:
+    source = (
+        Path(__file__).resolve().parents[2] / "rules" / "attendance" / "field-presence.yaml"
+    ).read_text()
+    candidate = re.sub(r'^version: ".*"$', 'version: "2026.11.77"', source, count=1, flags=re.M).replace(
+        "    default: 150\n", "    default: 900\n", 1
+    )
+    rules = rule_pack_service_pb2_grpc.RulePackServiceStub(console.platform.channel("attendance"))
+    admin = [("authorization", f"Bearer {console.seeded.admin_token}")]
+    rules.PublishRulePack(rpb.PublishRulePackRequest(source_yaml=candidate), metadata=admin)
+    sign_in(browser, console, "owner2", f"/rules/attendance/{PACK}/versions/2026.11.77/approval")
+    browser.find_element(By.ID, "reject-reason").send_keys(
+        "a 900 m visit radius verifies visits from the street"
+    )
+    click(browser, browser.find_element(By.ID, "reject"))
+    assert text(browser, "done") and "900 m visit radius" in text(browser, "rejected")
+    assert not browser.find_elements(By.ID, "approve") and not browser.find_elements(By.ID, "activate")
+    shot(browser, "07b-second-owner-rejected")
+    with pytest.raises(Exception) as refused:  # the service refuses, not only the page
+        rules.ActivateRulePackVersion(
+            rpb.ActivateRulePackVersionRequest(name=f"packs/{PACK}/versions/2026.11.77"), metadata=admin
+        )
+    assert "rejected by" in str(refused.value)
+
+
 def test_a_compliance_officer_works_the_case_with_the_promise_highlighted(
     console: Console, browser: webdriver.Chrome
 ) -> None:
@@ -275,12 +308,51 @@ def test_a_compliance_officer_works_the_case_with_the_promise_highlighted(
     shot(browser, "09-officer-acknowledged")
 
 
+def test_a_compliance_officer_sees_screening_hits_with_their_explanation(
+    console: Console, browser: webdriver.Chrome
+) -> None:
+    admin = [("authorization", f"Bearer {console.seeded.admin_token}")]
+    compliance = compliance_pb2_grpc.ComplianceServiceStub(console.platform.channel("compliance"))
+    compliance.LoadWatchlist(
+        kpb.LoadWatchlistRequest(
+            entries=[kpb.WatchlistEntry(id="s-1", list_name="sanctions", name="深圳市恒信达投资有限公司")]
+        ),
+        metadata=admin,
+    )
+    at = Timestamp()
+    at.FromDatetime(datetime.now(UTC))
+    compliance.RecordClientActivity(
+        kpb.RecordClientActivityRequest(
+            employee_id="R1",
+            org_unit=TEAM,
+            client_id="K-77",
+            client_name="深圳市恒信大投资有限公司",  # one character off, the same sound
+            kind="contact",
+            activity_id="console-screening-1",
+            occurred_at=at,
+        ),
+        metadata=admin,
+    )
+    sign_in(browser, console, "officer")
+    click(browser, browser.find_element(By.CSS_SELECTOR, "header nav a[href='/screening']"))
+    rows = browser.find_elements(By.CSS_SELECTOR, "#screening-hits tbody tr")
+    (row,) = [r for r in rows if "深圳市恒信大投资有限公司" in r.text]
+    assert "深圳市恒信达投资有限公司" in row.text and "R1" in row.text
+    matched = row.find_element(By.CSS_SELECTOR, ".matched-by").text
+    assert matched in ("pinyin (same sound)", "拼音（同音）"), matched
+    assert re.search(
+        r"(pinyin similarity|拼音相似度): 100", row.find_element(By.CSS_SELECTOR, ".explanation").text
+    )
+    shot(browser, "09b-officer-screening-hits")
+
+
 def test_a_rep_sees_only_their_own_data_and_no_rule_screens(
     console: Console, browser: webdriver.Chrome
 ) -> None:
     sign_in(browser, console, "rep")
     links = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "header nav a")]
     assert console.url + "/cases" in links and console.url + "/rules" not in links
+    assert console.url + "/screening" not in links
     browser.get(console.url + "/team")
     assert re.search(r"/reps/R1/day\?date=", browser.current_url)  # a rep's team page is their own day
     shot(browser, "10-rep-own-day")
@@ -323,8 +395,12 @@ def test_sign_in_csrf_cookies_and_content_policy_hold_over_http(console: Console
         assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
         # a form posted without the session's CSRF token changes nothing
         assert client.post("/cases/1/transition", data={"state": "RESOLVED"}).status_code == 403
-        r = client.post(f"/rules/attendance/{PACK}/versions/2026.11.1/activate", data={"csrf": "forged"})
-        assert r.status_code == 403
+        for action in ("activate", "reject"):
+            r = client.post(
+                f"/rules/attendance/{PACK}/versions/2026.11.5/{action}",
+                data={"csrf": "forged", "reason": "x"},
+            )
+            assert r.status_code == 403
         v = client.post("/rules/attendance/validate", content="id: x\n", headers={"x-csrf-token": "forged"})
         assert v.status_code == 403
         token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)

@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from chart_render import CHART, by_name, render, service_deployments
+from chart_render import CHART, by_name, env_of, render, service_deployments
 
 from covenant.auth import public_jwk
 from covenant.secrets import DevSecretsProvider
@@ -110,3 +110,17 @@ def test_explicit_replicas_with_a_database_are_honoured(helm: str) -> None:
     assert service_deployments(docs)["rel-covenant-points"]["spec"]["replicas"] == 3
     assert "rel-covenant-points" not in by_name(docs, "HorizontalPodAutoscaler")
     assert by_name(docs, "PodDisruptionBudget")["rel-covenant-points"]["spec"]["minAvailable"] == 1
+
+
+@pytest.mark.parametrize("grace", [None, "45"])
+def test_termination_grace_covers_the_drain_grace_plus_a_margin(helm: str, grace: str | None) -> None:
+    """Kubernetes SIGKILLs a pod at ``terminationGracePeriodSeconds``: it must outlast the service's own drain
+    grace (after which handlers are cancelled and roll back) plus the time workers take to stop."""
+    docs = render(helm, *(["--set", f"graceSeconds={grace}"] if grace else []))
+    for name, d in service_deployments(docs).items():
+        spec = d["spec"]["template"]["spec"]
+        (container,) = [c for c in spec["containers"] if c["name"] == name] or spec["containers"][:1]
+        drain = float(env_of(container)["COVENANT_GRACE_SECONDS"]["value"])
+        if grace:
+            assert drain == float(grace)
+        assert spec["terminationGracePeriodSeconds"] >= drain + 5, name

@@ -32,6 +32,7 @@ from covenant.scoring.v1 import scoring_pb2 as spb
 from covenant.scoring.v1 import scoring_pb2_grpc
 from covenant.telemetry import trace_id_of
 from tests.support.directory import create_in_identity, employee
+from tests.support.rules import breach_grace
 
 TEAM = "/hq/futian/team-01"
 CLIENT = (22.5431, 114.0579)
@@ -51,6 +52,7 @@ def platform(tmp_path: Path) -> Iterator[RunningPlatform]:
         NAMES, db_urls=urls, data_dir=tmp_path, env={"COVENANT_SCHEDULER_INTERVAL_SECONDS": "0.2"}
     ) as p:
         seed_directory(p)
+        breach_grace(p["commitments"], 1)  # a deadline's breach is final 1 s after the scheduler sees it
         yield p
 
 

@@ -39,6 +39,7 @@ from tests.support.metrics import (
     plant_compile_failure,
     scrape,
 )
+from tests.support.rules import breach_grace
 
 ROOT = Path(__file__).resolve().parents[2]
 TEAM = "/hq/futian/team-01"
@@ -166,6 +167,7 @@ def test_traffic_shows_every_metric_family_with_its_labels_and_values(tmp_path: 
         "COVENANT_SCORING_TARGET": f"127.0.0.1:{free_port()}",  # scoring is down
     }
     with running_platform(NAMES, db_urls=urls, data_dir=tmp_path, env=env) as p:
+        breach_grace(p["commitments"], 0)  # the overdue commitment's breach is final at once
         drive(p)
         eventually(
             lambda: (

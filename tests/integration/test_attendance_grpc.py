@@ -125,7 +125,7 @@ def check_ins(svc: RunningService, emp: str) -> tuple[pb.CheckInResponse, pb.Che
     return a, b
 
 
-def scripted_day(svc: RunningService, emp: str, version: str = "2026.11.1") -> None:
+def scripted_day(svc: RunningService, emp: str, version: str = "2026.11.5") -> None:
     pings = day_pings(emp)
     pings.reverse()  # out of order on purpose
     first = stub(svc).IngestPings(pb.IngestPingsRequest(pings=pings + pings[:2]), metadata=system(svc))
@@ -171,7 +171,7 @@ def test_scripted_day_yields_one_visit_one_dwell_one_mismatch_and_the_route(svc:
     assert (dwell.rule_id, dwell.pack_id, dwell.pack_version) == (
         "dwell-anomaly",
         "attendance-field-presence",
-        "2026.11.1",
+        "2026.11.5",
     )
     order = [(i.kind, i.client_id) for i in r.items]
     assert order == [("stop", "A"), ("visit", "A"), ("stop", ""), ("stop", ""), ("visit", "B")]
@@ -186,7 +186,7 @@ def test_scripted_day_yields_one_visit_one_dwell_one_mismatch_and_the_route(svc:
         "client_id": "A",
         "rule_id": "visit-verified",
         "pack_id": "attendance-field-presence",
-        "pack_version": "2026.11.1",
+        "pack_version": "2026.11.5",
     }
     assert v["visit_id"] == r.items[1].id and v["checked_in_at"]
     (mismatch,) = outbox(svc, "attendance.location_mismatch")
@@ -206,7 +206,7 @@ def test_a_dry_run_judges_recent_stops_with_the_candidate_dwell_threshold(svc: R
     def dry(minutes: int) -> rpb.DryRunRulePackResponse:
         candidate = (
             PACK.read_text()
-            .replace('version: "2026.11.1"', 'version: "2026.11.9"')
+            .replace('version: "2026.11.5"', 'version: "2026.11.9"')
             .replace("    default: 30\n", f"    default: {minutes}\n")
         )
         return rules.DryRunRulePack(rpb.DryRunRulePackRequest(candidate_yaml=candidate), metadata=reader)
@@ -225,24 +225,24 @@ def test_a_dry_run_judges_recent_stops_with_the_candidate_dwell_threshold(svc: R
 def test_dwell_threshold_change_in_the_pack_applies_without_restart(svc: RunningService) -> None:
     changed = (
         PACK.read_text()
-        .replace('version: "2026.11.1"', 'version: "2026.11.2"')
+        .replace('version: "2026.11.5"', 'version: "2026.11.7"')
         .replace("    default: 30\n", "    default: 50\n")
     )
     owner = bearer(svc.tokens.user("C1", "/hq", {"rules.*.publish": "all", "rules.*.activate": "all"}))
     rules = rule_pack_service_pb2_grpc.RulePackServiceStub(svc.channel)
     rules.PublishRulePack(rpb.PublishRulePackRequest(source_yaml=changed, activate=True), metadata=owner)
-    scripted_day(svc, "E2", "2026.11.2")
+    scripted_day(svc, "E2", "2026.11.7")
     assert sorted(a.kind for a in report(svc, "E2").anomalies) == ["location_mismatch"]  # 45 min < 50
     _, b = check_ins(svc, "E2")
-    assert b.pack_version == "2026.11.2"  # replayed by request id: the original decision
-    shorter = changed.replace('version: "2026.11.2"', 'version: "2026.11.3"').replace(
+    assert b.pack_version == "2026.11.7"  # replayed by request id: the original decision
+    shorter = changed.replace('version: "2026.11.7"', 'version: "2026.11.8"').replace(
         "    default: 50\n", "    default: 20\n"
     )
     rules.PublishRulePack(rpb.PublishRulePackRequest(source_yaml=shorter, activate=True), metadata=owner)
-    scripted_day(svc, "E3", "2026.11.3")
+    scripted_day(svc, "E3", "2026.11.8")
     dwell = [a for a in report(svc, "E3").anomalies if a.kind == "dwell_anomaly"]
     assert [(a.pack_version, json.loads(a.detail_json)["threshold_minutes"]) for a in dwell] == [
-        ("2026.11.3", 20.0)
+        ("2026.11.8", 20.0)
     ]
 
 
@@ -255,7 +255,7 @@ def test_a_teleport_between_pings_is_flagged_with_evidence(svc: RunningService) 
     assert detail["check"] == "impossible_speed" and detail["evidence"]["speed_kmh"] > 60_000
     assert detail["evidence"]["from"]["latitude"] == CLIENT_A[0]
     (event,) = outbox(svc, "attendance.spoofing_suspected")
-    assert data(event)["rule_id"] == "integrity" and data(event)["pack_version"] == "2026.11.1"
+    assert data(event)["rule_id"] == "integrity" and data(event)["pack_version"] == "2026.11.5"
     stub(svc).IngestPings(pb.IngestPingsRequest(pings=pings), metadata=system(svc))  # resent: nothing new
     assert len(outbox(svc, "attendance.spoofing_suspected")) == 1
 

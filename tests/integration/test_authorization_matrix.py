@@ -503,6 +503,46 @@ def scoring_probes(w: World) -> dict[str, Probe]:
                 spb.GetUnitTrendsRequest(from_period=PERIOD, to_period=PERIOD), metadata=md
             )
         ),
+        "CreateDriverAnalysis": lambda w, t: (
+            lambda md: s.CreateDriverAnalysis(
+                spb.CreateDriverAnalysisRequest(
+                    role="credit_officer",
+                    outcome="conversion_rate",
+                    period_from=PERIOD,
+                    period_to=PERIOD,
+                    kpis=["approval_quality"],
+                ),
+                metadata=md,
+            )
+        ),
+        "GetDriverAnalysis": lambda w, t: (
+            lambda md: s.GetDriverAnalysis(
+                spb.GetDriverAnalysisRequest(name="driverAnalyses/999999"), metadata=md
+            )
+        ),
+        "ListDriverAnalyses": lambda w, t: (
+            lambda md: s.ListDriverAnalyses(spb.ListDriverAnalysesRequest(), metadata=md)
+        ),
+        "DraftScorecardFromAnalysis": lambda w, t: (
+            lambda md: s.DraftScorecardFromAnalysis(
+                spb.DraftScorecardFromAnalysisRequest(analysis="driverAnalyses/999999"), metadata=md
+            )
+        ),
+        "GetScorecardDraft": lambda w, t: (
+            lambda md: s.GetScorecardDraft(
+                spb.GetScorecardDraftRequest(name="scorecardDrafts/999999"), metadata=md
+            )
+        ),
+        "ApproveScorecardDraft": lambda w, t: (
+            lambda md: s.ApproveScorecardDraft(
+                spb.ApproveScorecardDraftRequest(name="scorecardDrafts/999999"), metadata=md
+            )
+        ),
+        "ActivateScorecardDraft": lambda w, t: (
+            lambda md: s.ActivateScorecardDraft(
+                spb.ActivateScorecardDraftRequest(name="scorecardDrafts/999999"), metadata=md
+            )
+        ),
     }
 
 
@@ -636,6 +676,9 @@ def compliance_probes(w: World) -> dict[str, Probe]:
             lambda md: s.GetCase(kpb.GetCaseRequest(name=w.cases[_who(t)[0]]), metadata=md)
         ),
         "ListCases": lambda w, t: lambda md: s.ListCases(kpb.ListCasesRequest(), metadata=md),
+        "ListScreeningHits": lambda w, t: (
+            lambda md: s.ListScreeningHits(kpb.ListScreeningHitsRequest(), metadata=md)
+        ),
         "TransitionCase": lambda w, t: (
             lambda md: s.TransitionCase(
                 kpb.TransitionCaseRequest(name=w.cases[_who(t)[0]], state="ESCALATED", comment="probe"),
@@ -776,6 +819,11 @@ def rules_probes(w: World, service: str) -> dict[str, Probe]:
         "ApproveRulePackVersion": lambda w, t: (
             lambda md: s.ApproveRulePackVersion(
                 rpb.ApproveRulePackVersionRequest(name=shipped, comment="matrix probe"), metadata=md
+            )
+        ),
+        "RejectRulePackVersion": lambda w, t: (  # the shipped version is active: refused after the check
+            lambda md: s.RejectRulePackVersion(
+                rpb.RejectRulePackVersionRequest(name=shipped, reason="matrix probe"), metadata=md
             )
         ),
     }

@@ -23,6 +23,7 @@ from services.commitments.scheduler import DeadlineScheduler
 from services.commitments.service import CommitmentsService
 from tests.support.directory import employee as directory_entry
 from tests.support.directory import publish_employees
+from tests.support.rules import breach_grace
 
 SH = ZoneInfo("Asia/Shanghai")
 REP = {"commitments.commitments.create": "self", "commitments.commitments.read": "self"}
@@ -181,18 +182,20 @@ def test_two_schedulers_on_postgresql_settle_each_deadline_exactly_once(pg_url: 
         for i in range(60):
             _create(svc, start, loan=f"P-{i}", employee="E1")
         later = datetime.now(UTC) + timedelta(days=30)
-        schedulers = [
-            DeadlineScheduler(
-                CommitmentsService(Database(pg_url), svc.host.ctx.rules, clock=lambda: later), batch=7
-            )
-            for _ in range(2)
-        ]  # type: ignore[union-attr]
-        threads = [threading.Thread(target=s.run_once) for s in schedulers]
-        for th in threads:
-            th.start()
-        for th in threads:
-            th.join(60)
-        assert _events(svc, "commitments.breached") == 60
+        # First pass: provisional breaches; second, after the pack's 300 s grace: final ones.
+        for at in (later, later + timedelta(seconds=301)):
+            schedulers = [
+                DeadlineScheduler(
+                    CommitmentsService(Database(pg_url), svc.host.ctx.rules, clock=lambda at=at: at), batch=7
+                )
+                for _ in range(2)
+            ]  # type: ignore[union-attr]
+            threads = [threading.Thread(target=s.run_once) for s in schedulers]
+            for th in threads:
+                th.start()
+            for th in threads:
+                th.join(60)
+            assert _events(svc, "commitments.breached") == (60 if at > later else 0)
         db: Database = svc.host.ctx.db  # type: ignore[union-attr]
         with db.session() as s:
             assert (
@@ -214,6 +217,7 @@ def test_service_stopped_over_a_deadline_settles_it_on_restart(sqlite_url: str, 
         tokens=tokens,
         env={"COVENANT_SCHEDULER_INTERVAL_SECONDS": "3600"},
     ) as svc:
+        breach_grace(svc, 1)  # the breach is final 1 s after the restarted scheduler sees the deadline
         c = _create(svc, datetime.now(UTC) - timedelta(days=10), loan="R-1")
         assert _get(svc, c.name).state == pb.ACTIVE  # deadline passed while "down": the scheduler never ran
     with running_service(

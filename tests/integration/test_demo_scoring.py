@@ -9,9 +9,15 @@ from types import SimpleNamespace
 
 import pytest
 
-from covenant.demo.cli import all_scores, explain, record_score_history
+from covenant.demo.cli import all_scores, conversion_drivers, explain, record_score_history
 from covenant.demo.generator import generate
-from covenant.demo.scoring import periods_before, planted_attrition, scoring_checks
+from covenant.demo.scoring import (
+    CONVERSION_PER_VISIT,
+    driver_check,
+    periods_before,
+    planted_attrition,
+    scoring_checks,
+)
 from covenant.grpc.testing import running_service
 from covenant.scoring.v1 import scoring_pb2 as spb
 from covenant.scoring.v1 import scoring_pb2_grpc
@@ -34,6 +40,11 @@ def test_scores_team_ranks_and_the_planted_attrition_risk_match_the_plan(
             c.scoring.ComputeScores(spb.ComputeScoresRequest(period=month, org_unit="/hq"))
         scores = all_scores(c, period)  # type: ignore[arg-type]
         signals = c.scoring.ListSignals(spb.ListSignalsRequest(period=period, org_unit="/hq")).signals
+        analysis = conversion_drivers(c, period)  # type: ignore[arg-type]
+    visits = next(x for x in analysis.coefficients if x.kpi == "verified_visits")
+    assert visits.ci_low <= CONVERSION_PER_VISIT <= visits.ci_high, visits
+    assert driver_check(visits.estimate, visits.ci_low, visits.ci_high).ok
+    assert not driver_check(0.01, 0.009, 0.011).ok  # an interval without the planted slope is a miss
     attrition = {s.employee_id for s in signals if s.kind == "attrition_risk"}
     checks = scoring_checks(
         world, planted, {s.employee_id: (s.org_unit, s.rank_in_team, s.team_size) for s in scores}, attrition

@@ -79,7 +79,7 @@ def test_worked_example_440_points_each_entry_explained(svc: RunningService) -> 
     )
     by_rule: dict[str, int] = {}
     for e in entries:
-        assert e.rule_id and e.pack_id == "points-awards" and e.pack_version == "2026.11.1"
+        assert e.rule_id and e.pack_id == "points-awards" and e.pack_version == "2026.12.1"
         assert e.kind == "award" and e.reason and e.source_event_id
         by_rule[e.rule_id] = by_rule.get(e.rule_id, 0) + e.points
     assert by_rule == {
@@ -184,7 +184,7 @@ def test_changed_award_applies_to_new_events_without_restart(svc: RunningService
     stub(svc).RecordEvent(pb.RecordEventRequest(event=event("l1", "loan_completed")), metadata=system(svc))
     pack = (Path(__file__).resolve().parents[2] / "rules" / "points" / "awards.yaml").read_text()
     changed = (
-        pack.replace('version: "2026.11.1"', 'version: "2026.11.2"')
+        pack.replace('version: "2026.12.1"', 'version: "2026.12.2"')
         .replace(
             "params: {points: 20, reason: quality loan completed}",
             "params: {points: 25, reason: quality loan completed}",
@@ -200,7 +200,7 @@ def test_changed_award_applies_to_new_events_without_restart(svc: RunningService
     resp = stub(svc).RecordEvent(
         pb.RecordEventRequest(event=event("l2", "loan_completed")), metadata=system(svc)
     )
-    assert [(e.points, e.pack_version) for e in resp.entries] == [(25, "2026.11.2")]
+    assert [(e.points, e.pack_version) for e in resp.entries] == [(25, "2026.12.2")]
     assert balance(svc) == 45
 
 

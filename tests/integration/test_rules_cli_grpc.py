@@ -99,3 +99,25 @@ def test_a_reader_is_refused_publish_with_the_permission_named(
     token = svc.tokens.user("R1", "/hq", {"rules.packs.read": "all"})
     assert main(["publish", str(pack), "--target", svc.target, "--token", token]) == 1
     assert "PERMISSION_DENIED" in capsys.readouterr().err
+
+
+def test_reject_from_the_command_line(
+    svc: RunningService, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COVENANT_TOKEN", svc.tokens.user("C1", "/hq", OWNER))
+    checker = ["--token", svc.tokens.user("C2", "/hq", OWNER)]
+    remote = ["--target", svc.target]
+    (tmp_path / "v1.yaml").write_text(PACK.format(version="1", amount=3))
+    assert main(["publish", str(tmp_path / "v1.yaml"), *remote]) == 0
+    capsys.readouterr()
+    assert main(["reject", "scoring", "cli-visits", "1", *remote, *checker]) == 2  # --reason is required
+    assert "--reason is required" in capsys.readouterr().err
+    assert main(["reject", "scoring", "cli-visits", "1", "--reason", "mine", *remote]) == 1  # the author
+    assert "rejection needs a different person" in capsys.readouterr().err
+    assert main(["reject", "scoring", "cli-visits", "1", "--reason", "amount 3?", *remote, *checker]) == 0
+    assert "rejected by employees/C2: amount 3?" in capsys.readouterr().out
+    assert main(["approve", "scoring", "cli-visits", "1", *remote, *checker]) == 1
+    assert main(["activate", "scoring", "cli-visits", "1", *remote]) == 1
+    assert "FAILED_PRECONDITION" in capsys.readouterr().err
+    assert main(["history", "scoring", "cli-visits", *remote]) == 0
+    assert "rejected by employees/C2: amount 3?" in capsys.readouterr().out

@@ -262,3 +262,73 @@ def test_activating_the_active_version_again_changes_nothing_even_with_a_past_st
         pb.ActivateRulePackVersionRequest(name=name("1")), metadata=md(svc, "C1")
     )
     assert again.active and serving(svc) == 1
+
+
+def test_a_rejected_version_is_never_approved_or_activated(svc: RunningService) -> None:
+    s = stub(svc)
+    publish_approved(svc, "1", 1)
+    s.ActivateRulePackVersion(pb.ActivateRulePackVersionRequest(name=name("1")), metadata=md(svc, "C1"))
+    s.PublishRulePack(
+        pb.PublishRulePackRequest(source_yaml=PACK.format(version="2", amount=9)), metadata=md(svc, "C1")
+    )
+    s.ApproveRulePackVersion(pb.ApproveRulePackVersionRequest(name=name("2")), metadata=md(svc, "C3"))
+    reject = s.RejectRulePackVersion
+    # the submitter may not reject their own version; someone without approval rights on the pack neither
+    e = error(reject, pb.RejectRulePackVersionRequest(name=name("2"), reason="no"), metadata=md(svc, "C1"))
+    assert (
+        e.code() == grpc.StatusCode.PERMISSION_DENIED and "rules.scoring/visit-metrics.approve" in e.details()
+    )
+    for grants in ({"rules.packs.read": "all"}, {"rules.compliance/*.approve": "all"}):
+        e = error(
+            reject,
+            pb.RejectRulePackVersionRequest(name=name("2"), reason="no"),
+            metadata=md(svc, "R1", grants),
+        )
+        assert e.code() == grpc.StatusCode.PERMISSION_DENIED and "visit-metrics.approve" in e.details()
+    for blank in ("", "   "):  # a reason is required
+        e = error(
+            reject, pb.RejectRulePackVersionRequest(name=name("2"), reason=blank), metadata=md(svc, "C2")
+        )
+        assert e.code() == grpc.StatusCode.INVALID_ARGUMENT and "reason" in e.details()
+    e = error(reject, pb.RejectRulePackVersionRequest(name=name("1"), reason="x"), metadata=md(svc, "C2"))
+    assert e.code() == grpc.StatusCode.FAILED_PRECONDITION and "roll back" in e.details()  # the active one
+    e = error(reject, pb.RejectRulePackVersionRequest(name=name("9"), reason="x"), metadata=md(svc, "C2"))
+    assert e.code() == grpc.StatusCode.NOT_FOUND
+
+    got = reject(
+        pb.RejectRulePackVersionRequest(name=name("2"), reason="amount 9 is a typo"), metadata=md(svc, "C2")
+    )
+    assert (
+        got.version.rejection.rejected_by == "employees/C2"
+        and got.version.rejection.reason == "amount 9 is a typo"
+    )
+    assert not got.ready  # C3's approval no longer makes it ready
+    again = reject(pb.RejectRulePackVersionRequest(name=name("2"), reason="other"), metadata=md(svc, "C3"))
+    assert again.version.rejection.rejected_by == "employees/C2"  # the first rejection stands
+    for call, request in (
+        (s.ActivateRulePackVersion, pb.ActivateRulePackVersionRequest(name=name("2"))),
+        (s.RollbackRulePack, pb.RollbackRulePackRequest(pack_id="visit-metrics", to_version="2")),
+        (s.ApproveRulePackVersion, pb.ApproveRulePackVersionRequest(name=name("2"))),
+    ):
+        e = error(call, request, metadata=md(svc, "C2" if call == s.ApproveRulePackVersion else "C1"))
+        assert e.code() == grpc.StatusCode.FAILED_PRECONDITION and "rejected by employees/C2" in e.details()
+    assert serving(svc) == 1  # version 1 keeps serving
+    listed = s.ListRulePackVersions(
+        pb.ListRulePackVersionsRequest(pack_id="visit-metrics"), metadata=md(svc, "R1")
+    )
+    assert {v.version: v.rejection.reason for v in listed.versions} == {"1": "", "2": "amount 9 is a typo"}
+    assert s.GetApprovalRequest(
+        pb.GetApprovalRequestRequest(name=name("2")), metadata=md(svc, "R1")
+    ).version.HasField("rejection")
+    db = Database(svc.settings.db_url)
+    try:
+        with db.session() as session:
+            entries = [
+                e for e in AuditLog("rules").entries(session, subject=name("2")) if e.action.endswith("ed")
+            ]
+    finally:
+        db.dispose()
+    entries = [e for e in entries if e.action == "rule_pack.rejected"]
+    assert [(e.actor, e.subject, e.data["reason"]) for e in entries] == [
+        ("employees/C2", name("2"), "amount 9 is a typo")
+    ]

@@ -25,7 +25,7 @@ def test_migrations_create_the_tables_the_store_uses_and_rerun_safely(db_url: st
         } <= set(inspect(db.engine).get_table_names())
         with db.session() as s:
             assert (
-                s.execute(text("SELECT version_num FROM alembic_version_rules")).scalar_one() == "rules_0002"
+                s.execute(text("SELECT version_num FROM alembic_version_rules")).scalar_one() == "rules_0003"
             )
     finally:
         db.dispose()

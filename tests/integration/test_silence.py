@@ -216,3 +216,70 @@ def test_no_follow_up_counts_working_days_for_a_rep_who_sends_nothing(
             first_case = d
             break
     assert first_case == third
+
+
+# The directory's roster (identity's events), one variant per rep: (role, [(day index, status)], fix days).
+ROSTER_PLAN: dict[str, tuple[str, list[tuple[int, str]], set[int]]] = {
+    "Q1": ("credit_officer", [(0, "ACTIVE")], set()),  # never sends anything: silent every working day
+    "Q2": ("sales_rep", [(7, "ACTIVE")], set()),  # listed in the second week: silent from then on
+    "L1": ("collector", [(0, "ACTIVE"), (3, "ON_LEAVE")], set()),  # on leave from day 3
+    "X1": ("credit_officer", [(0, "ACTIVE"), (5, "LEFT")], set()),  # left on day 5
+    "R1": ("collector", [(0, "ACTIVE"), (2, "ON_LEAVE"), (8, "ACTIVE")], set()),  # back on day 8
+    "O1": ("sales_rep", [(0, "ACTIVE"), (6, "ON_LEAVE"), (2, "ACTIVE")], set()),  # older change arrives late
+    "M1": ("team_lead", [(0, "ACTIVE")], set()),  # not a field role: never silent
+    "M2": ("branch_manager", [(0, "ACTIVE")], {1, 8}),  # pinged now and then, still not a field role
+    "P1": ("credit_officer", [(0, "ACTIVE")], set(range(12))),  # sends every day
+    "P2": ("sales_rep", [(3, "ACTIVE")], {0, 4, 9}),  # sent before identity listed them: counts from day 0
+}
+
+
+def _expected_roster_silence(days: list[date]) -> set[tuple[str, str]]:
+    out = set()
+    for emp, (role, changes, sent) in ROSTER_PLAN.items():
+        if role not in ("credit_officer", "sales_rep", "collector"):
+            continue
+        applied = sorted(changes) if emp != "O1" else changes[:2]  # the late, older change is ignored
+        start = min([applied[0][0], *sent])
+        for i, d in enumerate(days):
+            status = "ACTIVE"
+            for at, st in applied:
+                if at <= i:
+                    status = st
+            if i >= start and i not in sent and status == "ACTIVE" and CN.is_business_day(d):
+                out.add((emp, d.isoformat()))
+    return out
+
+
+def test_the_directory_roster_catches_reps_who_never_send_anything(db_url: str, tmp_path: Path) -> None:
+    first = monday_weeks_ago(2)
+    days = [first + timedelta(days=i) for i in range(12)]
+    env = {"COVENANT_ATTENDANCE_CLOSE_INTERVAL_SECONDS": "3600"}
+    with running_service("attendance", db_url=db_url, data_dir=tmp_path / "a", env=env) as svc:
+        for emp, (role, changes, _) in ROSTER_PLAN.items():
+            for i, status in changes:  # in the listed order (O1's older change arrives last)
+                at = datetime(days[i].year, days[i].month, days[i].day, 8, tzinfo=SH)
+                publish_employees(svc, [employee(emp, TEAM, role, status=status)], at=at)
+        stub = attendance_pb2_grpc.AttendanceServiceStub(svc.channel)
+        sender = bearer(svc.tokens.service("mobile-gateway"))
+        for emp, (_, _, sent) in ROSTER_PLAN.items():
+            for i in sorted(sent):
+                fixes = pings(emp, days[i])
+                for p in fixes:
+                    p.role = ""  # the directory says who they are
+                stub.IngestPings(apb.IngestPingsRequest(pings=fixes), metadata=sender)
+        closer = bearer(svc.tokens.service("scheduler", {"attendance.days.close": "all"}))
+        for day in days:
+            stub.CloseDay(apb.CloseDayRequest(date=day.isoformat()), metadata=closer)
+        summaries = outbox(svc, "attendance.daily_summary")
+    got, units = {}, {}
+    for e in summaries:
+        d = MessageToDict(e.data)
+        got[(d["employee_id"], d["date"])] = d
+        units[(d["employee_id"], d["date"])] = e.org_unit
+    expected = _expected_roster_silence(days)
+    assert {e for e, _ in expected} == {"Q1", "Q2", "L1", "X1", "R1", "O1", "P2"}
+    silent = {k for k, v in got.items() if v["silent"] == 1}
+    assert silent == expected  # every planted silent day, and none on leave, after leaving or off-role
+    for key in expected:
+        assert (got[key]["pings"], got[key]["verified_visits"], got[key]["working_day"]) == (0, 0, 1)
+        assert units[key] == TEAM  # the directory's org unit: the team lead sees the silent day

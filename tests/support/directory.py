@@ -4,6 +4,7 @@ delivered over real gRPC to its ``EventSinkService`` with identity's service tok
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from covenant.auth.directory import EMPLOYEE_CHANGED, DirectoryEntry
 from covenant.db.outbox import new_event
@@ -17,8 +18,11 @@ def employee(
     return DirectoryEntry(employee_id, org_unit.rstrip("/"), tuple(roles), manager_id, status)
 
 
-def publish_employees(svc: RunningService, entries: Iterable[DirectoryEntry]) -> None:
-    """Deliver one identity event per entry to ``svc`` (what identity's outbox relay sends)."""
+def publish_employees(
+    svc: RunningService, entries: Iterable[DirectoryEntry], at: datetime | None = None
+) -> None:
+    """Deliver one identity event per entry to ``svc`` (what identity's outbox relay sends), made at ``at``
+    (now by default)."""
     events = [
         new_event(
             EMPLOYEE_CHANGED,
@@ -26,6 +30,7 @@ def publish_employees(svc: RunningService, entries: Iterable[DirectoryEntry]) ->
             subject=f"employees/{e.employee_id}",
             org_unit=e.org_unit,
             data=e.to_data(),
+            occurred_at=at,
         )
         for e in entries
     ]

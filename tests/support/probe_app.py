@@ -5,7 +5,10 @@ Method ``/covenant.test.v1.Probe/<Name>`` with raw bytes in and out:
 - ``Slow`` sleeps for the number of seconds in the request, then answers ``done``;
 - ``Invalid`` raises InvalidArgument on field ``probe.value``;
 - ``Denied`` requires permission ``probe.things.read``;
-- ``Boom`` raises an unexpected error.
+- ``Boom`` raises an unexpected error;
+- ``SlowWrite`` inserts a row into ``probe_writes``, sleeps the request's seconds, then commits;
+- ``DbSleep`` sleeps the request's seconds inside the database (PostgreSQL ``pg_sleep``);
+- ``Count`` answers the number of rows in ``probe_writes``.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import time
 from typing import Any
 
 import grpc
+from sqlalchemy import text
 
 from covenant.auth import authorize
 from covenant.errors import InvalidArgument
@@ -47,16 +51,38 @@ def _boom(_request: bytes, _ctx: Any) -> bytes:
     raise RuntimeError("secret internal detail")
 
 
-def handler() -> grpc.GenericRpcHandler:
+def _db_methods(ctx: ServiceContext) -> dict[str, Any]:
+    def slow_write(request: bytes, _ctx: Any) -> bytes:
+        with ctx.db.session() as s:
+            s.execute(text("INSERT INTO probe_writes (note) VALUES ('written')"))
+            time.sleep(float(request.decode() or "1"))
+        return b"done"
+
+    def db_sleep(request: bytes, _ctx: Any) -> bytes:
+        with ctx.db.session() as s:
+            s.execute(text("SELECT pg_sleep(:s)"), {"s": float(request.decode() or "1")})
+        return b"done"
+
+    def count(_request: bytes, _ctx: Any) -> bytes:
+        with ctx.db.session() as s:
+            return str(s.execute(text("SELECT count(*) FROM probe_writes")).scalar_one()).encode()
+
+    return {"SlowWrite": slow_write, "DbSleep": db_sleep, "Count": count}
+
+
+def handler(extra: dict[str, Any] | None = None) -> grpc.GenericRpcHandler:
     methods = {"Echo": _echo, "Slow": _slow, "Invalid": _invalid, "Denied": _denied, "Boom": _boom}
+    methods.update(extra or {})
     return grpc.method_handlers_generic_handler(
         SERVICE, {name: grpc.unary_unary_rpc_method_handler(fn) for name, fn in methods.items()}
     )
 
 
-def create_app(_ctx: ServiceContext) -> ServiceApp:
+def create_app(ctx: ServiceContext) -> ServiceApp:
+    with ctx.db.session() as s:
+        s.execute(text("CREATE TABLE IF NOT EXISTS probe_writes (note VARCHAR(32))"))
     return ServiceApp(
-        servicers=[(lambda h, server: server.add_generic_rpc_handlers((h,)), handler())],
+        servicers=[(lambda h, server: server.add_generic_rpc_handlers((h,)), handler(_db_methods(ctx)))],
         grpc_service_names=[SERVICE],
     )
 

@@ -83,3 +83,52 @@ def test_each_region_is_judged_on_its_own_calendar() -> None:
         date(2026, 10, 9),
         date(2026, 10, 10),
     ]
+
+
+def test_the_field_roster_joins_the_directory_with_who_pinged() -> None:
+    from services.attendance.domain.silence import DirectoryStatus, field_roster
+
+    d = date(2026, 11, 2)  # a Monday
+    pinged = [
+        RosterEntry("P1", d, "/hq/old", "credit_officer"),  # the directory moved them and knows better
+        RosterEntry("P2", d, "/hq/t1", "collector"),  # not in the directory: kept as seen
+        RosterEntry("M1", d, "/hq/t1", "team_lead"),  # not a field role
+    ]
+    directory = {
+        "P1": DirectoryStatus("/hq/t2", "credit_officer", "ACTIVE", d + timedelta(days=3), d),
+        "Q1": DirectoryStatus("/hq/t1", "sales_rep", "ACTIVE", d + timedelta(days=1), d + timedelta(days=1)),
+        "L1": DirectoryStatus("/hq/t1", "collector", "ON_LEAVE", d, d + timedelta(days=2)),
+        "R1": DirectoryStatus(
+            "/hq/t1",
+            "collector",
+            "ACTIVE",
+            d,
+            d + timedelta(days=4),
+            (d + timedelta(days=1), d + timedelta(days=4)),
+        ),
+        "B1": DirectoryStatus("/hq/t1", "branch_manager", "ACTIVE", d, d),
+    }
+    roster = {
+        e.employee_id: e
+        for e in field_roster(pinged, directory, {"credit_officer", "sales_rep", "collector"})
+    }
+    assert sorted(roster) == ["L1", "P1", "P2", "Q1", "R1"]
+    assert (roster["P1"].org_unit, roster["P1"].first_day) == ("/hq/t2", d)  # first seen before listed
+    got = {(r.employee_id, x) for r, x in silent_days(roster.values(), {}, CN, d, d + timedelta(days=4))}
+    days = [d + timedelta(days=i) for i in range(5)]
+    assert got == {
+        *(("P1", x) for x in days),
+        *(("P2", x) for x in days),
+        *(("Q1", x) for x in days[1:]),
+        *(("L1", x) for x in days[:2]),  # on leave from the third day
+        *(("R1", x) for x in (days[0], days[4])),  # away days 2-4, back on the fifth
+    }
+    assert {e.employee_id for e in field_roster(pinged, directory, ())} == {
+        "P1",
+        "P2",
+        "M1",
+        "Q1",
+        "L1",
+        "R1",
+        "B1",
+    }

@@ -92,6 +92,13 @@ def test_late_event_before_scheduler_fired_is_breached_then_fulfilled() -> None:
     assert c.state is State.BREACHED_THEN_FULFILLED and c.delay_seconds == 3600
 
 
+def test_an_on_time_fact_arriving_after_the_breach_fulfils_judged_by_its_time() -> None:
+    b = _c().breach(datetime(2026, 11, 26, 9, tzinfo=UTC))
+    on_time = b.fulfil(datetime(2026, 11, 26, 1, 59, 57, tzinfo=UTC), "ev")  # 3 s before the deadline
+    assert on_time.state is State.FULFILLED and on_time.delay_seconds == 0
+    assert on_time.settled_at == on_time.fulfilled_at == datetime(2026, 11, 26, 1, 59, 57, tzinfo=UTC)
+
+
 def test_extension_needs_reason_and_later_deadline_and_only_active() -> None:
     now = datetime(2026, 11, 24, tzinfo=UTC)
     c = _c()

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from covenant.console import charts, packs
+from covenant.console import charts, packs, screening
 from covenant.console.app import _evidence, _safe_next
 from covenant.console.i18n import ZH, pick_language, translate
 from covenant.console.session import SessionSealer
@@ -32,7 +32,7 @@ def test_a_parameter_form_changes_the_default_and_the_role_override_and_nothing_
     # the rest of the file, comments included, is untouched: only three lines differ
     changed = [r for r in packs.side_by_side(source, text) if r.kind != "same"]
     assert [(r.left.strip(), r.right.strip()) for r in changed] == [
-        ('version: "2026.11.1"', 'version: "2026.12.1"'),
+        ('version: "2026.11.5"', 'version: "2026.12.1"'),
         ("default: 30", "default: 45"),
         ("- {when: {role: collector}, value: 40}", "- {when: {role: collector}, value: 50}"),
     ]
@@ -218,3 +218,32 @@ def test_language_choice_cookie_then_browser_then_chinese() -> None:
     assert pick_language("en", "zh-CN") == "en"
     assert pick_language(None, "en-GB,en;q=0.8") == "en"
     assert pick_language("xx", None) == "zh-CN"
+
+
+@pytest.mark.parametrize(
+    ("features", "matched_by", "details"),
+    [
+        (
+            ["core_ratio:80", "pinyin_ratio:100", "matched_by:pinyin"],
+            "pinyin (same sound)",
+            [("character similarity", "80"), ("pinyin similarity", "100")],
+        ),
+        (
+            ["traditional_form", "core_ratio:100", "matched_by:traditional_form", "exact_core_name"],
+            "traditional form",
+            [("written in traditional characters", ""), ("character similarity", "100"), ("exact name", "")],
+        ),
+        (
+            ["location_prefix_removed:深圳市", "core_ratio:92", "matched_by:characters", "novel:1"],
+            "characters",
+            [("location prefix removed", "深圳市"), ("character similarity", "92"), ("novel:1", "")],
+        ),
+    ],
+)
+def test_a_screening_hit_explains_which_comparison_matched(
+    features: list[str], matched_by: str, details: list[tuple[str, str]]
+) -> None:
+    why = screening.explain(features)
+    assert why.matched_by == matched_by and list(why.details) == details
+    for label in [why.matched_by, *(d for d, _ in why.details if ":" not in d)]:
+        assert label in ZH, label  # every explanation reads in Chinese too

@@ -31,7 +31,7 @@ from starlette.staticfiles import StaticFiles
 
 from covenant.auth.principal import Principal, Scope
 from covenant.auth.tokens import TokenVerifier
-from covenant.console import charts, packs
+from covenant.console import charts, packs, screening
 from covenant.console.backend import RULE_SERVICES, Backend, BackendError
 from covenant.console.i18n import LANGUAGES, pick_language, translate
 from covenant.console.session import COOKIE, LANG_COOKIE, Session, SessionSealer
@@ -344,6 +344,14 @@ def create_console(
             ctx, "cases.html", cases=ctx.backend.cases(state=state), state=state, states=CASE_STATES
         )
 
+    def screening_page(ctx: Ctx) -> Response:
+        q = ctx.request.query_params
+        filters = {k: q.get(k, "")[:255] for k in ("org_unit", "start_date", "end_date")}
+        resp = ctx.backend.screening_hits(**filters, page_token=q.get("page_token", "")[:512])
+        hits = [(h, screening.explain(h.match.features)) for h in resp.hits]
+        more = urlencode({**filters, "page_token": resp.next_page_token}) if resp.next_page_token else ""
+        return render(ctx, "screening.html", hits=hits, filters=filters, more=more)
+
     def case_page(ctx: Ctx) -> Response:
         case = ctx.backend.case(f"cases/{ctx.request.path_params['case_id']}")
         evidence = _evidence(case.evidence_json)
@@ -553,6 +561,9 @@ def create_console(
         if action == "approve":
             ctx.backend.approve(svc, pack_id, version, form.get("comment", "")[:2000], rid)
             done = "approved"
+        elif action == "reject":
+            ctx.backend.reject(svc, pack_id, version, form.get("reason", "")[:2000], rid)
+            done = "rejected"
         elif action == "activate":
             at = _local_datetime(form.get("at", ""), tz)
             ctx.backend.activate(svc, pack_id, version, rid, at)
@@ -592,6 +603,7 @@ def create_console(
         Route("/trends", page(trends_page)),
         Route("/commitments", page(commitments_page)),
         Route("/cases", page(cases_page)),
+        Route("/screening", page(screening_page)),
         Route("/cases/{case_id}", page(case_page)),
         Route("/cases/{case_id}/transition", post(case_transition), methods=["POST"]),
         Route("/rules", page(rules_index)),

@@ -273,6 +273,23 @@ class Backend:
         )
         return list(resp.cases)
 
+    def screening_hits(
+        self, org_unit: str = "", start_date: str = "", end_date: str = "", page_token: str = ""
+    ) -> kpb.ListScreeningHitsResponse:
+        return self._call(
+            compliance_pb2_grpc.ComplianceServiceStub,
+            "compliance",
+            "ListScreeningHits",
+            kpb.ListScreeningHitsRequest(
+                org_unit=org_unit,
+                start_date=start_date,
+                end_date=end_date,
+                page_size=100,
+                page_token=page_token,
+            ),
+            READ_TIMEOUT,
+        )
+
     def case(self, name: str) -> kpb.Case:
         return self._call(
             compliance_pb2_grpc.ComplianceServiceStub,
@@ -379,6 +396,18 @@ class Backend:
             "GetApprovalRequest",
             rpb.GetApprovalRequestRequest(name=f"packs/{pack_id}/versions/{version}"),
             TOOLING_TIMEOUT,
+        )
+
+    def reject(
+        self, service: str, pack_id: str, version: str, reason: str, request_id: str
+    ) -> rpb.ApprovalRequest:
+        return self._rules(
+            service,
+            "RejectRulePackVersion",
+            rpb.RejectRulePackVersionRequest(
+                name=f"packs/{pack_id}/versions/{version}", reason=reason, request_id=request_id
+            ),
+            WRITE_TIMEOUT,
         )
 
     def approve(

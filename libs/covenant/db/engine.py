@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+
+from covenant.errors import Unavailable
 
 #: How long a unit of work waits for SQLite's write lock (the Python queue, then SQLite's busy timeout).
 SQLITE_BUSY_SECONDS = 30
@@ -78,6 +81,18 @@ def normalise_url(url: str) -> str:
     return url
 
 
+#: Set by the gRPC chassis for the duration of a call: returns why the call's units of work must not commit
+#: (the client cancelled, or the server's drain grace ran out), or None. See ``Database.session``.
+commit_guard: ContextVar[Callable[[], str | None] | None] = ContextVar("covenant_commit_guard", default=None)
+
+
+def _check_commit_guard() -> None:
+    guard = commit_guard.get()
+    reason = guard() if guard is not None else None
+    if reason:
+        raise Unavailable(f"{reason}; the transaction was rolled back, nothing was committed")
+
+
 # One lock per SQLite file, shared by every Database on it in this process (see ``Database.session``).
 _sqlite_writers: dict[str, threading.RLock] = {}
 _sqlite_writers_guard = threading.Lock()
@@ -135,16 +150,22 @@ class Database:
         released lock to whichever waiter polls first: under a steady stream of transactions (ingest
         batches, relay passes) one waiter could starve past the busy timeout. Threads of this process
         therefore queue on a Python lock first and take SQLite's lock in turn; other processes on the same
-        file still wait on the busy timeout."""
+        file still wait on the busy timeout.
+
+        Commit guard: inside a gRPC call the chassis sets ``commit_guard``; a unit of work ending after the
+        call was cancelled or the server's drain grace expired rolls back and raises ``Unavailable`` instead
+        of committing, so nothing commits after the client was told the call failed."""
         if self._writer is None:
             with self._sessions() as session, session.begin():
                 yield session
+                _check_commit_guard()
             return
         if not self._writer.acquire(timeout=SQLITE_BUSY_SECONDS):
             raise TimeoutError(f"database is locked: no turn to write within {SQLITE_BUSY_SECONDS} s")
         try:
             with self._sessions() as session, session.begin():
                 yield session
+                _check_commit_guard()
         finally:
             self._writer.release()
 

@@ -33,6 +33,7 @@ from covenant.auth import Principal, authorize
 from covenant.db.bulk import insert_for
 from covenant.db.engine import Database
 from covenant.db.tables import inbox
+from covenant.db.transient import retry_transient
 from covenant.errors import InvalidArgument, PermissionDenied
 from covenant.events.v1 import event_pb2, event_pb2_grpc
 from covenant.grpc.context import current_principal
@@ -151,6 +152,10 @@ class EventSinkServicer(event_pb2_grpc.EventSinkServiceServicer):
                 (time.perf_counter() - started) * 1000, {"consumer": self.consumer, "outcome": outcome}
             )
 
+    def _apply_in_session(self, events: Sequence[event_pb2.Event]) -> None:
+        with self.db.session() as session:
+            self._apply(session, events)
+
     def _deliver(self, events: list[event_pb2.Event]) -> event_pb2.DeliverEventsResponse:
         if len(events) > 1:
             try:
@@ -159,7 +164,6 @@ class EventSinkServicer(event_pb2_grpc.EventSinkServiceServicer):
                 return event_pb2.DeliverEventsResponse(accepted_event_ids=[e.id for e in events])
             except Exception:  # isolate the failing event below; its predecessors still commit
                 log.info("batch of %d events failed; applying them one by one", len(events), exc_info=True)
-        for event in events:
-            with self.db.session() as session:
-                self._apply(session, [event])
+        for event in events:  # one transaction each, re-run on a transient error (its effects rolled back)
+            retry_transient(lambda event=event: self._apply_in_session([event]), what="inbox apply")
         return event_pb2.DeliverEventsResponse(accepted_event_ids=[e.id for e in events])

@@ -17,6 +17,16 @@ is not due again until its lease runs out, and by then the claiming relay's call
 order is by outbox id within a destination; a failing batch is retried whole (events already applied by the
 consumer are dropped by its inbox).
 
+Recovery in seconds (docs/operations.md, "Recovery"):
+- per-destination health: a batch failing UNAVAILABLE or DEADLINE_EXCEEDED marks its destination down; passes
+  probe a down destination (gRPC health, one short call, at most every ``max(interval, 0.5)`` s) and, once
+  it answers, make the rows that failed to reach it due again (rows failing with a consumer error keep their
+  own backoff). A successful batch does the same for its destination, so row backoff never outlives the
+  outage;
+- heartbeats: each relay instance records ``relay_heartbeat`` every ``heartbeat_seconds`` and names itself in
+  the rows it leases (``outbox.leased_by``); rows leased by an instance silent for ``3 * heartbeat_seconds``
+  (killed mid-send) are reclaimed by the next pass of any instance, instead of waiting out the lease.
+
 Observability: each batch runs in an ``outbox deliver`` span and counts ``covenant.outbox.delivered``,
 ``failed`` and ``retried``; while started, the relay reports per destination the backlog, the age of the
 oldest undelivered row and the rows past ``poison_attempts`` failed attempts (docs/operations.md).
@@ -28,22 +38,28 @@ import logging
 import random
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from opentelemetry.trace import Link, get_current_span
-from sqlalchemy import and_, case, delete, func, select, update
+from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 
 from covenant.db.engine import Database
-from covenant.db.tables import outbox
+from covenant.db.tables import outbox, relay_heartbeat
+from covenant.db.transient import retry_transient
 from covenant.events.v1 import event_pb2, event_pb2_grpc
 from covenant.services import SUBSCRIBERS
 from covenant.telemetry import context_from_event, tracer
 from covenant.telemetry import metrics as m
 
 MAX_LINKS = 32
+EVENTS_SERVICE = "covenant.events.v1.EventSinkService"
+#: Failures meaning "the destination did not answer" (rather than "it refused this batch").
+UNREACHABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +100,8 @@ class OutboxRelay:
         max_parallel: int = 8,
         source: str = "",
         poison_attempts: int = 10,
+        heartbeat_seconds: float = 1.0,
+        probe_timeout: float = 1.0,
     ) -> None:
         self.db = db
         self.channel_for = channel_for
@@ -106,6 +124,115 @@ class OutboxRelay:
         self._unobserve: list[Callable[[], None]] = []
         self._backlog_cache: tuple[float, dict[str, tuple[int, float, int]]] = (0.0, {})
         self._backlog_lock = threading.Lock()
+        self.instance = f"{source or 'relay'}-{uuid.uuid4().hex[:16]}"
+        self.heartbeat_seconds = heartbeat_seconds
+        self.stale_after = timedelta(seconds=3 * heartbeat_seconds)
+        self.probe_timeout = probe_timeout
+        self._next_reclaim = 0.0
+        self._beat_thread: threading.Thread | None = None
+        # destinations that last failed unreachable; all subscribers at first (rows may be backed off from
+        # before a restart)
+        self._down: set[str] = set(SUBSCRIBERS.get(source, ()))
+        self._down_lock = threading.Lock()
+        self.probe_every = max(interval, 0.5)  # seconds between probes of one down destination
+        self._next_probe: dict[str, float] = {}
+
+    # -- heartbeats and reclaiming ---------------------------------------------------------------
+    def heartbeat(self) -> None:
+        """Record that this instance is alive (the rows it leases are not to be reclaimed)."""
+        now = datetime.now(UTC)
+
+        def beat() -> None:
+            with self.db.session() as s:
+                done = s.execute(
+                    update(relay_heartbeat)
+                    .where(relay_heartbeat.c.instance == self.instance)
+                    .values(beat_at=now)
+                )
+                if not done.rowcount:  # type: ignore[attr-defined]
+                    s.execute(insert(relay_heartbeat).values(instance=self.instance, beat_at=now))
+
+        retry_transient(beat, what="relay heartbeat")
+
+    def reclaim_stale(self, now: datetime | None = None) -> int:
+        """Make rows leased by instances whose heartbeat is stale due now, and forget those instances;
+        returns the rows reclaimed."""
+        now = now or datetime.now(UTC)
+        cutoff = now - self.stale_after
+        with self.db.session() as s:
+            stale = list(
+                s.execute(
+                    select(relay_heartbeat.c.instance).where(
+                        and_(relay_heartbeat.c.beat_at < cutoff, relay_heartbeat.c.instance != self.instance)
+                    )
+                ).scalars()
+            )
+            if not stale:
+                return 0
+            result = s.execute(
+                update(outbox)
+                .where(and_(outbox.c.delivered_at.is_(None), outbox.c.leased_by.in_(stale)))
+                .values(next_attempt_at=now, leased_by=None)
+            )
+            s.execute(delete(relay_heartbeat).where(relay_heartbeat.c.instance.in_(stale)))
+            reclaimed = int(result.rowcount or 0)  # type: ignore[attr-defined]
+        if reclaimed:
+            log.warning("reclaimed %d outbox rows leased by stopped relays %s", reclaimed, ", ".join(stale))
+        return reclaimed
+
+    # -- destination health ----------------------------------------------------------------------
+    def _mark_down(self, destination: str) -> None:
+        with self._down_lock:
+            self._down.add(destination)
+
+    def probe(self, destination: str) -> bool:
+        """True when ``destination`` answers (its EventSink is SERVING, or it has no health service)."""
+        stub = health_pb2_grpc.HealthStub(self.channel_for(destination))
+        try:
+            reply = stub.Check(
+                health_pb2.HealthCheckRequest(service=EVENTS_SERVICE), timeout=self.probe_timeout
+            )
+        except grpc.RpcError as exc:
+            return exc.code() in (grpc.StatusCode.UNIMPLEMENTED, grpc.StatusCode.NOT_FOUND)  # type: ignore[attr-defined]
+        except Exception:  # no channel (unknown target) and the like
+            return False
+        return reply.status == health_pb2.HealthCheckResponse.SERVING
+
+    def recovered(self, destination: str) -> int:
+        """``destination`` answers again: rows that failed to reach it (and are not leased) are due now;
+        returns how many."""
+        with self._down_lock:
+            self._down.discard(destination)
+        now = datetime.now(UTC)
+        with self.db.session() as s:
+            result = s.execute(
+                update(outbox)
+                .where(
+                    and_(
+                        outbox.c.destination == destination,
+                        outbox.c.delivered_at.is_(None),
+                        outbox.c.leased_by.is_(None),
+                        outbox.c.next_attempt_at > now,
+                        or_(*(outbox.c.last_error.like(f"{code.name}:%") for code in UNREACHABLE)),
+                    )
+                )
+                .values(next_attempt_at=now)
+            )
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    def _probe_down(self) -> None:
+        with self._down_lock:
+            down = sorted(self._down)
+        for destination in down:
+            if self._stop.is_set():
+                return
+            if time.monotonic() < self._next_probe.get(destination, 0.0):
+                continue
+            self._next_probe[destination] = time.monotonic() + self.probe_every
+            if self.probe(destination):
+                n = self.recovered(destination)
+                if n:
+                    log.info("%s answers again: %d outbox rows due now", destination, n)
 
     # -- one pass ----------------------------------------------------------------------------
     def _destinations(self, now: datetime) -> list[str]:
@@ -139,7 +266,7 @@ class OutboxRelay:
                 s.execute(
                     update(outbox)
                     .where(outbox.c.id.in_([r[0] for r in rows]))
-                    .values(next_attempt_at=now + self.lease)
+                    .values(next_attempt_at=now + self.lease, leased_by=self.instance)
                 )
             return rows
 
@@ -187,6 +314,8 @@ class OutboxRelay:
             delay = backoff_seconds(attempts, self.max_backoff)
             if isinstance(exc, grpc.Call):  # the RpcErrors grpc raises are also Calls
                 detail = f"{exc.code().name}: {exc.details()}"
+                if exc.code() in UNREACHABLE:
+                    self._mark_down(destination)
             else:
                 detail = f"{type(exc).__name__}: {exc}"
             with self.db.session() as s:
@@ -197,6 +326,7 @@ class OutboxRelay:
                         attempts=outbox.c.attempts + 1,
                         next_attempt_at=datetime.now(UTC) + timedelta(seconds=delay),
                         last_error=detail[:2000],
+                        leased_by=None,
                     )
                 )
             log.warning(
@@ -204,8 +334,20 @@ class OutboxRelay:
             )
             return 0
         self.after_send(destination, ids)
-        with self.db.session() as s:
-            s.execute(update(outbox).where(outbox.c.id.in_(ids)).values(delivered_at=datetime.now(UTC)))
+
+        def mark() -> None:
+            with self.db.session() as s:
+                s.execute(
+                    update(outbox)
+                    .where(outbox.c.id.in_(ids))
+                    .values(delivered_at=datetime.now(UTC), leased_by=None)
+                )
+
+        retry_transient(mark, what="outbox mark delivered")
+        with self._down_lock:
+            was_down = destination in self._down
+        if was_down or any(r[2] > 0 for r in rows):  # it answers: rows backed off while it did not are due
+            self.recovered(destination)
         return len(ids)
 
     def purge_delivered(self, older_than: timedelta | None = None) -> int:
@@ -227,6 +369,11 @@ class OutboxRelay:
 
     def run_once(self) -> int:
         """Deliver everything due now; destinations in parallel, so a slow consumer delays only itself."""
+        if time.monotonic() >= self._next_reclaim:
+            self._next_reclaim = time.monotonic() + self.heartbeat_seconds
+            self.reclaim_stale()
+        if self._down:
+            self._probe_down()
         now = datetime.now(UTC)
         destinations = self._destinations(now)
         if len(destinations) <= 1:
@@ -290,11 +437,25 @@ class OutboxRelay:
             if not delivered:
                 self._stop.wait(self.interval)
 
+    def _beat_loop(self) -> None:
+        while not self._stop.wait(self.heartbeat_seconds):
+            try:
+                self.heartbeat()
+            except Exception:  # database hiccup: the next beat tries again
+                log.exception("outbox relay heartbeat failed")
+
     def start(self) -> None:
-        """Run passes in a daemon thread until ``stop``; sleeps ``interval`` when a pass delivered nothing."""
+        """Run passes in a daemon thread until ``stop``; sleeps ``interval`` when a pass delivered nothing.
+        A second thread records the heartbeat."""
         if self._thread is not None and self._thread.is_alive():
             return
         self._stop.clear()
+        try:
+            self.heartbeat()
+        except Exception:
+            log.exception("outbox relay heartbeat failed")
+        self._beat_thread = threading.Thread(target=self._beat_loop, name="outbox-relay-beat", daemon=True)
+        self._beat_thread.start()
         if not self._unobserve:
             self._observe()
         self._thread = threading.Thread(target=self._loop, name="outbox-relay", daemon=True)
@@ -307,6 +468,14 @@ class OutboxRelay:
             self._unobserve.pop()()
         if self._thread is not None:
             self._thread.join(timeout)
+        if self._beat_thread is not None:
+            self._beat_thread.join(timeout)
+        if self._thread is None or not self._thread.is_alive():  # stopped cleanly: no lease of ours is left
+            try:
+                with self.db.session() as s:
+                    s.execute(delete(relay_heartbeat).where(relay_heartbeat.c.instance == self.instance))
+            except Exception:
+                log.warning("could not remove the relay heartbeat of %s", self.instance)
         if self._pool is not None:
             self._pool.shutdown(wait=False)
             self._pool = None

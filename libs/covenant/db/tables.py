@@ -32,8 +32,19 @@ outbox = Table(
     Column("next_attempt_at", DateTime(timezone=True), nullable=False),
     Column("delivered_at", DateTime(timezone=True)),
     Column("last_error", Text),
+    # The relay instance holding the current lease (None when not leased); see relay_heartbeat.
+    Column("leased_by", String(64)),
     Index("ix_outbox_due", "destination", "delivered_at", "next_attempt_at"),
     Index("ix_outbox_event", "event_id"),
+)
+
+# One row per running outbox relay instance, refreshed every heartbeat; rows leased by an instance whose
+# heartbeat went stale are reclaimed by the others (covenant.db.relay).
+relay_heartbeat = Table(
+    "relay_heartbeat",
+    metadata,
+    Column("instance", String(64), primary_key=True),
+    Column("beat_at", DateTime(timezone=True), nullable=False),
 )
 
 # Events a consumer has applied; the primary key drops duplicates.

@@ -37,6 +37,9 @@ KPIS: dict[str, dict[str, tuple[float, bool]]] = {
 FROM_EVENTS = {"verified_visits", "points"}  # the demo month gets these from the events it sends
 PLANTED_LEVELS = (1.0, 0.75, 0.5, 0.2)  # three months of history, then the demo month
 HISTORY = 3
+# A planted driver: a credit officer's conversion rate in the history months rises with their verified
+# visits, conversion = 0.05 + 0.004 × visits + noise (sd 0.01); the demo's driver analysis recovers it.
+CONVERSION_BASE, CONVERSION_PER_VISIT, CONVERSION_NOISE = 0.05, 0.004, 0.01
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,31 @@ def metric_rows(world: World, period: str, planted: set[str]) -> list[MetricRow]
                     continue
                 rows.append(MetricRow(e.id, e.org_unit, e.role, month, kpi, _value(base, lower, level)))
     return rows
+
+
+def conversion_rows(world: World, period: str, rows: Iterable[MetricRow]) -> list[MetricRow]:
+    """The planted driver: each credit officer's conversion rate of each history month, from that month's
+    verified visits in ``rows`` (the values the demo records); not a scorecard KPI, so it changes no score."""
+    rnd = random.Random(world.seed * 15485863 + 21)
+    return [
+        MetricRow(
+            r.employee_id,
+            r.org_unit,
+            r.role,
+            r.period,
+            "conversion_rate",
+            f"{CONVERSION_BASE + CONVERSION_PER_VISIT * float(r.value) + rnd.gauss(0, CONVERSION_NOISE):.5f}",
+        )
+        for r in rows
+        if r.role == "credit_officer" and r.metric == "verified_visits" and r.period != period
+    ]
+
+
+def driver_check(estimate: float, ci_low: float, ci_high: float) -> Check:
+    """The driver analysis found the planted conversion per verified visit when its 95% interval holds it."""
+    found = ci_low <= CONVERSION_PER_VISIT <= ci_high
+    miss = f"-{CONVERSION_PER_VISIT} not in [{ci_low:.4f}, {ci_high:.4f}] (estimate {estimate:.4f})"
+    return Check("driver: conversion per verified visit", 1, int(found), 0, () if found else (miss,))
 
 
 def scoring_checks(

@@ -5,8 +5,13 @@ Every RPC passes through ``ChassisInterceptor``:
   available to handlers through ``covenant.grpc.context.current_principal()``. Health and reflection are
   public; a service may list more public methods (e.g. identity's Login). In ``dev`` auth mode a call
   without a token runs as the local admin (``DEV_PRINCIPAL``); a token that is present is still verified.
-- errors: ``covenant.errors.CovenantError`` → its canonical status code and message; anything unexpected →
-  INTERNAL with an error id (the traceback goes to the log, never on the wire).
+- errors: ``covenant.errors.CovenantError`` → its canonical status code and message; a transient database
+  error (``covenant.db.transient``: lost connection, serialization failure, deadlock) is first retried for
+  unary read methods (the whole handler re-runs: it only reads), else answered UNAVAILABLE or ABORTED with a
+  ``google.rpc.RetryInfo`` detail; anything else unexpected → INTERNAL with an error id (the
+  traceback goes to the log, never on the wire).
+- commit guard: while a handler runs, ``covenant.db.engine.commit_guard`` refuses commits once the call is
+  cancelled or ``grace_expired`` is set (the host's drain grace ran out): its transaction rolls back.
 - logging and metrics: every call records ``rpc.server.duration`` (method, status code) and logs one JSON
   line at INFO with method, status, duration, the caller's principal id and the trace id (no request
   data, no tokens). ``log_sample_rate`` (COVENANT_LOG_SAMPLE_RATE) keeps that fraction of the lines of
@@ -17,18 +22,25 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import grpc
+from google.protobuf import any_pb2, duration_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
 
 from covenant.auth.principal import DEV_PRINCIPAL, Principal
 from covenant.auth.tokens import TokenVerifier
+from covenant.db.engine import commit_guard
+from covenant.db.transient import RETRY_DELAY, retry_transient, transient_code
 from covenant.errors import CovenantError, Unauthenticated
 from covenant.grpc.context import reset_principal, set_principal
 from covenant.grpc.handlers import rewrap
+from covenant.grpc.wire import method_kind
 from covenant.telemetry.metrics import RPC_SERVER_DURATION, rpc_attributes
 
 log = logging.getLogger("covenant.grpc")
@@ -39,6 +51,16 @@ ALWAYS_PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 def status_code(error: CovenantError) -> grpc.StatusCode:
     """The gRPC status code for a domain error."""
     return getattr(grpc.StatusCode, error.code, grpc.StatusCode.UNKNOWN)
+
+
+def retry_status(code: str, message: str, delay: float) -> grpc.Status:
+    """A rich status ``code`` (UNAVAILABLE or ABORTED) with a ``google.rpc.RetryInfo`` of ``delay`` s."""
+    retry = error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(nanos=int(delay * 1e9) % 10**9))
+    retry.retry_delay.seconds = int(delay)
+    detail = any_pb2.Any()
+    detail.Pack(retry)
+    status = status_pb2.Status(code=getattr(code_pb2, code), message=message, details=[detail])
+    return rpc_status.to_status(status)
 
 
 def _returned_code(context: grpc.ServicerContext) -> grpc.StatusCode:
@@ -57,8 +79,10 @@ class ChassisInterceptor(grpc.ServerInterceptor):
         auth_mode: str = "jwt",
         public_methods: frozenset[str] = frozenset(),
         log_sample_rate: float = 1.0,
+        grace_expired: threading.Event | None = None,
     ) -> None:
         self.verifier = verifier
+        self.grace_expired = grace_expired or threading.Event()
         self.auth_mode = auth_mode
         self.public_methods = public_methods
         self.log_sample_rate = log_sample_rate
@@ -107,6 +131,14 @@ class ChassisInterceptor(grpc.ServerInterceptor):
             if current not in (None, grpc.StatusCode.OK):  # the handler aborted itself
                 self._log(method, current, started, principal=principal)
                 raise exc
+            transient = transient_code(exc)
+            if transient is not None:
+                log.warning("transient database error in %s: %s", method, exc)
+                self._log(method, getattr(grpc.StatusCode, transient), started, principal=principal)
+                delay = RETRY_DELAY[transient]
+                context.abort_with_status(
+                    retry_status(transient, f"transient database error, retry after {delay} s", delay)
+                )
             error_id = uuid.uuid4().hex[:12]
             log.error(
                 "unexpected error in %s (error id %s)",
@@ -151,21 +183,41 @@ class ChassisInterceptor(grpc.ServerInterceptor):
                 },
             )
 
+    def _guard(self, context: grpc.ServicerContext) -> Any:
+        """Install the commit guard for this call (see module docstring); returns the reset token."""
+
+        def refuse() -> str | None:
+            if self.grace_expired.is_set():
+                return "the server is stopping (drain grace expired)"
+            if hasattr(context, "is_active") and not context.is_active():
+                return "the call was cancelled"
+            return None
+
+        return commit_guard.set(refuse)
+
     def _wrap_unary(
         self, method: str, metadata: dict[str, str], behavior: Callable[..., Any]
     ) -> Callable[..., Any]:
+        info = method_kind(method)
+        rerun = info is not None and info.kind == "read"  # unary reads only: safe to run again
+
         def wrapper(request: Any, context: grpc.ServicerContext) -> Any:
             started = time.perf_counter()
             token = principal = None
+            guard = self._guard(context)
             try:
                 principal = self._authenticate(method, metadata)
                 token = set_principal(principal)
-                response = behavior(request, context)
+                if rerun:
+                    response = retry_transient(lambda: behavior(request, context), what=method)
+                else:
+                    response = behavior(request, context)
                 self._log(method, _returned_code(context), started, principal=principal)
                 return response
             except Exception as exc:
                 self._fail(context, method, exc, started, principal)
             finally:
+                commit_guard.reset(guard)
                 if token is not None:
                     reset_principal(token)
 
@@ -177,6 +229,7 @@ class ChassisInterceptor(grpc.ServerInterceptor):
         def wrapper(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
             started = time.perf_counter()
             token = principal = None
+            guard = self._guard(context)
             try:
                 principal = self._authenticate(method, metadata)
                 token = set_principal(principal)
@@ -185,6 +238,7 @@ class ChassisInterceptor(grpc.ServerInterceptor):
             except Exception as exc:
                 self._fail(context, method, exc, started, principal)
             finally:
+                commit_guard.reset(guard)
                 if token is not None:
                     reset_principal(token)
 

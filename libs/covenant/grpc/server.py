@@ -6,7 +6,8 @@ the service's own servicers, ``covenant.rules.v1.RulePackService``, ``covenant.e
 (when the service consumes events), gRPC health (per service name; NOT_SERVING while starting and
 draining) and server reflection. It runs the outbox relay, the rule-pack watcher and the service's own
 workers, and on SIGTERM/SIGINT drains: health goes NOT_SERVING, new calls are refused, in-flight calls
-get ``grace_seconds`` to finish, then workers stop.
+get ``grace_seconds`` to finish; handlers still running then are cancelled and their transactions roll back
+(commit guard, docs/operations.md); then workers stop.
 """
 
 from __future__ import annotations
@@ -101,6 +102,7 @@ class ServiceHost:
     _channels: ChannelFactory | None = None
     health_server: grpc.Server | None = None
     health_port: int = 0
+    _grace_expired: threading.Event = field(default_factory=threading.Event)
 
     # -- construction -------------------------------------------------------------------------
     def _build_context(self) -> ServiceContext:
@@ -163,6 +165,7 @@ class ServiceHost:
             auth_mode=s.auth_mode,
             public_methods=app.public_methods,
             log_sample_rate=s.log_sample_rate,
+            grace_expired=self._grace_expired,
         )
         server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=s.workers, thread_name_prefix=f"{s.service}-rpc"),
@@ -199,7 +202,13 @@ class ServiceHost:
         self.server = server
         self.workers = [
             rules.watcher,
-            OutboxRelay(ctx.db, self._channels, interval=s.relay_interval_seconds, source=s.service),
+            OutboxRelay(
+                ctx.db,
+                self._channels,
+                interval=s.relay_interval_seconds,
+                source=s.service,
+                heartbeat_seconds=s.relay_heartbeat_seconds,
+            ),
             ServiceTelemetry(s.service, ctx.db, ctx.rules),
             *app.workers,
         ]
@@ -247,6 +256,9 @@ class ServiceHost:
             self.health.enter_graceful_shutdown()
         if self.server is not None:
             self.server.stop(grace).wait(grace + 1)
+        # Handlers still running past the grace were cancelled (their clients got UNAVAILABLE): from now on
+        # their units of work roll back instead of committing (covenant.db.engine.commit_guard).
+        self._grace_expired.set()
         if self.health_server is not None:
             self.health_server.stop(0)
         for worker in reversed(self.workers):

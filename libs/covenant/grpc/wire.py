@@ -10,6 +10,9 @@ Settings (environment, read by ``WireSettings.from_env``; TLS variables are in `
   so clients re-resolve and reach new replicas (60).
 - ``COVENANT_KEEPALIVE_SECONDS``: keepalive ping interval, clients and servers alike (30).
 - ``COVENANT_DNS_REFRESH_SECONDS``: minimum time between DNS re-resolutions of a channel (5).
+- ``COVENANT_RECONNECT_MAX_BACKOFF_SECONDS``: longest wait between a channel's reconnection attempts to
+  a peer that is down (1; gRPC's own default is 120), so a restarted consumer is reached within about a
+  second of serving (docs/operations.md).
 - ``COVENANT_HEALTH_LISTEN``: an extra plaintext listener serving only grpc.health.v1, for Kubernetes gRPC
   probes when the service port speaks TLS (off).
 
@@ -68,6 +71,7 @@ class WireSettings:
     keepalive_seconds: float = 30.0
     dns_refresh_seconds: float = 5.0
     health_listen: str = ""
+    reconnect_max_backoff_seconds: float = 1.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], name: str, data_dir: Path) -> WireSettings:
@@ -89,7 +93,27 @@ class WireSettings:
             keepalive_seconds=float(_env(env, "COVENANT_KEEPALIVE_SECONDS", "30")),
             dns_refresh_seconds=float(_env(env, "COVENANT_DNS_REFRESH_SECONDS", "5")),
             health_listen=_env(env, "COVENANT_HEALTH_LISTEN", ""),
+            reconnect_max_backoff_seconds=_positive(env, "COVENANT_RECONNECT_MAX_BACKOFF_SECONDS", "1"),
         )
+
+
+def _positive(env: Mapping[str, str], name: str, default: str) -> float:
+    value = float(_env(env, name, default))
+    if value <= 0:
+        raise ValueError(f"{name} must be > 0, not {value}")
+    return value
+
+
+def reconnect_options(wire: WireSettings) -> list[tuple[str, int]]:
+    """Reconnection backoff of a channel: start at 100 ms (or the maximum when lower), cap at
+    ``reconnect_max_backoff_seconds``."""
+    max_ms = max(1, int(wire.reconnect_max_backoff_seconds * 1000))
+    first_ms = min(100, max_ms)
+    return [
+        ("grpc.initial_reconnect_backoff_ms", first_ms),
+        ("grpc.min_reconnect_backoff_ms", first_ms),
+        ("grpc.max_reconnect_backoff_ms", max_ms),
+    ]
 
 
 # -- call kinds ----------------------------------------------------------------------------------
@@ -198,6 +222,7 @@ def keepalive_options(wire: WireSettings) -> list[tuple[str, int]]:
 def channel_options(wire: WireSettings, max_message_bytes: int) -> list[tuple[str, Any]]:
     options: list[tuple[str, Any]] = [
         *keepalive_options(wire),
+        *reconnect_options(wire),
         ("grpc.max_send_message_length", max_message_bytes),
         ("grpc.max_receive_message_length", max_message_bytes),
         ("grpc.service_config", service_config(wire)),

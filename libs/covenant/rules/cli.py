@@ -7,6 +7,7 @@
     covenant rules publish PACK.yaml [--activate]    (--activate only for packs that need no approval)
     covenant rules approval SERVICE PACK_ID VERSION  what an approver checks: approvals, diff, dry run
     covenant rules approve SERVICE PACK_ID VERSION [--comment TEXT]   (a person other than the author)
+    covenant rules reject SERVICE PACK_ID VERSION --reason TEXT   (the same people; never activated after)
     covenant rules activate SERVICE PACK_ID VERSION [--at 2027-01-01T00:00:00+08:00]   (--at: scheduled)
     covenant rules rollback SERVICE PACK_ID VERSION
     covenant rules rollback SERVICE PACK_ID --emergency --reason TEXT   (to the last approved version)
@@ -280,6 +281,9 @@ def _print_approval(a) -> None:  # type: ignore[no-untyped-def]
     v = a.version
     who = ", ".join(x.approver for x in a.approvals) or "none"
     state = "ready to activate" if a.ready else "waiting for approval"
+    if v.HasField("rejection"):
+        r = v.rejection
+        state = f"rejected by {r.rejected_by}: {r.reason}"
     print(f"{v.name} by {v.author} ({v.content_hash}); active now: {a.active_version or 'none'}")
     print(f"approvals {len(a.approvals)} of {a.approvals_required} needed: {who} -> {state}")
     if a.HasField("diff"):
@@ -322,6 +326,24 @@ def cmd_approve(args: argparse.Namespace) -> int:
 
 
 @_remote
+def cmd_reject(args: argparse.Namespace) -> int:
+    from covenant.rules.v1 import rule_pack_service_pb2 as pb
+
+    if not args.reason.strip():
+        print("--reason is required: say why the version is rejected", file=sys.stderr)
+        return 2
+    stub, md = _stub(args, args.service)
+    name = f"packs/{args.pack_id}/versions/{args.version}"
+    a = stub.RejectRulePackVersion(
+        pb.RejectRulePackVersionRequest(name=name, reason=args.reason, request_id=str(uuid.uuid4())),
+        metadata=md,
+    )
+    print(f"rejected {name}")
+    _print_approval(a)
+    return 0
+
+
+@_remote
 def cmd_history(args: argparse.Namespace) -> int:
     from covenant.rules.v1 import rule_pack_service_pb2 as pb
 
@@ -331,7 +353,10 @@ def cmd_history(args: argparse.Namespace) -> int:
     )
     for v in resp.versions:
         mark = "*" if v.active else " "
-        print(f"{mark} {v.version:<16} {v.create_time.ToJsonString():<28} {v.author:<28} {v.content_hash}")
+        line = f"{mark} {v.version:<16} {v.create_time.ToJsonString():<28} {v.author:<28} {v.content_hash}"
+        if v.HasField("rejection"):
+            line += f"  rejected by {v.rejection.rejected_by}: {v.rejection.reason}"
+        print(line)
     if resp.versions:
         print(f"approvals needed before activation: {resp.versions[0].approvals_required}")
     return 0
@@ -426,7 +451,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--activate", action="store_true")
     s.add_argument("--service", default="")
     s.set_defaults(func=cmd_publish)
-    for name, fn in (("activate", cmd_activate), ("approval", cmd_approval), ("approve", cmd_approve)):
+    for name, fn in (
+        ("activate", cmd_activate),
+        ("approval", cmd_approval),
+        ("approve", cmd_approve),
+        ("reject", cmd_reject),
+    ):
         s = sub.add_parser(name, parents=[remote])
         s.add_argument("service")
         s.add_argument("pack_id")
@@ -436,6 +466,8 @@ def build_parser() -> argparse.ArgumentParser:
             s.add_argument("--at", default="", help="scheduled activation instant (RFC 3339)")
         if name == "approve":
             s.add_argument("--comment", default="")
+        if name == "reject":
+            s.add_argument("--reason", default="", help="why (required; the author and the audit see it)")
     s = sub.add_parser("rollback", parents=[remote])
     s.add_argument("service")
     s.add_argument("pack_id")

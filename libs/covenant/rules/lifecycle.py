@@ -241,6 +241,7 @@ class RulePackManager:
                 f"you published packs/{pack_id}/versions/{version}; approval needs a different person",
             )
         with self.db.session() as s:
+            self._refuse_rejected(s, pack_id, version, "approved")
             if store.add_approval(s, pack_id, version, principal.subject, comment):
                 self.audit.append(
                     s,
@@ -250,6 +251,61 @@ class RulePackManager:
                     data={"comment": comment, "author": stored.author, "request_id": request_id},
                 )
             return stored, store.open_approvals(s, pack_id, version)
+
+    def reject(
+        self, pack_id: str, version: str, principal: Principal, *, reason: str, request_id: str = ""
+    ) -> tuple[store.StoredVersion, store.Rejection]:
+        """Record ``principal``'s rejection of a submitted version, with a reason: someone who may approve
+        the pack, never its author. A rejected version is never approved or activated; rejecting it again
+        returns the first rejection. The active or a scheduled version cannot be rejected (roll back or
+        replace the schedule instead)."""
+        stored = self.get(pack_id, version)
+        authorize_pack(principal, "approve", self.ref_of(stored))
+        if principal.subject == stored.author:
+            raise PermissionDenied(
+                f"rules.{self.service}/{pack_id}.approve",
+                f"you published packs/{pack_id}/versions/{version}; rejection needs a different person",
+            )
+        if not reason.strip():
+            raise InvalidArgument("a rejection needs a reason", field="reason")
+        with self.db.session() as s:
+            existing = store.get_rejection(s, pack_id, version)
+            if existing is not None:
+                return stored, existing
+            if store.active_state(s).get(pack_id, ("", 0))[0] == version:
+                raise FailedPrecondition(
+                    f"packs/{pack_id}/versions/{version} is active; roll back instead of rejecting it"
+                )
+            if any(p.pack_id == pack_id and p.version == version for p in store.get_schedule(s, pack_id)):
+                raise FailedPrecondition(
+                    f"packs/{pack_id}/versions/{version} is scheduled; activate another version to replace "
+                    "the schedule first"
+                )
+            rejection = store.add_rejection(s, pack_id, version, principal.subject, reason.strip())
+            self.audit.append(
+                s,
+                actor=principal.subject,
+                action="rule_pack.rejected",
+                subject=f"packs/{pack_id}/versions/{version}",
+                data={"reason": rejection.reason, "author": stored.author, "request_id": request_id},
+            )
+        return stored, rejection
+
+    def rejection(self, pack_id: str, version: str) -> store.Rejection | None:
+        with self.db.session() as s:
+            return store.get_rejection(s, pack_id, version)
+
+    def rejections(self, pack_id: str) -> dict[str, store.Rejection]:
+        with self.db.session() as s:
+            return store.rejected_versions(s, pack_id)
+
+    def _refuse_rejected(self, s: Any, pack_id: str, version: str, verb: str) -> None:
+        r = store.get_rejection(s, pack_id, version)
+        if r is not None:
+            raise FailedPrecondition(
+                f"packs/{pack_id}/versions/{version} was rejected by {r.rejected_by} ({r.reason}); it cannot "
+                f"be {verb}: publish a new version"
+            )
 
     def approvals(self, pack_id: str, version: str) -> list[store.Approval]:
         """Open approvals of a version that count (never its author's)."""
@@ -291,6 +347,7 @@ class RulePackManager:
             pending = store.get_schedule(s, pack_id)
             if previous == version and not later and not pending:
                 return stored
+            self._refuse_rejected(s, pack_id, version, "activated")
             if needed:
                 approvers = distinct_approvers(
                     [a.approver for a in store.open_approvals(s, pack_id, version)], stored.author

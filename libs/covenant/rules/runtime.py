@@ -150,7 +150,10 @@ class RuleRuntime:
         return fired
 
     def snapshot(self) -> tuple[CompiledPack, ...]:
-        """The active packs as one immutable set (pass it back as ``evaluate(..., packs=)``)."""
+        """The active packs as one immutable set. A decision takes one and passes it to every
+        ``evaluate``, ``parameter`` and ``parameter_source`` call it makes (``packs=``), so its parameters,
+        its rules and the version it records all come from the same pack versions even when an activation
+        lands midway (docs/rule-packs.md)."""
         return self._current()
 
     def recent(self) -> list[tuple[dict[str, Any], dict[str, Any]]]:
@@ -158,14 +161,21 @@ class RuleRuntime:
         return list(self._recent)
 
     def parameter(
-        self, name: str, *, role: str | None = None, org_unit: str | None = None, default: Any = None
+        self,
+        name: str,
+        *,
+        role: str | None = None,
+        org_unit: str | None = None,
+        default: Any = None,
+        packs: Sequence[CompiledPack] | None = None,
     ) -> Any:
-        """A pack parameter, resolved for a role and org unit (the first active pack that defines it)."""
-        return resolve_parameter(self._current(), name, role, org_unit, default)
+        """A pack parameter, resolved for a role and org unit (the first active pack that defines it);
+        ``packs`` reads it from a ``snapshot()`` taken for the decision at hand."""
+        return resolve_parameter(self._current() if packs is None else packs, name, role, org_unit, default)
 
-    def parameter_source(self, name: str) -> tuple[str, str]:
-        """(pack id, version) of the pack a parameter comes from, or ("", "")."""
-        for compiled in self._current():
+    def parameter_source(self, name: str, *, packs: Sequence[CompiledPack] | None = None) -> tuple[str, str]:
+        """(pack id, version) of the pack a parameter comes from (in ``packs`` when given), or ("", "")."""
+        for compiled in self._current() if packs is None else packs:
             if name in compiled.pack.parameters:
                 return compiled.pack.id, compiled.pack.version
         return "", ""

@@ -61,8 +61,16 @@ def approvals_pb(approvals: Iterable[store.Approval]) -> list[pb.Approval]:
     ]
 
 
+def rejection_pb(r: store.Rejection) -> pb.Rejection:
+    return pb.Rejection(rejected_by=r.rejected_by, reject_time=_ts(r.rejected_at), reason=r.reason)
+
+
 def version_pb(
-    v: store.StoredVersion, active: bool, with_source: bool = False, approvals_required: int = 0
+    v: store.StoredVersion,
+    active: bool,
+    with_source: bool = False,
+    approvals_required: int = 0,
+    rejection: store.Rejection | None = None,
 ) -> pb.RulePackVersion:
     t = _ts(v.created_at)
     owner, description = _header(v.content_hash, v.source)
@@ -78,6 +86,7 @@ def version_pb(
         owner=owner,
         description=description,
         approvals_required=approvals_required,
+        rejection=rejection_pb(rejection) if rejection else None,
     )
 
 
@@ -216,6 +225,9 @@ class RulePackServicer(rule_pack_service_pb2_grpc.RulePackServiceServicer):
         out = version_pb(stored, active=active == stored.version, with_source=with_source)
         out.approvals_required = self.manager.required_approvals(stored)
         out.approvals.extend(approvals_pb(self.manager.approvals(stored.pack_id, stored.version)))
+        rejection = self.manager.rejection(stored.pack_id, stored.version)
+        if rejection is not None:
+            out.rejection.CopyFrom(rejection_pb(rejection))
         return out
 
     def GetApprovalRequest(self, request: pb.GetApprovalRequestRequest, context: Any) -> pb.ApprovalRequest:
@@ -234,6 +246,16 @@ class RulePackServicer(rule_pack_service_pb2_grpc.RulePackServiceServicer):
         )
         return self._approval_request(principal, stored, with_dry_run=can_read(principal))
 
+    def RejectRulePackVersion(
+        self, request: pb.RejectRulePackVersionRequest, context: Any
+    ) -> pb.ApprovalRequest:
+        principal = current_principal()
+        pack_id, version = parse_name(request.name)
+        stored, _ = self.manager.reject(
+            pack_id, version, principal, reason=request.reason, request_id=request.request_id
+        )
+        return self._approval_request(principal, stored, with_dry_run=False)
+
     def _approval_request(
         self, principal: Principal, stored: store.StoredVersion, *, with_dry_run: bool = True
     ) -> pb.ApprovalRequest:
@@ -244,7 +266,7 @@ class RulePackServicer(rule_pack_service_pb2_grpc.RulePackServiceServicer):
             active_version=active,
             approvals_required=version.approvals_required,
             approvals=version.approvals,
-            ready=len(version.approvals) >= version.approvals_required,
+            ready=len(version.approvals) >= version.approvals_required and not version.HasField("rejection"),
         )
         if active and active != stored.version:
             text, added, removed, changed = self.manager.diff(stored.pack_id, active, stored.version)
@@ -288,8 +310,14 @@ class RulePackServicer(rule_pack_service_pb2_grpc.RulePackServiceServicer):
         page = versions[offset : offset + size]
         more = offset + size < len(versions)
         required = self.manager.required_approvals(versions[0]) if versions else 0
+        rejected = self.manager.rejections(request.pack_id)
         return pb.ListRulePackVersionsResponse(
-            versions=[version_pb(v, v.version == active, approvals_required=required) for v in page],
+            versions=[
+                version_pb(
+                    v, v.version == active, approvals_required=required, rejection=rejected.get(v.version)
+                )
+                for v in page
+            ],
             next_page_token=page_token(offset + size if more else None, bound),
         )
 

@@ -7,7 +7,8 @@ polls: its ``generation`` grows on every activation or rollback.
 Governance (maker-checker): ``rule_pack_approvals`` holds approvals of a version by people other than its
 author; an activation consumes them. ``rule_pack_activations`` is the activation history (what became
 active, how, and whether it was approved). ``rule_pack_schedule`` holds at most one scheduled activation
-per pack, applied at its instant.
+per pack, applied at its instant. ``rule_pack_rejections`` holds the versions an approver turned down (with
+the reason): a rejected version is never approved or activated.
 """
 
 from __future__ import annotations
@@ -90,6 +91,16 @@ schedule = Table(
     Column("effective_at", DateTime(timezone=True), nullable=False),
     Column("actor", String(255), nullable=False),
     Column("approved", Boolean, nullable=False),
+)
+
+rejections = Table(
+    "rule_pack_rejections",
+    metadata,
+    Column("pack_id", String(128), primary_key=True),
+    Column("version", String(64), primary_key=True),
+    Column("rejected_by", String(255), nullable=False),
+    Column("rejected_at", DateTime(timezone=True), nullable=False),
+    Column("reason", Text, nullable=False),
 )
 
 
@@ -313,3 +324,36 @@ def take_schedule(session: Session, pack_id: str, version: str) -> Scheduled | N
         return None
     session.execute(delete(schedule).where(schedule.c.pack_id == pack_id))
     return Scheduled(r.pack_id, r.version, _utc(r.effective_at), r.actor, bool(r.approved))
+
+
+@dataclass(frozen=True)
+class Rejection:
+    rejected_by: str
+    rejected_at: datetime
+    reason: str
+
+
+def get_rejection(session: Session, pack_id: str, version: str) -> Rejection | None:
+    r = session.execute(
+        select(rejections).where(and_(rejections.c.pack_id == pack_id, rejections.c.version == version))
+    ).first()
+    return Rejection(r.rejected_by, _utc(r.rejected_at), r.reason) if r else None
+
+
+def rejected_versions(session: Session, pack_id: str) -> dict[str, Rejection]:
+    rows = session.execute(select(rejections).where(rejections.c.pack_id == pack_id))
+    return {r.version: Rejection(r.rejected_by, _utc(r.rejected_at), r.reason) for r in rows}
+
+
+def add_rejection(session: Session, pack_id: str, version: str, rejected_by: str, reason: str) -> Rejection:
+    """Record the rejection (the first one stands; a concurrent second one is ABORTED)."""
+    now = datetime.now(UTC)
+    try:
+        session.execute(
+            insert(rejections).values(
+                pack_id=pack_id, version=version, rejected_by=rejected_by, rejected_at=now, reason=reason
+            )
+        )
+    except IntegrityError:
+        raise Aborted(f"packs/{pack_id}/versions/{version} was rejected concurrently; retry") from None
+    return Rejection(rejected_by, now, reason)

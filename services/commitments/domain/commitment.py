@@ -47,30 +47,24 @@ class Commitment:
         return self.deadline or self.terms.deadline
 
     def fulfil(self, at: datetime, event_id: str) -> Commitment:
-        """Apply the fulfilling fact. On time: FULFILLED; late (before or after the breach fired):
-        BREACHED_THEN_FULFILLED with the delay."""
-        if self.state is State.ACTIVE:
-            if at <= self.effective_deadline:
-                return replace(
-                    self, state=State.FULFILLED, settled_at=at, fulfilled_at=at, fulfilment_event_id=event_id
-                )
+        """Apply the fulfilling fact, judged by when it happened (``at``), not when it arrived.
+
+        On or before the deadline: FULFILLED, even after a final breach (the breach is reversed). After it:
+        BREACHED_THEN_FULFILLED with the delay (the breach stands)."""
+        if self.state not in (State.ACTIVE, State.BREACHED):
+            raise FailedPrecondition(f"commitment {self.id} is {self.state}, it cannot be fulfilled")
+        if at <= self.effective_deadline:
             return replace(
-                self,
-                state=State.BREACHED_THEN_FULFILLED,
-                settled_at=self.effective_deadline,
-                fulfilled_at=at,
-                delay_seconds=int((at - self.effective_deadline).total_seconds()),
-                fulfilment_event_id=event_id,
+                self, state=State.FULFILLED, settled_at=at, fulfilled_at=at, fulfilment_event_id=event_id
             )
-        if self.state is State.BREACHED:
-            return replace(
-                self,
-                state=State.BREACHED_THEN_FULFILLED,
-                fulfilled_at=at,
-                delay_seconds=max(0, int((at - self.effective_deadline).total_seconds())),
-                fulfilment_event_id=event_id,
-            )
-        raise FailedPrecondition(f"commitment {self.id} is {self.state}, it cannot be fulfilled")
+        return replace(
+            self,
+            state=State.BREACHED_THEN_FULFILLED,
+            settled_at=self.effective_deadline if self.state is State.ACTIVE else self.settled_at,
+            fulfilled_at=at,
+            delay_seconds=int((at - self.effective_deadline).total_seconds()),
+            fulfilment_event_id=event_id,
+        )
 
     def breach(self, now: datetime) -> Commitment:
         """The deadline passed with no fulfilment."""

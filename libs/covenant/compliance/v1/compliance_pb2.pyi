@@ -140,6 +140,50 @@ class ScreenNamesResponse(_message.Message):
     results: _containers.RepeatedCompositeFieldContainer[ScreeningResult]
     def __init__(self, results: _Optional[_Iterable[_Union[ScreeningResult, _Mapping]]] = ...) -> None: ...
 
+class ScreeningHit(_message.Message):
+    __slots__ = ("name", "employee_id", "org_unit", "client_id", "client_name", "match", "status", "contact_time")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    EMPLOYEE_ID_FIELD_NUMBER: _ClassVar[int]
+    ORG_UNIT_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_NAME_FIELD_NUMBER: _ClassVar[int]
+    MATCH_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    CONTACT_TIME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    employee_id: str
+    org_unit: str
+    client_id: str
+    client_name: str
+    match: ScreeningMatch
+    status: str
+    contact_time: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., employee_id: _Optional[str] = ..., org_unit: _Optional[str] = ..., client_id: _Optional[str] = ..., client_name: _Optional[str] = ..., match: _Optional[_Union[ScreeningMatch, _Mapping]] = ..., status: _Optional[str] = ..., contact_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListScreeningHitsRequest(_message.Message):
+    __slots__ = ("org_unit", "start_date", "end_date", "status", "page_size", "page_token")
+    ORG_UNIT_FIELD_NUMBER: _ClassVar[int]
+    START_DATE_FIELD_NUMBER: _ClassVar[int]
+    END_DATE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    org_unit: str
+    start_date: str
+    end_date: str
+    status: str
+    page_size: int
+    page_token: str
+    def __init__(self, org_unit: _Optional[str] = ..., start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., status: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListScreeningHitsResponse(_message.Message):
+    __slots__ = ("hits", "next_page_token")
+    HITS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    hits: _containers.RepeatedCompositeFieldContainer[ScreeningHit]
+    next_page_token: str
+    def __init__(self, hits: _Optional[_Iterable[_Union[ScreeningHit, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
 class RecordClientActivityRequest(_message.Message):
     __slots__ = ("employee_id", "org_unit", "client_id", "kind", "occurred_at", "client_name", "activity_id")
     EMPLOYEE_ID_FIELD_NUMBER: _ClassVar[int]

@@ -60,6 +60,11 @@ class ComplianceServiceStub:
                 request_serializer=covenant_dot_compliance_dot_v1_dot_compliance__pb2.ScreenNamesRequest.SerializeToString,
                 response_deserializer=covenant_dot_compliance_dot_v1_dot_compliance__pb2.ScreenNamesResponse.FromString,
                 _registered_method=True)
+        self.ListScreeningHits = channel.unary_unary(
+                '/covenant.compliance.v1.ComplianceService/ListScreeningHits',
+                request_serializer=covenant_dot_compliance_dot_v1_dot_compliance__pb2.ListScreeningHitsRequest.SerializeToString,
+                response_deserializer=covenant_dot_compliance_dot_v1_dot_compliance__pb2.ListScreeningHitsResponse.FromString,
+                _registered_method=True)
         self.RecordClientActivity = channel.unary_unary(
                 '/covenant.compliance.v1.ComplianceService/RecordClientActivity',
                 request_serializer=covenant_dot_compliance_dot_v1_dot_compliance__pb2.RecordClientActivityRequest.SerializeToString,
@@ -136,6 +141,15 @@ class ComplianceServiceServicer:
 
     def ScreenNames(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListScreeningHits(self, request, context):
+        """Stored screening hits: client contacts (RecordClientActivity kind "contact") whose client name matched a
+        watchlist, with the explanation, newest first. Needs compliance.screening.read; its data scope limits the
+        hits to the employees it covers.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -221,6 +235,11 @@ def add_ComplianceServiceServicer_to_server(servicer, server):
                     servicer.ScreenNames,
                     request_deserializer=covenant_dot_compliance_dot_v1_dot_compliance__pb2.ScreenNamesRequest.FromString,
                     response_serializer=covenant_dot_compliance_dot_v1_dot_compliance__pb2.ScreenNamesResponse.SerializeToString,
+            ),
+            'ListScreeningHits': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListScreeningHits,
+                    request_deserializer=covenant_dot_compliance_dot_v1_dot_compliance__pb2.ListScreeningHitsRequest.FromString,
+                    response_serializer=covenant_dot_compliance_dot_v1_dot_compliance__pb2.ListScreeningHitsResponse.SerializeToString,
             ),
             'RecordClientActivity': grpc.unary_unary_rpc_method_handler(
                     servicer.RecordClientActivity,
@@ -399,6 +418,33 @@ class ComplianceService:
             '/covenant.compliance.v1.ComplianceService/ScreenNames',
             covenant_dot_compliance_dot_v1_dot_compliance__pb2.ScreenNamesRequest.SerializeToString,
             covenant_dot_compliance_dot_v1_dot_compliance__pb2.ScreenNamesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListScreeningHits(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/covenant.compliance.v1.ComplianceService/ListScreeningHits',
+            covenant_dot_compliance_dot_v1_dot_compliance__pb2.ListScreeningHitsRequest.SerializeToString,
+            covenant_dot_compliance_dot_v1_dot_compliance__pb2.ListScreeningHitsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -13,7 +13,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class RulePackVersion(_message.Message):
-    __slots__ = ("name", "pack_id", "version", "content_hash", "author", "create_time", "active", "source_yaml", "owner", "description", "approvals_required", "approvals")
+    __slots__ = ("name", "pack_id", "version", "content_hash", "author", "create_time", "active", "source_yaml", "owner", "description", "approvals_required", "approvals", "rejection")
     NAME_FIELD_NUMBER: _ClassVar[int]
     PACK_ID_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -26,6 +26,7 @@ class RulePackVersion(_message.Message):
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     APPROVALS_REQUIRED_FIELD_NUMBER: _ClassVar[int]
     APPROVALS_FIELD_NUMBER: _ClassVar[int]
+    REJECTION_FIELD_NUMBER: _ClassVar[int]
     name: str
     pack_id: str
     version: str
@@ -38,7 +39,18 @@ class RulePackVersion(_message.Message):
     description: str
     approvals_required: int
     approvals: _containers.RepeatedCompositeFieldContainer[Approval]
-    def __init__(self, name: _Optional[str] = ..., pack_id: _Optional[str] = ..., version: _Optional[str] = ..., content_hash: _Optional[str] = ..., author: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., active: _Optional[bool] = ..., source_yaml: _Optional[str] = ..., owner: _Optional[str] = ..., description: _Optional[str] = ..., approvals_required: _Optional[int] = ..., approvals: _Optional[_Iterable[_Union[Approval, _Mapping]]] = ...) -> None: ...
+    rejection: Rejection
+    def __init__(self, name: _Optional[str] = ..., pack_id: _Optional[str] = ..., version: _Optional[str] = ..., content_hash: _Optional[str] = ..., author: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., active: _Optional[bool] = ..., source_yaml: _Optional[str] = ..., owner: _Optional[str] = ..., description: _Optional[str] = ..., approvals_required: _Optional[int] = ..., approvals: _Optional[_Iterable[_Union[Approval, _Mapping]]] = ..., rejection: _Optional[_Union[Rejection, _Mapping]] = ...) -> None: ...
+
+class Rejection(_message.Message):
+    __slots__ = ("rejected_by", "reject_time", "reason")
+    REJECTED_BY_FIELD_NUMBER: _ClassVar[int]
+    REJECT_TIME_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    rejected_by: str
+    reject_time: _timestamp_pb2.Timestamp
+    reason: str
+    def __init__(self, rejected_by: _Optional[str] = ..., reject_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class Approval(_message.Message):
     __slots__ = ("approver", "approve_time", "comment")
@@ -286,6 +298,16 @@ class ApproveRulePackVersionRequest(_message.Message):
     comment: str
     request_id: str
     def __init__(self, name: _Optional[str] = ..., comment: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class RejectRulePackVersionRequest(_message.Message):
+    __slots__ = ("name", "reason", "request_id")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    reason: str
+    request_id: str
+    def __init__(self, name: _Optional[str] = ..., reason: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class ApprovalRequest(_message.Message):
     __slots__ = ("version", "active_version", "approvals_required", "approvals", "ready", "diff", "dry_run")

@@ -102,6 +102,11 @@ class RulePackServiceStub:
                 request_serializer=covenant_dot_rules_dot_v1_dot_rule__pack__service__pb2.ApproveRulePackVersionRequest.SerializeToString,
                 response_deserializer=covenant_dot_rules_dot_v1_dot_rule__pack__service__pb2.ApprovalRequest.FromString,
                 _registered_method=True)
+        self.RejectRulePackVersion = channel.unary_unary(
+                '/covenant.rules.v1.RulePackService/RejectRulePackVersion',
+                request_serializer=covenant_dot_rules_dot_v1_dot_rule__pack__service__pb2.RejectRulePackVersionRequest.SerializeToString,
+                response_deserializer=covenant_dot_rules_dot_v1_dot_rule__pack__service__pb2.ApprovalRequest.FromString,
+                _registered_method=True)
 
 
 class RulePackServiceServicer:
@@ -203,6 +208,15 @@ class RulePackServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RejectRulePackVersion(self, request, context):
+        """Rejects a submitted version, with a reason (required). Needs rules.<svc>/<pack>.approve; never the
+        author. A rejected version can no longer be approved or activated; the active or a scheduled version
+        cannot be rejected. Rejecting again returns the first rejection. Audited.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RulePackServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -264,6 +278,11 @@ def add_RulePackServiceServicer_to_server(servicer, server):
             'ApproveRulePackVersion': grpc.unary_unary_rpc_method_handler(
                     servicer.ApproveRulePackVersion,
                     request_deserializer=covenant_dot_rules_dot_v1_dot_rule__pack__service__pb2.ApproveRulePackVersionRequest.FromString,
+                    response_serializer=covenant_dot_rules_dot_v1_dot_rule__pack__service__pb2.ApprovalRequest.SerializeToString,
+            ),
+            'RejectRulePackVersion': grpc.unary_unary_rpc_method_handler(
+                    servicer.RejectRulePackVersion,
+                    request_deserializer=covenant_dot_rules_dot_v1_dot_rule__pack__service__pb2.RejectRulePackVersionRequest.FromString,
                     response_serializer=covenant_dot_rules_dot_v1_dot_rule__pack__service__pb2.ApprovalRequest.SerializeToString,
             ),
     }
@@ -598,6 +617,33 @@ class RulePackService:
             target,
             '/covenant.rules.v1.RulePackService/ApproveRulePackVersion',
             covenant_dot_rules_dot_v1_dot_rule__pack__service__pb2.ApproveRulePackVersionRequest.SerializeToString,
+            covenant_dot_rules_dot_v1_dot_rule__pack__service__pb2.ApprovalRequest.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RejectRulePackVersion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/covenant.rules.v1.RulePackService/RejectRulePackVersion',
+            covenant_dot_rules_dot_v1_dot_rule__pack__service__pb2.RejectRulePackVersionRequest.SerializeToString,
             covenant_dot_rules_dot_v1_dot_rule__pack__service__pb2.ApprovalRequest.FromString,
             options,
             channel_credentials,

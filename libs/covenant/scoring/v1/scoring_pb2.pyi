@@ -262,6 +262,188 @@ class ListSignalsResponse(_message.Message):
     signals: _containers.RepeatedCompositeFieldContainer[Signal]
     def __init__(self, signals: _Optional[_Iterable[_Union[Signal, _Mapping]]] = ...) -> None: ...
 
+class CreateDriverAnalysisRequest(_message.Message):
+    __slots__ = ("role", "outcome", "period_from", "period_to", "kpis", "model", "org_unit")
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FROM_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_TO_FIELD_NUMBER: _ClassVar[int]
+    KPIS_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    ORG_UNIT_FIELD_NUMBER: _ClassVar[int]
+    role: str
+    outcome: str
+    period_from: str
+    period_to: str
+    kpis: _containers.RepeatedScalarFieldContainer[str]
+    model: str
+    org_unit: str
+    def __init__(self, role: _Optional[str] = ..., outcome: _Optional[str] = ..., period_from: _Optional[str] = ..., period_to: _Optional[str] = ..., kpis: _Optional[_Iterable[str]] = ..., model: _Optional[str] = ..., org_unit: _Optional[str] = ...) -> None: ...
+
+class DriverCoefficient(_message.Message):
+    __slots__ = ("kpi", "estimate", "std_error", "ci_low", "ci_high", "p_value", "standardised", "vif")
+    KPI_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATE_FIELD_NUMBER: _ClassVar[int]
+    STD_ERROR_FIELD_NUMBER: _ClassVar[int]
+    CI_LOW_FIELD_NUMBER: _ClassVar[int]
+    CI_HIGH_FIELD_NUMBER: _ClassVar[int]
+    P_VALUE_FIELD_NUMBER: _ClassVar[int]
+    STANDARDISED_FIELD_NUMBER: _ClassVar[int]
+    VIF_FIELD_NUMBER: _ClassVar[int]
+    kpi: str
+    estimate: float
+    std_error: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    standardised: float
+    vif: float
+    def __init__(self, kpi: _Optional[str] = ..., estimate: _Optional[float] = ..., std_error: _Optional[float] = ..., ci_low: _Optional[float] = ..., ci_high: _Optional[float] = ..., p_value: _Optional[float] = ..., standardised: _Optional[float] = ..., vif: _Optional[float] = ...) -> None: ...
+
+class AnalysisWarning(_message.Message):
+    __slots__ = ("code", "message")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    message: str
+    def __init__(self, code: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+
+class DriverAnalysis(_message.Message):
+    __slots__ = ("name", "role", "outcome", "period_from", "period_to", "org_unit", "model", "model_version", "observations", "people", "fit", "condition_number", "coefficients", "warnings", "kpis", "created_by", "created_at")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FROM_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_TO_FIELD_NUMBER: _ClassVar[int]
+    ORG_UNIT_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    OBSERVATIONS_FIELD_NUMBER: _ClassVar[int]
+    PEOPLE_FIELD_NUMBER: _ClassVar[int]
+    FIT_FIELD_NUMBER: _ClassVar[int]
+    CONDITION_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    COEFFICIENTS_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
+    KPIS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BY_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    role: str
+    outcome: str
+    period_from: str
+    period_to: str
+    org_unit: str
+    model: str
+    model_version: str
+    observations: int
+    people: int
+    fit: float
+    condition_number: float
+    coefficients: _containers.RepeatedCompositeFieldContainer[DriverCoefficient]
+    warnings: _containers.RepeatedCompositeFieldContainer[AnalysisWarning]
+    kpis: _containers.RepeatedScalarFieldContainer[str]
+    created_by: str
+    created_at: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., role: _Optional[str] = ..., outcome: _Optional[str] = ..., period_from: _Optional[str] = ..., period_to: _Optional[str] = ..., org_unit: _Optional[str] = ..., model: _Optional[str] = ..., model_version: _Optional[str] = ..., observations: _Optional[int] = ..., people: _Optional[int] = ..., fit: _Optional[float] = ..., condition_number: _Optional[float] = ..., coefficients: _Optional[_Iterable[_Union[DriverCoefficient, _Mapping]]] = ..., warnings: _Optional[_Iterable[_Union[AnalysisWarning, _Mapping]]] = ..., kpis: _Optional[_Iterable[str]] = ..., created_by: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class GetDriverAnalysisRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ListDriverAnalysesRequest(_message.Message):
+    __slots__ = ("role", "page_size", "page_token")
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    role: str
+    page_size: int
+    page_token: str
+    def __init__(self, role: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListDriverAnalysesResponse(_message.Message):
+    __slots__ = ("analyses", "next_page_token")
+    ANALYSES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    analyses: _containers.RepeatedCompositeFieldContainer[DriverAnalysis]
+    next_page_token: str
+    def __init__(self, analyses: _Optional[_Iterable[_Union[DriverAnalysis, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class DraftScorecardFromAnalysisRequest(_message.Message):
+    __slots__ = ("analysis", "scorecard_id", "effective_from", "diff_period")
+    ANALYSIS_FIELD_NUMBER: _ClassVar[int]
+    SCORECARD_ID_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_FROM_FIELD_NUMBER: _ClassVar[int]
+    DIFF_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    analysis: str
+    scorecard_id: str
+    effective_from: str
+    diff_period: str
+    def __init__(self, analysis: _Optional[str] = ..., scorecard_id: _Optional[str] = ..., effective_from: _Optional[str] = ..., diff_period: _Optional[str] = ...) -> None: ...
+
+class RankChange(_message.Message):
+    __slots__ = ("employee_id", "org_unit", "current_score", "draft_score", "current_rank", "draft_rank")
+    EMPLOYEE_ID_FIELD_NUMBER: _ClassVar[int]
+    ORG_UNIT_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_SCORE_FIELD_NUMBER: _ClassVar[int]
+    DRAFT_SCORE_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_RANK_FIELD_NUMBER: _ClassVar[int]
+    DRAFT_RANK_FIELD_NUMBER: _ClassVar[int]
+    employee_id: str
+    org_unit: str
+    current_score: str
+    draft_score: str
+    current_rank: int
+    draft_rank: int
+    def __init__(self, employee_id: _Optional[str] = ..., org_unit: _Optional[str] = ..., current_score: _Optional[str] = ..., draft_score: _Optional[str] = ..., current_rank: _Optional[int] = ..., draft_rank: _Optional[int] = ...) -> None: ...
+
+class ScorecardDraft(_message.Message):
+    __slots__ = ("name", "analysis", "base_version", "scorecard", "state", "drafted_by", "approved_by", "activated_version", "diff_period", "people_compared", "rank_changes_total", "rank_changes")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ANALYSIS_FIELD_NUMBER: _ClassVar[int]
+    BASE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    SCORECARD_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    DRAFTED_BY_FIELD_NUMBER: _ClassVar[int]
+    APPROVED_BY_FIELD_NUMBER: _ClassVar[int]
+    ACTIVATED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    DIFF_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    PEOPLE_COMPARED_FIELD_NUMBER: _ClassVar[int]
+    RANK_CHANGES_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    RANK_CHANGES_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    analysis: str
+    base_version: int
+    scorecard: Scorecard
+    state: str
+    drafted_by: str
+    approved_by: str
+    activated_version: int
+    diff_period: str
+    people_compared: int
+    rank_changes_total: int
+    rank_changes: _containers.RepeatedCompositeFieldContainer[RankChange]
+    def __init__(self, name: _Optional[str] = ..., analysis: _Optional[str] = ..., base_version: _Optional[int] = ..., scorecard: _Optional[_Union[Scorecard, _Mapping]] = ..., state: _Optional[str] = ..., drafted_by: _Optional[str] = ..., approved_by: _Optional[str] = ..., activated_version: _Optional[int] = ..., diff_period: _Optional[str] = ..., people_compared: _Optional[int] = ..., rank_changes_total: _Optional[int] = ..., rank_changes: _Optional[_Iterable[_Union[RankChange, _Mapping]]] = ...) -> None: ...
+
+class GetScorecardDraftRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ApproveScorecardDraftRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ActivateScorecardDraftRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
 class ProfileKpi(_message.Message):
     __slots__ = ("kpi", "label", "direction", "top_median", "rest_median", "top_iqr", "rest_iqr", "cliffs_delta", "cohens_d")
     KPI_FIELD_NUMBER: _ClassVar[int]

@@ -75,6 +75,41 @@ class ScoringServiceStub:
                 request_serializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.ListSignalsRequest.SerializeToString,
                 response_deserializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.ListSignalsResponse.FromString,
                 _registered_method=True)
+        self.CreateDriverAnalysis = channel.unary_unary(
+                '/covenant.scoring.v1.ScoringService/CreateDriverAnalysis',
+                request_serializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.CreateDriverAnalysisRequest.SerializeToString,
+                response_deserializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.DriverAnalysis.FromString,
+                _registered_method=True)
+        self.GetDriverAnalysis = channel.unary_unary(
+                '/covenant.scoring.v1.ScoringService/GetDriverAnalysis',
+                request_serializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.GetDriverAnalysisRequest.SerializeToString,
+                response_deserializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.DriverAnalysis.FromString,
+                _registered_method=True)
+        self.ListDriverAnalyses = channel.unary_unary(
+                '/covenant.scoring.v1.ScoringService/ListDriverAnalyses',
+                request_serializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.ListDriverAnalysesRequest.SerializeToString,
+                response_deserializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.ListDriverAnalysesResponse.FromString,
+                _registered_method=True)
+        self.DraftScorecardFromAnalysis = channel.unary_unary(
+                '/covenant.scoring.v1.ScoringService/DraftScorecardFromAnalysis',
+                request_serializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.DraftScorecardFromAnalysisRequest.SerializeToString,
+                response_deserializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.ScorecardDraft.FromString,
+                _registered_method=True)
+        self.GetScorecardDraft = channel.unary_unary(
+                '/covenant.scoring.v1.ScoringService/GetScorecardDraft',
+                request_serializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.GetScorecardDraftRequest.SerializeToString,
+                response_deserializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.ScorecardDraft.FromString,
+                _registered_method=True)
+        self.ApproveScorecardDraft = channel.unary_unary(
+                '/covenant.scoring.v1.ScoringService/ApproveScorecardDraft',
+                request_serializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.ApproveScorecardDraftRequest.SerializeToString,
+                response_deserializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.ScorecardDraft.FromString,
+                _registered_method=True)
+        self.ActivateScorecardDraft = channel.unary_unary(
+                '/covenant.scoring.v1.ScoringService/ActivateScorecardDraft',
+                request_serializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.ActivateScorecardDraftRequest.SerializeToString,
+                response_deserializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.ScorecardDraft.FromString,
+                _registered_method=True)
         self.RefreshPerformerProfile = channel.unary_unary(
                 '/covenant.scoring.v1.ScoringService/RefreshPerformerProfile',
                 request_serializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.RefreshPerformerProfileRequest.SerializeToString,
@@ -159,6 +194,53 @@ class ScoringServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateDriverAnalysis(self, request, context):
+        """-- driver analysis and drafts from its findings (docs/analytics.md) --
+        Fits an outcome KPI on process KPIs over a role's person-periods; stored with its data window.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDriverAnalysis(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDriverAnalyses(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DraftScorecardFromAnalysis(self, request, context):
+        """A draft scorecard version re-weighted from an analysis, with its dry run; nothing is in force yet.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetScorecardDraft(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ApproveScorecardDraft(self, request, context):
+        """A second person (not the drafter) approves the draft.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ActivateScorecardDraft(self, request, context):
+        """An approved draft becomes the next scorecard version, in force from its effective date.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RefreshPerformerProfile(self, request, context):
         """-- Insights: high-performer profiles, coaching gaps, heat map and trends (docs/analytics.md) --
         Computes and stores the profile of a role's top quartile on an outcome KPI for a period, and raises
@@ -237,6 +319,41 @@ def add_ScoringServiceServicer_to_server(servicer, server):
                     servicer.ListSignals,
                     request_deserializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.ListSignalsRequest.FromString,
                     response_serializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.ListSignalsResponse.SerializeToString,
+            ),
+            'CreateDriverAnalysis': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateDriverAnalysis,
+                    request_deserializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.CreateDriverAnalysisRequest.FromString,
+                    response_serializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.DriverAnalysis.SerializeToString,
+            ),
+            'GetDriverAnalysis': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDriverAnalysis,
+                    request_deserializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.GetDriverAnalysisRequest.FromString,
+                    response_serializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.DriverAnalysis.SerializeToString,
+            ),
+            'ListDriverAnalyses': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDriverAnalyses,
+                    request_deserializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.ListDriverAnalysesRequest.FromString,
+                    response_serializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.ListDriverAnalysesResponse.SerializeToString,
+            ),
+            'DraftScorecardFromAnalysis': grpc.unary_unary_rpc_method_handler(
+                    servicer.DraftScorecardFromAnalysis,
+                    request_deserializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.DraftScorecardFromAnalysisRequest.FromString,
+                    response_serializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.ScorecardDraft.SerializeToString,
+            ),
+            'GetScorecardDraft': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetScorecardDraft,
+                    request_deserializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.GetScorecardDraftRequest.FromString,
+                    response_serializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.ScorecardDraft.SerializeToString,
+            ),
+            'ApproveScorecardDraft': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApproveScorecardDraft,
+                    request_deserializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.ApproveScorecardDraftRequest.FromString,
+                    response_serializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.ScorecardDraft.SerializeToString,
+            ),
+            'ActivateScorecardDraft': grpc.unary_unary_rpc_method_handler(
+                    servicer.ActivateScorecardDraft,
+                    request_deserializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.ActivateScorecardDraftRequest.FromString,
+                    response_serializer=covenant_dot_scoring_dot_v1_dot_scoring__pb2.ScorecardDraft.SerializeToString,
             ),
             'RefreshPerformerProfile': grpc.unary_unary_rpc_method_handler(
                     servicer.RefreshPerformerProfile,
@@ -481,6 +598,195 @@ class ScoringService:
             '/covenant.scoring.v1.ScoringService/ListSignals',
             covenant_dot_scoring_dot_v1_dot_scoring__pb2.ListSignalsRequest.SerializeToString,
             covenant_dot_scoring_dot_v1_dot_scoring__pb2.ListSignalsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateDriverAnalysis(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/covenant.scoring.v1.ScoringService/CreateDriverAnalysis',
+            covenant_dot_scoring_dot_v1_dot_scoring__pb2.CreateDriverAnalysisRequest.SerializeToString,
+            covenant_dot_scoring_dot_v1_dot_scoring__pb2.DriverAnalysis.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDriverAnalysis(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/covenant.scoring.v1.ScoringService/GetDriverAnalysis',
+            covenant_dot_scoring_dot_v1_dot_scoring__pb2.GetDriverAnalysisRequest.SerializeToString,
+            covenant_dot_scoring_dot_v1_dot_scoring__pb2.DriverAnalysis.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDriverAnalyses(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/covenant.scoring.v1.ScoringService/ListDriverAnalyses',
+            covenant_dot_scoring_dot_v1_dot_scoring__pb2.ListDriverAnalysesRequest.SerializeToString,
+            covenant_dot_scoring_dot_v1_dot_scoring__pb2.ListDriverAnalysesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DraftScorecardFromAnalysis(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/covenant.scoring.v1.ScoringService/DraftScorecardFromAnalysis',
+            covenant_dot_scoring_dot_v1_dot_scoring__pb2.DraftScorecardFromAnalysisRequest.SerializeToString,
+            covenant_dot_scoring_dot_v1_dot_scoring__pb2.ScorecardDraft.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetScorecardDraft(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/covenant.scoring.v1.ScoringService/GetScorecardDraft',
+            covenant_dot_scoring_dot_v1_dot_scoring__pb2.GetScorecardDraftRequest.SerializeToString,
+            covenant_dot_scoring_dot_v1_dot_scoring__pb2.ScorecardDraft.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApproveScorecardDraft(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/covenant.scoring.v1.ScoringService/ApproveScorecardDraft',
+            covenant_dot_scoring_dot_v1_dot_scoring__pb2.ApproveScorecardDraftRequest.SerializeToString,
+            covenant_dot_scoring_dot_v1_dot_scoring__pb2.ScorecardDraft.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ActivateScorecardDraft(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/covenant.scoring.v1.ScoringService/ActivateScorecardDraft',
+            covenant_dot_scoring_dot_v1_dot_scoring__pb2.ActivateScorecardDraftRequest.SerializeToString,
+            covenant_dot_scoring_dot_v1_dot_scoring__pb2.ScorecardDraft.FromString,
             options,
             channel_credentials,
             insecure,
