@@ -1,12 +1,16 @@
 """Benchmark: events through the whole chain, the six services as six processes on this machine (as
 ``covenant up`` runs them; dev auth) with PostgreSQL (SQLite when no COVENANT_TEST_PG_URL): verified
 check-ins at attendance → outbox → relays → points (award) and scoring (metric). Prints sustained events/s,
-p50/p99 latency from the check-in to its last effect, and lost or duplicated effects (target: zero).
+p50/p99 latency from the check-in to its last effect, lost or duplicated effects (target: zero), and the
+CPU milliseconds each service process spent per check-in.
 
     COVENANT_TEST_PG_URL=postgresql://postgres@127.0.0.1:5432/test \
-        .venv/bin/python benchmarks/e2e.py [N] [RATE]
+        .venv/bin/python benchmarks/e2e.py [N] [RATE] [unary|batch] [BATCH]
 
-N check-ins (600) are sent by 4 client threads, at most RATE per second in all (0 = as fast as they go).
+N check-ins (600) are sent by 4 client threads, at most RATE per second in all (0 = as fast as they go):
+one CheckIn call each (unary, the default) or BatchCheckIns calls of BATCH check-ins (200) each (batch).
+Targets (issue #22): >= 1,000/s end to end through the batch path, >= 400/s unary; p99 < 1 s at half the
+saturation rate.
 """
 
 from __future__ import annotations
@@ -49,9 +53,15 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def platform(data_dir: Path, urls: dict[str, str]) -> Iterator[dict[str, str]]:
-    """Start every service as its own ``covenant serve`` process; yields name -> target."""
+def platform(data_dir: Path, urls: dict[str, str]) -> Iterator[tuple[dict[str, str], dict[str, int]]]:
+    """Start every service as its own ``covenant serve`` process; yields (name -> target, name -> pid)."""
     targets = {name: f"127.0.0.1:{_free_port()}" for name in SERVICES}
     env = dict(
         os.environ,
@@ -83,7 +93,7 @@ def platform(data_dir: Path, urls: dict[str, str]) -> Iterator[dict[str, str]]:
             time.sleep(0.3)
         else:
             raise SystemExit(f"the platform did not start; see the logs in {data_dir}")
-        yield targets
+        yield targets, {name: p.pid for name, p in zip(SERVICES, procs, strict=True)}
     finally:
         for p in procs:
             p.terminate()
@@ -97,6 +107,10 @@ def platform(data_dir: Path, urls: dict[str, str]) -> Iterator[dict[str, str]]:
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 600
     rate = float(sys.argv[2]) if len(sys.argv) > 2 else 0.0
+    mode = sys.argv[3] if len(sys.argv) > 3 else "unary"
+    size = int(sys.argv[4]) if len(sys.argv) > 4 else 200
+    if mode not in ("unary", "batch"):
+        raise SystemExit("mode must be unary or batch")
     tmp = Path(tempfile.mkdtemp())
     with ExitStack() as stack:
         urls = {
@@ -105,7 +119,7 @@ def main() -> None:
             else f"sqlite:///{tmp / (name + '.db')}"
             for name in SERVICES
         }
-        targets = stack.enter_context(platform(tmp, urls))
+        targets, pids = stack.enter_context(platform(tmp, urls))
         engines = {
             name: create_engine(normalise_url(urls[name])) for name in ("attendance", "points", "scoring")
         }
@@ -124,27 +138,44 @@ def main() -> None:
         sent: dict[str, float] = {}
         began = time.monotonic()
 
+        def request(i: int) -> apb.CheckInRequest:
+            ts = Timestamp()
+            ts.FromDatetime(datetime.now(UTC))
+            return apb.CheckInRequest(
+                client_id="A",
+                request_id=f"v{i}",
+                ping=apb.Ping(
+                    employee_id=f"E{i}",
+                    org_unit="/hq/t1",
+                    accuracy_m=8,
+                    time=ts,
+                    location=GeoPoint(latitude=22.5431, longitude=114.0579),
+                ),
+            )
+
         def send(start: int) -> None:
-            for i in range(start, n, SENDERS):
+            if mode == "unary":
+                for i in range(start, n, SENDERS):
+                    if rate:
+                        time.sleep(max(0.0, began + i / rate - time.monotonic()))
+                    t0 = time.monotonic()
+                    r = att.CheckIn(request(i))
+                    sent[r.visit_id] = t0
+                return
+            for first in range(start * size, n, SENDERS * size):  # callers take turns, `size` at a time
                 if rate:
-                    time.sleep(max(0.0, began + i / rate - time.monotonic()))
-                ts = Timestamp()
-                ts.FromDatetime(datetime.now(UTC))
+                    time.sleep(max(0.0, began + first / rate - time.monotonic()))
                 t0 = time.monotonic()
-                r = att.CheckIn(
-                    apb.CheckInRequest(
-                        client_id="A",
-                        request_id=f"v{i}",
-                        ping=apb.Ping(
-                            employee_id=f"E{i}",
-                            org_unit="/hq/t1",
-                            accuracy_m=8,
-                            time=ts,
-                            location=GeoPoint(latitude=22.5431, longitude=114.0579),
-                        ),
-                    )
-                )
-                sent[r.visit_id] = t0
+                items = [request(i) for i in range(first, min(n, first + size))]
+                for attempt in range(5):  # idempotent per check-in id: a resent batch records nothing twice
+                    try:
+                        answer = att.BatchCheckIns(apb.BatchCheckInsRequest(check_ins=items))
+                        break
+                    except grpc.RpcError as e:
+                        if e.code() != grpc.StatusCode.UNAVAILABLE or attempt == 4:
+                            raise
+                for result in answer.results:
+                    sent[result.check_in.visit_id] = t0
 
         # The watcher runs while the check-ins are being sent: each effect is timed when it lands.
         seen: dict[str, float] = {}  # visit id -> when both effects were there
@@ -182,6 +213,7 @@ def main() -> None:
                         seen[visit] = now
                 time.sleep(0.02)
 
+        cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
         watcher = threading.Thread(target=watch)
         watcher.start()
         threads = [threading.Thread(target=send, args=(k,)) for k in range(SENDERS)]
@@ -192,14 +224,18 @@ def main() -> None:
         send_s = time.monotonic() - began
         print(f"sent {n} check-ins in {send_s:.1f}s ({n / send_s:,.0f}/s offered)")
         watcher.join()
+        cpu_ms = {name: (cpu_seconds(pid) - cpu_before[name]) * 1000 / n for name, pid in pids.items()}
         for e in engines.values():
             e.dispose()
     elapsed = max(seen.values(), default=time.monotonic()) - began
     latencies = sorted((seen[v] - sent[v]) * 1000 for v in seen if v in sent)
     lost = n - len(seen)
     dup = sum(1 for effects in counts.values() for c in effects.values() if c > 1)
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    how = f"{mode}, {size} a call" if mode == "batch" else mode
     print(
-        f"{n} verified check-ins through attendance -> points + scoring in {elapsed:.1f}s: "
+        f"{n} verified check-ins ({how}, {SENDERS} callers) through attendance -> points + scoring "
+        f"in {elapsed:.1f}s: "
         f"{len(seen) / elapsed:,.0f} events/s end to end ({'PostgreSQL' if PG_URL else 'SQLite'}, "
         f"{len(SERVICES)} service processes)"
     )
@@ -209,6 +245,11 @@ def main() -> None:
             f"latency check-in -> last effect (20 ms polling): p50 {statistics.median(latencies):.0f} ms, "
             f"p99 {latencies[max(0, int(len(latencies) * 0.99) - 1)]:.0f} ms"
         )
+    print(
+        "CPU-ms per check-in: "
+        + ", ".join(f"{name} {ms:.2f}" for name, ms in cpu_ms.items())
+        + f" (load average {load})"
+    )
     print(
         f"lost effects: {lost}; duplicated effects: {dup}  target 0 / 0 -> "
         f"{'PASS' if lost == 0 and dup == 0 else 'FAIL'}"

@@ -40,6 +40,7 @@ RPCS: dict[str, RpcCheck] = {
     "StreamClientPlaces": RpcCheck("attendance.places.write"),
     "FindNearbyPlaces": RpcCheck("attendance.places.read"),
     "CheckIn": RpcCheck("attendance.visits.write", About.EMPLOYEE),
+    "BatchCheckIns": RpcCheck("attendance.visits.write", About.EMPLOYEE),
     "IngestPings": RpcCheck("attendance.pings.write", About.EMPLOYEE),
     "StreamPings": RpcCheck("attendance.pings.write", About.EMPLOYEE),
     "GetRouteReport": RpcCheck("attendance.routes.read", About.EMPLOYEE),

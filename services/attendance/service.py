@@ -36,9 +36,10 @@ from covenant.auth.directory import Directory, DirectoryEntry
 from covenant.calendar import BusinessCalendar
 from covenant.db.engine import Database
 from covenant.db.outbox import Outbox, new_event
-from covenant.errors import InvalidArgument, NotFound
+from covenant.errors import CovenantError, FailedPrecondition, InvalidArgument, NotFound
 from covenant.periodic import PeriodicWorker
 from covenant.rules import FiredAction
+from covenant.rules.runtime import resolve_parameter
 from covenant.telemetry import metrics
 from services.attendance import storage as db
 from services.attendance.domain.day import (
@@ -59,6 +60,7 @@ from services.attendance.domain.stops import Ping, Stop, StopParams, detect_stop
 SOURCE = "attendance"
 DEFAULT_PAGE, MAX_PAGE = paging.DEFAULT_PAGE, paging.MAX_PAGE
 IMPORT_CHUNK = 5_000
+MAX_BATCH = 500  # check-ins per BatchCheckIns call
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,27 @@ class CheckInResult:
     pack_id: str
     pack_version: str
     suspicions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CheckInIn:
+    """One check-in as asked: the ping, the client visited and the check-in id (``request_id``)."""
+
+    ping: PingIn
+    client_id: str
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class _CheckInJudgement:
+    ping: PingIn
+    client_id: str
+    day: str
+    distance_m: float
+    radius_m: float
+    prev: Ping | None
+    facts: dict[str, Any]
+    fired: list[FiredAction]
 
 
 @dataclass(frozen=True)
@@ -265,6 +288,19 @@ class AttendanceService:
         return self.index().within(lat, lon, radius_m, limit or DEFAULT_PAGE)
 
     # -- events ---------------------------------------------------------------------------------------
+    def _event(
+        self, kind: str, employee: str, org_unit: str, key: str, at: datetime, data: dict[str, Any]
+    ) -> Any:
+        return new_event(
+            f"attendance.{kind}",
+            source=SOURCE,
+            subject=f"employees/{employee}",
+            org_unit=org_unit,
+            data={"employee_id": employee, **data},
+            idempotency_key=f"attendance.{kind}:{employee}:{key}",
+            occurred_at=at,
+        )
+
     def _emit(
         self,
         s: Session,
@@ -275,18 +311,7 @@ class AttendanceService:
         at: datetime,
         data: dict[str, Any],
     ) -> None:
-        self.outbox.add(
-            s,
-            new_event(
-                f"attendance.{kind}",
-                source=SOURCE,
-                subject=f"employees/{employee}",
-                org_unit=org_unit,
-                data={"employee_id": employee, **data},
-                idempotency_key=f"attendance.{kind}:{employee}:{key}",
-                occurred_at=at,
-            ),
-        )
+        self.outbox.add(s, self._event(kind, employee, org_unit, key, at, data))
 
     def _anomaly(
         self,
@@ -342,143 +367,234 @@ class AttendanceService:
         return out
 
     # -- check-ins ------------------------------------------------------------------------------------
+    # One check-in is four steps: facts (directory, validation, authorization, place), judgement on ONE pack
+    # snapshot (radius, parameters and rules of the same versions), rows, events. A batch runs the steps
+    # over all its items in one transaction and on one snapshot.
     def check_in(self, principal: Principal, ping: PingIn, client_id: str, request_id: str) -> CheckInResult:
         """Verifies a check-in for a named client visit against the client's radius (pack rules decide)."""
-        now = self.clock()
-        (ping,) = self.from_directory([ping], "ping", indexed=False)
-        validate_ping(ping, "ping", now)
-        if not client_id:
-            raise InvalidArgument("is required", field="client_id")
-        authorize(principal, "attendance.visits.write", DataOwner(ping.employee_id, ping.org_unit))
-        place = self.index().get(client_id)
-        if place is None:
-            raise NotFound(f"client place {client_id!r} is not known; import it first")
-        role, org = ping.role, ping.org_unit
-        radius = place.radius_m or self._num("visit_radius_m", role, org, 150)
-        dist = haversine_m(ping.latitude, ping.longitude, place.latitude, place.longitude)
-        day = self.day_of(ping.at)
-        with self.db.session() as s:
-            if request_id and (done := db.visit_by_request(s, request_id)) is not None:
-                return self._replayed(done)
-            (state,) = db.lock_days(s, [(ping.employee_id, day, org, role)]).values()
-            window = timedelta(minutes=self._num("checkin_ping_window_minutes", role, org, 15))
-            prev = db.last_ping_before(s, ping.employee_id, ping.at, ping.at - window)
-            gap = haversine_m(prev.latitude, prev.longitude, ping.latitude, ping.longitude) if prev else None
-            facts = {
-                "distance_m": round(dist, 1),
-                "radius_m": radius,
-                "within_radius": dist <= radius,
-                "has_preceding_ping": prev is not None,
-                "distance_from_last_ping_m": round(gap, 1) if gap is not None else -1,
-                "far_from_pings": gap is not None and gap > self._num("checkin_ping_gap_m", role, org, 1000),
-                "mock_location": ping.mock,
-                "accuracy_m": ping.accuracy_m,
-                "high_risk_client": place.high_risk,
-            }
-            fired = self.rules.evaluate(
-                {"type": "attendance.check_in", "role": role, "org_unit": org, "client_id": client_id}, facts
+        (out,) = self._check_ins(principal, [CheckInIn(ping, client_id, request_id)], batch=False)
+        if isinstance(out, CovenantError):
+            raise out
+        return out
+
+    def batch_check_ins(
+        self, principal: Principal, items: Sequence[CheckInIn]
+    ) -> list[CheckInResult | CovenantError]:
+        """Check-ins judged on one pack snapshot in one transaction, idempotent per check-in id
+        (``request_id``, required): per item a result or its error (bad input, unknown client or
+        employee); an authorization failure on any item refuses the whole batch."""
+        if not items:
+            raise InvalidArgument("at least one check-in is required", field="check_ins")
+        if len(items) > MAX_BATCH:
+            raise InvalidArgument(f"at most {MAX_BATCH} check-ins per call", field="check_ins")
+        return self._check_ins(principal, items, batch=True)
+
+    def _check_in_facts(
+        self, principal: Principal, item: CheckInIn, where: str, now: datetime, batch: bool
+    ) -> tuple[PingIn, Place]:
+        """Step 1: the ping with the directory's identity, validated and authorized, and its place."""
+        (ping,) = self.from_directory([item.ping], f"{where}ping", indexed=False)
+        validate_ping(ping, f"{where}ping", now)
+        if not item.client_id:
+            raise InvalidArgument("is required", field=f"{where}client_id")
+        if batch and not item.request_id:
+            raise InvalidArgument(
+                "is required (the check-in id a resent batch is matched by)", field=f"{where}request_id"
             )
-            verify = next((a for a in fired if a.action == "verify_visit"), None)
-            mismatch = next((a for a in fired if a.action == "flag_location_mismatch"), None)
-            verified = verify is not None and mismatch is None
-            decision = verify if verified else mismatch
-            visit_id = "visit_" + uuid.uuid4().hex[:16]
-            row = {
+        authorize(principal, "attendance.visits.write", DataOwner(ping.employee_id, ping.org_unit))
+        place = self.index().get(item.client_id)
+        if place is None:
+            raise NotFound(f"client place {item.client_id!r} is not known; import it first")
+        return ping, place
+
+    def _check_ins(
+        self, principal: Principal, items: Sequence[CheckInIn], *, batch: bool
+    ) -> list[CheckInResult | CovenantError]:
+        now = self.clock()
+        if self.directory is not None and len(items) > 1:
+            self.directory.prefetch(item.ping.employee_id for item in items)
+        out: list[CheckInResult | CovenantError | None] = [None] * len(items)
+        todo: list[tuple[int, CheckInIn, PingIn, Place]] = []
+        for i, item in enumerate(items):
+            try:
+                ping, place = self._check_in_facts(
+                    principal, item, f"check_ins[{i}]." if batch else "", now, batch
+                )
+            except (InvalidArgument, NotFound, FailedPrecondition) as e:
+                if not batch:
+                    raise
+                out[i] = e
+                continue
+            todo.append((i, item, ping, place))
+        if todo:
+            packs = self.rules.snapshot()  # step 2 judges every item of the call on this one pack set
+            with self.db.session() as s:
+                ids = [item.request_id for _, item, _, _ in todo if item.request_id]
+                done = db.visits_by_request(s, ids) if ids else {}
+                fresh = []
+                for i, item, ping, place in todo:
+                    if item.request_id in done:
+                        out[i] = self._replayed(done[item.request_id])
+                    else:
+                        fresh.append((i, item, ping, place))
+                states = db.lock_days(
+                    s, [(p.employee_id, self.day_of(p.at), p.org_unit, p.role) for _, _, p, _ in fresh]
+                )
+                visits: list[dict[str, Any]] = []
+                events: list[Any] = []
+                seen: dict[str, int] = {}
+                for i, item, ping, place in fresh:
+                    if item.request_id and item.request_id in seen:  # sent twice in one batch: one visit
+                        out[i] = out[seen[item.request_id]]
+                        continue
+                    judged = self._judge_check_in(s, packs, ping, place, item.client_id)
+                    out[i] = self._record_check_in(s, judged, item, visits, events)
+                    if item.request_id:
+                        seen[item.request_id] = i
+                db.add_visits(s, visits)
+                self.outbox.add_many(s, events)
+                for st in states.values():
+                    st.dirty = True
+                db.save_days(s, states.values())
+        return [r for r in out if r is not None]
+
+    def _judge_check_in(
+        self, s: Session, packs: Sequence[Any], ping: PingIn, place: Place, client_id: str
+    ) -> _CheckInJudgement:
+        """Step 2: facts and the fired rules, parameters and rules all from ``packs``."""
+        role, org = ping.role or None, ping.org_unit or None
+
+        def num(name: str, default: float) -> float:
+            return float(resolve_parameter(packs, name, role, org, default))
+
+        radius = place.radius_m or num("visit_radius_m", 150)
+        dist = haversine_m(ping.latitude, ping.longitude, place.latitude, place.longitude)
+        window = timedelta(minutes=num("checkin_ping_window_minutes", 15))
+        prev = db.last_ping_before(s, ping.employee_id, ping.at, ping.at - window)
+        gap = haversine_m(prev.latitude, prev.longitude, ping.latitude, ping.longitude) if prev else None
+        facts = {
+            "distance_m": round(dist, 1),
+            "radius_m": radius,
+            "within_radius": dist <= radius,
+            "has_preceding_ping": prev is not None,
+            "distance_from_last_ping_m": round(gap, 1) if gap is not None else -1,
+            "far_from_pings": gap is not None and gap > num("checkin_ping_gap_m", 1000),
+            "mock_location": ping.mock,
+            "accuracy_m": ping.accuracy_m,
+            "high_risk_client": place.high_risk,
+        }
+        fired = self.rules.evaluate(
+            {
+                "type": "attendance.check_in",
+                "role": ping.role,
+                "org_unit": ping.org_unit,
+                "client_id": client_id,
+            },
+            facts,
+            packs=packs,
+        )
+        return _CheckInJudgement(ping, client_id, self.day_of(ping.at), dist, radius, prev, facts, fired)
+
+    def _record_check_in(
+        self,
+        s: Session,
+        j: _CheckInJudgement,
+        item: CheckInIn,
+        visits: list[dict[str, Any]],
+        events: list[Any],
+    ) -> CheckInResult:
+        """Steps 3 and 4: the visit row (appended to ``visits``), its event (to ``events``) and anomalies."""
+        ping, org, day = j.ping, j.ping.org_unit, j.day
+        verify = next((a for a in j.fired if a.action == "verify_visit"), None)
+        mismatch = next((a for a in j.fired if a.action == "flag_location_mismatch"), None)
+        verified = verify is not None and mismatch is None
+        decision = verify if verified else mismatch
+        visit_id = "visit_" + uuid.uuid4().hex[:16]
+        stamp = {
+            "rule_id": decision.rule_id if decision else "",
+            "pack_id": decision.pack_id if decision else "",
+            "pack_version": decision.pack_version if decision else "",
+        }
+        visits.append(
+            {
                 "id": visit_id,
-                "request_id": request_id or None,
+                "request_id": item.request_id or None,
                 "employee_id": ping.employee_id,
                 "org_unit": org,
-                "client_id": client_id,
+                "client_id": j.client_id,
                 "day": day,
                 "at": ping.at,
                 "latitude": ping.latitude,
                 "longitude": ping.longitude,
-                "distance_m": dist,
+                "distance_m": j.distance_m,
                 "verified": verified,
-                "rule_id": decision.rule_id if decision else "",
-                "pack_id": decision.pack_id if decision else "",
-                "pack_version": decision.pack_version if decision else "",
+                **stamp,
             }
-            db.add_visit(s, row)
-            result = "verified" if verified else "mismatched" if mismatch is not None else "unverified"
-            metrics.add_on_commit(s, metrics.CHECK_INS, 1, {"result": result})
-            data = {
-                "client_id": client_id,
-                "visit_id": visit_id,
-                "checked_in_at": ping.at.isoformat(),
-                "latitude": ping.latitude,
-                "longitude": ping.longitude,
-                "distance_m": round(dist, 1),
-                "radius_m": radius,
-                "device_id": ping.device_id,
-            }
-            event_type = ""
-            if verified and verify is not None:
-                event_type = "attendance.visit_verified"
-                self._emit(
-                    s,
+        )
+        result = "verified" if verified else "mismatched" if mismatch is not None else "unverified"
+        metrics.add_on_commit(s, metrics.CHECK_INS, 1, {"result": result})
+        data = {
+            "client_id": j.client_id,
+            "visit_id": visit_id,
+            "checked_in_at": ping.at.isoformat(),
+            "latitude": ping.latitude,
+            "longitude": ping.longitude,
+            "distance_m": round(j.distance_m, 1),
+            "radius_m": j.radius_m,
+            "device_id": ping.device_id,
+        }
+        event_type = ""
+        if verified and verify is not None:
+            event_type = "attendance.visit_verified"
+            events.append(
+                self._event(
                     "visit_verified",
                     ping.employee_id,
                     org,
                     visit_id,
                     ping.at,
-                    {
-                        "day": day,
-                        **data,
-                        "rule_id": verify.rule_id,
-                        "pack_id": verify.pack_id,
-                        "pack_version": verify.pack_version,
-                    },
+                    {"day": day, **data, **stamp},
                 )
-            elif mismatch is not None:
-                event_type = "attendance.location_mismatch"
+            )
+        elif mismatch is not None:
+            event_type = "attendance.location_mismatch"
+            self._anomaly(
+                s,
+                "location_mismatch",
+                ping.employee_id,
+                org,
+                day,
+                visit_id,
+                ping.at,
+                data,
+                mismatch,
+                ref_id=visit_id,
+            )
+        suspicions = []
+        for a in j.fired:
+            if a.action == "flag_spoofing":
+                suspicions.append(a.rule_id)
+                evidence = {"check": a.rule_id, **data, **j.facts}
+                if j.prev is not None:
+                    evidence["preceding_ping"] = {
+                        "at": j.prev.at.isoformat(),
+                        "latitude": j.prev.latitude,
+                        "longitude": j.prev.longitude,
+                    }
                 self._anomaly(
                     s,
-                    "location_mismatch",
+                    "spoofing_suspected",
                     ping.employee_id,
                     org,
                     day,
-                    visit_id,
+                    f"checkin:{visit_id}:{a.rule_id}",
                     ping.at,
-                    data,
-                    mismatch,
+                    evidence,
+                    a,
                     ref_id=visit_id,
                 )
-            suspicions = []
-            for a in fired:
-                if a.action == "flag_spoofing":
-                    suspicions.append(a.rule_id)
-                    evidence = {"check": a.rule_id, **data, **facts}
-                    if prev is not None:
-                        evidence["preceding_ping"] = {
-                            "at": prev.at.isoformat(),
-                            "latitude": prev.latitude,
-                            "longitude": prev.longitude,
-                        }
-                    self._anomaly(
-                        s,
-                        "spoofing_suspected",
-                        ping.employee_id,
-                        org,
-                        day,
-                        f"checkin:{visit_id}:{a.rule_id}",
-                        ping.at,
-                        evidence,
-                        a,
-                        ref_id=visit_id,
-                    )
-            state.dirty = True
-            db.save_days(s, [state])
         return CheckInResult(
-            visit_id,
-            verified,
-            dist,
-            radius,
-            event_type,
-            row["rule_id"],
-            row["pack_id"],
-            row["pack_version"],
-            tuple(suspicions),
+            visit_id, verified, j.distance_m, j.radius_m, event_type, *stamp.values(), tuple(suspicions)
         )
 
     @staticmethod

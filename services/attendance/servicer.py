@@ -10,14 +10,14 @@ from typing import Any
 from covenant.attendance.v1 import attendance_pb2 as pb
 from covenant.attendance.v1 import attendance_pb2_grpc
 from covenant.common.v1.common_pb2 import GeoPoint
-from covenant.errors import InvalidArgument
+from covenant.errors import CovenantError, InvalidArgument
 from covenant.grpc.context import current_principal
 from covenant.timestamps import ts
 from services.attendance.domain.datum import BD09, GCJ02, WGS84, from_wgs84, to_wgs84
 from services.attendance.domain.day import DaySummary
 from services.attendance.domain.geo import Place
 from services.attendance.domain.pings import PingIn
-from services.attendance.service import AttendanceService
+from services.attendance.service import AttendanceService, CheckInIn, CheckInResult
 
 STREAM_LIMIT = 100_000  # fixes per client stream (one transaction)
 
@@ -87,6 +87,20 @@ def employee_day(d: DaySummary) -> pb.EmployeeDay:
     )
 
 
+def check_in_pb(r: CheckInResult) -> pb.CheckInResponse:
+    return pb.CheckInResponse(
+        verified=r.verified,
+        distance_m=round(r.distance_m, 1),
+        radius_m=r.radius_m,
+        visit_id=r.visit_id,
+        event_type=r.event_type,
+        rule_id=r.rule_id,
+        pack_id=r.pack_id,
+        pack_version=r.pack_version,
+        suspicions=list(r.suspicions),
+    )
+
+
 class AttendanceServicer(attendance_pb2_grpc.AttendanceServiceServicer):
     def __init__(self, service: AttendanceService) -> None:
         self.service = service
@@ -133,17 +147,27 @@ class AttendanceServicer(attendance_pb2_grpc.AttendanceServiceServicer):
         r = self.service.check_in(
             current_principal(), ping_in(request.ping, "ping"), request.client_id, request.request_id
         )
-        return pb.CheckInResponse(
-            verified=r.verified,
-            distance_m=round(r.distance_m, 1),
-            radius_m=r.radius_m,
-            visit_id=r.visit_id,
-            event_type=r.event_type,
-            rule_id=r.rule_id,
-            pack_id=r.pack_id,
-            pack_version=r.pack_version,
-            suspicions=list(r.suspicions),
-        )
+        return check_in_pb(r)
+
+    def BatchCheckIns(self, request: pb.BatchCheckInsRequest, context: Any) -> pb.BatchCheckInsResponse:
+        items: list[CheckInIn | CovenantError] = []
+        for i, c in enumerate(request.check_ins):
+            try:
+                items.append(CheckInIn(ping_in(c.ping, f"check_ins[{i}].ping"), c.client_id, c.request_id))
+            except InvalidArgument as e:  # that item fails, the others go on
+                items.append(e)
+        valid = [x for x in items if isinstance(x, CheckInIn)]
+        if valid or not items:  # an empty batch is refused by the service, naming check_ins
+            judged = iter(self.service.batch_check_ins(current_principal(), valid))
+        results = []
+        for x in items:
+            r = next(judged) if isinstance(x, CheckInIn) else x
+            if isinstance(r, CovenantError):
+                error = pb.CheckInError(code=r.code, field=r.field or "", message=r.message)
+                results.append(pb.BatchCheckInResult(error=error))
+            else:
+                results.append(pb.BatchCheckInResult(check_in=check_in_pb(r)))
+        return pb.BatchCheckInsResponse(results=results)
 
     def _ingest(self, pings: Iterator[pb.Ping]) -> pb.IngestPingsResponse:
         converted = []

@@ -494,13 +494,20 @@ def day_stops(s: Session, employee_id: str, day: str) -> list[Any]:
 
 
 # -- visits ----------------------------------------------------------------------------------------
-def visit_by_request(s: Session, request_id: str) -> dict[str, Any] | None:
-    r = s.execute(select(visits).where(visits.c.request_id == request_id)).first()
-    return dict(r._mapping) if r else None
+def visits_by_request(s: Session, request_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Visits already recorded for these check-in ids (one query per 500 ids)."""
+    out: dict[str, dict[str, Any]] = {}
+    ids = list(dict.fromkeys(request_ids))
+    for start in range(0, len(ids), 500):
+        for r in s.execute(select(visits).where(visits.c.request_id.in_(ids[start : start + 500]))):
+            out[r.request_id] = dict(r._mapping)
+    return out
 
 
-def add_visit(s: Session, row: dict[str, Any]) -> None:
-    s.execute(insert(visits).values(**row))
+def add_visits(s: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Inserts visit rows (one executemany)."""
+    if rows:
+        s.execute(insert(visits), list(rows))
 
 
 def day_visits(s: Session, employee_id: str, day: str) -> list[Any]:

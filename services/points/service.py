@@ -120,6 +120,10 @@ class PointsService:
         """Apply one event inside the caller's unit of work (the event handler's inbox transaction)."""
         return self.ingest.apply(session, [event])[0]
 
+    def apply_many(self, session: Session, events: Sequence[EventIn]) -> list[Result]:
+        """Apply a delivered batch as one unit, inside the caller's unit of work."""
+        return self.ingest.apply(session, events)
+
     def record(
         self, principal: Principal, events: Sequence[EventIn], *, with_duplicates: bool = True
     ) -> list[Result]:

@@ -51,5 +51,6 @@ def create_app(ctx: ServiceContext) -> ServiceApp:
         servicers=[(scoring_pb2_grpc.add_ScoringServiceServicer_to_server, ScoringServicer(service))],
         grpc_service_names=["covenant.scoring.v1.ScoringService"],
         event_handler=lambda session, event: service.apply_event(session, event),
+        event_batch_handler=lambda session, events: service.apply_events(session, events),
         on_start=lambda: service.seed(default_scorecards()),
     )

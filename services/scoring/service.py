@@ -363,33 +363,47 @@ class ScoringService:
 
     def apply_event(self, session: Session, event: Any) -> int:
         """Turn another service's event into metric values, as the scoring rule pack says."""
-        data = dict(event.data)
-        employee = str(data.get("employee_id") or event.subject.removeprefix("employees/"))
-        if not employee:
-            return 0
-        fired = self.rules.evaluate({"type": event.type, "source": event.source, **data}, {})
-        day = event.occurred_at.ToDatetime(tzinfo=UTC).astimezone(self.tz).date()
-        rows = []
-        for action in fired:
-            if action.action not in ("add_metric", "set_metric"):
+        return self.apply_events(session, [event])
+
+    def apply_events(self, session: Session, events: Sequence[Any]) -> int:
+        """A delivered batch as one unit: every event judged on one pack snapshot, one insert of the
+        metric values, one profile upsert per employee."""
+        packs = self.rules.snapshot()
+        rows: list[dict[str, Any]] = []
+        profiles: dict[str, tuple[str, str]] = {}
+        for event in events:
+            data = dict(event.data)
+            employee = str(data.get("employee_id") or event.subject.removeprefix("employees/"))
+            if not employee:
                 continue
-            rows.append(
-                {
-                    "employee_id": employee,
-                    "period": period_of(day),
-                    "metric": str(action.params["metric"]),
-                    "value": number_text(action.params.get("amount", action.params.get("value", 1))),
-                    "mode": "add" if action.action == "add_metric" else "set",
-                    "source": event.source or "event",
-                    "source_ref": event.id,
-                    "rule_id": action.rule_id,
-                    "pack_version": action.pack_version,
-                    "recorded_at": self.clock(),
-                }
-            )
+            fired = self.rules.evaluate({"type": event.type, "source": event.source, **data}, {}, packs=packs)
+            day = event.occurred_at.ToDatetime(tzinfo=UTC).astimezone(self.tz).date()
+            added = 0
+            for action in fired:
+                if action.action not in ("add_metric", "set_metric"):
+                    continue
+                added += 1
+                rows.append(
+                    {
+                        "employee_id": employee,
+                        "period": period_of(day),
+                        "metric": str(action.params["metric"]),
+                        "value": number_text(action.params.get("amount", action.params.get("value", 1))),
+                        "mode": "add" if action.action == "add_metric" else "set",
+                        "source": event.source or "event",
+                        "source_ref": event.id,
+                        "rule_id": action.rule_id,
+                        "pack_version": action.pack_version,
+                        "recorded_at": self.clock(),
+                    }
+                )
+            if added:  # the latest org unit and role a batch names win, as event by event
+                org_unit, role = profiles.get(employee, ("", ""))
+                profiles[employee] = (event.org_unit or org_unit, str(data.get("role", "")) or role)
         if rows:
             session.execute(insert(t.metric_values), rows)
-            self._upsert_profile(session, employee, event.org_unit, str(data.get("role", "")))
+            for employee, (org_unit, role) in profiles.items():
+                self._upsert_profile(session, employee, org_unit, role)
         return len(rows)
 
     def _metrics(self, session: Session, period: str, in_scope: Any) -> Metrics:

@@ -397,6 +397,14 @@ def attendance_probes(w: World) -> dict[str, Probe]:
         "CheckIn": lambda w, t: (
             lambda md: s.CheckIn(apb.CheckInRequest(ping=fix(t), client_id="P1"), metadata=md)
         ),
+        "BatchCheckIns": lambda w, t: (
+            lambda md: s.BatchCheckIns(
+                apb.BatchCheckInsRequest(
+                    check_ins=[apb.CheckInRequest(ping=fix(t), client_id="P1", request_id=uid("c"))]
+                ),
+                metadata=md,
+            )
+        ),
         "IngestPings": lambda w, t: (
             lambda md: s.IngestPings(apb.IngestPingsRequest(pings=[fix(t)]), metadata=md)
         ),

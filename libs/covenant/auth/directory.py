@@ -14,9 +14,10 @@ in ``jwt`` mode.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -147,6 +148,27 @@ class Directory:
             else:
                 entry = current[0]
         return entry
+
+    def prefetch(self, employee_ids: Iterable[str], *, workers: int = 16) -> None:
+        """Look up the ids not cached yet concurrently (a batch would otherwise wait for one identity round
+        trip per unknown employee in turn); failures are left for ``find`` to raise in its place."""
+        now = self._clock()
+        with self._lock:
+            missing = [
+                e
+                for e in dict.fromkeys(employee_ids)
+                if e and not (e in self._cache and self._cache[e][1] > now)
+            ]
+        if len(missing) < 2 or self._fetch is None:
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        def quietly(employee_id: str) -> None:
+            with contextlib.suppress(Exception):  # find raises it again, in the request that needs it
+                self.find(employee_id)
+
+        with ThreadPoolExecutor(min(workers, len(missing)), thread_name_prefix="directory-prefetch") as pool:
+            list(pool.map(quietly, missing))
 
     def manager_chain(self, employee_id: str) -> tuple[str, ...]:
         """Managers from the direct one upwards (cycles and chains past ``MAX_CHAIN`` are cut)."""

@@ -151,6 +151,36 @@ class CheckInResponse(_message.Message):
     radius_m: float
     def __init__(self, verified: _Optional[bool] = ..., distance_m: _Optional[float] = ..., visit_id: _Optional[str] = ..., event_type: _Optional[str] = ..., rule_id: _Optional[str] = ..., pack_version: _Optional[str] = ..., pack_id: _Optional[str] = ..., suspicions: _Optional[_Iterable[str]] = ..., radius_m: _Optional[float] = ...) -> None: ...
 
+class BatchCheckInsRequest(_message.Message):
+    __slots__ = ("check_ins",)
+    CHECK_INS_FIELD_NUMBER: _ClassVar[int]
+    check_ins: _containers.RepeatedCompositeFieldContainer[CheckInRequest]
+    def __init__(self, check_ins: _Optional[_Iterable[_Union[CheckInRequest, _Mapping]]] = ...) -> None: ...
+
+class CheckInError(_message.Message):
+    __slots__ = ("code", "field", "message")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    field: str
+    message: str
+    def __init__(self, code: _Optional[str] = ..., field: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+
+class BatchCheckInResult(_message.Message):
+    __slots__ = ("check_in", "error")
+    CHECK_IN_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    check_in: CheckInResponse
+    error: CheckInError
+    def __init__(self, check_in: _Optional[_Union[CheckInResponse, _Mapping]] = ..., error: _Optional[_Union[CheckInError, _Mapping]] = ...) -> None: ...
+
+class BatchCheckInsResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[BatchCheckInResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[BatchCheckInResult, _Mapping]]] = ...) -> None: ...
+
 class GetRouteReportRequest(_message.Message):
     __slots__ = ("employee_id", "date", "datum")
     EMPLOYEE_ID_FIELD_NUMBER: _ClassVar[int]

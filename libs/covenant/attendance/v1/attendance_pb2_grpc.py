@@ -55,6 +55,11 @@ class AttendanceServiceStub:
                 request_serializer=covenant_dot_attendance_dot_v1_dot_attendance__pb2.CheckInRequest.SerializeToString,
                 response_deserializer=covenant_dot_attendance_dot_v1_dot_attendance__pb2.CheckInResponse.FromString,
                 _registered_method=True)
+        self.BatchCheckIns = channel.unary_unary(
+                '/covenant.attendance.v1.AttendanceService/BatchCheckIns',
+                request_serializer=covenant_dot_attendance_dot_v1_dot_attendance__pb2.BatchCheckInsRequest.SerializeToString,
+                response_deserializer=covenant_dot_attendance_dot_v1_dot_attendance__pb2.BatchCheckInsResponse.FromString,
+                _registered_method=True)
         self.IngestPings = channel.unary_unary(
                 '/covenant.attendance.v1.AttendanceService/IngestPings',
                 request_serializer=covenant_dot_attendance_dot_v1_dot_attendance__pb2.IngestPingsRequest.SerializeToString,
@@ -109,6 +114,16 @@ class AttendanceServiceServicer:
 
     def CheckIn(self, request, context):
         """A check-in for a named client visit: verified within the client's radius, otherwise a mismatch.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BatchCheckIns(self, request, context):
+        """Up to 500 check-ins at once (CRM sync, a device uploading a day offline), judged on one pack snapshot in
+        one transaction: a result or an error per item, in request order. Idempotent per check-in id
+        (request_id, required here): a resent batch returns the original decisions. An authorization failure on
+        any item refuses the whole batch (PERMISSION_DENIED) and nothing is recorded.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -172,6 +187,11 @@ def add_AttendanceServiceServicer_to_server(servicer, server):
                     servicer.CheckIn,
                     request_deserializer=covenant_dot_attendance_dot_v1_dot_attendance__pb2.CheckInRequest.FromString,
                     response_serializer=covenant_dot_attendance_dot_v1_dot_attendance__pb2.CheckInResponse.SerializeToString,
+            ),
+            'BatchCheckIns': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchCheckIns,
+                    request_deserializer=covenant_dot_attendance_dot_v1_dot_attendance__pb2.BatchCheckInsRequest.FromString,
+                    response_serializer=covenant_dot_attendance_dot_v1_dot_attendance__pb2.BatchCheckInsResponse.SerializeToString,
             ),
             'IngestPings': grpc.unary_unary_rpc_method_handler(
                     servicer.IngestPings,
@@ -308,6 +328,33 @@ class AttendanceService:
             '/covenant.attendance.v1.AttendanceService/CheckIn',
             covenant_dot_attendance_dot_v1_dot_attendance__pb2.CheckInRequest.SerializeToString,
             covenant_dot_attendance_dot_v1_dot_attendance__pb2.CheckInResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchCheckIns(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/covenant.attendance.v1.AttendanceService/BatchCheckIns',
+            covenant_dot_attendance_dot_v1_dot_attendance__pb2.BatchCheckInsRequest.SerializeToString,
+            covenant_dot_attendance_dot_v1_dot_attendance__pb2.BatchCheckInsResponse.FromString,
             options,
             channel_credentials,
             insecure,
