@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from covenant.attendance.v1 import attendance_pb2 as apb
 from covenant.attendance.v1 import attendance_pb2_grpc
@@ -41,6 +41,7 @@ from covenant.common.v1.common_pb2 import GeoPoint
 from covenant.db.engine import normalise_url
 from covenant.db.scratch import scratch_database, test_server_url
 from covenant.events.v1.event_pb2 import Event
+from covenant.identity.v1 import identity_service_pb2_grpc, org_pb2
 from covenant.services import SERVICES
 
 SENDERS = 4
@@ -104,6 +105,35 @@ def platform(data_dir: Path, urls: dict[str, str]) -> Iterator[tuple[dict[str, s
                 p.kill()
 
 
+def register_staff(identity_target: str, identity_db: Engine, n: int) -> None:
+    """The reps who check in exist in identity, as in a deployment: the directory's employee events reach
+    attendance, points and scoring before the run, so no check-in pays for a directory lookup."""
+    stub = identity_service_pb2_grpc.IdentityServiceStub(grpc.insecure_channel(identity_target))
+
+    def records() -> Iterator[org_pb2.ImportRecord]:
+        for unit, parent in (("/hq", ""), ("/hq/t1", "/hq")):
+            unit_pb = org_pb2.OrgUnit(path=unit, display_name=unit, parent_path=parent)
+            yield org_pb2.ImportRecord(org_unit=unit_pb)
+        for i in range(n):
+            yield org_pb2.ImportRecord(
+                employee=org_pb2.Employee(
+                    employee_id=f"E{i}", display_name=f"E{i}", role_titles=["sales_rep"], org_unit="/hq/t1"
+                )
+            )
+
+    stub.ImportDirectory(records(), timeout=600)
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:  # every employee event delivered to its consumers
+        with identity_db.connect() as c:
+            pending = c.execute(text("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL")).scalar_one()
+        if not pending:
+            break
+        time.sleep(0.2)
+    else:
+        raise SystemExit("identity's employee events were not delivered within 600 s")
+    identity_db.dispose()
+
+
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 600
     rate = float(sys.argv[2]) if len(sys.argv) > 2 else 0.0
@@ -123,6 +153,7 @@ def main() -> None:
         engines = {
             name: create_engine(normalise_url(urls[name])) for name in ("attendance", "points", "scoring")
         }
+        register_staff(targets["identity"], create_engine(normalise_url(urls["identity"])), n)
         att = attendance_pb2_grpc.AttendanceServiceStub(grpc.insecure_channel(targets["attendance"]))
         att.ImportClientPlaces(
             apb.ImportClientPlacesRequest(
@@ -250,6 +281,15 @@ def main() -> None:
         + ", ".join(f"{name} {ms:.2f}" for name, ms in cpu_ms.items())
         + f" (load average {load})"
     )
+    if rate == 0:
+        target = 1000 if mode == "batch" else 400
+        got = len(seen) / elapsed
+        verdict = "PASS" if got >= target else "FAIL"
+        print(f"saturation {got:,.0f}/s  target >= {target}/s ({mode}) -> {verdict}")
+    elif latencies:
+        p99 = latencies[max(0, int(len(latencies) * 0.99) - 1)]
+        verdict = "PASS" if p99 < 1000 else "FAIL"
+        print(f"p99 at {rate:,.0f}/s offered {p99:.0f} ms  target < 1000 ms -> {verdict}")
     print(
         f"lost effects: {lost}; duplicated effects: {dup}  target 0 / 0 -> "
         f"{'PASS' if lost == 0 and dup == 0 else 'FAIL'}"
