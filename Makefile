@@ -45,6 +45,7 @@ fmt: $(STAMP)
 
 gen: $(STAMP)
 	$(BIN)/python scripts/gen_protos.py
+	$(BIN)/python scripts/gen_event_graph.py
 
 demo: $(STAMP)
 	mkdir -p $(COVENANT_DATA_DIR)

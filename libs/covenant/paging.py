@@ -19,8 +19,17 @@ from typing import Any
 from covenant.errors import InvalidArgument
 
 MAX_TOKEN_CHARS = 512
+# every list RPC: page_size 0 means DEFAULT_PAGE, a larger one than MAX_PAGE gets MAX_PAGE
+DEFAULT_PAGE, MAX_PAGE = 50, 1000
 Cursor = int | str | tuple[int | str, ...]
 _VERSION = 1
+
+
+def page_size(value: int) -> int:
+    """The page size a list RPC serves for a requested ``page_size`` (negative is INVALID_ARGUMENT)."""
+    if value < 0:
+        raise InvalidArgument("must not be negative", field="page_size")
+    return min(value or DEFAULT_PAGE, MAX_PAGE)
 
 
 def _digest(bound_to: Any) -> str:

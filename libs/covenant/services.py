@@ -40,10 +40,10 @@ SERVICES: dict[str, ServiceInfo] = {
 }
 
 # Event provenance, declared once (docs/security.md, "Event provenance"). ``EMITS``: the event types each
-# service may emit (its outbox refuses any other type). ``SUBSCRIBERS``: which services receive them (outbox
-# fan-out). A consumer's inbox accepts an event only when it names a source the consumer subscribes to, its
-# type is one that source emits, and the caller is that source's service account
-# (``serviceAccounts/<source>``).
+# service may emit (its outbox refuses any other type). ``SUBSCRIBERS`` (derived from ``CONSUMES`` below):
+# which services receive them (outbox fan-out). A consumer's inbox accepts an event only when it names a
+# source the consumer subscribes to, its type is one that source emits, and the caller is that source's
+# service account (``serviceAccounts/<source>``).
 # Consumers ignore types they do not handle (still recorded in their inbox, so a redelivery is a no-op).
 EMITS: dict[str, frozenset[str]] = {
     "identity": frozenset({"identity.employee.changed"}),  # the directory (covenant.auth.directory)
@@ -91,13 +91,34 @@ EMITS: dict[str, frozenset[str]] = {
     ),
 }
 
+# Subscriptions, declared by the consumer: the event types (``<source>.*`` for all a source emits) each
+# service receives. The relay's routing (``SUBSCRIBERS``), the chart's ``callers:`` and the README's picture
+# are derived from these (``scripts/gen_event_graph.py``; a test checks they agree).
+CONSUMES: dict[str, tuple[str, ...]] = {
+    # the directory cache (covenant.auth.directory.with_directory) in every service
+    "attendance": ("identity.employee.changed",),
+    # facts for KPIs and signals (services.scoring.app)
+    "scoring": ("identity.*", "attendance.*", "points.*", "compliance.*", "commitments.*"),
+    # rule-pack awards (services.points.app)
+    "points": ("identity.*", "attendance.*", "scoring.*", "compliance.*", "commitments.*"),
+    # behaviour facts (services.compliance.app.CONSUMED); scoring's are recorded in the inbox only
+    "compliance": ("identity.*", "attendance.*", "scoring.*", "commitments.*"),
+    # fulfilling events (services.commitments.app)
+    "commitments": ("identity.*",),
+}
+
+
+def _consumes(consumer: str, event_type: str) -> bool:
+    return any(
+        event_type == p or (p.endswith(".*") and event_type.startswith(p[:-1]))
+        for p in CONSUMES.get(consumer, ())
+    )
+
+
+# Outbox fan-out: producer -> the consumers that declared one of its event types.
 SUBSCRIBERS: dict[str, tuple[str, ...]] = {
-    "identity": ("attendance", "scoring", "points", "compliance", "commitments"),
-    "attendance": ("scoring", "points", "compliance"),
-    "scoring": ("points", "compliance"),
-    "points": ("scoring",),
-    "compliance": ("scoring", "points"),
-    "commitments": ("points", "scoring", "compliance"),
+    source: tuple(c for c in CONSUMES if any(_consumes(c, t) for t in sorted(types)))
+    for source, types in EMITS.items()
 }
 
 

@@ -21,6 +21,9 @@ Reference (every variable is optional locally):
 | COVENANT_RELAY_INTERVAL_SECONDS | outbox relay poll interval | 0.5 |
 | COVENANT_RELAY_HEARTBEAT_SECONDS | relay heartbeat; a relay silent for 3 beats loses its leases | 1.0 |
 | COVENANT_RULES_POLL_SECONDS | how often replicas check the active rule-pack version | 1.0 |
+| COVENANT_ATTENDANCE_CLOSE_INTERVAL_SECONDS | attendance day closer pass (summarises finished days) | 60 |
+| COVENANT_COMPLIANCE_SCHEDULE_SECONDS | compliance behaviour rules, SLA escalation, retention pass | 3600 |
+| COVENANT_SCHEDULER_INTERVAL_SECONDS | commitments deadline scheduler pass | 1.0 |
 | COVENANT_TIMEZONE | org time zone for calendars | Asia/Shanghai |
 | COVENANT_RULES_APPROVALS | approvals per pack: ``<pack glob>=<n>,...`` (docs/rule-packs.md) | none |
 | COVENANT_DIRECTORY_TTL_SECONDS | cache of looked-up employees (identity's events refresh it) | 300 |
@@ -69,6 +72,9 @@ class Settings:
     relay_interval_seconds: float = 0.5
     relay_heartbeat_seconds: float = 1.0
     rules_poll_seconds: float = 1.0
+    attendance_close_interval_seconds: float = 60.0
+    compliance_schedule_seconds: float = 3600.0
+    scheduler_interval_seconds: float = 1.0
     timezone: str = "Asia/Shanghai"
     wire: WireSettings = field(default_factory=WireSettings)
     log_sample_rate: float = 1.0
@@ -111,6 +117,11 @@ class Settings:
             relay_interval_seconds=float(_env(env, "COVENANT_RELAY_INTERVAL_SECONDS", "0.5")),
             relay_heartbeat_seconds=float(_env(env, "COVENANT_RELAY_HEARTBEAT_SECONDS", "1.0")),
             rules_poll_seconds=float(_env(env, "COVENANT_RULES_POLL_SECONDS", "1.0")),
+            attendance_close_interval_seconds=float(
+                _env(env, "COVENANT_ATTENDANCE_CLOSE_INTERVAL_SECONDS", "60")
+            ),
+            compliance_schedule_seconds=float(_env(env, "COVENANT_COMPLIANCE_SCHEDULE_SECONDS", "3600")),
+            scheduler_interval_seconds=float(_env(env, "COVENANT_SCHEDULER_INTERVAL_SECONDS", "1.0")),
             timezone=_env(env, "COVENANT_TIMEZONE", "Asia/Shanghai"),
             wire=WireSettings.from_env(env, service_name, data_dir),
             log_sample_rate=min(1.0, max(0.0, float(_env(env, "COVENANT_LOG_SAMPLE_RATE", "1.0")))),

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from covenant.attendance.v1 import attendance_pb2_grpc
 from covenant.auth.directory import EMPLOYEE_CHANGED, directory_for, with_directory
 from covenant.grpc.app import ServiceApp, ServiceContext
-from services.attendance.actions import VOCABULARY
 from services.attendance.domain.day import rederive_stop_facts
 from services.attendance.service import AttendanceService, DayCloser
 from services.attendance.servicer import AttendanceServicer
@@ -28,14 +26,12 @@ def create_app(ctx: ServiceContext) -> ServiceApp:
         if event.type == EMPLOYEE_CHANGED:
             service.observe_employee(session, event)
 
-    interval = float(ctx.settings.env.get("COVENANT_ATTENDANCE_CLOSE_INTERVAL_SECONDS", "60"))
+    interval = ctx.settings.attendance_close_interval_seconds
     return ServiceApp(
         servicers=[
             (attendance_pb2_grpc.add_AttendanceServiceServicer_to_server, AttendanceServicer(service))
         ],
         grpc_service_names=["covenant.attendance.v1.AttendanceService"],
-        actions=VOCABULARY,
         event_handler=on_event,
-        migrations_dir=Path(__file__).parent / "migrations",
         workers=[DayCloser(service, interval=interval)],
     )

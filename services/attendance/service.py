@@ -18,7 +18,6 @@ import bisect
 import dataclasses
 import hashlib
 import json
-import logging
 import threading
 import time as monotonic_time
 import uuid
@@ -38,6 +37,7 @@ from covenant.calendar import BusinessCalendar
 from covenant.db.engine import Database
 from covenant.db.outbox import Outbox, new_event
 from covenant.errors import CovenantError, FailedPrecondition, InvalidArgument, NotFound
+from covenant.periodic import PeriodicWorker
 from covenant.rules import FiredAction
 from covenant.rules.runtime import resolve_parameter
 from covenant.telemetry import metrics
@@ -58,10 +58,9 @@ from services.attendance.domain.silence import DirectoryStatus, RosterEntry, fie
 from services.attendance.domain.stops import Ping, Stop, StopParams, detect_stops, distance_m
 
 SOURCE = "attendance"
-DEFAULT_PAGE, MAX_PAGE = 50, 1000
+DEFAULT_PAGE, MAX_PAGE = paging.DEFAULT_PAGE, paging.MAX_PAGE
 IMPORT_CHUNK = 5_000
 MAX_BATCH = 500  # check-ins per BatchCheckIns call
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -1031,14 +1030,14 @@ def _directory_status(r: db.RosterRow) -> DirectoryStatus:
     )
 
 
-class DayCloser:
+class DayCloser(PeriodicWorker):
     """Background worker: every ``interval`` seconds, summarise the employee-days that need it."""
 
+    thread_name = "attendance-day-closer"
+
     def __init__(self, service: AttendanceService, *, interval: float = 60.0) -> None:
+        super().__init__(interval)
         self.service = service
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def run_once(self) -> int:
         total = 0
@@ -1046,19 +1045,5 @@ class DayCloser:
             total += n
         return total
 
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.run_once()
-            except Exception:  # keep the loop alive; the next pass retries
-                log.exception("attendance day closer pass failed")
-
-    def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="attendance-day-closer", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float | None = None) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+    def tick(self) -> None:
+        self.run_once()

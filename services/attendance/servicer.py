@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
-
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from covenant.attendance.v1 import attendance_pb2 as pb
 from covenant.attendance.v1 import attendance_pb2_grpc
 from covenant.common.v1.common_pb2 import GeoPoint
 from covenant.errors import CovenantError, InvalidArgument
 from covenant.grpc.context import current_principal
+from covenant.timestamps import ts
 from services.attendance.domain.datum import BD09, GCJ02, WGS84, from_wgs84, to_wgs84
 from services.attendance.domain.day import DaySummary
 from services.attendance.domain.geo import Place
@@ -21,14 +20,6 @@ from services.attendance.domain.pings import PingIn
 from services.attendance.service import AttendanceService, CheckInIn, CheckInResult
 
 STREAM_LIMIT = 100_000  # fixes per client stream (one transaction)
-
-
-def ts(value: datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
-    t = Timestamp()
-    t.FromDatetime(value if value.tzinfo else value.replace(tzinfo=UTC))
-    return t
 
 
 DATUMS = {pb.DATUM_UNSPECIFIED: WGS84, pb.DATUM_WGS84: WGS84, pb.DATUM_GCJ02: GCJ02, pb.DATUM_BD09: BD09}

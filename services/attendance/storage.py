@@ -28,7 +28,6 @@ from sqlalchemy import (
     delete,
     func,
     insert,
-    or_,
     select,
     true,
     tuple_,
@@ -37,6 +36,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from covenant.db.bulk import insert_columns, insert_for
+from covenant.db.scope import subtree
+from covenant.timestamps import as_utc as utc
 from services.attendance.domain.geo import Place
 from services.attendance.domain.stops import Ping
 
@@ -172,11 +173,6 @@ roster = Table(
     Column("away_until", String(10), nullable=False),
     Column("changed_at", DateTime(timezone=True), nullable=False),
 )
-
-
-def utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything stored is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 # -- places ----------------------------------------------------------------------------------------
@@ -448,7 +444,7 @@ def team_days(s: Session, org_unit: str, day: str, after_employee: str, limit: i
         .where(
             and_(
                 days.c.day == day,
-                or_(days.c.org_unit == root, days.c.org_unit.like(root + "/%")),
+                subtree(days.c.org_unit, root),
                 days.c.employee_id > after_employee,
             )
         )

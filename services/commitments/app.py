@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC
-from pathlib import Path
 
 from sqlalchemy import and_, distinct, select
 from sqlalchemy.orm import Session
@@ -58,14 +57,13 @@ def warn_about_the_calendar(service: CommitmentsService) -> None:
 def create_app(ctx: ServiceContext) -> ServiceApp:
     directory = directory_for(ctx)
     service = CommitmentsService(ctx.db, ctx.rules, directory=directory)
-    interval = float(ctx.settings.env.get("COVENANT_SCHEDULER_INTERVAL_SECONDS", "1.0"))
+    interval = ctx.settings.scheduler_interval_seconds
     return ServiceApp(
         servicers=[
             (commitments_pb2_grpc.add_CommitmentsServiceServicer_to_server, CommitmentsServicer(service))
         ],
         grpc_service_names=["covenant.commitments.v1.CommitmentsService"],
         event_handler=with_directory(directory, make_event_handler(service)),
-        migrations_dir=Path(__file__).parent / "migrations",
         workers=[DeadlineScheduler(service, interval=interval)],
         on_start=lambda: warn_about_the_calendar(service),
     )

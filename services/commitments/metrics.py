@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, select
 
 from covenant.telemetry import metrics as m
+from covenant.timestamps import as_utc
 from services.commitments.domain.commitment import State
 from services.commitments.storage import commitments, timers
 
@@ -29,7 +30,7 @@ def snapshot(db: Any) -> tuple[dict[str, int], float]:
     with db.session() as s:
         overdue, due, later = s.execute(stmt).one()
         oldest_due = s.execute(lag_stmt).scalar()
-    lag = max(0.0, (now - m.utc(oldest_due)).total_seconds()) if oldest_due is not None else 0.0
+    lag = max(0.0, (now - as_utc(oldest_due)).total_seconds()) if oldest_due is not None else 0.0
     return {"overdue": int(overdue or 0), "due_24h": int(due or 0), "later": int(later or 0)}, lag
 
 

@@ -8,23 +8,20 @@ first pass catches up on everything that fell due while the service was down.
 
 from __future__ import annotations
 
-import logging
-import threading
-
+from covenant.periodic import PeriodicWorker
 from services.commitments.service import CommitmentsService
 
-log = logging.getLogger(__name__)
 
-
-class DeadlineScheduler:
+class DeadlineScheduler(PeriodicWorker):
     """Background worker: ``start()`` / ``stop()``; ``run_once()`` drains everything due now."""
 
+    thread_name = "commitments-scheduler"
+    immediate = True  # catch up on what fell due while the service was down
+
     def __init__(self, service: CommitmentsService, *, interval: float = 1.0, batch: int = 500) -> None:
+        super().__init__(interval)
         self.service = service
-        self.interval = interval
         self.batch = batch
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def run_once(self) -> int:
         total = 0
@@ -34,20 +31,5 @@ class DeadlineScheduler:
             if fired < self.batch:
                 return total
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-            except Exception:  # keep the loop alive; the next pass retries what failed
-                log.exception("deadline scheduler pass failed")
-            self._stop.wait(self.interval)
-
-    def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="commitments-scheduler", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float | None = None) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+    def tick(self) -> None:
+        self.run_once()

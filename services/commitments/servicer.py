@@ -2,40 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from google.protobuf.struct_pb2 import Struct
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from covenant.auth import authorize, scope_filter
 from covenant.commitments.v1 import commitments_pb2 as pb
 from covenant.commitments.v1 import commitments_pb2_grpc
 from covenant.errors import InvalidArgument, PermissionDenied
 from covenant.grpc.context import current_principal
-from covenant.paging import page_cursor, page_token
+from covenant.paging import page_cursor, page_size, page_token
 from covenant.services import own_account_of
+from covenant.timestamps import from_ts, ts
 from services.commitments import storage
 from services.commitments.domain.commitment import Commitment
 from services.commitments.service import CommitmentsService
-
-MAX_PAGE = 1000
-
-
-def ts(value: datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
-    t = Timestamp()
-    t.FromDatetime(value.astimezone(UTC))
-    return t
-
-
-def from_ts(value: Timestamp, field: str, *, required: bool = False) -> datetime | None:
-    if value.seconds == 0 and value.nanos == 0:
-        if required:
-            raise InvalidArgument("is required", field=field)
-        return None
-    return value.ToDatetime(tzinfo=UTC)
 
 
 def commitment_id(name: str) -> str:
@@ -109,9 +90,7 @@ class CommitmentsServicer(commitments_pb2_grpc.CommitmentsServiceServicer):
         return to_pb(self.service.get(current_principal(), commitment_id(request.name)))
 
     def ListCommitments(self, request: pb.ListCommitmentsRequest, context: Any) -> pb.ListCommitmentsResponse:
-        if request.page_size < 0:
-            raise InvalidArgument("must not be negative", field="page_size")
-        size = min(request.page_size or 50, MAX_PAGE)
+        size = page_size(request.page_size)
         due = request.due_before.ToJsonString() if request.HasField("due_before") else ""
         bound = ("commitments", request.employee_id, request.org_unit, list(request.states), due)
         after = page_cursor(request.page_token, bound, kind=str) or ""

@@ -19,10 +19,8 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
-    false,
     func,
     insert,
-    or_,
     select,
     text,
     update,
@@ -32,7 +30,9 @@ from sqlalchemy.orm import Session
 
 from covenant.auth import ScopeFilter
 from covenant.db.bulk import among
+from covenant.db.scope import scope_clause, subtree
 from covenant.errors import Aborted, AlreadyExists, NotFound
+from covenant.timestamps import as_utc as _utc
 from services.commitments.domain.commitment import Commitment, Extension, State
 from services.commitments.domain.terms import Terms
 
@@ -99,12 +99,6 @@ timers = Table(
     ),
     Index("ix_commitment_timers_commitment", "commitment_id", "kind"),
 )
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def insert_commitment(session: Session, c: Commitment, request_id: str | None) -> None:
@@ -325,21 +319,13 @@ def list_commitments(
     limit: int,
 ) -> list[Commitment]:
     stmt = select(commitments).order_by(commitments.c.id).limit(limit)
-    if not scope.all:
-        visible = []
-        if scope.employee_id is not None:
-            visible.append(commitments.c.employee_id == scope.employee_id)
-        if scope.org_unit is not None:
-            visible.append(commitments.c.org_unit == scope.org_unit)
-        if scope.org_unit_prefix is not None:
-            root = scope.org_unit_prefix.rstrip("/")
-            visible += [commitments.c.org_unit == root, commitments.c.org_unit.like(root + "/%")]
-        stmt = stmt.where(or_(*visible) if visible else false())
+    visible = scope_clause(scope, commitments.c.employee_id, commitments.c.org_unit)
+    if visible is not None:
+        stmt = stmt.where(visible)
     if employee_id:
         stmt = stmt.where(commitments.c.employee_id == employee_id)
     if org_unit_prefix:
-        root = org_unit_prefix.rstrip("/")
-        stmt = stmt.where((commitments.c.org_unit == root) | commitments.c.org_unit.like(root + "/%"))
+        stmt = stmt.where(subtree(commitments.c.org_unit, org_unit_prefix))
     if states:
         stmt = stmt.where(commitments.c.state.in_(list(states)))
     if due_before is not None:
@@ -392,12 +378,11 @@ def fulfilment_counts(
     session: Session, org_unit_prefix: str, start: datetime, end: datetime
 ) -> dict[str, int]:
     """Commitments whose (effective) deadline falls in [start, end), counted by state."""
-    root = org_unit_prefix.rstrip("/")
     stmt = (
         select(commitments.c.state, func.count())
         .where(
             and_(
-                (commitments.c.org_unit == root) | commitments.c.org_unit.like(root + "/%"),
+                subtree(commitments.c.org_unit, org_unit_prefix),
                 commitments.c.deadline >= start,
                 commitments.c.deadline < end,
             )

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import logging
-import threading
 from datetime import UTC
-from pathlib import Path
 
 from google.protobuf.json_format import MessageToDict
 from sqlalchemy.orm import Session
@@ -14,12 +11,11 @@ from covenant.auth.directory import directory_for, with_directory
 from covenant.compliance.v1 import compliance_pb2_grpc
 from covenant.events.v1.event_pb2 import Event
 from covenant.grpc.app import ServiceApp, ServiceContext
-from services.compliance.actions import VOCABULARY
+from covenant.periodic import PeriodicWorker
 from services.compliance.domain.text import char_table
 from services.compliance.service import ComplianceService
 from services.compliance.servicer import ComplianceServicer
 
-log = logging.getLogger(__name__)
 CONSUMED = (
     "attendance.visit_verified",
     "attendance.dwell_anomaly",
@@ -28,14 +24,14 @@ CONSUMED = (
 )
 
 
-class BehaviourScheduler:
+class BehaviourScheduler(PeriodicWorker):
     """Every ``interval`` seconds: behaviour rules, SLA escalation, retention purge."""
 
+    thread_name = "compliance-scheduler"
+
     def __init__(self, service: ComplianceService, interval: float) -> None:
+        super().__init__(interval)
         self.service = service
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def run_once(self) -> list[str]:
         now = self.service.clock()
@@ -44,28 +40,14 @@ class BehaviourScheduler:
         self.service.purge(now)
         return opened
 
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.run_once()
-            except Exception:  # keep the loop alive; the next tick retries
-                log.exception("compliance behaviour evaluation failed")
-
-    def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="compliance-scheduler", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float | None = None) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+    def tick(self) -> None:
+        self.run_once()
 
 
 def create_app(ctx: ServiceContext) -> ServiceApp:
     directory = directory_for(ctx)
     service = ComplianceService(ctx.db, ctx.rules, timezone=ctx.settings.timezone, directory=directory)
-    interval = float(ctx.settings.env.get("COVENANT_COMPLIANCE_SCHEDULE_SECONDS") or 3600)
+    interval = ctx.settings.compliance_schedule_seconds
 
     def handle(session: Session, event: Event) -> None:
         """Facts from other services; effects commit with the inbox row (exactly once in effect)."""
@@ -84,9 +66,7 @@ def create_app(ctx: ServiceContext) -> ServiceApp:
             (compliance_pb2_grpc.add_ComplianceServiceServicer_to_server, ComplianceServicer(service))
         ],
         grpc_service_names=["covenant.compliance.v1.ComplianceService"],
-        actions=VOCABULARY,
         event_handler=with_directory(directory, handle),  # identity's employee events feed the directory
-        migrations_dir=Path(__file__).parent / "migrations",
         workers=[BehaviourScheduler(service, interval)],
         on_start=char_table,  # build the normalisation table before the first scan
     )

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 
 from covenant.telemetry import metrics as m
+from covenant.timestamps import as_utc
 from services.compliance.storage import cases
 
 OPEN_STATES = ("OPEN", "ACKNOWLEDGED", "ESCALATED")
@@ -44,7 +45,7 @@ def open_cases(db: Any) -> dict[str, tuple[dict[str, int], float]]:
             bands["lt_1d"] += recent
             bands["gt_7d"] += old
             bands["1d_7d"] += int(total) - recent - old
-            oldest_age = (now - m.utc(oldest)).total_seconds() if oldest is not None else 0.0
+            oldest_age = (now - as_utc(oldest)).total_seconds() if oldest is not None else 0.0
             out[_severity(severity)] = (bands, max(age, oldest_age))
     return out
 

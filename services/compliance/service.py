@@ -29,8 +29,10 @@ from covenant.calendar import BusinessCalendar
 from covenant.db.audit import AuditLog
 from covenant.db.engine import Database
 from covenant.db.outbox import Outbox, new_event
+from covenant.db.scope import scope_clause
 from covenant.errors import InvalidArgument, NotFound
 from covenant.rules.lifecycle import AUDIT_STREAM as RULES_AUDIT_STREAM
+from covenant.timestamps import as_utc as _utc
 from services.compliance import storage as t
 from services.compliance.domain.cases import check_transition
 from services.compliance.domain.excerpt import excerpt
@@ -84,10 +86,6 @@ SCREENING_STATUSES = ("OPEN",)  # a stored hit is open; clearing hits is not bui
 def _get(session: Session, key: Any, value: str) -> Any:
     """The row whose primary-key column ``key`` equals ``value``, or None."""
     return session.execute(select(key.table).where(key == value)).first()
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 class ComplianceService:
@@ -1058,30 +1056,30 @@ class ComplianceService:
         return row
 
     def list_cases(
-        self, principal: Principal, employee_id: str, state: str, offset: int, limit: int
+        self,
+        principal: Principal,
+        employee_id: str,
+        state: str,
+        after: tuple[datetime, str] | None,
+        limit: int,
     ) -> tuple[list[Any], bool]:
-        """Cases visible to the caller (scope applied in the query), oldest first."""
+        """Cases visible to the caller (scope applied in the query), oldest first, after the keyset position
+        ``after`` (opened_at, id)."""
         scope = scope_filter(principal, "compliance.cases.read")
         stmt = select(t.cases).order_by(t.cases.c.opened_at, t.cases.c.id)
-        if not scope.all:
-            visible = []
-            if scope.employee_id is not None:
-                visible.append(t.cases.c.employee_id == scope.employee_id)
-            if scope.org_unit is not None:
-                visible.append(t.cases.c.org_unit == scope.org_unit)
-            if scope.org_unit_prefix is not None:
-                root = scope.org_unit_prefix.rstrip("/")
-                visible.append(t.cases.c.org_unit == root)
-                visible.append(t.cases.c.org_unit.startswith(root + "/", autoescape=True))
-            if not visible:
-                return [], False
-            stmt = stmt.where(or_(*visible))
+        visible = scope_clause(scope, t.cases.c.employee_id, t.cases.c.org_unit)
+        if visible is not None:
+            stmt = stmt.where(visible)
         if employee_id:
             stmt = stmt.where(t.cases.c.employee_id == employee_id)
         if state:
             stmt = stmt.where(t.cases.c.state == state)
+        if after is not None:
+            at, case_id = after
+            c = t.cases.c
+            stmt = stmt.where(or_(c.opened_at > at, and_(c.opened_at == at, c.id > case_id)))
         with self.db.session() as session:
-            rows = session.execute(stmt.offset(offset).limit(limit + 1)).all()
+            rows = session.execute(stmt.limit(limit + 1)).all()
         return rows[:limit], len(rows) > limit
 
     def transition(

@@ -7,24 +7,28 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from covenant.auth import DataOwner, can
 from covenant.compliance.v1 import compliance_pb2 as pb
 from covenant.compliance.v1 import compliance_pb2_grpc
 from covenant.errors import InvalidArgument
 from covenant.grpc.context import current_principal
-from covenant.paging import page_cursor, page_token
+from covenant.paging import page_cursor, page_size, page_token
+from covenant.timestamps import as_utc, ts
 from services.compliance.service import ComplianceService, ScanOutcome, TextIn
 
 # Evidence keys about other parties (clients, watchlist hits): removed for the case's own employee.
 OTHER_PARTIES = ("client_id", "client_name", "counterparty", "risk", "commitment")
 
 
-def ts(value: datetime) -> Timestamp:
-    t = Timestamp()
-    t.FromDatetime(value if value.tzinfo else value.replace(tzinfo=UTC))
-    return t
+def case_cursor(cursor: tuple[int | str, ...] | None) -> tuple[datetime, str] | None:
+    """The (opened_at, id) keyset position a ListCases page token holds."""
+    if cursor is None:
+        return None
+    try:
+        at, case_id = cursor
+        return as_utc(datetime.fromisoformat(str(at))), str(case_id)
+    except ValueError:
+        raise InvalidArgument("is not a page token of this list (bad cursor)", field="page_token") from None
 
 
 def text_in(r: pb.ScanTextRequest, now: datetime) -> TextIn:
@@ -198,17 +202,15 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
         return case_pb(row, redact=self._redact(row))
 
     def ListCases(self, request: pb.ListCasesRequest, context: Any) -> pb.ListCasesResponse:
-        if request.page_size < 0:
-            raise InvalidArgument("must not be negative", field="page_size")
-        size = min(request.page_size or 50, 1000)
+        size = page_size(request.page_size)
         bound = ("cases", request.employee_id, request.state)
-        offset = page_cursor(request.page_token, bound, kind=int) or 0
+        after = case_cursor(page_cursor(request.page_token, bound, kind=tuple))
         rows, more = self.service.list_cases(
-            current_principal(), request.employee_id, request.state, offset, size
+            current_principal(), request.employee_id, request.state, after, size
         )
+        last = (as_utc(rows[-1].opened_at).isoformat(), rows[-1].id) if more else None
         return pb.ListCasesResponse(
-            cases=[case_pb(r, redact=self._redact(r)) for r in rows],
-            next_page_token=page_token(offset + size if more else None, bound),
+            cases=[case_pb(r, redact=self._redact(r)) for r in rows], next_page_token=page_token(last, bound)
         )
 
     def TransitionCase(self, request: pb.TransitionCaseRequest, context: Any) -> pb.Case:
@@ -271,8 +273,7 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
 
 
 def screening_hit_pb(r: Any) -> pb.ScreeningHit:
-    at = Timestamp()
-    at.FromDatetime(r.at if r.at.tzinfo else r.at.replace(tzinfo=UTC))
+    at = ts(r.at)
     return pb.ScreeningHit(
         name=f"screeningHits/{r.id}",
         employee_id=r.employee_id,

@@ -98,12 +98,10 @@ def create_app(ctx: ServiceContext) -> ServiceApp:
     own = svc.local_verifier().keys
     ctx.verifier = TokenVerifier(_EitherKeySource(own, other))
     servicer = IdentityServicer(svc, audit)
-    from services.identity import migrations_dir
 
     return ServiceApp(
         servicers=[(identity_service_pb2_grpc.add_IdentityServiceServicer_to_server, servicer)],
         grpc_service_names=[GRPC_SERVICE],
-        migrations_dir=migrations_dir(),
         public_methods=IdentityServicer.PUBLIC_METHODS,
         on_start=lambda: bootstrap(svc, ctx.secrets),
     )

@@ -32,11 +32,10 @@ class IdentityAudit:
     def list(
         self, principal: Principal, subject: str, page_size: int, page_token: str
     ) -> tuple[list[audit_pb2.AuditEntry], str]:
-        from services.identity.service import page_size as clamp
-        from services.identity.servicer import ts
+        from covenant.timestamps import ts
 
         authorize(principal, "identity.audit.read")
-        limit = clamp(page_size)
+        limit = paging.page_size(page_size)
         bound = ("audit-entries", subject)
         after = paging.page_cursor(page_token, bound, kind=int) or 0
         with self.db.session() as s:

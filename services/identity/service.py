@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
@@ -44,8 +44,9 @@ from covenant.errors import (
     ResourceExhausted,
     Unauthenticated,
 )
-from covenant.paging import page_cursor, page_token
+from covenant.paging import page_cursor, page_size, page_token
 from covenant.services import SERVICES
+from covenant.timestamps import utcnow
 from services.identity import passwords, storage
 from services.identity.domain.accounts import (
     Account,
@@ -65,10 +66,8 @@ from services.identity.keys import SigningKeyRing
 
 log = logging.getLogger("covenant.identity")
 
-MAX_PAGE = 1000
 #: The one answer to every refused login (unknown, disabled, locked or wrong password): nothing to tell apart.
 LOGIN_FAILED = "invalid username or password"
-DEFAULT_PAGE = 50
 
 
 #: The employee fields an update may name (the update mask's vocabulary).
@@ -125,16 +124,6 @@ class AccountView:
     locked: bool
 
 
-def page_size(value: int) -> int:
-    if value < 0:
-        raise InvalidArgument("must not be negative", field="page_size")
-    return min(value or DEFAULT_PAGE, MAX_PAGE)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 class IdentityService:
     """See module docstring."""
 
@@ -147,7 +136,7 @@ class IdentityService:
         roles: Callable[[], RoleTable],
         audit: AuditTrail,
         config: IdentityConfig = IdentityConfig(),
-        clock: Callable[[], datetime] = _now,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.db = db
         self.cipher = cipher

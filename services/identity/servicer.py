@@ -6,8 +6,6 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from covenant.errors import InvalidArgument
 from covenant.grpc.context import current_principal
 from covenant.identity.v1 import (
@@ -18,6 +16,7 @@ from covenant.identity.v1 import (
     org_pb2,
     rbac_pb2,
 )
+from covenant.timestamps import ts
 from services.identity.domain.accounts import RoleAssignment
 from services.identity.domain.directory_import import ImportItem
 from services.identity.domain.org import Employee, EmployeeStatus, OrgUnit, parse_hire_date
@@ -35,14 +34,6 @@ _STATUS_TO_PB = {
     EmployeeStatus.LEFT: org_pb2.EMPLOYEE_STATUS_LEFT,
 }
 _STATUS_FROM_PB = {v: k for k, v in _STATUS_TO_PB.items()}
-
-
-def ts(value: datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
-    t = Timestamp()
-    t.FromDatetime(value)
-    return t
 
 
 def employee_id_from_name(name: str, field: str = "name") -> str:

@@ -7,7 +7,7 @@ commits its state change, audit entry and outbox event together.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import (
@@ -29,6 +29,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from covenant.db.scope import subtree as subtree_clause
+from covenant.timestamps import as_utc as utc
 from services.identity.domain.accounts import Account, RoleAssignment
 from services.identity.domain.org import SENSITIVE_FIELDS, Employee, EmployeeStatus, OrgUnit
 
@@ -128,13 +130,6 @@ class FieldCipher(Protocol):
     def decrypt(self, ciphertext: str, context: str) -> str: ...
 
 
-def utc(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; everything stored is UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
-
-
 # -- idempotency ------------------------------------------------------------------------------------
 def replayed(session: Session, method: str, request_id: str) -> str | None:
     """The recorded result (a resource name) of an earlier call with ``request_id``, if any."""
@@ -177,7 +172,7 @@ def get_org_unit(session: Session, path: str) -> tuple[OrgUnit, datetime] | None
 def list_org_units(session: Session, root: str, after: str, limit: int) -> list[tuple[OrgUnit, datetime]]:
     q = select(org_units).order_by(org_units.c.path).limit(limit)
     if root:
-        q = q.where(or_(org_units.c.path == root, org_units.c.path.startswith(root + "/", autoescape=True)))
+        q = q.where(subtree_clause(org_units.c.path, root))
     if after:
         q = q.where(org_units.c.path > after)
     return [(OrgUnit(r.path, r.display_name), utc(r.created_at)) for r in session.execute(q)]  # type: ignore[misc]
@@ -271,12 +266,7 @@ def list_employees(
     if after:
         q = q.where(employees.c.employee_id > after)
     if subtree:
-        q = q.where(
-            or_(
-                employees.c.org_unit == subtree,
-                employees.c.org_unit.startswith(subtree + "/", autoescape=True),
-            )
-        )
+        q = q.where(subtree_clause(employees.c.org_unit, subtree))
     if not unrestricted:
         conds = []
         if employee_id:
@@ -284,8 +274,7 @@ def list_employees(
         if org_unit:
             conds.append(employees.c.org_unit == org_unit)
         if org_unit_prefix:
-            conds.append(employees.c.org_unit == org_unit_prefix)
-            conds.append(employees.c.org_unit.startswith(org_unit_prefix + "/", autoescape=True))
+            conds.append(subtree_clause(employees.c.org_unit, org_unit_prefix))
         if not conds:
             return []
         q = q.where(or_(*conds))

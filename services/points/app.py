@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC
-from pathlib import Path
 
 from google.protobuf.json_format import MessageToDict
 from sqlalchemy.orm import Session
@@ -49,5 +48,4 @@ def create_app(ctx: ServiceContext) -> ServiceApp:
         grpc_service_names=["covenant.points.v1.PointsService"],
         event_handler=with_directory(directory, handle),  # identity's employee events feed the directory
         event_batch_handler=with_directory_batch(directory, handle_batch),
-        migrations_dir=Path(__file__).parent / "migrations",
     )

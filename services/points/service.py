@@ -20,6 +20,7 @@ from covenant.db.audit import AuditLog
 from covenant.db.bulk import insert_for
 from covenant.db.engine import Database
 from covenant.db.outbox import Outbox, new_event
+from covenant.db.scope import scope_clause, subtree
 from covenant.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from covenant.services import emitter_of, own_account_of
 from services.points import storage as t
@@ -60,17 +61,7 @@ def _aware(value: datetime) -> datetime:
 
 def _scope_clause(table: Any, sf: ScopeFilter) -> Any:
     """SQL for a scope filter on a table with employee_id and org_unit columns (None = unrestricted)."""
-    if sf.all:
-        return None
-    terms = []
-    if sf.employee_id is not None:
-        terms.append(table.c.employee_id == sf.employee_id)
-    if sf.org_unit is not None:
-        terms.append(table.c.org_unit == sf.org_unit)
-    if sf.org_unit_prefix is not None:
-        root = sf.org_unit_prefix.rstrip("/")
-        terms.append(or_(table.c.org_unit == root, table.c.org_unit.like(root + "/%")))
-    return or_(*terms) if terms else table.c.employee_id.is_(None)
+    return scope_clause(sf, table.c.employee_id, table.c.org_unit)
 
 
 def _ahead(
@@ -93,8 +84,7 @@ def _ahead(
 
 
 def _subtree(table: Any, root: str) -> Any:
-    root = root.rstrip("/")
-    return or_(table.c.org_unit == root, table.c.org_unit.like(root + "/%"))
+    return subtree(table.c.org_unit, root)
 
 
 class PointsService:

@@ -3,47 +3,24 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.struct_pb2 import Struct, Value
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from covenant.errors import InvalidArgument
 from covenant.grpc.context import current_principal
-from covenant.paging import page_cursor, page_token
+from covenant.paging import page_cursor, page_size, page_token
 from covenant.points.v1 import points_pb2 as pb
 from covenant.points.v1 import points_pb2_grpc
+from covenant.timestamps import opt_ts, ts
 from services.points.domain import EventIn
 from services.points.service import PointsService
 
 PERIODS = {pb.WEEK: "week", pb.MONTH: "month", pb.QUARTER: "quarter", pb.YEAR: "year", pb.CUSTOM: "custom"}
 PERIOD_ENUM = {v: k for k, v in PERIODS.items()}
 SCOPES = {pb.TEAM: "team", pb.ORG_UNIT: "org_unit", pb.ALL: "all"}
-
-
-def ts(value: datetime) -> Timestamp:
-    out = Timestamp()
-    out.FromDatetime(value if value.tzinfo else value.replace(tzinfo=UTC))
-    return out
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MIN_SECONDS, _MAX_SECONDS = (
-    -62135596800,
-    253402300799,
-)  # 0001-01-01 .. 9999-12-31T23:59:59 (Timestamp's range)
-
-
-def opt_ts(value: Timestamp) -> datetime | None:
-    """The UTC datetime of a set ``Timestamp`` (as ``ToDatetime(tzinfo=UTC)``, which rejects invalid ones)."""
-    seconds, nanos = value.seconds, value.nanos
-    if not (seconds or nanos):
-        return None
-    if _MIN_SECONDS <= seconds <= _MAX_SECONDS and 0 <= nanos < 1_000_000_000:
-        return _EPOCH + timedelta(seconds=seconds, microseconds=nanos // 1000)
-    return value.ToDatetime(tzinfo=UTC)
 
 
 def struct_dict(value: Struct) -> dict[str, Any]:
@@ -70,12 +47,6 @@ def _plain(value: Value) -> Any:
     if kind == "list_value":
         return [_plain(v) for v in value.list_value.values]
     return None
-
-
-def page(size: int) -> int:
-    if size < 0:
-        raise InvalidArgument("must not be negative", field="page_size")
-    return min(size or 50, 1000)
 
 
 def event_in(e: pb.BusinessEvent, now: datetime) -> EventIn:
@@ -218,7 +189,7 @@ class PointsServicer(points_pb2_grpc.PointsServiceServicer):
     def ListLedgerEntries(
         self, request: pb.ListLedgerEntriesRequest, context: Any
     ) -> pb.ListLedgerEntriesResponse:
-        size = page(request.page_size)
+        size = page_size(request.page_size)
         bound = ("ledger", request.employee_id)
         after = page_cursor(request.page_token, bound, kind=int) or 0
         rows = self.service.ledger(current_principal(), request.employee_id, after, size + 1)
@@ -282,7 +253,7 @@ class PointsServicer(points_pb2_grpc.PointsServiceServicer):
         )
 
     def ListTeamGoals(self, request: pb.ListTeamGoalsRequest, context: Any) -> pb.ListTeamGoalsResponse:
-        size = page(request.page_size)
+        size = page_size(request.page_size)
         bound = ("team-goals", request.org_unit)
         after = page_cursor(request.page_token, bound, kind=str) or ""
         goals = self.service.list_team_goals(current_principal(), request.org_unit, after, size + 1)
@@ -338,7 +309,7 @@ class PointsServicer(points_pb2_grpc.PointsServiceServicer):
         return item_pb(self.service.create_item(current_principal(), item))
 
     def ListRewardItems(self, request: pb.ListRewardItemsRequest, context: Any) -> pb.ListRewardItemsResponse:
-        size = page(request.page_size)
+        size = page_size(request.page_size)
         bound = ("reward-items",)
         after = page_cursor(request.page_token, bound, kind=str) or ""
         rows = self.service.items(current_principal(), after, size + 1)

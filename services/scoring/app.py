@@ -57,6 +57,5 @@ def create_app(ctx: ServiceContext) -> ServiceApp:
         event_batch_handler=with_directory_batch(
             directory, lambda session, events: service.apply_events(session, events)
         ),
-        migrations_dir=Path(__file__).parent / "migrations",
         on_start=lambda: service.seed(default_scorecards()),
     )

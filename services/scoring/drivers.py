@@ -18,6 +18,7 @@ from sqlalchemy import Float, and_, case, cast, func, insert, or_, select, true,
 from sqlalchemy.orm import Session
 
 from covenant.auth import Principal, authorize
+from covenant.db.scope import subtree
 from covenant.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from services.scoring import storage as t
 from services.scoring.domain.drivers import MODELS, WeightLimits, fit_drivers, reweight
@@ -159,7 +160,7 @@ class DriverAnalyses:
         for a missing KPI. Values fold like scoring's: the last set value plus the adds after it."""
         mv, pc = t.metric_values.c, t.profiles.c
         root = org_unit.rstrip("/")
-        in_unit = or_(pc.org_unit == root, pc.org_unit.like(root + "/%")) if root else true()
+        in_unit = subtree(pc.org_unit, root) if root else true()
         metrics = [outcome, *kpis]
         rows_of = and_(
             mv.period.in_(list(periods)),

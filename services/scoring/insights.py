@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, or_, select, true
+from sqlalchemy import and_, delete, insert, select, true
 from sqlalchemy.orm import Session
 
 from covenant.auth import DataOwner, Principal, ScopeFilter, authorize, scope_filter
 from covenant.db.audit import AuditLog
 from covenant.db.engine import Database
+from covenant.db.scope import subtree
 from covenant.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.scoring import pictures
 from services.scoring import storage as t
@@ -63,8 +64,7 @@ class HeatMap:
 
 
 def _subtree(column: Any, org_unit: str) -> Any:
-    root = org_unit.rstrip("/")
-    return or_(column == root, column.like(root + "/%")) if root else true()
+    return subtree(column, org_unit) if org_unit.rstrip("/") else true()
 
 
 def _unit(org_unit: str) -> str:

@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, true, update
+from sqlalchemy import ColumnElement, and_, delete, func, insert, select, true, tuple_, update
 from sqlalchemy.orm import Session
 
 from covenant.auth import DataOwner, Principal, ScopeFilter, authorize, forbid_self, scope_filter
@@ -21,6 +21,7 @@ from covenant.db.audit import AuditLog
 from covenant.db.bulk import among
 from covenant.db.engine import Database
 from covenant.db.outbox import Outbox, new_event
+from covenant.db.scope import scope_clause, subtree
 from covenant.errors import InvalidArgument, NotFound
 from covenant.events.v1.event_pb2 import Event
 from services.scoring import storage as t
@@ -455,9 +456,8 @@ class ScoringService:
         if not org_unit:
             raise InvalidArgument("is required", field="org_unit")
         authorize(principal, "scoring.scores.compute", DataOwner("", org_unit))
-        root = org_unit.rstrip("/")
         pc = t.profiles.c
-        in_scope = or_(pc.org_unit == root, pc.org_unit.like(root + "/%")) if root else true()
+        in_scope = subtree(pc.org_unit, org_unit) if org_unit.rstrip("/") else true()
         with self.db.session() as session:
             people = [
                 Person(*r)
@@ -701,30 +701,22 @@ class ScoringService:
         return out
 
     def list_scores(
-        self, principal: Principal, period: str, org_unit: str, offset: int, limit: int
+        self, principal: Principal, period: str, org_unit: str, after: tuple[Any, ...] | None, limit: int
     ) -> tuple[list[tuple[Any, list[Any]]], bool]:
+        """Scores by (org_unit, rank_in_team, employee_id), after that keyset position ``after``."""
         parse_period(period)
         scope: ScopeFilter = scope_filter(principal, "scoring.scores.read")
         with self.db.session() as session:
             stmt = select(t.scores).where(t.scores.c.period == period)
             if org_unit:
-                root = org_unit.rstrip("/")
-                stmt = stmt.where(or_(t.scores.c.org_unit == root, t.scores.c.org_unit.like(root + "/%")))
-            if not scope.all:
-                visible = []
-                if scope.employee_id is not None:
-                    visible.append(t.scores.c.employee_id == scope.employee_id)
-                if scope.org_unit is not None:
-                    visible.append(t.scores.c.org_unit == scope.org_unit)
-                if scope.org_unit_prefix is not None:
-                    r = scope.org_unit_prefix.rstrip("/")
-                    visible += [t.scores.c.org_unit == r, t.scores.c.org_unit.like(r + "/%")]
-                stmt = stmt.where(or_(*visible))
-            rows = session.execute(
-                stmt.order_by(t.scores.c.org_unit, t.scores.c.rank_in_team, t.scores.c.employee_id)
-                .offset(offset)
-                .limit(limit + 1)
-            ).all()
+                stmt = stmt.where(subtree(t.scores.c.org_unit, org_unit))
+            visible = scope_clause(scope, t.scores.c.employee_id, t.scores.c.org_unit)
+            if visible is not None:
+                stmt = stmt.where(visible)
+            key = (t.scores.c.org_unit, t.scores.c.rank_in_team, t.scores.c.employee_id)
+            if after is not None:
+                stmt = stmt.where(tuple_(*key) > tuple_(*after))
+            rows = session.execute(stmt.order_by(*key).limit(limit + 1)).all()
             more = len(rows) > limit
             rows = rows[:limit]
             cal = self._calibrations(session, [r.employee_id for r in rows], period)
@@ -785,8 +777,7 @@ class ScoringService:
         with self.db.session() as session:
             stmt = select(t.signals).where(t.signals.c.period == period).order_by(t.signals.c.id)
             if org_unit:
-                root = org_unit.rstrip("/")
-                stmt = stmt.where(or_(t.signals.c.org_unit == root, t.signals.c.org_unit.like(root + "/%")))
+                stmt = stmt.where(subtree(t.signals.c.org_unit, org_unit))
             rows = session.execute(stmt).all()
         return [r for r in rows if scope.matches(DataOwner(r.employee_id, r.org_unit))]
 

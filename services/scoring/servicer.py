@@ -9,15 +9,13 @@ from typing import Any
 
 from covenant.errors import InvalidArgument
 from covenant.grpc.context import current_principal
-from covenant.paging import page_cursor, page_token
+from covenant.paging import page_cursor, page_size, page_token
 from covenant.scoring.v1 import scoring_pb2 as pb
 from covenant.scoring.v1 import scoring_pb2_grpc
 from services.scoring.domain.scorecard import Kpi, Scorecard
 from services.scoring.drivers import DriverAnalyses, draft_card
 from services.scoring.insights import Insights, StoredProfile
 from services.scoring.service import MetricInput, ScoringService, parse_decimal
-
-MAX_PAGE = 1000
 
 
 def kpi_from_pb(k: pb.Kpi, where: str) -> tuple[Kpi, Decimal | None]:
@@ -215,17 +213,20 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         return score_to_pb(*self.service.get_score(current_principal(), request.employee_id, request.period))
 
     def ListScores(self, request: pb.ListScoresRequest, context: Any) -> pb.ListScoresResponse:
-        if request.page_size < 0:
-            raise InvalidArgument("must not be negative", field="page_size")
-        size = min(request.page_size or 50, MAX_PAGE)
+        size = page_size(request.page_size)
         bound = ("scores", request.period, request.org_unit)
-        offset = page_cursor(request.page_token, bound, kind=int) or 0
+        after = page_cursor(request.page_token, bound, kind=tuple)
+        if after is not None and [type(k) for k in after] != [str, int, str]:
+            raise InvalidArgument("is not a page token of this list (bad cursor)", field="page_token")
         rows, more = self.service.list_scores(
-            current_principal(), request.period, request.org_unit, offset, size
+            current_principal(), request.period, request.org_unit, after, size
         )
+        last = rows[-1][0] if more else None
         return pb.ListScoresResponse(
             scores=[score_to_pb(r, c) for r, c in rows],
-            next_page_token=page_token(offset + size if more else None, bound),
+            next_page_token=page_token(
+                (last.org_unit, last.rank_in_team, last.employee_id) if last is not None else None, bound
+            ),
         )
 
     def CalibrateScore(self, request: pb.CalibrateScoreRequest, context: Any) -> pb.EmployeeScore:
@@ -280,9 +281,7 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
     def ListDriverAnalyses(
         self, request: pb.ListDriverAnalysesRequest, context: Any
     ) -> pb.ListDriverAnalysesResponse:
-        if request.page_size < 0:
-            raise InvalidArgument("must not be negative", field="page_size")
-        size = min(request.page_size or 50, MAX_PAGE)
+        size = page_size(request.page_size)
         bound = ("driverAnalyses", request.role)
         after = page_cursor(request.page_token, bound, kind=int) or 0
         rows, more = self.drivers.list(current_principal(), request.role, after, size)

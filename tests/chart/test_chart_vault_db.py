@@ -2,7 +2,7 @@
 service's database URL, and the chassis connects with the database engine's short-lived credentials in
 place of the URL's own, renewing the lease (covenant.secrets.database).
 
-No Vault server runs here (DESIGN.md), so a small in-process stand-in plays the provider's database-engine
+No Vault server runs in the tests, so a small in-process stand-in plays the provider's database-engine
 part; the database is the real test PostgreSQL when COVENANT_TEST_PG_URL is set.
 """
 

@@ -202,6 +202,13 @@ def test_scopes_reps_see_their_own_cases_officers_their_remit(svc: RunningServic
         pb.ListCasesRequest(page_size=1, page_token=page.next_page_token), metadata=officer(svc)
     )
     assert len(page.cases) == len(rest.cases) == 1 and page.cases[0].name != rest.cases[0].name
+    # keyset paging: a case leaving the filter between pages does not make the next page skip one
+    both = stub(svc).ListCases(pb.ListCasesRequest(state="OPEN", page_size=2), metadata=officer(svc))
+    head = stub(svc).ListCases(pb.ListCasesRequest(state="OPEN", page_size=1), metadata=officer(svc))
+    ack = pb.TransitionCaseRequest(name=head.cases[0].name, state="ACKNOWLEDGED", owner="C9")
+    stub(svc).TransitionCase(ack, metadata=officer(svc))
+    after = pb.ListCasesRequest(state="OPEN", page_size=1, page_token=head.next_page_token)
+    assert [c.name for c in stub(svc).ListCases(after, metadata=officer(svc)).cases] == [both.cases[1].name]
 
 
 def test_no_follow_up_for_3_days_fires_once_on_day_4_and_not_again_that_week(svc: RunningService) -> None:

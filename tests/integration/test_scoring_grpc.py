@@ -157,3 +157,26 @@ def test_a_rep_cannot_read_a_peers_score(svc: RunningService) -> None:
     assert (
         err.value.code() == grpc.StatusCode.PERMISSION_DENIED and "scoring.scores.read" in err.value.details()
     )
+
+
+def test_scores_page_by_keyset_in_rank_order(svc: RunningService) -> None:
+    for i, rate in enumerate(("0.70", "0.95", "0.80")):
+        record(svc, f"E{i + 1}", "2026-10", recovery_rate=rate, complaint_rate="0.02", compliance="95")
+    assert compute(svc, "2026-10").scored == 3
+    md = bearer(svc.tokens.user("HR1", "/hq", HR))
+    seen, token, first = [], "", ""
+    while True:
+        page = stub(svc).ListScores(
+            pb.ListScoresRequest(period="2026-10", page_size=2, page_token=token), metadata=md
+        )
+        seen += [(s.employee_id, s.rank_in_team) for s in page.scores]
+        token = page.next_page_token
+        first = first or token
+        if not token:
+            break
+    assert seen == [("E2", 1), ("E3", 2), ("E1", 3)]
+    with pytest.raises(grpc.RpcError) as err:  # a token of another period's list
+        stub(svc).ListScores(pb.ListScoresRequest(period="2026-11", page_token=token or "x"), metadata=md)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "page_token" in (
+        err.value.details() or ""
+    )

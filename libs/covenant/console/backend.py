@@ -10,11 +10,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from covenant.attendance.v1 import attendance_pb2 as apb
 from covenant.attendance.v1 import attendance_pb2_grpc
@@ -29,6 +28,7 @@ from covenant.rules.v1 import rule_pack_service_pb2 as rpb
 from covenant.rules.v1 import rule_pack_service_pb2_grpc
 from covenant.scoring.v1 import scoring_pb2 as spb
 from covenant.scoring.v1 import scoring_pb2_grpc
+from covenant.timestamps import ts as timestamp
 
 # Deadlines per kind of call (seconds): page reads, writes, and rule tooling that evaluates many events.
 READ_TIMEOUT = 5.0
@@ -56,12 +56,6 @@ class BackendError(Exception):
             "FAILED_PRECONDITION": 409,
             "ALREADY_EXISTS": 409,
         }.get(self.code, 502)
-
-
-def timestamp(value: datetime) -> Timestamp:
-    ts = Timestamp()
-    ts.FromDatetime(value.astimezone(UTC))
-    return ts
 
 
 class Channels:

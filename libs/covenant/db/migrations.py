@@ -35,7 +35,7 @@ from typing import Any
 from alembic.autogenerate import compare_metadata, produce_migrations, render_python_code
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
-from alembic.runtime.migration import MigrationContext
+from alembic.runtime.migration import MigrationContext, MigrationStep
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, MetaData, text
 
@@ -56,7 +56,8 @@ def _upgrade(conn: Connection, directory: Path, version_table: str) -> None:
     cfg, script = _script(directory)
 
     def upgrade(rev, _context):  # type: ignore[no-untyped-def]
-        return script._upgrade_revs("heads", rev)
+        scripts = script.iterate_revisions("heads", rev, implicit_base=True)
+        return [MigrationStep.upgrade_from_script(script.revision_map, s) for s in reversed(list(scripts))]
 
     with EnvironmentContext(cfg, script, fn=upgrade, destination_rev="heads") as env:
         env.configure(connection=conn, version_table=version_table, transactional_ddl=True)

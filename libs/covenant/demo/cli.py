@@ -24,8 +24,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from covenant.attendance.v1 import attendance_pb2 as apb
 from covenant.attendance.v1 import attendance_pb2_grpc
 from covenant.commitments.v1 import commitments_pb2 as cpb
@@ -61,15 +59,10 @@ from covenant.scoring.v1 import scoring_pb2 as spb
 from covenant.scoring.v1 import scoring_pb2_grpc
 from covenant.services import SERVICES
 from covenant.settings import REPO_ROOT
+from covenant.timestamps import ts
 
 DEMO_BREACH_GRACE_SECONDS = 2  # the demo commitments pack's breach_grace_seconds (see main)
 NEEDED = ["attendance", "points", "scoring", "compliance", "commitments"]
-
-
-def ts(value: datetime) -> Timestamp:
-    t = Timestamp()
-    t.FromDatetime(value)
-    return t
 
 
 def console_url() -> str:

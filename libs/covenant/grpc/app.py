@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -20,7 +19,7 @@ if TYPE_CHECKING:
     from covenant.auth.tokens import TokenSource, TokenVerifier
     from covenant.db.engine import Database
     from covenant.events.v1.event_pb2 import Event
-    from covenant.rules import ActionVocabulary, RuleRuntime
+    from covenant.rules import RuleRuntime
     from covenant.secrets import SecretsProvider
     from covenant.settings import Settings
 
@@ -68,14 +67,10 @@ class ServiceApp:
     servicers: list[tuple[Callable[[Any, grpc.Server], None], Any]]
     # Full gRPC service names served (for health status and reflection).
     grpc_service_names: list[str]
-    # The service's fixed rule-action vocabulary (validated when packs are published).
-    actions: ActionVocabulary | None = None
     # Handler for events delivered by other services' outbox relays; None = consumes nothing.
     event_handler: EventHandler | None = None
     # Optional batch form of ``event_handler``, used when a delivery brings several new events.
     event_batch_handler: BatchEventHandler | None = None
-    # Alembic script directory for the service's own tables.
-    migrations_dir: Path | None = None
     # Extra loops to run (schedulers, projections).
     workers: list[BackgroundWorker] = field(default_factory=list)
     # Full method names callable without a token (e.g. "/covenant.identity.v1.IdentityService/Login").

@@ -15,12 +15,8 @@ from typing import Any
 
 import grpc
 
-from covenant.errors import CovenantError
-
-
-class DeadlineExceeded(CovenantError):
-    code = "DEADLINE_EXCEEDED"
-
+from covenant.errors import DeadlineExceeded
+from covenant.grpc.handlers import around
 
 _deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("covenant_deadline", default=None)
 
@@ -55,34 +51,4 @@ class DeadlineInterceptor(grpc.ServerInterceptor):
         if handler is None:
             return None
 
-        def unary(behavior: Callable[..., Any]) -> Callable[..., Any]:
-            def wrapper(request: Any, context: grpc.ServicerContext) -> Any:
-                token = _start(context)
-                try:
-                    return behavior(request, context)
-                finally:
-                    _deadline.reset(token)
-
-            return wrapper
-
-        def stream(behavior: Callable[..., Any]) -> Callable[..., Any]:
-            def wrapper(request: Any, context: grpc.ServicerContext) -> Any:
-                token = _start(context)
-                try:
-                    yield from behavior(request, context)
-                finally:
-                    _deadline.reset(token)
-
-            return wrapper
-
-        kw = {
-            "request_deserializer": handler.request_deserializer,
-            "response_serializer": handler.response_serializer,
-        }
-        if handler.unary_unary:
-            return grpc.unary_unary_rpc_method_handler(unary(handler.unary_unary), **kw)
-        if handler.unary_stream:
-            return grpc.unary_stream_rpc_method_handler(stream(handler.unary_stream), **kw)
-        if handler.stream_unary:
-            return grpc.stream_unary_rpc_method_handler(unary(handler.stream_unary), **kw)
-        return grpc.stream_stream_rpc_method_handler(stream(handler.stream_stream), **kw)
+        return around(handler, _start, _deadline.reset)

@@ -39,6 +39,7 @@ from covenant.db.engine import commit_guard
 from covenant.db.transient import RETRY_DELAY, retry_transient, transient_code
 from covenant.errors import CovenantError, Unauthenticated
 from covenant.grpc.context import reset_principal, set_principal
+from covenant.grpc.handlers import rewrap
 from covenant.grpc.wire import method_kind
 from covenant.telemetry.metrics import RPC_SERVER_DURATION, rpc_attributes
 
@@ -108,28 +109,10 @@ class ChassisInterceptor(grpc.ServerInterceptor):
             return None
         method = details.method
         metadata = {k: v for k, v in (details.invocation_metadata or ()) if isinstance(v, str)}
-        if handler.unary_unary:
-            return grpc.unary_unary_rpc_method_handler(
-                self._wrap_unary(method, metadata, handler.unary_unary),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        if handler.unary_stream:
-            return grpc.unary_stream_rpc_method_handler(
-                self._wrap_stream(method, metadata, handler.unary_stream),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        if handler.stream_unary:
-            return grpc.stream_unary_rpc_method_handler(
-                self._wrap_unary(method, metadata, handler.stream_unary),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        return grpc.stream_stream_rpc_method_handler(
-            self._wrap_stream(method, metadata, handler.stream_stream),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
+        return rewrap(
+            handler,
+            lambda behavior: self._wrap_unary(method, metadata, behavior),
+            lambda behavior: self._wrap_stream(method, metadata, behavior),
         )
 
     def _fail(

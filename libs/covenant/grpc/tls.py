@@ -35,6 +35,8 @@ import grpc
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from covenant.grpc.handlers import around
+
 log = logging.getLogger("covenant.tls")
 
 MODES = ("off", "tls", "mtls")
@@ -314,34 +316,4 @@ class PeerIdentityInterceptor(grpc.ServerInterceptor):
 
 
 def _wrap_handler(handler: Any, check: Callable[[grpc.ServicerContext], PeerIdentity]) -> Any:
-    def unary(behavior: Callable[..., Any]) -> Callable[..., Any]:
-        def wrapper(request: Any, context: grpc.ServicerContext) -> Any:
-            token = _peer.set(check(context))
-            try:
-                return behavior(request, context)
-            finally:
-                _peer.reset(token)
-
-        return wrapper
-
-    def stream(behavior: Callable[..., Any]) -> Callable[..., Any]:
-        def wrapper(request: Any, context: grpc.ServicerContext) -> Any:
-            token = _peer.set(check(context))
-            try:
-                yield from behavior(request, context)
-            finally:
-                _peer.reset(token)
-
-        return wrapper
-
-    kw = {
-        "request_deserializer": handler.request_deserializer,
-        "response_serializer": handler.response_serializer,
-    }
-    if handler.unary_unary:
-        return grpc.unary_unary_rpc_method_handler(unary(handler.unary_unary), **kw)
-    if handler.unary_stream:
-        return grpc.unary_stream_rpc_method_handler(stream(handler.unary_stream), **kw)
-    if handler.stream_unary:
-        return grpc.stream_unary_rpc_method_handler(unary(handler.stream_unary), **kw)
-    return grpc.stream_stream_rpc_method_handler(stream(handler.stream_stream), **kw)
+    return around(handler, lambda context: _peer.set(check(context)), _peer.reset)

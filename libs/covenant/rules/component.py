@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 import os
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from covenant.db.engine import Database
+from covenant.periodic import PeriodicWorker
 from covenant.rules.authority import ApprovalPolicy
 from covenant.rules.lifecycle import RulePackManager
 from covenant.rules.runtime import RuleRuntime
@@ -18,34 +17,21 @@ from covenant.rules.servicer import RulePackServicer
 from covenant.rules.v1 import rule_pack_service_pb2_grpc
 from covenant.rules.vocabulary import ActionVocabulary
 
-log = logging.getLogger(__name__)
 
+class ActiveVersionWatcher(PeriodicWorker):
+    """Polls the stored active versions and swaps the runtime when they change (every replica runs one).
 
-class ActiveVersionWatcher:
-    """Polls the stored active versions and swaps the runtime when they change (every replica runs one)."""
+    A failed refresh (database unreachable for a moment) is logged; the active packs keep serving.
+    """
+
+    thread_name = "rule-pack-watcher"
 
     def __init__(self, manager: RulePackManager, interval: float) -> None:
+        super().__init__(interval)
         self.manager = manager
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.manager.refresh()
-            except Exception:  # database unreachable for a moment: keep the current packs
-                log.exception("rule-pack refresh failed; the active packs keep serving")
-
-    def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="rule-pack-watcher", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float | None = None) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+    def tick(self) -> None:
+        self.manager.refresh()
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """Compiling a pack to a durable-rules ruleset, and evaluating events against it.
 
-Design, from the measured behaviour of durable-rules 2.0.28 (see DESIGN.md and benchmarks/rules_eval.py):
+Design, from the measured behaviour of durable-rules 2.0.28 (docs/rule-packs.md, benchmarks/rules_eval.py):
 - a pack version compiles to a durable-rules JSON ruleset (one durable rule per pack rule, same id and
   priority; the condition tree becomes durable's $and/$or/$lt/... expression, negations pushed down to the
   leaves). The durable engine core does all the matching;

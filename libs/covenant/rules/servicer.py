@@ -4,18 +4,17 @@ lifecycle (``covenant.rules.authority``); what tooling may show is ``covenant.ru
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.struct_pb2 import Struct
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from covenant.auth import Principal, Scope, authorize, scope_filter
 from covenant.errors import InvalidArgument
 from covenant.events.v1.event_pb2 import Event
 from covenant.grpc.context import current_principal
-from covenant.paging import page_cursor, page_token
+from covenant.paging import page_cursor, page_size, page_token
 from covenant.rules import store
 from covenant.rules.authority import READ
 from covenant.rules.engine import FiredAction
@@ -24,6 +23,7 @@ from covenant.rules.pack import PackError, load_pack_yaml
 from covenant.rules.scoping import mask_text, mask_value, visible
 from covenant.rules.v1 import rule_pack_service_pb2 as pb
 from covenant.rules.v1 import rule_pack_service_pb2_grpc
+from covenant.timestamps import ts as _ts
 
 
 def parse_name(name: str) -> tuple[str, str]:
@@ -52,12 +52,6 @@ def _header(content_hash: str, source: str) -> tuple[str, str]:
         _HEADERS.clear()
     _HEADERS[content_hash] = header
     return header
-
-
-def _ts(value: datetime) -> Timestamp:
-    t = Timestamp()
-    t.FromDatetime(value)
-    return t
 
 
 def approvals_pb(approvals: Iterable[store.Approval]) -> list[pb.Approval]:
@@ -309,9 +303,7 @@ class RulePackServicer(rule_pack_service_pb2_grpc.RulePackServiceServicer):
         authorize(current_principal(), READ)
         if not request.pack_id:
             raise InvalidArgument("is required", field="pack_id")
-        if request.page_size < 0:
-            raise InvalidArgument("must not be negative", field="page_size")
-        size = min(request.page_size or 50, 500)
+        size = page_size(request.page_size)
         bound = ("rule-pack-versions", request.pack_id)
         offset = page_cursor(request.page_token, bound, kind=int) or 0
         versions, active = self.manager.history(request.pack_id)

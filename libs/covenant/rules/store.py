@@ -35,6 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from covenant.errors import Aborted
+from covenant.timestamps import as_utc as _utc
 
 metadata = MetaData()
 
@@ -111,10 +112,6 @@ class StoredVersion:
     source: str
     author: str
     created_at: datetime
-
-
-def _utc(v: datetime) -> datetime:
-    return v.replace(tzinfo=UTC) if v.tzinfo is None else v
 
 
 def _stored(r) -> StoredVersion:  # type: ignore[no-untyped-def]

@@ -21,6 +21,7 @@ import hvac
 import requests
 from hvac import exceptions as hvac_errors
 
+from covenant.periodic import PeriodicWorker
 from covenant.secrets.base import DatabaseCredentials, DecryptionFailed, SecretNotFound, SecretsError
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ def _translate(exc: Exception, what: str) -> SecretsError:
     return SecretsError(text, status=status, retryable=retryable)
 
 
-class LeaseRenewer:
+class LeaseRenewer(PeriodicWorker):
     """Keeps one Vault lease (a database lease, or the client token) alive from a background thread.
 
     ``renew()`` asks Vault for more time and returns the new lease duration in seconds. It runs when
@@ -87,7 +88,9 @@ class LeaseRenewer:
         fraction: float = 2 / 3,
         min_interval: float = 0.05,
     ) -> None:
+        super().__init__(min_interval)
         self.name = name
+        self.thread_name = f"vault-renew-{name}"
         self._renew = renew
         self.lease_duration = int(lease_duration)
         self.expires_at = time.monotonic() + self.lease_duration
@@ -97,8 +100,6 @@ class LeaseRenewer:
         self.renewals = 0
         self.lost = threading.Event()
         self.lost_reason: str | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def __repr__(self) -> str:
         return f"LeaseRenewer({self.name!r}, lease_duration={self.lease_duration}, renewals={self.renewals})"
@@ -131,25 +132,17 @@ class LeaseRenewer:
         self.renewals += 1
         return True
 
-    def _next_wait(self) -> float:
+    def next_wait(self) -> float:
         remaining = self.expires_at - time.monotonic()
         return max(self.min_interval, min(self.lease_duration * self.fraction, remaining * self.fraction))
 
-    def _loop(self) -> None:
-        while not self._stop.wait(self._next_wait()):
-            self.renew_once()
-            if self.lost.is_set():
-                return
+    def tick(self) -> None:
+        self.renew_once()
+        if self.lost.is_set():
+            self._stop.set()  # a lost lease is not renewed again
 
-    def start(self) -> LeaseRenewer:
-        self._thread = threading.Thread(target=self._loop, name=f"vault-renew-{self.name}", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(5)
+    def stop(self, timeout: float | None = 5) -> None:
+        super().stop(timeout)
 
 
 class VaultSecretsProvider:

@@ -17,7 +17,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from opentelemetry import metrics
@@ -241,11 +240,6 @@ def cached(fn: Callable[[], Any], seconds: float = 1.0) -> Callable[[], Any]:
             return state[1]
 
     return get
-
-
-def utc(value: datetime) -> datetime:
-    """An aware UTC datetime (SQLite hands back naive UTC)."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def remover(removers: list[Callable[[], None]]) -> Callable[[], None]:

@@ -1,0 +1,56 @@
+"""One periodic background loop for every worker the chassis runs beside the gRPC server.
+
+A subclass implements ``tick()``; ``start()`` runs it on a daemon thread every ``interval`` seconds (after a
+first wait, or at once with ``immediate = True``) until ``stop()``. A tick that raises is logged and the next
+one retries; a tick that returns True has more work waiting and runs again without sleeping. Intervals come
+from ``covenant.settings.Settings`` (see the README's settings table).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Self
+
+log = logging.getLogger(__name__)
+
+
+class PeriodicWorker:
+    """Calls ``tick()`` every ``interval`` seconds on a daemon thread named ``thread_name``."""
+
+    thread_name = "periodic-worker"
+    immediate = False  # first tick at start-up instead of one interval later
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def tick(self) -> bool | None:
+        """One pass; True when more work is waiting (the next pass starts without sleeping)."""
+        raise NotImplementedError
+
+    def next_wait(self) -> float:
+        """Seconds to sleep before the next pass (``interval`` unless a subclass knows better)."""
+        return self.interval
+
+    def _loop(self) -> None:
+        wait = 0.0 if self.immediate else self.next_wait()
+        while not self._stop.wait(wait):
+            try:
+                again = self.tick()
+            except Exception:  # keep the loop alive; the next pass retries
+                log.exception("%s pass failed", self.thread_name)
+                again = False
+            wait = 0.0 if again else self.next_wait()
+
+    def start(self) -> Self:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name=self.thread_name, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float | None = None) -> None:
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)

@@ -1,0 +1,46 @@
+import threading
+import time
+
+from covenant.periodic import PeriodicWorker
+
+
+class Counter(PeriodicWorker):
+    thread_name = "test-counter"
+
+    def __init__(self, interval: float, fail_first: bool = False, backlog: int = 0) -> None:
+        super().__init__(interval)
+        self.ticks = 0
+        self.fail_first = fail_first
+        self.backlog = backlog
+        self.done = threading.Event()
+
+    def tick(self) -> bool:
+        self.ticks += 1
+        if self.fail_first and self.ticks == 1:
+            raise RuntimeError("boom")
+        if self.ticks >= 3:
+            self.done.set()
+        self.backlog -= 1
+        return self.backlog > 0
+
+
+def test_a_failing_tick_is_retried_and_stop_joins() -> None:
+    w = Counter(0.01, fail_first=True)
+    w.start()
+    assert w.done.wait(5)
+    w.stop(5)
+    assert w._thread is not None and not w._thread.is_alive()
+
+
+def test_waits_one_interval_first_unless_immediate_and_backlog_skips_the_sleep() -> None:
+    w = Counter(30.0)
+    w.start()
+    time.sleep(0.05)
+    assert w.ticks == 0
+    w.stop(5)
+    eager = Counter(30.0, backlog=3)
+    eager.immediate = True
+    eager.start()
+    assert eager.done.wait(5)  # three ticks without a 30 s sleep: the first at once, two for the backlog
+    eager.stop(5)
+    assert eager.ticks == 3
