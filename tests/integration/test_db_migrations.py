@@ -51,7 +51,7 @@ def test_chassis_rules_and_service_histories_each_have_their_version_table(
     migrate(db_url, "demo", service_dir)
     migrate(db_url, "demo", service_dir)  # idempotent: a second run changes nothing and does not fail
     versions = _versions(db_url)
-    assert versions["alembic_version_chassis"] == ["chassis_0002"]
+    assert versions["alembic_version_chassis"] == ["chassis_0003"]
     assert versions["alembic_version"] == ["demo_0001"]
     if (RULES_DIR / "versions").is_dir():
         assert len(versions["alembic_version_rules"]) == 1
