@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from covenant.auth import DataOwner, Principal, authorize, forbid_self, scope_filter
 from covenant.auth.directory import Directory, forbid_line
 from covenant.calendar import BusinessCalendar
+from covenant.db import idempotency
 from covenant.db.audit import AuditLog
 from covenant.db.engine import Database
 from covenant.db.outbox import Outbox, new_event
@@ -602,11 +603,12 @@ class ComplianceService:
         if kind == "contact" and client_name.strip():  # screened before the unit of work starts
             thresholds, default = self._thresholds()
             matches = self.watchlists().screen(client_name, thresholds, default)
+        fp = idempotency.fingerprint(employee_id, org_unit, client_id, kind, at, client_name)
         with self.db.session() as session:
-            if activity_id and self._replayed(session, f"activity:{activity_id}") is not None:
+            done = idempotency.replayed(session, SOURCE, "RecordClientActivity", activity_id, fingerprint=fp)
+            if done is not None:
                 return []
-            if activity_id:
-                self._remember(session, f"activity:{activity_id}", "RecordClientActivity", {})
+            self._remember(session, "RecordClientActivity", activity_id, {}, fp)
             if kind == "contact":
                 contact_id = activity_id or uuid.uuid4().hex
                 if matches is not None:
@@ -998,7 +1000,7 @@ class ComplianceService:
         cutoff = as_of - timedelta(days=days)
         with self.db.session() as session:
             n = session.execute(delete(t.scanned_texts).where(t.scanned_texts.c.scanned_at < cutoff)).rowcount
-            session.execute(delete(t.requests).where(t.requests.c.at < cutoff))
+            idempotency.purge(session, SOURCE, cutoff)
             if n:
                 self.audit.append(
                     session,
@@ -1010,15 +1012,12 @@ class ComplianceService:
         return int(n or 0)
 
     # -- idempotency -------------------------------------------------------------------------
-    def _replayed(self, session: Session, request_id: str) -> dict[str, Any] | None:
-        row = _get(session, t.requests.c.request_id, request_id)
-        return json.loads(row.result) if row is not None else None
-
-    def _remember(self, session: Session, request_id: str, method: str, result: dict[str, Any]) -> None:
-        session.execute(
-            insert(t.requests).values(
-                request_id=request_id, method=method, result=json.dumps(result), at=self.clock()
-            )
+    def _remember(
+        self, session: Session, method: str, request_id: str, result: dict[str, Any], fp: str
+    ) -> None:
+        """Record a mutation's request id in the chassis table (``covenant.db.idempotency``)."""
+        idempotency.remember(
+            session, SOURCE, method, request_id, json.dumps(result), self.clock(), fingerprint=fp
         )
 
     # -- case reads and changes --------------------------------------------------------------
@@ -1101,7 +1100,11 @@ class ComplianceService:
             forbid_line(
                 self.directory, principal, row.employee_id, "compliance.cases.manage", "handle a case"
             )
-            if request_id and self._replayed(session, f"transition:{request_id}") is not None:
+            fp = idempotency.fingerprint(name, state, owner, comment)
+            if (
+                idempotency.replayed(session, SOURCE, "TransitionCase", request_id, fingerprint=fp)
+                is not None
+            ):
                 return row
             new_owner = owner or row.owner
             check_transition(row.state, state, new_owner, comment)
@@ -1118,8 +1121,7 @@ class ComplianceService:
                     comments_json=json.dumps(comments, ensure_ascii=False),
                 )
             )
-            if request_id:
-                self._remember(session, f"transition:{request_id}", "TransitionCase", {"case": name})
+            self._remember(session, "TransitionCase", request_id, {"case": name}, fp)
             self._transitioned(
                 session,
                 row,
@@ -1137,7 +1139,11 @@ class ComplianceService:
         with self.db.session() as session:
             row = self._case(session, name, lock=True)
             authorize(principal, "compliance.cases.manage", DataOwner(row.employee_id, row.org_unit))
-            if request_id and self._replayed(session, f"comment:{request_id}") is not None:
+            fp = idempotency.fingerprint(name, comment)
+            if (
+                idempotency.replayed(session, SOURCE, "AddCaseComment", request_id, fingerprint=fp)
+                is not None
+            ):
                 return row
             comments = [*json.loads(row.comments_json), f"{principal.subject}: {comment.strip()}"]
             session.execute(
@@ -1145,8 +1151,7 @@ class ComplianceService:
                 .where(t.cases.c.id == row.id)
                 .values(comments_json=json.dumps(comments, ensure_ascii=False), updated_at=self.clock())
             )
-            if request_id:
-                self._remember(session, f"comment:{request_id}", "AddCaseComment", {"case": name})
+            self._remember(session, "AddCaseComment", request_id, {"case": name}, fp)
             self.audit.append(
                 session,
                 actor=principal.subject,

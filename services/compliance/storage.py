@@ -120,13 +120,3 @@ dwell_anomalies = Table(
     Column("day", String(10), nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
 )
-
-# Idempotency of mutations: a request id seen before returns the recorded outcome.
-requests = Table(
-    "compliance_requests",
-    metadata,
-    Column("request_id", String(128), primary_key=True),
-    Column("method", String(64), nullable=False),
-    Column("result", Text, nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
-)

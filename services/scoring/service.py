@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from covenant.auth import DataOwner, Principal, ScopeFilter, authorize, forbid_self, scope_filter
 from covenant.auth.directory import Directory, require_line
+from covenant.db import idempotency
 from covenant.db.audit import AuditLog
 from covenant.db.bulk import among
 from covenant.db.engine import Database
@@ -334,14 +335,14 @@ class ScoringService:
             resolved.append(v)
         values = resolved
         now = self.clock()
+        fp = idempotency.fingerprint(values) if request_id else None
         with self.db.session() as session:
-            if request_id:
-                done = session.execute(
-                    select(t.metric_requests.c.recorded).where(t.metric_requests.c.request_id == request_id)
-                ).scalar()
-                if done is not None:
-                    return int(done)
-                session.execute(insert(t.metric_requests).values(request_id=request_id, recorded=len(values)))
+            done = idempotency.replayed(session, SOURCE, "RecordMetrics", request_id, fingerprint=fp)
+            if done is not None:
+                return int(done)
+            idempotency.remember(
+                session, SOURCE, "RecordMetrics", request_id, str(len(values)), now, fingerprint=fp
+            )
             session.execute(
                 insert(t.metric_values),
                 [

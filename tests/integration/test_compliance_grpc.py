@@ -160,6 +160,12 @@ def test_case_cannot_go_open_to_resolved_without_an_owner(svc: RunningService) -
     stub(svc).TransitionCase(ack, metadata=officer(svc))
     replay = stub(svc).TransitionCase(ack, metadata=officer(svc))  # idempotent: not applied twice
     assert replay.state == "ACKNOWLEDGED"
+    reused = pb.TransitionCaseRequest(name=name, state="ACKNOWLEDGED", owner="C2", request_id="r-1")
+    with pytest.raises(grpc.RpcError) as err:
+        stub(svc).TransitionCase(reused, metadata=officer(svc))  # the id names one request (AIP-155)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "request_id" in (
+        err.value.details() or ""
+    )
     stub(svc).AddCaseComment(
         pb.AddCaseCommentRequest(name=name, comment="called the rep"), metadata=officer(svc)
     )
