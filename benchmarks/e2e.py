@@ -110,18 +110,27 @@ def register_staff(identity_target: str, identity_db: Engine, n: int) -> None:
     attendance, points and scoring before the run, so no check-in pays for a directory lookup."""
     stub = identity_service_pb2_grpc.IdentityServiceStub(grpc.insecure_channel(identity_target))
 
-    def records() -> Iterator[org_pb2.ImportRecord]:
-        for unit, parent in (("/hq", ""), ("/hq/t1", "/hq")):
-            unit_pb = org_pb2.OrgUnit(path=unit, display_name=unit, parent_path=parent)
-            yield org_pb2.ImportRecord(org_unit=unit_pb)
-        for i in range(n):
+    def records(first: int, last: int) -> Iterator[org_pb2.ImportRecord]:
+        if first == 0:
+            for unit, parent in (("/hq", ""), ("/hq/t1", "/hq")):
+                unit_pb = org_pb2.OrgUnit(path=unit, display_name=unit, parent_path=parent)
+                yield org_pb2.ImportRecord(org_unit=unit_pb)
+        for i in range(first, last):
             yield org_pb2.ImportRecord(
                 employee=org_pb2.Employee(
                     employee_id=f"E{i}", display_name=f"E{i}", role_titles=["sales_rep"], org_unit="/hq/t1"
                 )
             )
 
-    stub.ImportDirectory(records(), timeout=600)
+    # In calls of 500: one long stream outlives the server's max connection age under load (UNAVAILABLE).
+    for first in range(0, max(n, 1), 500):
+        for attempt in range(5):  # an import is idempotent: a resent chunk changes nothing twice
+            try:
+                stub.ImportDirectory(records(first, min(n, first + 500)), timeout=600)
+                break
+            except grpc.RpcError as e:
+                if e.code() != grpc.StatusCode.UNAVAILABLE or attempt == 4:
+                    raise
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:  # every employee event delivered to its consumers
         with identity_db.connect() as c:

@@ -101,8 +101,14 @@ CONSUMES: dict[str, tuple[str, ...]] = {
     "scoring": ("identity.*", "attendance.*", "points.*", "compliance.*", "commitments.*"),
     # rule-pack awards (services.points.app)
     "points": ("identity.*", "attendance.*", "scoring.*", "compliance.*", "commitments.*"),
-    # behaviour facts (services.compliance.app.CONSUMED); scoring's are recorded in the inbox only
-    "compliance": ("identity.*", "attendance.*", "scoring.*", "commitments.*"),
+    # behaviour facts: the types services.compliance.app.CONSUMED handles (the outbox routes by type)
+    "compliance": (
+        "identity.*",
+        "attendance.visit_verified",
+        "attendance.dwell_anomaly",
+        "attendance.daily_summary",
+        "commitments.breached",
+    ),
     # fulfilling events (services.commitments.app)
     "commitments": ("identity.*",),
 }
@@ -119,6 +125,12 @@ def _consumes(consumer: str, event_type: str) -> bool:
 SUBSCRIBERS: dict[str, tuple[str, ...]] = {
     source: tuple(c for c in CONSUMES if any(_consumes(c, t) for t in sorted(types)))
     for source, types in EMITS.items()
+}
+
+
+# Outbox routing: event type -> the consumers that declared it (a source's other subscribers never get it).
+ROUTES: dict[str, tuple[str, ...]] = {
+    t: tuple(c for c in CONSUMES if _consumes(c, t)) for types in EMITS.values() for t in sorted(types)
 }
 
 

@@ -30,7 +30,6 @@ from sqlalchemy import (
     insert,
     select,
     true,
-    tuple_,
     update,
 )
 from sqlalchemy.orm import Session
@@ -343,36 +342,30 @@ def _state(r: Any) -> DayState:
 
 def lock_days(s: Session, keys: Iterable[tuple[str, str, str, str]]) -> dict[tuple[str, str], DayState]:
     """The state rows of (employee, day, org_unit, role) keys, created when missing and locked for the
-    transaction (FOR UPDATE on PostgreSQL; SQLite holds the database write lock already)."""
-    wanted = {(e, d): (o, r) for e, d, o, r in sorted(set(keys))}
-    out = _select_days(s, list(wanted))
-    missing = [k for k in wanted if k not in out]
-    if missing:
-        new = [
-            {
-                "employee_id": e,
-                "day": d,
-                "org_unit": wanted[(e, d)][0],
-                "role": wanted[(e, d)][1],
-                "pings": 0,
-                "dirty": True,
-                "summary_revision": 0,
-            }
-            for e, d in missing
-        ]
-        s.execute(insert_for(s, days).on_conflict_do_nothing(), new)
-        out.update(_select_days(s, missing))
-    return out
-
-
-def _select_days(s: Session, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], DayState]:
+    transaction, in one statement per 500 keys: an upsert whose no-op update locks an existing row (as FOR
+    UPDATE would) and RETURNING gives every row as stored (SQLite holds the database write lock already).
+    A check-in used to pay SELECT, INSERT and SELECT again for the first of an employee's day."""
+    wanted = sorted({(e, d): (o, r) for e, d, o, r in sorted(set(keys))}.items())  # one lock order
     out: dict[tuple[str, str], DayState] = {}
-    for start in range(0, len(pairs), 500):
-        q = select(days).where(tuple_(days.c.employee_id, days.c.day).in_(pairs[start : start + 500]))
-        q = q.order_by(days.c.employee_id, days.c.day)
-        if s.get_bind().dialect.name == "postgresql":
-            q = q.with_for_update()
-        for r in s.execute(q):
+    for start in range(0, len(wanted), 500):
+        stmt = insert_for(s, days).values(
+            [
+                {
+                    "employee_id": e,
+                    "day": d,
+                    "org_unit": o,
+                    "role": r,
+                    "pings": 0,
+                    "dirty": True,
+                    "summary_revision": 0,
+                }
+                for (e, d), (o, r) in wanted[start : start + 500]
+            ]
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[days.c.employee_id, days.c.day], set_={"employee_id": stmt.excluded.employee_id}
+        ).returning(*days.c)
+        for r in s.execute(stmt):
             out[(r.employee_id, r.day)] = _state(r)
     return out
 

@@ -19,7 +19,7 @@ from covenant.auth import DataOwner, Principal, ScopeFilter, authorize, forbid_s
 from covenant.auth.directory import Directory, require_line
 from covenant.db import idempotency
 from covenant.db.audit import AuditLog
-from covenant.db.bulk import among
+from covenant.db.bulk import among, insert_for
 from covenant.db.engine import Database
 from covenant.db.outbox import Outbox, new_event
 from covenant.db.scope import scope_clause, subtree
@@ -368,10 +368,16 @@ class ScoringService:
     def _upsert_profile(self, session: Session, employee_id: str, org_unit: str, role: str) -> None:
         row = session.execute(select(t.profiles).where(t.profiles.c.employee_id == employee_id)).first()
         if row is None:
-            session.execute(
-                insert(t.profiles).values(employee_id=employee_id, org_unit=org_unit, role=role or "")
+            # DO NOTHING: two batches naming a new employee (attendance's and points' deliveries arrive
+            # concurrently) both saw no row; a plain INSERT failed one with a unique violation (INTERNAL,
+            # redelivered after a backoff of up to 30 s)
+            stmt = insert_for(session, t.profiles).values(
+                employee_id=employee_id, org_unit=org_unit, role=role or ""
             )
-        elif (org_unit and row.org_unit != org_unit) or (role and row.role != role):
+            if session.execute(stmt.on_conflict_do_nothing()).rowcount:  # type: ignore[attr-defined]
+                return
+            row = session.execute(select(t.profiles).where(t.profiles.c.employee_id == employee_id)).first()
+        if row is not None and ((org_unit and row.org_unit != org_unit) or (role and row.role != role)):
             session.execute(
                 update(t.profiles)
                 .where(t.profiles.c.employee_id == employee_id)

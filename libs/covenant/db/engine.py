@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -18,13 +19,37 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import ExceptionContext
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from covenant.errors import Unavailable
 
 #: How long a unit of work waits for SQLite's write lock (the Python queue, then SQLite's busy timeout).
 SQLITE_BUSY_SECONDS = 30
+
+#: A pooled PostgreSQL connection idle longer than this is pinged before it is handed out (one round trip);
+#: one checked in more recently is used as is (a connection lost in between fails its first statement,
+#: which invalidates it; ``covenant.db.transient`` retries or answers UNAVAILABLE).
+PING_IDLE_SECONDS = 1.0
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    """Pessimistic disconnect handling for idle connections only. ``pool_pre_ping`` pings on every
+    checkout: a round trip per unit of work."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_conn, record) -> None:  # type: ignore[no-untyped-def]
+        record.info["covenant_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn, record, _proxy) -> None:  # type: ignore[no-untyped-def]
+        since = record.info.get("covenant_idle_since")
+        if since is None or time.monotonic() - since < PING_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:  # the pool discards it and checks out another (up to three times)
+            raise DisconnectionError(f"pooled connection failed its ping: {exc}") from exc
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -132,8 +157,8 @@ class Database:
                 hide_parameters=True,
                 pool_size=pool_size,
                 max_overflow=pool_size,
-                pool_pre_ping=True,
             )
+            _ping_idle_connections(self.engine)
             event.listen(self.engine, "handle_error", _withhold_row_values)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 

@@ -1,7 +1,8 @@
 """The transactional outbox: events are rows written in the same transaction as the state change.
 
-``Outbox(source).add(session, event)`` writes one row per subscriber of ``source``
-(``covenant.services.SUBSCRIBERS``); ``OutboxRelay`` (``covenant.db.relay``) delivers them.
+``Outbox(source).add(session, event)`` writes one row per consumer that declared the event's type
+(``covenant.services.ROUTES``, from ``CONSUMES``): a consumer never receives a type it does not handle.
+``OutboxRelay`` (``covenant.db.relay``) delivers them.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 from covenant.db.bulk import insert_columns
 from covenant.db.tables import outbox
 from covenant.events.v1.event_pb2 import Event
-from covenant.services import SUBSCRIBERS, emits
+from covenant.services import ROUTES, SUBSCRIBERS, emits
 from covenant.telemetry import inject_into_event
 
 
@@ -79,6 +80,8 @@ class Outbox:
     def __init__(self, source: str, destinations: Sequence[str] | None = None) -> None:
         self.source = source
         self.destinations = tuple(SUBSCRIBERS.get(source, ()) if destinations is None else destinations)
+        # by event type (covenant.services.ROUTES) unless the destinations were given
+        self._fixed = destinations is not None
 
     def add(self, session: Session, event: Event) -> None:
         """Queue ``event`` for every subscriber, in the caller's transaction."""
@@ -97,11 +100,13 @@ class Outbox:
         columns: dict[str, list[Any]] = {"event_id": [], "event_type": [], "destination": [], "payload": []}
         for event in events:
             payload = event.SerializeToString()
-            for destination in self.destinations:
+            for destination in self.destinations if self._fixed else ROUTES.get(event.type, ()):
                 columns["event_id"].append(event.id)
                 columns["event_type"].append(event.type)
                 columns["destination"].append(destination)
                 columns["payload"].append(payload)
+        if not columns["event_id"]:
+            return
         now = datetime.now(UTC)
         insert_columns(
             session, outbox, columns, const={"created_at": now, "attempts": 0, "next_attempt_at": now}

@@ -3,7 +3,7 @@
 A transient error is one a later attempt may not meet (docs/operations.md, "Transient errors"):
 - a lost connection (the server restarted, a connection was terminated, the network dropped): the driver
   or SQLAlchemy marks the connection invalidated, or PostgreSQL sends SQLSTATE class 08 / 57P01-57P03;
-  the pool then replaces the connection (``pool_pre_ping``) → gRPC ``UNAVAILABLE``;
+  the pool then replaces the connection (idle ones are pinged at checkout) → gRPC ``UNAVAILABLE``;
 - a serialization failure (40001) or a deadlock (40P01): the transaction was rolled back as a whole and
   can be re-run → ``ABORTED``;
 - SQLite's lock wait running out (``database is locked``) or no pool connection in time → ``UNAVAILABLE``.
