@@ -15,6 +15,7 @@ import json
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -38,6 +39,8 @@ from services.compliance.domain.excerpt import excerpt
 from services.compliance.domain.feedback import CaseView, PhraseNoise, phrase_noise
 from services.compliance.domain.screening import Match, Watchlists
 from services.compliance.domain.text import Hit, Phrase, PhraseScanner
+from services.compliance.ports import ComplianceStore
+from services.compliance.storage import SqlComplianceStore
 
 SOURCE = "compliance"
 SLA_HOURS = {"low": 72, "medium": 24, "high": 8, "critical": 2}
@@ -95,7 +98,10 @@ class ComplianceService:
         *,
         clock: Callable[[], datetime] | None = None,
         timezone: str = "Asia/Shanghai",
+        stores: Callable[[], AbstractContextManager[ComplianceStore]] | None = None,
     ) -> None:
+        """``stores`` opens one unit of work as a ``ComplianceStore`` (default: a SQL session of ``db``); the
+        scan and case transition use cases go through it, the others use ``db`` directly."""
         self.db = db
         self.rules = rules
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -107,6 +113,16 @@ class ComplianceService:
         self._watch_ids: set[str] = set()
         self._watch_seen_at: datetime | None = None
         self._lock = threading.Lock()
+        self.stores = stores or self._sql_store
+
+    @contextmanager
+    def _sql_store(self) -> Iterator[ComplianceStore]:
+        with self.db.session() as session:
+            yield self.store(session)
+
+    def store(self, session: Session) -> SqlComplianceStore:
+        """The storage port over the caller's session."""
+        return SqlComplianceStore(session, self.outbox, self.audit, self._replayed, self._remember)
 
     def local_date(self, at: datetime) -> date:
         return _utc(at).astimezone(self.tz).date()
@@ -156,7 +172,7 @@ class ComplianceService:
     # -- rules → cases -----------------------------------------------------------------------
     def _fire(
         self,
-        session: Session,
+        store: ComplianceStore,
         event: Mapping[str, Any],
         facts: Mapping[str, Any],
         *,
@@ -175,7 +191,7 @@ class ComplianceService:
             if a.action != "open_case":
                 continue
             case_id = self._open_case(
-                session,
+                store,
                 employee_id=employee_id,
                 org_unit=org_unit,
                 rule_id=a.rule_id,
@@ -194,7 +210,7 @@ class ComplianceService:
 
     def _open_case(
         self,
-        session: Session,
+        store: ComplianceStore,
         *,
         employee_id: str,
         org_unit: str,
@@ -211,17 +227,7 @@ class ComplianceService:
         """Join the case of employee + rule + window (once per evidence key) or open one."""
         key = self.window_key(window, at)
         now = self.clock()
-        row = session.execute(
-            select(t.cases)
-            .where(
-                and_(
-                    t.cases.c.employee_id == employee_id,
-                    t.cases.c.rule_id == rule_id,
-                    t.cases.c.window_key == key,
-                )
-            )
-            .with_for_update()
-        ).first()
+        row = store.case_in_window(employee_id, rule_id, key)
         if row is not None:
             case_id = row.id
             ev = json.loads(row.evidence_json)
@@ -229,19 +235,18 @@ class ComplianceService:
             if any(i.get("key") == evidence["key"] for i in items):
                 return case_id  # the same finding again (re-evaluation): nothing new
             items.append(evidence)
-            session.execute(
-                update(t.cases)
-                .where(t.cases.c.id == case_id)
-                .values(
-                    evidence_json=json.dumps(ev, ensure_ascii=False),
-                    occurrences=row.occurrences + 1,
-                    updated_at=now,
-                )
+            store.update_case(
+                case_id,
+                {
+                    "evidence_json": json.dumps(ev, ensure_ascii=False),
+                    "occurrences": row.occurrences + 1,
+                    "updated_at": now,
+                },
             )
         else:
             case_id = uuid.uuid4().hex[:16]
-            session.execute(
-                insert(t.cases).values(
+            store.add_case(
+                dict(
                     id=case_id,
                     employee_id=employee_id,
                     org_unit=org_unit,
@@ -261,8 +266,7 @@ class ComplianceService:
                     occurrences=1,
                 )
             )
-            self.audit.append(
-                session,
+            store.audit(
                 actor="compliance",
                 action="case.opened",
                 subject=f"cases/{case_id}",
@@ -278,9 +282,9 @@ class ComplianceService:
             "pack_version": pack_version,
         }
         if row is None:
-            self._emit(session, "compliance.case_opened", employee_id, org_unit, data, case_id)
+            self._emit(store, "compliance.case_opened", employee_id, org_unit, data, case_id)
         self._emit(
-            session,
+            store,
             "compliance.alert_raised",
             employee_id,
             org_unit,
@@ -290,10 +294,15 @@ class ComplianceService:
         return case_id
 
     def _emit(
-        self, session: Session, kind: str, employee_id: str, org_unit: str, data: dict[str, Any], key: str
+        self,
+        store: ComplianceStore,
+        kind: str,
+        employee_id: str,
+        org_unit: str,
+        data: dict[str, Any],
+        key: str,
     ) -> None:
-        self.outbox.add(
-            session,
+        store.emit(
             new_event(
                 kind,
                 source=SOURCE,
@@ -326,26 +335,24 @@ class ComplianceService:
         packs = self.rules.snapshot()  # phrases, case rules and the recorded version: one pack set
         scanner, pack_id, version = self.scanner(packs)
         results = []
-        with self.db.session() as session:
+        with self.stores() as store:
             for x in texts:
-                done = session.execute(
-                    select(t.scanned_texts.c.result_json).where(t.scanned_texts.c.text_id == x.text_id)
-                ).scalar()
+                done = store.scan_result(x.text_id)
                 if done is not None:
                     saved = json.loads(done)
                     hits = [Hit(**h) for h in saved["hits"]]
                     results.append(ScanOutcome(hits, saved["cases"], saved["pack_id"], saved["pack_version"]))
                     continue
                 hits = scanner.scan(x.text)
-                cases = self._record_hits(session, x, hits, pack_id, version, packs)
-                cases += self._visit_note_rules(session, x, packs)
-                self._record_scan(session, principal, x, hits, cases, pack_id, version)
+                cases = self._record_hits(store, x, hits, pack_id, version, packs)
+                cases += self._visit_note_rules(store, x, packs)
+                self._record_scan(store, principal, x, hits, cases, pack_id, version)
                 results.append(ScanOutcome(hits, cases, pack_id, version))
         return results
 
     def _record_hits(
         self,
-        session: Session,
+        store: ComplianceStore,
         x: TextIn,
         hits: Iterable[Hit],
         pack_id: str,
@@ -374,7 +381,7 @@ class ComplianceService:
             if x.client_id:
                 evidence["client_id"] = x.client_id
             for c in self._fire(
-                session,
+                store,
                 event,
                 {},
                 employee_id=x.employee_id,
@@ -391,7 +398,7 @@ class ComplianceService:
 
     def _record_scan(
         self,
-        session: Session,
+        store: ComplianceStore,
         principal: Principal,
         x: TextIn,
         hits: Sequence[Hit],
@@ -405,16 +412,13 @@ class ComplianceService:
             "pack_id": pack_id,
             "pack_version": version,
         }
-        session.execute(
-            insert(t.scanned_texts).values(
-                text_id=x.text_id,
-                employee_id=x.employee_id,
-                scanned_at=self.clock(),
-                result_json=json.dumps(outcome, ensure_ascii=False),
-            )
+        store.save_scan(
+            text_id=x.text_id,
+            employee_id=x.employee_id,
+            scanned_at=self.clock(),
+            result_json=json.dumps(outcome, ensure_ascii=False),
         )
-        self.audit.append(
-            session,
+        store.audit(
             actor=principal.subject,
             action="text.scanned",
             subject=f"texts/{x.text_id}",
@@ -447,7 +451,7 @@ class ComplianceService:
             if not hits:
                 return None
             with self.db.session() as session:
-                cases = self._record_hits(session, header, hits, pack_id, version, packs)
+                cases = self._record_hits(self.store(session), header, hits, pack_id, version, packs)
             all_hits.extend(hits)
             all_cases.extend(c for c in cases if c not in all_cases)
             return ScanOutcome(hits, cases, pack_id, version)
@@ -753,7 +757,7 @@ class ComplianceService:
             or 0
         )
         return self._fire(
-            session,
+            self.store(session),
             {"type": "compliance.client_contact"},
             {"client_high_risk": bool(risk and risk.high_risk), "contacts_in_window": contacts},
             employee_id=employee_id,
@@ -782,20 +786,14 @@ class ComplianceService:
         if row is not None and (row.last_follow_up_at is None or _utc(row.last_follow_up_at) < at):
             session.execute(update(t.client_activity).where(key).values(last_follow_up_at=at))
 
-    def _visit_note_rules(self, session: Session, x: TextIn, packs: Sequence[Any] | None = None) -> list[str]:
+    def _visit_note_rules(
+        self, store: ComplianceStore, x: TextIn, packs: Sequence[Any] | None = None
+    ) -> list[str]:
         """A "client visit" note after a dwell anomaly the same day is a rule decision."""
         if x.channel != "visit_note":
             return []
         day = self.local_date(x.occurred_at).isoformat()
-        last = session.execute(
-            select(func.max(t.dwell_anomalies.c.at)).where(
-                and_(
-                    t.dwell_anomalies.c.employee_id == x.employee_id,
-                    t.dwell_anomalies.c.day == day,
-                    t.dwell_anomalies.c.at <= x.occurred_at,
-                )
-            )
-        ).scalar()
+        last = store.last_dwell_anomaly(x.employee_id, day, x.occurred_at)
         facts: dict[str, Any] = {"dwell_anomaly_before": last is not None}
         if last is not None:
             facts["minutes_since_dwell_anomaly"] = int((x.occurred_at - _utc(last)).total_seconds() // 60)
@@ -803,7 +801,7 @@ class ComplianceService:
         if x.client_id:
             evidence["client_id"] = x.client_id
         return self._fire(
-            session,
+            store,
             {"type": "compliance.visit_note", "channel": x.channel},
             facts,
             employee_id=x.employee_id,
@@ -852,7 +850,7 @@ class ComplianceService:
                 return
             facts = {k: v for k, v in data.items() if isinstance(v, int | float) and not isinstance(v, bool)}
             self._fire(
-                session,
+                self.store(session),
                 {"type": "attendance.daily_summary"},
                 facts,
                 employee_id=employee,
@@ -864,7 +862,7 @@ class ComplianceService:
             )
         elif event_type == "commitments.breached":
             self._fire(
-                session,
+                self.store(session),
                 {"type": "commitments.breached", "template_id": str(data.get("template_id", ""))},
                 {},
                 employee_id=employee,
@@ -897,7 +895,7 @@ class ComplianceService:
                     calendar.business_days_between(since + timedelta(days=1), today) if since < today else 0
                 )
                 cases = self._fire(
-                    session,
+                    self.store(session),
                     {"type": "compliance.client_state", "client_id": r.client_id},
                     {"days_without_follow_up": days},
                     employee_id=r.employee_id,
@@ -932,13 +930,15 @@ class ComplianceService:
                     update(t.cases).where(t.cases.c.id == row.id).values(state="ESCALATED", updated_at=as_of)
                 )
                 reason = {"reason": "sla_breached"}
-                self._transitioned(session, row, "ESCALATED", "compliance", reason, reason, f"{row.id}:sla")
+                self._transitioned(
+                    self.store(session), row, "ESCALATED", "compliance", reason, reason, f"{row.id}:sla"
+                )
                 escalated.append(name)
         return escalated
 
     def _transitioned(
         self,
-        session: Session,
+        store: ComplianceStore,
         row: Any,
         state: str,
         actor: str,
@@ -948,8 +948,7 @@ class ComplianceService:
     ) -> None:
         """Audit a case's move from ``row.state`` to ``state`` and publish compliance.case_updated."""
         name = f"cases/{row.id}"
-        self.audit.append(
-            session,
+        store.audit(
             actor=actor,
             action="case.transition",
             subject=name,
@@ -957,7 +956,7 @@ class ComplianceService:
         )
         data = {"employee_id": row.employee_id, "case": name, "from_state": row.state, "state": state}
         data |= {**event_extra, "rule_id": row.rule_id, "category": row.category, "severity": row.severity}
-        self._emit(session, "compliance.case_updated", row.employee_id, row.org_unit, data, key)
+        self._emit(store, "compliance.case_updated", row.employee_id, row.org_unit, data, key)
 
     def purge(self, as_of: datetime) -> int:
         """Retention: drop scanned-text results and request records older than the pack's retention
@@ -990,12 +989,11 @@ class ComplianceService:
         )
 
     # -- case reads and changes --------------------------------------------------------------
-    def _case(self, session: Session, name: str, *, lock: bool = False) -> Any:
+    def _case(self, store: ComplianceStore, name: str, *, lock: bool = False) -> Any:
         case_id = name.removeprefix("cases/")
         if not case_id or case_id == name:
             raise InvalidArgument("must look like cases/{id}", field="name")
-        stmt = select(t.cases).where(t.cases.c.id == case_id)
-        row = session.execute(stmt.with_for_update() if lock else stmt).first()
+        row = store.case(case_id, lock=lock)
         if row is None:
             raise NotFound(f"{name} not found")
         return row
@@ -1019,7 +1017,7 @@ class ComplianceService:
 
     def get_case(self, principal: Principal, name: str) -> Any:
         with self.db.session() as session:
-            row = self._case(session, name)
+            row = self._case(self.store(session), name)
         authorize(principal, "compliance.cases.read", DataOwner(row.employee_id, row.org_unit))
         return row
 
@@ -1060,33 +1058,32 @@ class ComplianceService:
         request_id: str = "",
     ) -> Any:
         """Move a case; acknowledging and closing need an owner, closing a comment."""
-        with self.db.session() as session:
-            row = self._case(session, name, lock=True)
+        with self.stores() as store:
+            row = self._case(store, name, lock=True)
             authorize(principal, "compliance.cases.manage", DataOwner(row.employee_id, row.org_unit))
             forbid_self(
                 principal, row.employee_id, "compliance.cases.manage", "handle a case about themselves"
             )
-            if request_id and self._replayed(session, f"transition:{request_id}") is not None:
+            if request_id and store.replayed(f"transition:{request_id}") is not None:
                 return row
             new_owner = owner or row.owner
             check_transition(row.state, state, new_owner, comment)
             comments = json.loads(row.comments_json)
             if comment.strip():
                 comments.append(f"{principal.subject}: {comment.strip()}")
-            session.execute(
-                update(t.cases)
-                .where(t.cases.c.id == row.id)
-                .values(
-                    state=state,
-                    owner=new_owner,
-                    updated_at=self.clock(),
-                    comments_json=json.dumps(comments, ensure_ascii=False),
-                )
+            store.update_case(
+                row.id,
+                {
+                    "state": state,
+                    "owner": new_owner,
+                    "updated_at": self.clock(),
+                    "comments_json": json.dumps(comments, ensure_ascii=False),
+                },
             )
             if request_id:
-                self._remember(session, f"transition:{request_id}", "TransitionCase", {"case": name})
+                store.remember(f"transition:{request_id}", "TransitionCase", {"case": name})
             self._transitioned(
-                session,
+                store,
                 row,
                 state,
                 principal.subject,
@@ -1094,32 +1091,30 @@ class ComplianceService:
                 {"owner": new_owner},
                 f"{row.id}:{row.state}->{state}:{request_id or uuid.uuid4().hex}",
             )
-            return self._case(session, name)
+            return self._case(store, name)
 
     def comment(self, principal: Principal, name: str, comment: str, request_id: str = "") -> Any:
         if not comment.strip():
             raise InvalidArgument("is required", field="comment")
-        with self.db.session() as session:
-            row = self._case(session, name, lock=True)
+        with self.stores() as store:
+            row = self._case(store, name, lock=True)
             authorize(principal, "compliance.cases.manage", DataOwner(row.employee_id, row.org_unit))
-            if request_id and self._replayed(session, f"comment:{request_id}") is not None:
+            if request_id and store.replayed(f"comment:{request_id}") is not None:
                 return row
             comments = [*json.loads(row.comments_json), f"{principal.subject}: {comment.strip()}"]
-            session.execute(
-                update(t.cases)
-                .where(t.cases.c.id == row.id)
-                .values(comments_json=json.dumps(comments, ensure_ascii=False), updated_at=self.clock())
+            store.update_case(
+                row.id,
+                {"comments_json": json.dumps(comments, ensure_ascii=False), "updated_at": self.clock()},
             )
             if request_id:
-                self._remember(session, f"comment:{request_id}", "AddCaseComment", {"case": name})
-            self.audit.append(
-                session,
+                store.remember(f"comment:{request_id}", "AddCaseComment", {"case": name})
+            store.audit(
                 actor=principal.subject,
                 action="case.commented",
                 subject=name,
                 data={"comment": comment},
             )
-            return self._case(session, name)
+            return self._case(store, name)
 
     def verify_audit(self, principal: Principal) -> list[tuple[str, Any]]:
         """(stream, VerifyResult) for the compliance stream and the rule-pack lifecycle stream."""
