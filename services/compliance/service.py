@@ -101,7 +101,7 @@ class ComplianceService:
         stores: Callable[[], AbstractContextManager[ComplianceStore]] | None = None,
     ) -> None:
         """``stores`` opens one unit of work as a ``ComplianceStore`` (default: a SQL session of ``db``); the
-        scan and case transition use cases go through it, the others use ``db`` directly."""
+        scan, case read, transition and comment use cases go through it, the others use ``db`` directly."""
         self.db = db
         self.rules = rules
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -1016,8 +1016,8 @@ class ComplianceService:
         return phrase_noise(views), {p.text for p in scanner.phrases}, pack_id, version
 
     def get_case(self, principal: Principal, name: str) -> Any:
-        with self.db.session() as session:
-            row = self._case(self.store(session), name)
+        with self.stores() as store:
+            row = self._case(store, name)
         authorize(principal, "compliance.cases.read", DataOwner(row.employee_id, row.org_unit))
         return row
 
