@@ -438,8 +438,8 @@ class ComplianceService:
         """A live transcript: yields each batch of hits as soon as it is final (cases opened as it goes);
         the whole transcript is recorded under ``header.text_id`` when the stream ends."""
         self._validate_texts(principal, [header], prefix="header")
-        with self.db.session() as session:
-            if _get(session, t.scanned_texts.c.text_id, header.text_id) is not None:
+        with self.stores() as store:
+            if store.scan_result(header.text_id) is not None:
                 raise InvalidArgument("this transcript was already scanned", field="header.text_id")
         packs = self.rules.snapshot()  # the whole transcript is judged on one pack set
         scanner, pack_id, version = self.scanner(packs)
@@ -450,8 +450,8 @@ class ComplianceService:
         def record(hits: list[Hit]) -> ScanOutcome | None:
             if not hits:
                 return None
-            with self.db.session() as session:
-                cases = self._record_hits(self.store(session), header, hits, pack_id, version, packs)
+            with self.stores() as store:
+                cases = self._record_hits(store, header, hits, pack_id, version, packs)
             all_hits.extend(hits)
             all_cases.extend(c for c in cases if c not in all_cases)
             return ScanOutcome(hits, cases, pack_id, version)
@@ -464,8 +464,8 @@ class ComplianceService:
         if out:
             yield out
         x = TextIn(**{**header.__dict__, "text": stream.transcript})
-        with self.db.session() as session:
-            self._record_scan(session, principal, x, all_hits, all_cases, pack_id, version)
+        with self.stores() as store:
+            self._record_scan(store, principal, x, all_hits, all_cases, pack_id, version)
 
     # -- screening ---------------------------------------------------------------------------
     def watchlists(self) -> Watchlists:
