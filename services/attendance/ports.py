@@ -1,8 +1,8 @@
-"""The storage port of the attendance check-in use case (the cosmicpython "repository").
+"""The storage port of the attendance check-in and silence use cases (the cosmicpython "repository").
 
 ``services.attendance.storage.SqlAttendanceStore`` implements it over one SQLAlchemy session (one unit of
 work) with the storage functions of that module; ``tests/support/fakes/attendance.py`` implements it in
-memory so the check-in judgement can be tested without a database.
+memory so the check-in judgement and silent days can be tested without a database.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from services.attendance.domain.geo import Place
 from services.attendance.domain.stops import Ping
 
 if TYPE_CHECKING:
-    from services.attendance.storage import DayState
+    from services.attendance.storage import DayState, RosterRow
 
 
 class AttendanceStore(Protocol):
-    """What the check-in logic (and the place index) reads and writes inside one unit of work."""
+    """What the check-in and silence logic (and the place index) read and write inside one unit of work."""
 
     def place_revision_now(self) -> int:
         """The revision of the newest place import."""
@@ -60,4 +60,17 @@ class AttendanceStore(Protocol):
 
     def count_check_in(self, result: str) -> None:
         """Count a judged check-in ("verified", "mismatched", "unverified") once the unit commits."""
+        ...
+
+    def roster_since(self, first_day: str) -> tuple[list[tuple[str, str, str, str]], dict[str, set[str]]]:
+        """Employees with fixes on or after ``first_day`` as (employee, first such day, org unit, role), and
+        every day each has a day row for."""
+        ...
+
+    def roster_rows(self) -> dict[str, RosterRow]:
+        """The directory roster by employee id."""
+        ...
+
+    def days_seen_since(self, employee_ids: Sequence[str], first_day: str) -> dict[str, set[str]]:
+        """The days on or after ``first_day`` each of these employees has a day row for."""
         ...

@@ -163,7 +163,8 @@ class AttendanceService:
         stores: Callable[[], AbstractContextManager[AttendanceStore]] | None = None,
     ) -> None:
         """``stores`` opens one unit of work as an ``AttendanceStore`` (default: a SQL session of
-        ``database``); check-ins and the place index go through it, the other use cases use ``database``."""
+        ``database``); check-ins, silent days and the place index go through it, the other use cases use
+        ``database`` directly."""
         self.db = database
         # Who an employee is (org unit, role) comes from here, never from the ping (None: trust the ping,
         # only for in-process tools and benchmarks that construct the service directly).
@@ -999,17 +1000,17 @@ class AttendanceService:
         end = date.fromisoformat(only_day) if only_day else date.fromisoformat(today) - timedelta(days=1)
         start = end if only_day else date.fromisoformat(today) - timedelta(days=lookback)
         since = (start - timedelta(days=lookback)).isoformat()
-        with self.db.session() as s:
-            rows, seen = db.roster_since(s, since)
+        with self.stores() as st:
+            rows, seen = st.roster_since(since)
             pinged = [RosterEntry(e, date.fromisoformat(first), org, role) for e, first, org, role in rows]
-            listed = {e: _directory_status(r) for e, r in db.roster_rows(s).items()}
+            listed = {e: _directory_status(r) for e, r in st.roster_rows().items()}
             quiet = sorted(set(listed) - set(seen))
-            seen.update(db.days_seen_since(s, quiet, since))
+            seen.update(st.days_seen_since(quiet, since))
             roster = field_roster(pinged, listed, field_roles)
             by_day = {e: {date.fromisoformat(d) for d in ds} for e, ds in seen.items()}
             found = silent_days(roster, by_day, self.calendar, start, end)
             if found:
-                db.lock_days(s, [(r.employee_id, d.isoformat(), r.org_unit, r.role) for r, d in found])
+                st.lock_days([(r.employee_id, d.isoformat(), r.org_unit, r.role) for r, d in found])
         if only_day is None:
             self._silence_checked = today
         return len(found)

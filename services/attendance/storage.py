@@ -684,3 +684,12 @@ class SqlAttendanceStore:
 
     def count_check_in(self, result: str) -> None:
         metrics.add_on_commit(self.s, metrics.CHECK_INS, 1, {"result": result})
+
+    def roster_since(self, first_day: str) -> tuple[list[tuple[str, str, str, str]], dict[str, set[str]]]:
+        return roster_since(self.s, first_day)
+
+    def roster_rows(self) -> dict[str, RosterRow]:
+        return roster_rows(self.s)
+
+    def days_seen_since(self, employee_ids: Sequence[str], first_day: str) -> dict[str, set[str]]:
+        return days_seen_since(self.s, employee_ids, first_day)

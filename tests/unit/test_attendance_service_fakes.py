@@ -1,5 +1,5 @@
-"""The attendance check-in judgement over the in-memory store: the same service logic as the check-in
-tests of tests/integration/test_attendance_grpc.py, with no database and no gRPC."""
+"""The attendance check-in judgement and silent days over the in-memory store: the same service logic as
+tests/integration/test_attendance_grpc.py and test_silence.py, with no database and no gRPC."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from services.attendance.domain.geo import Place
 from services.attendance.domain.pings import PingIn
 from services.attendance.domain.stops import Ping
 from services.attendance.service import AttendanceService, CheckInIn
+from services.attendance.storage import DayState, RosterRow
 from tests.support.fakes.attendance import FakeAttendanceStore
 
 TEAM = "/hq/futian/team-01"
@@ -141,3 +142,27 @@ def test_check_ins_are_authorised_and_bad_input_names_the_field(
         svc.check_in(SYSTEM, ping((91.0, 114.0)), "A", "")
     assert err.value.field == "ping.location.latitude"
     assert store.state.visits == [] and store.state.events == []
+
+
+def test_silent_working_days_of_the_roster_get_a_day_row_once(
+    svc: AttendanceService, store: FakeAttendanceStore
+) -> None:
+    def listed(emp: str, role: str, status: str = "ACTIVE", joined: str = "2026-08-28") -> RosterRow:
+        return RosterRow(emp, TEAM, role, status, joined, joined, "", "")
+
+    store.state.roster = {
+        "R1": listed("R1", "credit_officer"),  # listed on Friday, never sent anything
+        "R3": listed("R3", "hr_partner"),  # not a field role
+        "R4": listed("R4", "sales_rep", "ON_LEAVE"),
+    }
+    store.state.days[("R2", "2026-08-28")] = DayState(
+        "R2", "2026-09-07", TEAM, "sales_rep", pings=3, dirty=False
+    )
+    assert svc.today() == "2026-09-01"
+    assert svc.record_silence("2026-09-01") == 3
+    created = sorted(k for k, st in store.state.days.items() if st.pings == 0)
+    # Friday, then Monday: the weekend is not a working day; R2 counts from its first fix.
+    assert created == [("R1", "2026-08-28"), ("R1", "2026-08-31"), ("R2", "2026-08-31")]
+    assert all(store.state.days[k].dirty for k in created)
+    assert svc.record_silence("2026-09-01") == 0  # once per local day
+    assert svc.record_silence("2026-09-01", only_day="2026-08-31") == 0  # the rows are there already

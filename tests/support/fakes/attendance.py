@@ -1,4 +1,5 @@
-"""An in-memory ``services.attendance.ports.AttendanceStore`` for fast tests of the check-in logic."""
+"""An in-memory ``services.attendance.ports.AttendanceStore`` for fast tests of the check-in and silence
+logic."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 from covenant.events.v1.event_pb2 import Event
 from services.attendance.domain.geo import Place
 from services.attendance.domain.stops import Ping
-from services.attendance.storage import DayState
+from services.attendance.storage import DayState, RosterRow
 
 
 @dataclass
@@ -24,6 +25,7 @@ class _State:
     days: dict[tuple[str, str], DayState] = field(default_factory=dict)
     visits: list[dict[str, Any]] = field(default_factory=list)
     anomalies: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+    roster: dict[str, RosterRow] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
     check_ins: Counter[str] = field(default_factory=Counter)
 
@@ -100,3 +102,26 @@ class FakeAttendanceStore:
 
     def count_check_in(self, result: str) -> None:
         self._s.check_ins[result] += 1
+
+    def roster_since(self, first_day: str) -> tuple[list[tuple[str, str, str, str]], dict[str, set[str]]]:
+        latest: dict[str, tuple[str, str, str, str]] = {}
+        seen: dict[str, set[str]] = {}
+        for (emp, day), st in sorted(self._s.days.items()):
+            if day < first_day:
+                continue
+            seen.setdefault(emp, set()).add(day)
+            if st.pings > 0:
+                first = latest[emp][1] if emp in latest else day
+                latest[emp] = (emp, first, st.org_unit, st.role)
+        return list(latest.values()), seen
+
+    def roster_rows(self) -> dict[str, RosterRow]:
+        return dict(self._s.roster)
+
+    def days_seen_since(self, employee_ids: Sequence[str], first_day: str) -> dict[str, set[str]]:
+        ids = set(employee_ids)
+        seen: dict[str, set[str]] = {}
+        for emp, day in self._s.days:
+            if emp in ids and day >= first_day:
+                seen.setdefault(emp, set()).add(day)
+        return seen
