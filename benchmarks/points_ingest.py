@@ -28,6 +28,7 @@ from covenant.db.scratch import scratch_database, test_server_url
 from covenant.grpc.testing import bearer, running_service
 from covenant.points.v1 import points_pb2 as pb
 from covenant.points.v1 import points_pb2_grpc
+from tests.support.directory import employee, publish_employees
 
 EMPLOYEES = int(os.environ.get("COVENANT_BENCH_POINTS_EMPLOYEES", "100000"))
 EVENTS = int(os.environ.get("COVENANT_BENCH_POINTS_EVENTS", "200000"))
@@ -56,7 +57,7 @@ def build_batches(start: datetime) -> list[pb.RecordEventsRequest]:
         for n in range(b, min(b + BATCH, EVENTS)):
             emp = n % EMPLOYEES
             etype, data = TYPES[n % len(TYPES)]
-            e = pb.BusinessEvent(id=f"ev-{n}", type=etype, employee_id=f"E{emp:06d}", org_unit=team(emp))
+            e = pb.BusinessEvent(id=f"ev-{n}", type=etype, employee_id=f"E{emp:06d}")  # unit: the directory
             e.occurred_at.FromDatetime(start + timedelta(milliseconds=n))
             if data:
                 e.data.update(data)
@@ -78,6 +79,11 @@ def run(url: str) -> None:
     ):
         stub = points_pb2_grpc.PointsServiceStub(svc.channel)
         system = bearer(svc.tokens.service("crm", {"points.events.write": "all"}))
+        t_dir = time.perf_counter()
+        people = [employee(f"E{i:06d}", team(i), "wealth_adviser") for i in range(EMPLOYEES)]
+        for i in range(0, EMPLOYEES, 1000):  # the directory, fed the way identity's events feed it
+            publish_employees(svc, people[i : i + 1000])
+        print(f"directory: {EMPLOYEES:,} employees fed in {time.perf_counter() - t_dir:.1f} s")
         start = datetime.now(UTC) - timedelta(hours=1)
         batches = build_batches(start)
         t0, cpu0 = time.perf_counter(), time.process_time()

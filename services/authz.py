@@ -34,6 +34,9 @@ PEOPLE: dict[Target, DataOwner] = {
     Target.OTHER_TEAM: DataOwner("PEER", OTHER_TEAM_UNIT),
     Target.OTHER_UNIT: DataOwner("FAR", OTHER_UNIT),
 }
+# The manager chain (the directory's manager_id): the colleague and the other team's employee report to the
+# caller (so a lead's team and a branch manager's subtree are their line); the other unit's does not.
+MANAGERS: dict[Target, str] = {Target.TEAM: CALLER, Target.OTHER_TEAM: CALLER}
 
 RULES_SERVICE = "covenant.rules.v1.RulePackService"
 EVENTS_SERVICE = "covenant.events.v1.EventSinkService"
@@ -181,7 +184,7 @@ def cell(role: str, rpc: Rpc, target: Target) -> bool:
         if who.kind != "service" or who.subject != service_account(source):
             return False
     owner = PEOPLE.get(target) if rpc.check.about in (About.EMPLOYEE, About.UNIT, About.SUBJECT) else None
-    return expected(principal_for(role), rpc.check, owner)
+    return expected(principal_for(role), rpc.check, owner, reports=MANAGERS.get(target) == CALLER)
 
 
 def render() -> str:
@@ -208,7 +211,10 @@ def render() -> str:
         '(docs/rule-packs.md, "Rule authority"); the role table only for platform admins.',
         "`Y` allowed, `.` denied (PERMISSION_DENIED naming the permission). Who",
         "the employee is (org unit) comes from the directory; separation of duties (`own: deny`) holds",
-        "whatever the scope. `own: free`: one's own needs no grant.",
+        "whatever the scope. `own: free`: one's own needs no grant. The colleague and the other team's",
+        "employee report to the caller (the directory's manager chain); the other unit's does not.",
+        "`line: require`: a team/subtree grant reaches only the caller's reports (chain of command);",
+        "`line: forbid`: nobody acts on someone who reports to them (independence).",
         "",
         "Health and reflection are public on every service and not listed.",
     ]
@@ -227,6 +233,8 @@ def render() -> str:
                 what += f"; own: {c.own})" if c.own else ")"
             if c.sources_only:
                 what += "; source systems only"
+            if c.line:
+                what += f"; line: {c.line}"
             service = rpc.grpc_service.rsplit(".", 1)[1]
             marks = ["".join("Y" if cell(role, rpc, t) else "." for t in targets(rpc)) for role in roles]
             out.append(f"| {service}.{rpc.method} | {what} | " + " | ".join(f"`{m}`" for m in marks) + " |")

@@ -27,6 +27,7 @@ Reference (every variable is optional locally):
 | COVENANT_TIMEZONE | org time zone for calendars | Asia/Shanghai |
 | COVENANT_RULES_APPROVALS | approvals per pack: ``<pack glob>=<n>,...`` (docs/rule-packs.md) | none |
 | COVENANT_DIRECTORY_TTL_SECONDS | cache of looked-up employees (identity's events refresh it) | 300 |
+| COVENANT_DIRECTORY_DOWN_SECONDS | after identity failed to answer, uncached look-ups fail at once | 2 |
 Vault variables (VAULT_ADDR, COVENANT_VAULT_*) are documented in ``covenant.secrets``.
 Wire variables (COVENANT_TLS_*, COVENANT_TIMEOUT_*, COVENANT_MAX_CONNECTION_AGE_SECONDS, ...) are
 documented in ``covenant.grpc.wire`` and ``covenant.grpc.tls``.

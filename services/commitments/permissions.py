@@ -46,8 +46,12 @@ RPCS: dict[str, RpcCheck] = {
     "GetCommitment": RpcCheck("commitments.commitments.read", About.EMPLOYEE),
     "ListCommitments": RpcCheck("commitments.commitments.read", About.LIST),
     "VerifyCommitment": RpcCheck("commitments.commitments.read", About.EMPLOYEE),
-    "ExtendCommitment": RpcCheck("commitments.commitments.extend", About.EMPLOYEE, own="deny"),
-    "CancelCommitment": RpcCheck("commitments.commitments.cancel", About.EMPLOYEE, own="deny"),
+    "ExtendCommitment": RpcCheck(
+        "commitments.commitments.extend", About.EMPLOYEE, own="deny", line="require"
+    ),
+    "CancelCommitment": RpcCheck(
+        "commitments.commitments.cancel", About.EMPLOYEE, own="deny", line="require"
+    ),
     "RecordFulfilment": RpcCheck("commitments.fulfilments.write", sources_only=True),
     "GetFulfilmentRate": RpcCheck("commitments.reports.read", About.UNIT),
     "ListTemplates": RpcCheck("commitments.commitments.read"),

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from covenant.auth import DataOwner, Principal, authorize, forbid_self
-from covenant.auth.directory import Directory
+from covenant.auth.directory import Directory, require_line
 from covenant.db.engine import Database
 from covenant.db.outbox import Outbox, new_event
 from covenant.errors import AlreadyExists, InvalidArgument
@@ -243,6 +243,13 @@ class CommitmentsService:
                 "commitments.commitments.extend",
                 "extend their own commitment",
             )
+            require_line(
+                self.directory,
+                principal,
+                before.terms.employee_id,
+                "commitments.commitments.extend",
+                "extend a commitment",
+            )
             after = before.extend(new_deadline, reason, principal.subject, self.clock())
             storage.save_transition(session, before, after)
             self._emit(
@@ -265,6 +272,13 @@ class CommitmentsService:
                 before.terms.employee_id,
                 "commitments.commitments.cancel",
                 "cancel their own commitment",
+            )
+            require_line(
+                self.directory,
+                principal,
+                before.terms.employee_id,
+                "commitments.commitments.cancel",
+                "cancel a commitment",
             )
             after = before.cancel(self.clock())
             storage.save_transition(session, before, after)

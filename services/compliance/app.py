@@ -7,6 +7,7 @@ from datetime import UTC
 from google.protobuf.json_format import MessageToDict
 from sqlalchemy.orm import Session
 
+from covenant.auth.directory import directory_for, with_directory
 from covenant.compliance.v1 import compliance_pb2_grpc
 from covenant.events.v1.event_pb2 import Event
 from covenant.grpc.app import ServiceApp, ServiceContext
@@ -44,7 +45,8 @@ class BehaviourScheduler(PeriodicWorker):
 
 
 def create_app(ctx: ServiceContext) -> ServiceApp:
-    service = ComplianceService(ctx.db, ctx.rules, timezone=ctx.settings.timezone)
+    directory = directory_for(ctx)
+    service = ComplianceService(ctx.db, ctx.rules, timezone=ctx.settings.timezone, directory=directory)
     interval = ctx.settings.compliance_schedule_seconds
 
     def handle(session: Session, event: Event) -> None:
@@ -64,7 +66,7 @@ def create_app(ctx: ServiceContext) -> ServiceApp:
             (compliance_pb2_grpc.add_ComplianceServiceServicer_to_server, ComplianceServicer(service))
         ],
         grpc_service_names=["covenant.compliance.v1.ComplianceService"],
-        event_handler=handle,
+        event_handler=with_directory(directory, handle),  # identity's employee events feed the directory
         workers=[BehaviourScheduler(service, interval)],
         on_start=char_table,  # build the normalisation table before the first scan
     )

@@ -53,7 +53,7 @@ RPCS: dict[str, RpcCheck] = {
     "EvaluateBehaviour": RpcCheck("compliance.rules.evaluate"),
     "GetCase": RpcCheck("compliance.cases.read", About.EMPLOYEE),
     "ListCases": RpcCheck("compliance.cases.read", About.LIST),
-    "TransitionCase": RpcCheck("compliance.cases.manage", About.EMPLOYEE, own="deny"),
+    "TransitionCase": RpcCheck("compliance.cases.manage", About.EMPLOYEE, own="deny", line="forbid"),
     "AddCaseComment": RpcCheck("compliance.cases.manage", About.EMPLOYEE),
     "VerifyAuditChain": RpcCheck("compliance.audit.read"),
     "GetPhraseFeedback": RpcCheck("rules.packs.read"),

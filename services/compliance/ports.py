@@ -44,12 +44,16 @@ class ComplianceStore(Protocol):
         """Change some columns of a case."""
         ...
 
-    def replayed(self, request_id: str) -> dict[str, Any] | None:
-        """The recorded result of an already handled request id, else None."""
+    def replayed(self, method: str, request_id: str, *, fingerprint: str | None = None) -> str | None:
+        """The response recorded for an already handled ``(method, request_id)``, else None (also for
+        an empty id); a reuse of the id with another ``fingerprint`` raises ``InvalidArgument``
+        (field ``request_id``), as ``covenant.db.idempotency.replayed`` does."""
         ...
 
-    def remember(self, request_id: str, method: str, result: dict[str, Any]) -> None:
-        """Record a handled request id with its result."""
+    def remember(
+        self, method: str, request_id: str, response: str, now: datetime, *, fingerprint: str | None = None
+    ) -> None:
+        """Record a handled ``(method, request_id)`` with its response (an empty id: nothing)."""
         ...
 
     def emit(self, event: Event) -> None:

@@ -16,7 +16,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,7 +25,9 @@ from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from covenant.auth import DataOwner, Principal, authorize, forbid_self, scope_filter
+from covenant.auth.directory import Directory, forbid_line
 from covenant.calendar import BusinessCalendar
+from covenant.db import idempotency
 from covenant.db.audit import AuditLog
 from covenant.db.engine import Database
 from covenant.db.outbox import Outbox, new_event
@@ -98,12 +100,16 @@ class ComplianceService:
         *,
         clock: Callable[[], datetime] | None = None,
         timezone: str = "Asia/Shanghai",
+        directory: Directory | None = None,
         stores: Callable[[], AbstractContextManager[ComplianceStore]] | None = None,
     ) -> None:
         """``stores`` opens one unit of work as a ``ComplianceStore`` (default: a SQL session of ``db``); the
         scan, case read, transition and comment use cases go through it, the others use ``db`` directly."""
         self.db = db
         self.rules = rules
+        # Org units of the employees written about come from the directory, not the request (None: the
+        # request is trusted; only for in-process tools that construct the service directly).
+        self.directory = directory
         self.clock = clock or (lambda: datetime.now(UTC))
         self.tz = ZoneInfo(timezone)
         self.outbox = Outbox(SOURCE)
@@ -122,7 +128,7 @@ class ComplianceService:
 
     def store(self, session: Session) -> SqlComplianceStore:
         """The storage port over the caller's session."""
-        return SqlComplianceStore(session, self.outbox, self.audit, self._replayed, self._remember)
+        return SqlComplianceStore(session, self.outbox, self.audit, SOURCE)
 
     def local_date(self, at: datetime) -> date:
         return _utc(at).astimezone(self.tz).date()
@@ -314,24 +320,49 @@ class ComplianceService:
         )
 
     # -- scanning ----------------------------------------------------------------------------
-    def _validate_texts(self, principal: Principal, texts: Sequence[TextIn], prefix: str = "texts") -> None:
+    def _unit(self, employee_id: str, claimed: str, field: str = "") -> str:
+        """The employee's org unit per the directory (a different ``claimed`` one is refused)."""
+        if self.directory is None:
+            return claimed
+        return self.directory.resolve(employee_id, org_unit=claimed, field=field).org_unit
+
+    def _validate_texts(
+        self, principal: Principal, texts: Sequence[TextIn], prefix: str | None = "texts"
+    ) -> list[TextIn]:
+        """``texts`` with each employee's org unit from the directory, all authorized (``prefix`` None: a
+        single text whose fields are top-level)."""
+
+        def where(i: int) -> str:
+            return f"{prefix}[{i}]" if prefix == "texts" else (prefix or "")
+
+        def name_of(i: int, name: str) -> str:
+            return f"{where(i)}.{name}" if where(i) else name
+
         for i, x in enumerate(texts):
             for name in ("text_id", "employee_id"):
                 if not getattr(x, name):
-                    raise InvalidArgument("is required", field=f"{prefix}[{i}].{name}")
+                    raise InvalidArgument("is required", field=name_of(i, name))
         seen: set[str] = set()
         for i, x in enumerate(texts):
             if x.text_id in seen:
-                raise InvalidArgument("appears twice in the batch", field=f"{prefix}[{i}].text_id")
+                raise InvalidArgument("appears twice in the batch", field=name_of(i, "text_id"))
             seen.add(x.text_id)
-        for x in texts:
+        authorize(principal, "compliance.texts.scan")  # before the directory says anything about anyone
+        out = []
+        for i, x in enumerate(texts):
+            x = replace(x, org_unit=self._unit(x.employee_id, x.org_unit, where(i)))
             authorize(principal, "compliance.texts.scan", DataOwner(x.employee_id, x.org_unit))
+            out.append(x)
+        return out
 
-    def scan(self, principal: Principal, texts: Sequence[TextIn]) -> list[ScanOutcome]:
-        """Scan texts (validated whole first); a text id scanned before returns its recorded outcome."""
+    def scan(
+        self, principal: Principal, texts: Sequence[TextIn], *, single: bool = False
+    ) -> list[ScanOutcome]:
+        """Scan texts (validated whole first); a text id scanned before returns its recorded outcome.
+        ``single``: one ``ScanText`` request, whose fields are named without a ``texts[i]`` prefix."""
         if not texts:
             raise InvalidArgument("at least one text is required", field="texts")
-        self._validate_texts(principal, texts)
+        texts = self._validate_texts(principal, texts, None if single else "texts")
         packs = self.rules.snapshot()  # phrases, case rules and the recorded version: one pack set
         scanner, pack_id, version = self.scanner(packs)
         results = []
@@ -437,7 +468,7 @@ class ComplianceService:
     ) -> Iterator[ScanOutcome]:
         """A live transcript: yields each batch of hits as soon as it is final (cases opened as it goes);
         the whole transcript is recorded under ``header.text_id`` when the stream ends."""
-        self._validate_texts(principal, [header], prefix="header")
+        (header,) = self._validate_texts(principal, [header], prefix="header")
         with self.stores() as store:
             if store.scan_result(header.text_id) is not None:
                 raise InvalidArgument("this transcript was already scanned", field="header.text_id")
@@ -569,16 +600,19 @@ class ComplianceService:
                 raise InvalidArgument("is required", field=name)
         if kind not in ACTIVITY_KINDS:
             raise InvalidArgument(f"must be one of {', '.join(ACTIVITY_KINDS)}", field="kind")
+        authorize(principal, "compliance.activity.write")  # before the directory says anything about anyone
+        org_unit = self._unit(employee_id, org_unit)
         authorize(principal, "compliance.activity.write", DataOwner(employee_id, org_unit))
         matches = None
         if kind == "contact" and client_name.strip():  # screened before the unit of work starts
             thresholds, default = self._thresholds()
             matches = self.watchlists().screen(client_name, thresholds, default)
+        fp = idempotency.fingerprint(employee_id, org_unit, client_id, kind, at, client_name)
         with self.db.session() as session:
-            if activity_id and self._replayed(session, f"activity:{activity_id}") is not None:
+            done = idempotency.replayed(session, SOURCE, "RecordClientActivity", activity_id, fingerprint=fp)
+            if done is not None:
                 return []
-            if activity_id:
-                self._remember(session, f"activity:{activity_id}", "RecordClientActivity", {})
+            self._remember(self.store(session), "RecordClientActivity", activity_id, {}, fp)
             if kind == "contact":
                 contact_id = activity_id or uuid.uuid4().hex
                 if matches is not None:
@@ -965,7 +999,7 @@ class ComplianceService:
         cutoff = as_of - timedelta(days=days)
         with self.db.session() as session:
             n = session.execute(delete(t.scanned_texts).where(t.scanned_texts.c.scanned_at < cutoff)).rowcount
-            session.execute(delete(t.requests).where(t.requests.c.at < cutoff))
+            idempotency.purge(session, SOURCE, cutoff)
             if n:
                 self.audit.append(
                     session,
@@ -977,16 +1011,11 @@ class ComplianceService:
         return int(n or 0)
 
     # -- idempotency -------------------------------------------------------------------------
-    def _replayed(self, session: Session, request_id: str) -> dict[str, Any] | None:
-        row = _get(session, t.requests.c.request_id, request_id)
-        return json.loads(row.result) if row is not None else None
-
-    def _remember(self, session: Session, request_id: str, method: str, result: dict[str, Any]) -> None:
-        session.execute(
-            insert(t.requests).values(
-                request_id=request_id, method=method, result=json.dumps(result), at=self.clock()
-            )
-        )
+    def _remember(
+        self, store: ComplianceStore, method: str, request_id: str, result: dict[str, Any], fp: str
+    ) -> None:
+        """Record a mutation's request id (the chassis table, ``covenant.db.idempotency``, in SQL)."""
+        store.remember(method, request_id, json.dumps(result), self.clock(), fingerprint=fp)
 
     # -- case reads and changes --------------------------------------------------------------
     def _case(self, store: ComplianceStore, name: str, *, lock: bool = False) -> Any:
@@ -1064,7 +1093,11 @@ class ComplianceService:
             forbid_self(
                 principal, row.employee_id, "compliance.cases.manage", "handle a case about themselves"
             )
-            if request_id and store.replayed(f"transition:{request_id}") is not None:
+            forbid_line(
+                self.directory, principal, row.employee_id, "compliance.cases.manage", "handle a case"
+            )
+            fp = idempotency.fingerprint(name, state, owner, comment)
+            if store.replayed("TransitionCase", request_id, fingerprint=fp) is not None:
                 return row
             new_owner = owner or row.owner
             check_transition(row.state, state, new_owner, comment)
@@ -1080,8 +1113,7 @@ class ComplianceService:
                     "comments_json": json.dumps(comments, ensure_ascii=False),
                 },
             )
-            if request_id:
-                store.remember(f"transition:{request_id}", "TransitionCase", {"case": name})
+            self._remember(store, "TransitionCase", request_id, {"case": name}, fp)
             self._transitioned(
                 store,
                 row,
@@ -1099,15 +1131,15 @@ class ComplianceService:
         with self.stores() as store:
             row = self._case(store, name, lock=True)
             authorize(principal, "compliance.cases.manage", DataOwner(row.employee_id, row.org_unit))
-            if request_id and store.replayed(f"comment:{request_id}") is not None:
+            fp = idempotency.fingerprint(name, comment)
+            if store.replayed("AddCaseComment", request_id, fingerprint=fp) is not None:
                 return row
             comments = [*json.loads(row.comments_json), f"{principal.subject}: {comment.strip()}"]
             store.update_case(
                 row.id,
                 {"comments_json": json.dumps(comments, ensure_ascii=False), "updated_at": self.clock()},
             )
-            if request_id:
-                store.remember(f"comment:{request_id}", "AddCaseComment", {"case": name})
+            self._remember(store, "AddCaseComment", request_id, {"case": name}, fp)
             store.audit(
                 actor=principal.subject,
                 action="case.commented",

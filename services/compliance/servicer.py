@@ -93,7 +93,7 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
         )
 
     def ScanText(self, request: pb.ScanTextRequest, context: Any) -> pb.ScanResult:
-        (out,) = self.service.scan(current_principal(), [text_in(request, self.service.clock())])
+        (out,) = self.service.scan(current_principal(), [text_in(request, self.service.clock())], single=True)
         return result_pb(request.text_id, out)
 
     def ScanTexts(self, request: pb.ScanTextsRequest, context: Any) -> pb.ScanTextsResponse:

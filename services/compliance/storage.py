@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from covenant.db import idempotency
 from covenant.db.audit import AuditLog
 from covenant.db.outbox import Outbox
 from covenant.events.v1.event_pb2 import Event
@@ -136,34 +136,18 @@ dwell_anomalies = Table(
     Column("at", DateTime(timezone=True), nullable=False),
 )
 
-# Idempotency of mutations: a request id seen before returns the recorded outcome.
-requests = Table(
-    "compliance_requests",
-    metadata,
-    Column("request_id", String(128), primary_key=True),
-    Column("method", String(64), nullable=False),
-    Column("result", Text, nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
-)
-
 
 class SqlComplianceStore:
     """``services.compliance.ports.ComplianceStore`` over one SQLAlchemy session (the caller's unit of
-    work). Request ids go through the service's ``replayed``/``remember`` (its idempotency storage)."""
+    work). Request ids go to the chassis idempotency table (``covenant.db.idempotency``) under ``service``."""
 
     def __init__(
-        self,
-        session: Session,
-        outbox: Outbox,
-        audit: AuditLog,
-        replayed: Callable[[Session, str], dict[str, Any] | None],
-        remember: Callable[[Session, str, str, dict[str, Any]], None],
+        self, session: Session, outbox: Outbox, audit: AuditLog, service: str = "compliance"
     ) -> None:
         self.session = session
         self.outbox = outbox
         self.audit_log = audit
-        self._replayed = replayed
-        self._remember = remember
+        self.service = service
 
     def scan_result(self, text_id: str) -> str | None:
         return self.session.execute(
@@ -203,11 +187,15 @@ class SqlComplianceStore:
     def update_case(self, case_id: str, values: dict[str, Any]) -> None:
         self.session.execute(update(cases).where(cases.c.id == case_id).values(**values))
 
-    def replayed(self, request_id: str) -> dict[str, Any] | None:
-        return self._replayed(self.session, request_id)
+    def replayed(self, method: str, request_id: str, *, fingerprint: str | None = None) -> str | None:
+        return idempotency.replayed(self.session, self.service, method, request_id, fingerprint=fingerprint)
 
-    def remember(self, request_id: str, method: str, result: dict[str, Any]) -> None:
-        self._remember(self.session, request_id, method, result)
+    def remember(
+        self, method: str, request_id: str, response: str, now: datetime, *, fingerprint: str | None = None
+    ) -> None:
+        idempotency.remember(
+            self.session, self.service, method, request_id, response, now, fingerprint=fingerprint
+        )
 
     def emit(self, event: Event) -> None:
         self.outbox.add(self.session, event)

@@ -52,10 +52,9 @@ ROLE_GRANTS: dict[str, dict[str, str]] = {
         "identity.audit.read": "all",
     },
     "platform_admin": {"*": "all"},
-    "service": {
+    "service": {  # no service reads the role table (tokens carry the grants)
         "identity.employees.read": "all",
         "identity.org_units.read": "all",
-        "identity.roles.read": "all",
     },
 }
 

@@ -66,13 +66,23 @@ CHASSIS_GRANTS: dict[str, dict[str, str]] = {
 
 # One service account per service (role ``<service>_service``): deliver its events, read the directory,
 # and that service's own service grants; nothing of another service (the legacy ``service`` role is the
-# union of them all and is kept for accounts created before).
+# union of them all and is kept for accounts created before). No service reads the role table
+# (``identity.roles.read``): tokens carry the grants.
 _SERVICE_ACCOUNT_BASE = {
     "events.deliveries.write": "all",
     "identity.employees.read": "all",
     "identity.org_units.read": "all",
-    "identity.roles.read": "all",
 }
+
+
+def _sources_only(service: str) -> set[str]:
+    """Permissions of ``service`` that only source systems may use: every RPC checking them refuses a
+    Covenant service's own account (it speaks through its events), so its account must not hold them."""
+    rpcs = getattr(importlib.import_module(f"services.{service}.permissions"), "RPCS", {})
+    checked: dict[str, bool] = {}
+    for check in rpcs.values():
+        checked[check.permission] = checked.get(check.permission, True) and check.sources_only
+    return {p for p, only in checked.items() if only}
 
 
 def service_account_role(service: str) -> str:
@@ -84,7 +94,10 @@ def service_account_grants() -> dict[str, dict[str, str]]:
     """``{<service>_service: grants}`` for every service."""
     out = {}
     for name, grants in service_role_grants().items():
-        own = {p: sc for p, sc in grants.get("service", {}).items() if p.startswith(f"{name}.")}
+        dead = _sources_only(name)
+        own = {
+            p: sc for p, sc in grants.get("service", {}).items() if p.startswith(f"{name}.") and p not in dead
+        }
         out[service_account_role(name)] = {**_SERVICE_ACCOUNT_BASE, **own}
     for name in SERVICES:
         out.setdefault(service_account_role(name), dict(_SERVICE_ACCOUNT_BASE))

@@ -33,7 +33,7 @@ from covenant.auth import (
 )
 from covenant.auth.directory import EMPLOYEE_CHANGED
 from covenant.auth.tokens import StaticKeySource
-from covenant.db import Database
+from covenant.db import Database, idempotency
 from covenant.db.outbox import Outbox, new_event
 from covenant.errors import (
     AlreadyExists,
@@ -65,6 +65,7 @@ from services.identity.domain.throttle import LoginThrottle, ThrottlePolicy, cli
 from services.identity.keys import SigningKeyRing
 
 log = logging.getLogger("covenant.identity")
+SERVICE = "identity"  # the service column of its idempotency records
 
 #: The one answer to every refused login (unknown, disabled, locked or wrong password): nothing to tell apart.
 LOGIN_FAILED = "invalid username or password"
@@ -340,12 +341,12 @@ class IdentityService:
     def rotate_signing_key(self, principal: Principal, request_id: str = "") -> tuple[str, list[str]]:
         authorize(principal, "identity.keys.rotate")
         with self.db.session() as s:
-            done = storage.replayed(s, "RotateSigningKey", request_id)
+            done = idempotency.replayed(s, SERVICE, "RotateSigningKey", request_id)
         if done is not None:
             return done, [k for k, _ in self.keys.published() if k != done]
         kid, previous = self.keys.rotate()
         with self.db.session() as s:
-            storage.remember(s, "RotateSigningKey", request_id, kid, self.clock())
+            idempotency.remember(s, SERVICE, "RotateSigningKey", request_id, kid, self.clock())
             self.audit.append(
                 s,
                 actor=principal.subject,
@@ -363,15 +364,16 @@ class IdentityService:
         authorize(principal, "identity.org_units.write")
         unit = new_org_unit(unit.path, unit.display_name)
         now = self.clock()
+        fp = idempotency.fingerprint(unit.path, unit.display_name)
         with self.db.session() as s:
-            done = storage.replayed(s, "CreateOrgUnit", request_id)
+            done = idempotency.replayed(s, SERVICE, "CreateOrgUnit", request_id, fingerprint=fp)
             if done is None:
                 if storage.org_unit_exists(s, unit.path):
                     raise AlreadyExists(f"org unit {unit.path} already exists")
                 if unit.parent_path and not storage.org_unit_exists(s, unit.parent_path):
                     raise FailedPrecondition(f"parent org unit {unit.parent_path} does not exist")
                 storage.add_org_unit(s, unit, now)
-                storage.remember(s, "CreateOrgUnit", request_id, unit.path, now)
+                idempotency.remember(s, SERVICE, "CreateOrgUnit", request_id, unit.path, now, fingerprint=fp)
                 self.audit.append(
                     s,
                     actor=principal.subject,
@@ -421,14 +423,17 @@ class IdentityService:
         e = validate_employee(e)
         authorize(principal, "identity.employees.write", DataOwner(e.employee_id, e.org_unit))
         now = self.clock()
+        fp = idempotency.fingerprint(e)
         with self.db.session() as s:
-            done = storage.replayed(s, "CreateEmployee", request_id)
+            done = idempotency.replayed(s, SERVICE, "CreateEmployee", request_id, fingerprint=fp)
             if done is None:
                 if storage.employee_exists(s, e.employee_id):
                     raise AlreadyExists(f"employee {e.employee_id} already exists")
                 self._check_refs(s, e)
                 storage.add_employee(s, e, self.cipher, now)
-                storage.remember(s, "CreateEmployee", request_id, e.employee_id, now)
+                idempotency.remember(
+                    s, SERVICE, "CreateEmployee", request_id, e.employee_id, now, fingerprint=fp
+                )
                 self._audit_employee(s, principal, "employee.created", e)
                 done = e.employee_id
             stored = storage.get_employee(s, done, self.cipher)
@@ -512,8 +517,9 @@ class IdentityService:
                 raise InvalidArgument(f"cannot update {name!r}", field="update_mask")
         authorize(principal, "identity.employees.write")
         now = self.clock()
+        fp = idempotency.fingerprint(patch.employee_id, {f: getattr(patch, f) for f in fields})
         with self.db.session() as s:
-            if storage.replayed(s, "UpdateEmployee", request_id) is None:
+            if idempotency.replayed(s, SERVICE, "UpdateEmployee", request_id, fingerprint=fp) is None:
                 current = storage.get_employee(s, patch.employee_id, self.cipher)
                 if current is None:
                     raise NotFound(f"employee {patch.employee_id} not found")
@@ -527,7 +533,9 @@ class IdentityService:
                 self._check_refs(s, updated)
                 changed = [f for f in fields if getattr(updated, f) != getattr(current, f)]
                 storage.save_employee(s, updated, self.cipher, now)
-                storage.remember(s, "UpdateEmployee", request_id, updated.employee_id, now)
+                idempotency.remember(
+                    s, SERVICE, "UpdateEmployee", request_id, updated.employee_id, now, fingerprint=fp
+                )
                 if changed:
                     self._audit_employee(s, principal, "employee.updated", updated, changed)
             e = storage.get_employee(s, patch.employee_id, self.cipher)
@@ -614,8 +622,9 @@ class IdentityService:
         username = validate_username(username)
         validate_password(password)
         now = self.clock()
+        fp = idempotency.fingerprint(username, employee_id, assignments)  # not the password
         with self.db.session() as s:
-            done = storage.replayed(s, "CreateAccount", request_id)
+            done = idempotency.replayed(s, SERVICE, "CreateAccount", request_id, fingerprint=fp)
             if done is None:
                 if storage.get_account(s, username) is not None:
                     raise AlreadyExists(f"account {username} already exists")
@@ -630,7 +639,7 @@ class IdentityService:
                 storage.add_account(
                     s, Account(username, employee_id, passwords.hash_password(password), checked), now
                 )
-                storage.remember(s, "CreateAccount", request_id, username, now)
+                idempotency.remember(s, SERVICE, "CreateAccount", request_id, username, now, fingerprint=fp)
                 self.audit.append(
                     s,
                     actor=principal.subject,

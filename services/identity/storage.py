@@ -112,15 +112,6 @@ revoked_tokens = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
 )
 
-idempotency = Table(
-    "identity_idempotency",
-    metadata,
-    Column("request_id", String(128), primary_key=True),
-    Column("method", String(64), primary_key=True),
-    Column("result", String(1024), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-)
-
 
 class FieldCipher(Protocol):
     """Field encryption (``covenant.secrets``): strings in, opaque strings out."""
@@ -128,25 +119,6 @@ class FieldCipher(Protocol):
     def encrypt(self, plaintext: str, context: str) -> str: ...
 
     def decrypt(self, ciphertext: str, context: str) -> str: ...
-
-
-# -- idempotency ------------------------------------------------------------------------------------
-def replayed(session: Session, method: str, request_id: str) -> str | None:
-    """The recorded result (a resource name) of an earlier call with ``request_id``, if any."""
-    if not request_id:
-        return None
-    return session.execute(
-        select(idempotency.c.result).where(
-            idempotency.c.request_id == request_id, idempotency.c.method == method
-        )
-    ).scalar_one_or_none()
-
-
-def remember(session: Session, method: str, request_id: str, result: str, now: datetime) -> None:
-    if request_id:
-        session.execute(
-            insert(idempotency).values(request_id=request_id, method=method, result=result, created_at=now)
-        )
 
 
 # -- org units ---------------------------------------------------------------------------------------

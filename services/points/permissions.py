@@ -75,8 +75,8 @@ ROLE_GRANTS: dict[str, dict[str, str]] = {
 RPCS: dict[str, RpcCheck] = {
     "RecordEvent": RpcCheck("points.events.write", About.EMPLOYEE, sources_only=True),
     "RecordEvents": RpcCheck("points.events.write", About.EMPLOYEE, sources_only=True),
-    "ReverseEvent": RpcCheck("points.ledger.adjust", About.EMPLOYEE, own="deny"),
-    "AdjustPoints": RpcCheck("points.ledger.adjust", About.EMPLOYEE, own="deny"),
+    "ReverseEvent": RpcCheck("points.ledger.adjust", About.EMPLOYEE, own="deny", line="require"),
+    "AdjustPoints": RpcCheck("points.ledger.adjust", About.EMPLOYEE, own="deny", line="require"),
     "GetBalance": RpcCheck("points.ledger.read", About.EMPLOYEE),
     "ListLedgerEntries": RpcCheck("points.ledger.read", About.EMPLOYEE),
     "GetLeaderboard": RpcCheck("points.leaderboards.read", About.LIST),
@@ -90,8 +90,10 @@ RPCS: dict[str, RpcCheck] = {
     "CreateRewardItem": RpcCheck("points.rewards.manage"),
     "ListRewardItems": RpcCheck("points.rewards.read", About.LIST),
     "RedeemReward": RpcCheck("points.rewards.redeem", About.EMPLOYEE),
-    "ApproveRedemption": RpcCheck("points.rewards.approve", About.EMPLOYEE, own="deny"),
-    "FulfilRedemption": RpcCheck("points.rewards.approve", About.EMPLOYEE, own="deny"),
-    "RejectRedemption": RpcCheck("points.rewards.approve", About.EMPLOYEE, own="deny"),
-    "CancelRedemption": RpcCheck("points.rewards.approve", About.EMPLOYEE, own="points.rewards.redeem"),
+    "ApproveRedemption": RpcCheck("points.rewards.approve", About.EMPLOYEE, own="deny", line="require"),
+    "FulfilRedemption": RpcCheck("points.rewards.approve", About.EMPLOYEE, own="deny", line="require"),
+    "RejectRedemption": RpcCheck("points.rewards.approve", About.EMPLOYEE, own="deny", line="require"),
+    "CancelRedemption": RpcCheck(
+        "points.rewards.approve", About.EMPLOYEE, own="points.rewards.redeem", line="require"
+    ),
 }

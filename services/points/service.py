@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from covenant.auth import DataOwner, Principal, authorize, forbid_self, scope_filter
-from covenant.auth.directory import Directory
+from covenant.auth.directory import Directory, require_line
 from covenant.auth.principal import ScopeFilter
 from covenant.db.audit import AuditLog
 from covenant.db.bulk import insert_for
@@ -148,32 +148,42 @@ class PointsService:
             raise InvalidArgument("at least one event is required", field="events")
         if len(events) > MAX_BATCH:
             raise InvalidArgument(f"at most {MAX_BATCH} events per batch", field="events")
+        authorize(principal, "points.events.write")  # before the directory says anything about anyone
+        speaker = own_account_of(principal.subject) if principal.kind == "service" else None
+        if speaker is not None:  # provenance: a Covenant service speaks only through its own events
+            raise PermissionDenied(
+                "points.events.write",
+                f"{principal.subject} reports through its events, not as a source system",
+            )
         now = self.clock()
         single = len(events) == 1
+
+        def where(i: int) -> str:
+            return "event" if single else f"events[{i}]"
+
         for i, e in enumerate(events):
-            where = "event" if single else f"events[{i}]"
             for name in ("id", "type", "employee_id"):
                 if not getattr(e, name):
-                    raise InvalidArgument("is required", field=f"{where}.{name}")
+                    raise InvalidArgument("is required", field=f"{where(i)}.{name}")
                 if len(getattr(e, name)) > 128:
-                    raise InvalidArgument("is longer than 128 characters", field=f"{where}.{name}")
+                    raise InvalidArgument("is longer than 128 characters", field=f"{where(i)}.{name}")
             if e.occurred_at > now + timedelta(minutes=5):
-                raise InvalidArgument("is in the future", field=f"{where}.occurred_at")
-            authorize(principal, "points.events.write", DataOwner(e.employee_id, e.org_unit))
-            speaker = own_account_of(principal.subject) if principal.kind == "service" else None
-            if speaker is not None:  # provenance: a Covenant service speaks only through its own events
-                raise PermissionDenied(
-                    "points.events.write",
-                    f"{principal.subject} reports through its events, not as a source system",
-                )
+                raise InvalidArgument("is in the future", field=f"{where(i)}.occurred_at")
             source = emitter_of(e.type)
             if source is not None:  # provenance: only that service's delivery carries its event types
                 raise PermissionDenied(
                     "points.events.write",
-                    f"{where}.type: {e.type} events come only from {source}, through its event delivery",
+                    f"{where(i)}.type: {e.type} events come only from {source}, through its event delivery",
                 )
+        resolved: list[EventIn] = []
+        for i, e in enumerate(events):
+            if self.directory is not None:  # the employee's org unit is the directory's, never the request's
+                unit = self.directory.resolve(e.employee_id, org_unit=e.org_unit, field=where(i)).org_unit
+                e = replace(e, org_unit=unit)
+            authorize(principal, "points.events.write", DataOwner(e.employee_id, e.org_unit))
+            resolved.append(e)
         with self.stores() as store:
-            return self.ingest.apply(store, events, with_duplicates=with_duplicates)
+            return self.ingest.apply(store, resolved, with_duplicates=with_duplicates)
 
     def reverse(self, principal: Principal, source_event_id: str, reason: str) -> list[dict[str, Any]]:
         """Compensating entries for everything ``source_event_id`` paid; audited."""
@@ -188,6 +198,9 @@ class PointsService:
             first = paid[0]
             authorize(principal, "points.ledger.adjust", DataOwner(first["employee_id"], first["org_unit"]))
             forbid_self(principal, first["employee_id"], "points.ledger.adjust", "reverse their own points")
+            require_line(
+                self.directory, principal, first["employee_id"], "points.ledger.adjust", "reverse points"
+            )
             rows = self.ingest.reversal_entries(
                 store, source_event_id, reason.strip(), f"manual:{principal.subject}", self.clock()
             )
@@ -215,6 +228,7 @@ class PointsService:
         org_unit = self._unit(employee_id, org_unit)
         authorize(principal, "points.ledger.adjust", DataOwner(employee_id, org_unit))
         forbid_self(principal, employee_id, "points.ledger.adjust", "adjust their own points")
+        require_line(self.directory, principal, employee_id, "points.ledger.adjust", "adjust points")
         source = f"adjustment:{request_id or uuid.uuid4().hex}"
         with self.stores() as store:
             existing = store.entries_of([source])
@@ -874,6 +888,13 @@ class PointsService:
                     r.employee_id,
                     "points.rewards.approve",
                     f"{target.lower()} their own redemption",
+                )
+                require_line(
+                    self.directory,
+                    principal,
+                    r.employee_id,
+                    "points.rewards.approve",
+                    f"{target.lower()} a redemption",
                 )
             check_transition(r.state, target)
             session.execute(

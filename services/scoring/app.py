@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 
+from covenant.auth.directory import directory_for, with_directory, with_directory_batch
 from covenant.grpc.app import ServiceApp, ServiceContext
 from covenant.scoring.v1 import scoring_pb2, scoring_pb2_grpc
 from services.scoring.service import ScoringService
@@ -46,11 +47,15 @@ def default_scorecards() -> list[Any]:
 
 
 def create_app(ctx: ServiceContext) -> ServiceApp:
-    service = ScoringService(ctx.db, ctx.rules, timezone=ctx.settings.timezone)
+    directory = directory_for(ctx)
+    service = ScoringService(ctx.db, ctx.rules, timezone=ctx.settings.timezone, directory=directory)
     return ServiceApp(
         servicers=[(scoring_pb2_grpc.add_ScoringServiceServicer_to_server, ScoringServicer(service))],
         grpc_service_names=["covenant.scoring.v1.ScoringService"],
-        event_handler=lambda session, event: service.apply_event(session, event),
-        event_batch_handler=lambda session, events: service.apply_events(session, events),
+        # identity's employee events feed the directory; the rest become metric values
+        event_handler=with_directory(directory, lambda session, event: service.apply_event(session, event)),
+        event_batch_handler=with_directory_batch(
+            directory, lambda session, events: service.apply_events(session, events)
+        ),
         on_start=lambda: service.seed(default_scorecards()),
     )

@@ -48,7 +48,6 @@ ROLE_GRANTS: dict[str, dict[str, str]] = {
         "scoring.scorecards.read": "all",
         "scoring.analyses.read": "all",
     },
-    "platform_admin": {"scoring.*.*": "all"},
     "service": {
         "scoring.metrics.write": "all",
         "scoring.scores.compute": "all",
@@ -65,7 +64,7 @@ RPCS: dict[str, RpcCheck] = {
     "ComputeScores": RpcCheck("scoring.scores.compute", About.UNIT),
     "GetScore": RpcCheck("scoring.scores.read", About.EMPLOYEE),
     "ListScores": RpcCheck("scoring.scores.read", About.LIST),
-    "CalibrateScore": RpcCheck("scoring.scores.calibrate", About.EMPLOYEE, own="deny"),
+    "CalibrateScore": RpcCheck("scoring.scores.calibrate", About.EMPLOYEE, own="deny", line="require"),
     "ListSignals": RpcCheck("scoring.signals.read", About.LIST),
     "CreateDriverAnalysis": RpcCheck("scoring.analyses.run"),
     "GetDriverAnalysis": RpcCheck("scoring.analyses.read"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple, TypeVar
@@ -16,6 +16,8 @@ from sqlalchemy import ColumnElement, and_, delete, func, insert, select, true, 
 from sqlalchemy.orm import Session
 
 from covenant.auth import DataOwner, Principal, ScopeFilter, authorize, forbid_self, scope_filter
+from covenant.auth.directory import Directory, require_line
+from covenant.db import idempotency
 from covenant.db.audit import AuditLog
 from covenant.db.bulk import among
 from covenant.db.engine import Database
@@ -205,9 +207,13 @@ class ScoringService:
         *,
         timezone: str = "Asia/Shanghai",
         clock: Callable[[], datetime] | None = None,
+        directory: Directory | None = None,
     ) -> None:
         self.db = db
         self.rules = rules
+        # Org unit and role of the employees written about come from the directory, not the request (None:
+        # the request is trusted; only for in-process tools that construct the service directly).
+        self.directory = directory
         self.tz = ZoneInfo(timezone)
         self.clock = clock or (lambda: datetime.now(UTC))
         self.outbox = Outbox(SOURCE)
@@ -310,22 +316,33 @@ class ScoringService:
         authorize(principal, "scoring.metrics.write")
         if not values:
             raise InvalidArgument("at least one value is required", field="values")
+        resolved: list[MetricInput] = []
         for i, v in enumerate(values):
-            for name in ("employee_id", "org_unit", "metric", "source"):
+            for name in ("employee_id", "metric", "source"):
                 if not getattr(v, name):
                     raise InvalidArgument("is required", field=f"values[{i}].{name}")
             parse_period(v.period, f"values[{i}].period")
             if v.mode not in ("set", "add"):
                 raise InvalidArgument("must be set or add", field=f"values[{i}].mode")
+            if self.directory is not None:  # who the employee is: the directory's word, never the request's
+                e = self.directory.resolve(
+                    v.employee_id, org_unit=v.org_unit, role=v.role, field=f"values[{i}]"
+                )
+                v = replace(v, org_unit=e.org_unit, role=v.role or e.role)
+            if not v.org_unit:
+                raise InvalidArgument("is required", field=f"values[{i}].org_unit")
+            authorize(principal, "scoring.metrics.write", DataOwner(v.employee_id, v.org_unit))
+            resolved.append(v)
+        values = resolved
         now = self.clock()
+        fp = idempotency.fingerprint(values) if request_id else None
         with self.db.session() as session:
-            if request_id:
-                done = session.execute(
-                    select(t.metric_requests.c.recorded).where(t.metric_requests.c.request_id == request_id)
-                ).scalar()
-                if done is not None:
-                    return int(done)
-                session.execute(insert(t.metric_requests).values(request_id=request_id, recorded=len(values)))
+            done = idempotency.replayed(session, SOURCE, "RecordMetrics", request_id, fingerprint=fp)
+            if done is not None:
+                return int(done)
+            idempotency.remember(
+                session, SOURCE, "RecordMetrics", request_id, str(len(values)), now, fingerprint=fp
+            )
             session.execute(
                 insert(t.metric_values),
                 [
@@ -725,6 +742,9 @@ class ScoringService:
             row = self._score_row(session, employee_id, period)
             authorize(principal, "scoring.scores.calibrate", DataOwner(employee_id, row.org_unit))
             forbid_self(principal, employee_id, "scoring.scores.calibrate", "calibrate their own score")
+            require_line(
+                self.directory, principal, employee_id, "scoring.scores.calibrate", "calibrate a score"
+            )
             if (
                 request_id
                 and session.execute(

@@ -56,13 +56,6 @@ metric_values = Table(
     Index("ix_metric_values_period_emp", "period", "employee_id"),
 )
 
-metric_requests = Table(
-    "metric_requests",
-    metadata,
-    Column("request_id", String(128), primary_key=True),
-    Column("recorded", Integer, nullable=False),
-)
-
 scores = Table(
     "scores",
     metadata,

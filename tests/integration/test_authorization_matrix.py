@@ -54,6 +54,7 @@ from covenant.services import SERVICES
 from services.authz import (
     ANCHORS,
     CALLER,
+    MANAGERS,
     PEOPLE,
     TEAM_UNIT,
     Rpc,
@@ -114,7 +115,10 @@ def _seed(w: World) -> None:
     create_in_identity(
         w.channel("identity"),
         admin,
-        [employee(o.employee_id, o.org_unit, "credit_officer") for o in PEOPLE.values()],
+        [
+            employee(o.employee_id, o.org_unit, "credit_officer", manager_id=MANAGERS.get(t, ""))
+            for t, o in PEOPLE.items()
+        ],
     )
     ident = identity_service_pb2_grpc.IdentityServiceStub(w.channel("identity"))
     ident.CreateAccount(

@@ -39,7 +39,7 @@ def svc(db_url: str, tmp_path: Path) -> Iterator[RunningService]:
         "commitments", db_url=db_url, data_dir=tmp_path, env={"COVENANT_SCHEDULER_INTERVAL_SECONDS": "3600"}
     ) as s:
         # the employees promises are made about, as identity describes them
-        publish_employees(s, [employee(e, TEAM, "credit_officer") for e in ("E1", "E2")])
+        publish_employees(s, [employee(e, TEAM, "credit_officer", manager_id="L1") for e in ("E1", "E2")])
         yield s
 
 

@@ -41,7 +41,9 @@ def svc(db_url: str, tmp_path: Path) -> Iterator[RunningService]:
     with running_service(
         "commitments", db_url=db_url, data_dir=tmp_path, env={"COVENANT_SCHEDULER_INTERVAL_SECONDS": "3600"}
     ) as s:
-        publish_employees(s, [directory_entry("E1", "/hq/b1/t1", "credit_officer")])  # as identity does
+        publish_employees(
+            s, [directory_entry("E1", "/hq/b1/t1", "credit_officer", manager_id="L1")]
+        )  # as identity does
         yield s
 
 
@@ -50,7 +52,9 @@ def _stub(svc: RunningService) -> commitments_pb2_grpc.CommitmentsServiceStub:
 
 
 def _create(svc: RunningService, created: datetime, loan: str = "L-1", employee: str = "E1") -> pb.Commitment:
-    publish_employees(svc, [directory_entry(employee, "/hq/b1/t1", "credit_officer")])  # as identity does
+    publish_employees(
+        svc, [directory_entry(employee, "/hq/b1/t1", "credit_officer", manager_id="L1")]
+    )  # as identity does
     token = svc.tokens.user(employee, "/hq/b1/t1", REP)
     return _stub(svc).CreateCommitment(
         pb.CreateCommitmentRequest(

@@ -16,6 +16,7 @@ import yaml
 from covenant.compliance.v1 import compliance_pb2 as pb
 from covenant.compliance.v1 import compliance_pb2_grpc
 from covenant.grpc.testing import RunningService, bearer, running_service
+from tests.support.directory import employee, publish_employees
 
 TEAM = "/hq/futian/team-01"
 PACK = yaml.safe_load(
@@ -39,6 +40,8 @@ REASONS = [
 @pytest.fixture
 def svc(db_url: str, tmp_path: Path) -> Iterator[RunningService]:
     with running_service("compliance", db_url=db_url, data_dir=tmp_path) as s:
+        people = [f"E{n}" for n in range(100)]
+        publish_employees(s, [employee(e, TEAM, "sales_rep") for e in people])  # as identity does
         yield s
 
 

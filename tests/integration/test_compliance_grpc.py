@@ -24,6 +24,7 @@ from covenant.events.v1 import event_pb2, event_pb2_grpc
 from covenant.grpc.testing import RunningService, TestTokens, bearer, running_service
 from covenant.rules.v1 import rule_pack_service_pb2 as rpb
 from covenant.rules.v1 import rule_pack_service_pb2_grpc
+from tests.support.directory import employee, publish_employees
 
 TEAM = "/hq/futian/team-01"
 OFFICER = {"compliance.*.*": "all"}
@@ -42,6 +43,8 @@ def ts(value: datetime) -> Timestamp:
 @pytest.fixture
 def svc(db_url: str, tmp_path: Path) -> Iterator[RunningService]:
     with running_service("compliance", db_url=db_url, data_dir=tmp_path) as s:
+        people = [employee(f"E{i}", TEAM, "sales_rep") for i in range(1, 10)]
+        publish_employees(s, people)  # as identity does
         yield s
 
 
@@ -157,6 +160,12 @@ def test_case_cannot_go_open_to_resolved_without_an_owner(svc: RunningService) -
     stub(svc).TransitionCase(ack, metadata=officer(svc))
     replay = stub(svc).TransitionCase(ack, metadata=officer(svc))  # idempotent: not applied twice
     assert replay.state == "ACKNOWLEDGED"
+    reused = pb.TransitionCaseRequest(name=name, state="ACKNOWLEDGED", owner="C2", request_id="r-1")
+    with pytest.raises(grpc.RpcError) as err:
+        stub(svc).TransitionCase(reused, metadata=officer(svc))  # the id names one request (AIP-155)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "request_id" in (
+        err.value.details() or ""
+    )
     stub(svc).AddCaseComment(
         pb.AddCaseCommentRequest(name=name, comment="called the rep"), metadata=officer(svc)
     )
@@ -427,6 +436,7 @@ def test_bad_input_names_the_field_and_changes_nothing(svc: RunningService) -> N
 def test_the_scheduler_worker_runs_the_behaviour_rules(tmp_path: Path, sqlite_url: str) -> None:
     env = {"COVENANT_COMPLIANCE_SCHEDULE_SECONDS": "0.2"}
     with running_service("compliance", db_url=sqlite_url, data_dir=tmp_path, env=env) as s:
+        publish_employees(s, [employee("E1", TEAM, "sales_rep")])  # as identity does
         stub(s).RecordClientActivity(
             pb.RecordClientActivityRequest(
                 employee_id="E1",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -51,7 +52,7 @@ def test_chassis_rules_and_service_histories_each_have_their_version_table(
     migrate(db_url, "demo", service_dir)
     migrate(db_url, "demo", service_dir)  # idempotent: a second run changes nothing and does not fail
     versions = _versions(db_url)
-    assert versions["alembic_version_chassis"] == ["chassis_0002"]
+    assert versions["alembic_version_chassis"] == ["chassis_0003"]
     assert versions["alembic_version"] == ["demo_0001"]
     if (RULES_DIR / "versions").is_dir():
         assert len(versions["alembic_version_rules"]) == 1
@@ -122,3 +123,63 @@ def test_service_migrations_match_storage_metadata(db_url: str, service: str) ->
     metadata = importlib.import_module(f"services.{service}.storage").metadata
     migrate(db_url, service, migrations_dir)
     assert schema_diff(db_url, metadata) == []
+
+
+NEW_IDEMPOTENCY_REVISIONS = {
+    "identity": (
+        "0002_identity_idempotency_to_chassis.py",
+        "INSERT INTO identity_idempotency (request_id, method, result, created_at) "
+        "VALUES ('r1', 'CreateEmployee', 'E1', :at)",
+        [("identity", "CreateEmployee", "r1", "E1")],
+    ),
+    "compliance": (
+        "0005_compliance_requests_to_chassis.py",
+        "INSERT INTO compliance_requests (request_id, method, result, at) VALUES "
+        "('transition:r1', 'TransitionCase', '{\"case\": \"cases/1\"}', :at), "
+        "('activity:a:1', 'RecordClientActivity', '{}', :at)",
+        [
+            ("compliance", "RecordClientActivity", "a:1", "{}"),
+            ("compliance", "TransitionCase", "r1", '{"case": "cases/1"}'),
+        ],
+    ),
+    "scoring": (
+        "0004_scoring_metric_requests_to_chassis.py",
+        "INSERT INTO metric_requests (request_id, recorded) VALUES ('r1', 3)",
+        [("scoring", "RecordMetrics", "r1", "3")],
+    ),
+}
+
+
+@pytest.mark.parametrize("service", sorted(NEW_IDEMPOTENCY_REVISIONS))
+def test_request_id_tables_move_into_the_chassis_idempotency_table(
+    db_url: str, service: str, tmp_path: Path
+) -> None:
+    """A database at the revision before the move keeps its recorded request ids after upgrading."""
+    new_file, seed_sql, expected = NEW_IDEMPOTENCY_REVISIONS[service]
+    real = REPO / "services" / service / "migrations"
+    before = tmp_path / "before"
+    (before / "versions").mkdir(parents=True)
+    for f in sorted((real / "versions").glob("[0-9]*.py")):
+        if f.name >= new_file:
+            break
+        (before / "versions" / f.name).write_text(f.read_text())
+    migrate(db_url, service, before)
+    db = Database(db_url)
+    try:
+        with db.session() as s:
+            s.execute(text(seed_sql), {"at": datetime(2026, 3, 2, 9, 0, tzinfo=UTC)})
+    finally:
+        db.dispose()
+    migrate(db_url, service, real)
+    db = Database(db_url)
+    try:
+        with db.session() as s:
+            rows = s.execute(
+                text("SELECT service, method, request_id, response FROM idempotency ORDER BY method")
+            ).all()
+            assert [tuple(r) for r in rows] == expected
+        assert not {"identity_idempotency", "compliance_requests", "metric_requests"} & set(
+            inspect(db.engine).get_table_names()
+        )
+    finally:
+        db.dispose()

@@ -22,6 +22,7 @@ from covenant.grpc.testing import RunningService, bearer, running_service
 from covenant.points.v1 import points_pb2 as pb
 from covenant.points.v1 import points_pb2_grpc
 from covenant.services import EMITS, SUBSCRIBERS, emits, sources_of
+from tests.support.directory import employee, publish_employees
 
 TEAM = "/hq/futian/team-01"
 # What the shipped role pack gives every service account: delivery rights on every consumer.
@@ -129,6 +130,7 @@ def test_a_source_system_cannot_post_covenant_event_types_as_business_events(svc
 
 
 def test_a_covenant_service_cannot_pose_as_a_source_system(svc: RunningService) -> None:
+    publish_employees(svc, [employee("E1", TEAM, "credit_officer")])  # as identity does
     attendance = bearer(svc.tokens.service("attendance", SERVICE_GRANTS))  # the shipped service role
     stub = points_pb2_grpc.PointsServiceStub(svc.channel)
     sale = pb.BusinessEvent(id="x-1", type="loan_completed", employee_id="E1", org_unit=TEAM)

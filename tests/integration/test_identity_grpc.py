@@ -217,3 +217,27 @@ def test_roles_come_from_the_role_pack_and_check_permission(org: Org) -> None:
         timeout=10,
     )
     assert (check.allowed, check.scope) == (False, "team")
+
+
+def test_a_retried_create_employee_replays_and_a_reused_request_id_is_refused(org: Org) -> None:
+    def create(name: str) -> org_pb2.Employee:
+        e = org_pb2.Employee(employee_id="E9", display_name=name, org_unit="/hq/b1/t2")
+        req = org_pb2.CreateEmployeeRequest(employee=e, request_id="hire-E9")
+        return org.stub.CreateEmployee(req, metadata=org.admin, timeout=10)
+
+    assert create("Nine").employee_id == "E9"
+    assert create("Nine").display_name == "Nine"  # the retry replays; no ALREADY_EXISTS
+    err = _code(
+        org.stub.CreateEmployee,
+        org_pb2.CreateEmployeeRequest(
+            employee=org_pb2.Employee(employee_id="E9", display_name="Other", org_unit="/hq/b1/t2"),
+            request_id="hire-E9",
+        ),
+        metadata=org.admin,
+    )
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and "request_id" in (err.details() or "")
+    unit = org_pb2.CreateOrgUnitRequest(
+        org_unit=org_pb2.OrgUnit(path="/hq/b2", display_name="b2"), request_id="u"
+    )
+    assert org.stub.CreateOrgUnit(unit, metadata=org.admin, timeout=10).path == "/hq/b2"
+    assert org.stub.CreateOrgUnit(unit, metadata=org.admin, timeout=10).path == "/hq/b2"

@@ -32,8 +32,14 @@ def ts(value: datetime) -> Timestamp:
 @pytest.fixture
 def svc(db_url: str, tmp_path: Path) -> Iterator[RunningService]:
     with running_service("points", db_url=db_url, data_dir=tmp_path) as s:
-        people = ["E1", "E2", "ME"] + [f"R{i:02d}" for i in range(20)] + [f"P{i:02d}" for i in range(40)]
-        publish_employees(s, [employee(e, TEAM, "wealth_adviser") for e in people])  # as identity does
+        people = (
+            ["E1", "E2", "ME", "A", "B", "C", "D"]
+            + [f"R{i:02d}" for i in range(20)]
+            + [f"P{i:02d}" for i in range(40)]
+        )
+        publish_employees(
+            s, [employee(e, TEAM, "wealth_adviser", manager_id="L1") for e in people]
+        )  # as identity does
         yield s
 
 

@@ -15,6 +15,7 @@ import pytest
 from covenant.grpc.testing import RunningService, bearer, running_service
 from covenant.scoring.v1 import scoring_pb2 as pb
 from covenant.scoring.v1 import scoring_pb2_grpc
+from tests.support.directory import employee, publish_employees
 
 HR = {"scoring.*.*": "all"}
 ROLE = "credit_officer"
@@ -25,6 +26,9 @@ VISITS, OVERDUE = 0.004, -0.5  # planted: conversion per verified visit, per uni
 @pytest.fixture
 def svc(db_url: str, tmp_path: Path) -> Iterator[RunningService]:
     with running_service("scoring", db_url=db_url, data_dir=tmp_path) as s:
+        people = [employee(f"C{i:03d}", f"/hq/futian/team-0{i % 2 + 1}", ROLE) for i in range(100)]
+        people += [employee(f"F{i:02d}", "/hq/futian/team-01", ROLE) for i in range(20)]
+        publish_employees(s, people)  # as identity does
         yield s
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from covenant.grpc.testing import RunningService, bearer, running_service
 from covenant.scoring.v1 import scoring_pb2 as pb
 from covenant.scoring.v1 import scoring_pb2_grpc
+from tests.support.directory import employee, publish_employees
 
 HR = {"scoring.*.*": "all"}
 TEAM = "/hq/futian/team-01"
@@ -21,6 +22,8 @@ TEAM = "/hq/futian/team-01"
 @pytest.fixture
 def svc(db_url: str, tmp_path: Path) -> Iterator[RunningService]:
     with running_service("scoring", db_url=db_url, data_dir=tmp_path) as s:
+        people = [employee(f"E{i}", TEAM, "collector", manager_id="L1") for i in range(1, 10)]
+        publish_employees(s, people)  # as identity does
         yield s
 
 
@@ -177,3 +180,28 @@ def test_scores_page_by_keyset_in_rank_order(svc: RunningService) -> None:
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "page_token" in (
         err.value.details() or ""
     )
+
+
+def test_a_retried_record_metrics_adds_once_and_a_reused_request_id_is_refused(svc: RunningService) -> None:
+    md = bearer(svc.tokens.user("HR1", "/hq", HR))
+
+    def add(value: str) -> pb.RecordMetricsResponse:
+        v = pb.MetricValue(
+            employee_id="E1",
+            org_unit=TEAM,
+            role="collector",
+            period="2026-10",
+            metric="calls",
+            value=value,
+            mode="add",
+            source="dialer",
+        )
+        return stub(svc).RecordMetrics(pb.RecordMetricsRequest(values=[v], request_id="batch-1"), metadata=md)
+
+    assert add("5").recorded == 1
+    assert add("5").recorded == 1  # the retry replays the recorded response
+    with svc.host.ctx.db.session() as s:  # type: ignore[union-attr]
+        assert s.execute(text("SELECT COUNT(*) FROM metric_values WHERE metric = 'calls'")).scalar() == 1
+    with pytest.raises(grpc.RpcError) as err:
+        add("6")
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "request_id" in err.value.details()

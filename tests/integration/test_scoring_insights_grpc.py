@@ -18,6 +18,7 @@ from covenant.db.scratch import scratch_database
 from covenant.grpc.testing import RunningService, bearer, running_service
 from covenant.scoring.v1 import scoring_pb2 as pb
 from covenant.scoring.v1 import scoring_pb2_grpc
+from tests.support.directory import employee, publish_employees
 
 PG_URL = os.environ.get("COVENANT_TEST_PG_URL", "")
 HR = {"scoring.*.*": "all"}
@@ -61,6 +62,7 @@ def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory)
 @pytest.fixture(scope="module")
 def svc(tmp_path_factory: pytest.TempPathFactory, db: str) -> Iterator[RunningService]:
     with running_service("scoring", db_url=db, data_dir=tmp_path_factory.mktemp("insights")) as s:
+        publish_employees(s, [employee(rep(i)[0], rep(i)[1], ROLE) for i in range(40)])  # as identity does
         md = bearer(s.tokens.user("HR1", "/hq", HR))
         stub = scoring_pb2_grpc.ScoringServiceStub(s.channel)
         kpis = [

@@ -53,6 +53,7 @@ def attendance(db_url: str, tmp_path: Path) -> Iterator[RunningService]:
 @pytest.fixture
 def compliance(db_url: str, tmp_path: Path) -> Iterator[RunningService]:
     with running_service("compliance", db_url=db_url, data_dir=tmp_path / "c") as s:
+        publish_employees(s, [employee("E1", TEAM, "credit_officer")])  # as identity does
         yield s
 
 

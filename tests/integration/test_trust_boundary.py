@@ -40,12 +40,16 @@ TEAM1, TEAM2, RURAL = "/hq/city/team-1", "/hq/city/team-2", "/hq/rural/team-1"
 MALL = (22.5333, 114.0453)
 AT_250_M = (MALL[0] + 250 / 111_195, MALL[1])  # 250 m north of the client
 PEOPLE = [
-    employee("L1", TEAM1, "team_lead"),
+    employee("M1", "/hq/city", "branch_manager", "credit_officer"),
+    employee("L1", TEAM1, "team_lead", "credit_officer", manager_id="M1"),
+    employee("L3", TEAM1, "team_lead", manager_id="M1"),  # a second lead in the same unit
     employee("R1", TEAM1, "credit_officer", manager_id="L1"),
     employee("R4", TEAM1, "credit_officer", manager_id="L1"),
+    employee("R5", TEAM1, "credit_officer", manager_id="L3"),  # same unit as L1's people, L3's report
     employee("R2", TEAM2, "credit_officer"),
     employee("R3", RURAL, "credit_officer"),
     employee("CO1", "/hq", "compliance"),
+    employee("CA1", TEAM1, "compliance_analyst", manager_id="CO1"),  # reports to the compliance officer
     employee("HR1", "/hq", "hr"),
 ]
 
@@ -297,9 +301,16 @@ def test_a_lead_cannot_approve_nor_fulfil_their_own_redemption(p: RunningPlatfor
             "points.rewards.approve",
             "own redemption",
         )
-    peer = as_role(p, "L2", TEAM1, "team_lead")  # another lead of the same team may approve it
+    peer = as_role(p, "L3", TEAM1, "team_lead")  # a peer lead of the same unit is not in L1's line
+    denied(
+        lambda: pts.ApproveRedemption(ppb.RedemptionActionRequest(redemption_id=r.id), metadata=peer),
+        grpc.StatusCode.PERMISSION_DENIED,
+        "points.rewards.approve",
+        "chain of command",
+    )
+    boss = as_role(p, "M1", "/hq/city", "branch_manager")  # L1's own manager may
     assert (
-        pts.ApproveRedemption(ppb.RedemptionActionRequest(redemption_id=r.id), metadata=peer).state
+        pts.ApproveRedemption(ppb.RedemptionActionRequest(redemption_id=r.id), metadata=boss).state
         == "APPROVED"
     )
 
@@ -427,3 +438,154 @@ def test_hr_cannot_reset_an_account_with_rights_hr_does_not_hold(p: RunningPlatf
         grpc.StatusCode.PERMISSION_DENIED,
         "identity.roles.assign",
     )
+
+
+# -- chain of command: actor x subject relation x action --------------------------------------------------
+PERIOD = "2026-11"
+BANNED = "这个产品保本保息，放心买"
+# (actor, the actor's unit, role, subject, relation, what the call must end in: "ok", or the words a
+# PERMISSION_DENIED must carry). L1 leads R1; R5 is L3's report in the same unit; M1 is L1's and L3's manager.
+CHAIN = [
+    ("L1", TEAM1, "team_lead", "L1", "self", "their own"),
+    ("L1", TEAM1, "team_lead", "R1", "own report", "ok"),
+    ("L1", TEAM1, "team_lead", "R5", "same unit, another lead's report", "chain of command"),
+    ("L1", TEAM1, "team_lead", "R2", "other team", "scope"),
+    ("L1", TEAM1, "team_lead", "R3", "other unit", "scope"),
+    ("M1", "/hq/city", "branch_manager", "M1", "self", "their own"),
+    ("M1", "/hq/city", "branch_manager", "R1", "report's report", "ok"),
+    ("M1", "/hq/city", "branch_manager", "R5", "report's report", "ok"),
+    ("M1", "/hq/city", "branch_manager", "R2", "in the subtree, not in the line", "chain of command"),
+    ("M1", "/hq/city", "branch_manager", "R3", "other unit", "scope"),
+]
+ACTIONS = ("adjust points", "approve redemption", "extend commitment", "calibrate score")
+
+
+@pytest.fixture(scope="module")
+def chain_world(p: RunningPlatform) -> dict[tuple[str, str], str]:
+    """One redemption, commitment and score per subject, created by source systems and admins."""
+    from covenant.scoring.v1 import scoring_pb2 as spb
+    from covenant.scoring.v1 import scoring_pb2_grpc
+
+    admin, system = bearer(p.tokens.admin()), bearer(p.tokens.service("crm"))
+    pts = points_pb2_grpc.PointsServiceStub(p["points"].channel)
+    com = commitments_pb2_grpc.CommitmentsServiceStub(p["commitments"].channel)
+    sc = scoring_pb2_grpc.ScoringServiceStub(p["scoring"].channel)
+    pts.CreateRewardItem(
+        ppb.CreateRewardItemRequest(item=ppb.RewardItem(id="mug", name="mug", cost=1, stock=1000)),
+        metadata=admin,
+    )
+    made: dict[tuple[str, str], str] = {}
+    for e in sorted({row[3] for row in CHAIN}):
+        pts.AdjustPoints(
+            ppb.AdjustPointsRequest(employee_id=e, points=50, reason="seed", request_id=f"chain-{e}"),
+            metadata=system,
+        )
+    for actor, _, _, e, _, _ in CHAIN:  # one of each per actor and subject: each cell starts fresh
+        made[f"{actor}-{e}", "redemption"] = pts.RedeemReward(
+            ppb.RedeemRewardRequest(item_id="mug", employee_id=e), metadata=admin
+        ).id
+        made[f"{actor}-{e}", "commitment"] = com.CreateCommitment(
+            cpb.CreateCommitmentRequest(
+                template_id="loan_disbursal_3d",
+                employee_id=e,
+                client_id="C9",
+                correlation_value=f"CH-{actor}-{e}",
+            ),
+            metadata=system,
+        ).name
+    for e in sorted({row[3] for row in CHAIN}):
+        value = spb.MetricValue(
+            employee_id=e,
+            role="credit_officer",
+            period=PERIOD,
+            metric="verified_visits",
+            value="9",
+            source="crm",
+        )
+        sc.RecordMetrics(spb.RecordMetricsRequest(values=[value]), metadata=system)
+    sc.ComputeScores(spb.ComputeScoresRequest(period=PERIOD, org_unit="/hq"), metadata=system)
+    return made
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+@pytest.mark.parametrize(
+    ("actor", "unit", "role", "subject", "relation", "outcome"), CHAIN, ids=[f"{r[0]}-{r[4]}" for r in CHAIN]
+)
+def test_a_lead_acts_only_on_people_in_their_own_line(
+    p: RunningPlatform,
+    chain_world: dict[tuple[str, str], str],
+    action: str,
+    actor: str,
+    unit: str,
+    role: str,
+    subject: str,
+    relation: str,
+    outcome: str,
+) -> None:
+    from covenant.scoring.v1 import scoring_pb2 as spb
+    from covenant.scoring.v1 import scoring_pb2_grpc
+
+    md = as_role(p, actor, unit, role)
+    later = ts(datetime.now(UTC) + timedelta(days=10))
+    calls: dict[str, tuple[str, Callable[[], object]]] = {
+        "adjust points": (
+            "points.ledger.adjust",
+            lambda: points_pb2_grpc.PointsServiceStub(p["points"].channel).AdjustPoints(
+                ppb.AdjustPointsRequest(employee_id=subject, points=1, reason="chain"), metadata=md
+            ),
+        ),
+        "approve redemption": (
+            "points.rewards.approve",
+            lambda: points_pb2_grpc.PointsServiceStub(p["points"].channel).ApproveRedemption(
+                ppb.RedemptionActionRequest(redemption_id=chain_world[f"{actor}-{subject}", "redemption"]),
+                metadata=md,
+            ),
+        ),
+        "extend commitment": (
+            "commitments.commitments.extend",
+            lambda: commitments_pb2_grpc.CommitmentsServiceStub(p["commitments"].channel).ExtendCommitment(
+                cpb.ExtendCommitmentRequest(
+                    name=chain_world[f"{actor}-{subject}", "commitment"], new_deadline=later, reason="chain"
+                ),
+                metadata=md,
+            ),
+        ),
+        "calibrate score": (
+            "scoring.scores.calibrate",
+            lambda: scoring_pb2_grpc.ScoringServiceStub(p["scoring"].channel).CalibrateScore(
+                spb.CalibrateScoreRequest(employee_id=subject, period=PERIOD, adjustment="1", reason="chain"),
+                metadata=md,
+            ),
+        ),
+    }
+    permission, call = calls[action]
+    if outcome == "ok":
+        call()
+    else:
+        denied(call, grpc.StatusCode.PERMISSION_DENIED, permission, outcome)
+
+
+@pytest.mark.parametrize(
+    ("subject", "outcome"),
+    [("CO1", "themselves"), ("CA1", "independence"), ("R2", "ok")],
+    ids=["self", "own report", "someone else"],
+)
+def test_nobody_handles_a_compliance_case_about_someone_who_reports_to_them(
+    p: RunningPlatform, subject: str, outcome: str
+) -> None:
+    comp = compliance_pb2_grpc.ComplianceServiceStub(p["compliance"].channel)
+    scan = comp.ScanText(
+        kpb.ScanTextRequest(text_id=f"chain-{subject}", employee_id=subject, channel="chat", text=BANNED),
+        metadata=bearer(p.tokens.service("chat-archive")),
+    )
+    officer = as_role(p, "CO1", "/hq", "compliance_officer")
+
+    def call() -> kpb.Case:
+        return comp.TransitionCase(
+            kpb.TransitionCaseRequest(name=scan.cases[0], state="ACKNOWLEDGED", owner="CO1"), metadata=officer
+        )
+
+    if outcome == "ok":
+        assert call().state == "ACKNOWLEDGED"
+    else:
+        denied(call, grpc.StatusCode.PERMISSION_DENIED, "compliance.cases.manage", outcome)

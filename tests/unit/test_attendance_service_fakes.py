@@ -48,7 +48,9 @@ def store() -> FakeAttendanceStore:
 
 @pytest.fixture
 def svc(rules: RuleRuntime, store: FakeAttendanceStore) -> AttendanceService:
-    return AttendanceService(None, rules, clock=lambda: AT + timedelta(hours=1), stores=store.unit)  # type: ignore[arg-type]
+    return AttendanceService(
+        None, rules, clock=lambda: AT + timedelta(hours=1), directory=None, stores=store.unit
+    )  # type: ignore[arg-type]
 
 
 def ping(where: tuple[float, float], at: datetime = AT, employee: str = "E1", mock: bool = False) -> PingIn:

@@ -115,3 +115,38 @@ def test_holding_rights_means_at_least_as_widely() -> None:
     assert holds_all(lead, {"points.ledger.read": Scope.ALL}) == "points.ledger.read"
     admin = Principal("users/admin", permissions={"*": "all"})
     assert holds_all(admin, {"*": Scope.ALL, "scoring.*.*": Scope.ALL}) is None
+
+
+def test_identity_down_fails_closed_and_fast_for_the_down_window() -> None:
+    now = [0.0]
+    identity = Identity()
+    identity.up = False
+    d = Directory(identity, down_seconds=2, clock=lambda: now[0])
+    with pytest.raises(Unavailable):
+        d.resolve("E1")
+    with pytest.raises(Unavailable, match="not retried"):  # no second wait on identity
+        d.resolve("L1")
+    assert identity.calls == ["E1"]
+    identity.up = True
+    now[0] = 2.5
+    assert d.resolve("L1").org_unit == "/hq/b1/t1" and identity.calls == ["E1", "L1"]
+
+
+def test_line_grants_reach_only_the_callers_reports_and_remit_grants_pass() -> None:
+    from covenant.auth.directory import forbid_line, require_line
+
+    d = Directory(Identity())
+
+    def user(eid: str, scope: str) -> Principal:
+        return Principal(f"users/{eid}", employee_id=eid, org_unit="/hq/b1/t1", permissions={"p.x.y": scope})
+
+    require_line(d, user("L1", "team"), "E1", "p.x.y", "adjust points")  # a direct report
+    require_line(d, user("M1", "subtree"), "L1", "p.x.y", "adjust points")
+    with pytest.raises(PermissionDenied, match="chain of command") as err:
+        require_line(d, user("L9", "team"), "E1", "p.x.y", "adjust points")  # same unit, not their report
+    assert "p.x.y" in err.value.message
+    require_line(d, user("HR", "all"), "E1", "p.x.y", "adjust points")  # a remit, not line authority
+    require_line(None, user("L9", "team"), "E1", "p.x.y", "adjust points")  # no directory: tools
+    forbid_line(d, user("C1", "subtree"), "E1", "p.x.y", "handle a case")
+    with pytest.raises(PermissionDenied, match="independence"):
+        forbid_line(d, user("L1", "subtree"), "E1", "p.x.y", "handle a case")

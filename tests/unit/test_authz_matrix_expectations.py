@@ -121,3 +121,18 @@ def test_a_covenant_service_account_is_refused_a_source_systems_rpc() -> None:
     crm = Principal("serviceAccounts/crm", kind="service", permissions=parse_permissions(["*"]))
     assert not expected(own, check, None)
     assert expected(crm, check, None)
+
+
+def test_line_checks_follow_the_chain_of_command() -> None:
+    from covenant.auth.principal import DataOwner
+
+    mate = DataOwner("MATE", "/hq")
+    lead = user("points.ledger.adjust:team")
+    require = RpcCheck("points.ledger.adjust", About.EMPLOYEE, own="deny", line="require")
+    assert expected(lead, require, mate, reports=True)
+    assert not expected(lead, require, mate, reports=False)  # in the unit, not in the line
+    assert expected(user("points.ledger.adjust:all"), require, mate, reports=False)  # a remit, not a line
+    forbid = RpcCheck("compliance.cases.manage", About.EMPLOYEE, own="deny", line="forbid")
+    officer = user("compliance.cases.manage:all")
+    assert expected(officer, forbid, mate, reports=False)
+    assert not expected(officer, forbid, mate, reports=True)

@@ -46,7 +46,7 @@ def store() -> FakeComplianceStore:
 
 @pytest.fixture
 def svc(rules: RuleRuntime, store: FakeComplianceStore) -> ComplianceService:
-    return ComplianceService(None, rules, clock=lambda: NOW, stores=store.unit)  # type: ignore[arg-type]
+    return ComplianceService(None, rules, clock=lambda: NOW, directory=None, stores=store.unit)  # type: ignore[arg-type]
 
 
 def text(tid: str, body: str, channel: str = "call", at: datetime = NOW, **kw: str) -> TextIn:
@@ -118,6 +118,9 @@ def test_case_transitions_need_an_owner_and_a_closing_comment_and_replay_once(
     assert (svc.get_case(OFFICER, name).state, store.state.cases[name[6:]]["owner"]) == ("OPEN", "")
     svc.transition(OFFICER, name, "ACKNOWLEDGED", "C1", "", "r-1")
     assert svc.transition(OFFICER, name, "ACKNOWLEDGED", "C1", "", "r-1").state == "ACKNOWLEDGED"
+    with pytest.raises(InvalidArgument) as reused:  # the request id names one request (AIP-155)
+        svc.transition(OFFICER, name, "ACKNOWLEDGED", "C2", "", "r-1")
+    assert reused.value.field == "request_id"
     svc.comment(OFFICER, name, "called the rep")
     with pytest.raises(InvalidArgument) as err:
         svc.transition(OFFICER, name, "RESOLVED", "", "")

@@ -43,7 +43,9 @@ def store() -> FakePointsStore:
 
 @pytest.fixture
 def svc(rules: RuleRuntime, store: FakePointsStore) -> PointsService:
-    return PointsService(None, rules, clock=lambda: DAY + timedelta(days=2), stores=store.unit)  # type: ignore[arg-type]
+    return PointsService(
+        None, rules, clock=lambda: DAY + timedelta(days=2), directory=None, stores=store.unit
+    )  # type: ignore[arg-type]
 
 
 def ev(eid: str, etype: str, employee: str = "E1", at: datetime = DAY, **data: object) -> EventIn:

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from covenant.auth.principal import DataOwner, Principal
+from covenant.auth.principal import DataOwner, Principal, Scope
 from covenant.errors import FailedPrecondition, InvalidArgument, PermissionDenied, Unavailable
 
 EMPLOYEE_CHANGED = "identity.employee.changed"
@@ -87,12 +87,18 @@ class Directory:
         *,
         ttl_seconds: float = 300.0,
         negative_ttl_seconds: float = 5.0,
+        down_seconds: float = 2.0,
         trust_requests: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._fetch = fetch
         self.ttl = ttl_seconds
         self.negative_ttl = negative_ttl_seconds
+        # After identity failed to answer, uncached look-ups fail at once for this long (fail closed and
+        # fast: no worker waits out another timeout while identity is down).
+        self.down_seconds = down_seconds
+        self._down_until = float("-inf")
+        self._down_reason = ""
         self.trust_requests = trust_requests
         self._clock = clock
         self._lock = threading.Lock()
@@ -136,11 +142,18 @@ class Directory:
             return hit[0]
         if self._fetch is None:
             raise Unavailable("no directory is configured: identity attributes cannot be looked up")
+        if now < self._down_until:
+            raise Unavailable(f"{self._down_reason} (not retried for {self.down_seconds:g} s)")
         try:
             entry: DirectoryEntry | None = self._fetch(employee_id)
             expiry = now + self.ttl
         except NotInDirectory:
             entry, expiry = None, now + self.negative_ttl
+        except Unavailable as exc:
+            with self._lock:
+                self._down_until = self._clock() + self.down_seconds
+                self._down_reason = exc.message
+            raise
         with self._lock:
             current = self._cache.get(employee_id)
             if current is None or current[1] != float("inf"):  # an event that raced in wins
@@ -182,6 +195,20 @@ class Directory:
             seen.add(entry.manager_id)
             entry = self.find(entry.manager_id)
         return tuple(chain)
+
+    def reports_to(self, employee_id: str, manager_id: str) -> bool:
+        """Whether ``manager_id`` is in ``employee_id``'s manager chain; the walk stops where it is found,
+        so only the entries below the caller are looked up."""
+        seen = {employee_id}
+        entry = self.find(employee_id)
+        while entry is not None and entry.manager_id and entry.manager_id not in seen:
+            if entry.manager_id == manager_id:
+                return True
+            if len(seen) > MAX_CHAIN:
+                break
+            seen.add(entry.manager_id)
+            entry = self.find(entry.manager_id)
+        return False
 
     def resolve(
         self,
@@ -229,7 +256,59 @@ class Directory:
         return entry
 
 
-def identity_fetch(channel_for: Callable[[], Any], timeout: float = 3.0) -> Fetch:
+def require_line(
+    directory: Directory | None, principal: Principal, employee_id: str, permission: str, action: str
+) -> None:
+    """Chain of command: a grant scoped to a team or subtree is a line manager's, and it reaches only the
+    people who report to the caller (directly or further down the directory's manager chain).
+
+    Raises PermissionDenied naming ``permission`` when a user whose grant for it is ``team``/``subtree`` is
+    not in ``employee_id``'s manager chain (a lead acting on a peer, on another lead's report in the same
+    unit, or on anyone their org unit merely contains). Remit-wide grants (``all``: HR, service accounts)
+    are not line authority and pass; so does everything when no directory is wired (in-process tools).
+    """
+    if directory is None or principal.kind != "user" or not principal.employee_id:
+        return
+    if principal.scope_for(permission) not in (Scope.TEAM, Scope.SUBTREE):
+        return
+    try:
+        if directory.reports_to(employee_id, principal.employee_id):
+            return
+    except Unavailable:
+        if directory.trust_requests:  # dev mode without identity: requests describe people, as before
+            return
+        raise
+    if directory.trust_requests and directory.find(employee_id) is None:
+        return
+    raise PermissionDenied(
+        permission,
+        f"chain of command: {principal.employee_id} may {action} only for people who report to them, "
+        f"and {employee_id} does not (per the directory)",
+    )
+
+
+def forbid_line(
+    directory: Directory | None, principal: Principal, employee_id: str, permission: str, action: str
+) -> None:
+    """Independence: nobody decides about someone who reports to them (e.g. a compliance case about one
+    of their own people). Raises PermissionDenied naming ``permission`` when the caller is in
+    ``employee_id``'s manager chain."""
+    if directory is None or principal.kind != "user" or not principal.employee_id:
+        return
+    try:
+        reports = directory.reports_to(employee_id, principal.employee_id)
+    except Unavailable:
+        if directory.trust_requests:
+            return
+        raise
+    if reports:
+        raise PermissionDenied(
+            permission,
+            f"independence: {principal.employee_id} may not {action} of {employee_id}, who reports to them",
+        )
+
+
+def identity_fetch(channel_for: Callable[[], Any], timeout: float = 2.0) -> Fetch:
     """A fetch function calling ``IdentityService.GetEmployee`` on the channel ``channel_for()`` returns
     (the service's own channel to identity, which carries its service-account token)."""
 
@@ -263,10 +342,12 @@ def identity_fetch(channel_for: Callable[[], Any], timeout: float = 3.0) -> Fetc
 def directory_for(ctx: Any) -> Directory:
     """The directory a service process uses: identity over its chassis channel; requests are trusted for
     unknown employees only in ``dev`` auth mode."""
-    ttl = float(ctx.settings.env.get("COVENANT_DIRECTORY_TTL_SECONDS", "300"))
+    env = ctx.settings.env
+    ttl = float(env.get("COVENANT_DIRECTORY_TTL_SECONDS", "300"))
     return Directory(
         identity_fetch(lambda: ctx.channel("identity")),
         ttl_seconds=ttl,
+        down_seconds=float(env.get("COVENANT_DIRECTORY_DOWN_SECONDS", "2")),
         trust_requests=ctx.settings.auth_mode == "dev",
     )
 

@@ -62,6 +62,9 @@ class RpcCheck:
     # Source systems only: a Covenant service's own account is refused whatever it holds (it speaks through
     # its events; docs/security.md, "Event provenance").
     sources_only: bool = False
+    # Chain of command (docs/security.md, "Chain of command"): ``"require"``: a team/subtree grant reaches
+    # only people who report to the caller; ``"forbid"``: nobody acts on someone who reports to them.
+    line: str = ""
 
 
 class Target(enum.StrEnum):
@@ -77,8 +80,11 @@ class Target(enum.StrEnum):
 DATA_TARGETS = (Target.OWN, Target.TEAM, Target.OTHER_TEAM, Target.OTHER_UNIT)
 
 
-def expected(principal: Principal, check: RpcCheck, owner: DataOwner | None) -> bool:
-    """Whether ``principal`` may make the call about ``owner``'s data (None for RPCs about nobody)."""
+def expected(
+    principal: Principal, check: RpcCheck, owner: DataOwner | None, *, reports: bool = False
+) -> bool:
+    """Whether ``principal`` may make the call about ``owner``'s data (None for RPCs about nobody);
+    ``reports``: the owner reports to the caller (the caller is in their manager chain)."""
     if check.about is About.PUBLIC or check.about is About.AUTHENTICATED:
         return True
     if check.sources_only and principal.kind == "service" and own_account_of(principal.subject):
@@ -95,7 +101,14 @@ def expected(principal: Principal, check: RpcCheck, owner: DataOwner | None) -> 
         return principal.scope_for(permission) is not None
     if check.about is About.UNIT:
         owner = DataOwner("", owner.org_unit)
-    return can(principal, permission, owner)
+    if not can(principal, permission, owner):
+        return False
+    line_manager = principal.kind == "user" and bool(principal.employee_id)
+    if check.line == "forbid" and line_manager and reports:
+        return False
+    if check.line == "require" and line_manager and not own and not reports:
+        return principal.scope_for(permission) not in (Scope.TEAM, Scope.SUBTREE)
+    return True
 
 
 def _reaches(grant: str, wanted: tuple[str, ...]) -> bool:

@@ -1,4 +1,5 @@
-"""Tables every service database has: the transactional outbox, the consumer inbox, the audit log."""
+"""Tables every service database has: the transactional outbox, the consumer inbox, the audit log, and the
+record of applied request ids."""
 
 from __future__ import annotations
 
@@ -71,4 +72,19 @@ audit_log = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
     Index("ix_audit_subject", "stream", "subject"),
+)
+
+# Mutations a service has applied under a caller's request id (``covenant.db.idempotency``): a retry with the
+# same (service, method, request id) gets the recorded response instead of a second effect.
+idempotency = Table(
+    "idempotency",
+    metadata,
+    Column("service", String(32), primary_key=True),
+    Column("method", String(64), primary_key=True),
+    Column("request_id", String(128), primary_key=True),
+    # sha256 of the request's payload when the caller supplied one; a reuse with another payload is refused.
+    Column("fingerprint", String(64)),
+    Column("response", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_idempotency_created", "service", "created_at"),
 )

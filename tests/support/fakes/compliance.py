@@ -10,6 +10,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
+from covenant.errors import InvalidArgument
 from covenant.events.v1.event_pb2 import Event
 
 
@@ -18,7 +19,8 @@ class _State:
     scans: dict[str, dict[str, Any]] = field(default_factory=dict)
     cases: dict[str, dict[str, Any]] = field(default_factory=dict)
     dwell_anomalies: list[tuple[str, str, datetime]] = field(default_factory=list)  # (employee, day, at)
-    requests: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # (method, request_id) -> (fingerprint, response): the chassis idempotency table of one service
+    requests: dict[tuple[str, str], tuple[str | None, str]] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
     audit_log: list[dict[str, Any]] = field(default_factory=list)
 
@@ -80,12 +82,22 @@ class FakeComplianceStore:
     def update_case(self, case_id: str, values: dict[str, Any]) -> None:
         self._s.cases[case_id].update(values)
 
-    def replayed(self, request_id: str) -> dict[str, Any] | None:
-        return self._s.requests.get(request_id)
+    def replayed(self, method: str, request_id: str, *, fingerprint: str | None = None) -> str | None:
+        # as covenant.db.idempotency.replayed: no id, no replay; another payload under the id is refused
+        if not request_id or (method, request_id) not in self._s.requests:
+            return None
+        recorded, response = self._s.requests[(method, request_id)]
+        if fingerprint is not None and recorded is not None and recorded != fingerprint:
+            raise InvalidArgument(f"was already used for a different {method} request", field="request_id")
+        return response
 
-    def remember(self, request_id: str, method: str, result: dict[str, Any]) -> None:
-        assert request_id not in self._s.requests, "primary key"
-        self._s.requests[request_id] = result
+    def remember(
+        self, method: str, request_id: str, response: str, now: datetime, *, fingerprint: str | None = None
+    ) -> None:
+        if not request_id:
+            return
+        assert (method, request_id) not in self._s.requests, "primary key"
+        self._s.requests[(method, request_id)] = (fingerprint, response)
 
     def emit(self, event: Event) -> None:
         self._s.events.append(event)
