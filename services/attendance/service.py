@@ -22,7 +22,8 @@ import threading
 import time as monotonic_time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -56,6 +57,7 @@ from services.attendance.domain.integrity import IntegrityParams, integrity_find
 from services.attendance.domain.pings import PingIn, normalise_batch, validate_ping, validate_point
 from services.attendance.domain.silence import DirectoryStatus, RosterEntry, field_roster, silent_days
 from services.attendance.domain.stops import Ping, Stop, StopParams, detect_stops, distance_m
+from services.attendance.ports import AttendanceStore
 
 SOURCE = "attendance"
 DEFAULT_PAGE, MAX_PAGE = paging.DEFAULT_PAGE, paging.MAX_PAGE
@@ -158,7 +160,11 @@ class AttendanceService:
         index_refresh_seconds: float = 1.0,
         window_cache_size: int = 20_000,
         directory: Directory | None = None,
+        stores: Callable[[], AbstractContextManager[AttendanceStore]] | None = None,
     ) -> None:
+        """``stores`` opens one unit of work as an ``AttendanceStore`` (default: a SQL session of
+        ``database``); check-ins, silent days and the place index go through it, the other use cases use
+        ``database`` directly."""
         self.db = database
         # Who an employee is (org unit, role) comes from here, never from the ping (None: trust the ping,
         # only for in-process tools and benchmarks that construct the service directly).
@@ -181,6 +187,16 @@ class AttendanceService:
         self._windows: OrderedDict[tuple[str, str], DayTail] = OrderedDict()
         self._silence_checked = ""  # the local day silence was last recorded for
         self._window_cache_size = window_cache_size
+        self.stores = stores or self._sql_store
+
+    @contextmanager
+    def _sql_store(self) -> Iterator[AttendanceStore]:
+        with self.db.session() as s:
+            yield self.store(s)
+
+    def store(self, s: Session) -> db.SqlAttendanceStore:
+        """The storage port over the caller's session."""
+        return db.SqlAttendanceStore(s, self.outbox)
 
     # -- pack parameters (read per evaluation: a newly activated pack applies at once) ---------------
     def param(self, name: str, role: str, org_unit: str, default: Any) -> Any:
@@ -231,9 +247,9 @@ class AttendanceService:
             if self._index is not None and not force and now - self._index_checked < self._index_refresh:
                 return self._index
             since = 0 if self._index is None else self._index_revision
-            with self.db.session() as s:  # read only; the index is built after the session ends
-                changed = self._index is None or db.place_revision_now(s) != since
-                found, rev = db.places_since(s, since) if changed else ([], since)
+            with self.stores() as st:  # read only; the index is built after the unit ends
+                changed = self._index is None or st.place_revision_now() != since
+                found, rev = st.places_since(since) if changed else ([], since)
             if self._index is None:
                 self._index = PlaceIndex(found)
             elif found:
@@ -303,7 +319,7 @@ class AttendanceService:
 
     def _emit(
         self,
-        s: Session,
+        st: AttendanceStore,
         kind: str,
         employee: str,
         org_unit: str,
@@ -311,11 +327,11 @@ class AttendanceService:
         at: datetime,
         data: dict[str, Any],
     ) -> None:
-        self.outbox.add(s, self._event(kind, employee, org_unit, key, at, data))
+        st.emit([self._event(kind, employee, org_unit, key, at, data)])
 
     def _anomaly(
         self,
-        s: Session,
+        st: AttendanceStore,
         kind: str,
         employee: str,
         org_unit: str,
@@ -330,8 +346,7 @@ class AttendanceService:
         """Records an anomaly and its event once (per employee, kind and key); returns 1 when new."""
         provenance = {"rule_id": fired.rule_id, "pack_id": fired.pack_id, "pack_version": fired.pack_version}
         detail = {**data, "reason": fired.params.get("reason", "")}
-        inserted = db.add_anomaly(
-            s,
+        inserted = st.add_anomaly(
             {
                 "employee_id": employee,
                 "org_unit": org_unit,
@@ -348,7 +363,7 @@ class AttendanceService:
         )
         if not inserted:
             return 0
-        self._emit(s, kind, employee, org_unit, key, at, {"day": day, **detail, **provenance})
+        self._emit(st, kind, employee, org_unit, key, at, {"day": day, **detail, **provenance})
         return 1
 
     # -- identity from the directory -----------------------------------------------------------------
@@ -428,17 +443,17 @@ class AttendanceService:
             todo.append((i, item, ping, place))
         if todo:
             packs = self.rules.snapshot()  # step 2 judges every item of the call on this one pack set
-            with self.db.session() as s:
+            with self.stores() as st:
                 ids = [item.request_id for _, item, _, _ in todo if item.request_id]
-                done = db.visits_by_request(s, ids) if ids else {}
+                done = st.visits_by_request(ids) if ids else {}
                 fresh = []
                 for i, item, ping, place in todo:
                     if item.request_id in done:
                         out[i] = self._replayed(done[item.request_id])
                     else:
                         fresh.append((i, item, ping, place))
-                states = db.lock_days(
-                    s, [(p.employee_id, self.day_of(p.at), p.org_unit, p.role) for _, _, p, _ in fresh]
+                states = st.lock_days(
+                    [(p.employee_id, self.day_of(p.at), p.org_unit, p.role) for _, _, p, _ in fresh]
                 )
                 visits: list[dict[str, Any]] = []
                 events: list[Any] = []
@@ -447,19 +462,19 @@ class AttendanceService:
                     if item.request_id and item.request_id in seen:  # sent twice in one batch: one visit
                         out[i] = out[seen[item.request_id]]
                         continue
-                    judged = self._judge_check_in(s, packs, ping, place, item.client_id)
-                    out[i] = self._record_check_in(s, judged, item, visits, events)
+                    judged = self._judge_check_in(st, packs, ping, place, item.client_id)
+                    out[i] = self._record_check_in(st, judged, item, visits, events)
                     if item.request_id:
                         seen[item.request_id] = i
-                db.add_visits(s, visits)
-                self.outbox.add_many(s, events)
-                for st in states.values():
-                    st.dirty = True
-                db.save_days(s, states.values())
+                st.add_visits(visits)
+                st.emit(events)
+                for day_state in states.values():
+                    day_state.dirty = True
+                st.save_days(states.values())
         return [r for r in out if r is not None]
 
     def _judge_check_in(
-        self, s: Session, packs: Sequence[Any], ping: PingIn, place: Place, client_id: str
+        self, st: AttendanceStore, packs: Sequence[Any], ping: PingIn, place: Place, client_id: str
     ) -> _CheckInJudgement:
         """Step 2: facts and the fired rules, parameters and rules all from ``packs``."""
         role, org = ping.role or None, ping.org_unit or None
@@ -470,7 +485,7 @@ class AttendanceService:
         radius = place.radius_m or num("visit_radius_m", 150)
         dist = haversine_m(ping.latitude, ping.longitude, place.latitude, place.longitude)
         window = timedelta(minutes=num("checkin_ping_window_minutes", 15))
-        prev = db.last_ping_before(s, ping.employee_id, ping.at, ping.at - window)
+        prev = st.last_ping_before(ping.employee_id, ping.at, ping.at - window)
         gap = haversine_m(prev.latitude, prev.longitude, ping.latitude, ping.longitude) if prev else None
         facts = {
             "distance_m": round(dist, 1),
@@ -497,7 +512,7 @@ class AttendanceService:
 
     def _record_check_in(
         self,
-        s: Session,
+        st: AttendanceStore,
         j: _CheckInJudgement,
         item: CheckInIn,
         visits: list[dict[str, Any]],
@@ -532,7 +547,7 @@ class AttendanceService:
             }
         )
         result = "verified" if verified else "mismatched" if mismatch is not None else "unverified"
-        metrics.add_on_commit(s, metrics.CHECK_INS, 1, {"result": result})
+        st.count_check_in(result)
         data = {
             "client_id": j.client_id,
             "visit_id": visit_id,
@@ -559,7 +574,7 @@ class AttendanceService:
         elif mismatch is not None:
             event_type = "attendance.location_mismatch"
             self._anomaly(
-                s,
+                st,
                 "location_mismatch",
                 ping.employee_id,
                 org,
@@ -582,7 +597,7 @@ class AttendanceService:
                         "longitude": j.prev.longitude,
                     }
                 self._anomaly(
-                    s,
+                    st,
                     "spoofing_suspected",
                     ping.employee_id,
                     org,
@@ -761,7 +776,7 @@ class AttendanceService:
             ):
                 if a.action == "flag_spoofing":
                     raised += self._anomaly(
-                        s,
+                        self.store(s),
                         "spoofing_suspected",
                         st.employee_id,
                         st.org_unit,
@@ -809,7 +824,7 @@ class AttendanceService:
                 "nearest_client_distance_m": round(nearest[0][0], 1) if nearest else None,
             }
             raised += self._anomaly(
-                s,
+                self.store(s),
                 "dwell_anomaly",
                 st.employee_id,
                 org,
@@ -953,7 +968,7 @@ class AttendanceService:
                     if a.action == "publish_daily_summary":
                         st.summary_revision += 1
                         self._emit(
-                            s,
+                            self.store(s),
                             "daily_summary",
                             st.employee_id,
                             st.org_unit,
@@ -985,17 +1000,17 @@ class AttendanceService:
         end = date.fromisoformat(only_day) if only_day else date.fromisoformat(today) - timedelta(days=1)
         start = end if only_day else date.fromisoformat(today) - timedelta(days=lookback)
         since = (start - timedelta(days=lookback)).isoformat()
-        with self.db.session() as s:
-            rows, seen = db.roster_since(s, since)
+        with self.stores() as st:
+            rows, seen = st.roster_since(since)
             pinged = [RosterEntry(e, date.fromisoformat(first), org, role) for e, first, org, role in rows]
-            listed = {e: _directory_status(r) for e, r in db.roster_rows(s).items()}
+            listed = {e: _directory_status(r) for e, r in st.roster_rows().items()}
             quiet = sorted(set(listed) - set(seen))
-            seen.update(db.days_seen_since(s, quiet, since))
+            seen.update(st.days_seen_since(quiet, since))
             roster = field_roster(pinged, listed, field_roles)
             by_day = {e: {date.fromisoformat(d) for d in ds} for e, ds in seen.items()}
             found = silent_days(roster, by_day, self.calendar, start, end)
             if found:
-                db.lock_days(s, [(r.employee_id, d.isoformat(), r.org_unit, r.role) for r, d in found])
+                st.lock_days([(r.employee_id, d.isoformat(), r.org_unit, r.role) for r, d in found])
         if only_day is None:
             self._silence_checked = today
         return len(found)

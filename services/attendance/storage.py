@@ -35,7 +35,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from covenant.db.bulk import insert_columns, insert_for
+from covenant.db.outbox import Outbox
 from covenant.db.scope import subtree
+from covenant.events.v1.event_pb2 import Event
+from covenant.telemetry import metrics
 from covenant.timestamps import as_utc as utc
 from services.attendance.domain.geo import Place
 from services.attendance.domain.stops import Ping
@@ -636,3 +639,50 @@ def known_org_unit(s: Session, employee_id: str) -> str:
 
 def count_rows(s: Session, table: Table) -> int:
     return int(s.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+class SqlAttendanceStore:
+    """``services.attendance.ports.AttendanceStore`` over one session, with the functions above."""
+
+    def __init__(self, s: Session, outbox: Outbox) -> None:
+        self.s = s
+        self.outbox = outbox
+
+    def place_revision_now(self) -> int:
+        return place_revision_now(self.s)
+
+    def places_since(self, revision: int) -> tuple[list[Place], int]:
+        return places_since(self.s, revision)
+
+    def visits_by_request(self, request_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        return visits_by_request(self.s, request_ids)
+
+    def lock_days(self, keys: Iterable[tuple[str, str, str, str]]) -> dict[tuple[str, str], DayState]:
+        return lock_days(self.s, keys)
+
+    def save_days(self, states: Iterable[DayState]) -> None:
+        save_days(self.s, states)
+
+    def last_ping_before(self, employee_id: str, at: datetime, since: datetime) -> Ping | None:
+        return last_ping_before(self.s, employee_id, at, since)
+
+    def add_visits(self, rows: Sequence[dict[str, Any]]) -> None:
+        add_visits(self.s, rows)
+
+    def add_anomaly(self, row: dict[str, Any]) -> bool:
+        return add_anomaly(self.s, row)
+
+    def emit(self, events: Sequence[Event]) -> None:
+        self.outbox.add_many(self.s, events)
+
+    def count_check_in(self, result: str) -> None:
+        metrics.add_on_commit(self.s, metrics.CHECK_INS, 1, {"result": result})
+
+    def roster_since(self, first_day: str) -> tuple[list[tuple[str, str, str, str]], dict[str, set[str]]]:
+        return roster_since(self.s, first_day)
+
+    def roster_rows(self) -> dict[str, RosterRow]:
+        return roster_rows(self.s)
+
+    def days_seen_since(self, employee_ids: Sequence[str], first_day: str) -> dict[str, set[str]]:
+        return days_seen_since(self.s, employee_ids, first_day)

@@ -15,6 +15,7 @@ import json
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -40,6 +41,8 @@ from services.compliance.domain.excerpt import excerpt
 from services.compliance.domain.feedback import CaseView, PhraseNoise, phrase_noise
 from services.compliance.domain.screening import Match, Watchlists
 from services.compliance.domain.text import Hit, Phrase, PhraseScanner
+from services.compliance.ports import ComplianceStore
+from services.compliance.storage import SqlComplianceStore
 
 SOURCE = "compliance"
 SLA_HOURS = {"low": 72, "medium": 24, "high": 8, "critical": 2}
@@ -98,7 +101,10 @@ class ComplianceService:
         clock: Callable[[], datetime] | None = None,
         timezone: str = "Asia/Shanghai",
         directory: Directory | None = None,
+        stores: Callable[[], AbstractContextManager[ComplianceStore]] | None = None,
     ) -> None:
+        """``stores`` opens one unit of work as a ``ComplianceStore`` (default: a SQL session of ``db``); the
+        scan, case read, transition and comment use cases go through it, the others use ``db`` directly."""
         self.db = db
         self.rules = rules
         # Org units of the employees written about come from the directory, not the request (None: the
@@ -113,6 +119,16 @@ class ComplianceService:
         self._watch_ids: set[str] = set()
         self._watch_seen_at: datetime | None = None
         self._lock = threading.Lock()
+        self.stores = stores or self._sql_store
+
+    @contextmanager
+    def _sql_store(self) -> Iterator[ComplianceStore]:
+        with self.db.session() as session:
+            yield self.store(session)
+
+    def store(self, session: Session) -> SqlComplianceStore:
+        """The storage port over the caller's session."""
+        return SqlComplianceStore(session, self.outbox, self.audit, SOURCE)
 
     def local_date(self, at: datetime) -> date:
         return _utc(at).astimezone(self.tz).date()
@@ -162,7 +178,7 @@ class ComplianceService:
     # -- rules → cases -----------------------------------------------------------------------
     def _fire(
         self,
-        session: Session,
+        store: ComplianceStore,
         event: Mapping[str, Any],
         facts: Mapping[str, Any],
         *,
@@ -181,7 +197,7 @@ class ComplianceService:
             if a.action != "open_case":
                 continue
             case_id = self._open_case(
-                session,
+                store,
                 employee_id=employee_id,
                 org_unit=org_unit,
                 rule_id=a.rule_id,
@@ -200,7 +216,7 @@ class ComplianceService:
 
     def _open_case(
         self,
-        session: Session,
+        store: ComplianceStore,
         *,
         employee_id: str,
         org_unit: str,
@@ -217,17 +233,7 @@ class ComplianceService:
         """Join the case of employee + rule + window (once per evidence key) or open one."""
         key = self.window_key(window, at)
         now = self.clock()
-        row = session.execute(
-            select(t.cases)
-            .where(
-                and_(
-                    t.cases.c.employee_id == employee_id,
-                    t.cases.c.rule_id == rule_id,
-                    t.cases.c.window_key == key,
-                )
-            )
-            .with_for_update()
-        ).first()
+        row = store.case_in_window(employee_id, rule_id, key)
         if row is not None:
             case_id = row.id
             ev = json.loads(row.evidence_json)
@@ -235,19 +241,18 @@ class ComplianceService:
             if any(i.get("key") == evidence["key"] for i in items):
                 return case_id  # the same finding again (re-evaluation): nothing new
             items.append(evidence)
-            session.execute(
-                update(t.cases)
-                .where(t.cases.c.id == case_id)
-                .values(
-                    evidence_json=json.dumps(ev, ensure_ascii=False),
-                    occurrences=row.occurrences + 1,
-                    updated_at=now,
-                )
+            store.update_case(
+                case_id,
+                {
+                    "evidence_json": json.dumps(ev, ensure_ascii=False),
+                    "occurrences": row.occurrences + 1,
+                    "updated_at": now,
+                },
             )
         else:
             case_id = uuid.uuid4().hex[:16]
-            session.execute(
-                insert(t.cases).values(
+            store.add_case(
+                dict(
                     id=case_id,
                     employee_id=employee_id,
                     org_unit=org_unit,
@@ -267,8 +272,7 @@ class ComplianceService:
                     occurrences=1,
                 )
             )
-            self.audit.append(
-                session,
+            store.audit(
                 actor="compliance",
                 action="case.opened",
                 subject=f"cases/{case_id}",
@@ -284,9 +288,9 @@ class ComplianceService:
             "pack_version": pack_version,
         }
         if row is None:
-            self._emit(session, "compliance.case_opened", employee_id, org_unit, data, case_id)
+            self._emit(store, "compliance.case_opened", employee_id, org_unit, data, case_id)
         self._emit(
-            session,
+            store,
             "compliance.alert_raised",
             employee_id,
             org_unit,
@@ -296,10 +300,15 @@ class ComplianceService:
         return case_id
 
     def _emit(
-        self, session: Session, kind: str, employee_id: str, org_unit: str, data: dict[str, Any], key: str
+        self,
+        store: ComplianceStore,
+        kind: str,
+        employee_id: str,
+        org_unit: str,
+        data: dict[str, Any],
+        key: str,
     ) -> None:
-        self.outbox.add(
-            session,
+        store.emit(
             new_event(
                 kind,
                 source=SOURCE,
@@ -357,26 +366,24 @@ class ComplianceService:
         packs = self.rules.snapshot()  # phrases, case rules and the recorded version: one pack set
         scanner, pack_id, version = self.scanner(packs)
         results = []
-        with self.db.session() as session:
+        with self.stores() as store:
             for x in texts:
-                done = session.execute(
-                    select(t.scanned_texts.c.result_json).where(t.scanned_texts.c.text_id == x.text_id)
-                ).scalar()
+                done = store.scan_result(x.text_id)
                 if done is not None:
                     saved = json.loads(done)
                     hits = [Hit(**h) for h in saved["hits"]]
                     results.append(ScanOutcome(hits, saved["cases"], saved["pack_id"], saved["pack_version"]))
                     continue
                 hits = scanner.scan(x.text)
-                cases = self._record_hits(session, x, hits, pack_id, version, packs)
-                cases += self._visit_note_rules(session, x, packs)
-                self._record_scan(session, principal, x, hits, cases, pack_id, version)
+                cases = self._record_hits(store, x, hits, pack_id, version, packs)
+                cases += self._visit_note_rules(store, x, packs)
+                self._record_scan(store, principal, x, hits, cases, pack_id, version)
                 results.append(ScanOutcome(hits, cases, pack_id, version))
         return results
 
     def _record_hits(
         self,
-        session: Session,
+        store: ComplianceStore,
         x: TextIn,
         hits: Iterable[Hit],
         pack_id: str,
@@ -405,7 +412,7 @@ class ComplianceService:
             if x.client_id:
                 evidence["client_id"] = x.client_id
             for c in self._fire(
-                session,
+                store,
                 event,
                 {},
                 employee_id=x.employee_id,
@@ -422,7 +429,7 @@ class ComplianceService:
 
     def _record_scan(
         self,
-        session: Session,
+        store: ComplianceStore,
         principal: Principal,
         x: TextIn,
         hits: Sequence[Hit],
@@ -436,16 +443,13 @@ class ComplianceService:
             "pack_id": pack_id,
             "pack_version": version,
         }
-        session.execute(
-            insert(t.scanned_texts).values(
-                text_id=x.text_id,
-                employee_id=x.employee_id,
-                scanned_at=self.clock(),
-                result_json=json.dumps(outcome, ensure_ascii=False),
-            )
+        store.save_scan(
+            text_id=x.text_id,
+            employee_id=x.employee_id,
+            scanned_at=self.clock(),
+            result_json=json.dumps(outcome, ensure_ascii=False),
         )
-        self.audit.append(
-            session,
+        store.audit(
             actor=principal.subject,
             action="text.scanned",
             subject=f"texts/{x.text_id}",
@@ -465,8 +469,8 @@ class ComplianceService:
         """A live transcript: yields each batch of hits as soon as it is final (cases opened as it goes);
         the whole transcript is recorded under ``header.text_id`` when the stream ends."""
         (header,) = self._validate_texts(principal, [header], prefix="header")
-        with self.db.session() as session:
-            if _get(session, t.scanned_texts.c.text_id, header.text_id) is not None:
+        with self.stores() as store:
+            if store.scan_result(header.text_id) is not None:
                 raise InvalidArgument("this transcript was already scanned", field="header.text_id")
         packs = self.rules.snapshot()  # the whole transcript is judged on one pack set
         scanner, pack_id, version = self.scanner(packs)
@@ -477,8 +481,8 @@ class ComplianceService:
         def record(hits: list[Hit]) -> ScanOutcome | None:
             if not hits:
                 return None
-            with self.db.session() as session:
-                cases = self._record_hits(session, header, hits, pack_id, version, packs)
+            with self.stores() as store:
+                cases = self._record_hits(store, header, hits, pack_id, version, packs)
             all_hits.extend(hits)
             all_cases.extend(c for c in cases if c not in all_cases)
             return ScanOutcome(hits, cases, pack_id, version)
@@ -491,8 +495,8 @@ class ComplianceService:
         if out:
             yield out
         x = TextIn(**{**header.__dict__, "text": stream.transcript})
-        with self.db.session() as session:
-            self._record_scan(session, principal, x, all_hits, all_cases, pack_id, version)
+        with self.stores() as store:
+            self._record_scan(store, principal, x, all_hits, all_cases, pack_id, version)
 
     # -- screening ---------------------------------------------------------------------------
     def watchlists(self) -> Watchlists:
@@ -608,7 +612,7 @@ class ComplianceService:
             done = idempotency.replayed(session, SOURCE, "RecordClientActivity", activity_id, fingerprint=fp)
             if done is not None:
                 return []
-            self._remember(session, "RecordClientActivity", activity_id, {}, fp)
+            self._remember(self.store(session), "RecordClientActivity", activity_id, {}, fp)
             if kind == "contact":
                 contact_id = activity_id or uuid.uuid4().hex
                 if matches is not None:
@@ -787,7 +791,7 @@ class ComplianceService:
             or 0
         )
         return self._fire(
-            session,
+            self.store(session),
             {"type": "compliance.client_contact"},
             {"client_high_risk": bool(risk and risk.high_risk), "contacts_in_window": contacts},
             employee_id=employee_id,
@@ -816,20 +820,14 @@ class ComplianceService:
         if row is not None and (row.last_follow_up_at is None or _utc(row.last_follow_up_at) < at):
             session.execute(update(t.client_activity).where(key).values(last_follow_up_at=at))
 
-    def _visit_note_rules(self, session: Session, x: TextIn, packs: Sequence[Any] | None = None) -> list[str]:
+    def _visit_note_rules(
+        self, store: ComplianceStore, x: TextIn, packs: Sequence[Any] | None = None
+    ) -> list[str]:
         """A "client visit" note after a dwell anomaly the same day is a rule decision."""
         if x.channel != "visit_note":
             return []
         day = self.local_date(x.occurred_at).isoformat()
-        last = session.execute(
-            select(func.max(t.dwell_anomalies.c.at)).where(
-                and_(
-                    t.dwell_anomalies.c.employee_id == x.employee_id,
-                    t.dwell_anomalies.c.day == day,
-                    t.dwell_anomalies.c.at <= x.occurred_at,
-                )
-            )
-        ).scalar()
+        last = store.last_dwell_anomaly(x.employee_id, day, x.occurred_at)
         facts: dict[str, Any] = {"dwell_anomaly_before": last is not None}
         if last is not None:
             facts["minutes_since_dwell_anomaly"] = int((x.occurred_at - _utc(last)).total_seconds() // 60)
@@ -837,7 +835,7 @@ class ComplianceService:
         if x.client_id:
             evidence["client_id"] = x.client_id
         return self._fire(
-            session,
+            store,
             {"type": "compliance.visit_note", "channel": x.channel},
             facts,
             employee_id=x.employee_id,
@@ -886,7 +884,7 @@ class ComplianceService:
                 return
             facts = {k: v for k, v in data.items() if isinstance(v, int | float) and not isinstance(v, bool)}
             self._fire(
-                session,
+                self.store(session),
                 {"type": "attendance.daily_summary"},
                 facts,
                 employee_id=employee,
@@ -898,7 +896,7 @@ class ComplianceService:
             )
         elif event_type == "commitments.breached":
             self._fire(
-                session,
+                self.store(session),
                 {"type": "commitments.breached", "template_id": str(data.get("template_id", ""))},
                 {},
                 employee_id=employee,
@@ -931,7 +929,7 @@ class ComplianceService:
                     calendar.business_days_between(since + timedelta(days=1), today) if since < today else 0
                 )
                 cases = self._fire(
-                    session,
+                    self.store(session),
                     {"type": "compliance.client_state", "client_id": r.client_id},
                     {"days_without_follow_up": days},
                     employee_id=r.employee_id,
@@ -966,13 +964,15 @@ class ComplianceService:
                     update(t.cases).where(t.cases.c.id == row.id).values(state="ESCALATED", updated_at=as_of)
                 )
                 reason = {"reason": "sla_breached"}
-                self._transitioned(session, row, "ESCALATED", "compliance", reason, reason, f"{row.id}:sla")
+                self._transitioned(
+                    self.store(session), row, "ESCALATED", "compliance", reason, reason, f"{row.id}:sla"
+                )
                 escalated.append(name)
         return escalated
 
     def _transitioned(
         self,
-        session: Session,
+        store: ComplianceStore,
         row: Any,
         state: str,
         actor: str,
@@ -982,8 +982,7 @@ class ComplianceService:
     ) -> None:
         """Audit a case's move from ``row.state`` to ``state`` and publish compliance.case_updated."""
         name = f"cases/{row.id}"
-        self.audit.append(
-            session,
+        store.audit(
             actor=actor,
             action="case.transition",
             subject=name,
@@ -991,7 +990,7 @@ class ComplianceService:
         )
         data = {"employee_id": row.employee_id, "case": name, "from_state": row.state, "state": state}
         data |= {**event_extra, "rule_id": row.rule_id, "category": row.category, "severity": row.severity}
-        self._emit(session, "compliance.case_updated", row.employee_id, row.org_unit, data, key)
+        self._emit(store, "compliance.case_updated", row.employee_id, row.org_unit, data, key)
 
     def purge(self, as_of: datetime) -> int:
         """Retention: drop scanned-text results and request records older than the pack's retention
@@ -1013,20 +1012,17 @@ class ComplianceService:
 
     # -- idempotency -------------------------------------------------------------------------
     def _remember(
-        self, session: Session, method: str, request_id: str, result: dict[str, Any], fp: str
+        self, store: ComplianceStore, method: str, request_id: str, result: dict[str, Any], fp: str
     ) -> None:
-        """Record a mutation's request id in the chassis table (``covenant.db.idempotency``)."""
-        idempotency.remember(
-            session, SOURCE, method, request_id, json.dumps(result), self.clock(), fingerprint=fp
-        )
+        """Record a mutation's request id (the chassis table, ``covenant.db.idempotency``, in SQL)."""
+        store.remember(method, request_id, json.dumps(result), self.clock(), fingerprint=fp)
 
     # -- case reads and changes --------------------------------------------------------------
-    def _case(self, session: Session, name: str, *, lock: bool = False) -> Any:
+    def _case(self, store: ComplianceStore, name: str, *, lock: bool = False) -> Any:
         case_id = name.removeprefix("cases/")
         if not case_id or case_id == name:
             raise InvalidArgument("must look like cases/{id}", field="name")
-        stmt = select(t.cases).where(t.cases.c.id == case_id)
-        row = session.execute(stmt.with_for_update() if lock else stmt).first()
+        row = store.case(case_id, lock=lock)
         if row is None:
             raise NotFound(f"{name} not found")
         return row
@@ -1049,8 +1045,8 @@ class ComplianceService:
         return phrase_noise(views), {p.text for p in scanner.phrases}, pack_id, version
 
     def get_case(self, principal: Principal, name: str) -> Any:
-        with self.db.session() as session:
-            row = self._case(session, name)
+        with self.stores() as store:
+            row = self._case(store, name)
         authorize(principal, "compliance.cases.read", DataOwner(row.employee_id, row.org_unit))
         return row
 
@@ -1091,8 +1087,8 @@ class ComplianceService:
         request_id: str = "",
     ) -> Any:
         """Move a case; acknowledging and closing need an owner, closing a comment."""
-        with self.db.session() as session:
-            row = self._case(session, name, lock=True)
+        with self.stores() as store:
+            row = self._case(store, name, lock=True)
             authorize(principal, "compliance.cases.manage", DataOwner(row.employee_id, row.org_unit))
             forbid_self(
                 principal, row.employee_id, "compliance.cases.manage", "handle a case about themselves"
@@ -1101,29 +1097,25 @@ class ComplianceService:
                 self.directory, principal, row.employee_id, "compliance.cases.manage", "handle a case"
             )
             fp = idempotency.fingerprint(name, state, owner, comment)
-            if (
-                idempotency.replayed(session, SOURCE, "TransitionCase", request_id, fingerprint=fp)
-                is not None
-            ):
+            if store.replayed("TransitionCase", request_id, fingerprint=fp) is not None:
                 return row
             new_owner = owner or row.owner
             check_transition(row.state, state, new_owner, comment)
             comments = json.loads(row.comments_json)
             if comment.strip():
                 comments.append(f"{principal.subject}: {comment.strip()}")
-            session.execute(
-                update(t.cases)
-                .where(t.cases.c.id == row.id)
-                .values(
-                    state=state,
-                    owner=new_owner,
-                    updated_at=self.clock(),
-                    comments_json=json.dumps(comments, ensure_ascii=False),
-                )
+            store.update_case(
+                row.id,
+                {
+                    "state": state,
+                    "owner": new_owner,
+                    "updated_at": self.clock(),
+                    "comments_json": json.dumps(comments, ensure_ascii=False),
+                },
             )
-            self._remember(session, "TransitionCase", request_id, {"case": name}, fp)
+            self._remember(store, "TransitionCase", request_id, {"case": name}, fp)
             self._transitioned(
-                session,
+                store,
                 row,
                 state,
                 principal.subject,
@@ -1131,35 +1123,30 @@ class ComplianceService:
                 {"owner": new_owner},
                 f"{row.id}:{row.state}->{state}:{request_id or uuid.uuid4().hex}",
             )
-            return self._case(session, name)
+            return self._case(store, name)
 
     def comment(self, principal: Principal, name: str, comment: str, request_id: str = "") -> Any:
         if not comment.strip():
             raise InvalidArgument("is required", field="comment")
-        with self.db.session() as session:
-            row = self._case(session, name, lock=True)
+        with self.stores() as store:
+            row = self._case(store, name, lock=True)
             authorize(principal, "compliance.cases.manage", DataOwner(row.employee_id, row.org_unit))
             fp = idempotency.fingerprint(name, comment)
-            if (
-                idempotency.replayed(session, SOURCE, "AddCaseComment", request_id, fingerprint=fp)
-                is not None
-            ):
+            if store.replayed("AddCaseComment", request_id, fingerprint=fp) is not None:
                 return row
             comments = [*json.loads(row.comments_json), f"{principal.subject}: {comment.strip()}"]
-            session.execute(
-                update(t.cases)
-                .where(t.cases.c.id == row.id)
-                .values(comments_json=json.dumps(comments, ensure_ascii=False), updated_at=self.clock())
+            store.update_case(
+                row.id,
+                {"comments_json": json.dumps(comments, ensure_ascii=False), "updated_at": self.clock()},
             )
-            self._remember(session, "AddCaseComment", request_id, {"case": name}, fp)
-            self.audit.append(
-                session,
+            self._remember(store, "AddCaseComment", request_id, {"case": name}, fp)
+            store.audit(
                 actor=principal.subject,
                 action="case.commented",
                 subject=name,
                 data={"comment": comment},
             )
-            return self._case(session, name)
+            return self._case(store, name)
 
     def verify_audit(self, principal: Principal) -> list[tuple[str, Any]]:
         """(stream, VerifyResult) for the compliance stream and the rule-pack lifecycle stream."""

@@ -1,6 +1,10 @@
-"""SQLAlchemy storage for compliance: scanned texts, watchlists, screening hits, client activity, cases."""
+"""SQLAlchemy storage for compliance: scanned texts, watchlists, screening hits, client activity, cases;
+``SqlComplianceStore``, the SQL side of the scan and case storage port."""
 
 from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -13,7 +17,18 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    and_,
+    func,
+    insert,
+    select,
+    update,
 )
+from sqlalchemy.orm import Session
+
+from covenant.db import idempotency
+from covenant.db.audit import AuditLog
+from covenant.db.outbox import Outbox
+from covenant.events.v1.event_pb2 import Event
 
 metadata = MetaData()
 
@@ -120,3 +135,70 @@ dwell_anomalies = Table(
     Column("day", String(10), nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
 )
+
+
+class SqlComplianceStore:
+    """``services.compliance.ports.ComplianceStore`` over one SQLAlchemy session (the caller's unit of
+    work). Request ids go to the chassis idempotency table (``covenant.db.idempotency``) under ``service``."""
+
+    def __init__(
+        self, session: Session, outbox: Outbox, audit: AuditLog, service: str = "compliance"
+    ) -> None:
+        self.session = session
+        self.outbox = outbox
+        self.audit_log = audit
+        self.service = service
+
+    def scan_result(self, text_id: str) -> str | None:
+        return self.session.execute(
+            select(scanned_texts.c.result_json).where(scanned_texts.c.text_id == text_id)
+        ).scalar()
+
+    def save_scan(self, *, text_id: str, employee_id: str, scanned_at: datetime, result_json: str) -> None:
+        self.session.execute(
+            insert(scanned_texts).values(
+                text_id=text_id, employee_id=employee_id, scanned_at=scanned_at, result_json=result_json
+            )
+        )
+
+    def last_dwell_anomaly(self, employee_id: str, day: str, at_or_before: datetime) -> datetime | None:
+        d = dwell_anomalies.c
+        return self.session.execute(
+            select(func.max(d.at)).where(
+                and_(d.employee_id == employee_id, d.day == day, d.at <= at_or_before)
+            )
+        ).scalar()
+
+    def case_in_window(self, employee_id: str, rule_id: str, window_key: str) -> Any | None:
+        c = cases.c
+        return self.session.execute(
+            select(cases)
+            .where(and_(c.employee_id == employee_id, c.rule_id == rule_id, c.window_key == window_key))
+            .with_for_update()
+        ).first()
+
+    def case(self, case_id: str, *, lock: bool = False) -> Any | None:
+        stmt = select(cases).where(cases.c.id == case_id)
+        return self.session.execute(stmt.with_for_update() if lock else stmt).first()
+
+    def add_case(self, values: dict[str, Any]) -> None:
+        self.session.execute(insert(cases).values(**values))
+
+    def update_case(self, case_id: str, values: dict[str, Any]) -> None:
+        self.session.execute(update(cases).where(cases.c.id == case_id).values(**values))
+
+    def replayed(self, method: str, request_id: str, *, fingerprint: str | None = None) -> str | None:
+        return idempotency.replayed(self.session, self.service, method, request_id, fingerprint=fingerprint)
+
+    def remember(
+        self, method: str, request_id: str, response: str, now: datetime, *, fingerprint: str | None = None
+    ) -> None:
+        idempotency.remember(
+            self.session, self.service, method, request_id, response, now, fingerprint=fingerprint
+        )
+
+    def emit(self, event: Event) -> None:
+        self.outbox.add(self.session, event)
+
+    def audit(self, *, actor: str, action: str, subject: str, data: dict[str, Any]) -> None:
+        self.audit_log.append(self.session, actor=actor, action=action, subject=subject, data=data)

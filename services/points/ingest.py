@@ -8,12 +8,10 @@ from collections.abc import Callable, Hashable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from covenant.db.bulk import insert_columns, insert_for, insert_rows, lock_rows, update_rows
-from covenant.db.outbox import Outbox, new_event
-from services.points import storage as t
+from covenant.db.outbox import new_event
 from services.points.domain import (
     Award,
     EventIn,
@@ -24,7 +22,7 @@ from services.points.domain import (
     reached,
     split_pool,
 )
-from services.points.ledger import LedgerWriter, chunks
+from services.points.ports import PointsStore
 
 Result = tuple[list[dict[str, Any]], bool]
 
@@ -58,24 +56,22 @@ def entry(
 
 
 class Ingest:
-    def __init__(
-        self, rules: Any, writer: LedgerWriter, outbox: Outbox, tz: str, clock: Callable[[], datetime]
-    ):
+    """The event use case over a ``PointsStore`` (SQL in production, in memory in unit tests)."""
+
+    def __init__(self, rules: Any, tz: str, clock: Callable[[], datetime]):
         self.rules = rules
-        self.writer = writer
-        self.outbox = outbox
         self.tz = tz
         self.clock = clock
 
     def apply(
-        self, session: Session, events: Sequence[EventIn], *, with_duplicates: bool = True
+        self, store: PointsStore, events: Sequence[EventIn], *, with_duplicates: bool = True
     ) -> list[Result]:
-        """Apply ``events`` in the caller's unit of work; per input event (entries, applied_now)."""
+        """Apply ``events`` in the store's unit of work; per input event (entries, applied_now)."""
         now = self.clock()
         first: dict[str, EventIn] = {}
         for e in events:
             first.setdefault(e.id, e)
-        new_ids = self._claim(session, list(first.values()), now)
+        new_ids = store.claim(list(first.values()), now)
         fresh = [e for e in first.values() if e.id in new_ids]
 
         planned: list[tuple[EventIn, list[Award], list[Reversal]]] = []
@@ -84,7 +80,16 @@ class Ingest:
             awards, reversals = plan(evaluate(e), e)
             planned.append((e, awards, reversals))
 
-        used = self._lock_caps(session, planned)
+        used = store.lock_caps(
+            sorted(
+                {
+                    (a.employee_id, a.rule_id, f"{p}:{k}")
+                    for e, awards, _ in planned
+                    for a in awards
+                    for p, k in cap_keys(a, e.occurred_at, self.tz).items()
+                }
+            )
+        )
         cap_start = dict(used)
         by_event: dict[str, list[dict[str, Any]]] = {e.id: [] for e in fresh}
         entries: list[dict[str, Any]] = []
@@ -112,25 +117,22 @@ class Ingest:
                 )
                 by_event[e.id].append(row)
                 entries.append(row)
-        self._store_caps(session, used, cap_start)
+        store.store_caps({k: v for k, v in used.items() if cap_start.get(k) != v})
         for e, _, reversals in planned:
             for r in reversals:
-                rows = self.reversal_entries(session, r.event_id, r.reason, r.rule_id, e.occurred_at, entries)
+                rows = self.reversal_entries(store, r.event_id, r.reason, r.rule_id, e.occurred_at, entries)
                 by_event[e.id].extend(rows)
                 entries.extend(rows)
-        for e_id, rows in self._team_goals(session, fresh).items():
+        for e_id, rows in self._team_goals(store, fresh).items():
             by_event[e_id].extend(rows)
             entries.extend(rows)
-        self.writer.write(session, entries, now)
+        store.write(entries, now)
 
         dup_entries: dict[str, list[dict[str, Any]]] = {}
         dups = [e.id for e in first.values() if e.id not in new_ids]
         if dups and with_duplicates:
-            for part in chunks(dups):
-                for r in session.execute(
-                    select(t.ledger).where(t.ledger.c.source_event_id.in_(part))
-                ).mappings():
-                    dup_entries.setdefault(r["source_event_id"], []).append(dict(r))
+            for r in store.entries_of(dups):
+                dup_entries.setdefault(r["source_event_id"], []).append(r)
         out: list[Result] = []
         done: set[str] = set()
         for e in events:
@@ -167,65 +169,9 @@ class Ingest:
 
         return evaluate
 
-    def _claim(self, session: Session, events: list[EventIn], now: datetime) -> set[str]:
-        """Insert the applied-event markers; the ids inserted now are the events to apply (a concurrent
-        transaction holding the same id makes this one wait, then skip it)."""
-        ordered = sorted(events, key=lambda e: e.id)
-        cols = {
-            "event_id": [e.id for e in ordered],
-            "event_type": [e.type for e in ordered],
-            "employee_id": [e.employee_id for e in ordered],
-        }
-        return set(
-            insert_columns(
-                session,
-                t.applied_events,
-                cols,
-                const={"applied_at": now},
-                conflict="ON CONFLICT (event_id) DO NOTHING",
-                returning="event_id",
-            )
-        )
-
-    def _lock_caps(
-        self, session: Session, planned: list[tuple[EventIn, list[Award], list[Reversal]]]
-    ) -> dict[tuple[str, str, str], int]:
-        keys = sorted(
-            {
-                (a.employee_id, a.rule_id, f"{p}:{k}")
-                for e, awards, _ in planned
-                for a in awards
-                for p, k in cap_keys(a, e.occurred_at, self.tz).items()
-            }
-        )
-        if not keys:
-            return {}
-        insert_rows(
-            session,
-            t.cap_usage,
-            [{"employee_id": e, "rule_id": r, "period": p, "used": 0} for e, r, p in keys],
-            conflict="ON CONFLICT (employee_id, rule_id, period) DO NOTHING",
-        )
-        rows = lock_rows(session, t.cap_usage, ["employee_id", "rule_id", "period"], keys)
-        return {(r.employee_id, r.rule_id, r.period): int(r.used) for r in rows}
-
-    def _store_caps(
-        self, session: Session, used: dict[tuple[str, str, str], int], start: dict[tuple[str, str, str], int]
-    ) -> None:
-        update_rows(
-            session,
-            t.cap_usage,
-            ["employee_id", "rule_id", "period"],
-            [
-                {"employee_id": e, "rule_id": r, "period": p, "used": v}
-                for (e, r, p), v in sorted(used.items())
-                if start.get((e, r, p)) != v
-            ],
-        )
-
     def reversal_entries(
         self,
-        session: Session,
+        store: PointsStore,
         source_event_id: str,
         reason: str,
         by: str,
@@ -234,17 +180,7 @@ class Ingest:
     ) -> list[dict[str, Any]]:
         """Compensating entries for what ``source_event_id`` paid (nothing when it paid nothing or was
         reversed already)."""
-        rows = [
-            dict(r)
-            for r in session.execute(
-                select(t.ledger).where(
-                    and_(
-                        t.ledger.c.source_event_id == source_event_id,
-                        t.ledger.c.kind.in_(["award", "reversal"]),
-                    )
-                )
-            ).mappings()
-        ]
+        rows = store.entries_of([source_event_id], ("award", "reversal"))
         rows += [
             p
             for p in pending
@@ -270,15 +206,12 @@ class Ingest:
             if r["kind"] == "award"
         ]
 
-    def _team_goals(self, session: Session, fresh: list[EventIn]) -> dict[str, list[dict[str, Any]]]:
+    def _team_goals(self, store: PointsStore, fresh: list[EventIn]) -> dict[str, list[dict[str, Any]]]:
         """Count the events towards open team goals; pay out the pool of every goal reached now."""
         types = sorted({e.type for e in fresh})
         if not types:
             return {}
-        g = t.team_goals.c
-        goals = session.execute(
-            select(t.team_goals).where(and_(g.state == "OPEN", g.event_type.in_(types))).order_by(g.id)
-        ).all()
+        goals = store.open_team_goals(types)
         if not goals:
             return {}
         contrib: dict[tuple[str, str], list[Any]] = {}
@@ -299,42 +232,26 @@ class Ingest:
         if not contrib:
             return {}
         matched = sorted(last)
-        locked = {
-            r.id: r
-            for r in session.execute(
-                select(t.team_goals).where(g.id.in_(matched)).order_by(g.id).with_for_update()
-            ).all()
-        }
-        stmt = insert_for(session, t.team_goal_progress).values(
+        locked = store.lock_team_goals(matched)
+        store.add_goal_progress(
             [
                 {"goal_id": gid, "employee_id": emp, "org_unit": v[0], "contribution": v[1]}
                 for (gid, emp), v in sorted(contrib.items())
             ]
         )
-        session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[t.team_goal_progress.c.goal_id, t.team_goal_progress.c.employee_id],
-                set_={"contribution": t.team_goal_progress.c.contribution + stmt.excluded.contribution},
-            )
-        )
         out: dict[str, list[dict[str, Any]]] = {}
-        p = t.team_goal_progress.c
         for gid in matched:
             goal = locked[gid]
             if goal.state != "OPEN":
                 continue
-            rows = session.execute(
-                select(p.employee_id, p.org_unit, p.contribution).where(p.goal_id == gid)
-            ).all()
-            progress = sum(int(r.contribution) for r in rows)
+            rows = store.goal_progress(gid)
+            progress = sum(c for _, _, c in rows)
             if not reached(progress, int(goal.target)):
                 continue
             e = last[gid]
-            units = {r.employee_id: r.org_unit for r in rows}
-            shares = split_pool(int(goal.pool_points), {r.employee_id: int(r.contribution) for r in rows})
-            session.execute(
-                update(t.team_goals).where(g.id == gid).values(state="ACHIEVED", achieved_at=e.occurred_at)
-            )
+            units = {emp: unit for emp, unit, _ in rows}
+            shares = split_pool(int(goal.pool_points), {emp: c for emp, _, c in rows})
+            store.achieve_goal(gid, e.occurred_at)
             out.setdefault(e.id, []).extend(
                 entry(
                     None,
@@ -350,8 +267,7 @@ class Ingest:
                 for s in shares
                 if s.points
             )
-            self.outbox.add(
-                session,
+            store.emit(
                 new_event(
                     "points.team_goal_achieved",
                     source="points",

@@ -78,6 +78,24 @@ def chunks(rows: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
         yield rows[i : i + size]
 
 
+def settle(entries: Sequence[dict[str, Any]], balances: dict[str, int]) -> None:
+    """Apply ``entries`` one by one to ``balances`` (employee -> balance, every one present): a reversal
+    takes back at most the balance (the entry is trimmed and says so); anything else going below zero
+    raises FAILED_PRECONDITION."""
+    for e in entries:
+        bal = balances[e["employee_id"]]
+        if e["kind"] == "reversal" and e["points"] < 0:
+            take = reversal_amount(-e["points"], bal)
+            if take < -e["points"]:
+                e["reason"] += f" ({-e['points'] - take} of {-e['points']} already spent)"
+                e["points"] = -take
+        elif bal + e["points"] < 0:
+            raise FailedPrecondition(
+                f"balance of employees/{e['employee_id']} would go below zero ({bal} {e['points']:+d})"
+            )
+        balances[e["employee_id"]] = bal + e["points"]
+
+
 class LedgerWriter:
     def __init__(self, outbox: Outbox, tz: str) -> None:
         self.outbox = outbox
@@ -161,18 +179,7 @@ class LedgerWriter:
             owners.setdefault(e["employee_id"], e["org_unit"])
         balances = self.lock_accounts(session, owners)
         start = dict(balances)
-        for e in entries:
-            bal = balances[e["employee_id"]]
-            if e["kind"] == "reversal" and e["points"] < 0:
-                take = reversal_amount(-e["points"], bal)
-                if take < -e["points"]:
-                    e["reason"] += f" ({-e['points'] - take} of {-e['points']} already spent)"
-                    e["points"] = -take
-            elif bal + e["points"] < 0:
-                raise FailedPrecondition(
-                    f"balance of employees/{e['employee_id']} would go below zero ({bal} {e['points']:+d})"
-                )
-            balances[e["employee_id"]] = bal + e["points"]
+        settle(entries, balances)
         update_rows(
             session,
             t.accounts,

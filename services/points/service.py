@@ -4,7 +4,8 @@ period totals, audit entries and outgoing events commit together or not at all."
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -41,6 +42,8 @@ from services.points.domain import (
 )
 from services.points.ingest import Ingest, Result, entry
 from services.points.ledger import LedgerWriter, chunks
+from services.points.ports import PointsStore
+from services.points.storage import SqlPointsStore
 
 SOURCE = "points"
 MAX_BATCH = 10_000
@@ -96,7 +99,10 @@ class PointsService:
         timezone: str = "Asia/Shanghai",
         clock: Callable[[], datetime] | None = None,
         directory: Directory | None = None,
+        stores: Callable[[], AbstractContextManager[PointsStore]] | None = None,
     ) -> None:
+        """``stores`` opens one unit of work as a ``PointsStore`` (default: a SQL session of ``db``); the
+        event, reversal, adjustment and balance use cases go through it, the others use ``db`` directly."""
         self.db = db
         self.rules = rules
         # Org units of the employees written about come from the directory, not the request (None: the
@@ -107,7 +113,17 @@ class PointsService:
         self.outbox = Outbox(SOURCE)
         self.audit = AuditLog("points")
         self.writer = LedgerWriter(self.outbox, timezone)
-        self.ingest = Ingest(rules, self.writer, self.outbox, timezone, self.clock)
+        self.ingest = Ingest(rules, timezone, self.clock)
+        self.stores = stores or self._sql_store
+
+    @contextmanager
+    def _sql_store(self) -> Iterator[PointsStore]:
+        with self.db.session() as session:
+            yield self.store(session)
+
+    def store(self, session: Session) -> SqlPointsStore:
+        """The storage port over the caller's session."""
+        return SqlPointsStore(session, self.writer, self.outbox, self.audit)
 
     def _unit(self, employee_id: str, claimed: str) -> str:
         """The employee's org unit per the directory (a different ``claimed`` one is refused)."""
@@ -118,11 +134,11 @@ class PointsService:
     # -- business events ---------------------------------------------------------------------
     def apply(self, session: Session, event: EventIn) -> Result:
         """Apply one event inside the caller's unit of work (the event handler's inbox transaction)."""
-        return self.ingest.apply(session, [event])[0]
+        return self.ingest.apply(self.store(session), [event])[0]
 
     def apply_many(self, session: Session, events: Sequence[EventIn]) -> list[Result]:
         """Apply a delivered batch as one unit, inside the caller's unit of work."""
-        return self.ingest.apply(session, events)
+        return self.ingest.apply(self.store(session), events)
 
     def record(
         self, principal: Principal, events: Sequence[EventIn], *, with_duplicates: bool = True
@@ -166,8 +182,8 @@ class PointsService:
                 e = replace(e, org_unit=unit)
             authorize(principal, "points.events.write", DataOwner(e.employee_id, e.org_unit))
             resolved.append(e)
-        with self.db.session() as session:
-            return self.ingest.apply(session, resolved, with_duplicates=with_duplicates)
+        with self.stores() as store:
+            return self.ingest.apply(store, resolved, with_duplicates=with_duplicates)
 
     def reverse(self, principal: Principal, source_event_id: str, reason: str) -> list[dict[str, Any]]:
         """Compensating entries for everything ``source_event_id`` paid; audited."""
@@ -175,27 +191,23 @@ class PointsService:
             raise InvalidArgument("is required", field="source_event_id")
         if not reason.strip():
             raise InvalidArgument("a reason is required", field="reason")
-        with self.db.session() as session:
-            first = session.execute(
-                select(t.ledger.c.employee_id, t.ledger.c.org_unit).where(
-                    and_(t.ledger.c.source_event_id == source_event_id, t.ledger.c.kind == "award")
-                )
-            ).first()
-            if first is None:
+        with self.stores() as store:
+            paid = store.entries_of([source_event_id], ("award",))
+            if not paid:
                 raise NotFound(f"no points were paid for event {source_event_id}")
-            authorize(principal, "points.ledger.adjust", DataOwner(first.employee_id, first.org_unit))
-            forbid_self(principal, first.employee_id, "points.ledger.adjust", "reverse their own points")
+            first = paid[0]
+            authorize(principal, "points.ledger.adjust", DataOwner(first["employee_id"], first["org_unit"]))
+            forbid_self(principal, first["employee_id"], "points.ledger.adjust", "reverse their own points")
             require_line(
-                self.directory, principal, first.employee_id, "points.ledger.adjust", "reverse points"
+                self.directory, principal, first["employee_id"], "points.ledger.adjust", "reverse points"
             )
             rows = self.ingest.reversal_entries(
-                session, source_event_id, reason.strip(), f"manual:{principal.subject}", self.clock()
+                store, source_event_id, reason.strip(), f"manual:{principal.subject}", self.clock()
             )
             if not rows:
                 raise FailedPrecondition(f"event {source_event_id} was already reversed")
-            rows = self.writer.write(session, rows, self.clock())
-            self.audit.append(
-                session,
+            rows = store.write(rows, self.clock())
+            store.audit(
                 actor=principal.subject,
                 action="points.reversed",
                 subject=f"events/{source_event_id}",
@@ -218,17 +230,12 @@ class PointsService:
         forbid_self(principal, employee_id, "points.ledger.adjust", "adjust their own points")
         require_line(self.directory, principal, employee_id, "points.ledger.adjust", "adjust points")
         source = f"adjustment:{request_id or uuid.uuid4().hex}"
-        with self.db.session() as session:
-            existing = (
-                session.execute(select(t.ledger).where(t.ledger.c.source_event_id == source))
-                .mappings()
-                .first()
-            )
+        with self.stores() as store:
+            existing = store.entries_of([source])
             if existing:
-                return dict(existing)
+                return existing[0]
             now = self.clock()
-            (row,) = self.writer.write(
-                session,
+            (row,) = store.write(
                 [
                     entry(
                         None,
@@ -244,8 +251,7 @@ class PointsService:
                 ],
                 now,
             )
-            self.audit.append(
-                session,
+            store.audit(
                 actor=principal.subject,
                 action="points.adjusted",
                 subject=f"employees/{employee_id}",
@@ -262,12 +268,10 @@ class PointsService:
 
     def balance(self, principal: Principal, employee_id: str) -> int:
         employee_id = employee_id or principal.employee_id
-        with self.db.session() as session:
-            authorize(principal, "points.ledger.read", self._owner(session, employee_id))
-            row = session.execute(
-                select(t.accounts.c.balance).where(t.accounts.c.employee_id == employee_id)
-            ).first()
-            return int(row.balance) if row else 0
+        with self.stores() as store:
+            account = store.account(employee_id)
+            authorize(principal, "points.ledger.read", DataOwner(employee_id, account[0] if account else ""))
+            return account[1] if account else 0
 
     def ledger(self, principal: Principal, employee_id: str, after_id: int, limit: int) -> list[Any]:
         employee_id = employee_id or principal.employee_id

@@ -1,0 +1,76 @@
+"""The storage port of the attendance check-in and silence use cases (the cosmicpython "repository").
+
+``services.attendance.storage.SqlAttendanceStore`` implements it over one SQLAlchemy session (one unit of
+work) with the storage functions of that module; ``tests/support/fakes/attendance.py`` implements it in
+memory so the check-in judgement and silent days can be tested without a database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from covenant.events.v1.event_pb2 import Event
+from services.attendance.domain.geo import Place
+from services.attendance.domain.stops import Ping
+
+if TYPE_CHECKING:
+    from services.attendance.storage import DayState, RosterRow
+
+
+class AttendanceStore(Protocol):
+    """What the check-in and silence logic (and the place index) read and write inside one unit of work."""
+
+    def place_revision_now(self) -> int:
+        """The revision of the newest place import."""
+        ...
+
+    def places_since(self, revision: int) -> tuple[list[Place], int]:
+        """Places changed after ``revision`` and the newest revision among them (or ``revision``)."""
+        ...
+
+    def visits_by_request(self, request_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Visits already recorded for these check-in ids."""
+        ...
+
+    def lock_days(self, keys: Iterable[tuple[str, str, str, str]]) -> dict[tuple[str, str], DayState]:
+        """Day states of (employee, day, org_unit, role), created when missing, locked until the unit ends."""
+        ...
+
+    def save_days(self, states: Iterable[DayState]) -> None:
+        """Write back day states."""
+        ...
+
+    def last_ping_before(self, employee_id: str, at: datetime, since: datetime) -> Ping | None:
+        """The employee's latest fix in [since, at]."""
+        ...
+
+    def add_visits(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert visit rows."""
+        ...
+
+    def add_anomaly(self, row: dict[str, Any]) -> bool:
+        """Record an anomaly once per (employee, kind, key); False when it was already there."""
+        ...
+
+    def emit(self, events: Sequence[Event]) -> None:
+        """Queue outgoing events with the unit's changes."""
+        ...
+
+    def count_check_in(self, result: str) -> None:
+        """Count a judged check-in ("verified", "mismatched", "unverified") once the unit commits."""
+        ...
+
+    def roster_since(self, first_day: str) -> tuple[list[tuple[str, str, str, str]], dict[str, set[str]]]:
+        """Employees with fixes on or after ``first_day`` as (employee, first such day, org unit, role), and
+        every day each has a day row for."""
+        ...
+
+    def roster_rows(self) -> dict[str, RosterRow]:
+        """The directory roster by employee id."""
+        ...
+
+    def days_seen_since(self, employee_ids: Sequence[str], first_day: str) -> dict[str, set[str]]:
+        """The days on or after ``first_day`` each of these employees has a day row for."""
+        ...

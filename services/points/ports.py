@@ -1,0 +1,73 @@
+"""The storage port of the points event and ledger use cases (the cosmicpython "repository").
+
+``services.points.storage.SqlPointsStore`` implements it over one SQLAlchemy session (one unit of work);
+``tests/support/fakes/points.py`` implements it in memory so the service logic can be tested without a
+database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from covenant.events.v1.event_pb2 import Event
+from services.points.domain import EventIn
+
+CapKey = tuple[str, str, str]  # (employee_id, rule_id, "day:2026-11-02")
+
+
+class PointsStore(Protocol):
+    """What the points service logic reads and writes inside one unit of work."""
+
+    def claim(self, events: Sequence[EventIn], now: datetime) -> set[str]:
+        """Mark ``events`` applied; the ids marked now (the others were applied before)."""
+        ...
+
+    def lock_caps(self, keys: Sequence[CapKey]) -> dict[CapKey, int]:
+        """Points already paid per cap key (missing keys start at zero), locked until the unit ends."""
+        ...
+
+    def store_caps(self, used: dict[CapKey, int]) -> None:
+        """Save the changed cap usage."""
+        ...
+
+    def entries_of(self, source_event_ids: Sequence[str], kinds: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """Ledger entries of the given source events (of the given kinds; all when empty), by id."""
+        ...
+
+    def write(self, entries: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+        """Append ledger entries, moving balances and period totals and queueing one event per entry."""
+        ...
+
+    def account(self, employee_id: str) -> tuple[str, int] | None:
+        """(org unit, balance) of an employee's account, None when they have none."""
+        ...
+
+    def open_team_goals(self, event_types: Sequence[str]) -> list[Any]:
+        """The OPEN team goals counting any of ``event_types``, by id."""
+        ...
+
+    def lock_team_goals(self, goal_ids: Sequence[str]) -> dict[str, Any]:
+        """The goals ``goal_ids`` by id, locked until the unit ends."""
+        ...
+
+    def add_goal_progress(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Add contributions (goal_id, employee_id, org_unit, contribution) to the goals' progress."""
+        ...
+
+    def goal_progress(self, goal_id: str) -> list[tuple[str, str, int]]:
+        """(employee_id, org_unit, contribution) per contributor of a goal."""
+        ...
+
+    def achieve_goal(self, goal_id: str, at: datetime) -> None:
+        """Mark a goal ACHIEVED at ``at``."""
+        ...
+
+    def emit(self, event: Event) -> None:
+        """Queue an outgoing event with the unit's changes."""
+        ...
+
+    def audit(self, *, actor: str, action: str, subject: str, data: dict[str, Any]) -> None:
+        """Append an audit entry with the unit's changes."""
+        ...

@@ -1,0 +1,130 @@
+"""An in-memory ``services.points.ports.PointsStore`` for fast tests of the points service logic."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from covenant.events.v1.event_pb2 import Event
+from services.points.domain import EventIn
+from services.points.ledger import settle
+from services.points.ports import CapKey
+
+
+@dataclass(frozen=True)
+class Goal:
+    id: str
+    name: str
+    org_unit: str
+    event_type: str
+    target: int
+    pool_points: int
+    start_time: datetime
+    end_time: datetime
+    state: str = "OPEN"
+    achieved_at: datetime | None = None
+
+
+@dataclass
+class _State:
+    applied: set[str]
+    caps: dict[CapKey, int]
+    ledger: list[dict[str, Any]]
+    balances: dict[str, list[Any]]  # employee -> [org_unit, balance]
+    goals: dict[str, Goal]
+    progress: dict[tuple[str, str], list[Any]]  # (goal, employee) -> [org_unit, contribution]
+    events: list[Event]
+    audit_log: list[dict[str, Any]]
+
+
+class FakePointsStore:
+    """Committed state plus one open unit of work (``unit``): a unit that raises leaves no trace."""
+
+    def __init__(self) -> None:
+        self.state = _State(set(), {}, [], {}, {}, {}, [], [])
+        self._work: _State | None = None
+
+    @contextmanager
+    def unit(self) -> Iterator[FakePointsStore]:
+        self._work = copy.deepcopy(self.state)
+        try:
+            yield self
+            self.state = self._work
+        finally:
+            self._work = None
+
+    @property
+    def _s(self) -> _State:
+        assert self._work is not None, "outside a unit of work"
+        return self._work
+
+    # -- PointsStore ----------------------------------------------------------------------
+    def claim(self, events: Sequence[EventIn], now: datetime) -> set[str]:
+        new = {e.id for e in events} - self._s.applied
+        self._s.applied |= new
+        return new
+
+    def lock_caps(self, keys: Sequence[CapKey]) -> dict[CapKey, int]:
+        return {k: self._s.caps.get(k, 0) for k in keys}
+
+    def store_caps(self, used: dict[CapKey, int]) -> None:
+        self._s.caps.update(used)
+
+    def entries_of(self, source_event_ids: Sequence[str], kinds: Sequence[str] = ()) -> list[dict[str, Any]]:
+        ids = set(source_event_ids)
+        return [
+            dict(e)
+            for e in self._s.ledger
+            if e["source_event_id"] in ids and (not kinds or e["kind"] in kinds)
+        ]
+
+    def write(self, entries: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+        for e in entries:
+            self._s.balances.setdefault(e["employee_id"], [e["org_unit"], 0])
+        balances = {k: v[1] for k, v in self._s.balances.items()}
+        settle(entries, balances)
+        for k, v in balances.items():
+            self._s.balances[k][1] = v
+        for e in entries:
+            e["id"] = len(self._s.ledger) + 1
+            e["created_at"] = now
+            self._s.ledger.append(dict(e))
+            if e["points"]:
+                self._s.events.append(
+                    Event(type=f"points.{e['kind']}", subject=f"employees/{e['employee_id']}")
+                )
+        return entries
+
+    def account(self, employee_id: str) -> tuple[str, int] | None:
+        row = self._s.balances.get(employee_id)
+        return (row[0], row[1]) if row else None
+
+    def open_team_goals(self, event_types: Sequence[str]) -> list[Any]:
+        return sorted(
+            (g for g in self._s.goals.values() if g.state == "OPEN" and g.event_type in event_types),
+            key=lambda g: g.id,
+        )
+
+    def lock_team_goals(self, goal_ids: Sequence[str]) -> dict[str, Any]:
+        return {g: self._s.goals[g] for g in goal_ids if g in self._s.goals}
+
+    def add_goal_progress(self, rows: Sequence[dict[str, Any]]) -> None:
+        for r in rows:
+            c = self._s.progress.setdefault((r["goal_id"], r["employee_id"]), [r["org_unit"], 0])
+            c[1] += r["contribution"]
+
+    def goal_progress(self, goal_id: str) -> list[tuple[str, str, int]]:
+        return [(emp, v[0], v[1]) for (g, emp), v in sorted(self._s.progress.items()) if g == goal_id]
+
+    def achieve_goal(self, goal_id: str, at: datetime) -> None:
+        self._s.goals[goal_id] = replace(self._s.goals[goal_id], state="ACHIEVED", achieved_at=at)
+
+    def emit(self, event: Event) -> None:
+        self._s.events.append(event)
+
+    def audit(self, *, actor: str, action: str, subject: str, data: dict[str, Any]) -> None:
+        self._s.audit_log.append({"actor": actor, "action": action, "subject": subject, "data": data})
