@@ -23,6 +23,7 @@ from covenant.compliance.v1 import compliance_pb2 as pb
 from covenant.compliance.v1 import compliance_pb2_grpc
 from covenant.grpc.testing import RunningService, bearer, running_service
 from covenant.rules.engine import CompiledPack
+from tests.support.directory import employee, publish_employees
 from tests.support.rules import publish_active, set_version, shipped
 
 TEAM = "/hq/b1/t1"
@@ -65,6 +66,8 @@ def test_thirty_activations_under_scans_mix_no_versions(svc: RunningService) -> 
         n = 0
         try:
             while not done.is_set():
+                # each scan is about a new employee, known to compliance's directory as identity would tell it
+                publish_employees(svc, [employee(f"E{n}-{i}", TEAM, "sales_rep") for i in range(4)])
                 texts = [
                     pb.ScanTextRequest(
                         text_id=f"t-{n}-{i}",

@@ -17,6 +17,8 @@ from covenant.grpc.testing import RunningService, bearer, running_service
 from covenant.points.v1 import points_pb2, points_pb2_grpc
 from covenant.rules.v1 import rule_pack_service_pb2 as pb
 from covenant.rules.v1 import rule_pack_service_pb2_grpc
+from tests.support.directory import employee as directory_entry
+from tests.support.directory import publish_employees
 
 ROOT = Path(__file__).resolve().parents[2]
 GRANTS = yaml.safe_load((ROOT / "rules/identity/roles.yaml").read_text())["parameters"]["role_grants"][
@@ -65,6 +67,9 @@ def svc(tmp_path: Path) -> Iterator[RunningService]:
             )
             e.data.update({"client_phone": PHONES[employee], "client_name": f"client of {employee}"})
             events.append(e)
+        publish_employees(
+            s, [directory_entry("E1", MINE, "sales_rep"), directory_entry("E9", OTHER, "sales_rep")]
+        )
         system = bearer(s.tokens.service("crm", {"points.events.write": "all"}))
         resp = points_pb2_grpc.PointsServiceStub(s.channel).RecordEvents(
             points_pb2.RecordEventsRequest(events=events), metadata=system

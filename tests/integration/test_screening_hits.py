@@ -16,6 +16,7 @@ from covenant.compliance.v1 import compliance_pb2 as pb
 from covenant.compliance.v1 import compliance_pb2_grpc
 from covenant.grpc.testing import RunningService, bearer, running_service
 from tests.conftest import _fresh_pg_database
+from tests.support.directory import employee, publish_employees
 from tests.support.roles import shipped_roles
 
 READ = "compliance.screening.read"
@@ -54,6 +55,9 @@ def svc(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runni
             ),
             metadata=loader,
         )
+        # writes about an employee take their org unit from the directory (fed as identity does)
+        people = {(emp, org) for _, emp, org, *_ in CONTACTS}
+        publish_employees(s, [employee(emp, org, "sales_rep") for emp, org in sorted(people)])
         system = bearer(s.tokens.service("crm"))
         for _ in range(2):  # a re-sent contact (same activity id) is applied once
             for act, emp, org, name, day, _, _ in CONTACTS:

@@ -18,6 +18,7 @@ import pytest
 from covenant.grpc import pki
 from covenant.grpc.testing import bearer, running_platform, running_service
 from tests.support import probe_app
+from tests.support.rules import breach_grace
 
 MTLS = {"COVENANT_TLS_MODE": "mtls"}
 LOCAL = [("grpc.use_local_subchannel_pool", 1)]
@@ -169,6 +170,7 @@ def test_event_chain_runs_over_mtls(tmp_path: Path) -> None:
         with pytest.raises(grpc.RpcError):
             plaintext.unary_unary("/grpc.health.v1.Health/Check")(b"", timeout=2)
         flows.seed_directory(p)  # the flow's fixture does this; here identity is reached over mTLS
+        breach_grace(p["commitments"], 1)  # as the flow's fixture: a breach is final 1 s after the deadline
         flows.test_visit_banned_promise_and_commitments_flow_through_every_service_exactly_once(p)
 
 

@@ -134,8 +134,9 @@ PASSWORD = "correct horse battery staple 9"
 # username -> (employee id, org unit, role titles, role)
 PEOPLE = {
     "lead": ("L1", TEAM, ["team_lead"], "team_lead"),
-    "rep": ("R1", TEAM, ["credit_officer"], "sales_rep"),
-    "rep2": ("R2", TEAM, ["credit_officer"], "sales_rep"),
+    # R1 and R2 also collect (a second title): their scores come from the collector scorecard
+    "rep": ("R1", TEAM, ["credit_officer", "collector"], "sales_rep"),
+    "rep2": ("R2", TEAM, ["credit_officer", "collector"], "sales_rep"),
     "other": ("R3", OTHER_TEAM, ["credit_officer"], "sales_rep"),
     "owner": ("C1", "/hq/risk", ["operations_risk"], "operations_risk"),
     "owner2": ("C2", "/hq/risk", ["operations_risk"], "operations_risk"),
