@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Self
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,21 @@ class PeriodicWorker:
         self.interval = interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    @classmethod
+    def every(
+        cls, interval: float, tick: Callable[[], bool | None], name: str, *, immediate: bool = False
+    ) -> PeriodicWorker:
+        """A worker that calls ``tick`` (same contract as ``tick()``) on a thread named ``name``."""
+        worker = cls(interval)
+        worker.tick = tick  # type: ignore[method-assign]
+        worker.thread_name = name
+        worker.immediate = immediate
+        return worker
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
 
     def tick(self) -> bool | None:
         """One pass; True when more work is waiting (the next pass starts without sleeping)."""

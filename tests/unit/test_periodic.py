@@ -44,3 +44,20 @@ def test_waits_one_interval_first_unless_immediate_and_backlog_skips_the_sleep()
     assert eager.done.wait(5)  # three ticks without a 30 s sleep: the first at once, two for the backlog
     eager.stop(5)
     assert eager.ticks == 3
+
+
+def test_every_runs_a_function_on_a_named_thread_at_once_when_immediate() -> None:
+    seen: list[str] = []
+    ran = threading.Event()
+
+    def tick() -> None:
+        seen.append(threading.current_thread().name)
+        ran.set()
+
+    w = PeriodicWorker.every(60, tick, "test-every", immediate=True)
+    assert not w.running
+    w.start()
+    assert ran.wait(5)  # the interval is a minute: only `immediate` makes it run now
+    assert w.running and seen == ["test-every"]
+    w.stop(5)
+    assert not w.running

@@ -52,6 +52,7 @@ from covenant.db.engine import Database
 from covenant.db.tables import outbox, relay_heartbeat
 from covenant.db.transient import retry_transient
 from covenant.events.v1 import event_pb2, event_pb2_grpc
+from covenant.periodic import PeriodicWorker
 from covenant.services import SUBSCRIBERS
 from covenant.telemetry import context_from_event, tracer
 from covenant.telemetry import metrics as m
@@ -113,8 +114,8 @@ class OutboxRelay:
         self.metadata_for = metadata_for
         if lease_seconds <= call_timeout:
             raise ValueError("lease_seconds must exceed call_timeout (a claim must outlive the call)")
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()  # also ends a drain mid-way
+        self._passes: PeriodicWorker | None = None
         self.retention = retention
         self._next_purge = 0.0
         self.max_parallel = max_parallel
@@ -129,7 +130,7 @@ class OutboxRelay:
         self.stale_after = timedelta(seconds=3 * heartbeat_seconds)
         self.probe_timeout = probe_timeout
         self._next_reclaim = 0.0
-        self._beat_thread: threading.Thread | None = None
+        self._beat: PeriodicWorker | None = None
         # destinations that last failed unreachable; all subscribers at first (rows may be backed off from
         # before a restart)
         self._down: set[str] = set(SUBSCRIBERS.get(source, ()))
@@ -424,53 +425,40 @@ class OutboxRelay:
         ]
 
     # -- background loop ---------------------------------------------------------------------
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                delivered = self.run_once()
-                if time.monotonic() >= self._next_purge:
-                    self._next_purge = time.monotonic() + 600
-                    self.purge_delivered()
-            except Exception:  # database hiccup: keep the loop alive
-                log.exception("outbox relay pass failed")
-                delivered = 0
-            if not delivered:
-                self._stop.wait(self.interval)
-
-    def _beat_loop(self) -> None:
-        while not self._stop.wait(self.heartbeat_seconds):
-            try:
-                self.heartbeat()
-            except Exception:  # database hiccup: the next beat tries again
-                log.exception("outbox relay heartbeat failed")
+    def pass_once(self) -> int:
+        """One pass of the background loop: deliver what is due, and purge old delivered rows every 10 min."""
+        delivered = self.run_once()
+        if time.monotonic() >= self._next_purge:
+            self._next_purge = time.monotonic() + 600
+            self.purge_delivered()
+        return delivered
 
     def start(self) -> None:
-        """Run passes in a daemon thread until ``stop``; sleeps ``interval`` when a pass delivered nothing.
-        A second thread records the heartbeat."""
-        if self._thread is not None and self._thread.is_alive():
+        """Run passes on a periodic worker until ``stop``: at once, again at once while a pass delivered
+        something, else every ``interval``. A second worker records the heartbeat."""
+        if self._passes is not None and self._passes.running:
             return
         self._stop.clear()
         try:
             self.heartbeat()
         except Exception:
             log.exception("outbox relay heartbeat failed")
-        self._beat_thread = threading.Thread(target=self._beat_loop, name="outbox-relay-beat", daemon=True)
-        self._beat_thread.start()
+        self._beat = PeriodicWorker.every(self.heartbeat_seconds, self.heartbeat, "outbox-relay-beat").start()
         if not self._unobserve:
             self._observe()
-        self._thread = threading.Thread(target=self._loop, name="outbox-relay", daemon=True)
-        self._thread.start()
+        self._passes = PeriodicWorker.every(
+            self.interval, lambda: self.pass_once() > 0, "outbox-relay", immediate=True
+        ).start()
 
     def stop(self, timeout: float | None = None) -> None:
         """Stop after the current pass (an in-flight call completes or times out); unsent rows stay queued."""
         self._stop.set()
         while self._unobserve:
             self._unobserve.pop()()
-        if self._thread is not None:
-            self._thread.join(timeout)
-        if self._beat_thread is not None:
-            self._beat_thread.join(timeout)
-        if self._thread is None or not self._thread.is_alive():  # stopped cleanly: no lease of ours is left
+        for worker in (self._passes, self._beat):
+            if worker is not None:
+                worker.stop(timeout)
+        if self._passes is None or not self._passes.running:  # stopped cleanly: no lease of ours is left
             try:
                 with self.db.session() as s:
                     s.execute(delete(relay_heartbeat).where(relay_heartbeat.c.instance == self.instance))
