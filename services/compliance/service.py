@@ -21,7 +21,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from covenant.auth import DataOwner, Principal, authorize, forbid_self, scope_filter
@@ -31,11 +30,9 @@ from covenant.db import idempotency
 from covenant.db.audit import AuditLog
 from covenant.db.engine import Database
 from covenant.db.outbox import Outbox, new_event
-from covenant.db.scope import scope_clause
 from covenant.errors import InvalidArgument, NotFound
 from covenant.rules.lifecycle import AUDIT_STREAM as RULES_AUDIT_STREAM
 from covenant.timestamps import as_utc as _utc
-from services.compliance import storage as t
 from services.compliance.domain.cases import check_transition
 from services.compliance.domain.excerpt import excerpt
 from services.compliance.domain.feedback import CaseView, PhraseNoise, phrase_noise
@@ -87,11 +84,6 @@ class ScanOutcome:
 SCREENING_STATUSES = ("OPEN",)  # a stored hit is open; clearing hits is not built yet
 
 
-def _get(session: Session, key: Any, value: str) -> Any:
-    """The row whose primary-key column ``key`` equals ``value``, or None."""
-    return session.execute(select(key.table).where(key == value)).first()
-
-
 class ComplianceService:
     def __init__(
         self,
@@ -103,8 +95,8 @@ class ComplianceService:
         directory: Directory | None = None,
         stores: Callable[[], AbstractContextManager[ComplianceStore]] | None = None,
     ) -> None:
-        """``stores`` opens one unit of work as a ``ComplianceStore`` (default: a SQL session of ``db``); the
-        scan, case read, transition and comment use cases go through it, the others use ``db`` directly."""
+        """``stores`` opens one unit of work as a ``ComplianceStore`` (default: a SQL session of ``db``);
+        every use case goes through it (event consumers through ``store`` over the inbox's session)."""
         self.db = db
         self.rules = rules
         # Org units of the employees written about come from the directory, not the request (None: the
@@ -141,6 +133,10 @@ class ComplianceService:
         if window == "month":
             return day.strftime("%Y-%m")
         return day.isoformat()
+
+    def _midnight(self, day: date) -> datetime:
+        """The start of local ``day``."""
+        return datetime.combine(day, datetime.min.time(), self.tz)
 
     def calendar(self, packs: Sequence[Any] | None = None) -> BusinessCalendar:
         """The pack's business calendar: "a day" in the behaviour rules is one of its working days."""
@@ -502,15 +498,15 @@ class ComplianceService:
     def watchlists(self) -> Watchlists:
         """The in-memory index of all entries; entries loaded since (by any replica) are added on the next
         look (a count per call tells whether anything is new)."""
-        with self._lock, self.db.session() as session:
-            total = int(session.execute(select(func.count()).select_from(t.watchlist)).scalar() or 0)
+        with self._lock, self.stores() as store:
+            total = store.watchlist_count()
             lists = self._watchlists
             if lists is not None and len(lists) == total:
                 return lists
-            stmt = select(t.watchlist).order_by(t.watchlist.c.id)
+            since = None
             if lists is not None and self._watch_seen_at is not None:
-                stmt = stmt.where(t.watchlist.c.loaded_at >= self._watch_seen_at - WATCHLIST_SKEW)
-            rows = session.execute(stmt).all()
+                since = self._watch_seen_at - WATCHLIST_SKEW
+            rows = store.watchlist_entries(since)
             if lists is None:
                 lists, self._watch_ids = Watchlists(), set()
             for r in rows:
@@ -522,7 +518,7 @@ class ComplianceService:
                     self._watch_seen_at = max(self._watch_seen_at or at, at)
             if len(lists) != total:  # rows without a usable load time: rebuild once
                 self._watchlists, self._watch_seen_at = None, None
-                rows = session.execute(select(t.watchlist).order_by(t.watchlist.c.id)).all()
+                rows = store.watchlist_entries()
                 lists = Watchlists((r.id, r.list_name, r.name) for r in rows)
                 self._watch_ids = {r.id for r in rows}
             self._watchlists = lists
@@ -539,11 +535,8 @@ class ComplianceService:
             for field, value in (("id", eid), ("list_name", list_name), ("name", name.strip())):
                 if not value:
                     raise InvalidArgument("is required", field=f"entries[{i}].{field}")
-        with self.db.session() as session:
-            ids = [e[0] for e in entries]
-            existing = set(
-                session.execute(select(t.watchlist.c.id).where(t.watchlist.c.id.in_(ids))).scalars()
-            )
+        with self.stores() as store:
+            existing = store.watchlist_ids([e[0] for e in entries])
             new, seen = [], set(existing)
             for eid, list_name, name in entries:
                 if eid not in seen:
@@ -551,11 +544,9 @@ class ComplianceService:
                     new.append(
                         {"id": eid, "list_name": list_name, "name": name.strip(), "loaded_at": self.clock()}
                     )
-            if new:
-                session.execute(insert(t.watchlist), new)
-            total = int(session.execute(select(func.count()).select_from(t.watchlist)).scalar() or 0)
-            self.audit.append(
-                session,
+            store.add_watchlist(new)
+            total = store.watchlist_count()
+            store.audit(
                 actor=principal.subject,
                 action="watchlist.loaded",
                 subject="watchlists",
@@ -608,26 +599,22 @@ class ComplianceService:
             thresholds, default = self._thresholds()
             matches = self.watchlists().screen(client_name, thresholds, default)
         fp = idempotency.fingerprint(employee_id, org_unit, client_id, kind, at, client_name)
-        with self.db.session() as session:
-            done = idempotency.replayed(session, SOURCE, "RecordClientActivity", activity_id, fingerprint=fp)
-            if done is not None:
+        with self.stores() as store:
+            if store.replayed("RecordClientActivity", activity_id, fingerprint=fp) is not None:
                 return []
-            self._remember(self.store(session), "RecordClientActivity", activity_id, {}, fp)
+            self._remember(store, "RecordClientActivity", activity_id, {}, fp)
             if kind == "contact":
                 contact_id = activity_id or uuid.uuid4().hex
                 if matches is not None:
-                    self._classify_client(session, client_id, matches)
+                    self._classify_client(store, client_id, matches)
                     self._store_hits(
-                        session, contact_id, employee_id, org_unit, client_id, client_name, at, matches
+                        store, contact_id, employee_id, org_unit, client_id, client_name, at, matches
                     )
-                return self.record_contact(session, employee_id, org_unit, client_id, at, contact_id)
-            key = and_(
-                t.client_activity.c.employee_id == employee_id, t.client_activity.c.client_id == client_id
-            )
-            row = session.execute(select(t.client_activity).where(key)).first()
+                return self.record_contact(store, employee_id, org_unit, client_id, at, contact_id)
+            row = store.client_activity(employee_id, client_id)
             if row is None:
-                session.execute(
-                    insert(t.client_activity).values(
+                store.add_client_activity(
+                    dict(
                         employee_id=employee_id,
                         client_id=client_id,
                         org_unit=org_unit,
@@ -637,29 +624,25 @@ class ComplianceService:
                     )
                 )
             elif kind == "follow_up":
-                session.execute(update(t.client_activity).where(key).values(last_follow_up_at=at))
+                store.update_client_activity(employee_id, client_id, {"last_follow_up_at": at})
             else:
-                session.execute(
-                    update(t.client_activity)
-                    .where(key)
-                    .values(open=int(kind == "opened"), **({"opened_at": at} if kind == "opened" else {}))
+                store.update_client_activity(
+                    employee_id,
+                    client_id,
+                    {"open": int(kind == "opened"), **({"opened_at": at} if kind == "opened" else {})},
                 )
         return []
 
-    def _classify_client(self, session: Session, client_id: str, matches: Sequence[Match]) -> None:
+    def _classify_client(self, store: ComplianceStore, client_id: str, matches: Sequence[Match]) -> None:
         """A client whose name matched a watchlist is high-risk (the matches are the reason)."""
         reason = "; ".join(f"{m.list_name}:{m.entry_id}:{m.score}" for m in matches[:3])
-        values = {"high_risk": int(bool(matches)), "reason": reason, "updated_at": self.clock()}
-        if _get(session, t.client_risk.c.client_id, client_id) is None:
-            session.execute(insert(t.client_risk).values(client_id=client_id, **values))
-        else:
-            session.execute(
-                update(t.client_risk).where(t.client_risk.c.client_id == client_id).values(**values)
-            )
+        store.save_client_risk(
+            client_id, {"high_risk": int(bool(matches)), "reason": reason, "updated_at": self.clock()}
+        )
 
     def _store_hits(
         self,
-        session: Session,
+        store: ComplianceStore,
         activity_id: str,
         employee_id: str,
         org_unit: str,
@@ -670,31 +653,22 @@ class ComplianceService:
     ) -> None:
         """Keep each watchlist match of a contact's client name, with its explanation (the features)."""
         for m in matches:
-            exists = session.execute(
-                select(t.screening_hits.c.id).where(
-                    and_(
-                        t.screening_hits.c.activity_id == activity_id,
-                        t.screening_hits.c.entry_id == m.entry_id,
-                    )
+            store.add_screening_hit(
+                dict(
+                    activity_id=activity_id,
+                    employee_id=employee_id,
+                    org_unit=org_unit.rstrip("/"),
+                    client_id=client_id,
+                    client_name=client_name.strip(),
+                    entry_id=m.entry_id,
+                    list_name=m.list_name,
+                    listed_name=m.listed_name,
+                    score=float(m.score),
+                    features=json.dumps(list(m.features), ensure_ascii=False),
+                    status="OPEN",
+                    at=at,
                 )
-            ).first()
-            if exists is None:
-                session.execute(
-                    insert(t.screening_hits).values(
-                        activity_id=activity_id,
-                        employee_id=employee_id,
-                        org_unit=org_unit.rstrip("/"),
-                        client_id=client_id,
-                        client_name=client_name.strip(),
-                        entry_id=m.entry_id,
-                        list_name=m.list_name,
-                        listed_name=m.listed_name,
-                        score=float(m.score),
-                        features=json.dumps(list(m.features), ensure_ascii=False),
-                        status="OPEN",
-                        at=at,
-                    )
-                )
+            )
 
     def list_screening_hits(
         self,
@@ -721,39 +695,23 @@ class ComplianceService:
                     raise InvalidArgument("must be a date YYYY-MM-DD", field=name) from None
         if len(days) == 2 and days["start_date"] > days["end_date"]:
             raise InvalidArgument("must not be after end_date", field="start_date")
-        h = t.screening_hits.c
-        stmt = select(t.screening_hits).order_by(h.id.desc())
-        if not scope.all:
-            visible = []
-            if scope.employee_id is not None:
-                visible.append(h.employee_id == scope.employee_id)
-            if scope.org_unit is not None:
-                visible.append(h.org_unit == scope.org_unit)
-            if scope.org_unit_prefix is not None:
-                root = scope.org_unit_prefix.rstrip("/")
-                visible.extend([h.org_unit == root, h.org_unit.startswith(root + "/", autoescape=True)])
-            if not visible:
-                return [], False
-            stmt = stmt.where(or_(*visible))
-        if org_unit.rstrip("/"):
-            root = org_unit.rstrip("/")
-            stmt = stmt.where(or_(h.org_unit == root, h.org_unit.startswith(root + "/", autoescape=True)))
-        if "start_date" in days:
-            stmt = stmt.where(h.at >= datetime.combine(days["start_date"], datetime.min.time(), self.tz))
-        if "end_date" in days:
-            end = days["end_date"] + timedelta(days=1)
-            stmt = stmt.where(h.at < datetime.combine(end, datetime.min.time(), self.tz))
-        if status:
-            stmt = stmt.where(h.status == status)
-        if before_id is not None:
-            stmt = stmt.where(h.id < before_id)
-        with self.db.session() as session:
-            rows = session.execute(stmt.limit(limit + 1)).all()
+        start = self._midnight(days["start_date"]) if "start_date" in days else None
+        end = self._midnight(days["end_date"] + timedelta(days=1)) if "end_date" in days else None
+        with self.stores() as store:
+            rows = store.screening_hits(
+                scope,
+                org_unit=org_unit,
+                start=start,
+                end=end,
+                status=status,
+                before_id=before_id,
+                limit=limit + 1,
+            )
         return rows[:limit], len(rows) > limit
 
     def record_contact(
         self,
-        session: Session,
+        store: ComplianceStore,
         employee_id: str,
         org_unit: str,
         client_id: str,
@@ -761,37 +719,17 @@ class ComplianceService:
         activity_id: str,
     ) -> list[str]:
         """A contact with a client; repeated contact with a high-risk client is a rule decision."""
-        if _get(session, t.client_contacts.c.activity_id, activity_id) is not None:
-            return []
-        session.execute(
-            insert(t.client_contacts).values(
-                activity_id=activity_id,
-                employee_id=employee_id,
-                client_id=client_id,
-                org_unit=org_unit,
-                at=at,
-            )
+        contact = dict(
+            activity_id=activity_id, employee_id=employee_id, client_id=client_id, org_unit=org_unit, at=at
         )
-        risk = _get(session, t.client_risk.c.client_id, client_id)
+        if not store.add_contact(contact):
+            return []
+        risk = store.client_risk(client_id)
         packs = self.rules.snapshot()  # the window counted and the rule judging the count: one pack set
         days = int(self.rules.parameter("contact_window_days", default=7, packs=packs))
-        contacts = int(
-            session.execute(
-                select(func.count())
-                .select_from(t.client_contacts)
-                .where(
-                    and_(
-                        t.client_contacts.c.employee_id == employee_id,
-                        t.client_contacts.c.client_id == client_id,
-                        t.client_contacts.c.at > at - timedelta(days=days),
-                        t.client_contacts.c.at <= at,
-                    )
-                )
-            ).scalar()
-            or 0
-        )
+        contacts = store.count_contacts(employee_id, client_id, at - timedelta(days=days), at)
         return self._fire(
-            self.store(session),
+            store,
             {"type": "compliance.client_contact"},
             {"client_high_risk": bool(risk and risk.high_risk), "contacts_in_window": contacts},
             employee_id=employee_id,
@@ -810,15 +748,14 @@ class ComplianceService:
         )
 
     def record_follow_up(
-        self, session: Session, employee_id: str, org_unit: str, client_id: str, at: datetime
+        self, store: ComplianceStore, employee_id: str, org_unit: str, client_id: str, at: datetime
     ) -> None:
         """A follow-up with an open client, inside the caller's unit of work (event consumers)."""
         if not employee_id or not client_id:
             return
-        key = and_(t.client_activity.c.employee_id == employee_id, t.client_activity.c.client_id == client_id)
-        row = session.execute(select(t.client_activity.c.last_follow_up_at).where(key)).first()
+        row = store.client_activity(employee_id, client_id)
         if row is not None and (row.last_follow_up_at is None or _utc(row.last_follow_up_at) < at):
-            session.execute(update(t.client_activity).where(key).values(last_follow_up_at=at))
+            store.update_client_activity(employee_id, client_id, {"last_follow_up_at": at})
 
     def _visit_note_rules(
         self, store: ComplianceStore, x: TextIn, packs: Sequence[Any] | None = None
@@ -861,30 +798,28 @@ class ComplianceService:
         employee = str(data.get("employee_id", ""))
         if not employee:
             return
+        store = self.store(session)
         if event_type == "attendance.visit_verified":
             client = str(data.get("client_id", ""))
-            self.record_follow_up(session, employee, org_unit, client, occurred_at)
+            self.record_follow_up(store, employee, org_unit, client, occurred_at)
             if client:
-                self.record_contact(session, employee, org_unit, client, occurred_at, event_id)
+                self.record_contact(store, employee, org_unit, client, occurred_at, event_id)
         elif event_type == "attendance.dwell_anomaly":
-            if _get(session, t.dwell_anomalies.c.event_id, event_id) is None:
-                session.execute(
-                    insert(t.dwell_anomalies).values(
-                        event_id=event_id,
-                        employee_id=employee,
-                        day=str(data.get("day") or self.local_date(occurred_at).isoformat()),
-                        at=occurred_at,
-                    )
-                )
+            store.add_dwell_anomaly(
+                event_id=event_id,
+                employee_id=employee,
+                day=str(data.get("day") or self.local_date(occurred_at).isoformat()),
+                at=occurred_at,
+            )
         elif event_type == "attendance.daily_summary":
             day = str(data.get("date", ""))
             try:
-                at = datetime.combine(date.fromisoformat(day), datetime.min.time(), self.tz)
+                at = self._midnight(date.fromisoformat(day))
             except ValueError:
                 return
             facts = {k: v for k, v in data.items() if isinstance(v, int | float) and not isinstance(v, bool)}
             self._fire(
-                self.store(session),
+                store,
                 {"type": "attendance.daily_summary"},
                 facts,
                 employee_id=employee,
@@ -896,7 +831,7 @@ class ComplianceService:
             )
         elif event_type == "commitments.breached":
             self._fire(
-                self.store(session),
+                store,
                 {"type": "commitments.breached", "template_id": str(data.get("template_id", ""))},
                 {},
                 employee_id=employee,
@@ -917,9 +852,9 @@ class ComplianceService:
             authorize(principal, "compliance.rules.evaluate")
         opened: list[str] = []
         today = self.local_date(as_of)
-        with self.db.session() as session:
-            before = set(session.execute(select(t.cases.c.id)).scalars())
-            rows = session.execute(select(t.client_activity).where(t.client_activity.c.open == 1)).all()
+        with self.stores() as store:
+            before = store.case_ids()
+            rows = store.open_clients()
             packs = self.rules.snapshot()  # the calendar and the rules of this pass: one pack set
             calendar = self.calendar(packs)
             for r in rows:
@@ -929,7 +864,7 @@ class ComplianceService:
                     calendar.business_days_between(since + timedelta(days=1), today) if since < today else 0
                 )
                 cases = self._fire(
-                    self.store(session),
+                    store,
                     {"type": "compliance.client_state", "client_id": r.client_id},
                     {"days_without_follow_up": days},
                     employee_id=r.employee_id,
@@ -950,24 +885,12 @@ class ComplianceService:
         if not self.rules.parameter("escalate_overdue_cases", default=False):
             return []
         escalated = []
-        with self.db.session() as session:
-            rows = session.execute(
-                select(t.cases)
-                .where(and_(t.cases.c.state == "OPEN", t.cases.c.sla_due_at < as_of))
-                .order_by(t.cases.c.sla_due_at)
-                .limit(1000)
-                .with_for_update()
-            ).all()
-            for row in rows:
-                name = f"cases/{row.id}"
-                session.execute(
-                    update(t.cases).where(t.cases.c.id == row.id).values(state="ESCALATED", updated_at=as_of)
-                )
+        with self.stores() as store:
+            for row in store.overdue_cases(as_of, limit=1000):
+                store.update_case(row.id, {"state": "ESCALATED", "updated_at": as_of})
                 reason = {"reason": "sla_breached"}
-                self._transitioned(
-                    self.store(session), row, "ESCALATED", "compliance", reason, reason, f"{row.id}:sla"
-                )
-                escalated.append(name)
+                self._transitioned(store, row, "ESCALATED", "compliance", reason, reason, f"{row.id}:sla")
+                escalated.append(f"cases/{row.id}")
         return escalated
 
     def _transitioned(
@@ -997,18 +920,17 @@ class ComplianceService:
         (cases and the audit chain are kept: the chain must stay verifiable)."""
         days = int(self.rules.parameter("scan_retention_days", default=365))
         cutoff = as_of - timedelta(days=days)
-        with self.db.session() as session:
-            n = session.execute(delete(t.scanned_texts).where(t.scanned_texts.c.scanned_at < cutoff)).rowcount
-            idempotency.purge(session, SOURCE, cutoff)
+        with self.stores() as store:
+            n = store.purge_scans(cutoff)
+            store.purge_requests(cutoff)
             if n:
-                self.audit.append(
-                    session,
+                store.audit(
                     actor="compliance",
                     action="retention.purged",
                     subject="texts",
                     data={"scanned_texts": n, "before": cutoff.isoformat(), "retention_days": days},
                 )
-        return int(n or 0)
+        return n
 
     # -- idempotency -------------------------------------------------------------------------
     def _remember(
@@ -1031,12 +953,8 @@ class ComplianceService:
         """False-positive counts per phrase over every case holding phrase hits, for the pack owner
         (``rules.packs.read``), with the active pack's phrases and its id and version."""
         authorize(principal, "rules.packs.read")
-        with self.db.session() as session:
-            rows = session.execute(
-                select(t.cases.c.state, t.cases.c.evidence_json, t.cases.c.comments_json)
-                .where(t.cases.c.evidence_json.like('%"phrase"%'))
-                .order_by(t.cases.c.updated_at, t.cases.c.id)  # reasons come out latest first
-            ).all()
+        with self.stores() as store:
+            rows = store.cases_with_phrase_hits()  # oldest change first: reasons come out latest first
         views = [
             CaseView(r.state, json.loads(r.evidence_json).get("items", []), json.loads(r.comments_json))
             for r in rows
@@ -1061,20 +979,8 @@ class ComplianceService:
         """Cases visible to the caller (scope applied in the query), oldest first, after the keyset position
         ``after`` (opened_at, id)."""
         scope = scope_filter(principal, "compliance.cases.read")
-        stmt = select(t.cases).order_by(t.cases.c.opened_at, t.cases.c.id)
-        visible = scope_clause(scope, t.cases.c.employee_id, t.cases.c.org_unit)
-        if visible is not None:
-            stmt = stmt.where(visible)
-        if employee_id:
-            stmt = stmt.where(t.cases.c.employee_id == employee_id)
-        if state:
-            stmt = stmt.where(t.cases.c.state == state)
-        if after is not None:
-            at, case_id = after
-            c = t.cases.c
-            stmt = stmt.where(or_(c.opened_at > at, and_(c.opened_at == at, c.id > case_id)))
-        with self.db.session() as session:
-            rows = session.execute(stmt.limit(limit + 1)).all()
+        with self.stores() as store:
+            rows = store.list_cases(scope, employee_id=employee_id, state=state, after=after, limit=limit + 1)
         return rows[:limit], len(rows) > limit
 
     def transition(
@@ -1151,5 +1057,5 @@ class ComplianceService:
     def verify_audit(self, principal: Principal) -> list[tuple[str, Any]]:
         """(stream, VerifyResult) for the compliance stream and the rule-pack lifecycle stream."""
         authorize(principal, "compliance.audit.read")
-        with self.db.session() as session:
-            return [(stream, AuditLog(stream).verify(session)) for stream in AUDIT_STREAMS]
+        with self.stores() as store:
+            return [(stream, store.verify_audit(stream)) for stream in AUDIT_STREAMS]
