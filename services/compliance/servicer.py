@@ -14,7 +14,8 @@ from covenant.errors import InvalidArgument
 from covenant.grpc.context import current_principal
 from covenant.paging import page_cursor, page_size, page_token
 from covenant.timestamps import as_utc, ts
-from services.compliance.service import ComplianceService, ScanOutcome, TextIn
+from services.compliance.scanning import ScanOutcome, TextIn
+from services.compliance.service import ComplianceService
 
 # Evidence keys about other parties (clients, watchlist hits): removed for the case's own employee.
 OTHER_PARTIES = ("client_id", "client_name", "counterparty", "risk", "commitment")
@@ -93,12 +94,14 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
         )
 
     def ScanText(self, request: pb.ScanTextRequest, context: Any) -> pb.ScanResult:
-        (out,) = self.service.scan(current_principal(), [text_in(request, self.service.clock())], single=True)
+        (out,) = self.service.scanning.scan(
+            current_principal(), [text_in(request, self.service.clock())], single=True
+        )
         return result_pb(request.text_id, out)
 
     def ScanTexts(self, request: pb.ScanTextsRequest, context: Any) -> pb.ScanTextsResponse:
         now = self.service.clock()
-        results = self.service.scan(current_principal(), [text_in(r, now) for r in request.texts])
+        results = self.service.scanning.scan(current_principal(), [text_in(r, now) for r in request.texts])
         return pb.ScanTextsResponse(
             results=[result_pb(r.text_id, out) for r, out in zip(request.texts, results, strict=True)]
         )
@@ -115,11 +118,11 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
             for chunk in request_iterator:
                 yield chunk.text
 
-        for out in self.service.stream_scan(current_principal(), header, texts()):
+        for out in self.service.scanning.stream_scan(current_principal(), header, texts()):
             yield result_pb(header.text_id, out)
 
     def LoadWatchlist(self, request: pb.LoadWatchlistRequest, context: Any) -> pb.LoadWatchlistResponse:
-        loaded, total = self.service.load_watchlist(
+        loaded, total = self.service.screening.load_watchlist(
             current_principal(), [(e.id, e.list_name, e.name) for e in request.entries]
         )
         return pb.LoadWatchlistResponse(loaded=loaded, total=total)
@@ -132,7 +135,7 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
         size = min(request.page_size or 50, 1000)
         bound = ("screening-hits", request.org_unit, request.start_date, request.end_date, request.status)
         before = page_cursor(request.page_token, bound, kind=int)
-        rows, more = self.service.list_screening_hits(
+        rows, more = self.service.screening.list_screening_hits(
             current_principal(),
             org_unit=request.org_unit,
             start_date=request.start_date,
@@ -147,7 +150,7 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
         )
 
     def ScreenNames(self, request: pb.ScreenNamesRequest, context: Any) -> pb.ScreenNamesResponse:
-        results = self.service.screen(current_principal(), list(request.names))
+        results = self.service.screening.screen(current_principal(), list(request.names))
         return pb.ScreenNamesResponse(
             results=[
                 pb.ScreeningResult(
@@ -175,7 +178,7 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
             if request.occurred_at.seconds
             else self.service.clock()
         )
-        cases = self.service.record_activity(
+        cases = self.service.behaviour.record_activity(
             current_principal(),
             request.employee_id,
             request.org_unit,
@@ -192,20 +195,20 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
     ) -> pb.EvaluateBehaviourResponse:
         as_of = request.as_of.ToDatetime(tzinfo=UTC) if request.as_of.seconds else self.service.clock()
         principal = current_principal()
-        opened = self.service.evaluate_behaviour(principal, as_of)
+        opened = self.service.behaviour.evaluate_behaviour(principal, as_of)
         return pb.EvaluateBehaviourResponse(
-            cases_opened=opened, cases_escalated=self.service.escalate_overdue(principal, as_of)
+            cases_opened=opened, cases_escalated=self.service.cases.escalate_overdue(principal, as_of)
         )
 
     def GetCase(self, request: pb.GetCaseRequest, context: Any) -> pb.Case:
-        row = self.service.get_case(current_principal(), request.name)
+        row = self.service.cases.get_case(current_principal(), request.name)
         return case_pb(row, redact=self._redact(row))
 
     def ListCases(self, request: pb.ListCasesRequest, context: Any) -> pb.ListCasesResponse:
         size = page_size(request.page_size)
         bound = ("cases", request.employee_id, request.state)
         after = case_cursor(page_cursor(request.page_token, bound, kind=tuple))
-        rows, more = self.service.list_cases(
+        rows, more = self.service.cases.list_cases(
             current_principal(), request.employee_id, request.state, after, size
         )
         last = (as_utc(rows[-1].opened_at).isoformat(), rows[-1].id) if more else None
@@ -214,7 +217,7 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
         )
 
     def TransitionCase(self, request: pb.TransitionCaseRequest, context: Any) -> pb.Case:
-        row = self.service.transition(
+        row = self.service.cases.transition(
             current_principal(),
             request.name,
             request.state,
@@ -225,13 +228,15 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
         return case_pb(row, redact=False)
 
     def AddCaseComment(self, request: pb.AddCaseCommentRequest, context: Any) -> pb.Case:
-        row = self.service.comment(current_principal(), request.name, request.comment, request.request_id)
+        row = self.service.cases.comment(
+            current_principal(), request.name, request.comment, request.request_id
+        )
         return case_pb(row, redact=False)
 
     def GetPhraseFeedback(
         self, request: pb.GetPhraseFeedbackRequest, context: Any
     ) -> pb.GetPhraseFeedbackResponse:
-        noise, active, pack_id, version = self.service.phrase_feedback(current_principal())
+        noise, active, pack_id, version = self.service.scanning.phrase_feedback(current_principal())
         return pb.GetPhraseFeedbackResponse(
             phrases=[
                 pb.PhraseFeedback(
