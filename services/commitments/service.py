@@ -276,29 +276,21 @@ class CommitmentsService:
         computed = terms.content_hash()
         return computed == issued, issued, computed
 
+    def _to_change(self, session: Session, principal: Principal, commitment_id: str, verb: str) -> Commitment:
+        """The commitment, locked, that ``principal`` may ``verb`` (extend, cancel): in their scope, not
+        their own, and someone in their line."""
+        before = storage.get(session, commitment_id, for_update=True)
+        permission, employee_id = f"commitments.commitments.{verb}", before.terms.employee_id
+        authorize(principal, permission, DataOwner(employee_id, before.terms.org_unit))
+        forbid_self(principal, employee_id, permission, f"{verb} their own commitment")
+        require_line(self.directory, principal, employee_id, permission, f"{verb} a commitment")
+        return before
+
     def extend(
         self, principal: Principal, commitment_id: str, new_deadline: datetime, reason: str
     ) -> Commitment:
         with self.db.session() as session:
-            before = storage.get(session, commitment_id, for_update=True)
-            authorize(
-                principal,
-                "commitments.commitments.extend",
-                DataOwner(before.terms.employee_id, before.terms.org_unit),
-            )
-            forbid_self(
-                principal,
-                before.terms.employee_id,
-                "commitments.commitments.extend",
-                "extend their own commitment",
-            )
-            require_line(
-                self.directory,
-                principal,
-                before.terms.employee_id,
-                "commitments.commitments.extend",
-                "extend a commitment",
-            )
+            before = self._to_change(session, principal, commitment_id, "extend")
             after = before.extend(new_deadline, reason, principal.subject, self.clock())
             storage.save_transition(session, before, after)
             self._emit(
@@ -310,25 +302,7 @@ class CommitmentsService:
         if not reason.strip():
             raise InvalidArgument("a reason is required", field="reason")
         with self.db.session() as session:
-            before = storage.get(session, commitment_id, for_update=True)
-            authorize(
-                principal,
-                "commitments.commitments.cancel",
-                DataOwner(before.terms.employee_id, before.terms.org_unit),
-            )
-            forbid_self(
-                principal,
-                before.terms.employee_id,
-                "commitments.commitments.cancel",
-                "cancel their own commitment",
-            )
-            require_line(
-                self.directory,
-                principal,
-                before.terms.employee_id,
-                "commitments.commitments.cancel",
-                "cancel a commitment",
-            )
+            before = self._to_change(session, principal, commitment_id, "cancel")
             after = before.cancel(self.clock())
             storage.save_transition(session, before, after)
             self._emit(session, "commitments.cancelled", after, {"reason": reason})
