@@ -13,6 +13,7 @@ from covenant.grpc.context import current_principal
 from covenant.paging import page_cursor, page_size, page_token
 from covenant.timestamps import from_ts, ts
 from services.commitments.domain.commitment import Commitment
+from services.commitments.domain.terms import Terms
 from services.commitments.service import CommitmentsService
 
 
@@ -23,29 +24,26 @@ def commitment_id(name: str) -> str:
     return name[len(prefix) :]
 
 
-def to_pb(c: Commitment) -> pb.Commitment:
-    t = c.terms
+# The string fields of pb.Terms, each the same-named field of the frozen ``Terms``.
+_TERMS_TEXT = [f.name for f in pb.Terms.DESCRIPTOR.fields if f.type == f.TYPE_STRING]
+
+
+def terms_pb(t: Terms) -> pb.Terms:
     consequences = Struct()
     consequences.update(t.consequences)
+    return pb.Terms(
+        **{name: getattr(t, name) for name in _TERMS_TEXT},
+        created_at=ts(t.created_at),
+        deadline=ts(t.deadline),
+        reminders=[ts(r) for r in t.reminders],
+        consequences=consequences,
+    )
+
+
+def to_pb(c: Commitment) -> pb.Commitment:
     return pb.Commitment(
         name=f"commitments/{c.id}",
-        terms=pb.Terms(
-            template_id=t.template_id,
-            pack_id=t.pack_id,
-            pack_version=t.pack_version,
-            promise=t.promise,
-            employee_id=t.employee_id,
-            org_unit=t.org_unit,
-            client_id=t.client_id,
-            fulfilling_event_type=t.fulfilling_event_type,
-            correlation_key=t.correlation_key,
-            correlation_value=t.correlation_value,
-            created_at=ts(t.created_at),
-            deadline=ts(t.deadline),
-            deadline_rule=t.deadline_rule,
-            reminders=[ts(r) for r in t.reminders],
-            consequences=consequences,
-        ),
+        terms=terms_pb(c.terms),
         terms_hash=c.terms_hash,
         state=pb.CommitmentState.Value(c.state.value),
         effective_deadline=ts(c.effective_deadline),
