@@ -171,23 +171,38 @@ class Scanning:
                 "matched_by": h.matched_by,
                 "scan_pack": f"{pack_id}@{version}",
             }
-            if x.client_id:
-                evidence["client_id"] = x.client_id
-            for c in self.cases.fire(
-                store,
-                event,
-                {},
-                employee_id=x.employee_id,
-                org_unit=x.org_unit,
-                at=x.occurred_at,
-                evidence=evidence,
-                evidence_key=f"{x.text_id}:{h.start}",
-                category=h.category,
-                packs=packs,
-            ):
+            key = f"{x.text_id}:{h.start}"
+            for c in self._fire(store, x, event, {}, evidence, key, h.category, packs):
                 if c not in cases:
                     cases.append(c)
         return cases
+
+    def _fire(
+        self,
+        store: ComplianceStore,
+        x: TextIn,
+        event: dict[str, Any],
+        facts: dict[str, Any],
+        evidence: dict[str, Any],
+        key: str,
+        category: str,
+        packs: Sequence[Any] | None,
+    ) -> list[str]:
+        """A finding in text ``x`` (evidence naming its client, if any) to the rules."""
+        if x.client_id:
+            evidence = {**evidence, "client_id": x.client_id}
+        return self.cases.fire(
+            store,
+            event,
+            facts,
+            employee_id=x.employee_id,
+            org_unit=x.org_unit,
+            at=x.occurred_at,
+            evidence=evidence,
+            evidence_key=key,
+            category=category,
+            packs=packs,
+        )
 
     def _record_scan(
         self,
@@ -271,21 +286,9 @@ class Scanning:
         facts: dict[str, Any] = {"dwell_anomaly_before": last is not None}
         if last is not None:
             facts["minutes_since_dwell_anomaly"] = int((x.occurred_at - _utc(last)).total_seconds() // 60)
+        event = {"type": "compliance.visit_note", "channel": x.channel}
         evidence = {"text_id": x.text_id, "day": day, **facts}
-        if x.client_id:
-            evidence["client_id"] = x.client_id
-        return self.cases.fire(
-            store,
-            {"type": "compliance.visit_note", "channel": x.channel},
-            facts,
-            employee_id=x.employee_id,
-            org_unit=x.org_unit,
-            at=x.occurred_at,
-            evidence=evidence,
-            evidence_key=f"note:{x.text_id}",
-            category="visit_misreport",
-            packs=packs,
-        )
+        return self._fire(store, x, event, facts, evidence, f"note:{x.text_id}", "visit_misreport", packs)
 
     def phrase_feedback(self, principal: Principal) -> tuple[list[PhraseNoise], set[str], str, str]:
         """False-positive counts per phrase over every case holding phrase hits, for the pack owner
