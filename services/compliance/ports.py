@@ -8,12 +8,25 @@ without a database. Case rows are read by attribute (``row.state``, ``row.eviden
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from covenant.auth import ScopeFilter
 from covenant.db.audit import VerifyResult
 from covenant.events.v1.event_pb2 import Event
+
+
+@dataclass(frozen=True)
+class HitFilter:
+    """Which screening hits a list wants (each when given): in the ``org_unit`` subtree, at or after
+    ``start``, before ``end``, in ``status``, below the id ``before_id`` (the page token)."""
+
+    org_unit: str = ""
+    start: datetime | None = None
+    end: datetime | None = None
+    status: str = ""
+    before_id: int | None = None
 
 
 class ComplianceStore(Protocol):
@@ -88,20 +101,9 @@ class ComplianceStore(Protocol):
         """Keep a watchlist match of a contact (once per ``activity_id`` + ``entry_id``)."""
         ...
 
-    def screening_hits(
-        self,
-        scope: ScopeFilter,
-        *,
-        org_unit: str = "",
-        start: datetime | None = None,
-        end: datetime | None = None,
-        status: str = "",
-        before_id: int | None = None,
-        limit: int = 50,
-    ) -> list[Any]:
-        """Screening hits ``scope`` lets its principal see, newest (highest id) first, at most ``limit``:
-        in the ``org_unit`` subtree, at or after ``start``, before ``end``, in ``status``, below
-        ``before_id`` (each when given)."""
+    def screening_hits(self, scope: ScopeFilter, where: HitFilter, limit: int) -> list[Any]:
+        """Screening hits ``scope`` lets its principal see and ``where`` picks, newest (highest id) first,
+        at most ``limit``."""
         ...
 
     def last_dwell_anomaly(self, employee_id: str, day: str, at_or_before: datetime) -> datetime | None:

@@ -14,7 +14,7 @@ from covenant.errors import InvalidArgument
 from covenant.timestamps import as_utc as _utc
 from services.compliance.context import Context
 from services.compliance.domain.screening import Match, Watchlists
-from services.compliance.ports import ComplianceStore
+from services.compliance.ports import ComplianceStore, HitFilter
 
 WATCHLIST_SKEW = timedelta(minutes=5)  # replicas' clocks and in-flight loads
 SCREENING_STATUSES = ("OPEN",)  # a stored hit is open; clearing hits is not built yet
@@ -180,13 +180,6 @@ class Screening:
         start = self.ctx.midnight(days["start_date"]) if "start_date" in days else None
         end = self.ctx.midnight(days["end_date"] + timedelta(days=1)) if "end_date" in days else None
         with self.ctx.stores() as store:
-            rows = store.screening_hits(
-                scope,
-                org_unit=org_unit,
-                start=start,
-                end=end,
-                status=status,
-                before_id=before_id,
-                limit=limit + 1,
-            )
+            where = HitFilter(org_unit, start, end, status, before_id)
+            rows = store.screening_hits(scope, where, limit + 1)
         return rows[:limit], len(rows) > limit

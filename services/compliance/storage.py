@@ -34,6 +34,7 @@ from covenant.db.audit import AuditLog, VerifyResult
 from covenant.db.outbox import Outbox
 from covenant.db.scope import scope_clause, subtree
 from covenant.events.v1.event_pb2 import Event
+from services.compliance.ports import HitFilter
 
 metadata = MetaData()
 
@@ -261,32 +262,22 @@ class SqlComplianceStore:
         if self.session.execute(select(h.id).where(key)).first() is None:
             self.session.execute(insert(screening_hits).values(**values))
 
-    def screening_hits(
-        self,
-        scope: ScopeFilter,
-        *,
-        org_unit: str = "",
-        start: datetime | None = None,
-        end: datetime | None = None,
-        status: str = "",
-        before_id: int | None = None,
-        limit: int = 50,
-    ) -> list[Any]:
+    def screening_hits(self, scope: ScopeFilter, where: HitFilter, limit: int) -> list[Any]:
         h = screening_hits.c
         stmt = select(screening_hits).order_by(h.id.desc())
         visible = scope_clause(scope, h.employee_id, h.org_unit)
         if visible is not None:
             stmt = stmt.where(visible)
-        if org_unit.rstrip("/"):
-            stmt = stmt.where(subtree(h.org_unit, org_unit))
-        if start is not None:
-            stmt = stmt.where(h.at >= start)
-        if end is not None:
-            stmt = stmt.where(h.at < end)
-        if status:
-            stmt = stmt.where(h.status == status)
-        if before_id is not None:
-            stmt = stmt.where(h.id < before_id)
+        if where.org_unit.rstrip("/"):
+            stmt = stmt.where(subtree(h.org_unit, where.org_unit))
+        if where.start is not None:
+            stmt = stmt.where(h.at >= where.start)
+        if where.end is not None:
+            stmt = stmt.where(h.at < where.end)
+        if where.status:
+            stmt = stmt.where(h.status == where.status)
+        if where.before_id is not None:
+            stmt = stmt.where(h.id < where.before_id)
         return list(self.session.execute(stmt.limit(limit)).all())
 
     # -- cases -------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from covenant.auth import DataOwner, ScopeFilter
 from covenant.db.audit import VerifyResult
 from covenant.errors import InvalidArgument
 from covenant.events.v1.event_pb2 import Event
+from services.compliance.ports import HitFilter
 
 
 @dataclass
@@ -136,27 +137,17 @@ class FakeComplianceStore:
         if all((h["activity_id"], h["entry_id"]) != key for h in self._s.screening_hits):
             self._s.screening_hits.append({"id": len(self._s.screening_hits) + 1, **values})
 
-    def screening_hits(
-        self,
-        scope: ScopeFilter,
-        *,
-        org_unit: str = "",
-        start: datetime | None = None,
-        end: datetime | None = None,
-        status: str = "",
-        before_id: int | None = None,
-        limit: int = 50,
-    ) -> list[Any]:
-        root = org_unit.rstrip("/")
+    def screening_hits(self, scope: ScopeFilter, where: HitFilter, limit: int) -> list[Any]:
+        root = where.org_unit.rstrip("/")
         rows = [
             h
             for h in reversed(self._s.screening_hits)
             if scope.matches(DataOwner(h["employee_id"], h["org_unit"]))
             and (not root or h["org_unit"] == root or h["org_unit"].startswith(root + "/"))
-            and (start is None or h["at"] >= start)
-            and (end is None or h["at"] < end)
-            and (not status or h["status"] == status)
-            and (before_id is None or h["id"] < before_id)
+            and (where.start is None or h["at"] >= where.start)
+            and (where.end is None or h["at"] < where.end)
+            and (not where.status or h["status"] == where.status)
+            and (where.before_id is None or h["id"] < where.before_id)
         ]
         return [SimpleNamespace(**h) for h in rows[:limit]]
 
