@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
-from typing import Any
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any, TypeVar
+
+from google.protobuf.message import Message
 
 from covenant.auth import DataOwner, can
 from covenant.compliance.v1 import compliance_pb2 as pb
@@ -13,12 +16,15 @@ from covenant.compliance.v1 import compliance_pb2_grpc
 from covenant.errors import InvalidArgument
 from covenant.grpc.context import current_principal
 from covenant.paging import page_cursor, page_size, page_token
-from covenant.timestamps import as_utc, ts
+from covenant.timestamps import as_utc, opt_ts, ts
+from services.compliance.domain.screening import Match
+from services.compliance.domain.text import Hit
 from services.compliance.scanning import ScanOutcome, TextIn
 from services.compliance.service import ComplianceService
 
 # Evidence keys about other parties (clients, watchlist hits): removed for the case's own employee.
 OTHER_PARTIES = ("client_id", "client_name", "counterparty", "risk", "commitment")
+M = TypeVar("M", bound=Message)
 
 
 def case_cursor(cursor: tuple[int | str, ...] | None) -> tuple[datetime, str] | None:
@@ -33,7 +39,7 @@ def case_cursor(cursor: tuple[int | str, ...] | None) -> tuple[datetime, str] | 
 
 
 def text_in(r: pb.ScanTextRequest, now: datetime) -> TextIn:
-    at = r.occurred_at.ToDatetime(tzinfo=UTC) if r.occurred_at.seconds else now
+    at = opt_ts(r.occurred_at) or now
     return TextIn(r.text_id, r.employee_id, r.org_unit, r.channel or "call", r.text, at, r.client_id)
 
 
@@ -43,18 +49,22 @@ def result_pb(text_id: str, out: ScanOutcome) -> pb.ScanResult:
     )
 
 
-def hit_pb(h: Any, pack_id: str, version: str) -> pb.Hit:
-    return pb.Hit(
-        phrase=h.phrase,
-        category=h.category,
-        severity=h.severity,
-        start=h.start,
-        end=h.end,
-        matched_text=h.matched_text,
-        matched_by=h.matched_by,
-        pack_id=pack_id,
-        pack_version=version,
-    )
+def hit_pb(h: Hit, pack_id: str, version: str) -> pb.Hit:
+    return pb.Hit(**asdict(h), pack_id=pack_id, pack_version=version)
+
+
+def match_pb(m: Match) -> pb.ScreeningMatch:
+    return pb.ScreeningMatch(**asdict(m))
+
+
+def from_row(message: type[M], row: Any, **fields: Any) -> M:
+    """``message`` with ``fields``, and each of its other single scalar fields from ``row``'s column of
+    the same name (when the row has one)."""
+    for f in message.DESCRIPTOR.fields:
+        scalar = f.message_type is None and not f.is_repeated
+        if scalar and f.name not in fields and hasattr(row, f.name):
+            fields[f.name] = getattr(row, f.name)
+    return message(**fields)
 
 
 def case_pb(row: Any, *, redact: bool) -> pb.Case:
@@ -63,22 +73,14 @@ def case_pb(row: Any, *, redact: bool) -> pb.Case:
         for item in evidence.get("items", []):
             for key in OTHER_PARTIES:
                 item.pop(key, None)
-    return pb.Case(
+    return from_row(
+        pb.Case,
+        row,
         name=f"cases/{row.id}",
-        employee_id=row.employee_id,
-        org_unit=row.org_unit,
-        rule_id=row.rule_id,
-        category=row.category,
-        severity=row.severity,
-        state=row.state,
-        owner=row.owner,
         opened_at=ts(row.opened_at),
         sla_due_at=ts(row.sla_due_at),
         evidence_json=json.dumps(evidence, ensure_ascii=False),
         comments=json.loads(row.comments_json) if not redact else [],
-        pack_id=row.pack_id,
-        pack_version=row.pack_version,
-        occurrences=row.occurrences,
         updated_at=ts(row.updated_at or row.opened_at),
     )
 
@@ -153,19 +155,7 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
         results = self.service.screening.screen(current_principal(), list(request.names))
         return pb.ScreenNamesResponse(
             results=[
-                pb.ScreeningResult(
-                    name=n,
-                    matches=[
-                        pb.ScreeningMatch(
-                            entry_id=m.entry_id,
-                            list_name=m.list_name,
-                            listed_name=m.listed_name,
-                            score=m.score,
-                            features=list(m.features),
-                        )
-                        for m in ms
-                    ],
-                )
+                pb.ScreeningResult(name=n, matches=[match_pb(m) for m in ms])
                 for n, ms in zip(request.names, results, strict=True)
             ]
         )
@@ -173,11 +163,7 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
     def RecordClientActivity(
         self, request: pb.RecordClientActivityRequest, context: Any
     ) -> pb.RecordClientActivityResponse:
-        at = (
-            request.occurred_at.ToDatetime(tzinfo=UTC)
-            if request.occurred_at.seconds
-            else self.service.clock()
-        )
+        at = opt_ts(request.occurred_at) or self.service.clock()
         cases = self.service.behaviour.record_activity(
             current_principal(),
             request.employee_id,
@@ -193,7 +179,7 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
     def EvaluateBehaviour(
         self, request: pb.EvaluateBehaviourRequest, context: Any
     ) -> pb.EvaluateBehaviourResponse:
-        as_of = request.as_of.ToDatetime(tzinfo=UTC) if request.as_of.seconds else self.service.clock()
+        as_of = opt_ts(request.as_of) or self.service.clock()
         principal = current_principal()
         opened = self.service.behaviour.evaluate_behaviour(principal, as_of)
         return pb.EvaluateBehaviourResponse(
@@ -278,20 +264,10 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
 
 
 def screening_hit_pb(r: Any) -> pb.ScreeningHit:
-    at = ts(r.at)
-    return pb.ScreeningHit(
+    return from_row(
+        pb.ScreeningHit,
+        r,
         name=f"screeningHits/{r.id}",
-        employee_id=r.employee_id,
-        org_unit=r.org_unit,
-        client_id=r.client_id,
-        client_name=r.client_name,
-        match=pb.ScreeningMatch(
-            entry_id=r.entry_id,
-            list_name=r.list_name,
-            listed_name=r.listed_name,
-            score=r.score,
-            features=json.loads(r.features),
-        ),
-        status=r.status,
-        contact_time=at,
+        match=match_pb(Match(r.entry_id, r.list_name, r.listed_name, r.score, json.loads(r.features))),
+        contact_time=ts(r.at),
     )
