@@ -57,17 +57,12 @@ class Cases:
                 continue
             case_id = self._open(
                 store,
+                a,
                 employee_id=employee_id,
                 org_unit=org_unit,
-                rule_id=a.rule_id,
                 category=str(a.params.get("category", category or event.get("category", "other"))),
-                severity=str(a.params["severity"]),
-                window=str(a.params.get("window", "day")),
                 at=at,
                 evidence={**evidence, "key": evidence_key},
-                pack_id=a.pack_id,
-                pack_version=a.pack_version,
-                sla_hours=a.params.get("sla_hours"),
             )
             if f"cases/{case_id}" not in cases:
                 cases.append(f"cases/{case_id}")
@@ -76,21 +71,27 @@ class Cases:
     def _open(
         self,
         store: ComplianceStore,
+        action: Any,
         *,
         employee_id: str,
         org_unit: str,
-        rule_id: str,
         category: str,
-        severity: str,
-        window: str,
         at: datetime,
         evidence: dict[str, Any],
-        pack_id: str,
-        pack_version: str,
-        sla_hours: int | None = None,
     ) -> str:
-        """Join the case of employee + rule + window (once per evidence key) or open one."""
-        key = self.window_key(window, at)
+        """Join the case of employee + rule + window (once per evidence key) or open one, for the
+        ``open_case`` ``action`` (its rule, pack, severity, window and SLA)."""
+        params = action.params
+        decision = {
+            "employee_id": employee_id,
+            "rule_id": action.rule_id,
+            "category": category,
+            "severity": str(params["severity"]),
+            "pack_id": action.pack_id,
+            "pack_version": action.pack_version,
+        }
+        rule_id, severity = action.rule_id, decision["severity"]
+        key = self.window_key(str(params.get("window", "day")), at)
         now = self.ctx.clock()
         row = store.case_in_window(employee_id, rule_id, key)
         if row is not None:
@@ -110,26 +111,22 @@ class Cases:
             )
         else:
             case_id = uuid.uuid4().hex[:16]
+            sla_hours = int(params.get("sla_hours") or SLA_HOURS.get(severity, 24))
             store.add_case(
-                dict(
-                    id=case_id,
-                    employee_id=employee_id,
-                    org_unit=org_unit,
-                    rule_id=rule_id,
-                    window_key=key,
-                    category=category,
-                    severity=severity,
-                    state="OPEN",
-                    owner="",
-                    opened_at=now,
-                    updated_at=now,
-                    sla_due_at=now + timedelta(hours=int(sla_hours or SLA_HOURS.get(severity, 24))),
-                    evidence_json=json.dumps({"items": [evidence]}, ensure_ascii=False),
-                    comments_json="[]",
-                    pack_id=pack_id,
-                    pack_version=pack_version,
-                    occurrences=1,
-                )
+                {
+                    "id": case_id,
+                    **decision,
+                    "org_unit": org_unit,
+                    "window_key": key,
+                    "state": "OPEN",
+                    "owner": "",
+                    "opened_at": now,
+                    "updated_at": now,
+                    "sla_due_at": now + timedelta(hours=sla_hours),
+                    "evidence_json": json.dumps({"items": [evidence]}, ensure_ascii=False),
+                    "comments_json": "[]",
+                    "occurrences": 1,
+                }
             )
             store.audit(
                 actor="compliance",
@@ -137,15 +134,7 @@ class Cases:
                 subject=f"cases/{case_id}",
                 data={"employee_id": employee_id, "rule_id": rule_id, "severity": severity, "window": key},
             )
-        data = {
-            "employee_id": employee_id,
-            "case": f"cases/{case_id}",
-            "rule_id": rule_id,
-            "category": category,
-            "severity": severity,
-            "pack_id": pack_id,
-            "pack_version": pack_version,
-        }
+        data = {"case": f"cases/{case_id}", **decision}
         if row is None:
             self._emit(store, "compliance.case_opened", employee_id, org_unit, data, case_id)
         self._emit(
