@@ -225,15 +225,7 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
         noise, active, pack_id, version = self.service.scanning.phrase_feedback(current_principal())
         return pb.GetPhraseFeedbackResponse(
             phrases=[
-                pb.PhraseFeedback(
-                    phrase=n.phrase,
-                    category=n.category,
-                    hits=n.hits,
-                    false_positives=n.false_positives,
-                    reasons=n.reasons,
-                    noise_ratio=n.noise_ratio,
-                    active=n.phrase in active,
-                )
+                pb.PhraseFeedback(**asdict(n), noise_ratio=n.noise_ratio, active=n.phrase in active)
                 for n in noise
             ],
             pack_id=pack_id,
