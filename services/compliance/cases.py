@@ -17,7 +17,7 @@ from covenant.db.outbox import new_event
 from covenant.errors import InvalidArgument, NotFound
 from services.compliance.context import SOURCE, Context
 from services.compliance.domain.cases import check_transition
-from services.compliance.ports import ComplianceStore
+from services.compliance.ports import CaseFilter, ComplianceStore
 
 SLA_HOURS = {"low": 72, "medium": 24, "high": 8, "critical": 2}
 
@@ -216,7 +216,7 @@ class Cases:
         ``after`` (opened_at, id)."""
         scope = scope_filter(principal, "compliance.cases.read")
         with self.ctx.stores() as store:
-            rows = store.list_cases(scope, employee_id=employee_id, state=state, after=after, limit=limit + 1)
+            rows = store.list_cases(scope, CaseFilter(employee_id, state, after), limit + 1)
         return rows[:limit], len(rows) > limit
 
     def transition(

@@ -29,6 +29,16 @@ class HitFilter:
     before_id: int | None = None
 
 
+@dataclass(frozen=True)
+class CaseFilter:
+    """Which cases a list wants (each when given): of ``employee_id``, in ``state``, after the keyset
+    position ``after`` (opened_at, id; the page token)."""
+
+    employee_id: str = ""
+    state: str = ""
+    after: tuple[datetime, str] | None = None
+
+
 class ComplianceStore(Protocol):
     """What the compliance logic reads and writes inside one unit of work."""
 
@@ -122,17 +132,9 @@ class ComplianceStore(Protocol):
         """The ids of every case."""
         ...
 
-    def list_cases(
-        self,
-        scope: ScopeFilter,
-        *,
-        employee_id: str = "",
-        state: str = "",
-        after: tuple[datetime, str] | None = None,
-        limit: int = 50,
-    ) -> list[Any]:
-        """Cases ``scope`` lets its principal see, by (opened_at, id), after the keyset position ``after``,
-        of one employee and in one state (each when given), at most ``limit``."""
+    def list_cases(self, scope: ScopeFilter, where: CaseFilter, limit: int) -> list[Any]:
+        """Cases ``scope`` lets its principal see and ``where`` picks, by (opened_at, id), at most
+        ``limit``."""
         ...
 
     def overdue_cases(self, as_of: datetime, limit: int) -> list[Any]:

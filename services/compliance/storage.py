@@ -34,7 +34,7 @@ from covenant.db.audit import AuditLog, VerifyResult
 from covenant.db.outbox import Outbox
 from covenant.db.scope import scope_clause, subtree
 from covenant.events.v1.event_pb2 import Event
-from services.compliance.ports import HitFilter
+from services.compliance.ports import CaseFilter, HitFilter
 
 metadata = MetaData()
 
@@ -296,26 +296,18 @@ class SqlComplianceStore:
     def case_ids(self) -> set[str]:
         return set(self.session.execute(select(cases.c.id)).scalars())
 
-    def list_cases(
-        self,
-        scope: ScopeFilter,
-        *,
-        employee_id: str = "",
-        state: str = "",
-        after: tuple[datetime, str] | None = None,
-        limit: int = 50,
-    ) -> list[Any]:
+    def list_cases(self, scope: ScopeFilter, where: CaseFilter, limit: int) -> list[Any]:
         c = cases.c
         stmt = select(cases).order_by(c.opened_at, c.id)
         visible = scope_clause(scope, c.employee_id, c.org_unit)
         if visible is not None:
             stmt = stmt.where(visible)
-        if employee_id:
-            stmt = stmt.where(c.employee_id == employee_id)
-        if state:
-            stmt = stmt.where(c.state == state)
-        if after is not None:
-            at, case_id = after
+        if where.employee_id:
+            stmt = stmt.where(c.employee_id == where.employee_id)
+        if where.state:
+            stmt = stmt.where(c.state == where.state)
+        if where.after is not None:
+            at, case_id = where.after
             stmt = stmt.where(or_(c.opened_at > at, and_(c.opened_at == at, c.id > case_id)))
         return list(self.session.execute(stmt.limit(limit)).all())
 

@@ -14,7 +14,7 @@ from covenant.auth import DataOwner, ScopeFilter
 from covenant.db.audit import VerifyResult
 from covenant.errors import InvalidArgument
 from covenant.events.v1.event_pb2 import Event
-from services.compliance.ports import HitFilter
+from services.compliance.ports import CaseFilter, HitFilter
 
 
 @dataclass
@@ -170,23 +170,15 @@ class FakeComplianceStore:
     def case_ids(self) -> set[str]:
         return set(self._s.cases)
 
-    def list_cases(
-        self,
-        scope: ScopeFilter,
-        *,
-        employee_id: str = "",
-        state: str = "",
-        after: tuple[datetime, str] | None = None,
-        limit: int = 50,
-    ) -> list[Any]:
+    def list_cases(self, scope: ScopeFilter, where: CaseFilter, limit: int) -> list[Any]:
         rows = sorted(self._s.cases.values(), key=lambda c: (c["opened_at"], c["id"]))
         rows = [
             c
             for c in rows
             if scope.matches(DataOwner(c["employee_id"], c["org_unit"]))
-            and (not employee_id or c["employee_id"] == employee_id)
-            and (not state or c["state"] == state)
-            and (after is None or (c["opened_at"], c["id"]) > after)
+            and (not where.employee_id or c["employee_id"] == where.employee_id)
+            and (not where.state or c["state"] == where.state)
+            and (where.after is None or (c["opened_at"], c["id"]) > where.after)
         ]
         return [SimpleNamespace(**c) for c in rows[:limit]]
 
