@@ -23,6 +23,8 @@ ACTIVITY_KINDS = ("opened", "follow_up", "closed", "contact")
 
 
 class Behaviour:
+    """Behaviour facts (client lifecycle, contacts, dwell anomalies) and the scheduled behaviour rules."""
+
     def __init__(self, ctx: Context, cases: Cases, screening: Screening) -> None:
         self.ctx = ctx
         self.cases = cases

@@ -23,6 +23,8 @@ SLA_HOURS = {"low": 72, "medium": 24, "high": 8, "critical": 2}
 
 
 class Cases:
+    """Rule decisions to cases, and the case use cases (read, list, transition, comment, escalate)."""
+
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 

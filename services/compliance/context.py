@@ -21,6 +21,8 @@ SOURCE = "compliance"
 
 
 class Context:
+    """The rule runtime, clock, local time zone, directory and unit of work every capability uses."""
+
     def __init__(
         self,
         rules: Any,

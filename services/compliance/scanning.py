@@ -56,6 +56,8 @@ class ScanOutcome:
 
 
 class Scanning:
+    """Texts and live transcripts scanned with the pack's phrases; phrase feedback; scan retention."""
+
     def __init__(self, ctx: Context, cases: Cases) -> None:
         self.ctx = ctx
         self.cases = cases

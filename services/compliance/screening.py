@@ -21,6 +21,8 @@ SCREENING_STATUSES = ("OPEN",)  # a stored hit is open; clearing hits is not bui
 
 
 class Screening:
+    """Watchlists (loaded, kept in memory per replica), name screening and contacts' watchlist matches."""
+
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self._watchlists: Watchlists | None = None
