@@ -22,11 +22,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from covenant.auth import DataOwner, Principal, authorize, forbid_self
+from covenant.auth import DataOwner, Principal, authorize, forbid_self, scope_filter
 from covenant.auth.directory import Directory, require_line
 from covenant.db.engine import Database
 from covenant.db.outbox import Outbox, new_event
-from covenant.errors import AlreadyExists, InvalidArgument
+from covenant.errors import AlreadyExists, InvalidArgument, PermissionDenied
+from covenant.services import own_account_of
 from services.commitments import storage
 from services.commitments.domain.calendar import BusinessCalendar, DeadlineRule
 from services.commitments.domain.commitment import Commitment, State
@@ -218,6 +219,54 @@ class CommitmentsService:
         authorize(principal, "commitments.commitments.read", DataOwner(c.terms.employee_id, c.terms.org_unit))
         return c
 
+    def list_commitments(
+        self,
+        principal: Principal,
+        *,
+        employee_id: str,
+        org_unit: str,
+        states: Sequence[str],
+        due_before: datetime | None,
+        after_id: str,
+        limit: int,
+    ) -> tuple[list[Commitment], bool]:
+        """The commitments the caller may read (scope applied in the query), by id after ``after_id``, of
+        one employee or else in an org-unit subtree, in ``states`` and due before ``due_before`` (each when
+        given); at most ``limit``, and whether more follow."""
+        scope = scope_filter(principal, "commitments.commitments.read")
+        if (
+            employee_id
+            and not scope.all
+            and scope.org_unit is None
+            and scope.org_unit_prefix is None
+            and employee_id != principal.employee_id
+        ):
+            raise PermissionDenied(
+                "commitments.commitments.read", "scope self covers only your own commitments"
+            )
+        with self.db.session() as session:
+            items = storage.list_commitments(
+                session,
+                scope=scope,
+                employee_id=employee_id or None,
+                org_unit_prefix=None if employee_id else (org_unit or None),
+                states=states,
+                due_before=due_before,
+                after_id=after_id,
+                limit=limit + 1,
+            )
+        return items[:limit], len(items) > limit
+
+    def described_templates(self, principal: Principal) -> list[tuple[Template, str]]:
+        """Every template of the active pack by id, with its deadline rule described in its calendar."""
+        authorize(principal, "commitments.commitments.read")
+        packs = self.snapshot()  # the calendar and the templates from the same pack versions
+        calendar = self.calendar(packs=packs)
+        return [
+            (t, t.deadline.describe(calendar))
+            for t in sorted(self.templates(packs).values(), key=lambda t: t.id)
+        ]
+
     def verify(self, principal: Principal, commitment_id: str) -> tuple[bool, str, str]:
         """(valid, issued hash, hash recomputed from the stored terms)."""
         with self.db.session() as session:
@@ -227,29 +276,21 @@ class CommitmentsService:
         computed = terms.content_hash()
         return computed == issued, issued, computed
 
+    def _to_change(self, session: Session, principal: Principal, commitment_id: str, verb: str) -> Commitment:
+        """The commitment, locked, that ``principal`` may ``verb`` (extend, cancel): in their scope, not
+        their own, and someone in their line."""
+        before = storage.get(session, commitment_id, for_update=True)
+        permission, employee_id = f"commitments.commitments.{verb}", before.terms.employee_id
+        authorize(principal, permission, DataOwner(employee_id, before.terms.org_unit))
+        forbid_self(principal, employee_id, permission, f"{verb} their own commitment")
+        require_line(self.directory, principal, employee_id, permission, f"{verb} a commitment")
+        return before
+
     def extend(
         self, principal: Principal, commitment_id: str, new_deadline: datetime, reason: str
     ) -> Commitment:
         with self.db.session() as session:
-            before = storage.get(session, commitment_id, for_update=True)
-            authorize(
-                principal,
-                "commitments.commitments.extend",
-                DataOwner(before.terms.employee_id, before.terms.org_unit),
-            )
-            forbid_self(
-                principal,
-                before.terms.employee_id,
-                "commitments.commitments.extend",
-                "extend their own commitment",
-            )
-            require_line(
-                self.directory,
-                principal,
-                before.terms.employee_id,
-                "commitments.commitments.extend",
-                "extend a commitment",
-            )
+            before = self._to_change(session, principal, commitment_id, "extend")
             after = before.extend(new_deadline, reason, principal.subject, self.clock())
             storage.save_transition(session, before, after)
             self._emit(
@@ -261,29 +302,43 @@ class CommitmentsService:
         if not reason.strip():
             raise InvalidArgument("a reason is required", field="reason")
         with self.db.session() as session:
-            before = storage.get(session, commitment_id, for_update=True)
-            authorize(
-                principal,
-                "commitments.commitments.cancel",
-                DataOwner(before.terms.employee_id, before.terms.org_unit),
-            )
-            forbid_self(
-                principal,
-                before.terms.employee_id,
-                "commitments.commitments.cancel",
-                "cancel their own commitment",
-            )
-            require_line(
-                self.directory,
-                principal,
-                before.terms.employee_id,
-                "commitments.commitments.cancel",
-                "cancel a commitment",
-            )
+            before = self._to_change(session, principal, commitment_id, "cancel")
             after = before.cancel(self.clock())
             storage.save_transition(session, before, after)
             self._emit(session, "commitments.cancelled", after, {"reason": reason})
         return after
+
+    def report_fact(
+        self,
+        principal: Principal,
+        *,
+        event_type: str,
+        key: str,
+        value: str,
+        at: datetime | None,
+        event_id: str,
+    ) -> list[Commitment]:
+        """A fulfilling fact reported by a source system (``at`` None: now); settles what it matches."""
+        authorize(principal, "commitments.fulfilments.write")
+        if principal.kind == "service" and own_account_of(principal.subject) is not None:
+            raise PermissionDenied(  # provenance: fulfilling facts come from source systems (e.g. loans)
+                "commitments.fulfilments.write", f"{principal.subject} reports through its events, not facts"
+            )
+        for name, given in (
+            ("event_type", event_type),
+            ("correlation_key", key),
+            ("correlation_value", value),
+            ("event_id", event_id),
+        ):
+            if not given:
+                raise InvalidArgument("is required", field=name)
+        at = at or self.clock()
+        if at > self.clock().replace(microsecond=0) and (at - self.clock()).total_seconds() > 300:
+            raise InvalidArgument("is in the future", field="occurred_at")
+        with self.db.session() as session:
+            return self.record_fulfilment(
+                session, event_type=event_type, key=key, value=value, at=at, event_id=event_id
+            )
 
     def record_fulfilment(
         self, session: Session, *, event_type: str, key: str, value: str, at: datetime, event_id: str

@@ -6,16 +6,14 @@ from typing import Any
 
 from google.protobuf.struct_pb2 import Struct
 
-from covenant.auth import authorize, scope_filter
 from covenant.commitments.v1 import commitments_pb2 as pb
 from covenant.commitments.v1 import commitments_pb2_grpc
-from covenant.errors import InvalidArgument, PermissionDenied
+from covenant.errors import InvalidArgument
 from covenant.grpc.context import current_principal
 from covenant.paging import page_cursor, page_size, page_token
-from covenant.services import own_account_of
 from covenant.timestamps import from_ts, ts
-from services.commitments import storage
 from services.commitments.domain.commitment import Commitment
+from services.commitments.domain.terms import Terms
 from services.commitments.service import CommitmentsService
 
 
@@ -26,29 +24,26 @@ def commitment_id(name: str) -> str:
     return name[len(prefix) :]
 
 
-def to_pb(c: Commitment) -> pb.Commitment:
-    t = c.terms
+# The string fields of pb.Terms, each the same-named field of the frozen ``Terms``.
+_TERMS_TEXT = [f.name for f in pb.Terms.DESCRIPTOR.fields if f.type == f.TYPE_STRING]
+
+
+def terms_pb(t: Terms) -> pb.Terms:
     consequences = Struct()
     consequences.update(t.consequences)
+    return pb.Terms(
+        **{name: getattr(t, name) for name in _TERMS_TEXT},
+        created_at=ts(t.created_at),
+        deadline=ts(t.deadline),
+        reminders=[ts(r) for r in t.reminders],
+        consequences=consequences,
+    )
+
+
+def to_pb(c: Commitment) -> pb.Commitment:
     return pb.Commitment(
         name=f"commitments/{c.id}",
-        terms=pb.Terms(
-            template_id=t.template_id,
-            pack_id=t.pack_id,
-            pack_version=t.pack_version,
-            promise=t.promise,
-            employee_id=t.employee_id,
-            org_unit=t.org_unit,
-            client_id=t.client_id,
-            fulfilling_event_type=t.fulfilling_event_type,
-            correlation_key=t.correlation_key,
-            correlation_value=t.correlation_value,
-            created_at=ts(t.created_at),
-            deadline=ts(t.deadline),
-            deadline_rule=t.deadline_rule,
-            reminders=[ts(r) for r in t.reminders],
-            consequences=consequences,
-        ),
+        terms=terms_pb(c.terms),
         terms_hash=c.terms_hash,
         state=pb.CommitmentState.Value(c.state.value),
         effective_deadline=ts(c.effective_deadline),
@@ -94,32 +89,16 @@ class CommitmentsServicer(commitments_pb2_grpc.CommitmentsServiceServicer):
         due = request.due_before.ToJsonString() if request.HasField("due_before") else ""
         bound = ("commitments", request.employee_id, request.org_unit, list(request.states), due)
         after = page_cursor(request.page_token, bound, kind=str) or ""
-        principal = current_principal()
-        scope = scope_filter(principal, "commitments.commitments.read")
-        if (
-            request.employee_id
-            and not scope.all
-            and scope.org_unit is None
-            and scope.org_unit_prefix is None
-            and request.employee_id != principal.employee_id
-        ):
-            raise PermissionDenied(
-                "commitments.commitments.read", "scope self covers only your own commitments"
-            )
-        states = [pb.CommitmentState.Name(s) for s in request.states]
-        with self.service.db.session() as session:
-            items = storage.list_commitments(
-                session,
-                scope=scope,
-                employee_id=request.employee_id or None,
-                org_unit_prefix=None if request.employee_id else (request.org_unit or None),
-                states=states,
-                due_before=from_ts(request.due_before, "due_before"),
-                after_id=after,
-                limit=size + 1,
-            )
-        token = page_token(items[size - 1].id if len(items) > size else None, bound)
-        items = items[:size]
+        items, more = self.service.list_commitments(
+            current_principal(),
+            employee_id=request.employee_id,
+            org_unit=request.org_unit,
+            states=[pb.CommitmentState.Name(s) for s in request.states],
+            due_before=from_ts(request.due_before, "due_before"),
+            after_id=after,
+            limit=size,
+        )
+        token = page_token(items[-1].id if more else None, bound)
         return pb.ListCommitmentsResponse(commitments=[to_pb(c) for c in items], next_page_token=token)
 
     def VerifyCommitment(
@@ -143,30 +122,14 @@ class CommitmentsServicer(commitments_pb2_grpc.CommitmentsServiceServicer):
     def RecordFulfilment(
         self, request: pb.RecordFulfilmentRequest, context: Any
     ) -> pb.RecordFulfilmentResponse:
-        principal = current_principal()
-        authorize(principal, "commitments.fulfilments.write")
-        if principal.kind == "service" and own_account_of(principal.subject) is not None:
-            raise PermissionDenied(  # provenance: fulfilling facts come from source systems (e.g. loans)
-                "commitments.fulfilments.write", f"{principal.subject} reports through its events, not facts"
-            )
-        for name in ("event_type", "correlation_key", "correlation_value", "event_id"):
-            if not getattr(request, name):
-                raise InvalidArgument("is required", field=name)
-        at = from_ts(request.occurred_at, "occurred_at") or self.service.clock()
-        if (
-            at > self.service.clock().replace(microsecond=0)
-            and (at - self.service.clock()).total_seconds() > 300
-        ):
-            raise InvalidArgument("is in the future", field="occurred_at")
-        with self.service.db.session() as session:
-            settled = self.service.record_fulfilment(
-                session,
-                event_type=request.event_type,
-                key=request.correlation_key,
-                value=request.correlation_value,
-                at=at,
-                event_id=request.event_id,
-            )
+        settled = self.service.report_fact(
+            current_principal(),
+            event_type=request.event_type,
+            key=request.correlation_key,
+            value=request.correlation_value,
+            at=from_ts(request.occurred_at, "occurred_at"),
+            event_id=request.event_id,
+        )
         return pb.RecordFulfilmentResponse(settled=[to_pb(c) for c in settled])
 
     def GetFulfilmentRate(self, request: pb.GetFulfilmentRateRequest, context: Any) -> pb.FulfilmentRate:
@@ -178,20 +141,17 @@ class CommitmentsServicer(commitments_pb2_grpc.CommitmentsServiceServicer):
         )
 
     def ListTemplates(self, request: pb.ListTemplatesRequest, context: Any) -> pb.ListTemplatesResponse:
-        authorize(current_principal(), "commitments.commitments.read")
-        packs = self.service.snapshot()  # the calendar and the templates from the same pack versions
-        calendar = self.service.calendar(packs=packs)
         return pb.ListTemplatesResponse(
             templates=[
                 pb.Template(
                     id=t.id,
                     promise=t.promise,
-                    deadline_rule=t.deadline.describe(calendar),
+                    deadline_rule=deadline_rule,
                     fulfilling_event_type=t.fulfilling_event_type,
                     correlation_key=t.correlation_key,
                     pack_id=t.pack_id,
                     pack_version=t.pack_version,
                 )
-                for t in sorted(self.service.templates(packs).values(), key=lambda t: t.id)
+                for t, deadline_rule in self.service.described_templates(current_principal())
             ]
         )

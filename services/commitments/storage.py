@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -157,16 +158,7 @@ def save_transition(session: Session, before: Commitment, after: Commitment) -> 
         raise Aborted(f"commitment {after.id} changed concurrently; retry")
     if len(after.extensions) > len(before.extensions):
         ext = after.extensions[-1]
-        session.execute(
-            insert(extensions).values(
-                commitment_id=after.id,
-                previous_deadline=ext.previous_deadline,
-                new_deadline=ext.new_deadline,
-                reason=ext.reason,
-                approver=ext.approver,
-                extended_at=ext.extended_at,
-            )
-        )
+        session.execute(insert(extensions).values(commitment_id=after.id, **asdict(ext)))
         session.execute(
             update(timers)
             .where(

@@ -35,9 +35,9 @@ class BehaviourScheduler(PeriodicWorker):
 
     def run_once(self) -> list[str]:
         now = self.service.clock()
-        opened = self.service.evaluate_behaviour(None, now)
-        self.service.escalate_overdue(None, now)
-        self.service.purge(now)
+        opened = self.service.behaviour.evaluate_behaviour(None, now)
+        self.service.cases.escalate_overdue(None, now)
+        self.service.scanning.purge(now)
         return opened
 
     def tick(self) -> None:
@@ -52,7 +52,7 @@ def create_app(ctx: ServiceContext) -> ServiceApp:
     def handle(session: Session, event: Event) -> None:
         """Facts from other services; effects commit with the inbox row (exactly once in effect)."""
         if event.type in CONSUMED:
-            service.on_event(
+            service.behaviour.on_event(
                 session,
                 event.type,
                 MessageToDict(event.data),

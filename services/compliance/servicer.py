@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
-from typing import Any
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any, TypeVar
+
+from google.protobuf.message import Message
 
 from covenant.auth import DataOwner, can
 from covenant.compliance.v1 import compliance_pb2 as pb
@@ -13,11 +16,15 @@ from covenant.compliance.v1 import compliance_pb2_grpc
 from covenant.errors import InvalidArgument
 from covenant.grpc.context import current_principal
 from covenant.paging import page_cursor, page_size, page_token
-from covenant.timestamps import as_utc, ts
-from services.compliance.service import ComplianceService, ScanOutcome, TextIn
+from covenant.timestamps import as_utc, opt_ts, ts
+from services.compliance.domain.screening import Match
+from services.compliance.domain.text import Hit
+from services.compliance.scanning import ScanOutcome, TextIn
+from services.compliance.service import ComplianceService
 
 # Evidence keys about other parties (clients, watchlist hits): removed for the case's own employee.
 OTHER_PARTIES = ("client_id", "client_name", "counterparty", "risk", "commitment")
+M = TypeVar("M", bound=Message)
 
 
 def case_cursor(cursor: tuple[int | str, ...] | None) -> tuple[datetime, str] | None:
@@ -32,7 +39,7 @@ def case_cursor(cursor: tuple[int | str, ...] | None) -> tuple[datetime, str] | 
 
 
 def text_in(r: pb.ScanTextRequest, now: datetime) -> TextIn:
-    at = r.occurred_at.ToDatetime(tzinfo=UTC) if r.occurred_at.seconds else now
+    at = opt_ts(r.occurred_at) or now
     return TextIn(r.text_id, r.employee_id, r.org_unit, r.channel or "call", r.text, at, r.client_id)
 
 
@@ -42,18 +49,22 @@ def result_pb(text_id: str, out: ScanOutcome) -> pb.ScanResult:
     )
 
 
-def hit_pb(h: Any, pack_id: str, version: str) -> pb.Hit:
-    return pb.Hit(
-        phrase=h.phrase,
-        category=h.category,
-        severity=h.severity,
-        start=h.start,
-        end=h.end,
-        matched_text=h.matched_text,
-        matched_by=h.matched_by,
-        pack_id=pack_id,
-        pack_version=version,
-    )
+def hit_pb(h: Hit, pack_id: str, version: str) -> pb.Hit:
+    return pb.Hit(**asdict(h), pack_id=pack_id, pack_version=version)
+
+
+def match_pb(m: Match) -> pb.ScreeningMatch:
+    return pb.ScreeningMatch(**asdict(m))
+
+
+def from_row(message: type[M], row: Any, **fields: Any) -> M:
+    """``message`` with ``fields``, and each of its other single scalar fields from ``row``'s column of
+    the same name (when the row has one)."""
+    for f in message.DESCRIPTOR.fields:
+        scalar = f.message_type is None and not f.is_repeated
+        if scalar and f.name not in fields and hasattr(row, f.name):
+            fields[f.name] = getattr(row, f.name)
+    return message(**fields)
 
 
 def case_pb(row: Any, *, redact: bool) -> pb.Case:
@@ -62,22 +73,14 @@ def case_pb(row: Any, *, redact: bool) -> pb.Case:
         for item in evidence.get("items", []):
             for key in OTHER_PARTIES:
                 item.pop(key, None)
-    return pb.Case(
+    return from_row(
+        pb.Case,
+        row,
         name=f"cases/{row.id}",
-        employee_id=row.employee_id,
-        org_unit=row.org_unit,
-        rule_id=row.rule_id,
-        category=row.category,
-        severity=row.severity,
-        state=row.state,
-        owner=row.owner,
         opened_at=ts(row.opened_at),
         sla_due_at=ts(row.sla_due_at),
         evidence_json=json.dumps(evidence, ensure_ascii=False),
         comments=json.loads(row.comments_json) if not redact else [],
-        pack_id=row.pack_id,
-        pack_version=row.pack_version,
-        occurrences=row.occurrences,
         updated_at=ts(row.updated_at or row.opened_at),
     )
 
@@ -93,12 +96,14 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
         )
 
     def ScanText(self, request: pb.ScanTextRequest, context: Any) -> pb.ScanResult:
-        (out,) = self.service.scan(current_principal(), [text_in(request, self.service.clock())], single=True)
+        (out,) = self.service.scanning.scan(
+            current_principal(), [text_in(request, self.service.clock())], single=True
+        )
         return result_pb(request.text_id, out)
 
     def ScanTexts(self, request: pb.ScanTextsRequest, context: Any) -> pb.ScanTextsResponse:
         now = self.service.clock()
-        results = self.service.scan(current_principal(), [text_in(r, now) for r in request.texts])
+        results = self.service.scanning.scan(current_principal(), [text_in(r, now) for r in request.texts])
         return pb.ScanTextsResponse(
             results=[result_pb(r.text_id, out) for r, out in zip(request.texts, results, strict=True)]
         )
@@ -115,11 +120,11 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
             for chunk in request_iterator:
                 yield chunk.text
 
-        for out in self.service.stream_scan(current_principal(), header, texts()):
+        for out in self.service.scanning.stream_scan(current_principal(), header, texts()):
             yield result_pb(header.text_id, out)
 
     def LoadWatchlist(self, request: pb.LoadWatchlistRequest, context: Any) -> pb.LoadWatchlistResponse:
-        loaded, total = self.service.load_watchlist(
+        loaded, total = self.service.screening.load_watchlist(
             current_principal(), [(e.id, e.list_name, e.name) for e in request.entries]
         )
         return pb.LoadWatchlistResponse(loaded=loaded, total=total)
@@ -132,7 +137,7 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
         size = min(request.page_size or 50, 1000)
         bound = ("screening-hits", request.org_unit, request.start_date, request.end_date, request.status)
         before = page_cursor(request.page_token, bound, kind=int)
-        rows, more = self.service.list_screening_hits(
+        rows, more = self.service.screening.list_screening_hits(
             current_principal(),
             org_unit=request.org_unit,
             start_date=request.start_date,
@@ -147,22 +152,10 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
         )
 
     def ScreenNames(self, request: pb.ScreenNamesRequest, context: Any) -> pb.ScreenNamesResponse:
-        results = self.service.screen(current_principal(), list(request.names))
+        results = self.service.screening.screen(current_principal(), list(request.names))
         return pb.ScreenNamesResponse(
             results=[
-                pb.ScreeningResult(
-                    name=n,
-                    matches=[
-                        pb.ScreeningMatch(
-                            entry_id=m.entry_id,
-                            list_name=m.list_name,
-                            listed_name=m.listed_name,
-                            score=m.score,
-                            features=list(m.features),
-                        )
-                        for m in ms
-                    ],
-                )
+                pb.ScreeningResult(name=n, matches=[match_pb(m) for m in ms])
                 for n, ms in zip(request.names, results, strict=True)
             ]
         )
@@ -170,12 +163,8 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
     def RecordClientActivity(
         self, request: pb.RecordClientActivityRequest, context: Any
     ) -> pb.RecordClientActivityResponse:
-        at = (
-            request.occurred_at.ToDatetime(tzinfo=UTC)
-            if request.occurred_at.seconds
-            else self.service.clock()
-        )
-        cases = self.service.record_activity(
+        at = opt_ts(request.occurred_at) or self.service.clock()
+        cases = self.service.behaviour.record_activity(
             current_principal(),
             request.employee_id,
             request.org_unit,
@@ -190,22 +179,22 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
     def EvaluateBehaviour(
         self, request: pb.EvaluateBehaviourRequest, context: Any
     ) -> pb.EvaluateBehaviourResponse:
-        as_of = request.as_of.ToDatetime(tzinfo=UTC) if request.as_of.seconds else self.service.clock()
+        as_of = opt_ts(request.as_of) or self.service.clock()
         principal = current_principal()
-        opened = self.service.evaluate_behaviour(principal, as_of)
+        opened = self.service.behaviour.evaluate_behaviour(principal, as_of)
         return pb.EvaluateBehaviourResponse(
-            cases_opened=opened, cases_escalated=self.service.escalate_overdue(principal, as_of)
+            cases_opened=opened, cases_escalated=self.service.cases.escalate_overdue(principal, as_of)
         )
 
     def GetCase(self, request: pb.GetCaseRequest, context: Any) -> pb.Case:
-        row = self.service.get_case(current_principal(), request.name)
+        row = self.service.cases.get_case(current_principal(), request.name)
         return case_pb(row, redact=self._redact(row))
 
     def ListCases(self, request: pb.ListCasesRequest, context: Any) -> pb.ListCasesResponse:
         size = page_size(request.page_size)
         bound = ("cases", request.employee_id, request.state)
         after = case_cursor(page_cursor(request.page_token, bound, kind=tuple))
-        rows, more = self.service.list_cases(
+        rows, more = self.service.cases.list_cases(
             current_principal(), request.employee_id, request.state, after, size
         )
         last = (as_utc(rows[-1].opened_at).isoformat(), rows[-1].id) if more else None
@@ -214,7 +203,7 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
         )
 
     def TransitionCase(self, request: pb.TransitionCaseRequest, context: Any) -> pb.Case:
-        row = self.service.transition(
+        row = self.service.cases.transition(
             current_principal(),
             request.name,
             request.state,
@@ -225,24 +214,18 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
         return case_pb(row, redact=False)
 
     def AddCaseComment(self, request: pb.AddCaseCommentRequest, context: Any) -> pb.Case:
-        row = self.service.comment(current_principal(), request.name, request.comment, request.request_id)
+        row = self.service.cases.comment(
+            current_principal(), request.name, request.comment, request.request_id
+        )
         return case_pb(row, redact=False)
 
     def GetPhraseFeedback(
         self, request: pb.GetPhraseFeedbackRequest, context: Any
     ) -> pb.GetPhraseFeedbackResponse:
-        noise, active, pack_id, version = self.service.phrase_feedback(current_principal())
+        noise, active, pack_id, version = self.service.scanning.phrase_feedback(current_principal())
         return pb.GetPhraseFeedbackResponse(
             phrases=[
-                pb.PhraseFeedback(
-                    phrase=n.phrase,
-                    category=n.category,
-                    hits=n.hits,
-                    false_positives=n.false_positives,
-                    reasons=n.reasons,
-                    noise_ratio=n.noise_ratio,
-                    active=n.phrase in active,
-                )
+                pb.PhraseFeedback(**asdict(n), noise_ratio=n.noise_ratio, active=n.phrase in active)
                 for n in noise
             ],
             pack_id=pack_id,
@@ -273,20 +256,10 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
 
 
 def screening_hit_pb(r: Any) -> pb.ScreeningHit:
-    at = ts(r.at)
-    return pb.ScreeningHit(
+    return from_row(
+        pb.ScreeningHit,
+        r,
         name=f"screeningHits/{r.id}",
-        employee_id=r.employee_id,
-        org_unit=r.org_unit,
-        client_id=r.client_id,
-        client_name=r.client_name,
-        match=pb.ScreeningMatch(
-            entry_id=r.entry_id,
-            list_name=r.list_name,
-            listed_name=r.listed_name,
-            score=r.score,
-            features=json.loads(r.features),
-        ),
-        status=r.status,
-        contact_time=at,
+        match=match_pb(Match(r.entry_id, r.list_name, r.listed_name, r.score, json.loads(r.features))),
+        contact_time=ts(r.at),
     )

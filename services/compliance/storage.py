@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -18,17 +19,22 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    delete,
     func,
     insert,
+    or_,
     select,
     update,
 )
 from sqlalchemy.orm import Session
 
+from covenant.auth import ScopeFilter
 from covenant.db import idempotency
-from covenant.db.audit import AuditLog
+from covenant.db.audit import AuditLog, VerifyResult
 from covenant.db.outbox import Outbox
+from covenant.db.scope import scope_clause, subtree
 from covenant.events.v1.event_pb2 import Event
+from services.compliance.ports import CaseFilter, HitFilter
 
 metadata = MetaData()
 
@@ -137,6 +143,11 @@ dwell_anomalies = Table(
 )
 
 
+def _first(session: Session, key: Any, value: str) -> Any:
+    """The row whose primary-key column ``key`` equals ``value``, or None."""
+    return session.execute(select(key.table).where(key == value)).first()
+
+
 class SqlComplianceStore:
     """``services.compliance.ports.ComplianceStore`` over one SQLAlchemy session (the caller's unit of
     work). Request ids go to the chassis idempotency table (``covenant.db.idempotency``) under ``service``."""
@@ -149,6 +160,7 @@ class SqlComplianceStore:
         self.audit_log = audit
         self.service = service
 
+    # -- scanned texts -----------------------------------------------------------------------
     def scan_result(self, text_id: str) -> str | None:
         return self.session.execute(
             select(scanned_texts.c.result_json).where(scanned_texts.c.text_id == text_id)
@@ -161,6 +173,28 @@ class SqlComplianceStore:
             )
         )
 
+    def purge_scans(self, before: datetime) -> int:
+        n = self.session.execute(delete(scanned_texts).where(scanned_texts.c.scanned_at < before)).rowcount
+        return int(n or 0)
+
+    # -- watchlists --------------------------------------------------------------------------
+    def watchlist_count(self) -> int:
+        return int(self.session.execute(select(func.count()).select_from(watchlist)).scalar() or 0)
+
+    def watchlist_entries(self, loaded_since: datetime | None = None) -> list[Any]:
+        stmt = select(watchlist).order_by(watchlist.c.id)
+        if loaded_since is not None:
+            stmt = stmt.where(watchlist.c.loaded_at >= loaded_since)
+        return list(self.session.execute(stmt).all())
+
+    def watchlist_ids(self, ids: Sequence[str]) -> set[str]:
+        return set(self.session.execute(select(watchlist.c.id).where(watchlist.c.id.in_(ids))).scalars())
+
+    def add_watchlist(self, entries: Sequence[dict[str, Any]]) -> None:
+        if entries:
+            self.session.execute(insert(watchlist), list(entries))
+
+    # -- behaviour facts ---------------------------------------------------------------------
     def last_dwell_anomaly(self, employee_id: str, day: str, at_or_before: datetime) -> datetime | None:
         d = dwell_anomalies.c
         return self.session.execute(
@@ -169,6 +203,84 @@ class SqlComplianceStore:
             )
         ).scalar()
 
+    def add_dwell_anomaly(self, *, event_id: str, employee_id: str, day: str, at: datetime) -> None:
+        if _first(self.session, dwell_anomalies.c.event_id, event_id) is None:
+            self.session.execute(
+                insert(dwell_anomalies).values(event_id=event_id, employee_id=employee_id, day=day, at=at)
+            )
+
+    def client_activity(self, employee_id: str, client_id: str) -> Any | None:
+        return self.session.execute(
+            select(client_activity).where(_activity_key(employee_id, client_id))
+        ).first()
+
+    def add_client_activity(self, values: dict[str, Any]) -> None:
+        self.session.execute(insert(client_activity).values(**values))
+
+    def update_client_activity(self, employee_id: str, client_id: str, values: dict[str, Any]) -> None:
+        self.session.execute(
+            update(client_activity).where(_activity_key(employee_id, client_id)).values(**values)
+        )
+
+    def open_clients(self) -> list[Any]:
+        return list(self.session.execute(select(client_activity).where(client_activity.c.open == 1)).all())
+
+    def add_contact(self, values: dict[str, Any]) -> bool:
+        if _first(self.session, client_contacts.c.activity_id, values["activity_id"]) is not None:
+            return False
+        self.session.execute(insert(client_contacts).values(**values))
+        return True
+
+    def count_contacts(self, employee_id: str, client_id: str, after: datetime, until: datetime) -> int:
+        c = client_contacts.c
+        return int(
+            self.session.execute(
+                select(func.count())
+                .select_from(client_contacts)
+                .where(
+                    and_(c.employee_id == employee_id, c.client_id == client_id, c.at > after, c.at <= until)
+                )
+            ).scalar()
+            or 0
+        )
+
+    def client_risk(self, client_id: str) -> Any | None:
+        return _first(self.session, client_risk.c.client_id, client_id)
+
+    def save_client_risk(self, client_id: str, values: dict[str, Any]) -> None:
+        if self.client_risk(client_id) is None:
+            self.session.execute(insert(client_risk).values(client_id=client_id, **values))
+        else:
+            self.session.execute(
+                update(client_risk).where(client_risk.c.client_id == client_id).values(**values)
+            )
+
+    # -- screening hits ----------------------------------------------------------------------
+    def add_screening_hit(self, values: dict[str, Any]) -> None:
+        h = screening_hits.c
+        key = and_(h.activity_id == values["activity_id"], h.entry_id == values["entry_id"])
+        if self.session.execute(select(h.id).where(key)).first() is None:
+            self.session.execute(insert(screening_hits).values(**values))
+
+    def screening_hits(self, scope: ScopeFilter, where: HitFilter, limit: int) -> list[Any]:
+        h = screening_hits.c
+        stmt = select(screening_hits).order_by(h.id.desc())
+        visible = scope_clause(scope, h.employee_id, h.org_unit)
+        if visible is not None:
+            stmt = stmt.where(visible)
+        if where.org_unit.rstrip("/"):
+            stmt = stmt.where(subtree(h.org_unit, where.org_unit))
+        if where.start is not None:
+            stmt = stmt.where(h.at >= where.start)
+        if where.end is not None:
+            stmt = stmt.where(h.at < where.end)
+        if where.status:
+            stmt = stmt.where(h.status == where.status)
+        if where.before_id is not None:
+            stmt = stmt.where(h.id < where.before_id)
+        return list(self.session.execute(stmt.limit(limit)).all())
+
+    # -- cases -------------------------------------------------------------------------------
     def case_in_window(self, employee_id: str, rule_id: str, window_key: str) -> Any | None:
         c = cases.c
         return self.session.execute(
@@ -181,12 +293,53 @@ class SqlComplianceStore:
         stmt = select(cases).where(cases.c.id == case_id)
         return self.session.execute(stmt.with_for_update() if lock else stmt).first()
 
+    def case_ids(self) -> set[str]:
+        return set(self.session.execute(select(cases.c.id)).scalars())
+
+    def list_cases(self, scope: ScopeFilter, where: CaseFilter, limit: int) -> list[Any]:
+        c = cases.c
+        stmt = select(cases).order_by(c.opened_at, c.id)
+        visible = scope_clause(scope, c.employee_id, c.org_unit)
+        if visible is not None:
+            stmt = stmt.where(visible)
+        if where.employee_id:
+            stmt = stmt.where(c.employee_id == where.employee_id)
+        if where.state:
+            stmt = stmt.where(c.state == where.state)
+        if where.after is not None:
+            at, case_id = where.after
+            stmt = stmt.where(or_(c.opened_at > at, and_(c.opened_at == at, c.id > case_id)))
+        return list(self.session.execute(stmt.limit(limit)).all())
+
+    def overdue_cases(self, as_of: datetime, limit: int) -> list[Any]:
+        c = cases.c
+        return list(
+            self.session.execute(
+                select(cases)
+                .where(and_(c.state == "OPEN", c.sla_due_at < as_of))
+                .order_by(c.sla_due_at)
+                .limit(limit)
+                .with_for_update()
+            ).all()
+        )
+
+    def cases_with_phrase_hits(self) -> list[Any]:
+        c = cases.c
+        return list(
+            self.session.execute(
+                select(c.state, c.evidence_json, c.comments_json)
+                .where(c.evidence_json.like('%"phrase"%'))
+                .order_by(c.updated_at, c.id)
+            ).all()
+        )
+
     def add_case(self, values: dict[str, Any]) -> None:
         self.session.execute(insert(cases).values(**values))
 
     def update_case(self, case_id: str, values: dict[str, Any]) -> None:
         self.session.execute(update(cases).where(cases.c.id == case_id).values(**values))
 
+    # -- request ids, events, audit ----------------------------------------------------------
     def replayed(self, method: str, request_id: str, *, fingerprint: str | None = None) -> str | None:
         return idempotency.replayed(self.session, self.service, method, request_id, fingerprint=fingerprint)
 
@@ -197,8 +350,18 @@ class SqlComplianceStore:
             self.session, self.service, method, request_id, response, now, fingerprint=fingerprint
         )
 
+    def purge_requests(self, before: datetime) -> None:
+        idempotency.purge(self.session, self.service, before)
+
     def emit(self, event: Event) -> None:
         self.outbox.add(self.session, event)
 
     def audit(self, *, actor: str, action: str, subject: str, data: dict[str, Any]) -> None:
         self.audit_log.append(self.session, actor=actor, action=action, subject=subject, data=data)
+
+    def verify_audit(self, stream: str) -> VerifyResult:
+        return AuditLog(stream).verify(self.session)
+
+
+def _activity_key(employee_id: str, client_id: str) -> Any:
+    return and_(client_activity.c.employee_id == employee_id, client_activity.c.client_id == client_id)

@@ -14,7 +14,8 @@ from covenant.errors import FailedPrecondition, InvalidArgument, NotFound, Permi
 from covenant.rules import CompiledPack, parse_pack
 from covenant.rules.runtime import RuleRuntime
 from services.compliance.actions import VOCABULARY
-from services.compliance.service import ComplianceService, TextIn
+from services.compliance.scanning import TextIn
+from services.compliance.service import ComplianceService
 from tests.support.fakes.compliance import FakeComplianceStore
 
 TEAM = "/hq/futian/team-01"
@@ -56,14 +57,16 @@ def text(tid: str, body: str, channel: str = "call", at: datetime = NOW, **kw: s
 def test_a_banned_promise_opens_one_case_per_day_and_a_rescan_changes_nothing(
     svc: ComplianceService, store: FakeComplianceStore
 ) -> None:
-    (bad,) = svc.scan(CRM, [text("call-1", "您放心，這個產品保 本 保 息，一年穩賺", client_id="K-9")])
+    (bad,) = svc.scanning.scan(
+        CRM, [text("call-1", "您放心，這個產品保 本 保 息，一年穩賺", client_id="K-9")]
+    )
     assert [(h.phrase, h.matched_text, h.start, h.end) for h in bad.hits] == [
         ("保本保息", "保 本 保 息", 8, 15)
     ]
     assert len(bad.cases) == 1
-    (again,) = svc.scan(CRM, [text("call-2", "再说一遍，保本保息")])
+    (again,) = svc.scanning.scan(CRM, [text("call-2", "再说一遍，保本保息")])
     assert again.cases == bad.cases
-    assert svc.scan(CRM, [text("call-2", "再说一遍，保本保息")]) == [again]
+    assert svc.scanning.scan(CRM, [text("call-2", "再说一遍，保本保息")]) == [again]
     (case,) = store.state.cases.values()
     assert (case["state"], case["severity"], case["occurrences"], case["rule_id"]) == (
         "OPEN",
@@ -80,19 +83,19 @@ def test_a_banned_promise_opens_one_case_per_day_and_a_rescan_changes_nothing(
 
 
 def test_the_next_day_opens_a_new_case_and_a_clean_text_opens_none(svc: ComplianceService) -> None:
-    (one,) = svc.scan(CRM, [text("a", "保本保息")])
-    (two,) = svc.scan(CRM, [text("b", "保本保息", at=NOW + timedelta(days=1))])
-    (clean,) = svc.scan(CRM, [text("c", "今天天气很好")])
+    (one,) = svc.scanning.scan(CRM, [text("a", "保本保息")])
+    (two,) = svc.scanning.scan(CRM, [text("b", "保本保息", at=NOW + timedelta(days=1))])
+    (clean,) = svc.scanning.scan(CRM, [text("c", "今天天气很好")])
     assert one.cases != two.cases and (clean.hits, clean.cases) == ([], [])
 
 
 def test_a_visit_note_after_a_dwell_anomaly_that_day_opens_a_case(
     svc: ComplianceService, store: FakeComplianceStore
 ) -> None:
-    (before,) = svc.scan(CRM, [text("n0", "拜访了客户", channel="visit_note")])
+    (before,) = svc.scanning.scan(CRM, [text("n0", "拜访了客户", channel="visit_note")])
     assert before.cases == []
     store.state.dwell_anomalies.append(("E1", "2026-09-01", NOW - timedelta(minutes=30)))
-    (after,) = svc.scan(CRM, [text("n1", "拜访了客户", channel="visit_note")])
+    (after,) = svc.scanning.scan(CRM, [text("n1", "拜访了客户", channel="visit_note")])
     assert len(after.cases) == 1
     case = store.state.cases[after.cases[0].removeprefix("cases/")]
     assert case["category"] == "visit_misreport"
@@ -101,34 +104,34 @@ def test_a_visit_note_after_a_dwell_anomaly_that_day_opens_a_case(
 
 def test_bad_texts_change_nothing(svc: ComplianceService, store: FakeComplianceStore) -> None:
     with pytest.raises(InvalidArgument) as err:
-        svc.scan(CRM, [text("x", "保本保息"), text("x", "again")])
+        svc.scanning.scan(CRM, [text("x", "保本保息"), text("x", "again")])
     assert err.value.field == "texts[1].text_id"
     with pytest.raises(PermissionDenied):
-        svc.scan(OFFICER, [text("y", "保本保息")])
+        svc.scanning.scan(OFFICER, [text("y", "保本保息")])
     assert store.state.cases == {} and store.state.scans == {}
 
 
 def test_case_transitions_need_an_owner_and_a_closing_comment_and_replay_once(
     svc: ComplianceService, store: FakeComplianceStore
 ) -> None:
-    name = svc.scan(CRM, [text("call-9", "这是高收益无风险的")])[0].cases[0]
+    name = svc.scanning.scan(CRM, [text("call-9", "这是高收益无风险的")])[0].cases[0]
     for state in ("RESOLVED", "ACKNOWLEDGED", "FALSE_POSITIVE"):
         with pytest.raises(FailedPrecondition):
-            svc.transition(OFFICER, name, state, "", "ok")
-    assert (svc.get_case(OFFICER, name).state, store.state.cases[name[6:]]["owner"]) == ("OPEN", "")
-    svc.transition(OFFICER, name, "ACKNOWLEDGED", "C1", "", "r-1")
-    assert svc.transition(OFFICER, name, "ACKNOWLEDGED", "C1", "", "r-1").state == "ACKNOWLEDGED"
+            svc.cases.transition(OFFICER, name, state, "", "ok")
+    assert (svc.cases.get_case(OFFICER, name).state, store.state.cases[name[6:]]["owner"]) == ("OPEN", "")
+    svc.cases.transition(OFFICER, name, "ACKNOWLEDGED", "C1", "", "r-1")
+    assert svc.cases.transition(OFFICER, name, "ACKNOWLEDGED", "C1", "", "r-1").state == "ACKNOWLEDGED"
     with pytest.raises(InvalidArgument) as reused:  # the request id names one request (AIP-155)
-        svc.transition(OFFICER, name, "ACKNOWLEDGED", "C2", "", "r-1")
+        svc.cases.transition(OFFICER, name, "ACKNOWLEDGED", "C2", "", "r-1")
     assert reused.value.field == "request_id"
-    svc.comment(OFFICER, name, "called the rep")
+    svc.cases.comment(OFFICER, name, "called the rep")
     with pytest.raises(InvalidArgument) as err:
-        svc.transition(OFFICER, name, "RESOLVED", "", "")
+        svc.cases.transition(OFFICER, name, "RESOLVED", "", "")
     assert err.value.field == "comment"
-    done = svc.transition(OFFICER, name, "RESOLVED", "", "coached")
+    done = svc.cases.transition(OFFICER, name, "RESOLVED", "", "coached")
     assert (done.state, done.owner, len(json.loads(done.comments_json))) == ("RESOLVED", "C1", 2)
     with pytest.raises((FailedPrecondition, InvalidArgument)):
-        svc.transition(OFFICER, name, "OPEN", "", "")
+        svc.cases.transition(OFFICER, name, "OPEN", "", "")
     moves = [a["data"]["to"] for a in store.state.audit_log if a["action"] == "case.transition"]
     assert moves == ["ACKNOWLEDGED", "RESOLVED"]
     updates = [e for e in store.state.events if e.type == "compliance.case_updated"]
@@ -136,18 +139,18 @@ def test_case_transitions_need_an_owner_and_a_closing_comment_and_replay_once(
 
 
 def test_transitions_are_authorised_and_name_checked(svc: ComplianceService) -> None:
-    name = svc.scan(CRM, [text("call-9", "保本保息")])[0].cases[0]
+    name = svc.scanning.scan(CRM, [text("call-9", "保本保息")])[0].cases[0]
     other = Principal(
         "employees/C2",
         org_unit="/hq/other",
         permissions=parse_permissions({"compliance.cases.manage": "team"}),
     )
     with pytest.raises(PermissionDenied):
-        svc.transition(other, name, "ACKNOWLEDGED", "C2", "")
+        svc.cases.transition(other, name, "ACKNOWLEDGED", "C2", "")
     me = Principal("employees/E1", employee_id="E1", org_unit=TEAM, permissions=OFFICER.permissions)
     with pytest.raises(PermissionDenied):
-        svc.transition(me, name, "ACKNOWLEDGED", "E1", "")
+        svc.cases.transition(me, name, "ACKNOWLEDGED", "E1", "")
     with pytest.raises(InvalidArgument):
-        svc.transition(OFFICER, "case-1", "ACKNOWLEDGED", "C1", "")
+        svc.cases.transition(OFFICER, "case-1", "ACKNOWLEDGED", "C1", "")
     with pytest.raises(NotFound):
-        svc.transition(OFFICER, "cases/missing", "ACKNOWLEDGED", "C1", "")
+        svc.cases.transition(OFFICER, "cases/missing", "ACKNOWLEDGED", "C1", "")

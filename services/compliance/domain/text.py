@@ -258,22 +258,21 @@ class Normaliser:
 
     def quick(self, text: str) -> str:
         """The normalised text only (characters)."""
-        if len(text) < SHORT:
-            return text.translate(self._table)
-        codes = self._codes(text)
-        if codes is None:
-            return self._slow(text).text
-        mapped = self._fold[codes]
-        return mapped[mapped != DROP].tobytes().decode("utf-32-le")
+        return self._quick(text, sound=False)
 
     def quick_sound(self, text: str) -> str:
         """The sound layer only: the fast path for the common case of a text without hits."""
+        return self._quick(text, sound=True)
+
+    def _quick(self, text: str, *, sound: bool) -> str:
+        """One layer of ``normalise``: the characters, or the sound layer when ``sound``."""
         if len(text) < SHORT:
-            return text.translate(self._sound_table)
+            return text.translate(self._sound_table if sound else self._table)
         codes = self._codes(text)
         if codes is None:
-            return self._slow(text).sound
-        mapped = self._sound_fold[codes]
+            slow = self._slow(text)
+            return slow.sound if sound else slow.text
+        mapped = (self._sound_fold if sound else self._fold)[codes]
         return mapped[mapped != DROP].tobytes().decode("utf-32-le")
 
     def normalise(self, text: str) -> Normalised:
