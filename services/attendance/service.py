@@ -127,6 +127,10 @@ class _CheckInJudgement:
     fired: list[FiredAction]
 
 
+# (index in the call, the item, its ping with the directory's identity, the client's place)
+_CheckInTodo = tuple[int, CheckInIn, PingIn, Place]
+
+
 @dataclass(frozen=True)
 class AnomalyView:
     kind: str
@@ -147,6 +151,40 @@ class RouteReport:
 
 def stop_id(employee_id: str, start: datetime) -> str:
     return "stop_" + hashlib.sha256(f"{employee_id}|{start.isoformat()}".encode()).hexdigest()[:16]
+
+
+def _visit_row(
+    j: _CheckInJudgement, request_id: str, visit_id: str, verified: bool, stamp: dict[str, str]
+) -> dict[str, Any]:
+    """The visit row of a judged check-in."""
+    return {
+        "id": visit_id,
+        "request_id": request_id or None,
+        "employee_id": j.ping.employee_id,
+        "org_unit": j.ping.org_unit,
+        "client_id": j.client_id,
+        "day": j.day,
+        "at": j.ping.at,
+        "latitude": j.ping.latitude,
+        "longitude": j.ping.longitude,
+        "distance_m": j.distance_m,
+        "verified": verified,
+        **stamp,
+    }
+
+
+def _visit_data(j: _CheckInJudgement, visit_id: str) -> dict[str, Any]:
+    """What the visit's event and anomalies say about it."""
+    return {
+        "client_id": j.client_id,
+        "visit_id": visit_id,
+        "checked_in_at": j.ping.at.isoformat(),
+        "latitude": j.ping.latitude,
+        "longitude": j.ping.longitude,
+        "distance_m": round(j.distance_m, 1),
+        "radius_m": j.radius_m,
+        "device_id": j.ping.device_id,
+    }
 
 
 class AttendanceService:
@@ -425,11 +463,28 @@ class AttendanceService:
     def _check_ins(
         self, principal: Principal, items: Sequence[CheckInIn], *, batch: bool
     ) -> list[CheckInResult | CovenantError]:
+        out: list[CheckInResult | CovenantError | None] = [None] * len(items)
+        todo = self._gather_check_ins(principal, items, out, batch=batch)
+        if todo:
+            packs = self.rules.snapshot()  # step 2 judges every item of the call on this one pack set
+            with self.stores() as st:
+                self._record_check_ins(st, packs, self._replay_recorded(st, todo, out), out)
+        return [r for r in out if r is not None]
+
+    def _gather_check_ins(
+        self,
+        principal: Principal,
+        items: Sequence[CheckInIn],
+        out: list[CheckInResult | CovenantError | None],
+        *,
+        batch: bool,
+    ) -> list[_CheckInTodo]:
+        """Step 1 over every item; in a batch an item's bad input becomes its result in ``out`` (raised
+        otherwise)."""
         now = self.clock()
         if self.directory is not None and len(items) > 1:
             self.directory.prefetch(item.ping.employee_id for item in items)
-        out: list[CheckInResult | CovenantError | None] = [None] * len(items)
-        todo: list[tuple[int, CheckInIn, PingIn, Place]] = []
+        todo: list[_CheckInTodo] = []
         for i, item in enumerate(items):
             try:
                 ping, place = self._check_in_facts(
@@ -441,37 +496,50 @@ class AttendanceService:
                 out[i] = e
                 continue
             todo.append((i, item, ping, place))
-        if todo:
-            packs = self.rules.snapshot()  # step 2 judges every item of the call on this one pack set
-            with self.stores() as st:
-                ids = [item.request_id for _, item, _, _ in todo if item.request_id]
-                done = st.visits_by_request(ids) if ids else {}
-                fresh = []
-                for i, item, ping, place in todo:
-                    if item.request_id in done:
-                        out[i] = self._replayed(done[item.request_id])
-                    else:
-                        fresh.append((i, item, ping, place))
-                states = st.lock_days(
-                    [(p.employee_id, self.day_of(p.at), p.org_unit, p.role) for _, _, p, _ in fresh]
-                )
-                visits: list[dict[str, Any]] = []
-                events: list[Any] = []
-                seen: dict[str, int] = {}
-                for i, item, ping, place in fresh:
-                    if item.request_id and item.request_id in seen:  # sent twice in one batch: one visit
-                        out[i] = out[seen[item.request_id]]
-                        continue
-                    judged = self._judge_check_in(st, packs, ping, place, item.client_id)
-                    out[i] = self._record_check_in(st, judged, item, visits, events)
-                    if item.request_id:
-                        seen[item.request_id] = i
-                st.add_visits(visits)
-                st.emit(events)
-                for day_state in states.values():
-                    day_state.dirty = True
-                st.save_days(states.values())
-        return [r for r in out if r is not None]
+        return todo
+
+    def _replay_recorded(
+        self, st: AttendanceStore, todo: list[_CheckInTodo], out: list[CheckInResult | CovenantError | None]
+    ) -> list[_CheckInTodo]:
+        """Items whose check-in id is already recorded get the recorded result in ``out``; the rest."""
+        ids = [item.request_id for _, item, _, _ in todo if item.request_id]
+        done = st.visits_by_request(ids) if ids else {}
+        fresh = []
+        for i, item, ping, place in todo:
+            if item.request_id in done:
+                out[i] = self._replayed(done[item.request_id])
+            else:
+                fresh.append((i, item, ping, place))
+        return fresh
+
+    def _record_check_ins(
+        self,
+        st: AttendanceStore,
+        packs: Sequence[Any],
+        fresh: list[_CheckInTodo],
+        out: list[CheckInResult | CovenantError | None],
+    ) -> None:
+        """Steps 2 to 4 for the new items in one unit: a check-in id sent twice in one batch is one visit;
+        the employee-days touched are locked first and marked out of date."""
+        states = st.lock_days(
+            [(p.employee_id, self.day_of(p.at), p.org_unit, p.role) for _, _, p, _ in fresh]
+        )
+        visits: list[dict[str, Any]] = []
+        events: list[Any] = []
+        seen: dict[str, int] = {}
+        for i, item, ping, place in fresh:
+            if item.request_id and item.request_id in seen:  # sent twice in one batch: one visit
+                out[i] = out[seen[item.request_id]]
+                continue
+            judged = self._judge_check_in(st, packs, ping, place, item.client_id)
+            out[i] = self._record_check_in(st, judged, item, visits, events)
+            if item.request_id:
+                seen[item.request_id] = i
+        st.add_visits(visits)
+        st.emit(events)
+        for day_state in states.values():
+            day_state.dirty = True
+        st.save_days(states.values())
 
     def _judge_check_in(
         self, st: AttendanceStore, packs: Sequence[Any], ping: PingIn, place: Place, client_id: str
@@ -518,8 +586,7 @@ class AttendanceService:
         visits: list[dict[str, Any]],
         events: list[Any],
     ) -> CheckInResult:
-        """Steps 3 and 4: the visit row (appended to ``visits``), its event (to ``events``) and anomalies."""
-        ping, org, day = j.ping, j.ping.org_unit, j.day
+        """Steps 3 and 4: the visit row (appended to ``visits``), its outcome and spoofing anomalies."""
         verify = next((a for a in j.fired if a.action == "verify_visit"), None)
         mismatch = next((a for a in j.fired if a.action == "flag_location_mismatch"), None)
         verified = verify is not None and mismatch is None
@@ -530,45 +597,21 @@ class AttendanceService:
             "pack_id": decision.pack_id if decision else "",
             "pack_version": decision.pack_version if decision else "",
         }
-        visits.append(
-            {
-                "id": visit_id,
-                "request_id": item.request_id or None,
-                "employee_id": ping.employee_id,
-                "org_unit": org,
-                "client_id": j.client_id,
-                "day": day,
-                "at": ping.at,
-                "latitude": ping.latitude,
-                "longitude": ping.longitude,
-                "distance_m": j.distance_m,
-                "verified": verified,
-                **stamp,
-            }
-        )
+        visits.append(_visit_row(j, item.request_id, visit_id, verified, stamp))
         result = "verified" if verified else "mismatched" if mismatch is not None else "unverified"
         st.count_check_in(result)
-        data = {
-            "client_id": j.client_id,
-            "visit_id": visit_id,
-            "checked_in_at": ping.at.isoformat(),
-            "latitude": ping.latitude,
-            "longitude": ping.longitude,
-            "distance_m": round(j.distance_m, 1),
-            "radius_m": j.radius_m,
-            "device_id": ping.device_id,
-        }
+        data = _visit_data(j, visit_id)
         event_type = ""
-        if verified and verify is not None:
+        if verified:
             event_type = "attendance.visit_verified"
             events.append(
                 self._event(
                     "visit_verified",
-                    ping.employee_id,
-                    org,
+                    j.ping.employee_id,
+                    j.ping.org_unit,
                     visit_id,
-                    ping.at,
-                    {"day": day, **data, **stamp},
+                    j.ping.at,
+                    {"day": j.day, **data, **stamp},
                 )
             )
         elif mismatch is not None:
@@ -576,41 +619,50 @@ class AttendanceService:
             self._anomaly(
                 st,
                 "location_mismatch",
-                ping.employee_id,
-                org,
-                day,
+                j.ping.employee_id,
+                j.ping.org_unit,
+                j.day,
                 visit_id,
-                ping.at,
+                j.ping.at,
                 data,
                 mismatch,
                 ref_id=visit_id,
             )
-        suspicions = []
-        for a in j.fired:
-            if a.action == "flag_spoofing":
-                suspicions.append(a.rule_id)
-                evidence = {"check": a.rule_id, **data, **j.facts}
-                if j.prev is not None:
-                    evidence["preceding_ping"] = {
-                        "at": j.prev.at.isoformat(),
-                        "latitude": j.prev.latitude,
-                        "longitude": j.prev.longitude,
-                    }
-                self._anomaly(
-                    st,
-                    "spoofing_suspected",
-                    ping.employee_id,
-                    org,
-                    day,
-                    f"checkin:{visit_id}:{a.rule_id}",
-                    ping.at,
-                    evidence,
-                    a,
-                    ref_id=visit_id,
-                )
+        suspicions = self._flag_spoofing(st, j, visit_id, data)
         return CheckInResult(
             visit_id, verified, j.distance_m, j.radius_m, event_type, *stamp.values(), tuple(suspicions)
         )
+
+    def _flag_spoofing(
+        self, st: AttendanceStore, j: _CheckInJudgement, visit_id: str, data: dict[str, Any]
+    ) -> list[str]:
+        """Step 4, spoofing: one anomaly per ``flag_spoofing`` rule fired, with the facts and the preceding
+        fix as evidence; returns the rule ids."""
+        suspicions = []
+        for a in j.fired:
+            if a.action != "flag_spoofing":
+                continue
+            suspicions.append(a.rule_id)
+            evidence = {"check": a.rule_id, **data, **j.facts}
+            if j.prev is not None:
+                evidence["preceding_ping"] = {
+                    "at": j.prev.at.isoformat(),
+                    "latitude": j.prev.latitude,
+                    "longitude": j.prev.longitude,
+                }
+            self._anomaly(
+                st,
+                "spoofing_suspected",
+                j.ping.employee_id,
+                j.ping.org_unit,
+                j.day,
+                f"checkin:{visit_id}:{a.rule_id}",
+                j.ping.at,
+                evidence,
+                a,
+                ref_id=visit_id,
+            )
+        return suspicions
 
     @staticmethod
     def _replayed(row: dict[str, Any]) -> CheckInResult:
