@@ -899,36 +899,8 @@ class AttendanceService:
             raise InvalidArgument(f"must be YYYY-MM-DD, got {day!r}", field=field_name) from None
 
     def _report(self, s: Session, employee_id: str, org_unit: str, day: str) -> RouteReport:
-        items = [
-            RouteItem(
-                "visit",
-                v.id,
-                db.utc(v.at),
-                db.utc(v.at),
-                v.latitude,
-                v.longitude,
-                v.client_id,
-                bool(v.verified),
-                0.0,
-                v.distance_m,
-            )
-            for v in db.day_visits(s, employee_id, day)
-        ]
-        items += [
-            RouteItem(
-                "stop",
-                x.stop_id,
-                db.utc(x.start_at),
-                db.utc(x.end_at),
-                x.latitude,
-                x.longitude,
-                x.client_id,
-                False,
-                x.minutes,
-                0.0,
-            )
-            for x in db.day_stops(s, employee_id, day)
-        ]
+        items = [_visit_item(v) for v in db.day_visits(s, employee_id, day)]
+        items += [_stop_item(x) for x in db.day_stops(s, employee_id, day)]
         anomalies = [
             AnomalyView(
                 a.kind,
@@ -1088,6 +1060,22 @@ class AttendanceService:
         while (n := self.close_days(day=day, limit=500)) > 0:
             total += n
         return total
+
+
+def _visit_item(v: Any) -> RouteItem:
+    """A stored visit on the route: a moment, with its distance to the client."""
+    at = db.utc(v.at)
+    return RouteItem(
+        "visit", v.id, at, at, v.latitude, v.longitude, v.client_id, bool(v.verified), 0.0, v.distance_m
+    )
+
+
+def _stop_item(x: Any) -> RouteItem:
+    """A stored stop on the route: a span, with its minutes."""
+    start, end = db.utc(x.start_at), db.utc(x.end_at)
+    return RouteItem(
+        "stop", x.stop_id, start, end, x.latitude, x.longitude, x.client_id, False, x.minutes, 0.0
+    )
 
 
 def _directory_status(r: db.RosterRow) -> DirectoryStatus:
