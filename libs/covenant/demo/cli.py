@@ -62,7 +62,6 @@ from covenant.settings import REPO_ROOT
 from covenant.timestamps import ts
 
 DEMO_BREACH_GRACE_SECONDS = 2  # the demo commitments pack's breach_grace_seconds (see main)
-NEEDED = ["attendance", "points", "scoring", "compliance", "commitments"]
 
 
 def console_url() -> str:

@@ -13,14 +13,8 @@ from opentelemetry.instrumentation.grpc.grpcext import intercept_channel as otel
 
 from covenant.auth.tokens import TokenSource
 from covenant.grpc.tls import CertFiles, channel_credentials
-from covenant.grpc.wire import WireSettings, channel_options, default_timeout, keepalive_options
+from covenant.grpc.wire import WireSettings, channel_options, default_timeout
 from covenant.telemetry.instrument import metered_channel
-
-KEEPALIVE_OPTIONS = keepalive_options(WireSettings())
-
-
-def message_size_options(max_bytes: int) -> list[tuple[str, int]]:
-    return [("grpc.max_send_message_length", max_bytes), ("grpc.max_receive_message_length", max_bytes)]
 
 
 class _CallDetailsInterceptor(
