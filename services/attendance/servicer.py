@@ -12,6 +12,7 @@ from covenant.attendance.v1 import attendance_pb2_grpc
 from covenant.common.v1.common_pb2 import GeoPoint
 from covenant.errors import CovenantError, InvalidArgument
 from covenant.grpc.context import current_principal
+from covenant.grpc.messages import fields_of
 from covenant.timestamps import ts
 from services.attendance.domain.datum import BD09, GCJ02, WGS84, from_wgs84, to_wgs84
 from services.attendance.domain.day import DaySummary
@@ -71,15 +72,11 @@ def place_in(p: pb.ClientPlace, field: str) -> Place:
 
 def employee_day(d: DaySummary) -> pb.EmployeeDay:
     return pb.EmployeeDay(
-        employee_id=d.employee_id,
-        org_unit=d.org_unit,
-        visits=d.visits,
-        verified_visits=d.verified_visits,
-        location_mismatches=d.location_mismatches,
-        stops=d.stops,
-        stops_at_clients=d.stops_at_clients,
-        dwell_anomalies=d.dwell_anomalies,
-        spoofing_suspicions=d.spoofing_suspicions,
+        **fields_of(
+            d,
+            "employee_id org_unit visits verified_visits location_mismatches stops stops_at_clients"
+            " dwell_anomalies spoofing_suspicions",
+        ),
         anomalies=d.location_mismatches + d.dwell_anomalies + d.spoofing_suspicions,
         distance_m=round(d.distance_m, 1),
         first_ping_at=ts(d.first_ping_at),
@@ -89,14 +86,8 @@ def employee_day(d: DaySummary) -> pb.EmployeeDay:
 
 def check_in_pb(r: CheckInResult) -> pb.CheckInResponse:
     return pb.CheckInResponse(
-        verified=r.verified,
+        **fields_of(r, "verified radius_m visit_id event_type rule_id pack_id pack_version"),
         distance_m=round(r.distance_m, 1),
-        radius_m=r.radius_m,
-        visit_id=r.visit_id,
-        event_type=r.event_type,
-        rule_id=r.rule_id,
-        pack_id=r.pack_id,
-        pack_version=r.pack_version,
         suspicions=list(r.suspicions),
     )
 
@@ -201,13 +192,10 @@ class AttendanceServicer(attendance_pb2_grpc.AttendanceServiceServicer):
             summary=employee_day(r.summary),
             items=[
                 pb.RouteItem(
-                    kind=i.kind,
-                    id=i.id,
+                    **fields_of(i, "kind id client_id verified"),
                     start_time=ts(i.start),
                     end_time=ts(i.end),
                     location=shown(i.latitude, i.longitude, datum),
-                    client_id=i.client_id,
-                    verified=i.verified,
                     minutes=round(i.minutes, 1),
                     distance_to_client_m=round(i.distance_to_client_m, 1),
                 )
@@ -215,13 +203,9 @@ class AttendanceServicer(attendance_pb2_grpc.AttendanceServiceServicer):
             ],
             anomalies=[
                 pb.Anomaly(
-                    kind=a.kind,
+                    **fields_of(a, "kind ref_id rule_id pack_id pack_version"),
                     time=ts(a.at),
-                    ref_id=a.ref_id,
                     detail_json=json.dumps(a.detail, ensure_ascii=False, sort_keys=True),
-                    rule_id=a.rule_id,
-                    pack_id=a.pack_id,
-                    pack_version=a.pack_version,
                 )
                 for a in r.anomalies
             ],

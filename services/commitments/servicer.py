@@ -11,6 +11,7 @@ from covenant.commitments.v1 import commitments_pb2 as pb
 from covenant.commitments.v1 import commitments_pb2_grpc
 from covenant.errors import InvalidArgument, PermissionDenied
 from covenant.grpc.context import current_principal
+from covenant.grpc.messages import fields_of
 from covenant.paging import page_cursor, page_size, page_token
 from covenant.services import own_account_of
 from covenant.timestamps import from_ts, ts
@@ -33,19 +34,13 @@ def to_pb(c: Commitment) -> pb.Commitment:
     return pb.Commitment(
         name=f"commitments/{c.id}",
         terms=pb.Terms(
-            template_id=t.template_id,
-            pack_id=t.pack_id,
-            pack_version=t.pack_version,
-            promise=t.promise,
-            employee_id=t.employee_id,
-            org_unit=t.org_unit,
-            client_id=t.client_id,
-            fulfilling_event_type=t.fulfilling_event_type,
-            correlation_key=t.correlation_key,
-            correlation_value=t.correlation_value,
+            **fields_of(
+                t,
+                "template_id pack_id pack_version promise employee_id org_unit client_id"
+                " fulfilling_event_type correlation_key correlation_value deadline_rule",
+            ),
             created_at=ts(t.created_at),
             deadline=ts(t.deadline),
-            deadline_rule=t.deadline_rule,
             reminders=[ts(r) for r in t.reminders],
             consequences=consequences,
         ),
@@ -184,13 +179,8 @@ class CommitmentsServicer(commitments_pb2_grpc.CommitmentsServiceServicer):
         return pb.ListTemplatesResponse(
             templates=[
                 pb.Template(
-                    id=t.id,
-                    promise=t.promise,
+                    **fields_of(t, "id promise fulfilling_event_type correlation_key pack_id pack_version"),
                     deadline_rule=t.deadline.describe(calendar),
-                    fulfilling_event_type=t.fulfilling_event_type,
-                    correlation_key=t.correlation_key,
-                    pack_id=t.pack_id,
-                    pack_version=t.pack_version,
                 )
                 for t in sorted(self.service.templates(packs).values(), key=lambda t: t.id)
             ]

@@ -12,6 +12,7 @@ from covenant.compliance.v1 import compliance_pb2 as pb
 from covenant.compliance.v1 import compliance_pb2_grpc
 from covenant.errors import InvalidArgument
 from covenant.grpc.context import current_principal
+from covenant.grpc.messages import fields_of
 from covenant.paging import page_cursor, page_size, page_token
 from covenant.timestamps import as_utc, ts
 from services.compliance.service import ComplianceService, ScanOutcome, TextIn
@@ -44,13 +45,7 @@ def result_pb(text_id: str, out: ScanOutcome) -> pb.ScanResult:
 
 def hit_pb(h: Any, pack_id: str, version: str) -> pb.Hit:
     return pb.Hit(
-        phrase=h.phrase,
-        category=h.category,
-        severity=h.severity,
-        start=h.start,
-        end=h.end,
-        matched_text=h.matched_text,
-        matched_by=h.matched_by,
+        **fields_of(h, "phrase category severity start end matched_text matched_by"),
         pack_id=pack_id,
         pack_version=version,
     )
@@ -64,20 +59,13 @@ def case_pb(row: Any, *, redact: bool) -> pb.Case:
                 item.pop(key, None)
     return pb.Case(
         name=f"cases/{row.id}",
-        employee_id=row.employee_id,
-        org_unit=row.org_unit,
-        rule_id=row.rule_id,
-        category=row.category,
-        severity=row.severity,
-        state=row.state,
-        owner=row.owner,
+        **fields_of(
+            row, "employee_id org_unit rule_id category severity state owner pack_id pack_version occurrences"
+        ),
         opened_at=ts(row.opened_at),
         sla_due_at=ts(row.sla_due_at),
         evidence_json=json.dumps(evidence, ensure_ascii=False),
         comments=json.loads(row.comments_json) if not redact else [],
-        pack_id=row.pack_id,
-        pack_version=row.pack_version,
-        occurrences=row.occurrences,
         updated_at=ts(row.updated_at or row.opened_at),
     )
 
@@ -154,10 +142,7 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
                     name=n,
                     matches=[
                         pb.ScreeningMatch(
-                            entry_id=m.entry_id,
-                            list_name=m.list_name,
-                            listed_name=m.listed_name,
-                            score=m.score,
+                            **fields_of(m, "entry_id list_name listed_name score"),
                             features=list(m.features),
                         )
                         for m in ms
@@ -235,12 +220,7 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
         return pb.GetPhraseFeedbackResponse(
             phrases=[
                 pb.PhraseFeedback(
-                    phrase=n.phrase,
-                    category=n.category,
-                    hits=n.hits,
-                    false_positives=n.false_positives,
-                    reasons=n.reasons,
-                    noise_ratio=n.noise_ratio,
+                    **fields_of(n, "phrase category hits false_positives reasons noise_ratio"),
                     active=n.phrase in active,
                 )
                 for n in noise
@@ -276,17 +256,10 @@ def screening_hit_pb(r: Any) -> pb.ScreeningHit:
     at = ts(r.at)
     return pb.ScreeningHit(
         name=f"screeningHits/{r.id}",
-        employee_id=r.employee_id,
-        org_unit=r.org_unit,
-        client_id=r.client_id,
-        client_name=r.client_name,
+        **fields_of(r, "employee_id org_unit client_id client_name status"),
         match=pb.ScreeningMatch(
-            entry_id=r.entry_id,
-            list_name=r.list_name,
-            listed_name=r.listed_name,
-            score=r.score,
+            **fields_of(r, "entry_id list_name listed_name score"),
             features=json.loads(r.features),
         ),
-        status=r.status,
         contact_time=at,
     )
