@@ -692,67 +692,102 @@ class AttendanceService:
         for owner in sorted({(p.employee_id, p.org_unit) for p in fixes}):
             authorize(principal, "attendance.pings.write", DataOwner(*owner))
         index = self.index()  # outside the write transaction
-        rows = [
-            {
-                "employee_id": p.employee_id,
-                "org_unit": p.org_unit,
-                "device_id": p.device_id,
-                "day": self.day_of(p.at),
-                "at": p.at,
-                "latitude": p.latitude,
-                "longitude": p.longitude,
-                "accuracy_m": p.accuracy_m,
-                "mock": p.mock,
-            }
-            for p in fixes
-        ]
+        rows = [self._ping_row(p) for p in fixes]
         latest = {p.employee_id: (p.org_unit, p.role) for p in fixes}  # fixes are time-ordered
-        stops = anomalies = 0
         windows: dict[tuple[str, str], DayTail] = {}
         with self.db.session() as s:
             # lock the employee-days first: no other writer can add their fixes until we commit
             states = db.lock_days(s, {(r["employee_id"], r["day"], *latest[r["employee_id"]]) for r in rows})
-            stored = db.existing_ping_keys(
-                s, list(latest), [r["day"] for r in rows], min(p.at for p in fixes), max(p.at for p in fixes)
-            )
-            rows = [r for r in rows if (r["employee_id"], r["device_id"], r["at"]) not in stored]
-            db.insert_pings(s, rows)
-            metrics.add_on_commit(s, metrics.PINGS_INGESTED, len(rows), {})
+            rows = self._insert_new_fixes(s, rows, fixes, latest)
             new: dict[tuple[str, str], list[Ping]] = {}
             for r in rows:
                 new.setdefault((r["employee_id"], r["day"]), []).append(
                     Ping(r["at"], r["latitude"], r["longitude"], r["accuracy_m"], r["mock"], r["device_id"])
                 )
-            scopes: list[tuple[str, str, datetime | None]] = []
-            stop_rows: list[dict[str, Any]] = []
-            rescans: list[tuple[db.DayState, Rescan]] = []
-            for key in sorted(new):
-                state = states[key]
-                state.org_unit, state.role = latest[key[0]]
-                r = self._rescan(s, state, sorted(new[key], key=lambda p: p.at))
-                scopes.append((state.employee_id, state.day, r.since))
-                stop_rows += self._stop_rows(state, r.stops, index)
-                rescans.append((state, r))
-            db.replace_stops(s, scopes, stop_rows)
-            for state, r in rescans:
-                stops += len(r.stops)
-                judged = set(r.judged)
-                for x in r.stops:
-                    if x.closed and (x.start, x.end) not in judged:  # a stop is judged once it has ended
-                        anomalies += self._judge_stop(s, state, x, index)
-                        judged.add((x.start, x.end))
-                anomalies += self._judge_integrity(s, state, r.window, r.first_new if r.since else None)
-                tail = [p for p in r.window if p.at >= state.resume_at]
-                kept = frozenset(j for j in judged if tail and j[0] >= tail[0].at)
-                windows[(state.employee_id, state.day)] = DayTail(state.pings, state.last_at, tail, kept)
+            rescans = self._rescan_days(s, states, new, latest, index)
+            stops = sum(len(r.stops) for _, r in rescans)
+            anomalies = sum(self._judge_rescan(s, state, r, index, windows) for state, r in rescans)
             db.save_days(s, [states[k] for k in new])
-        with self._lock:  # only after the commit: a rolled-back batch never reaches the cache
+        self._remember_tails(windows)  # only after the commit: a rolled-back batch never reaches the cache
+        return IngestStats(len(rows), len(pings) - len(rows), stops, anomalies)
+
+    def _ping_row(self, p: PingIn) -> dict[str, Any]:
+        return {
+            "employee_id": p.employee_id,
+            "org_unit": p.org_unit,
+            "device_id": p.device_id,
+            "day": self.day_of(p.at),
+            "at": p.at,
+            "latitude": p.latitude,
+            "longitude": p.longitude,
+            "accuracy_m": p.accuracy_m,
+            "mock": p.mock,
+        }
+
+    @staticmethod
+    def _insert_new_fixes(
+        s: Session, rows: list[dict[str, Any]], fixes: Sequence[PingIn], latest: dict[str, tuple[str, str]]
+    ) -> list[dict[str, Any]]:
+        """Stores the rows not stored yet (same employee, device and time); returns them."""
+        stored = db.existing_ping_keys(
+            s, list(latest), [r["day"] for r in rows], min(p.at for p in fixes), max(p.at for p in fixes)
+        )
+        rows = [r for r in rows if (r["employee_id"], r["device_id"], r["at"]) not in stored]
+        db.insert_pings(s, rows)
+        metrics.add_on_commit(s, metrics.PINGS_INGESTED, len(rows), {})
+        return rows
+
+    def _rescan_days(
+        self,
+        s: Session,
+        states: dict[tuple[str, str], db.DayState],
+        new: dict[tuple[str, str], list[Ping]],
+        latest: dict[str, tuple[str, str]],
+        index: PlaceIndex,
+    ) -> list[tuple[db.DayState, Rescan]]:
+        """Stop detection over each touched employee-day; the stops found replace the stored ones."""
+        scopes: list[tuple[str, str, datetime | None]] = []
+        stop_rows: list[dict[str, Any]] = []
+        rescans: list[tuple[db.DayState, Rescan]] = []
+        for key in sorted(new):
+            state = states[key]
+            state.org_unit, state.role = latest[key[0]]
+            r = self._rescan(s, state, sorted(new[key], key=lambda p: p.at))
+            scopes.append((state.employee_id, state.day, r.since))
+            stop_rows += self._stop_rows(state, r.stops, index)
+            rescans.append((state, r))
+        db.replace_stops(s, scopes, stop_rows)
+        return rescans
+
+    def _judge_rescan(
+        self,
+        s: Session,
+        state: db.DayState,
+        r: Rescan,
+        index: PlaceIndex,
+        windows: dict[tuple[str, str], DayTail],
+    ) -> int:
+        """Judges a rescanned day's newly closed stops and its new fixes' integrity; records the day's tail
+        (with the stops judged in it) in ``windows``. Returns the anomalies raised."""
+        anomalies = 0
+        judged = set(r.judged)
+        for x in r.stops:
+            if x.closed and (x.start, x.end) not in judged:  # a stop is judged once it has ended
+                anomalies += self._judge_stop(s, state, x, index)
+                judged.add((x.start, x.end))
+        anomalies += self._judge_integrity(s, state, r.window, r.first_new if r.since else None)
+        tail = [p for p in r.window if p.at >= state.resume_at]
+        kept = frozenset(j for j in judged if tail and j[0] >= tail[0].at)
+        windows[(state.employee_id, state.day)] = DayTail(state.pings, state.last_at, tail, kept)
+        return anomalies
+
+    def _remember_tails(self, windows: dict[tuple[str, str], DayTail]) -> None:
+        with self._lock:
             for key, value in windows.items():
                 self._windows[key] = value
                 self._windows.move_to_end(key)
             while len(self._windows) > self._window_cache_size:
                 self._windows.popitem(last=False)
-        return IngestStats(len(rows), len(pings) - len(rows), stops, anomalies)
 
     def _rescan(self, s: Session, st: db.DayState, new: list[Ping]) -> Rescan:
         """Stop detection over the part of the day new fixes can change: from the resume point when they
