@@ -1009,43 +1009,45 @@ class AttendanceService:
         with self.db.session() as s:
             claimed = db.claim_dirty_days(s, today, limit, only_day=day)
             for st in claimed:
-                for x in db.day_stops(s, st.employee_id, st.day):
-                    if not x.closed:
-                        stop = Stop(db.utc(x.start_at), db.utc(x.end_at), x.latitude, x.longitude, 0, False)
-                        self._judge_stop(s, st, stop, index, closing=True)
-                report = self._report(s, st.employee_id, st.org_unit, st.day)
-                data = report.summary.as_data()
                 if st.org_unit not in calendars:
                     calendars[st.org_unit] = self.calendar(st.org_unit)
-                data["working_day"] = int(calendars[st.org_unit].is_business_day(date.fromisoformat(st.day)))
-                data["pings"] = st.pings
-                data["silent"] = int(st.pings == 0 and report.summary.visits == 0)
-                fired = self.rules.evaluate(
-                    {"type": "attendance.day_closed", "role": st.role, "org_unit": st.org_unit}, data
-                )
-                for a in fired:
-                    if a.action == "publish_daily_summary":
-                        st.summary_revision += 1
-                        self._emit(
-                            self.store(s),
-                            "daily_summary",
-                            st.employee_id,
-                            st.org_unit,
-                            f"{st.day}:{st.summary_revision}",
-                            report.summary.last_ping_at
-                            or datetime.fromisoformat(st.day).replace(tzinfo=self.tz),
-                            {
-                                **data,
-                                "revision": st.summary_revision,
-                                "rule_id": a.rule_id,
-                                "pack_id": a.pack_id,
-                                "pack_version": a.pack_version,
-                            },
-                        )
-                        break
-                st.dirty = False
+                self._close_day(s, st, index, calendars[st.org_unit])
             db.save_days(s, claimed)
         return len(claimed)
+
+    def _close_day(self, s: Session, st: db.DayState, index: PlaceIndex, calendar: BusinessCalendar) -> None:
+        """One employee-day: its open stops judged as closed, then its summary for the pack to publish."""
+        for x in db.day_stops(s, st.employee_id, st.day):
+            if not x.closed:
+                stop = Stop(db.utc(x.start_at), db.utc(x.end_at), x.latitude, x.longitude, 0, False)
+                self._judge_stop(s, st, stop, index, closing=True)
+        report = self._report(s, st.employee_id, st.org_unit, st.day)
+        data = report.summary.as_data()
+        data["working_day"] = int(calendar.is_business_day(date.fromisoformat(st.day)))
+        data["pings"] = st.pings
+        data["silent"] = int(st.pings == 0 and report.summary.visits == 0)
+        fired = self.rules.evaluate(
+            {"type": "attendance.day_closed", "role": st.role, "org_unit": st.org_unit}, data
+        )
+        publish = next((a for a in fired if a.action == "publish_daily_summary"), None)
+        if publish is not None:
+            st.summary_revision += 1
+            self._emit(
+                self.store(s),
+                "daily_summary",
+                st.employee_id,
+                st.org_unit,
+                f"{st.day}:{st.summary_revision}",
+                report.summary.last_ping_at or datetime.fromisoformat(st.day).replace(tzinfo=self.tz),
+                {
+                    **data,
+                    "revision": st.summary_revision,
+                    "rule_id": publish.rule_id,
+                    "pack_id": publish.pack_id,
+                    "pack_version": publish.pack_version,
+                },
+            )
+        st.dirty = False
 
     def record_silence(self, today: str, only_day: str | None = None) -> int:
         """Creates the employee-days of the roster (``field_roster``: the directory's field reps and the
