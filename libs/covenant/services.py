@@ -39,6 +39,12 @@ SERVICES: dict[str, ServiceInfo] = {
     )
 }
 
+
+def _types(source: str, *names: str) -> frozenset[str]:
+    """``source``'s event types ``<source>.<name>``."""
+    return frozenset(f"{source}.{n}" for n in names)
+
+
 # Event provenance, declared once (docs/security.md, "Event provenance"). ``EMITS``: the event types each
 # service may emit (its outbox refuses any other type). ``SUBSCRIBERS`` (derived from ``CONSUMES`` below):
 # which services receive them (outbox fan-out). A consumer's inbox accepts an event only when it names a
@@ -47,47 +53,41 @@ SERVICES: dict[str, ServiceInfo] = {
 # Consumers ignore types they do not handle (still recorded in their inbox, so a redelivery is a no-op).
 EMITS: dict[str, frozenset[str]] = {
     "identity": frozenset({"identity.employee.changed"}),  # the directory (covenant.auth.directory)
-    "attendance": frozenset(
-        f"attendance.{t}"
-        for t in (
-            "visit_verified",
-            "location_mismatch",
-            "spoofing_suspected",
-            "dwell_anomaly",
-            "daily_summary",
-        )
+    "attendance": _types(
+        "attendance",
+        "visit_verified",
+        "location_mismatch",
+        "spoofing_suspected",
+        "dwell_anomaly",
+        "daily_summary",
     ),
-    "scoring": frozenset(f"scoring.{t}" for t in ("attrition_risk", "coaching_needed", "contradiction")),
-    "points": frozenset(
-        f"points.{t}"
-        for t in (
-            "awarded",
-            "reversed",
-            "adjusted",
-            "redeemed",
-            "refunded",
-            "expired",
-            "nudge",
-            "team_goal_achieved",
-            "redemption_approved",
-            "redemption_fulfilled",
-            "redemption_rejected",
-            "redemption_cancelled",
-        )
+    "scoring": _types("scoring", "attrition_risk", "coaching_needed", "contradiction"),
+    "points": _types(
+        "points",
+        "awarded",
+        "reversed",
+        "adjusted",
+        "redeemed",
+        "refunded",
+        "expired",
+        "nudge",
+        "team_goal_achieved",
+        "redemption_approved",
+        "redemption_fulfilled",
+        "redemption_rejected",
+        "redemption_cancelled",
     ),
-    "compliance": frozenset(f"compliance.{t}" for t in ("case_opened", "alert_raised", "case_updated")),
-    "commitments": frozenset(
-        f"commitments.{t}"
-        for t in (
-            "created",
-            "extended",
-            "cancelled",
-            "fulfilled",
-            "late_fulfilled",
-            "breached",
-            "outcome_reversed",
-            "reminder",
-        )
+    "compliance": _types("compliance", "case_opened", "alert_raised", "case_updated"),
+    "commitments": _types(
+        "commitments",
+        "created",
+        "extended",
+        "cancelled",
+        "fulfilled",
+        "late_fulfilled",
+        "breached",
+        "outcome_reversed",
+        "reminder",
     ),
 }
 

@@ -7,8 +7,9 @@ from typing import Any
 from covenant.attendance.v1 import attendance_pb2_grpc
 from covenant.auth.directory import EMPLOYEE_CHANGED, directory_for, with_directory
 from covenant.grpc.app import ServiceApp, ServiceContext
+from services.attendance.days import DayCloser
 from services.attendance.domain.day import rederive_stop_facts
-from services.attendance.service import AttendanceService, DayCloser
+from services.attendance.service import AttendanceService
 from services.attendance.servicer import AttendanceServicer
 
 
@@ -24,7 +25,7 @@ def create_app(ctx: ServiceContext) -> ServiceApp:
         silence roster in step."""
         feed_directory(session, event)
         if event.type == EMPLOYEE_CHANGED:
-            service.observe_employee(session, event)
+            service.days.observe_employee(session, event)
 
     interval = ctx.settings.attendance_close_interval_seconds
     return ServiceApp(
@@ -33,5 +34,5 @@ def create_app(ctx: ServiceContext) -> ServiceApp:
         ],
         grpc_service_names=["covenant.attendance.v1.AttendanceService"],
         event_handler=on_event,
-        workers=[DayCloser(service, interval=interval)],
+        workers=[DayCloser(service.days, interval=interval)],
     )

@@ -12,12 +12,14 @@ from covenant.attendance.v1 import attendance_pb2_grpc
 from covenant.common.v1.common_pb2 import GeoPoint
 from covenant.errors import CovenantError, InvalidArgument
 from covenant.grpc.context import current_principal
+from covenant.grpc.messages import fields_of
 from covenant.timestamps import ts
+from services.attendance.checkins import CheckInIn, CheckInResult
 from services.attendance.domain.datum import BD09, GCJ02, WGS84, from_wgs84, to_wgs84
 from services.attendance.domain.day import DaySummary
 from services.attendance.domain.geo import Place
 from services.attendance.domain.pings import PingIn
-from services.attendance.service import AttendanceService, CheckInIn, CheckInResult
+from services.attendance.service import AttendanceService
 
 STREAM_LIMIT = 100_000  # fixes per client stream (one transaction)
 
@@ -71,15 +73,11 @@ def place_in(p: pb.ClientPlace, field: str) -> Place:
 
 def employee_day(d: DaySummary) -> pb.EmployeeDay:
     return pb.EmployeeDay(
-        employee_id=d.employee_id,
-        org_unit=d.org_unit,
-        visits=d.visits,
-        verified_visits=d.verified_visits,
-        location_mismatches=d.location_mismatches,
-        stops=d.stops,
-        stops_at_clients=d.stops_at_clients,
-        dwell_anomalies=d.dwell_anomalies,
-        spoofing_suspicions=d.spoofing_suspicions,
+        **fields_of(
+            d,
+            "employee_id org_unit visits verified_visits location_mismatches stops stops_at_clients"
+            " dwell_anomalies spoofing_suspicions",
+        ),
         anomalies=d.location_mismatches + d.dwell_anomalies + d.spoofing_suspicions,
         distance_m=round(d.distance_m, 1),
         first_ping_at=ts(d.first_ping_at),
@@ -89,14 +87,8 @@ def employee_day(d: DaySummary) -> pb.EmployeeDay:
 
 def check_in_pb(r: CheckInResult) -> pb.CheckInResponse:
     return pb.CheckInResponse(
-        verified=r.verified,
+        **fields_of(r, "verified radius_m visit_id event_type rule_id pack_id pack_version"),
         distance_m=round(r.distance_m, 1),
-        radius_m=r.radius_m,
-        visit_id=r.visit_id,
-        event_type=r.event_type,
-        rule_id=r.rule_id,
-        pack_id=r.pack_id,
-        pack_version=r.pack_version,
         suspicions=list(r.suspicions),
     )
 
@@ -107,7 +99,7 @@ class AttendanceServicer(attendance_pb2_grpc.AttendanceServiceServicer):
 
     def _import(self, places: list[pb.ClientPlace]) -> pb.ImportClientPlacesResponse:
         converted = [place_in(p, f"places[{i}]") for i, p in enumerate(places)]
-        n = self.service.import_places(current_principal(), converted, [p.address for p in places])
+        n = self.service.places.import_places(current_principal(), converted, [p.address for p in places])
         return pb.ImportClientPlacesResponse(imported=n)
 
     def ImportClientPlaces(
@@ -125,7 +117,7 @@ class AttendanceServicer(attendance_pb2_grpc.AttendanceServiceServicer):
     ) -> pb.FindNearbyPlacesResponse:
         datum = datum_of(request.datum, "datum")
         lat, lon = to_wgs84(request.location.latitude, request.location.longitude, datum)
-        found = self.service.nearby(current_principal(), lat, lon, request.radius_m, request.limit)
+        found = self.service.places.nearby(current_principal(), lat, lon, request.radius_m, request.limit)
         return pb.FindNearbyPlacesResponse(
             places=[
                 pb.NearbyPlace(
@@ -144,7 +136,7 @@ class AttendanceServicer(attendance_pb2_grpc.AttendanceServiceServicer):
         )
 
     def CheckIn(self, request: pb.CheckInRequest, context: Any) -> pb.CheckInResponse:
-        r = self.service.check_in(
+        r = self.service.check_ins.check_in(
             current_principal(), ping_in(request.ping, "ping"), request.client_id, request.request_id
         )
         return check_in_pb(r)
@@ -158,7 +150,7 @@ class AttendanceServicer(attendance_pb2_grpc.AttendanceServiceServicer):
                 items.append(e)
         valid = [x for x in items if isinstance(x, CheckInIn)]
         if valid or not items:  # an empty batch is refused by the service, naming check_ins
-            judged = iter(self.service.batch_check_ins(current_principal(), valid))
+            judged = iter(self.service.check_ins.batch_check_ins(current_principal(), valid))
         results = []
         for x in items:
             r = next(judged) if isinstance(x, CheckInIn) else x
@@ -175,7 +167,7 @@ class AttendanceServicer(attendance_pb2_grpc.AttendanceServiceServicer):
             if i >= STREAM_LIMIT:
                 raise InvalidArgument(f"at most {STREAM_LIMIT} pings per call", field=f"pings[{i}]")
             converted.append(ping_in(p, f"pings[{i}]"))
-        stats = self.service.ingest(current_principal(), converted)
+        stats = self.service.pings.ingest(current_principal(), converted)
         return pb.IngestPingsResponse(
             accepted=stats.accepted,
             duplicates=stats.duplicates,
@@ -191,7 +183,7 @@ class AttendanceServicer(attendance_pb2_grpc.AttendanceServiceServicer):
 
     def GetRouteReport(self, request: pb.GetRouteReportRequest, context: Any) -> pb.RouteReport:
         datum = datum_of(request.datum, "datum")
-        r = self.service.route_report(current_principal(), request.employee_id, request.date)
+        r = self.service.reports.route_report(current_principal(), request.employee_id, request.date)
         return pb.RouteReport(
             datum=DATUM_PB[datum],
             employee_id=request.employee_id,
@@ -201,13 +193,10 @@ class AttendanceServicer(attendance_pb2_grpc.AttendanceServiceServicer):
             summary=employee_day(r.summary),
             items=[
                 pb.RouteItem(
-                    kind=i.kind,
-                    id=i.id,
+                    **fields_of(i, "kind id client_id verified"),
                     start_time=ts(i.start),
                     end_time=ts(i.end),
                     location=shown(i.latitude, i.longitude, datum),
-                    client_id=i.client_id,
-                    verified=i.verified,
                     minutes=round(i.minutes, 1),
                     distance_to_client_m=round(i.distance_to_client_m, 1),
                 )
@@ -215,20 +204,16 @@ class AttendanceServicer(attendance_pb2_grpc.AttendanceServiceServicer):
             ],
             anomalies=[
                 pb.Anomaly(
-                    kind=a.kind,
+                    **fields_of(a, "kind ref_id rule_id pack_id pack_version"),
                     time=ts(a.at),
-                    ref_id=a.ref_id,
                     detail_json=json.dumps(a.detail, ensure_ascii=False, sort_keys=True),
-                    rule_id=a.rule_id,
-                    pack_id=a.pack_id,
-                    pack_version=a.pack_version,
                 )
                 for a in r.anomalies
             ],
         )
 
     def GetTeamSummary(self, request: pb.GetTeamSummaryRequest, context: Any) -> pb.TeamSummary:
-        rows, token = self.service.team_summary(
+        rows, token = self.service.reports.team_summary(
             current_principal(), request.org_unit, request.date, request.page_size, request.page_token
         )
         return pb.TeamSummary(
@@ -239,4 +224,4 @@ class AttendanceServicer(attendance_pb2_grpc.AttendanceServiceServicer):
         )
 
     def CloseDay(self, request: pb.CloseDayRequest, context: Any) -> pb.CloseDayResponse:
-        return pb.CloseDayResponse(summarised=self.service.close_day(current_principal(), request.date))
+        return pb.CloseDayResponse(summarised=self.service.days.close_day(current_principal(), request.date))

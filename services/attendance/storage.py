@@ -26,7 +26,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
-    func,
     insert,
     select,
     true,
@@ -635,10 +634,6 @@ def known_org_unit(s: Session, employee_id: str) -> str:
         select(days.c.org_unit).where(days.c.employee_id == employee_id).order_by(days.c.day.desc()).limit(1)
     ).first()
     return r.org_unit if r else ""
-
-
-def count_rows(s: Session, table: Table) -> int:
-    return int(s.execute(select(func.count()).select_from(table)).scalar_one())
 
 
 class SqlAttendanceStore:

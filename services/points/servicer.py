@@ -11,6 +11,7 @@ from google.protobuf.struct_pb2 import Struct, Value
 
 from covenant.errors import InvalidArgument
 from covenant.grpc.context import current_principal
+from covenant.grpc.messages import fields_of
 from covenant.paging import page_cursor, page_size, page_token
 from covenant.points.v1 import points_pb2 as pb
 from covenant.points.v1 import points_pb2_grpc
@@ -56,28 +57,16 @@ def event_in(e: pb.BusinessEvent, now: datetime) -> EventIn:
 def entry_pb(e: Any) -> pb.LedgerEntry:
     return pb.LedgerEntry(
         id=int(e["id"]),
-        employee_id=e["employee_id"],
-        org_unit=e["org_unit"],
+        **fields_of(e, "employee_id org_unit kind reason source_event_id rule_id pack_id pack_version"),
         points=int(e["points"]),
-        kind=e["kind"],
-        reason=e["reason"],
-        source_event_id=e["source_event_id"],
-        rule_id=e["rule_id"],
-        pack_id=e["pack_id"],
-        pack_version=e["pack_version"],
         occurred_at=ts(e["occurred_at"]),
     )
 
 
 def redemption_pb(r: Any) -> pb.Redemption:
     return pb.Redemption(
-        id=r["id"],
-        item_id=r["item_id"],
-        employee_id=r["employee_id"],
-        org_unit=r["org_unit"],
+        **fields_of(r, "id item_id employee_id org_unit state reason"),
         cost=int(r["cost"]),
-        state=r["state"],
-        reason=r["reason"],
         create_time=ts(r["created_at"]),
     )
 
@@ -97,22 +86,15 @@ def item_pb(r: Any) -> pb.RewardItem:
 
 def goal_pb(g: dict[str, Any]) -> pb.TeamGoal:
     out = pb.TeamGoal(
-        id=g["id"],
-        name=g["name"],
-        org_unit=g["org_unit"],
-        event_type=g["event_type"],
+        **fields_of(g, "id name org_unit event_type state"),
         target=int(g["target"]),
         pool_points=int(g["pool_points"]),
         start_time=ts(g["start_time"]),
         end_time=ts(g["end_time"]),
-        state=g["state"],
         progress=int(g["progress"]),
         shares=[
             pb.TeamGoalShare(
-                employee_id=s.employee_id,
-                contribution=s.contribution,
-                points=s.points,
-                explanation=s.explanation,
+                **fields_of(s, "employee_id contribution points explanation"),
             )
             for s in g["shares"]
         ],
@@ -124,13 +106,8 @@ def goal_pb(g: dict[str, Any]) -> pb.TeamGoal:
 
 def personal_pb(g: dict[str, Any]) -> pb.PersonalGoal:
     return pb.PersonalGoal(
-        employee_id=g["employee_id"],
-        org_unit=g["org_unit"],
+        **fields_of(g, "employee_id org_unit period_key target points to_goal"),
         period=PERIOD_ENUM[g["period"]],
-        period_key=g["period_key"],
-        target=g["target"],
-        points=g["points"],
-        to_goal=g["to_goal"],
     )
 
 
@@ -226,10 +203,7 @@ class PointsServicer(points_pb2_grpc.PointsServiceServicer):
                 )
                 for i, s in enumerate(board.rows)
             ],
-            my_rank=board.my_rank,
-            my_points=board.my_points,
-            gap_to_next=board.gap_to_next,
-            period_key=board.period_key,
+            **fields_of(board, "my_rank my_points gap_to_next period_key"),
         )
 
     def CreateTeamGoal(self, request: pb.CreateTeamGoalRequest, context: Any) -> pb.TeamGoal:

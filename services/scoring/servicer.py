@@ -9,6 +9,7 @@ from typing import Any
 
 from covenant.errors import InvalidArgument
 from covenant.grpc.context import current_principal
+from covenant.grpc.messages import fields_of
 from covenant.paging import page_cursor, page_size, page_token
 from covenant.scoring.v1 import scoring_pb2 as pb
 from covenant.scoring.v1 import scoring_pb2_grpc
@@ -50,24 +51,16 @@ def card_from_pb(c: pb.Scorecard) -> tuple[Scorecard, dict[str, Decimal]]:
 
 def card_to_pb(card: Scorecard, defaults: dict[str, Decimal], created_by: str = "") -> pb.Scorecard:
     return pb.Scorecard(
-        id=card.id,
-        version=card.version,
-        role=card.role,
-        org_unit_prefix=card.org_unit_prefix,
+        **fields_of(card, "id version role org_unit_prefix formula"),
         effective_from=card.effective_from.isoformat(),
-        formula=card.formula,
         created_by=created_by,
         kpis=[
             pb.Kpi(
-                id=k.id,
-                label=k.label,
+                **fields_of(k, "id label direction normalisation unit"),
                 weight=str(k.weight),
-                direction=k.direction,
-                normalisation=k.normalisation,
                 target="" if k.target is None else str(k.target),
                 floor=str(k.floor),
                 cap=str(k.cap),
-                unit=k.unit,
                 default_value=str(defaults[k.id]) if k.id in defaults else "",
             )
             for k in card.kpis
@@ -78,30 +71,19 @@ def card_to_pb(card: Scorecard, defaults: dict[str, Decimal], created_by: str = 
 def score_to_pb(row: Any, calibrations: list[Any]) -> pb.EmployeeScore:
     total = Decimal(row.score) + sum((Decimal(c.adjustment) for c in calibrations), Decimal(0))
     return pb.EmployeeScore(
-        employee_id=row.employee_id,
-        org_unit=row.org_unit,
-        role=row.role,
-        period=row.period,
-        scorecard_id=row.scorecard_id,
-        scorecard_version=row.scorecard_version,
-        score=row.score,
+        **fields_of(
+            row,
+            "employee_id org_unit role period scorecard_id scorecard_version score rank_in_team"
+            " rank_in_org_unit team_size change",
+        ),
         contributions=[
             pb.Contribution(
-                kpi=c["kpi"],
-                label=c["label"],
+                **fields_of(c, "kpi label normalised points weight explanation"),
                 raw_value=c["raw"] or "",
-                normalised=c["normalised"],
-                points=c["points"],
-                weight=c["weight"],
-                explanation=c["explanation"],
                 sources=c.get("sources", []),
             )
             for c in json.loads(row.contributions_json)
         ],
-        rank_in_team=row.rank_in_team,
-        rank_in_org_unit=row.rank_in_org_unit,
-        team_size=row.team_size,
-        change=row.change,
         calibrations=[
             pb.Calibration(adjustment=c.adjustment, reason=c.reason, calibrated_by=c.calibrated_by)
             for c in calibrations
@@ -114,15 +96,10 @@ def analysis_to_pb(row: Any) -> pb.DriverAnalysis:
     result = json.loads(row.result_json)
     out = pb.DriverAnalysis(
         name=f"driverAnalyses/{row.id}",
-        role=row.role,
-        outcome=row.outcome,
-        period_from=row.period_from,
-        period_to=row.period_to,
-        org_unit=row.org_unit,
-        model=row.model,
-        model_version=row.model_version,
-        observations=row.observations,
-        people=row.people,
+        **fields_of(
+            row,
+            "role outcome period_from period_to org_unit model model_version observations people created_by",
+        ),
         fit=float(row.fit),
         condition_number=result["condition_number"],
         kpis=result["kpis"],
@@ -131,7 +108,6 @@ def analysis_to_pb(row: Any) -> pb.DriverAnalysis:
             for c in result["coefficients"]
         ],
         warnings=[pb.AnalysisWarning(code=w["code"], message=w["message"]) for w in result["warnings"]],
-        created_by=row.created_by,
     )
     out.created_at.FromDatetime(row.created_at)
     return out
@@ -143,13 +119,9 @@ def draft_to_pb(row: Any) -> pb.ScorecardDraft:
     return pb.ScorecardDraft(
         name=f"scorecardDrafts/{row.id}",
         analysis=f"driverAnalyses/{row.analysis_id}",
-        base_version=row.base_version,
+        **fields_of(row, "base_version state drafted_by approved_by diff_period"),
         scorecard=card,
-        state=row.state,
-        drafted_by=row.drafted_by,
-        approved_by=row.approved_by,
         activated_version=row.activated_version or 0,
-        diff_period=row.diff_period,
         people_compared=diff["people"],
         rank_changes_total=diff["changes_total"],
         rank_changes=[pb.RankChange(**c) for c in diff["changes"]],
@@ -158,14 +130,8 @@ def draft_to_pb(row: Any) -> pb.ScorecardDraft:
 
 def profile_to_pb(p: StoredProfile) -> pb.PerformerProfile:
     out = pb.PerformerProfile(
-        role=p.role,
-        period=p.period,
-        outcome_kpi=p.outcome_kpi,
-        org_unit=p.org_unit,
+        **fields_of(p, "role period outcome_kpi org_unit top_count rest_count coaching_signals"),
         outcome_threshold=p.threshold,
-        top_count=p.top_count,
-        rest_count=p.rest_count,
-        coaching_signals=p.coaching_signals,
         kpis=[pb.ProfileKpi(**k.__dict__) for k in p.kpis],
     )
     out.computed_at.FromDatetime(p.computed_at)
@@ -246,14 +212,7 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         return pb.ListSignalsResponse(
             signals=[
                 pb.Signal(
-                    employee_id=r.employee_id,
-                    period=r.period,
-                    kind=r.kind,
-                    audience=r.audience,
-                    detail=r.detail,
-                    rule_id=r.rule_id,
-                    pack_id=r.pack_id,
-                    pack_version=r.pack_version,
+                    **fields_of(r, "employee_id period kind audience detail rule_id pack_id pack_version"),
                 )
                 for r in rows
             ]
@@ -367,22 +326,16 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
             height=r.height_px,
         )
         return pb.HeatMap(
-            period=hm.period,
-            previous_period=hm.previous_period,
+            **fields_of(hm, "period previous_period kpis png"),
             org_units=hm.units,
-            kpis=hm.kpis,
             cells=[
                 pb.HeatMapCell(
-                    org_unit=c.org_unit,
-                    kpi=c.kpi,
-                    value=c.value,
-                    people=c.people,
+                    **fields_of(c, "org_unit kpi value people"),
                     has_change=c.change is not None,
                     change=c.change or 0.0,
                 )
                 for c in hm.cells
             ],
-            png=hm.png,
         )
 
     def GetUnitTrends(self, request: pb.GetUnitTrendsRequest, context: Any) -> pb.UnitTrends:

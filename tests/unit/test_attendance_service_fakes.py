@@ -14,10 +14,11 @@ from covenant.errors import InvalidArgument, NotFound, PermissionDenied
 from covenant.rules import CompiledPack, parse_pack
 from covenant.rules.runtime import RuleRuntime
 from services.attendance.actions import VOCABULARY
+from services.attendance.checkins import CheckInIn
 from services.attendance.domain.geo import Place
 from services.attendance.domain.pings import PingIn
 from services.attendance.domain.stops import Ping
-from services.attendance.service import AttendanceService, CheckInIn
+from services.attendance.service import AttendanceService
 from services.attendance.storage import DayState, RosterRow
 from tests.support.fakes.attendance import FakeAttendanceStore
 
@@ -60,7 +61,7 @@ def ping(where: tuple[float, float], at: datetime = AT, employee: str = "E1", mo
 def test_a_check_in_inside_the_radius_is_a_verified_visit(
     svc: AttendanceService, store: FakeAttendanceStore
 ) -> None:
-    r = svc.check_in(SYSTEM, ping((CLIENT_A[0] + 0.0005, CLIENT_A[1])), "A", "")
+    r = svc.check_ins.check_in(SYSTEM, ping((CLIENT_A[0] + 0.0005, CLIENT_A[1])), "A", "")
     assert r.verified and r.event_type == "attendance.visit_verified" and r.rule_id == "visit-verified"
     assert 50 < r.distance_m < 60 and r.radius_m == 150 and r.suspicions == ()
     (visit,) = store.state.visits
@@ -72,7 +73,7 @@ def test_a_check_in_inside_the_radius_is_a_verified_visit(
 def test_a_check_in_2km_away_is_a_mismatch_anomaly(
     svc: AttendanceService, store: FakeAttendanceStore
 ) -> None:
-    r = svc.check_in(SYSTEM, ping(MALL), "A", "")
+    r = svc.check_ins.check_in(SYSTEM, ping(MALL), "A", "")
     assert (
         not r.verified and r.event_type == "attendance.location_mismatch" and r.rule_id == "location-mismatch"
     )
@@ -87,7 +88,7 @@ def test_a_check_in_far_from_the_preceding_pings_is_suspect(
 ) -> None:
     for m in range(0, 10, 2):
         store.add_ping("E1", Ping(AT - timedelta(minutes=10 - m), *MALL))
-    r = svc.check_in(SYSTEM, ping(CLIENT_A), "A", "")
+    r = svc.check_ins.check_in(SYSTEM, ping(CLIENT_A), "A", "")
     assert r.verified and r.suspicions == ("checkin-far-from-pings",)
     (anomaly,) = [a for k, a in store.state.anomalies.items() if k[1] == "spoofing_suspected"]
     evidence = json.loads(anomaly["detail_json"])
@@ -103,7 +104,7 @@ def test_pings_outside_the_window_do_not_count_and_a_mock_location_is_suspect(
     svc: AttendanceService, store: FakeAttendanceStore
 ) -> None:
     store.add_ping("E1", Ping(AT - timedelta(hours=2), *MALL))
-    r = svc.check_in(SYSTEM, ping(CLIENT_A, mock=True), "A", "")
+    r = svc.check_ins.check_in(SYSTEM, ping(CLIENT_A, mock=True), "A", "")
     assert r.verified and r.suspicions == ("checkin-mock-location",)
 
 
@@ -117,11 +118,11 @@ def test_a_batch_is_idempotent_per_check_in_id_with_errors_per_item(
         CheckInIn(ping(CLIENT_A), "nobody", "c3"),
         CheckInIn(ping(MALL, employee="E2"), "A", "c4"),
     ]
-    first = svc.batch_check_ins(SYSTEM, items)
+    first = svc.check_ins.batch_check_ins(SYSTEM, items)
     assert first[0] == first[1] and first[0].verified and not first[4].verified
     assert isinstance(first[2], InvalidArgument) and first[2].field == "check_ins[2].request_id"
     assert isinstance(first[3], NotFound)
-    again = svc.batch_check_ins(SYSTEM, [items[0], items[4]])
+    again = svc.check_ins.batch_check_ins(SYSTEM, [items[0], items[4]])
     assert [r.visit_id for r in again] == [first[0].visit_id, first[4].visit_id]
     assert len(store.state.visits) == 2 and len(store.state.events) == 2
 
@@ -136,12 +137,12 @@ def test_check_ins_are_authorised_and_bad_input_names_the_field(
         permissions=parse_permissions({"attendance.visits.write": "self"}),
     )
     with pytest.raises(PermissionDenied):
-        svc.check_in(rep, ping(CLIENT_A), "A", "")
+        svc.check_ins.check_in(rep, ping(CLIENT_A), "A", "")
     with pytest.raises(InvalidArgument) as err:
-        svc.check_in(SYSTEM, ping(CLIENT_A), "", "")
+        svc.check_ins.check_in(SYSTEM, ping(CLIENT_A), "", "")
     assert err.value.field == "client_id"
     with pytest.raises(InvalidArgument) as err:
-        svc.check_in(SYSTEM, ping((91.0, 114.0)), "A", "")
+        svc.check_ins.check_in(SYSTEM, ping((91.0, 114.0)), "A", "")
     assert err.value.field == "ping.location.latitude"
     assert store.state.visits == [] and store.state.events == []
 
@@ -161,10 +162,10 @@ def test_silent_working_days_of_the_roster_get_a_day_row_once(
         "R2", "2026-09-07", TEAM, "sales_rep", pings=3, dirty=False
     )
     assert svc.today() == "2026-09-01"
-    assert svc.record_silence("2026-09-01") == 3
+    assert svc.days.record_silence("2026-09-01") == 3
     created = sorted(k for k, st in store.state.days.items() if st.pings == 0)
     # Friday, then Monday: the weekend is not a working day; R2 counts from its first fix.
     assert created == [("R1", "2026-08-28"), ("R1", "2026-08-31"), ("R2", "2026-08-31")]
     assert all(store.state.days[k].dirty for k in created)
-    assert svc.record_silence("2026-09-01") == 0  # once per local day
-    assert svc.record_silence("2026-09-01", only_day="2026-08-31") == 0  # the rows are there already
+    assert svc.days.record_silence("2026-09-01") == 0  # once per local day
+    assert svc.days.record_silence("2026-09-01", only_day="2026-08-31") == 0  # the rows are there already

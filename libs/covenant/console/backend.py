@@ -37,6 +37,15 @@ TOOLING_TIMEOUT = 30.0
 
 RULE_SERVICES = ("identity", "attendance", "scoring", "points", "compliance", "commitments")
 
+_STUBS: dict[str, type] = {
+    "identity": identity_service_pb2_grpc.IdentityServiceStub,
+    "attendance": attendance_pb2_grpc.AttendanceServiceStub,
+    "scoring": scoring_pb2_grpc.ScoringServiceStub,
+    "points": points_pb2_grpc.PointsServiceStub,
+    "compliance": compliance_pb2_grpc.ComplianceServiceStub,
+    "commitments": commitments_pb2_grpc.CommitmentsServiceStub,
+}
+
 
 class BackendError(Exception):
     """A service refused or failed a call; ``code`` is the gRPC status name."""
@@ -101,8 +110,12 @@ class Backend:
             code = exc.code()
             raise BackendError(code.name if code else "UNKNOWN", exc.details() or "") from None
 
+    def _service(self, service: str, method: str, request: Any, timeout: float = READ_TIMEOUT) -> Any:
+        """``method`` of ``service``'s own gRPC service."""
+        return self._call(_STUBS[service], service, method, request, timeout)
+
     def _identity(self, method: str, request: Any, timeout: float = READ_TIMEOUT) -> Any:
-        return self._call(identity_service_pb2_grpc.IdentityServiceStub, "identity", method, request, timeout)
+        return self._service("identity", method, request, timeout)
 
     def _rules(self, service: str, method: str, request: Any, timeout: float = READ_TIMEOUT) -> Any:
         return self._call(rule_pack_service_pb2_grpc.RulePackServiceStub, service, method, request, timeout)
@@ -152,92 +165,65 @@ class Backend:
         return rows
 
     def route(self, employee_id: str, date: str) -> apb.RouteReport:
-        return self._call(
-            attendance_pb2_grpc.AttendanceServiceStub,
-            "attendance",
-            "GetRouteReport",
-            apb.GetRouteReportRequest(employee_id=employee_id, date=date),
-            READ_TIMEOUT,
+        return self._service(
+            "attendance", "GetRouteReport", apb.GetRouteReportRequest(employee_id=employee_id, date=date)
         )
 
     def places_near(self, lat: float, lon: float, radius_m: float, limit: int = 50) -> list[Any]:
         from covenant.common.v1.common_pb2 import GeoPoint
 
-        resp = self._call(
-            attendance_pb2_grpc.AttendanceServiceStub,
+        resp = self._service(
             "attendance",
             "FindNearbyPlaces",
             apb.FindNearbyPlacesRequest(
                 location=GeoPoint(latitude=lat, longitude=lon), radius_m=radius_m, limit=limit
             ),
-            READ_TIMEOUT,
         )
         return list(resp.places)
 
     # -- points ----------------------------------------------------------------------------------
     def leaderboard(self, top: int = 50) -> ppb.Leaderboard:
-        return self._call(
-            points_pb2_grpc.PointsServiceStub,
-            "points",
-            "GetLeaderboard",
-            ppb.GetLeaderboardRequest(top=top, period=ppb.MONTH, scope=ppb.ALL),
-            READ_TIMEOUT,
+        return self._service(
+            "points", "GetLeaderboard", ppb.GetLeaderboardRequest(top=top, period=ppb.MONTH, scope=ppb.ALL)
         )
 
     def ledger(self, employee_id: str, page_size: int = 50) -> list[ppb.LedgerEntry]:
-        resp = self._call(
-            points_pb2_grpc.PointsServiceStub,
+        resp = self._service(
             "points",
             "ListLedgerEntries",
             ppb.ListLedgerEntriesRequest(employee_id=employee_id, page_size=page_size),
-            READ_TIMEOUT,
         )
         return list(resp.entries)
 
     # -- scoring ---------------------------------------------------------------------------------
     def score(self, employee_id: str, period: str) -> spb.EmployeeScore:
-        return self._call(
-            scoring_pb2_grpc.ScoringServiceStub,
-            "scoring",
-            "GetScore",
-            spb.GetScoreRequest(employee_id=employee_id, period=period),
-            READ_TIMEOUT,
+        return self._service(
+            "scoring", "GetScore", spb.GetScoreRequest(employee_id=employee_id, period=period)
         )
 
     def scores(self, period: str, org_unit: str = "") -> list[spb.EmployeeScore]:
-        resp = self._call(
-            scoring_pb2_grpc.ScoringServiceStub,
-            "scoring",
-            "ListScores",
-            spb.ListScoresRequest(period=period, org_unit=org_unit, page_size=500),
-            READ_TIMEOUT,
+        resp = self._service(
+            "scoring", "ListScores", spb.ListScoresRequest(period=period, org_unit=org_unit, page_size=500)
         )
         return list(resp.scores)
 
     def signals(self, period: str = "", org_unit: str = "") -> list[spb.Signal]:
-        resp = self._call(
-            scoring_pb2_grpc.ScoringServiceStub,
-            "scoring",
-            "ListSignals",
-            spb.ListSignalsRequest(period=period, org_unit=org_unit),
-            READ_TIMEOUT,
+        resp = self._service(
+            "scoring", "ListSignals", spb.ListSignalsRequest(period=period, org_unit=org_unit)
         )
         return list(resp.signals)
 
     def heat_map(self, period: str, org_unit: str = "") -> spb.HeatMap:
-        return self._call(
-            scoring_pb2_grpc.ScoringServiceStub,
+        return self._service(
             "scoring",
             "GetHeatMap",
             spb.GetHeatMapRequest(
                 period=period, org_unit=org_unit, render_png=True, width_px=900, height_px=480
             ),
-            READ_TIMEOUT,
         )
 
     def unit_trends(self, from_period: str, to_period: str, org_unit: str = "") -> spb.UnitTrends:
-        return self._call(
-            scoring_pb2_grpc.ScoringServiceStub,
+        return self._service(
             "scoring",
             "GetUnitTrends",
             spb.GetUnitTrendsRequest(
@@ -248,36 +234,22 @@ class Backend:
                 width_px=900,
                 height_px=420,
             ),
-            READ_TIMEOUT,
         )
 
     # -- commitments -----------------------------------------------------------------------------
     def commitments(self, org_unit: str = "", employee_id: str = "") -> list[cpb.Commitment]:
-        resp = self._call(
-            commitments_pb2_grpc.CommitmentsServiceStub,
-            "commitments",
-            "ListCommitments",
-            cpb.ListCommitmentsRequest(org_unit=org_unit, employee_id=employee_id, page_size=200),
-            READ_TIMEOUT,
-        )
-        return list(resp.commitments)
+        request = cpb.ListCommitmentsRequest(org_unit=org_unit, employee_id=employee_id, page_size=200)
+        return list(self._service("commitments", "ListCommitments", request).commitments)
 
     # -- compliance ------------------------------------------------------------------------------
     def cases(self, state: str = "", employee_id: str = "") -> list[kpb.Case]:
-        resp = self._call(
-            compliance_pb2_grpc.ComplianceServiceStub,
-            "compliance",
-            "ListCases",
-            kpb.ListCasesRequest(state=state, employee_id=employee_id, page_size=200),
-            READ_TIMEOUT,
-        )
-        return list(resp.cases)
+        request = kpb.ListCasesRequest(state=state, employee_id=employee_id, page_size=200)
+        return list(self._service("compliance", "ListCases", request).cases)
 
     def screening_hits(
         self, org_unit: str = "", start_date: str = "", end_date: str = "", page_token: str = ""
     ) -> kpb.ListScreeningHitsResponse:
-        return self._call(
-            compliance_pb2_grpc.ComplianceServiceStub,
+        return self._service(
             "compliance",
             "ListScreeningHits",
             kpb.ListScreeningHitsRequest(
@@ -287,21 +259,13 @@ class Backend:
                 page_size=100,
                 page_token=page_token,
             ),
-            READ_TIMEOUT,
         )
 
     def case(self, name: str) -> kpb.Case:
-        return self._call(
-            compliance_pb2_grpc.ComplianceServiceStub,
-            "compliance",
-            "GetCase",
-            kpb.GetCaseRequest(name=name),
-            READ_TIMEOUT,
-        )
+        return self._service("compliance", "GetCase", kpb.GetCaseRequest(name=name))
 
     def transition_case(self, name: str, state: str, owner: str, comment: str, request_id: str) -> kpb.Case:
-        return self._call(
-            compliance_pb2_grpc.ComplianceServiceStub,
+        return self._service(
             "compliance",
             "TransitionCase",
             kpb.TransitionCaseRequest(
@@ -401,23 +365,18 @@ class Backend:
     def reject(
         self, service: str, pack_id: str, version: str, reason: str, request_id: str
     ) -> rpb.ApprovalRequest:
-        return self._rules(
-            service,
-            "RejectRulePackVersion",
-            rpb.RejectRulePackVersionRequest(
-                name=f"packs/{pack_id}/versions/{version}", reason=reason, request_id=request_id
-            ),
-            WRITE_TIMEOUT,
-        )
+        request = rpb.RejectRulePackVersionRequest(reason=reason)
+        return self._review(service, "RejectRulePackVersion", request, pack_id, version, request_id)
 
     def approve(
         self, service: str, pack_id: str, version: str, comment: str, request_id: str
     ) -> rpb.ApprovalRequest:
-        return self._rules(
-            service,
-            "ApproveRulePackVersion",
-            rpb.ApproveRulePackVersionRequest(
-                name=f"packs/{pack_id}/versions/{version}", comment=comment, request_id=request_id
-            ),
-            WRITE_TIMEOUT,
-        )
+        request = rpb.ApproveRulePackVersionRequest(comment=comment)
+        return self._review(service, "ApproveRulePackVersion", request, pack_id, version, request_id)
+
+    def _review(
+        self, service: str, method: str, request: Any, pack_id: str, version: str, request_id: str
+    ) -> rpb.ApprovalRequest:
+        """A checker's decision (``request`` with its reason or comment) on one version."""
+        request.name, request.request_id = f"packs/{pack_id}/versions/{version}", request_id
+        return self._rules(service, method, request, WRITE_TIMEOUT)

@@ -269,10 +269,6 @@ def dump(doc: Mapping[str, Any]) -> str:
     return yaml.safe_dump(dict(doc), sort_keys=False, allow_unicode=True, width=110)
 
 
-def with_version(doc: Mapping[str, Any], version: str) -> dict[str, Any]:
-    return {**doc, "version": version}
-
-
 @dataclass(frozen=True)
 class DiffRow:
     left_no: int | None

@@ -51,6 +51,7 @@ from covenant.demo.scoring import (
     planted_attrition,
     scoring_checks,
 )
+from covenant.grpc.messages import fields_of
 from covenant.points.v1 import points_pb2 as ppb
 from covenant.points.v1 import points_pb2_grpc
 from covenant.rules.v1 import rule_pack_service_pb2 as rpb
@@ -62,7 +63,6 @@ from covenant.settings import REPO_ROOT
 from covenant.timestamps import ts
 
 DEMO_BREACH_GRACE_SECONDS = 2  # the demo commitments pack's breach_grace_seconds (see main)
-NEEDED = ["attendance", "points", "scoring", "compliance", "commitments"]
 
 
 def console_url() -> str:
@@ -341,12 +341,7 @@ def record_score_history(c: Clients, world: World, period: str, planted: set[str
             spb.RecordMetricsRequest(
                 values=[
                     spb.MetricValue(
-                        employee_id=r.employee_id,
-                        org_unit=r.org_unit,
-                        role=r.role,
-                        period=r.period,
-                        metric=r.metric,
-                        value=r.value,
+                        **fields_of(r, "employee_id org_unit role period metric value"),
                         mode="set",
                         source="demo-crm",
                     )

@@ -13,22 +13,35 @@ from opentelemetry.instrumentation.grpc.grpcext import intercept_channel as otel
 
 from covenant.auth.tokens import TokenSource
 from covenant.grpc.tls import CertFiles, channel_credentials
-from covenant.grpc.wire import WireSettings, channel_options, default_timeout, keepalive_options
+from covenant.grpc.wire import WireSettings, channel_options, default_timeout
 from covenant.telemetry.instrument import metered_channel
 
-KEEPALIVE_OPTIONS = keepalive_options(WireSettings())
 
-
-def message_size_options(max_bytes: int) -> list[tuple[str, int]]:
-    return [("grpc.max_send_message_length", max_bytes), ("grpc.max_receive_message_length", max_bytes)]
-
-
-class _AuthMetadata(
+class _CallDetailsInterceptor(
     grpc.UnaryUnaryClientInterceptor,
-    grpc.StreamUnaryClientInterceptor,
     grpc.UnaryStreamClientInterceptor,
+    grpc.StreamUnaryClientInterceptor,
     grpc.StreamStreamClientInterceptor,
 ):
+    """A client interceptor that only rewrites each call's details (``_details``), for every call kind."""
+
+    def _details(self, details: Any) -> Any:
+        raise NotImplementedError
+
+    def intercept_unary_unary(self, continuation, details, request):  # type: ignore[no-untyped-def]
+        return continuation(self._details(details), request)
+
+    def intercept_unary_stream(self, continuation, details, request):  # type: ignore[no-untyped-def]
+        return continuation(self._details(details), request)
+
+    def intercept_stream_unary(self, continuation, details, request_iterator):  # type: ignore[no-untyped-def]
+        return continuation(self._details(details), request_iterator)
+
+    def intercept_stream_stream(self, continuation, details, request_iterator):  # type: ignore[no-untyped-def]
+        return continuation(self._details(details), request_iterator)
+
+
+class _AuthMetadata(_CallDetailsInterceptor):
     """Adds the token source's ``authorization`` metadata to every outgoing call."""
 
     def __init__(self, tokens: TokenSource) -> None:
@@ -44,18 +57,6 @@ class _AuthMetadata(
             else _Details(details, metadata)
         )
 
-    def intercept_unary_unary(self, continuation, details, request):  # type: ignore[no-untyped-def]
-        return continuation(self._details(details), request)
-
-    def intercept_unary_stream(self, continuation, details, request):  # type: ignore[no-untyped-def]
-        return continuation(self._details(details), request)
-
-    def intercept_stream_unary(self, continuation, details, request_iterator):  # type: ignore[no-untyped-def]
-        return continuation(self._details(details), request_iterator)
-
-    def intercept_stream_stream(self, continuation, details, request_iterator):  # type: ignore[no-untyped-def]
-        return continuation(self._details(details), request_iterator)
-
 
 class _Details(grpc.ClientCallDetails):
     def __init__(self, base: Any, metadata: list[tuple[str, str]]) -> None:
@@ -67,12 +68,7 @@ class _Details(grpc.ClientCallDetails):
         self.compression = getattr(base, "compression", None)
 
 
-class _DefaultDeadline(
-    grpc.UnaryUnaryClientInterceptor,
-    grpc.UnaryStreamClientInterceptor,
-    grpc.StreamUnaryClientInterceptor,
-    grpc.StreamStreamClientInterceptor,
-):
+class _DefaultDeadline(_CallDetailsInterceptor):
     """Gives every call without a deadline the default of its kind (``covenant.grpc.wire``)."""
 
     def __init__(self, wire: WireSettings) -> None:
@@ -87,18 +83,6 @@ class _DefaultDeadline(
         out = _Details(details, list(details.metadata or []))
         out.timeout = timeout
         return out
-
-    def intercept_unary_unary(self, continuation, details, request):  # type: ignore[no-untyped-def]
-        return continuation(self._details(details), request)
-
-    def intercept_unary_stream(self, continuation, details, request):  # type: ignore[no-untyped-def]
-        return continuation(self._details(details), request)
-
-    def intercept_stream_unary(self, continuation, details, request_iterator):  # type: ignore[no-untyped-def]
-        return continuation(self._details(details), request_iterator)
-
-    def intercept_stream_stream(self, continuation, details, request_iterator):  # type: ignore[no-untyped-def]
-        return continuation(self._details(details), request_iterator)
 
 
 def plain_channel(

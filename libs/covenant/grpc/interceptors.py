@@ -26,6 +26,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import grpc
@@ -202,24 +203,10 @@ class ChassisInterceptor(grpc.ServerInterceptor):
         rerun = info is not None and info.kind == "read"  # unary reads only: safe to run again
 
         def wrapper(request: Any, context: grpc.ServicerContext) -> Any:
-            started = time.perf_counter()
-            token = principal = None
-            guard = self._guard(context)
-            try:
-                principal = self._authenticate(method, metadata)
-                token = set_principal(principal)
+            with self._serving(method, metadata, context):
                 if rerun:
-                    response = retry_transient(lambda: behavior(request, context), what=method)
-                else:
-                    response = behavior(request, context)
-                self._log(method, _returned_code(context), started, principal=principal)
-                return response
-            except Exception as exc:
-                self._fail(context, method, exc, started, principal)
-            finally:
-                commit_guard.reset(guard)
-                if token is not None:
-                    reset_principal(token)
+                    return retry_transient(lambda: behavior(request, context), what=method)
+                return behavior(request, context)
 
         return wrapper
 
@@ -227,19 +214,28 @@ class ChassisInterceptor(grpc.ServerInterceptor):
         self, method: str, metadata: dict[str, str], behavior: Callable[..., Any]
     ) -> Callable[..., Any]:
         def wrapper(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
-            started = time.perf_counter()
-            token = principal = None
-            guard = self._guard(context)
-            try:
-                principal = self._authenticate(method, metadata)
-                token = set_principal(principal)
+            with self._serving(method, metadata, context):
                 yield from behavior(request, context)
-                self._log(method, _returned_code(context), started, principal=principal)
-            except Exception as exc:
-                self._fail(context, method, exc, started, principal)
-            finally:
-                commit_guard.reset(guard)
-                if token is not None:
-                    reset_principal(token)
 
         return wrapper
+
+    @contextmanager
+    def _serving(
+        self, method: str, metadata: dict[str, str], context: grpc.ServicerContext
+    ) -> Iterator[None]:
+        """One call (the body of the ``with``: the behaviour, to its last response): the commit guard, the
+        authenticated principal in context, the call logged when it returns, failures mapped by ``_fail``."""
+        started = time.perf_counter()
+        token = principal = None
+        guard = self._guard(context)
+        try:
+            principal = self._authenticate(method, metadata)
+            token = set_principal(principal)
+            yield
+            self._log(method, _returned_code(context), started, principal=principal)
+        except Exception as exc:
+            self._fail(context, method, exc, started, principal)
+        finally:
+            commit_guard.reset(guard)
+            if token is not None:
+                reset_principal(token)

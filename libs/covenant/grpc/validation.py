@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -195,6 +196,15 @@ def _decoder(deserialize: Callable[[bytes], Any] | None) -> Callable[[bytes], An
     return decode
 
 
+@contextmanager
+def _fits_columns(context: grpc.ServicerContext) -> Iterator[None]:
+    """A value the declared bounds let through but a column cannot hold is a bad request too."""
+    try:
+        yield
+    except DataError:
+        context.abort_with_status(bad_request_status([("request", TOO_BIG)]))
+
+
 def _check(request: Any, context: grpc.ServicerContext, prefix: str = "") -> None:
     if isinstance(request, _Undecodable):
         problems = [(prefix or "request", f"is not a valid request message ({request.reason})")]
@@ -215,25 +225,15 @@ class ValidationInterceptor(grpc.ServerInterceptor):
         handler = continuation(details)
         if handler is None or not details.method.startswith(VALIDATED_PREFIX):
             return handler
-        decode = _decoder(handler.request_deserializer)
-        serialize = handler.response_serializer
-        if handler.unary_unary or handler.unary_stream:
-            behavior = handler.unary_unary or handler.unary_stream
+        kind = next(
+            k for k in ("unary_unary", "unary_stream", "stream_unary", "stream_stream") if getattr(handler, k)
+        )
+        behavior = getattr(handler, kind)
 
-            def unary(request: Any, context: grpc.ServicerContext) -> Any:
-                _check(request, context)
-                try:
-                    return behavior(request, context)
-                except DataError:  # a value the declared bounds let through but a column cannot hold
-                    context.abort_with_status(bad_request_status([("request", TOO_BIG)]))
-
-            make = (
-                grpc.unary_unary_rpc_method_handler
-                if handler.unary_unary
-                else grpc.unary_stream_rpc_method_handler
-            )
-            return make(unary, request_deserializer=decode, response_serializer=serialize)
-        behavior = handler.stream_unary or handler.stream_stream
+        def unary(request: Any, context: grpc.ServicerContext) -> Any:
+            _check(request, context)
+            with _fits_columns(context):
+                return behavior(request, context)
 
         def streaming(requests: Iterator[Any], context: grpc.ServicerContext) -> Any:
             def checked() -> Iterator[Any]:
@@ -241,14 +241,11 @@ class ValidationInterceptor(grpc.ServerInterceptor):
                     _check(request, context, prefix=f"[{i}].")
                     yield request
 
-            try:
+            with _fits_columns(context):
                 return behavior(checked(), context)
-            except DataError:
-                context.abort_with_status(bad_request_status([("request", TOO_BIG)]))
 
-        make = (
-            grpc.stream_unary_rpc_method_handler
-            if handler.stream_unary
-            else grpc.stream_stream_rpc_method_handler
+        return getattr(grpc, f"{kind}_rpc_method_handler")(
+            streaming if kind.startswith("stream") else unary,
+            request_deserializer=_decoder(handler.request_deserializer),
+            response_serializer=handler.response_serializer,
         )
-        return make(streaming, request_deserializer=decode, response_serializer=serialize)

@@ -25,7 +25,6 @@ from covenant.auth import Principal, Scope
 from covenant.errors import InvalidArgument, PermissionDenied
 
 READ = "rules.packs.read"
-VERBS = ("publish", "activate", "approve")
 ROLE_TABLE_PARAMETER = "role_grants"
 PLATFORM_ADMIN = "platform_admin"
 

@@ -314,15 +314,8 @@ def cmd_approval(args: argparse.Namespace) -> int:
 def cmd_approve(args: argparse.Namespace) -> int:
     from covenant.rules.v1 import rule_pack_service_pb2 as pb
 
-    stub, md = _stub(args, args.service)
-    name = f"packs/{args.pack_id}/versions/{args.version}"
-    a = stub.ApproveRulePackVersion(
-        pb.ApproveRulePackVersionRequest(name=name, comment=args.comment, request_id=str(uuid.uuid4())),
-        metadata=md,
-    )
-    print(f"approved {name}")
-    _print_approval(a)
-    return 0
+    request = pb.ApproveRulePackVersionRequest(comment=args.comment)
+    return _decide(args, "ApproveRulePackVersion", request, "approved")
 
 
 @_remote
@@ -332,13 +325,17 @@ def cmd_reject(args: argparse.Namespace) -> int:
     if not args.reason.strip():
         print("--reason is required: say why the version is rejected", file=sys.stderr)
         return 2
-    stub, md = _stub(args, args.service)
-    name = f"packs/{args.pack_id}/versions/{args.version}"
-    a = stub.RejectRulePackVersion(
-        pb.RejectRulePackVersionRequest(name=name, reason=args.reason, request_id=str(uuid.uuid4())),
-        metadata=md,
+    return _decide(
+        args, "RejectRulePackVersion", pb.RejectRulePackVersionRequest(reason=args.reason), "rejected"
     )
-    print(f"rejected {name}")
+
+
+def _decide(args: argparse.Namespace, method: str, request: Any, done: str) -> int:
+    """A checker's decision (``request`` with its comment or reason) on ``args``' version, printed."""
+    stub, md = _stub(args, args.service)
+    request.name, request.request_id = f"packs/{args.pack_id}/versions/{args.version}", str(uuid.uuid4())
+    a = getattr(stub, method)(request, metadata=md)
+    print(f"{done} {request.name}")
     _print_approval(a)
     return 0
 

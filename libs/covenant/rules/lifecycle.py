@@ -229,17 +229,23 @@ class RulePackManager:
         self._remember(source, compiled)
         return stored, True
 
-    def approve(
-        self, pack_id: str, version: str, principal: Principal, *, comment: str = "", request_id: str = ""
-    ) -> tuple[store.StoredVersion, list[store.Approval]]:
-        """Record ``principal``'s approval of a version (never its author's); approving twice is a no-op."""
+    def _checked_by(self, pack_id: str, version: str, principal: Principal, what: str) -> store.StoredVersion:
+        """The version ``principal`` may decide on as a checker (``what``: approval or rejection): one who
+        may approve the pack, never its author."""
         stored = self.get(pack_id, version)
         authorize_pack(principal, "approve", self.ref_of(stored))
         if principal.subject == stored.author:
             raise PermissionDenied(
                 f"rules.{self.service}/{pack_id}.approve",
-                f"you published packs/{pack_id}/versions/{version}; approval needs a different person",
+                f"you published packs/{pack_id}/versions/{version}; {what} needs a different person",
             )
+        return stored
+
+    def approve(
+        self, pack_id: str, version: str, principal: Principal, *, comment: str = "", request_id: str = ""
+    ) -> tuple[store.StoredVersion, list[store.Approval]]:
+        """Record ``principal``'s approval of a version (never its author's); approving twice is a no-op."""
+        stored = self._checked_by(pack_id, version, principal, "approval")
         with self.db.session() as s:
             self._refuse_rejected(s, pack_id, version, "approved")
             if store.add_approval(s, pack_id, version, principal.subject, comment):
@@ -259,13 +265,7 @@ class RulePackManager:
         the pack, never its author. A rejected version is never approved or activated; rejecting it again
         returns the first rejection. The active or a scheduled version cannot be rejected (roll back or
         replace the schedule instead)."""
-        stored = self.get(pack_id, version)
-        authorize_pack(principal, "approve", self.ref_of(stored))
-        if principal.subject == stored.author:
-            raise PermissionDenied(
-                f"rules.{self.service}/{pack_id}.approve",
-                f"you published packs/{pack_id}/versions/{version}; rejection needs a different person",
-            )
+        stored = self._checked_by(pack_id, version, principal, "rejection")
         if not reason.strip():
             raise InvalidArgument("a rejection needs a reason", field="reason")
         with self.db.session() as s:

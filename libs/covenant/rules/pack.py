@@ -101,9 +101,6 @@ class Pack:
     source: str = field(repr=False, default="")
     content_hash: str = ""
 
-    def applies_to(self, event_type: str) -> bool:
-        return not self.events or event_type in self.events
-
     def in_force(self, day: date) -> bool:
         return (self.effective_from is None or day >= self.effective_from) and (
             self.effective_to is None or day <= self.effective_to

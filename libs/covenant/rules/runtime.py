@@ -118,11 +118,6 @@ class RuleRuntime:
     def active_versions(self) -> dict[str, str]:
         return {c.pack.id: c.pack.version for c in self._current()}
 
-    def scheduled_versions(self) -> dict[str, tuple[str, float]]:
-        """pack id → (version, epoch seconds) still waiting for their instant on this replica."""
-        self._current()
-        return {c.pack.id: (c.pack.version, at) for at, c in self._scheduled}
-
     # -- evaluation ----------------------------------------------------------------------------
     def evaluate(
         self,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -202,17 +203,20 @@ class Scheduled:
     approved: bool
 
 
+def _approvals_of(pack_id: str, version: str, *more: Any) -> Any:
+    """Where-clause: the approvals of one version (and ``more``)."""
+    return and_(approvals.c.pack_id == pack_id, approvals.c.version == version, *more)
+
+
+def _scheduled(r: Any) -> Scheduled:
+    return Scheduled(r.pack_id, r.version, _utc(r.effective_at), r.actor, bool(r.approved))
+
+
 def open_approvals(session: Session, pack_id: str, version: str) -> list[Approval]:
     """Approvals of a version not yet used by an activation, oldest first."""
     rows = session.execute(
         select(approvals)
-        .where(
-            and_(
-                approvals.c.pack_id == pack_id,
-                approvals.c.version == version,
-                approvals.c.consumed_generation.is_(None),
-            )
-        )
+        .where(_approvals_of(pack_id, version, approvals.c.consumed_generation.is_(None)))
         .order_by(approvals.c.approved_at, approvals.c.approver)
     )
     return [Approval(r.approver, _utc(r.approved_at), r.comment) for r in rows]
@@ -221,13 +225,7 @@ def open_approvals(session: Session, pack_id: str, version: str) -> list[Approva
 def add_approval(session: Session, pack_id: str, version: str, approver: str, comment: str) -> bool:
     """Record an open approval; False when this approver already has one open for the version."""
     existing = session.execute(
-        select(approvals).where(
-            and_(
-                approvals.c.pack_id == pack_id,
-                approvals.c.version == version,
-                approvals.c.approver == approver,
-            )
-        )
+        select(approvals).where(_approvals_of(pack_id, version, approvals.c.approver == approver))
     ).first()
     now = datetime.now(UTC)
     if existing is not None:
@@ -235,13 +233,7 @@ def add_approval(session: Session, pack_id: str, version: str, approver: str, co
             return False
         session.execute(
             update(approvals)
-            .where(
-                and_(
-                    approvals.c.pack_id == pack_id,
-                    approvals.c.version == version,
-                    approvals.c.approver == approver,
-                )
-            )
+            .where(_approvals_of(pack_id, version, approvals.c.approver == approver))
             .values(approved_at=now, comment=comment, consumed_generation=None)
         )
         return True
@@ -259,13 +251,7 @@ def add_approval(session: Session, pack_id: str, version: str, approver: str, co
 def consume_approvals(session: Session, pack_id: str, version: str, generation: int) -> None:
     session.execute(
         update(approvals)
-        .where(
-            and_(
-                approvals.c.pack_id == pack_id,
-                approvals.c.version == version,
-                approvals.c.consumed_generation.is_(None),
-            )
-        )
+        .where(_approvals_of(pack_id, version, approvals.c.consumed_generation.is_(None)))
         .values(consumed_generation=generation)
     )
 
@@ -301,10 +287,7 @@ def get_schedule(session: Session, pack_id: str | None = None) -> list[Scheduled
     q = select(schedule)
     if pack_id is not None:
         q = q.where(schedule.c.pack_id == pack_id)
-    return [
-        Scheduled(r.pack_id, r.version, _utc(r.effective_at), r.actor, bool(r.approved))
-        for r in session.execute(q.order_by(schedule.c.pack_id))
-    ]
+    return [_scheduled(r) for r in session.execute(q.order_by(schedule.c.pack_id))]
 
 
 def set_schedule(session: Session, item: Scheduled) -> None:
@@ -323,7 +306,7 @@ def take_schedule(session: Session, pack_id: str, version: str) -> Scheduled | N
     if r is None:
         return None
     session.execute(delete(schedule).where(schedule.c.pack_id == pack_id))
-    return Scheduled(r.pack_id, r.version, _utc(r.effective_at), r.actor, bool(r.approved))
+    return _scheduled(r)
 
 
 @dataclass(frozen=True)

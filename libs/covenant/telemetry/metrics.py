@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from opentelemetry import metrics
@@ -100,6 +100,16 @@ class _Family:
 _families: dict[str, _Family] = {}
 
 
+def _counter(name: str, unit: str, description: str) -> Any:
+    return METER.create_counter(name, unit=unit, description=description)
+
+
+def _histogram(name: str, unit: str, description: str, buckets: Sequence[float]) -> Any:
+    return METER.create_histogram(
+        name, unit=unit, description=description, explicit_bucket_boundaries_advisory=buckets
+    )
+
+
 def _gauge(name: str, unit: str, description: str) -> _Family:
     family = _families[name] = _Family(name)
     METER.create_observable_gauge(name, [family], unit=unit, description=description)
@@ -112,17 +122,17 @@ def observe(name: str, fn: Source) -> Callable[[], None]:
 
 
 # -- RPC (OpenTelemetry semantic conventions for gRPC) ----------------------------------------------
-RPC_SERVER_DURATION = METER.create_histogram(
+RPC_SERVER_DURATION = _histogram(
     "rpc.server.duration",
-    unit="ms",
-    description="Duration of inbound gRPC calls, by service, method and status code",
-    explicit_bucket_boundaries_advisory=MS_BUCKETS,
+    "ms",
+    "Duration of inbound gRPC calls, by service, method and status code",
+    MS_BUCKETS,
 )
-RPC_CLIENT_DURATION = METER.create_histogram(
+RPC_CLIENT_DURATION = _histogram(
     "rpc.client.duration",
-    unit="ms",
-    description="Duration of outbound gRPC calls, by service, method and status code",
-    explicit_bucket_boundaries_advisory=MS_BUCKETS,
+    "ms",
+    "Duration of outbound gRPC calls, by service, method and status code",
+    MS_BUCKETS,
 )
 
 
@@ -134,14 +144,10 @@ def rpc_attributes(full_method: str, code: int) -> dict[str, Any]:
 
 
 # -- outbox and inbox ----------------------------------------------------------------------------------
-OUTBOX_DELIVERED = METER.create_counter(
-    "covenant.outbox.delivered", unit="{event}", description="Outbox rows delivered, per destination"
-)
-OUTBOX_FAILED = METER.create_counter(
-    "covenant.outbox.failed", unit="{event}", description="Outbox rows whose delivery attempt failed"
-)
-OUTBOX_RETRIED = METER.create_counter(
-    "covenant.outbox.retried", unit="{event}", description="Outbox rows sent again after a failed attempt"
+OUTBOX_DELIVERED = _counter("covenant.outbox.delivered", "{event}", "Outbox rows delivered, per destination")
+OUTBOX_FAILED = _counter("covenant.outbox.failed", "{event}", "Outbox rows whose delivery attempt failed")
+OUTBOX_RETRIED = _counter(
+    "covenant.outbox.retried", "{event}", "Outbox rows sent again after a failed attempt"
 )
 OUTBOX_BACKLOG = _gauge("covenant.outbox.backlog", "{event}", "Undelivered outbox rows per destination")
 OUTBOX_OLDEST_AGE = _gauge(
@@ -152,47 +158,40 @@ OUTBOX_POISON = _gauge(
     "{event}",
     "Undelivered rows that failed at least the poison threshold of attempts (parked at maximum backoff)",
 )
-INBOX_DUPLICATES = METER.create_counter(
-    "covenant.inbox.duplicates", unit="{event}", description="Delivered events dropped as already applied"
+INBOX_DUPLICATES = _counter(
+    "covenant.inbox.duplicates", "{event}", "Delivered events dropped as already applied"
 )
-INBOX_APPLIED = METER.create_counter(
-    "covenant.inbox.applied", unit="{event}", description="Delivered events applied for the first time"
-)
-INBOX_APPLY_DURATION = METER.create_histogram(
+INBOX_APPLIED = _counter("covenant.inbox.applied", "{event}", "Delivered events applied for the first time")
+INBOX_APPLY_DURATION = _histogram(
     "covenant.inbox.apply.duration",
-    unit="ms",
-    description="Time a consumer takes to apply one delivered batch, by outcome",
-    explicit_bucket_boundaries_advisory=MS_BUCKETS,
+    "ms",
+    "Time a consumer takes to apply one delivered batch, by outcome",
+    MS_BUCKETS,
 )
 
 # -- rules ----------------------------------------------------------------------------------------------
-RULE_EVALUATIONS = METER.create_counter(
-    "covenant.rules.evaluations", unit="{evaluation}", description="Events evaluated, per pack and version"
+RULE_EVALUATIONS = _counter(
+    "covenant.rules.evaluations", "{evaluation}", "Events evaluated, per pack and version"
 )
-RULE_HITS = METER.create_counter(
-    "covenant.rules.hits", unit="{hit}", description="Rules that fired, per pack, version and rule"
-)
-RULE_EVALUATION_DURATION = METER.create_histogram(
+RULE_HITS = _counter("covenant.rules.hits", "{hit}", "Rules that fired, per pack, version and rule")
+RULE_EVALUATION_DURATION = _histogram(
     "covenant.rules.evaluation.duration",
-    unit="ms",
-    description="Time to evaluate one event against the service's active packs",
-    explicit_bucket_boundaries_advisory=FAST_MS_BUCKETS,
+    "ms",
+    "Time to evaluate one event against the service's active packs",
+    FAST_MS_BUCKETS,
 )
-RULE_COMPILE_FAILURES = METER.create_counter(
+RULE_COMPILE_FAILURES = _counter(
     "covenant.rules.compile_failures",
-    unit="{failure}",
-    description="Active pack versions this replica could not compile (it keeps the last good one)",
+    "{failure}",
+    "Active pack versions this replica could not compile (it keeps the last good one)",
 )
 RULES_ACTIVE_PACK = _gauge(
     "covenant.rules.active_pack", "1", "1 for each (service, pack, version) active on this replica"
 )
 
 # -- database -------------------------------------------------------------------------------------------
-DB_OPERATION_DURATION = METER.create_histogram(
-    "db.client.operation.duration",
-    unit="ms",
-    description="Duration of database statements, by pool and operation",
-    explicit_bucket_boundaries_advisory=MS_BUCKETS,
+DB_OPERATION_DURATION = _histogram(
+    "db.client.operation.duration", "ms", "Duration of database statements, by pool and operation", MS_BUCKETS
 )
 DB_CONNECTIONS_USAGE = _gauge(
     "db.client.connections.usage", "{connection}", "Pool connections by state (used, idle)"
@@ -200,14 +199,12 @@ DB_CONNECTIONS_USAGE = _gauge(
 DB_CONNECTIONS_MAX = _gauge("db.client.connections.max", "{connection}", "Pool size limit (with overflow)")
 
 # -- domain ---------------------------------------------------------------------------------------------
-PINGS_INGESTED = METER.create_counter(
-    "covenant.attendance.pings_ingested", unit="{ping}", description="Location pings stored (no duplicates)"
+PINGS_INGESTED = _counter(
+    "covenant.attendance.pings_ingested", "{ping}", "Location pings stored (no duplicates)"
 )
-CHECK_INS = METER.create_counter(
-    "covenant.attendance.check_ins", unit="{check_in}", description="Check-ins recorded, by result"
-)
-POINTS_AWARDED = METER.create_counter(
-    "covenant.points.awarded", unit="{point}", description="Points credited to the ledger, by entry kind"
+CHECK_INS = _counter("covenant.attendance.check_ins", "{check_in}", "Check-ins recorded, by result")
+POINTS_AWARDED = _counter(
+    "covenant.points.awarded", "{point}", "Points credited to the ledger, by entry kind"
 )
 OPEN_CASES = _gauge("covenant.compliance.open_cases", "{case}", "Open compliance cases by severity and age")
 OLDEST_OPEN_CASE = _gauge(

@@ -9,6 +9,7 @@ mainland China (the usual bounding box) GCJ-02 equals WGS-84.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 WGS84, GCJ02, BD09 = "WGS-84", "GCJ-02", "BD-09"
 DATUMS = (WGS84, GCJ02, BD09)
@@ -39,6 +40,25 @@ def _offset(lat: float, lon: float) -> tuple[float, float]:
     return d_lat, d_lon
 
 
+def _invert(
+    forward: Callable[[float, float], tuple[float, float]],
+    lat: float,
+    lon: float,
+    guess: tuple[float, float],
+    rounds: int,
+) -> tuple[float, float]:
+    """The point near ``guess`` that ``forward`` maps to (``lat``, ``lon``), by fixed-point iteration
+    (at most ``rounds`` steps, until the error is below 1e-12 degrees)."""
+    x_lat, x_lon = guess
+    for _ in range(rounds):
+        f_lat, f_lon = forward(x_lat, x_lon)
+        e_lat, e_lon = f_lat - lat, f_lon - lon
+        x_lat, x_lon = x_lat - e_lat, x_lon - e_lon
+        if abs(e_lat) < 1e-12 and abs(e_lon) < 1e-12:
+            break
+    return x_lat, x_lon
+
+
 def wgs84_to_gcj02(lat: float, lon: float) -> tuple[float, float]:
     if outside_china(lat, lon):
         return lat, lon
@@ -50,14 +70,7 @@ def gcj02_to_wgs84(lat: float, lon: float) -> tuple[float, float]:
     """Exact inverse by iteration (the offset changes slowly, so each step gains ~5 digits)."""
     if outside_china(lat, lon):
         return lat, lon
-    w_lat, w_lon = lat, lon
-    for _ in range(30):
-        g_lat, g_lon = wgs84_to_gcj02(w_lat, w_lon)
-        e_lat, e_lon = g_lat - lat, g_lon - lon
-        w_lat, w_lon = w_lat - e_lat, w_lon - e_lon
-        if abs(e_lat) < 1e-12 and abs(e_lon) < 1e-12:
-            break
-    return w_lat, w_lon
+    return _invert(wgs84_to_gcj02, lat, lon, (lat, lon), 30)
 
 
 def gcj02_to_bd09(lat: float, lon: float) -> tuple[float, float]:
@@ -71,29 +84,28 @@ def bd09_to_gcj02(lat: float, lon: float) -> tuple[float, float]:
     x, y = lon - 0.0065, lat - 0.006
     z = math.sqrt(x * x + y * y) - 0.00002 * math.sin(y * _X_PI)
     theta = math.atan2(y, x) - 0.000003 * math.cos(x * _X_PI)
-    g_lat, g_lon = z * math.sin(theta), z * math.cos(theta)
-    for _ in range(10):
-        b_lat, b_lon = gcj02_to_bd09(g_lat, g_lon)
-        e_lat, e_lon = b_lat - lat, b_lon - lon
-        g_lat, g_lon = g_lat - e_lat, g_lon - e_lon
-        if abs(e_lat) < 1e-12 and abs(e_lon) < 1e-12:
-            break
-    return g_lat, g_lon
+    return _invert(gcj02_to_bd09, lat, lon, (z * math.sin(theta), z * math.cos(theta)), 10)
+
+
+def _bd09_to_wgs84(lat: float, lon: float) -> tuple[float, float]:
+    return gcj02_to_wgs84(*bd09_to_gcj02(lat, lon))
+
+
+def _wgs84_to_bd09(lat: float, lon: float) -> tuple[float, float]:
+    return gcj02_to_bd09(*wgs84_to_gcj02(lat, lon))
+
+
+_TO_WGS84 = {GCJ02: gcj02_to_wgs84, BD09: _bd09_to_wgs84}
+_FROM_WGS84 = {GCJ02: wgs84_to_gcj02, BD09: _wgs84_to_bd09}
 
 
 def to_wgs84(lat: float, lon: float, datum: str) -> tuple[float, float]:
     """A point given in ``datum`` as WGS-84."""
-    if datum == GCJ02:
-        return gcj02_to_wgs84(lat, lon)
-    if datum == BD09:
-        return gcj02_to_wgs84(*bd09_to_gcj02(lat, lon))
-    return lat, lon
+    convert = _TO_WGS84.get(datum)
+    return convert(lat, lon) if convert else (lat, lon)
 
 
 def from_wgs84(lat: float, lon: float, datum: str) -> tuple[float, float]:
     """A WGS-84 point shown in ``datum``."""
-    if datum == GCJ02:
-        return wgs84_to_gcj02(lat, lon)
-    if datum == BD09:
-        return gcj02_to_bd09(*wgs84_to_gcj02(lat, lon))
-    return lat, lon
+    convert = _FROM_WGS84.get(datum)
+    return convert(lat, lon) if convert else (lat, lon)
