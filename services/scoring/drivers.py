@@ -24,7 +24,15 @@ from services.scoring import storage as t
 from services.scoring.domain.drivers import MODELS, WeightLimits, fit_drivers, reweight
 from services.scoring.domain.period import parse_period
 from services.scoring.domain.scorecard import Cohort, CohortScorer, Scorecard, rank
-from services.scoring.service import CHUNK, FETCH, ScoringService, card_from_row, card_to_json, kpi_values
+from services.scoring.service import (
+    ScoringService,
+    card_from_row,
+    card_to_json,
+    fold_metrics,
+    kpi_values,
+    pick_card,
+)
+from services.scoring.storage import CHUNK, FETCH
 
 MAX_PERIODS = 36
 MAX_RANK_CHANGES = 200
@@ -268,7 +276,7 @@ class DriverAnalyses:
         (no org-unit prefix); its latest version."""
         rows = [
             r
-            for r in self.scoring._card_rows(session, role, on)
+            for r in t.cards_in_force(session, role, on)
             if (r.id == scorecard_id if scorecard_id else not r.org_unit_prefix)
         ]
         if not rows:
@@ -374,14 +382,13 @@ class DriverAnalyses:
         """Score ``period`` with the live and the drafted weights for the people the live card scores;
         who ranks differently in their team."""
         start = parse_period(period)
-        pc = t.profiles.c
-        rows = self.scoring._card_rows(session, base.role, start)
+        rows = t.cards_in_force(session, base.role, start)
         people = [
             (e, u)
-            for e, u in session.execute(select(pc.employee_id, pc.org_unit).where(pc.role == base.role))
-            if (picked := self.scoring._pick_card(rows, u)) is not None and picked.id == base.id
+            for e, u, _ in t.people(session, role=base.role)
+            if (picked := pick_card(rows, u)) is not None and picked.id == base.id
         ]
-        metrics = self.scoring._metrics(session, period, pc.role == base.role)
+        metrics = fold_metrics(t.metric_rows(session, period, role=base.role))
         values = {e: kpi_values(base, defaults, metrics, e) for e, _ in people}
         cohort = Cohort({k.id: [v[k.id] for v in values.values() if k.id in v] for k in base.kpis})
         live, new = CohortScorer(base, cohort), CohortScorer(draft, cohort)
@@ -471,7 +478,7 @@ class DriverAnalyses:
                 )
             card, defaults = draft_card(row)
             card = dataclasses.replace(card, org_unit_prefix=self._prefix(session, row))
-            created = self.scoring._insert_card(session, card, defaults, principal.subject)
+            created = self.scoring.insert_card(self.scoring.store(session), card, defaults, principal.subject)
             session.execute(
                 update(t.scorecard_drafts)
                 .where(t.scorecard_drafts.c.id == ident)

@@ -6,41 +6,31 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, delete, func, insert, select, true, tuple_, update
 from sqlalchemy.orm import Session
 
 from covenant.auth import DataOwner, Principal, ScopeFilter, authorize, forbid_self, scope_filter
 from covenant.auth.directory import Directory, require_line
 from covenant.db import idempotency
 from covenant.db.audit import AuditLog
-from covenant.db.bulk import among, insert_for
 from covenant.db.engine import Database
 from covenant.db.outbox import Outbox, new_event
-from covenant.db.scope import scope_clause, subtree
 from covenant.errors import InvalidArgument, NotFound
 from covenant.events.v1.event_pb2 import Event
-from services.scoring import storage as t
 from services.scoring.domain.period import parse_period, period_of, previous_period
 from services.scoring.domain.scorecard import Cohort, CohortScorer, Kpi, Score, Scorecard, rank
 from services.scoring.domain.trends import trend_facts
+from services.scoring.ports import ScoringStore
+from services.scoring.storage import SqlScoringStore
 
 SOURCE = "scoring"
 TREND_PERIODS = 6
-T = TypeVar("T")
-CHUNK = 5000  # values per IN list on SQLite, rows per INSERT of scores
-FETCH = 100  # rows per fetch of a large read: few rows live long enough for the garbage collector to promote
-
-
-def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
-    """``items`` in consecutive slices of at most ``size``."""
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
 
 
 def parse_decimal(value: str, field: str) -> Decimal:
@@ -195,6 +185,40 @@ def kpi_sources(
     return srcs
 
 
+def fold_metrics(rows: Iterable[tuple[Any, ...]]) -> Metrics:
+    """(employee, metric) -> (last set value or None, sum of the adds after it, sources), folded from
+    metric value rows (employee_id, metric, value, mode, source, rule_id, pack_version) in write order."""
+    out: Metrics = {}
+    zero = Decimal(0)
+    for employee_id, metric, value, mode, source, rule_id, pack_version in rows:
+        key = (employee_id, metric)
+        setv, add, sources = out.get(key, (None, zero, ()))
+        if mode == "set":
+            setv, add = Decimal(value), zero
+        else:
+            add += Decimal(value)
+        label = f"{source}:{rule_id}@{pack_version}" if rule_id else source
+        if label not in sources:
+            sources = (*sources, label)
+        out[key] = (setv, add, sources)
+    return out
+
+
+def pick_card(rows: Sequence[Any], org_unit: str) -> Any:
+    """Of a role's versions in force, the one for ``org_unit``: the longest matching org-unit prefix, then
+    the latest effective date, then the highest version (None when nothing matches)."""
+    candidates = [
+        r
+        for r in rows
+        if not r.org_unit_prefix
+        or org_unit == r.org_unit_prefix
+        or org_unit.startswith(r.org_unit_prefix.rstrip("/") + "/")
+    ]
+    if not candidates:
+        return None
+    return max(candidates, key=lambda r: (len(r.org_unit_prefix), r.effective_from, r.version))
+
+
 def parent_unit(org_unit: str) -> str:
     return org_unit.rsplit("/", 1)[0] or "/"
 
@@ -208,7 +232,9 @@ class ScoringService:
         timezone: str = "Asia/Shanghai",
         clock: Callable[[], datetime] | None = None,
         directory: Directory | None = None,
+        stores: Callable[[], AbstractContextManager[ScoringStore]] | None = None,
     ) -> None:
+        """``stores`` opens one unit of work as a ``ScoringStore`` (default: a SQL session of ``db``)."""
         self.db = db
         self.rules = rules
         # Org unit and role of the employees written about come from the directory, not the request (None:
@@ -218,6 +244,16 @@ class ScoringService:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.outbox = Outbox(SOURCE)
         self.audit = AuditLog("scoring")
+        self.stores = stores or self._sql_store
+
+    def store(self, session: Session) -> SqlScoringStore:
+        """The ``ScoringStore`` over ``session`` (a unit of work the caller opened)."""
+        return SqlScoringStore(session, self.outbox, self.audit)
+
+    @contextmanager
+    def _sql_store(self) -> Iterator[ScoringStore]:
+        with self.db.session() as session:
+            yield self.store(session)
 
     # -- scorecards --------------------------------------------------------------------------
     def create_scorecard_version(
@@ -229,32 +265,29 @@ class ScoringService:
         if not card.role:
             raise InvalidArgument("is required", field="scorecard.role")
         card.validate()
-        with self.db.session() as session:
-            return self._insert_card(session, card, defaults or {}, principal.subject)
+        with self.stores() as store:
+            return self.insert_card(store, card, defaults or {}, principal.subject)
 
-    def _insert_card(
-        self, session: Session, card: Scorecard, defaults: dict[str, Decimal], actor: str
+    def insert_card(
+        self, store: ScoringStore, card: Scorecard, defaults: dict[str, Decimal], actor: str
     ) -> Scorecard:
-        latest = session.execute(
-            select(func.max(t.scorecards.c.version)).where(t.scorecards.c.id == card.id)
-        ).scalar()
-        version = (latest or 0) + 1
+        """Add ``card`` as the next version of its scorecard, with its audit entry."""
+        version = (store.latest_card_version(card.id) or 0) + 1
         body = json.loads(card_to_json(card))
         body["defaults"] = {k: str(v) for k, v in defaults.items()}
-        session.execute(
-            insert(t.scorecards).values(
-                id=card.id,
-                version=version,
-                role=card.role,
-                org_unit_prefix=card.org_unit_prefix,
-                effective_from=card.effective_from,
-                body_json=json.dumps(body),
-                created_by=actor,
-                created_at=self.clock(),
-            )
+        store.add_card(
+            {
+                "id": card.id,
+                "version": version,
+                "role": card.role,
+                "org_unit_prefix": card.org_unit_prefix,
+                "effective_from": card.effective_from,
+                "body_json": json.dumps(body),
+                "created_by": actor,
+                "created_at": self.clock(),
+            }
         )
-        self.audit.append(
-            session,
+        store.audit(
             actor=actor,
             action="scorecard.version_created",
             subject=f"scorecards/{card.id}/versions/{version}",
@@ -270,46 +303,20 @@ class ScoringService:
 
     def list_scorecards(self, principal: Principal, role: str) -> list[tuple[Scorecard, dict[str, Decimal]]]:
         authorize(principal, "scoring.scorecards.read")
-        with self.db.session() as session:
-            stmt = select(t.scorecards).order_by(t.scorecards.c.id, t.scorecards.c.version)
-            if role:
-                stmt = stmt.where(t.scorecards.c.role == role)
-            return [card_from_row(r) for r in session.execute(stmt)]
+        with self.stores() as store:
+            return [card_from_row(r) for r in store.cards_of(role)]
 
     def seed(self, cards: Iterable[tuple[Scorecard, dict[str, Decimal]]]) -> int:
         """Insert example scorecards when there are none yet (first start)."""
-        with self.db.session() as session:
-            if session.execute(select(func.count()).select_from(t.scorecards)).scalar():
+        with self.stores() as store:
+            if store.has_cards():
                 return 0
             n = 0
             for card, defaults in cards:
                 card.validate()
-                self._insert_card(session, card, defaults, "system:default-scorecards")
+                self.insert_card(store, card, defaults, "system:default-scorecards")
                 n += 1
             return n
-
-    def _card_rows(self, session: Session, role: str, start: date) -> Sequence[Any]:
-        """The scorecard versions of a role in force on ``start`` (every org-unit variant)."""
-        return session.execute(
-            select(t.scorecards).where(
-                and_(t.scorecards.c.role == role, t.scorecards.c.effective_from <= start)
-            )
-        ).all()
-
-    @staticmethod
-    def _pick_card(rows: Sequence[Any], org_unit: str) -> Any:
-        """Of a role's versions in force, the one for ``org_unit``: the longest matching org-unit prefix,
-        then the latest effective date, then the highest version (None when nothing matches)."""
-        candidates = [
-            r
-            for r in rows
-            if not r.org_unit_prefix
-            or org_unit == r.org_unit_prefix
-            or org_unit.startswith(r.org_unit_prefix.rstrip("/") + "/")
-        ]
-        if not candidates:
-            return None
-        return max(candidates, key=lambda r: (len(r.org_unit_prefix), r.effective_from, r.version))
 
     # -- metrics -----------------------------------------------------------------------------
     def record_metrics(self, principal: Principal, values: Sequence[MetricInput], request_id: str) -> int:
@@ -336,15 +343,12 @@ class ScoringService:
         values = resolved
         now = self.clock()
         fp = idempotency.fingerprint(values) if request_id else None
-        with self.db.session() as session:
-            done = idempotency.replayed(session, SOURCE, "RecordMetrics", request_id, fingerprint=fp)
+        with self.stores() as store:
+            done = store.replayed("RecordMetrics", request_id, fp)
             if done is not None:
                 return int(done)
-            idempotency.remember(
-                session, SOURCE, "RecordMetrics", request_id, str(len(values)), now, fingerprint=fp
-            )
-            session.execute(
-                insert(t.metric_values),
+            store.remember("RecordMetrics", request_id, str(len(values)), now, fp)
+            store.add_metric_values(
                 [
                     {
                         "employee_id": v.employee_id,
@@ -359,36 +363,21 @@ class ScoringService:
                         "recorded_at": now,
                     }
                     for v in values
-                ],
+                ]
             )
             for v in values:
-                self._upsert_profile(session, v.employee_id, v.org_unit, v.role)
+                store.upsert_profile(v.employee_id, v.org_unit, v.role)
         return len(values)
-
-    def _upsert_profile(self, session: Session, employee_id: str, org_unit: str, role: str) -> None:
-        row = session.execute(select(t.profiles).where(t.profiles.c.employee_id == employee_id)).first()
-        if row is None:
-            # DO NOTHING: two batches naming a new employee (attendance's and points' deliveries arrive
-            # concurrently) both saw no row; a plain INSERT failed one with a unique violation (INTERNAL,
-            # redelivered after a backoff of up to 30 s)
-            stmt = insert_for(session, t.profiles).values(
-                employee_id=employee_id, org_unit=org_unit, role=role or ""
-            )
-            if session.execute(stmt.on_conflict_do_nothing()).rowcount:  # type: ignore[attr-defined]
-                return
-            row = session.execute(select(t.profiles).where(t.profiles.c.employee_id == employee_id)).first()
-        if row is not None and ((org_unit and row.org_unit != org_unit) or (role and row.role != role)):
-            session.execute(
-                update(t.profiles)
-                .where(t.profiles.c.employee_id == employee_id)
-                .values(org_unit=org_unit or row.org_unit, role=role or row.role)
-            )
 
     def apply_event(self, session: Session, event: Any) -> int:
         """Turn another service's event into metric values, as the scoring rule pack says."""
         return self.apply_events(session, [event])
 
     def apply_events(self, session: Session, events: Sequence[Any]) -> int:
+        """A delivered batch as one unit (the caller's session)."""
+        return self.metrics_of_events(self.store(session), events)
+
+    def metrics_of_events(self, store: ScoringStore, events: Sequence[Any]) -> int:
         """A delivered batch as one unit: every event judged on one pack snapshot, one insert of the
         metric values, one profile upsert per employee."""
         packs = self.rules.snapshot()
@@ -424,36 +413,10 @@ class ScoringService:
                 org_unit, role = profiles.get(employee, ("", ""))
                 profiles[employee] = (event.org_unit or org_unit, str(data.get("role", "")) or role)
         if rows:
-            session.execute(insert(t.metric_values), rows)
+            store.add_metric_values(rows)
             for employee, (org_unit, role) in profiles.items():
-                self._upsert_profile(session, employee, org_unit, role)
+                store.upsert_profile(employee, org_unit, role)
         return len(rows)
-
-    def _metrics(self, session: Session, period: str, in_scope: Any) -> Metrics:
-        """(employee, metric) -> (last set value or None, sum of the adds after it, sources) for everyone
-        whose profile matches ``in_scope``: one query, folded in write order."""
-        out: Metrics = {}
-        mv = t.metric_values.c
-        result = session.execute(
-            select(mv.employee_id, mv.metric, mv.value, mv.mode, mv.source, mv.rule_id, mv.pack_version)
-            .join_from(t.metric_values, t.profiles, t.profiles.c.employee_id == mv.employee_id)
-            .where(and_(mv.period == period, in_scope))
-            .order_by(mv.id)
-        )
-        zero = Decimal(0)
-        for rows in result.partitions(FETCH):
-            for employee_id, metric, value, mode, source, rule_id, pack_version in rows:
-                key = (employee_id, metric)
-                setv, add, sources = out.get(key, (None, zero, ()))
-                if mode == "set":
-                    setv, add = Decimal(value), zero
-                else:
-                    add += Decimal(value)
-                label = f"{source}:{rule_id}@{pack_version}" if rule_id else source
-                if label not in sources:
-                    sources = (*sources, label)
-                out[key] = (setv, add, sources)
-        return out
 
     # -- scoring -----------------------------------------------------------------------------
     def compute(self, principal: Principal, period: str, org_unit: str) -> tuple[int, int]:
@@ -463,14 +426,9 @@ class ScoringService:
         if not org_unit:
             raise InvalidArgument("is required", field="org_unit")
         authorize(principal, "scoring.scores.compute", DataOwner("", org_unit))
-        pc = t.profiles.c
-        in_scope = subtree(pc.org_unit, org_unit) if org_unit.rstrip("/") else true()
-        with self.db.session() as session:
-            people = [
-                Person(*r)
-                for r in session.execute(select(pc.employee_id, pc.org_unit, pc.role).where(in_scope))
-            ]
-            metrics = self._metrics(session, period, in_scope)
+        with self.stores() as store:
+            people = [Person(*r) for r in store.people(org_unit)]
+            metrics = fold_metrics(store.metric_rows(period, org_unit))
             groups: dict[tuple[str, int], list[Person]] = defaultdict(list)
             cards: dict[tuple[str, int], tuple[Scorecard, dict[str, Decimal]]] = {}
             role_cards: dict[str, Sequence[Any]] = {}
@@ -479,8 +437,8 @@ class ScoringService:
                 where = (p.role, p.org_unit)
                 if where not in card_keys:
                     if p.role not in role_cards:
-                        role_cards[p.role] = self._card_rows(session, p.role, start)
-                    row = self._pick_card(role_cards[p.role], p.org_unit)
+                        role_cards[p.role] = store.cards_in_force(p.role, start)
+                    row = pick_card(role_cards[p.role], p.org_unit)
                     card_keys[where] = None if row is None else (row.id, row.version)
                     if row is not None and card_keys[where] not in cards:
                         cards[(row.id, row.version)] = card_from_row(row)
@@ -510,9 +468,11 @@ class ScoringService:
             unit_rank = {u: rank(v) for u, v in by_unit.items()}
             prev = previous_period(period)
             ids = [r.person.employee_id for r in results]
-            for in_ids in self._among(t.scores.c.employee_id, ids):
-                session.execute(delete(t.scores).where(and_(t.scores.c.period == period, in_ids)))
-            history = self._history(session, ids, period)
+            history: dict[str, dict[str, Decimal]] = {i: {} for i in ids}
+            for employee_id, earlier, score in store.score_history(
+                ids, previous_period(period, TREND_PERIODS), period
+            ):
+                history[employee_id][earlier] = Decimal(score)
             score_rows = []
             for r in results:
                 p = r.person
@@ -534,9 +494,8 @@ class ScoringService:
                         "computed_at": self.clock(),
                     }
                 )
-            for rows in chunks(score_rows):
-                session.execute(insert(t.scores), rows)
-            signalled = self._signalled(session, ids, period)
+            store.replace_scores(period, ids, score_rows)
+            signalled = store.signalled(ids, period)
             signal_rows: list[dict[str, Any]] = []
             events: list[Event] = []
             packs = self.rules.snapshot()  # one pack set judges everyone of this run
@@ -547,47 +506,9 @@ class ScoringService:
                     r.person, period, r.total, series, r.gaps, signalled, signal_rows, events, packs=packs
                 )
             if signal_rows:  # one INSERT each, rows in the order they were raised
-                session.execute(insert(t.signals), signal_rows)
-                self.outbox.add_many(session, events)
+                store.add_signals(signal_rows)
+                store.emit(events)
         return len(results), len(signal_rows)
-
-    def _among(self, column: Any, ids: Sequence[str]) -> Iterator[ColumnElement[bool]]:
-        """Conditions that together select the rows whose ``column`` is one of ``ids``: one array parameter on
-        PostgreSQL (binding and planning a 5,000-value IN list costs it ~0.1 s), IN lists of CHUNK values on
-        SQLite (far below its parameter limit)."""
-        if not ids:
-            return
-        for part in [ids] if self.db.dialect == "postgresql" else chunks(ids):
-            yield among(column, part, self.db.dialect)
-
-    def _history(self, session: Session, ids: Sequence[str], period: str) -> dict[str, dict[str, Decimal]]:
-        """employee -> earlier period -> score, over the trend window before ``period``."""
-        oldest = previous_period(period, TREND_PERIODS)
-        out: dict[str, dict[str, Decimal]] = {i: {} for i in ids}
-        sc = t.scores.c
-        for in_ids in self._among(sc.employee_id, ids):
-            result = session.execute(
-                select(sc.employee_id, sc.period, sc.score).where(
-                    and_(in_ids, sc.period >= oldest, sc.period < period)
-                )
-            )
-            for rows in result.partitions(FETCH):
-                for employee_id, earlier, score in rows:
-                    out[employee_id][earlier] = Decimal(score)
-        return out
-
-    def _signalled(self, session: Session, ids: Sequence[str], period: str) -> set[tuple[str, str]]:
-        """(employee, kind) of the signals already raised for ``period`` (each is raised once)."""
-        sg = t.signals.c
-        out: set[tuple[str, str]] = set()
-        for in_ids in self._among(sg.employee_id, ids):
-            out.update(
-                (employee_id, kind)
-                for employee_id, kind in session.execute(
-                    select(sg.employee_id, sg.kind).where(and_(sg.period == period, in_ids))
-                )
-            )
-        return out
 
     @staticmethod
     def _gaps(score: Any) -> dict[str, float]:
@@ -675,10 +596,9 @@ class ScoringService:
             )
 
     # -- reads and calibration ---------------------------------------------------------------
-    def _score_row(self, session: Session, employee_id: str, period: str) -> Any:
-        row = session.execute(
-            select(t.scores).where(and_(t.scores.c.employee_id == employee_id, t.scores.c.period == period))
-        ).first()
+    @staticmethod
+    def _score_row(store: ScoringStore, employee_id: str, period: str) -> Any:
+        row = store.score(employee_id, period)
         if row is None:
             raise NotFound(f"no score for employees/{employee_id} in {period}")
         return row
@@ -687,25 +607,13 @@ class ScoringService:
         parse_period(period)
         if not employee_id:
             raise InvalidArgument("is required", field="employee_id")
-        with self.db.session() as session:
-            profile = session.execute(
-                select(t.profiles).where(t.profiles.c.employee_id == employee_id)
-            ).first()
+        with self.stores() as store:
+            profile = store.profile(employee_id)
             authorize(
                 principal, "scoring.scores.read", DataOwner(employee_id, profile.org_unit if profile else "")
             )
-            row = self._score_row(session, employee_id, period)
-            return row, self._calibrations(session, [employee_id], period).get(employee_id, [])
-
-    def _calibrations(self, session: Session, ids: Sequence[str], period: str) -> dict[str, list[Any]]:
-        out: dict[str, list[Any]] = defaultdict(list)
-        for r in session.execute(
-            select(t.calibrations)
-            .where(and_(t.calibrations.c.period == period, t.calibrations.c.employee_id.in_(list(ids))))
-            .order_by(t.calibrations.c.id)
-        ):
-            out[r.employee_id].append(r)
-        return out
+            row = self._score_row(store, employee_id, period)
+            return row, store.calibrations_of([employee_id], period).get(employee_id, [])
 
     def list_scores(
         self, principal: Principal, period: str, org_unit: str, after: tuple[Any, ...] | None, limit: int
@@ -713,20 +621,11 @@ class ScoringService:
         """Scores by (org_unit, rank_in_team, employee_id), after that keyset position ``after``."""
         parse_period(period)
         scope: ScopeFilter = scope_filter(principal, "scoring.scores.read")
-        with self.db.session() as session:
-            stmt = select(t.scores).where(t.scores.c.period == period)
-            if org_unit:
-                stmt = stmt.where(subtree(t.scores.c.org_unit, org_unit))
-            visible = scope_clause(scope, t.scores.c.employee_id, t.scores.c.org_unit)
-            if visible is not None:
-                stmt = stmt.where(visible)
-            key = (t.scores.c.org_unit, t.scores.c.rank_in_team, t.scores.c.employee_id)
-            if after is not None:
-                stmt = stmt.where(tuple_(*key) > tuple_(*after))
-            rows = session.execute(stmt.order_by(*key).limit(limit + 1)).all()
+        with self.stores() as store:
+            rows = store.scores_page(period, org_unit, scope, after, limit)
             more = len(rows) > limit
             rows = rows[:limit]
-            cal = self._calibrations(session, [r.employee_id for r in rows], period)
+            cal = store.calibrations_of([r.employee_id for r in rows], period)
             return [(r, cal.get(r.employee_id, [])) for r in rows], more
 
     def calibrate(
@@ -744,48 +643,39 @@ class ScoringService:
         amount = parse_decimal(adjustment, "adjustment")
         if abs(amount) > 100:
             raise InvalidArgument("must be between -100 and 100", field="adjustment")
-        with self.db.session() as session:
-            row = self._score_row(session, employee_id, period)
+        with self.stores() as store:
+            row = self._score_row(store, employee_id, period)
             authorize(principal, "scoring.scores.calibrate", DataOwner(employee_id, row.org_unit))
             forbid_self(principal, employee_id, "scoring.scores.calibrate", "calibrate their own score")
             require_line(
                 self.directory, principal, employee_id, "scoring.scores.calibrate", "calibrate a score"
             )
-            if (
-                request_id
-                and session.execute(
-                    select(t.calibrations.c.id).where(t.calibrations.c.request_id == request_id)
-                ).first()
-            ):
-                return row, self._calibrations(session, [employee_id], period)[employee_id]
-            session.execute(
-                insert(t.calibrations).values(
-                    employee_id=employee_id,
-                    period=period,
-                    adjustment=str(amount),
-                    reason=reason.strip(),
-                    calibrated_by=principal.subject,
-                    calibrated_at=self.clock(),
-                    request_id=request_id or None,
-                )
+            if request_id and store.calibrated(request_id):
+                return row, store.calibrations_of([employee_id], period)[employee_id]
+            store.add_calibration(
+                {
+                    "employee_id": employee_id,
+                    "period": period,
+                    "adjustment": str(amount),
+                    "reason": reason.strip(),
+                    "calibrated_by": principal.subject,
+                    "calibrated_at": self.clock(),
+                    "request_id": request_id or None,
+                }
             )
-            self.audit.append(
-                session,
+            store.audit(
                 actor=principal.subject,
                 action="score.calibrated",
                 subject=f"scores/{employee_id}/{period}",
                 data={"adjustment": str(amount), "reason": reason.strip(), "computed": row.score},
             )
-            return row, self._calibrations(session, [employee_id], period)[employee_id]
+            return row, store.calibrations_of([employee_id], period)[employee_id]
 
     def list_signals(self, principal: Principal, period: str, org_unit: str) -> list[Any]:
         parse_period(period)
         scope = scope_filter(principal, "scoring.signals.read")
-        with self.db.session() as session:
-            stmt = select(t.signals).where(t.signals.c.period == period).order_by(t.signals.c.id)
-            if org_unit:
-                stmt = stmt.where(subtree(t.signals.c.org_unit, org_unit))
-            rows = session.execute(stmt).all()
+        with self.stores() as store:
+            rows = store.signals_of(period, org_unit)
         return [r for r in rows if scope.matches(DataOwner(r.employee_id, r.org_unit))]
 
 
