@@ -14,11 +14,9 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Float, and_, case, cast, func, insert, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from covenant.auth import Principal, authorize
-from covenant.db.scope import subtree
 from covenant.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from services.scoring import storage as t
 from services.scoring.domain.drivers import MODELS, WeightLimits, fit_drivers, reweight
@@ -32,7 +30,6 @@ from services.scoring.service import (
     kpi_values,
     pick_card,
 )
-from services.scoring.storage import CHUNK, FETCH
 
 MAX_PERIODS = 36
 MAX_RANK_CHANGES = 200
@@ -139,7 +136,7 @@ class DriverAnalyses:
                 "created_by": principal.subject,
                 "created_at": self.scoring.clock(),
             }
-            new_id = session.execute(insert(t.driver_analyses).values(**row)).inserted_primary_key[0]
+            new_id = t.add_analysis(session, row)
             self.scoring.audit.append(
                 session,
                 actor=principal.subject,
@@ -152,7 +149,7 @@ class DriverAnalyses:
                     "kpis": names,
                 },
             )
-            return session.execute(select(t.driver_analyses).where(t.driver_analyses.c.id == new_id)).one()
+            return self._analysis(session, new_id)
 
     def _panel(
         self,
@@ -166,43 +163,7 @@ class DriverAnalyses:
     ) -> tuple[np.ndarray, np.ndarray, int, int]:
         """Outcome vector, KPI matrix (one row per person-period with an outcome), people, and rows left out
         for a missing KPI. Values fold like scoring's: the last set value plus the adds after it."""
-        mv, pc = t.metric_values.c, t.profiles.c
-        root = org_unit.rstrip("/")
-        in_unit = subtree(pc.org_unit, root) if root else true()
-        metrics = [outcome, *kpis]
-        rows_of = and_(
-            mv.period.in_(list(periods)),
-            mv.metric.in_(metrics),
-            mv.employee_id.in_(select(pc.employee_id).where(and_(pc.role == role, in_unit))),
-        )
-        # Folded in the database (folding 1.1 million values for 10,000 people over a year row by row here
-        # cost ~10 s): one row per person-period with each metric's sum. A metric's value is its last set
-        # value plus the adds after it, which is that sum unless the metric was set twice or an add came
-        # before its set; those person-periods (rare) are found by the second query and folded row by row.
-        amount = cast(mv.value, Float)
-        result = session.execute(
-            select(mv.employee_id, mv.period, *(func.sum(case((mv.metric == m, amount))) for m in metrics))
-            .where(rows_of)
-            .group_by(mv.employee_id, mv.period)
-        )
-        folded = [(e, p, list(v)) for rows in result.partitions(FETCH * 50) for e, p, *v in rows]
-        unsure = {
-            (e, p)
-            for e, p in session.execute(
-                select(mv.employee_id, mv.period)
-                .where(rows_of)
-                .group_by(mv.employee_id, mv.period, mv.metric)
-                .having(
-                    or_(
-                        func.count(case((mv.mode == "set", 1))) > 1,
-                        func.min(case((mv.mode == "add", mv.id))) < func.max(case((mv.mode == "set", mv.id))),
-                    )
-                )
-            )
-        }
-        if unsure:
-            exact = self._fold_rows(session, rows_of, unsure, metrics)
-            folded = [(e, p, exact[(e, p)] if (e, p) in unsure else v) for e, p, v in folded]
+        folded = t.panel(session, role, org_unit, periods, [outcome, *kpis])
         fallback = {k: float(v) for k, v in defaults.items() if k in kpis}
         ys: list[float] = []
         xs: list[list[float]] = []
@@ -221,28 +182,6 @@ class DriverAnalyses:
             people.add(employee_id)
         return np.array(ys), np.array(xs, dtype=float).reshape(len(ys), len(kpis)), len(people), missing
 
-    @staticmethod
-    def _fold_rows(
-        session: Session, rows_of: Any, keys: set[tuple[str, str]], metrics: Sequence[str]
-    ) -> dict[tuple[str, str], list[float | None]]:
-        """Metric values of ``keys`` (person, period) folded from their rows in write order."""
-        mv = t.metric_values.c
-        out: dict[tuple[str, str], list[float | None]] = {k: [None] * len(metrics) for k in keys}
-        index = {m: i for i, m in enumerate(metrics)}
-        people = sorted({e for e, _ in keys})
-        for part in range(0, len(people), CHUNK):
-            result = session.execute(
-                select(mv.employee_id, mv.period, mv.metric, mv.value, mv.mode)
-                .where(and_(rows_of, mv.employee_id.in_(people[part : part + CHUNK])))
-                .order_by(mv.id)
-            )
-            for employee_id, period, metric, value, mode in result:
-                row = out.get((employee_id, period))
-                if row is not None:
-                    i = index[metric]
-                    row[i] = float(value) if mode == "set" else (row[i] or 0.0) + float(value)
-        return out
-
     def get(self, principal: Principal, name: str) -> Any:
         authorize(principal, "scoring.analyses.read")
         with self.db.session() as session:
@@ -250,7 +189,7 @@ class DriverAnalyses:
 
     @staticmethod
     def _analysis(session: Session, ident: int) -> Any:
-        row = session.execute(select(t.driver_analyses).where(t.driver_analyses.c.id == ident)).first()
+        row = t.analysis(session, ident)
         if row is None:
             raise NotFound(f"driverAnalyses/{ident} does not exist")
         return row
@@ -258,14 +197,8 @@ class DriverAnalyses:
     def list(self, principal: Principal, role: str, after: int, limit: int) -> tuple[list[Any], bool]:
         """Newest first, keyset on id (``after``: the last id of the previous page, 0 for the first)."""
         authorize(principal, "scoring.analyses.read")
-        c = t.driver_analyses.c
-        stmt = select(t.driver_analyses)
-        if role:
-            stmt = stmt.where(c.role == role)
-        if after:
-            stmt = stmt.where(c.id < after)
         with self.db.session() as session:
-            rows = session.execute(stmt.order_by(c.id.desc()).limit(limit + 1)).all()
+            rows = t.analyses_page(session, role, after, limit)
         return rows[:limit], len(rows) > limit
 
     # -- drafts ------------------------------------------------------------------------------
@@ -346,22 +279,23 @@ class DriverAnalyses:
             diff = self._dry_run(session, base, card, defaults, period)
             body = json.loads(card_to_json(card))
             body["defaults"] = {k: str(v) for k, v in defaults.items()}
-            new_id = session.execute(
-                insert(t.scorecard_drafts).values(
-                    scorecard_id=base.id,
-                    base_version=base.version,
-                    role=base.role,
-                    analysis_id=ident,
-                    effective_from=effective,
-                    body_json=json.dumps(body),
-                    diff_period=period,
-                    diff_json=json.dumps(diff),
-                    state="draft",
-                    drafted_by=principal.subject,
-                    drafted_at=self.scoring.clock(),
-                    approved_by="",
-                )
-            ).inserted_primary_key[0]
+            new_id = t.add_draft(
+                session,
+                {
+                    "scorecard_id": base.id,
+                    "base_version": base.version,
+                    "role": base.role,
+                    "analysis_id": ident,
+                    "effective_from": effective,
+                    "body_json": json.dumps(body),
+                    "diff_period": period,
+                    "diff_json": json.dumps(diff),
+                    "state": "draft",
+                    "drafted_by": principal.subject,
+                    "drafted_at": self.scoring.clock(),
+                    "approved_by": "",
+                },
+            )
             self.scoring.audit.append(
                 session,
                 actor=principal.subject,
@@ -423,7 +357,7 @@ class DriverAnalyses:
 
     @staticmethod
     def _draft(session: Session, ident: int) -> Any:
-        row = session.execute(select(t.scorecard_drafts).where(t.scorecard_drafts.c.id == ident)).first()
+        row = t.draft(session, ident)
         if row is None:
             raise NotFound(f"scorecardDrafts/{ident} does not exist")
         return row
@@ -445,11 +379,7 @@ class DriverAnalyses:
                 raise PermissionDenied(
                     "scoring.scorecards.approve", "separation of duties: a second person approves a draft"
                 )
-            session.execute(
-                update(t.scorecard_drafts)
-                .where(and_(t.scorecard_drafts.c.id == ident, t.scorecard_drafts.c.state == "draft"))
-                .values(state="approved", approved_by=principal.subject)
-            )
+            t.update_draft(session, ident, "draft", state="approved", approved_by=principal.subject)
             self.scoring.audit.append(
                 session, actor=principal.subject, action="scorecard.draft_approved", subject=name, data={}
             )
@@ -466,12 +396,7 @@ class DriverAnalyses:
                 raise FailedPrecondition(
                     f"scorecardDrafts/{ident} is {row.state}; a second person approves it first"
                 )
-            latest = session.execute(
-                select(t.scorecards.c.version)
-                .where(t.scorecards.c.id == row.scorecard_id)
-                .order_by(t.scorecards.c.version.desc())
-                .limit(1)
-            ).scalar()
+            latest = t.latest_card_version(session, row.scorecard_id)
             if latest != row.base_version:
                 raise FailedPrecondition(
                     f"scorecard {row.scorecard_id} has version {latest} since this draft; draft again"
@@ -479,11 +404,7 @@ class DriverAnalyses:
             card, defaults = draft_card(row)
             card = dataclasses.replace(card, org_unit_prefix=self._prefix(session, row))
             created = self.scoring.insert_card(self.scoring.store(session), card, defaults, principal.subject)
-            session.execute(
-                update(t.scorecard_drafts)
-                .where(t.scorecard_drafts.c.id == ident)
-                .values(state="activated", activated_version=created.version)
-            )
+            t.update_draft(session, ident, state="activated", activated_version=created.version)
             self.scoring.audit.append(
                 session,
                 actor=principal.subject,
@@ -495,14 +416,8 @@ class DriverAnalyses:
 
     @staticmethod
     def _prefix(session: Session, row: Any) -> str:
-        return (
-            session.execute(
-                select(t.scorecards.c.org_unit_prefix).where(
-                    and_(t.scorecards.c.id == row.scorecard_id, t.scorecards.c.version == row.base_version)
-                )
-            ).scalar()
-            or ""
-        )
+        base = t.card_version(session, row.scorecard_id, row.base_version)
+        return (base.org_unit_prefix if base is not None else "") or ""
 
 
 def draft_card(row: Any) -> tuple[Scorecard, dict[str, Decimal]]:
