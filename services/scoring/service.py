@@ -677,7 +677,3 @@ class ScoringService:
         with self.stores() as store:
             rows = store.signals_of(period, org_unit)
         return [r for r in rows if scope.matches(DataOwner(r.employee_id, r.org_unit))]
-
-
-def today_period(tz: ZoneInfo, now: datetime | None = None) -> str:
-    return period_of((now or datetime.now(UTC)).astimezone(tz).date())
