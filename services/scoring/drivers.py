@@ -22,14 +22,9 @@ from services.scoring import storage as t
 from services.scoring.domain.drivers import MODELS, WeightLimits, fit_drivers, reweight
 from services.scoring.domain.period import parse_period
 from services.scoring.domain.scorecard import Cohort, CohortScorer, Scorecard, rank
-from services.scoring.service import (
-    ScoringService,
-    card_from_row,
-    card_to_json,
-    fold_metrics,
-    kpi_values,
-    pick_card,
-)
+from services.scoring.intake import fold_metrics, kpi_values
+from services.scoring.scorecards import card_from_row, card_to_json, pick_card
+from services.scoring.service import ScoringService
 
 MAX_PERIODS = 36
 MAX_RANK_CHANGES = 200
@@ -403,7 +398,9 @@ class DriverAnalyses:
                 )
             card, defaults = draft_card(row)
             card = dataclasses.replace(card, org_unit_prefix=self._prefix(session, row))
-            created = self.scoring.insert_card(self.scoring.store(session), card, defaults, principal.subject)
+            created = self.scoring.scorecards.insert(
+                self.scoring.store(session), card, defaults, principal.subject
+            )
             t.update_draft(session, ident, state="activated", activated_version=created.version)
             self.scoring.audit.append(
                 session,

@@ -22,7 +22,7 @@ from services.scoring import pictures
 from services.scoring import storage as t
 from services.scoring.domain import profiles as dom
 from services.scoring.domain.period import parse_period, previous_period
-from services.scoring.service import card_from_row
+from services.scoring.scorecards import card_from_row
 
 READ = "scoring.insights.read"
 COACHING = "coaching_gap"

@@ -15,7 +15,8 @@ from covenant.scoring.v1 import scoring_pb2_grpc
 from services.scoring.domain.scorecard import Kpi, Scorecard
 from services.scoring.drivers import DriverAnalyses, draft_card
 from services.scoring.insights import Insights, StoredProfile
-from services.scoring.service import MetricInput, ScoringService, parse_decimal
+from services.scoring.intake import MetricInput, parse_decimal
+from services.scoring.service import ScoringService
 
 
 def kpi_from_pb(k: pb.Kpi, where: str) -> tuple[Kpi, Decimal | None]:
@@ -181,11 +182,11 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
     def CreateScorecardVersion(self, request: pb.CreateScorecardVersionRequest, context: Any) -> pb.Scorecard:
         card, defaults = card_from_pb(request.scorecard)
         principal = current_principal()
-        created = self.service.create_scorecard_version(principal, card, defaults)
+        created = self.service.scorecards.create(principal, card, defaults)
         return card_to_pb(created, defaults, principal.subject)
 
     def ListScorecards(self, request: pb.ListScorecardsRequest, context: Any) -> pb.ListScorecardsResponse:
-        cards = self.service.list_scorecards(current_principal(), request.role)
+        cards = self.service.scorecards.list(current_principal(), request.role)
         return pb.ListScorecardsResponse(scorecards=[card_to_pb(c, d) for c, d in cards])
 
     def RecordMetrics(self, request: pb.RecordMetricsRequest, context: Any) -> pb.RecordMetricsResponse:
@@ -202,15 +203,15 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
             )
             for i, v in enumerate(request.values)
         ]
-        n = self.service.record_metrics(current_principal(), values, request.request_id)
+        n = self.service.metrics.record(current_principal(), values, request.request_id)
         return pb.RecordMetricsResponse(recorded=n)
 
     def ComputeScores(self, request: pb.ComputeScoresRequest, context: Any) -> pb.ComputeScoresResponse:
-        scored, raised = self.service.compute(current_principal(), request.period, request.org_unit)
+        scored, raised = self.service.periods.compute(current_principal(), request.period, request.org_unit)
         return pb.ComputeScoresResponse(scored=scored, signals_raised=raised)
 
     def GetScore(self, request: pb.GetScoreRequest, context: Any) -> pb.EmployeeScore:
-        return score_to_pb(*self.service.get_score(current_principal(), request.employee_id, request.period))
+        return score_to_pb(*self.service.scores.get(current_principal(), request.employee_id, request.period))
 
     def ListScores(self, request: pb.ListScoresRequest, context: Any) -> pb.ListScoresResponse:
         size = page_size(request.page_size)
@@ -218,7 +219,7 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         after = page_cursor(request.page_token, bound, kind=tuple)
         if after is not None and [type(k) for k in after] != [str, int, str]:
             raise InvalidArgument("is not a page token of this list (bad cursor)", field="page_token")
-        rows, more = self.service.list_scores(
+        rows, more = self.service.scores.list(
             current_principal(), request.period, request.org_unit, after, size
         )
         last = rows[-1][0] if more else None
@@ -231,7 +232,7 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
 
     def CalibrateScore(self, request: pb.CalibrateScoreRequest, context: Any) -> pb.EmployeeScore:
         return score_to_pb(
-            *self.service.calibrate(
+            *self.service.scores.calibrate(
                 current_principal(),
                 request.employee_id,
                 request.period,
@@ -242,7 +243,7 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         )
 
     def ListSignals(self, request: pb.ListSignalsRequest, context: Any) -> pb.ListSignalsResponse:
-        rows = self.service.list_signals(current_principal(), request.period, request.org_unit)
+        rows = self.service.scores.signals(current_principal(), request.period, request.org_unit)
         return pb.ListSignalsResponse(
             signals=[
                 pb.Signal(
