@@ -65,6 +65,9 @@ def _unit(org_unit: str) -> str:
     return org_unit if org_unit in ("", "/") else org_unit.rstrip("/")
 
 
+Png = tuple[int, int] | None  # (width, height) in pixels (0: the default) of the picture to draw; None: none
+
+
 def _size(width: int, height: int) -> tuple[int, int]:
     w, h = width or 800, height or 500
     if not 200 <= w <= 4000:
@@ -266,18 +269,10 @@ class Insights:
         return out
 
     def heat_map(
-        self,
-        principal: Principal,
-        period: str,
-        org_unit: str,
-        role: str,
-        *,
-        png: bool = False,
-        width: int = 0,
-        height: int = 0,
+        self, principal: Principal, period: str, org_unit: str, role: str, png: Png = None
     ) -> HeatMap:
         parse_period(period)
-        size = _size(width, height) if png else (0, 0)
+        size = _size(*png) if png else (0, 0)
         scope_filter(principal, READ)  # denied before any read
         prev = previous_period(period)
         with self.db.session() as session:
@@ -307,10 +302,7 @@ class Insights:
         from_period: str,
         to_period: str,
         role: str,
-        *,
-        png: bool = False,
-        width: int = 0,
-        height: int = 0,
+        png: Png = None,
     ) -> tuple[dict[str, list[tuple[str, float, int]]], bytes]:
         """unit -> [(period, mean score, people)] from ``from_period`` to ``to_period`` inclusive."""
         start = parse_period(from_period, "from_period")
@@ -319,7 +311,7 @@ class Insights:
             raise InvalidArgument("must not be before from_period", field="to_period")
         if (end.year - start.year) * 12 + end.month - start.month >= MAX_TREND_PERIODS:
             raise InvalidArgument(f"at most {MAX_TREND_PERIODS} periods", field="to_period")
-        size = _size(width, height) if png else (0, 0)
+        size = _size(*png) if png else (0, 0)
         scope = scope_filter(principal, READ)
         sums: dict[tuple[str, str], list[float]] = defaultdict(list)
         with self.db.session() as session:

@@ -173,6 +173,16 @@ def profile_to_pb(p: StoredProfile) -> pb.PerformerProfile:
     return out
 
 
+def _profile_key(r: Any) -> tuple[str, str, str, str]:
+    """(role, period, outcome KPI, org unit) of a performer-profile request."""
+    return r.role, r.period, r.outcome_kpi, r.org_unit
+
+
+def _png(r: Any) -> tuple[int, int] | None:
+    """The picture a heat-map or trends request asks for: (width, height), or None."""
+    return (r.width_px, r.height_px) if r.render_png else None
+
+
 class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
     def __init__(self, service: ScoringService, insights: Insights | None = None) -> None:
         self.service = service
@@ -320,18 +330,12 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
     def RefreshPerformerProfile(
         self, request: pb.RefreshPerformerProfileRequest, context: Any
     ) -> pb.PerformerProfile:
-        r = request
-        return profile_to_pb(
-            self.insights.refresh_profile(current_principal(), r.role, r.period, r.outcome_kpi, r.org_unit)
-        )
+        return profile_to_pb(self.insights.refresh_profile(current_principal(), *_profile_key(request)))
 
     def GetPerformerProfile(
         self, request: pb.GetPerformerProfileRequest, context: Any
     ) -> pb.PerformerProfile:
-        r = request
-        return profile_to_pb(
-            self.insights.get_profile(current_principal(), r.role, r.period, r.outcome_kpi, r.org_unit)
-        )
+        return profile_to_pb(self.insights.get_profile(current_principal(), *_profile_key(request)))
 
     def ListCoachingGaps(
         self, request: pb.ListCoachingGapsRequest, context: Any
@@ -358,15 +362,7 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
 
     def GetHeatMap(self, request: pb.GetHeatMapRequest, context: Any) -> pb.HeatMap:
         r = request
-        hm = self.insights.heat_map(
-            current_principal(),
-            r.period,
-            r.org_unit,
-            r.role,
-            png=r.render_png,
-            width=r.width_px,
-            height=r.height_px,
-        )
+        hm = self.insights.heat_map(current_principal(), r.period, r.org_unit, r.role, _png(r))
         return pb.HeatMap(
             period=hm.period,
             previous_period=hm.previous_period,
@@ -389,14 +385,7 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
     def GetUnitTrends(self, request: pb.GetUnitTrendsRequest, context: Any) -> pb.UnitTrends:
         r = request
         series, png = self.insights.unit_trends(
-            current_principal(),
-            r.org_unit,
-            r.from_period,
-            r.to_period,
-            r.role,
-            png=r.render_png,
-            width=r.width_px,
-            height=r.height_px,
+            current_principal(), r.org_unit, r.from_period, r.to_period, r.role, _png(r)
         )
         return pb.UnitTrends(
             units=[
