@@ -63,12 +63,22 @@ def draft_id(name: str) -> int:
     return int(rest)
 
 
+def _existing(row: Any, name: str) -> Any:
+    """``row``, or NotFound naming ``name`` when there is none."""
+    if row is None:
+        raise NotFound(f"{name} does not exist")
+    return row
+
+
 class DriverAnalyses:
     """Driver analyses over what scoring stores, and scorecard drafts made from them."""
 
     def __init__(self, scoring: ScoringService) -> None:
         self.scoring = scoring
         self.db = scoring.db
+
+    def _audit(self, session: Session, principal: Principal, action: str, subject: str, data: Any) -> None:
+        self.scoring.audit.append(session, actor=principal.subject, action=action, subject=subject, data=data)
 
     # -- analyses ----------------------------------------------------------------------------
     def create(
@@ -132,18 +142,13 @@ class DriverAnalyses:
                 "created_at": self.scoring.clock(),
             }
             new_id = t.add_analysis(session, row)
-            self.scoring.audit.append(
-                session,
-                actor=principal.subject,
-                action="driver_analysis.created",
-                subject=f"driverAnalyses/{new_id}",
-                data={
-                    "role": role,
-                    "outcome": outcome,
-                    "window": f"{periods[0]}..{periods[-1]}",
-                    "kpis": names,
-                },
-            )
+            data = {
+                "role": role,
+                "outcome": outcome,
+                "window": f"{periods[0]}..{periods[-1]}",
+                "kpis": names,
+            }
+            self._audit(session, principal, "driver_analysis.created", f"driverAnalyses/{new_id}", data)
             return self._analysis(session, new_id)
 
     def _panel(
@@ -184,10 +189,7 @@ class DriverAnalyses:
 
     @staticmethod
     def _analysis(session: Session, ident: int) -> Any:
-        row = t.analysis(session, ident)
-        if row is None:
-            raise NotFound(f"driverAnalyses/{ident} does not exist")
-        return row
+        return _existing(t.analysis(session, ident), f"driverAnalyses/{ident}")
 
     def list(self, principal: Principal, role: str, after: int, limit: int) -> tuple[list[Any], bool]:
         """Newest first, keyset on id (``after``: the last id of the previous page, 0 for the first)."""
@@ -291,18 +293,13 @@ class DriverAnalyses:
                     "approved_by": "",
                 },
             )
-            self.scoring.audit.append(
-                session,
-                actor=principal.subject,
-                action="scorecard.drafted",
-                subject=f"scorecardDrafts/{new_id}",
-                data={
-                    "analysis": f"driverAnalyses/{ident}",
-                    "scorecard": f"scorecards/{base.id}/versions/{base.version}",
-                    "weights": {k: str(v) for k, v in new.items()},
-                    "rank_changes": diff["changes_total"],
-                },
-            )
+            data = {
+                "analysis": f"driverAnalyses/{ident}",
+                "scorecard": f"scorecards/{base.id}/versions/{base.version}",
+                "weights": {k: str(v) for k, v in new.items()},
+                "rank_changes": diff["changes_total"],
+            }
+            self._audit(session, principal, "scorecard.drafted", f"scorecardDrafts/{new_id}", data)
             return self._draft(session, new_id)
 
     def _dry_run(
@@ -352,10 +349,7 @@ class DriverAnalyses:
 
     @staticmethod
     def _draft(session: Session, ident: int) -> Any:
-        row = t.draft(session, ident)
-        if row is None:
-            raise NotFound(f"scorecardDrafts/{ident} does not exist")
-        return row
+        return _existing(t.draft(session, ident), f"scorecardDrafts/{ident}")
 
     def get_draft(self, principal: Principal, name: str) -> Any:
         authorize(principal, "scoring.analyses.read")
@@ -375,9 +369,7 @@ class DriverAnalyses:
                     "scoring.scorecards.approve", "separation of duties: a second person approves a draft"
                 )
             t.update_draft(session, ident, "draft", state="approved", approved_by=principal.subject)
-            self.scoring.audit.append(
-                session, actor=principal.subject, action="scorecard.draft_approved", subject=name, data={}
-            )
+            self._audit(session, principal, "scorecard.draft_approved", name, {})
             return self._draft(session, ident)
 
     def activate(self, principal: Principal, name: str) -> Any:
@@ -402,12 +394,12 @@ class DriverAnalyses:
                 self.scoring.store(session), card, defaults, principal.subject
             )
             t.update_draft(session, ident, state="activated", activated_version=created.version)
-            self.scoring.audit.append(
+            self._audit(
                 session,
-                actor=principal.subject,
-                action="scorecard.draft_activated",
-                subject=name,
-                data={"version": created.version, "approved_by": row.approved_by},
+                principal,
+                "scorecard.draft_activated",
+                name,
+                {"version": created.version, "approved_by": row.approved_by},
             )
             return self._draft(session, ident)
 
