@@ -4,7 +4,6 @@ scoring rule pack, and how they fold into the value of each KPI."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -19,7 +18,7 @@ from covenant.db import idempotency
 from covenant.errors import InvalidArgument
 from services.scoring.domain.period import parse_period, period_of
 from services.scoring.domain.scorecard import Scorecard
-from services.scoring.ports import ScoringStore
+from services.scoring.ports import ScoringStore, Stores
 
 
 def parse_decimal(value: str, field: str) -> Decimal:
@@ -108,25 +107,16 @@ def fold_metrics(rows: Iterable[tuple[Any, ...]]) -> Metrics:
     return out
 
 
+@dataclass
 class MetricIntake:
-    def __init__(
-        self,
-        stores: Callable[[], AbstractContextManager[ScoringStore]],
-        store_of: Callable[[Session], ScoringStore],
-        rules: Any,
-        directory: Directory | None,
-        tz: ZoneInfo,
-        clock: Callable[[], datetime],
-    ) -> None:
-        """``store_of`` gives the store over a session the caller opened (event deliveries)."""
-        self.stores = stores
-        self.store_of = store_of
-        self.rules = rules
-        # Org unit and role of the employees written about come from the directory, not the request (None:
-        # the request is trusted; only for in-process tools that construct the service directly).
-        self.directory = directory
-        self.tz = tz
-        self.clock = clock
+    stores: Stores
+    store_of: Callable[[Session], ScoringStore]  # the store over a session the caller opened (deliveries)
+    rules: Any
+    # Org unit and role of the employees written about come from the directory, not the request (None: the
+    # request is trusted; only for in-process tools that construct the service directly).
+    directory: Directory | None
+    tz: ZoneInfo
+    clock: Callable[[], datetime]
 
     def record(self, principal: Principal, values: Sequence[MetricInput], request_id: str) -> int:
         authorize(principal, "scoring.metrics.write")

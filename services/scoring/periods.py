@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -20,7 +20,7 @@ from services.scoring.domain.period import parse_period, previous_period
 from services.scoring.domain.scorecard import Cohort, CohortScorer, Score, Scorecard, rank
 from services.scoring.domain.trends import trend_facts
 from services.scoring.intake import fold_metrics, kpi_sources, kpi_values
-from services.scoring.ports import ScoringStore
+from services.scoring.ports import Stores
 from services.scoring.scorecards import card_from_row, pick_card
 
 SOURCE = "scoring"
@@ -71,16 +71,11 @@ def parent_unit(org_unit: str) -> str:
     return org_unit.rsplit("/", 1)[0] or "/"
 
 
+@dataclass
 class PeriodScoring:
-    def __init__(
-        self,
-        stores: Callable[[], AbstractContextManager[ScoringStore]],
-        rules: Any,
-        clock: Callable[[], datetime],
-    ) -> None:
-        self.stores = stores
-        self.rules = rules
-        self.clock = clock
+    stores: Stores
+    rules: Any
+    clock: Callable[[], datetime]
 
     def compute(self, principal: Principal, period: str, org_unit: str) -> tuple[int, int]:
         """Score everyone under ``org_unit`` for ``period``: scores with explanations, team and org-unit

@@ -7,7 +7,8 @@ scorecards, metric intake, period scoring and calibration can be tested without 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -118,3 +119,6 @@ class ScoringStore(Protocol):
     def audit(self, *, actor: str, action: str, subject: str, data: dict[str, Any]) -> None:
         """Append an audit entry with the unit's changes."""
         ...
+
+
+Stores = Callable[[], AbstractContextManager[ScoringStore]]  # opens one unit of work

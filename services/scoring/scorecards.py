@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -13,7 +13,7 @@ from typing import Any
 from covenant.auth import Principal, authorize
 from covenant.errors import InvalidArgument
 from services.scoring.domain.scorecard import Kpi, Scorecard
-from services.scoring.ports import ScoringStore
+from services.scoring.ports import ScoringStore, Stores
 
 
 def card_to_json(card: Scorecard) -> str:
@@ -76,12 +76,10 @@ def pick_card(rows: Sequence[Any], org_unit: str) -> Any:
     return max(candidates, key=lambda r: (len(r.org_unit_prefix), r.effective_from, r.version))
 
 
+@dataclass
 class Scorecards:
-    def __init__(
-        self, stores: Callable[[], AbstractContextManager[ScoringStore]], clock: Callable[[], datetime]
-    ) -> None:
-        self.stores = stores
-        self.clock = clock
+    stores: Stores
+    clock: Callable[[], datetime]
 
     def create(
         self, principal: Principal, card: Scorecard, defaults: dict[str, Decimal] | None = None

@@ -4,7 +4,7 @@ mandatory reason, never one's own, only in the caller's line), and the signals r
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,19 +13,14 @@ from covenant.auth.directory import Directory, require_line
 from covenant.errors import InvalidArgument, NotFound
 from services.scoring.domain.period import parse_period
 from services.scoring.intake import parse_decimal
-from services.scoring.ports import ScoringStore
+from services.scoring.ports import ScoringStore, Stores
 
 
+@dataclass
 class Scores:
-    def __init__(
-        self,
-        stores: Callable[[], AbstractContextManager[ScoringStore]],
-        clock: Callable[[], datetime],
-        directory: Directory | None,
-    ) -> None:
-        self.stores = stores
-        self.clock = clock
-        self.directory = directory
+    stores: Stores
+    clock: Callable[[], datetime]
+    directory: Directory | None  # whose line a calibration must be in (None: not checked)
 
     @staticmethod
     def _score_row(store: ScoringStore, employee_id: str, period: str) -> Any:

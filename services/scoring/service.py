@@ -5,7 +5,7 @@ call through a ``ScoringStore``) and one object per capability: ``scorecards`` (
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,7 +18,7 @@ from covenant.db.engine import Database
 from covenant.db.outbox import Outbox
 from services.scoring.intake import MetricIntake
 from services.scoring.periods import SOURCE, PeriodScoring
-from services.scoring.ports import ScoringStore
+from services.scoring.ports import ScoringStore, Stores
 from services.scoring.scorecards import Scorecards
 from services.scoring.scores import Scores
 from services.scoring.storage import SqlScoringStore
@@ -33,7 +33,7 @@ class ScoringService:
         timezone: str = "Asia/Shanghai",
         clock: Callable[[], datetime] | None = None,
         directory: Directory | None = None,
-        stores: Callable[[], AbstractContextManager[ScoringStore]] | None = None,
+        stores: Stores | None = None,
     ) -> None:
         """``stores`` opens one unit of work as a ``ScoringStore`` (default: a SQL session of ``db``)."""
         self.db = db
