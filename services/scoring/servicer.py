@@ -49,26 +49,23 @@ def card_from_pb(c: pb.Scorecard) -> tuple[Scorecard, dict[str, Decimal]]:
     return card, defaults
 
 
+def same(obj: Any, names: str) -> dict[str, Any]:
+    """``name=obj.name`` for each of the space-separated ``names``: message fields named as the row's."""
+    return {n: obj[n] if isinstance(obj, dict) else getattr(obj, n) for n in names.split()}
+
+
 def card_to_pb(card: Scorecard, defaults: dict[str, Decimal], created_by: str = "") -> pb.Scorecard:
     return pb.Scorecard(
-        id=card.id,
-        version=card.version,
-        role=card.role,
-        org_unit_prefix=card.org_unit_prefix,
+        **same(card, "id version role org_unit_prefix formula"),
         effective_from=card.effective_from.isoformat(),
-        formula=card.formula,
         created_by=created_by,
         kpis=[
             pb.Kpi(
-                id=k.id,
-                label=k.label,
+                **same(k, "id label direction normalisation unit"),
                 weight=str(k.weight),
-                direction=k.direction,
-                normalisation=k.normalisation,
                 target="" if k.target is None else str(k.target),
                 floor=str(k.floor),
                 cap=str(k.cap),
-                unit=k.unit,
                 default_value=str(defaults[k.id]) if k.id in defaults else "",
             )
             for k in card.kpis
@@ -79,30 +76,16 @@ def card_to_pb(card: Scorecard, defaults: dict[str, Decimal], created_by: str = 
 def score_to_pb(row: Any, calibrations: list[Any]) -> pb.EmployeeScore:
     total = Decimal(row.score) + sum((Decimal(c.adjustment) for c in calibrations), Decimal(0))
     return pb.EmployeeScore(
-        employee_id=row.employee_id,
-        org_unit=row.org_unit,
-        role=row.role,
-        period=row.period,
-        scorecard_id=row.scorecard_id,
-        scorecard_version=row.scorecard_version,
-        score=row.score,
+        **same(row, "employee_id org_unit role period scorecard_id scorecard_version score"),
+        **same(row, "rank_in_team rank_in_org_unit team_size change"),
         contributions=[
             pb.Contribution(
-                kpi=c["kpi"],
-                label=c["label"],
+                **same(c, "kpi label normalised points weight explanation"),
                 raw_value=c["raw"] or "",
-                normalised=c["normalised"],
-                points=c["points"],
-                weight=c["weight"],
-                explanation=c["explanation"],
                 sources=c.get("sources", []),
             )
             for c in json.loads(row.contributions_json)
         ],
-        rank_in_team=row.rank_in_team,
-        rank_in_org_unit=row.rank_in_org_unit,
-        team_size=row.team_size,
-        change=row.change,
         calibrations=[
             pb.Calibration(adjustment=c.adjustment, reason=c.reason, calibrated_by=c.calibrated_by)
             for c in calibrations
@@ -115,15 +98,7 @@ def analysis_to_pb(row: Any) -> pb.DriverAnalysis:
     result = json.loads(row.result_json)
     out = pb.DriverAnalysis(
         name=f"driverAnalyses/{row.id}",
-        role=row.role,
-        outcome=row.outcome,
-        period_from=row.period_from,
-        period_to=row.period_to,
-        org_unit=row.org_unit,
-        model=row.model,
-        model_version=row.model_version,
-        observations=row.observations,
-        people=row.people,
+        **same(row, "role outcome period_from period_to org_unit model model_version observations people"),
         fit=float(row.fit),
         condition_number=result["condition_number"],
         kpis=result["kpis"],
@@ -144,13 +119,9 @@ def draft_to_pb(row: Any) -> pb.ScorecardDraft:
     return pb.ScorecardDraft(
         name=f"scorecardDrafts/{row.id}",
         analysis=f"driverAnalyses/{row.analysis_id}",
-        base_version=row.base_version,
+        **same(row, "base_version state drafted_by approved_by diff_period"),
         scorecard=card,
-        state=row.state,
-        drafted_by=row.drafted_by,
-        approved_by=row.approved_by,
         activated_version=row.activated_version or 0,
-        diff_period=row.diff_period,
         people_compared=diff["people"],
         rank_changes_total=diff["changes_total"],
         rank_changes=[pb.RankChange(**c) for c in diff["changes"]],
@@ -159,14 +130,8 @@ def draft_to_pb(row: Any) -> pb.ScorecardDraft:
 
 def profile_to_pb(p: StoredProfile) -> pb.PerformerProfile:
     out = pb.PerformerProfile(
-        role=p.role,
-        period=p.period,
-        outcome_kpi=p.outcome_kpi,
-        org_unit=p.org_unit,
+        **same(p, "role period outcome_kpi org_unit top_count rest_count coaching_signals"),
         outcome_threshold=p.threshold,
-        top_count=p.top_count,
-        rest_count=p.rest_count,
-        coaching_signals=p.coaching_signals,
         kpis=[pb.ProfileKpi(**k.__dict__) for k in p.kpis],
     )
     out.computed_at.FromDatetime(p.computed_at)
@@ -256,16 +221,7 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         rows = self.service.scores.signals(current_principal(), request.period, request.org_unit)
         return pb.ListSignalsResponse(
             signals=[
-                pb.Signal(
-                    employee_id=r.employee_id,
-                    period=r.period,
-                    kind=r.kind,
-                    audience=r.audience,
-                    detail=r.detail,
-                    rule_id=r.rule_id,
-                    pack_id=r.pack_id,
-                    pack_version=r.pack_version,
-                )
+                pb.Signal(**same(r, "employee_id period kind audience detail rule_id pack_id pack_version"))
                 for r in rows
             ]
         )
@@ -274,17 +230,13 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
     def CreateDriverAnalysis(
         self, request: pb.CreateDriverAnalysisRequest, context: Any
     ) -> pb.DriverAnalysis:
-        row = self.drivers.create(
-            current_principal(),
-            role=request.role,
-            outcome=request.outcome,
-            period_from=request.period_from,
-            period_to=request.period_to,
-            kpis=list(request.kpis),
-            model=request.model,
-            org_unit=request.org_unit,
+        return analysis_to_pb(
+            self.drivers.create(
+                current_principal(),
+                **same(request, "role outcome period_from period_to model org_unit"),
+                kpis=list(request.kpis),
+            )
         )
-        return analysis_to_pb(row)
 
     def GetDriverAnalysis(self, request: pb.GetDriverAnalysisRequest, context: Any) -> pb.DriverAnalysis:
         return analysis_to_pb(self.drivers.get(current_principal(), request.name))
@@ -304,14 +256,8 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
     def DraftScorecardFromAnalysis(
         self, request: pb.DraftScorecardFromAnalysisRequest, context: Any
     ) -> pb.ScorecardDraft:
-        row = self.drivers.draft(
-            current_principal(),
-            request.analysis,
-            request.scorecard_id,
-            request.effective_from,
-            request.diff_period,
-        )
-        return draft_to_pb(row)
+        fields = same(request, "analysis scorecard_id effective_from diff_period")
+        return draft_to_pb(self.drivers.draft(current_principal(), **fields))
 
     def GetScorecardDraft(self, request: pb.GetScorecardDraftRequest, context: Any) -> pb.ScorecardDraft:
         return draft_to_pb(self.drivers.get_draft(current_principal(), request.name))
@@ -347,14 +293,8 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         return pb.ListCoachingGapsResponse(
             gaps=[
                 pb.CoachingGap(
-                    employee_id=g.employee_id,
-                    org_unit=g.org_unit,
-                    kpi=g.gap.kpi,
-                    label=g.gap.label,
-                    value=g.gap.value,
-                    profile_value=g.gap.profile_value,
-                    gap=g.gap.gap,
-                    detail=g.gap.detail,
+                    **same(g, "employee_id org_unit"),
+                    **same(g.gap, "kpi label value profile_value gap detail"),
                 )
                 for g in found
             ]
@@ -364,16 +304,11 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         r = request
         hm = self.insights.heat_map(current_principal(), r.period, r.org_unit, r.role, _png(r))
         return pb.HeatMap(
-            period=hm.period,
-            previous_period=hm.previous_period,
+            **same(hm, "period previous_period kpis"),
             org_units=hm.units,
-            kpis=hm.kpis,
             cells=[
                 pb.HeatMapCell(
-                    org_unit=c.org_unit,
-                    kpi=c.kpi,
-                    value=c.value,
-                    people=c.people,
+                    **same(c, "org_unit kpi value people"),
                     has_change=c.change is not None,
                     change=c.change or 0.0,
                 )
