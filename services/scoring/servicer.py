@@ -9,6 +9,7 @@ from typing import Any
 
 from covenant.errors import InvalidArgument
 from covenant.grpc.context import current_principal
+from covenant.grpc.messages import same
 from covenant.paging import page_cursor, page_size, page_token
 from covenant.scoring.v1 import scoring_pb2 as pb
 from covenant.scoring.v1 import scoring_pb2_grpc
@@ -47,11 +48,6 @@ def card_from_pb(c: pb.Scorecard) -> tuple[Scorecard, dict[str, Decimal]]:
             defaults[kpi.id] = default
     card = Scorecard(c.id, 0, c.role, tuple(kpis), effective, c.org_unit_prefix, c.formula or "weighted_sum")
     return card, defaults
-
-
-def same(obj: Any, names: str) -> dict[str, Any]:
-    """``name=obj.name`` for each of the space-separated ``names``: message fields named as the row's."""
-    return {n: obj[n] if isinstance(obj, dict) else getattr(obj, n) for n in names.split()}
 
 
 def card_to_pb(card: Scorecard, defaults: dict[str, Decimal], created_by: str = "") -> pb.Scorecard:
