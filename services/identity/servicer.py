@@ -8,6 +8,7 @@ from typing import Any
 
 from covenant.errors import InvalidArgument
 from covenant.grpc.context import current_principal
+from covenant.grpc.messages import same
 from covenant.identity.v1 import (
     accounts_pb2,
     audit_pb2,
@@ -53,15 +54,10 @@ def employee_from_pb(m: org_pb2.Employee, prefix: str = "employee") -> Employee:
     status = _STATUS_FROM_PB.get(m.status, EmployeeStatus.ACTIVE)
     return Employee(
         employee_id=eid,
-        display_name=m.display_name,
-        org_unit=m.org_unit,
+        **same(m, "display_name org_unit manager_id national_id phone bank_card"),
         role_titles=tuple(m.role_titles),
-        manager_id=m.manager_id,
         status=status,
         hire_date=parse_hire_date(m.hire_date, f"{prefix}.hire_date"),
-        national_id=m.national_id,
-        phone=m.phone,
-        bank_card=m.bank_card,
     )
 
 
@@ -69,17 +65,10 @@ def employee_to_pb(v: EmployeeView) -> org_pb2.Employee:
     e = v.employee
     return org_pb2.Employee(
         name=f"employees/{e.employee_id}",
-        employee_id=e.employee_id,
-        display_name=e.display_name,
+        **same(e, "employee_id display_name org_unit manager_id national_id phone bank_card masked"),
         role_titles=list(e.role_titles),
-        org_unit=e.org_unit,
-        manager_id=e.manager_id,
         status=_STATUS_TO_PB[e.status],
         hire_date=e.hire_date.isoformat() if e.hire_date else "",
-        national_id=e.national_id,
-        phone=e.phone,
-        bank_card=e.bank_card,
-        masked=e.masked,
         create_time=ts(v.created_at),
         update_time=ts(v.updated_at),
     )
@@ -95,26 +84,20 @@ def account_to_pb(v: AccountView) -> accounts_pb2.Account:
     a = v.account
     return accounts_pb2.Account(
         name=f"accounts/{a.username}",
-        username=a.username,
-        employee_id=a.employee_id,
+        **same(a, "username employee_id failed_attempts disabled"),
         role_assignments=[
             accounts_pb2.RoleAssignment(role=r.role, org_unit=r.org_unit) for r in a.role_assignments
         ],
         locked=v.locked,
         locked_until=ts(a.locked_until) if v.locked else None,
-        failed_attempts=a.failed_attempts,
-        disabled=a.disabled,
         create_time=ts(v.created_at),
     )
 
 
 def pair_to_pb(p: TokenPair) -> accounts_pb2.TokenPair:
     return accounts_pb2.TokenPair(
-        access_token=p.access_token,
-        expires_in_seconds=p.expires_in_seconds,
+        **same(p, "access_token expires_in_seconds refresh_token refresh_expires_in_seconds"),
         token_type="Bearer",
-        refresh_token=p.refresh_token,
-        refresh_expires_in_seconds=p.refresh_expires_in_seconds,
     )
 
 
