@@ -7,7 +7,6 @@ domain objects. No gRPC here.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import threading
@@ -843,7 +842,3 @@ class _OwnKeySource:
 
     def is_revoked(self, jti: str) -> bool:
         return self._current().is_revoked(jti)
-
-
-def audit_detail_json(detail: dict[str, Any]) -> str:
-    return json.dumps(detail, sort_keys=True, ensure_ascii=False)

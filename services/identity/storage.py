@@ -308,11 +308,6 @@ def account_created_at(session: Session, username: str) -> datetime:
     )  # type: ignore[return-value]
 
 
-def account_for_employee(session: Session, employee_id: str) -> str | None:
-    q = select(accounts.c.username).where(accounts.c.employee_id == employee_id).limit(1)
-    return session.execute(q).scalar_one_or_none()
-
-
 def save_login_state(session: Session, a: Account) -> None:
     session.execute(
         update(accounts)

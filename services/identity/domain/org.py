@@ -121,13 +121,6 @@ def validate_employee(e: Employee, field_prefix: str = "employee") -> Employee:
     )
 
 
-def parse_status(value: str, field_name: str) -> EmployeeStatus:
-    try:
-        return EmployeeStatus(value)
-    except ValueError:
-        raise InvalidArgument("must be active, on_leave or left", field=field_name) from None
-
-
 def parse_hire_date(value: str, field_name: str) -> date | None:
     if not value:
         return None
