@@ -7,24 +7,22 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from covenant.auth import Principal, parse_permissions
 from covenant.db.outbox import new_event
 from covenant.errors import InvalidArgument, NotFound, PermissionDenied
-from covenant.rules import CompiledPack, parse_pack
 from covenant.rules.runtime import RuleRuntime
 from services.scoring.actions import VOCABULARY
 from services.scoring.app import default_scorecards
 from services.scoring.intake import MetricInput
 from services.scoring.service import ScoringService
 from tests.support.fakes.scoring import FakeScoringStore
+from tests.support.rules import shipped_runtime
 
 TEAM = "/hq/futian/team-01"
 NOW = datetime(2026, 11, 5, 2, tzinfo=UTC)
-PACK = Path(__file__).resolve().parents[2] / "rules" / "scoring" / "metrics-and-signals.yaml"
 HR = Principal(
     "employees/HR1", employee_id="HR1", org_unit="/hq", permissions=parse_permissions({"scoring.*.*": "all"})
 )
@@ -38,11 +36,7 @@ LEAD = Principal(
 
 @pytest.fixture(scope="module")
 def rules() -> RuleRuntime:
-    runtime = RuleRuntime("scoring", VOCABULARY)
-    runtime.set_active(
-        {"scoring-metrics-and-signals": CompiledPack(parse_pack(PACK.read_text(), VOCABULARY), VOCABULARY)}
-    )
-    return runtime
+    return shipped_runtime("scoring", VOCABULARY, "metrics-and-signals")
 
 
 @pytest.fixture

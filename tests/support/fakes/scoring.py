@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import SimpleNamespace
@@ -13,6 +11,7 @@ from typing import Any
 from covenant.auth import DataOwner, ScopeFilter
 from covenant.errors import InvalidArgument
 from covenant.events.v1.event_pb2 import Event
+from tests.support.fakes.unit import FakeUnits
 
 
 def _under(org_unit: str, root: str) -> bool:
@@ -34,26 +33,9 @@ class _State:
     audit_log: list[dict[str, Any]] = field(default_factory=list)
 
 
-class FakeScoringStore:
-    """Committed state plus one open unit of work (``unit``): a unit that raises leaves no trace."""
-
+class FakeScoringStore(FakeUnits[_State]):
     def __init__(self) -> None:
-        self.state = _State()
-        self._work: _State | None = None
-
-    @contextmanager
-    def unit(self) -> Iterator[FakeScoringStore]:
-        self._work = copy.deepcopy(self.state)
-        try:
-            yield self
-            self.state = self._work
-        finally:
-            self._work = None
-
-    @property
-    def _s(self) -> _State:
-        assert self._work is not None, "outside a unit of work"
-        return self._work
+        super().__init__(_State())
 
     # -- ScoringStore -----------------------------------------------------------------------
     def latest_card_version(self, card_id: str) -> int | None:
