@@ -346,14 +346,12 @@ def upsert_service_account(
 def add_refresh_token(
     session: Session, token_hash: str, family_id: str, username: str, expires_at: datetime, now: datetime
 ) -> None:
-    session.execute(
+    session.execute(  # a new token: used_at and revoked_at stay NULL
         insert(refresh_tokens).values(
             token_hash=token_hash,
             family_id=family_id,
             username=username,
             expires_at=expires_at,
-            used_at=None,
-            revoked_at=None,
             created_at=now,
         )
     )
