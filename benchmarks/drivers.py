@@ -59,7 +59,7 @@ def run(url: str) -> None:
     rules.load_default_packs()
     scoring = ScoringService(db, rules.runtime)
     kpis = tuple(Kpi(f"k{i}", f"kpi {i}", Decimal("12.5"), "higher", "percentile") for i in range(KPIS))
-    scoring.seed([(Scorecard("bench", 1, "officer", kpis, date(2026, 1, 1)), {})])
+    scoring.scorecards.seed([(Scorecard("bench", 1, "officer", kpis, date(2026, 1, 1)), {})])
     rng = np.random.default_rng(3)
     now = datetime.now(UTC)
     loading = time.perf_counter()

@@ -1,6 +1,6 @@
 """Benchmark: scoring a period for 10,000 employees with 8 KPIs each, rankings included (target < 5 s).
 
-Runs the real use case (ScoringService.compute) on a fresh PostgreSQL database when COVENANT_BENCH_PG_URL or
+Runs the real use case (PeriodScoring.compute) on a fresh PostgreSQL database when COVENANT_BENCH_PG_URL or
 COVENANT_TEST_PG_URL names a server (dropped afterwards), else on a SQLite file.
 With --history the three previous periods are scored first (untimed), so the timed period also works out
 changes, trends and the signals the rule pack raises.
@@ -67,7 +67,7 @@ def run(url: str, periods: tuple[str, ...]) -> None:
         )
         for i in range(KPIS)
     )
-    service.seed([(Scorecard("bench", 1, "officer", kpis, date(2026, 1, 1)), {})])
+    service.scorecards.seed([(Scorecard("bench", 1, "officer", kpis, date(2026, 1, 1)), {})])
     rnd = random.Random(3)
     now = datetime.now(UTC)
     with db.session() as s:
@@ -98,9 +98,9 @@ def run(url: str, periods: tuple[str, ...]) -> None:
         for start in range(0, len(rows), 10_000):
             s.execute(insert(t.metric_values), rows[start : start + 10_000])
     for period in periods[:-1]:
-        service.compute(DEV_PRINCIPAL, period, "/hq")
+        service.periods.compute(DEV_PRINCIPAL, period, "/hq")
     began, cpu = time.perf_counter(), time.process_time()
-    scored, signals = service.compute(DEV_PRINCIPAL, PERIOD, "/hq")
+    scored, signals = service.periods.compute(DEV_PRINCIPAL, PERIOD, "/hq")
     elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu
     print(
         f"scored {scored:,} employees x {KPIS} KPIs with team and org-unit rankings in {elapsed:.2f}s "

@@ -13,8 +13,9 @@ from covenant.services import SERVICES
 from services.identity.audit import IdentityAudit
 from services.identity.keys import SigningKeyRing
 from services.identity.role_pack import LiveRoleTable, service_account_role
-from services.identity.service import IdentityConfig, IdentityService
+from services.identity.service import IdentityService
 from services.identity.servicer import IdentityServicer
+from services.identity.tokens import IdentityConfig
 
 log = logging.getLogger("covenant.identity")
 
@@ -65,13 +66,13 @@ def bootstrap(svc: IdentityService, secrets: Any) -> None:
         except Exception as exc:
             log.warning("no service-account secret for %s (%s); not bootstrapped", name, type(exc).__name__)
             continue
-        svc.ensure_service_account(name, secret, roles=(service_account_role(name),))
+        svc.accounts.ensure_service_account(name, secret, roles=(service_account_role(name),))
     try:
         password = secrets.get_secret(BOOTSTRAP_ADMIN_PATH)["password"]
     except Exception as exc:
         log.warning("no bootstrap admin password at %s (%s)", BOOTSTRAP_ADMIN_PATH, type(exc).__name__)
         return
-    if svc.ensure_admin(BOOTSTRAP_ADMIN_USERNAME, password):
+    if svc.accounts.ensure_admin(BOOTSTRAP_ADMIN_USERNAME, password):
         log.info("bootstrap admin account %r created", BOOTSTRAP_ADMIN_USERNAME)
 
 
@@ -95,7 +96,7 @@ def create_app(ctx: ServiceContext) -> ServiceApp:
     # test signer) stay valid. A JWKS source pointing at identity would only be a self-call: dropped.
     chassis_keys = getattr(ctx.verifier, "keys", None)
     other = None if isinstance(chassis_keys, JwksKeySource) else chassis_keys
-    own = svc.local_verifier().keys
+    own = svc.tokens.local_verifier().keys
     ctx.verifier = TokenVerifier(_EitherKeySource(own, other))
     servicer = IdentityServicer(svc, audit)
 

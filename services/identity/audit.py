@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -15,6 +15,14 @@ from covenant.db.audit import AuditLog
 from covenant.identity.v1 import audit_pb2
 
 STREAM = "identity"
+
+
+class AuditTrail(Protocol):
+    """The hash-chained audit log (``covenant.db.audit``), appended in the caller's transaction."""
+
+    def append(
+        self, session: Session, *, actor: str, action: str, subject: str, detail: dict[str, Any]
+    ) -> Any: ...
 
 
 class IdentityAudit:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from covenant.auth import TokenSigner, generate_signing_key
@@ -27,12 +27,7 @@ class SigningKey:
     retired_at: float | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "kid": self.kid,
-            "pem": self.pem,
-            "created_at": self.created_at,
-            "retired_at": self.retired_at,
-        }
+        return asdict(self)
 
 
 class SigningKeyRing:

@@ -18,16 +18,13 @@ from covenant.identity.v1 import (
     rbac_pb2,
 )
 from covenant.timestamps import ts
+from services.identity.accounts import AccountView
+from services.identity.directory import UPDATABLE_EMPLOYEE_FIELDS, EmployeeView
 from services.identity.domain.accounts import RoleAssignment
 from services.identity.domain.directory_import import ImportItem
 from services.identity.domain.org import Employee, EmployeeStatus, OrgUnit, parse_hire_date
-from services.identity.service import (
-    UPDATABLE_EMPLOYEE_FIELDS,
-    AccountView,
-    EmployeeView,
-    IdentityService,
-    TokenPair,
-)
+from services.identity.service import IdentityService
+from services.identity.tokens import TokenPair
 
 _STATUS_TO_PB = {
     EmployeeStatus.ACTIVE: org_pb2.EMPLOYEE_STATUS_ACTIVE,
@@ -54,15 +51,10 @@ def employee_from_pb(m: org_pb2.Employee, prefix: str = "employee") -> Employee:
     status = _STATUS_FROM_PB.get(m.status, EmployeeStatus.ACTIVE)
     return Employee(
         employee_id=eid,
-        display_name=m.display_name,
-        org_unit=m.org_unit,
+        **fields_of(m, "display_name org_unit manager_id national_id phone bank_card"),
         role_titles=tuple(m.role_titles),
-        manager_id=m.manager_id,
         status=status,
         hire_date=parse_hire_date(m.hire_date, f"{prefix}.hire_date"),
-        national_id=m.national_id,
-        phone=m.phone,
-        bank_card=m.bank_card,
     )
 
 
@@ -124,22 +116,24 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
 
     # -- keys and tokens --------------------------------------------------------------------------------
     def GetJwks(self, request: keys_pb2.GetJwksRequest, context: Any) -> keys_pb2.GetJwksResponse:
-        return keys_pb2.GetJwksResponse(jwks_json=self.svc.jwks_json())
+        return keys_pb2.GetJwksResponse(jwks_json=self.svc.tokens.jwks_json())
 
     def IssueServiceToken(
         self, request: keys_pb2.IssueServiceTokenRequest, context: Any
     ) -> keys_pb2.IssueServiceTokenResponse:
-        p = self.svc.issue_service_token(request.client_id, request.client_secret)
+        p = self.svc.tokens.issue_service_token(request.client_id, request.client_secret)
         return keys_pb2.IssueServiceTokenResponse(
             access_token=p.access_token, expires_in_seconds=p.expires_in_seconds, token_type="Bearer"
         )
 
     def Login(self, request: accounts_pb2.LoginRequest, context: Any) -> accounts_pb2.TokenPair:
         forwarded = dict(context.invocation_metadata() or ()).get("x-forwarded-for", "")
-        return pair_to_pb(self.svc.login(request.username, request.password, context.peer(), forwarded))
+        return pair_to_pb(
+            self.svc.tokens.login(request.username, request.password, context.peer(), forwarded)
+        )
 
     def RefreshToken(self, request: accounts_pb2.RefreshTokenRequest, context: Any) -> accounts_pb2.TokenPair:
-        return pair_to_pb(self.svc.refresh(request.refresh_token))
+        return pair_to_pb(self.svc.tokens.refresh(request.refresh_token))
 
     def RevokeToken(
         self, request: accounts_pb2.RevokeTokenRequest, context: Any
@@ -147,13 +141,13 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
         if not request.token:
             raise InvalidArgument("required", field="token")
         return accounts_pb2.RevokeTokenResponse(
-            token_kind=self.svc.revoke(current_principal(), request.token)
+            token_kind=self.svc.tokens.revoke(current_principal(), request.token)
         )
 
     def ListRevokedTokens(
         self, request: accounts_pb2.ListRevokedTokensRequest, context: Any
     ) -> accounts_pb2.ListRevokedTokensResponse:
-        rows = self.svc.list_revoked(current_principal())
+        rows = self.svc.tokens.list_revoked(current_principal())
         return accounts_pb2.ListRevokedTokensResponse(
             revoked_tokens=[accounts_pb2.RevokedToken(jti=j, expire_time=ts(exp)) for j, exp in rows]
         )
@@ -161,23 +155,25 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
     def RotateSigningKey(
         self, request: accounts_pb2.RotateSigningKeyRequest, context: Any
     ) -> accounts_pb2.RotateSigningKeyResponse:
-        kid, previous = self.svc.rotate_signing_key(current_principal(), request.request_id)
+        kid, previous = self.svc.tokens.rotate_signing_key(current_principal(), request.request_id)
         return accounts_pb2.RotateSigningKeyResponse(kid=kid, previous_kids=previous)
 
     # -- org units -----------------------------------------------------------------------------------------
     def CreateOrgUnit(self, request: org_pb2.CreateOrgUnitRequest, context: Any) -> org_pb2.OrgUnit:
         unit = OrgUnit(request.org_unit.path, request.org_unit.display_name)
-        return org_unit_to_pb(*self.svc.create_org_unit(current_principal(), unit, request.request_id))
+        return org_unit_to_pb(
+            *self.svc.directory.create_org_unit(current_principal(), unit, request.request_id)
+        )
 
     def GetOrgUnit(self, request: org_pb2.GetOrgUnitRequest, context: Any) -> org_pb2.OrgUnit:
         if not request.path:
             raise InvalidArgument("required", field="path")
-        return org_unit_to_pb(*self.svc.get_org_unit(current_principal(), request.path))
+        return org_unit_to_pb(*self.svc.directory.get_org_unit(current_principal(), request.path))
 
     def ListOrgUnits(
         self, request: org_pb2.ListOrgUnitsRequest, context: Any
     ) -> org_pb2.ListOrgUnitsResponse:
-        rows, nxt = self.svc.list_org_units(
+        rows, nxt = self.svc.directory.list_org_units(
             current_principal(), request.root_path, request.page_size, request.page_token
         )
         return org_pb2.ListOrgUnitsResponse(
@@ -187,16 +183,16 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
     # -- employees -------------------------------------------------------------------------------------------
     def CreateEmployee(self, request: org_pb2.CreateEmployeeRequest, context: Any) -> org_pb2.Employee:
         e = employee_from_pb(request.employee)
-        return employee_to_pb(self.svc.create_employee(current_principal(), e, request.request_id))
+        return employee_to_pb(self.svc.directory.create_employee(current_principal(), e, request.request_id))
 
     def GetEmployee(self, request: org_pb2.GetEmployeeRequest, context: Any) -> org_pb2.Employee:
         eid = employee_id_from_name(request.name)
-        return employee_to_pb(self.svc.get_employee(current_principal(), eid))
+        return employee_to_pb(self.svc.directory.get_employee(current_principal(), eid))
 
     def ListEmployees(
         self, request: org_pb2.ListEmployeesRequest, context: Any
     ) -> org_pb2.ListEmployeesResponse:
-        rows, nxt = self.svc.list_employees(
+        rows, nxt = self.svc.directory.list_employees(
             current_principal(), request.org_unit, request.page_size, request.page_token
         )
         return org_pb2.ListEmployeesResponse(employees=[employee_to_pb(v) for v in rows], next_page_token=nxt)
@@ -210,7 +206,7 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
         if request.employee.status == org_pb2.EMPLOYEE_STATUS_UNSPECIFIED and "status" not in fields:
             fields = fields or sorted(UPDATABLE_EMPLOYEE_FIELDS - {"status"})
         return employee_to_pb(
-            self.svc.update_employee(current_principal(), patch, fields, request.request_id)
+            self.svc.directory.update_employee(current_principal(), patch, fields, request.request_id)
         )
 
     def ImportDirectory(
@@ -226,7 +222,7 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
                 items.append(employee_from_pb(record.employee, f"records[{i}].employee"))
             else:
                 raise InvalidArgument("record must hold an org_unit or an employee", field=f"records[{i}]")
-        units, created, updated = self.svc.import_directory(principal, items)
+        units, created, updated = self.svc.directory.import_directory(principal, items)
         return org_pb2.ImportDirectoryResponse(
             org_units_created=units, employees_created=created, employees_updated=updated
         )
@@ -235,7 +231,7 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
     def CreateAccount(self, request: accounts_pb2.CreateAccountRequest, context: Any) -> accounts_pb2.Account:
         a = request.account
         return account_to_pb(
-            self.svc.create_account(
+            self.svc.accounts.create_account(
                 current_principal(),
                 a.username,
                 a.employee_id,
@@ -246,17 +242,21 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
         )
 
     def GetAccount(self, request: accounts_pb2.GetAccountRequest, context: Any) -> accounts_pb2.Account:
-        return account_to_pb(self.svc.get_account(current_principal(), username_from_name(request.name)))
+        return account_to_pb(
+            self.svc.accounts.get_account(current_principal(), username_from_name(request.name))
+        )
 
     def UnlockAccount(self, request: accounts_pb2.UnlockAccountRequest, context: Any) -> accounts_pb2.Account:
         return account_to_pb(
-            self.svc.unlock_account(current_principal(), username_from_name(request.name), request.request_id)
+            self.svc.accounts.unlock_account(
+                current_principal(), username_from_name(request.name), request.request_id
+            )
         )
 
     def SetPassword(
         self, request: accounts_pb2.SetPasswordRequest, context: Any
     ) -> accounts_pb2.SetPasswordResponse:
-        self.svc.set_password(
+        self.svc.accounts.set_password(
             current_principal(),
             username_from_name(request.name),
             request.current_password,
@@ -268,7 +268,7 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
         self, request: accounts_pb2.SetRoleAssignmentsRequest, context: Any
     ) -> accounts_pb2.Account:
         return account_to_pb(
-            self.svc.set_role_assignments(
+            self.svc.accounts.set_role_assignments(
                 current_principal(),
                 username_from_name(request.name),
                 assignments_from_pb(request.role_assignments),
@@ -280,7 +280,7 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
         self, request: accounts_pb2.CreateServiceAccountRequest, context: Any
     ) -> accounts_pb2.CreateServiceAccountResponse:
         sa = request.service_account
-        client_id, secret = self.svc.create_service_account(
+        client_id, secret = self.svc.accounts.create_service_account(
             current_principal(), sa.client_id, list(sa.roles), request.request_id
         )
         roles = list(sa.roles) or ["service"]
@@ -293,7 +293,7 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
 
     # -- roles -----------------------------------------------------------------------------------------------
     def ListRoles(self, request: rbac_pb2.ListRolesRequest, context: Any) -> rbac_pb2.ListRolesResponse:
-        table = self.svc.list_roles(current_principal())
+        table = self.svc.rbac.list_roles(current_principal())
         return rbac_pb2.ListRolesResponse(
             roles=[
                 rbac_pb2.Role(name=r, grants=dict(g), pack_id=table.pack_id, pack_version=table.pack_version)
@@ -306,7 +306,9 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
     ) -> rbac_pb2.CheckPermissionResponse:
         if not request.permission:
             raise InvalidArgument("required", field="permission")
-        allowed, scope = self.svc.check_permission(current_principal(), request.permission, request.owner)
+        allowed, scope = self.svc.rbac.check_permission(
+            current_principal(), request.permission, request.owner
+        )
         return rbac_pb2.CheckPermissionResponse(allowed=allowed, scope=scope)
 
     # -- audit -----------------------------------------------------------------------------------------------

@@ -308,11 +308,6 @@ def account_created_at(session: Session, username: str) -> datetime:
     )  # type: ignore[return-value]
 
 
-def account_for_employee(session: Session, employee_id: str) -> str | None:
-    q = select(accounts.c.username).where(accounts.c.employee_id == employee_id).limit(1)
-    return session.execute(q).scalar_one_or_none()
-
-
 def save_login_state(session: Session, a: Account) -> None:
     session.execute(
         update(accounts)
@@ -351,14 +346,12 @@ def upsert_service_account(
 def add_refresh_token(
     session: Session, token_hash: str, family_id: str, username: str, expires_at: datetime, now: datetime
 ) -> None:
-    session.execute(
+    session.execute(  # a new token: used_at and revoked_at stay NULL
         insert(refresh_tokens).values(
             token_hash=token_hash,
             family_id=family_id,
             username=username,
             expires_at=expires_at,
-            used_at=None,
-            revoked_at=None,
             created_at=now,
         )
     )

@@ -53,9 +53,7 @@ def create_app(ctx: ServiceContext) -> ServiceApp:
         servicers=[(scoring_pb2_grpc.add_ScoringServiceServicer_to_server, ScoringServicer(service))],
         grpc_service_names=["covenant.scoring.v1.ScoringService"],
         # identity's employee events feed the directory; the rest become metric values
-        event_handler=with_directory(directory, lambda session, event: service.apply_event(session, event)),
-        event_batch_handler=with_directory_batch(
-            directory, lambda session, events: service.apply_events(session, events)
-        ),
-        on_start=lambda: service.seed(default_scorecards()),
+        event_handler=with_directory(directory, service.metrics.apply_event),
+        event_batch_handler=with_directory_batch(directory, service.metrics.apply_events),
+        on_start=lambda: service.scorecards.seed(default_scorecards()),
     )

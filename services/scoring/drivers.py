@@ -14,17 +14,17 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Float, and_, case, cast, func, insert, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from covenant.auth import Principal, authorize
-from covenant.db.scope import subtree
 from covenant.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from services.scoring import storage as t
 from services.scoring.domain.drivers import MODELS, WeightLimits, fit_drivers, reweight
 from services.scoring.domain.period import parse_period
 from services.scoring.domain.scorecard import Cohort, CohortScorer, Scorecard, rank
-from services.scoring.service import CHUNK, FETCH, ScoringService, card_from_row, card_to_json, kpi_values
+from services.scoring.intake import fold_metrics, kpi_values
+from services.scoring.scorecards import card_from_row, card_to_json, pick_card
+from services.scoring.service import ScoringService
 
 MAX_PERIODS = 36
 MAX_RANK_CHANGES = 200
@@ -63,12 +63,22 @@ def draft_id(name: str) -> int:
     return int(rest)
 
 
+def _existing(row: Any, name: str) -> Any:
+    """``row``, or NotFound naming ``name`` when there is none."""
+    if row is None:
+        raise NotFound(f"{name} does not exist")
+    return row
+
+
 class DriverAnalyses:
     """Driver analyses over what scoring stores, and scorecard drafts made from them."""
 
     def __init__(self, scoring: ScoringService) -> None:
         self.scoring = scoring
         self.db = scoring.db
+
+    def _audit(self, session: Session, principal: Principal, action: str, subject: str, data: Any) -> None:
+        self.scoring.audit.append(session, actor=principal.subject, action=action, subject=subject, data=data)
 
     # -- analyses ----------------------------------------------------------------------------
     def create(
@@ -131,20 +141,15 @@ class DriverAnalyses:
                 "created_by": principal.subject,
                 "created_at": self.scoring.clock(),
             }
-            new_id = session.execute(insert(t.driver_analyses).values(**row)).inserted_primary_key[0]
-            self.scoring.audit.append(
-                session,
-                actor=principal.subject,
-                action="driver_analysis.created",
-                subject=f"driverAnalyses/{new_id}",
-                data={
-                    "role": role,
-                    "outcome": outcome,
-                    "window": f"{periods[0]}..{periods[-1]}",
-                    "kpis": names,
-                },
-            )
-            return session.execute(select(t.driver_analyses).where(t.driver_analyses.c.id == new_id)).one()
+            new_id = t.add_analysis(session, row)
+            data = {
+                "role": role,
+                "outcome": outcome,
+                "window": f"{periods[0]}..{periods[-1]}",
+                "kpis": names,
+            }
+            self._audit(session, principal, "driver_analysis.created", f"driverAnalyses/{new_id}", data)
+            return self._analysis(session, new_id)
 
     def _panel(
         self,
@@ -158,43 +163,7 @@ class DriverAnalyses:
     ) -> tuple[np.ndarray, np.ndarray, int, int]:
         """Outcome vector, KPI matrix (one row per person-period with an outcome), people, and rows left out
         for a missing KPI. Values fold like scoring's: the last set value plus the adds after it."""
-        mv, pc = t.metric_values.c, t.profiles.c
-        root = org_unit.rstrip("/")
-        in_unit = subtree(pc.org_unit, root) if root else true()
-        metrics = [outcome, *kpis]
-        rows_of = and_(
-            mv.period.in_(list(periods)),
-            mv.metric.in_(metrics),
-            mv.employee_id.in_(select(pc.employee_id).where(and_(pc.role == role, in_unit))),
-        )
-        # Folded in the database (folding 1.1 million values for 10,000 people over a year row by row here
-        # cost ~10 s): one row per person-period with each metric's sum. A metric's value is its last set
-        # value plus the adds after it, which is that sum unless the metric was set twice or an add came
-        # before its set; those person-periods (rare) are found by the second query and folded row by row.
-        amount = cast(mv.value, Float)
-        result = session.execute(
-            select(mv.employee_id, mv.period, *(func.sum(case((mv.metric == m, amount))) for m in metrics))
-            .where(rows_of)
-            .group_by(mv.employee_id, mv.period)
-        )
-        folded = [(e, p, list(v)) for rows in result.partitions(FETCH * 50) for e, p, *v in rows]
-        unsure = {
-            (e, p)
-            for e, p in session.execute(
-                select(mv.employee_id, mv.period)
-                .where(rows_of)
-                .group_by(mv.employee_id, mv.period, mv.metric)
-                .having(
-                    or_(
-                        func.count(case((mv.mode == "set", 1))) > 1,
-                        func.min(case((mv.mode == "add", mv.id))) < func.max(case((mv.mode == "set", mv.id))),
-                    )
-                )
-            )
-        }
-        if unsure:
-            exact = self._fold_rows(session, rows_of, unsure, metrics)
-            folded = [(e, p, exact[(e, p)] if (e, p) in unsure else v) for e, p, v in folded]
+        folded = t.panel(session, role, org_unit, periods, [outcome, *kpis])
         fallback = {k: float(v) for k, v in defaults.items() if k in kpis}
         ys: list[float] = []
         xs: list[list[float]] = []
@@ -213,28 +182,6 @@ class DriverAnalyses:
             people.add(employee_id)
         return np.array(ys), np.array(xs, dtype=float).reshape(len(ys), len(kpis)), len(people), missing
 
-    @staticmethod
-    def _fold_rows(
-        session: Session, rows_of: Any, keys: set[tuple[str, str]], metrics: Sequence[str]
-    ) -> dict[tuple[str, str], list[float | None]]:
-        """Metric values of ``keys`` (person, period) folded from their rows in write order."""
-        mv = t.metric_values.c
-        out: dict[tuple[str, str], list[float | None]] = {k: [None] * len(metrics) for k in keys}
-        index = {m: i for i, m in enumerate(metrics)}
-        people = sorted({e for e, _ in keys})
-        for part in range(0, len(people), CHUNK):
-            result = session.execute(
-                select(mv.employee_id, mv.period, mv.metric, mv.value, mv.mode)
-                .where(and_(rows_of, mv.employee_id.in_(people[part : part + CHUNK])))
-                .order_by(mv.id)
-            )
-            for employee_id, period, metric, value, mode in result:
-                row = out.get((employee_id, period))
-                if row is not None:
-                    i = index[metric]
-                    row[i] = float(value) if mode == "set" else (row[i] or 0.0) + float(value)
-        return out
-
     def get(self, principal: Principal, name: str) -> Any:
         authorize(principal, "scoring.analyses.read")
         with self.db.session() as session:
@@ -242,22 +189,13 @@ class DriverAnalyses:
 
     @staticmethod
     def _analysis(session: Session, ident: int) -> Any:
-        row = session.execute(select(t.driver_analyses).where(t.driver_analyses.c.id == ident)).first()
-        if row is None:
-            raise NotFound(f"driverAnalyses/{ident} does not exist")
-        return row
+        return _existing(t.analysis(session, ident), f"driverAnalyses/{ident}")
 
     def list(self, principal: Principal, role: str, after: int, limit: int) -> tuple[list[Any], bool]:
         """Newest first, keyset on id (``after``: the last id of the previous page, 0 for the first)."""
         authorize(principal, "scoring.analyses.read")
-        c = t.driver_analyses.c
-        stmt = select(t.driver_analyses)
-        if role:
-            stmt = stmt.where(c.role == role)
-        if after:
-            stmt = stmt.where(c.id < after)
         with self.db.session() as session:
-            rows = session.execute(stmt.order_by(c.id.desc()).limit(limit + 1)).all()
+            rows = t.analyses_page(session, role, after, limit)
         return rows[:limit], len(rows) > limit
 
     # -- drafts ------------------------------------------------------------------------------
@@ -268,7 +206,7 @@ class DriverAnalyses:
         (no org-unit prefix); its latest version."""
         rows = [
             r
-            for r in self.scoring._card_rows(session, role, on)
+            for r in t.cards_in_force(session, role, on)
             if (r.id == scorecard_id if scorecard_id else not r.org_unit_prefix)
         ]
         if not rows:
@@ -338,34 +276,30 @@ class DriverAnalyses:
             diff = self._dry_run(session, base, card, defaults, period)
             body = json.loads(card_to_json(card))
             body["defaults"] = {k: str(v) for k, v in defaults.items()}
-            new_id = session.execute(
-                insert(t.scorecard_drafts).values(
-                    scorecard_id=base.id,
-                    base_version=base.version,
-                    role=base.role,
-                    analysis_id=ident,
-                    effective_from=effective,
-                    body_json=json.dumps(body),
-                    diff_period=period,
-                    diff_json=json.dumps(diff),
-                    state="draft",
-                    drafted_by=principal.subject,
-                    drafted_at=self.scoring.clock(),
-                    approved_by="",
-                )
-            ).inserted_primary_key[0]
-            self.scoring.audit.append(
+            new_id = t.add_draft(
                 session,
-                actor=principal.subject,
-                action="scorecard.drafted",
-                subject=f"scorecardDrafts/{new_id}",
-                data={
-                    "analysis": f"driverAnalyses/{ident}",
-                    "scorecard": f"scorecards/{base.id}/versions/{base.version}",
-                    "weights": {k: str(v) for k, v in new.items()},
-                    "rank_changes": diff["changes_total"],
+                {
+                    "scorecard_id": base.id,
+                    "base_version": base.version,
+                    "role": base.role,
+                    "analysis_id": ident,
+                    "effective_from": effective,
+                    "body_json": json.dumps(body),
+                    "diff_period": period,
+                    "diff_json": json.dumps(diff),
+                    "state": "draft",
+                    "drafted_by": principal.subject,
+                    "drafted_at": self.scoring.clock(),
+                    "approved_by": "",
                 },
             )
+            data = {
+                "analysis": f"driverAnalyses/{ident}",
+                "scorecard": f"scorecards/{base.id}/versions/{base.version}",
+                "weights": {k: str(v) for k, v in new.items()},
+                "rank_changes": diff["changes_total"],
+            }
+            self._audit(session, principal, "scorecard.drafted", f"scorecardDrafts/{new_id}", data)
             return self._draft(session, new_id)
 
     def _dry_run(
@@ -374,14 +308,13 @@ class DriverAnalyses:
         """Score ``period`` with the live and the drafted weights for the people the live card scores;
         who ranks differently in their team."""
         start = parse_period(period)
-        pc = t.profiles.c
-        rows = self.scoring._card_rows(session, base.role, start)
+        rows = t.cards_in_force(session, base.role, start)
         people = [
             (e, u)
-            for e, u in session.execute(select(pc.employee_id, pc.org_unit).where(pc.role == base.role))
-            if (picked := self.scoring._pick_card(rows, u)) is not None and picked.id == base.id
+            for e, u, _ in t.people(session, role=base.role)
+            if (picked := pick_card(rows, u)) is not None and picked.id == base.id
         ]
-        metrics = self.scoring._metrics(session, period, pc.role == base.role)
+        metrics = fold_metrics(t.metric_rows(session, period, role=base.role))
         values = {e: kpi_values(base, defaults, metrics, e) for e, _ in people}
         cohort = Cohort({k.id: [v[k.id] for v in values.values() if k.id in v] for k in base.kpis})
         live, new = CohortScorer(base, cohort), CohortScorer(draft, cohort)
@@ -416,10 +349,7 @@ class DriverAnalyses:
 
     @staticmethod
     def _draft(session: Session, ident: int) -> Any:
-        row = session.execute(select(t.scorecard_drafts).where(t.scorecard_drafts.c.id == ident)).first()
-        if row is None:
-            raise NotFound(f"scorecardDrafts/{ident} does not exist")
-        return row
+        return _existing(t.draft(session, ident), f"scorecardDrafts/{ident}")
 
     def get_draft(self, principal: Principal, name: str) -> Any:
         authorize(principal, "scoring.analyses.read")
@@ -438,14 +368,8 @@ class DriverAnalyses:
                 raise PermissionDenied(
                     "scoring.scorecards.approve", "separation of duties: a second person approves a draft"
                 )
-            session.execute(
-                update(t.scorecard_drafts)
-                .where(and_(t.scorecard_drafts.c.id == ident, t.scorecard_drafts.c.state == "draft"))
-                .values(state="approved", approved_by=principal.subject)
-            )
-            self.scoring.audit.append(
-                session, actor=principal.subject, action="scorecard.draft_approved", subject=name, data={}
-            )
+            t.update_draft(session, ident, "draft", state="approved", approved_by=principal.subject)
+            self._audit(session, principal, "scorecard.draft_approved", name, {})
             return self._draft(session, ident)
 
     def activate(self, principal: Principal, name: str) -> Any:
@@ -459,43 +383,30 @@ class DriverAnalyses:
                 raise FailedPrecondition(
                     f"scorecardDrafts/{ident} is {row.state}; a second person approves it first"
                 )
-            latest = session.execute(
-                select(t.scorecards.c.version)
-                .where(t.scorecards.c.id == row.scorecard_id)
-                .order_by(t.scorecards.c.version.desc())
-                .limit(1)
-            ).scalar()
+            latest = t.latest_card_version(session, row.scorecard_id)
             if latest != row.base_version:
                 raise FailedPrecondition(
                     f"scorecard {row.scorecard_id} has version {latest} since this draft; draft again"
                 )
             card, defaults = draft_card(row)
             card = dataclasses.replace(card, org_unit_prefix=self._prefix(session, row))
-            created = self.scoring._insert_card(session, card, defaults, principal.subject)
-            session.execute(
-                update(t.scorecard_drafts)
-                .where(t.scorecard_drafts.c.id == ident)
-                .values(state="activated", activated_version=created.version)
+            created = self.scoring.scorecards.insert(
+                self.scoring.store(session), card, defaults, principal.subject
             )
-            self.scoring.audit.append(
+            t.update_draft(session, ident, state="activated", activated_version=created.version)
+            self._audit(
                 session,
-                actor=principal.subject,
-                action="scorecard.draft_activated",
-                subject=name,
-                data={"version": created.version, "approved_by": row.approved_by},
+                principal,
+                "scorecard.draft_activated",
+                name,
+                {"version": created.version, "approved_by": row.approved_by},
             )
             return self._draft(session, ident)
 
     @staticmethod
     def _prefix(session: Session, row: Any) -> str:
-        return (
-            session.execute(
-                select(t.scorecards.c.org_unit_prefix).where(
-                    and_(t.scorecards.c.id == row.scorecard_id, t.scorecards.c.version == row.base_version)
-                )
-            ).scalar()
-            or ""
-        )
+        base = t.card_version(session, row.scorecard_id, row.base_version)
+        return (base.org_unit_prefix if base is not None else "") or ""
 
 
 def draft_card(row: Any) -> tuple[Scorecard, dict[str, Decimal]]:

@@ -12,19 +12,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, select, true
 from sqlalchemy.orm import Session
 
 from covenant.auth import DataOwner, Principal, ScopeFilter, authorize, scope_filter
 from covenant.db.audit import AuditLog
 from covenant.db.engine import Database
-from covenant.db.scope import subtree
 from covenant.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.scoring import pictures
 from services.scoring import storage as t
 from services.scoring.domain import profiles as dom
 from services.scoring.domain.period import parse_period, previous_period
-from services.scoring.service import card_from_row
+from services.scoring.scorecards import card_from_row
 
 READ = "scoring.insights.read"
 COACHING = "coaching_gap"
@@ -63,12 +61,11 @@ class HeatMap:
     png: bytes
 
 
-def _subtree(column: Any, org_unit: str) -> Any:
-    return subtree(column, org_unit) if org_unit.rstrip("/") else true()
-
-
 def _unit(org_unit: str) -> str:
     return org_unit if org_unit in ("", "/") else org_unit.rstrip("/")
+
+
+Png = tuple[int, int] | None  # (width, height) in pixels (0: the default) of the picture to draw; None: none
 
 
 def _size(width: int, height: int) -> tuple[int, int]:
@@ -92,19 +89,11 @@ class Insights:
     ) -> tuple[list[Any], dict[str, str], dict[str, str]]:
         """The period's score rows under ``org_unit`` (of ``role`` when given), and the KPI labels and
         directions of the scorecards they were computed with."""
-        sc = t.scores.c
-        stmt = select(t.scores).where(and_(sc.period == period, _subtree(sc.org_unit, _unit(org_unit))))
-        if role:
-            stmt = stmt.where(sc.role == role)
-        rows = session.execute(stmt.order_by(sc.employee_id)).all()
+        rows = t.scores_of(session, period, _unit(org_unit), role)
         labels: dict[str, str] = {}
         directions: dict[str, str] = {}
         for card_id, version in {(r.scorecard_id, r.scorecard_version) for r in rows}:
-            row = session.execute(
-                select(t.scorecards).where(
-                    and_(t.scorecards.c.id == card_id, t.scorecards.c.version == version)
-                )
-            ).first()
+            row = t.card_version(session, card_id, version)
             if row is not None:
                 card, _ = card_from_row(row)
                 for k in card.kpis:
@@ -147,22 +136,17 @@ class Insights:
                 )
             now = self.clock()
             key = {"role": role, "period": period, "outcome_kpi": outcome, "org_unit": unit}
-            pp = t.performer_profiles.c
-            session.execute(
-                delete(t.performer_profiles).where(
-                    and_(pp.role == role, pp.period == period, pp.outcome_kpi == outcome, pp.org_unit == unit)
-                )
-            )
-            session.execute(
-                insert(t.performer_profiles).values(
+            t.replace_performer_profile(
+                session,
+                {
                     **key,
-                    threshold=repr(found.threshold),
-                    top_count=len(found.top),
-                    rest_count=found.rest_count,
-                    kpis_json=json.dumps([k.__dict__ for k in found.kpis]),
-                    computed_by=principal.subject,
-                    computed_at=now,
-                )
+                    "threshold": repr(found.threshold),
+                    "top_count": len(found.top),
+                    "rest_count": found.rest_count,
+                    "kpis_json": json.dumps([k.__dict__ for k in found.kpis]),
+                    "computed_by": principal.subject,
+                    "computed_at": now,
+                },
             )
             raised = self._raise_signals(session, rows, found, period, now, key)
             self.audit.append(
@@ -196,7 +180,6 @@ class Insights:
     ) -> int:
         """One coaching_gap signal per person below the profile (replacing an earlier one for the period)."""
         top = set(found.top)
-        sg = t.signals.c
         out = []
         for r in rows:
             if r.employee_id in top:
@@ -218,24 +201,11 @@ class Insights:
                     "raised_at": now,
                 }
             )
-        ids = [r.employee_id for r in rows]
-        for i in range(0, len(ids), 500):
-            session.execute(
-                delete(t.signals).where(
-                    and_(sg.period == period, sg.kind == COACHING, sg.employee_id.in_(ids[i : i + 500]))
-                )
-            )
-        if out:
-            session.execute(insert(t.signals), out)
+        t.replace_signals(session, period, COACHING, [r.employee_id for r in rows], out)
         return len(out)
 
     def _stored(self, session: Session, role: str, period: str, outcome: str, unit: str) -> StoredProfile:
-        pp = t.performer_profiles.c
-        row = session.execute(
-            select(t.performer_profiles).where(
-                and_(pp.role == role, pp.period == period, pp.outcome_kpi == outcome, pp.org_unit == unit)
-            )
-        ).first()
+        row = t.performer_profile(session, role, period, outcome, unit)
         if row is None:
             raise NotFound(f"no {role} profile on {outcome} for {period} under {unit}")
         kpis = tuple(dom.KpiProfile(**k) for k in json.loads(row.kpis_json))
@@ -299,18 +269,10 @@ class Insights:
         return out
 
     def heat_map(
-        self,
-        principal: Principal,
-        period: str,
-        org_unit: str,
-        role: str,
-        *,
-        png: bool = False,
-        width: int = 0,
-        height: int = 0,
+        self, principal: Principal, period: str, org_unit: str, role: str, png: Png = None
     ) -> HeatMap:
         parse_period(period)
-        size = _size(width, height) if png else (0, 0)
+        size = _size(*png) if png else (0, 0)
         scope_filter(principal, READ)  # denied before any read
         prev = previous_period(period)
         with self.db.session() as session:
@@ -340,10 +302,7 @@ class Insights:
         from_period: str,
         to_period: str,
         role: str,
-        *,
-        png: bool = False,
-        width: int = 0,
-        height: int = 0,
+        png: Png = None,
     ) -> tuple[dict[str, list[tuple[str, float, int]]], bytes]:
         """unit -> [(period, mean score, people)] from ``from_period`` to ``to_period`` inclusive."""
         start = parse_period(from_period, "from_period")
@@ -352,17 +311,13 @@ class Insights:
             raise InvalidArgument("must not be before from_period", field="to_period")
         if (end.year - start.year) * 12 + end.month - start.month >= MAX_TREND_PERIODS:
             raise InvalidArgument(f"at most {MAX_TREND_PERIODS} periods", field="to_period")
-        size = _size(width, height) if png else (0, 0)
+        size = _size(*png) if png else (0, 0)
         scope = scope_filter(principal, READ)
-        sc = t.scores.c
-        stmt = select(sc.employee_id, sc.org_unit, sc.period, sc.score).where(
-            and_(sc.period >= from_period, sc.period <= to_period, _subtree(sc.org_unit, _unit(org_unit)))
-        )
-        if role:
-            stmt = stmt.where(sc.role == role)
         sums: dict[tuple[str, str], list[float]] = defaultdict(list)
         with self.db.session() as session:
-            for emp, unit, period, score in session.execute(stmt):
+            for emp, unit, period, score in t.score_series(
+                session, _unit(org_unit), from_period, to_period, role
+            ):
                 if scope.matches(DataOwner(emp, unit)):
                     sums[(unit, period)].append(float(score))
         series: dict[str, list[tuple[str, float, int]]] = defaultdict(list)

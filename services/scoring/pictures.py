@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -19,6 +20,12 @@ def _png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
+def _axes(width: int, height: int) -> tuple[Figure, Any]:
+    """A figure of ``width`` x ``height`` pixels and its one plot."""
+    fig = Figure(figsize=(width / DPI, height / DPI), dpi=DPI, layout="constrained")
+    return fig, fig.add_subplot()
+
+
 def heatmap_png(
     units: Sequence[str],
     kpis: Sequence[str],
@@ -30,8 +37,7 @@ def heatmap_png(
     height: int = 500,
 ) -> bytes:
     """Units as rows, KPIs as columns, coloured 0-100; each cell labelled with its value and change."""
-    fig = Figure(figsize=(width / DPI, height / DPI), dpi=DPI, layout="constrained")
-    ax = fig.add_subplot()
+    fig, ax = _axes(width, height)
     grid = np.full((len(units), len(kpis)), np.nan)
     for i, u in enumerate(units):
         for j, k in enumerate(kpis):
@@ -60,8 +66,7 @@ def trends_png(
     height: int = 500,
 ) -> bytes:
     """One line per unit: its mean score per period."""
-    fig = Figure(figsize=(width / DPI, height / DPI), dpi=DPI, layout="constrained")
-    ax = fig.add_subplot()
+    fig, ax = _axes(width, height)
     periods = sorted({p for points in series.values() for p, _ in points})
     at = {p: i for i, p in enumerate(periods)}
     for unit, points in sorted(series.items()):

@@ -16,7 +16,8 @@ from covenant.scoring.v1 import scoring_pb2_grpc
 from services.scoring.domain.scorecard import Kpi, Scorecard
 from services.scoring.drivers import DriverAnalyses, draft_card
 from services.scoring.insights import Insights, StoredProfile
-from services.scoring.service import MetricInput, ScoringService, parse_decimal
+from services.scoring.intake import MetricInput, parse_decimal
+from services.scoring.service import ScoringService
 
 
 def kpi_from_pb(k: pb.Kpi, where: str) -> tuple[Kpi, Decimal | None]:
@@ -71,11 +72,8 @@ def card_to_pb(card: Scorecard, defaults: dict[str, Decimal], created_by: str = 
 def score_to_pb(row: Any, calibrations: list[Any]) -> pb.EmployeeScore:
     total = Decimal(row.score) + sum((Decimal(c.adjustment) for c in calibrations), Decimal(0))
     return pb.EmployeeScore(
-        **fields_of(
-            row,
-            "employee_id org_unit role period scorecard_id scorecard_version score rank_in_team"
-            " rank_in_org_unit team_size change",
-        ),
+        **fields_of(row, "employee_id org_unit role period scorecard_id scorecard_version score"),
+        **fields_of(row, "rank_in_team rank_in_org_unit team_size change"),
         contributions=[
             pb.Contribution(
                 **fields_of(c, "kpi label normalised points weight explanation"),
@@ -97,8 +95,7 @@ def analysis_to_pb(row: Any) -> pb.DriverAnalysis:
     out = pb.DriverAnalysis(
         name=f"driverAnalyses/{row.id}",
         **fields_of(
-            row,
-            "role outcome period_from period_to org_unit model model_version observations people created_by",
+            row, "role outcome period_from period_to org_unit model model_version observations people"
         ),
         fit=float(row.fit),
         condition_number=result["condition_number"],
@@ -108,6 +105,7 @@ def analysis_to_pb(row: Any) -> pb.DriverAnalysis:
             for c in result["coefficients"]
         ],
         warnings=[pb.AnalysisWarning(code=w["code"], message=w["message"]) for w in result["warnings"]],
+        created_by=row.created_by,
     )
     out.created_at.FromDatetime(row.created_at)
     return out
@@ -138,6 +136,16 @@ def profile_to_pb(p: StoredProfile) -> pb.PerformerProfile:
     return out
 
 
+def _profile_key(r: Any) -> tuple[str, str, str, str]:
+    """(role, period, outcome KPI, org unit) of a performer-profile request."""
+    return r.role, r.period, r.outcome_kpi, r.org_unit
+
+
+def _png(r: Any) -> tuple[int, int] | None:
+    """The picture a heat-map or trends request asks for: (width, height), or None."""
+    return (r.width_px, r.height_px) if r.render_png else None
+
+
 class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
     def __init__(self, service: ScoringService, insights: Insights | None = None) -> None:
         self.service = service
@@ -147,11 +155,11 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
     def CreateScorecardVersion(self, request: pb.CreateScorecardVersionRequest, context: Any) -> pb.Scorecard:
         card, defaults = card_from_pb(request.scorecard)
         principal = current_principal()
-        created = self.service.create_scorecard_version(principal, card, defaults)
+        created = self.service.scorecards.create(principal, card, defaults)
         return card_to_pb(created, defaults, principal.subject)
 
     def ListScorecards(self, request: pb.ListScorecardsRequest, context: Any) -> pb.ListScorecardsResponse:
-        cards = self.service.list_scorecards(current_principal(), request.role)
+        cards = self.service.scorecards.list(current_principal(), request.role)
         return pb.ListScorecardsResponse(scorecards=[card_to_pb(c, d) for c, d in cards])
 
     def RecordMetrics(self, request: pb.RecordMetricsRequest, context: Any) -> pb.RecordMetricsResponse:
@@ -168,15 +176,15 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
             )
             for i, v in enumerate(request.values)
         ]
-        n = self.service.record_metrics(current_principal(), values, request.request_id)
+        n = self.service.metrics.record(current_principal(), values, request.request_id)
         return pb.RecordMetricsResponse(recorded=n)
 
     def ComputeScores(self, request: pb.ComputeScoresRequest, context: Any) -> pb.ComputeScoresResponse:
-        scored, raised = self.service.compute(current_principal(), request.period, request.org_unit)
+        scored, raised = self.service.periods.compute(current_principal(), request.period, request.org_unit)
         return pb.ComputeScoresResponse(scored=scored, signals_raised=raised)
 
     def GetScore(self, request: pb.GetScoreRequest, context: Any) -> pb.EmployeeScore:
-        return score_to_pb(*self.service.get_score(current_principal(), request.employee_id, request.period))
+        return score_to_pb(*self.service.scores.get(current_principal(), request.employee_id, request.period))
 
     def ListScores(self, request: pb.ListScoresRequest, context: Any) -> pb.ListScoresResponse:
         size = page_size(request.page_size)
@@ -184,7 +192,7 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         after = page_cursor(request.page_token, bound, kind=tuple)
         if after is not None and [type(k) for k in after] != [str, int, str]:
             raise InvalidArgument("is not a page token of this list (bad cursor)", field="page_token")
-        rows, more = self.service.list_scores(
+        rows, more = self.service.scores.list(
             current_principal(), request.period, request.org_unit, after, size
         )
         last = rows[-1][0] if more else None
@@ -197,7 +205,7 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
 
     def CalibrateScore(self, request: pb.CalibrateScoreRequest, context: Any) -> pb.EmployeeScore:
         return score_to_pb(
-            *self.service.calibrate(
+            *self.service.scores.calibrate(
                 current_principal(),
                 request.employee_id,
                 request.period,
@@ -208,11 +216,11 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         )
 
     def ListSignals(self, request: pb.ListSignalsRequest, context: Any) -> pb.ListSignalsResponse:
-        rows = self.service.list_signals(current_principal(), request.period, request.org_unit)
+        rows = self.service.scores.signals(current_principal(), request.period, request.org_unit)
         return pb.ListSignalsResponse(
             signals=[
                 pb.Signal(
-                    **fields_of(r, "employee_id period kind audience detail rule_id pack_id pack_version"),
+                    **fields_of(r, "employee_id period kind audience detail rule_id pack_id pack_version")
                 )
                 for r in rows
             ]
@@ -222,17 +230,13 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
     def CreateDriverAnalysis(
         self, request: pb.CreateDriverAnalysisRequest, context: Any
     ) -> pb.DriverAnalysis:
-        row = self.drivers.create(
-            current_principal(),
-            role=request.role,
-            outcome=request.outcome,
-            period_from=request.period_from,
-            period_to=request.period_to,
-            kpis=list(request.kpis),
-            model=request.model,
-            org_unit=request.org_unit,
+        return analysis_to_pb(
+            self.drivers.create(
+                current_principal(),
+                **fields_of(request, "role outcome period_from period_to model org_unit"),
+                kpis=list(request.kpis),
+            )
         )
-        return analysis_to_pb(row)
 
     def GetDriverAnalysis(self, request: pb.GetDriverAnalysisRequest, context: Any) -> pb.DriverAnalysis:
         return analysis_to_pb(self.drivers.get(current_principal(), request.name))
@@ -252,14 +256,8 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
     def DraftScorecardFromAnalysis(
         self, request: pb.DraftScorecardFromAnalysisRequest, context: Any
     ) -> pb.ScorecardDraft:
-        row = self.drivers.draft(
-            current_principal(),
-            request.analysis,
-            request.scorecard_id,
-            request.effective_from,
-            request.diff_period,
-        )
-        return draft_to_pb(row)
+        fields = fields_of(request, "analysis scorecard_id effective_from diff_period")
+        return draft_to_pb(self.drivers.draft(current_principal(), **fields))
 
     def GetScorecardDraft(self, request: pb.GetScorecardDraftRequest, context: Any) -> pb.ScorecardDraft:
         return draft_to_pb(self.drivers.get_draft(current_principal(), request.name))
@@ -278,18 +276,12 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
     def RefreshPerformerProfile(
         self, request: pb.RefreshPerformerProfileRequest, context: Any
     ) -> pb.PerformerProfile:
-        r = request
-        return profile_to_pb(
-            self.insights.refresh_profile(current_principal(), r.role, r.period, r.outcome_kpi, r.org_unit)
-        )
+        return profile_to_pb(self.insights.refresh_profile(current_principal(), *_profile_key(request)))
 
     def GetPerformerProfile(
         self, request: pb.GetPerformerProfileRequest, context: Any
     ) -> pb.PerformerProfile:
-        r = request
-        return profile_to_pb(
-            self.insights.get_profile(current_principal(), r.role, r.period, r.outcome_kpi, r.org_unit)
-        )
+        return profile_to_pb(self.insights.get_profile(current_principal(), *_profile_key(request)))
 
     def ListCoachingGaps(
         self, request: pb.ListCoachingGapsRequest, context: Any
@@ -301,14 +293,8 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         return pb.ListCoachingGapsResponse(
             gaps=[
                 pb.CoachingGap(
-                    employee_id=g.employee_id,
-                    org_unit=g.org_unit,
-                    kpi=g.gap.kpi,
-                    label=g.gap.label,
-                    value=g.gap.value,
-                    profile_value=g.gap.profile_value,
-                    gap=g.gap.gap,
-                    detail=g.gap.detail,
+                    **fields_of(g, "employee_id org_unit"),
+                    **fields_of(g.gap, "kpi label value profile_value gap detail"),
                 )
                 for g in found
             ]
@@ -316,17 +302,9 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
 
     def GetHeatMap(self, request: pb.GetHeatMapRequest, context: Any) -> pb.HeatMap:
         r = request
-        hm = self.insights.heat_map(
-            current_principal(),
-            r.period,
-            r.org_unit,
-            r.role,
-            png=r.render_png,
-            width=r.width_px,
-            height=r.height_px,
-        )
+        hm = self.insights.heat_map(current_principal(), r.period, r.org_unit, r.role, _png(r))
         return pb.HeatMap(
-            **fields_of(hm, "period previous_period kpis png"),
+            **fields_of(hm, "period previous_period kpis"),
             org_units=hm.units,
             cells=[
                 pb.HeatMapCell(
@@ -336,19 +314,13 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
                 )
                 for c in hm.cells
             ],
+            png=hm.png,
         )
 
     def GetUnitTrends(self, request: pb.GetUnitTrendsRequest, context: Any) -> pb.UnitTrends:
         r = request
         series, png = self.insights.unit_trends(
-            current_principal(),
-            r.org_unit,
-            r.from_period,
-            r.to_period,
-            r.role,
-            png=r.render_png,
-            width=r.width_px,
-            height=r.height_px,
+            current_principal(), r.org_unit, r.from_period, r.to_period, r.role, _png(r)
         )
         return pb.UnitTrends(
             units=[

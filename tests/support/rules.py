@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from covenant.grpc.testing import RunningService, bearer
+from covenant.rules import CompiledPack, parse_pack
+from covenant.rules.runtime import RuleRuntime
 from covenant.rules.v1 import rule_pack_service_pb2 as rpb
 from covenant.rules.v1 import rule_pack_service_pb2_grpc
 
@@ -51,3 +54,11 @@ def activate(svc: RunningService, pack_id: str, version: str, request_id: str = 
         metadata=owner,
         timeout=30,
     )
+
+
+def shipped_runtime(service: str, vocabulary: Any, *names: str) -> RuleRuntime:
+    """An in-process rule runtime of ``service`` with its shipped packs ``names`` active."""
+    runtime = RuleRuntime(service, vocabulary)
+    packs = [parse_pack(shipped(service, n), vocabulary) for n in names]
+    runtime.set_active({p.id: CompiledPack(p, vocabulary) for p in packs})
+    return runtime

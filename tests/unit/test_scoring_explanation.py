@@ -6,7 +6,7 @@ import json
 from decimal import Decimal as D
 
 from services.scoring.domain.scorecard import Contribution, Score
-from services.scoring.service import contributions_json
+from services.scoring.periods import contributions_json
 
 
 def reference(score: Score, sources: dict[str, list[str] | tuple[str, ...]]) -> str:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from covenant.errors import CovenantError, InvalidArgument
 from services.identity.domain.org import Employee, OrgUnit, new_org_unit, validate_employee
 
 
-@dataclass(frozen=True)
-class LineError:
+class LineError(NamedTuple):
+    """A bad record: its index, the field at fault and why."""
+
     index: int
     field: str
     message: str

@@ -110,23 +110,15 @@ def validate_employee(e: Employee, field_prefix: str = "employee") -> Employee:
     card = e.bank_card.replace(" ", "")
     if card and not _BANK_CARD.match(card):
         raise InvalidArgument("must be 12-19 digits", field=f("bank_card"))
-    titles = tuple(t.strip() for t in e.role_titles if t.strip())
     return replace(
         e,
         display_name=display,
         org_unit=org,
+        role_titles=tuple(t.strip() for t in e.role_titles if t.strip()),
         national_id=national_id,
         phone=phone,
         bank_card=card,
-        role_titles=titles,
     )
-
-
-def parse_status(value: str, field_name: str) -> EmployeeStatus:
-    try:
-        return EmployeeStatus(value)
-    except ValueError:
-        raise InvalidArgument("must be active, on_leave or left", field=field_name) from None
 
 
 def parse_hire_date(value: str, field_name: str) -> date | None:
