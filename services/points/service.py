@@ -10,23 +10,17 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from covenant.auth import DataOwner, Principal, authorize, forbid_self, scope_filter
 from covenant.auth.directory import Directory, require_line
-from covenant.auth.principal import ScopeFilter
 from covenant.db.audit import AuditLog
-from covenant.db.bulk import insert_for
 from covenant.db.engine import Database
 from covenant.db.outbox import Outbox, new_event
-from covenant.db.scope import scope_clause, subtree
 from covenant.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from covenant.services import emitter_of, own_account_of
 from services.points import storage as t
 from services.points.domain import (
-    EARNING_KINDS,
     REFUNDING,
     TOTAL_PERIODS,
     EventIn,
@@ -41,7 +35,7 @@ from services.points.domain import (
     split_pool,
 )
 from services.points.ingest import Ingest, Result, entry
-from services.points.ledger import LedgerWriter, chunks
+from services.points.ledger import LedgerWriter
 from services.points.ports import PointsStore
 from services.points.storage import SqlPointsStore
 
@@ -60,34 +54,6 @@ class Board:
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _scope_clause(table: Any, sf: ScopeFilter) -> Any:
-    """SQL for a scope filter on a table with employee_id and org_unit columns (None = unrestricted)."""
-    return scope_clause(sf, table.c.employee_id, table.c.org_unit)
-
-
-def _ahead(
-    session: Session, where: list[Any], points: int, reached: datetime, employee_id: str
-) -> tuple[int, int]:
-    """(rows with a higher total, rows with the same total reached earlier) among period-total rows: two
-    index range counts instead of one OR over the whole period."""
-    pt = t.period_totals
-    higher = session.execute(select(func.count()).select_from(pt).where(*where, pt.c.points > points))
-    tied = session.execute(
-        select(func.count())
-        .select_from(pt)
-        .where(
-            *where,
-            pt.c.points == points,
-            or_(pt.c.reached_at < reached, and_(pt.c.reached_at == reached, pt.c.employee_id < employee_id)),
-        )
-    )
-    return int(higher.scalar_one()), int(tied.scalar_one())
-
-
-def _subtree(table: Any, root: str) -> Any:
-    return subtree(table.c.org_unit, root)
 
 
 class PointsService:
@@ -261,10 +227,8 @@ class PointsService:
 
     # -- reads -------------------------------------------------------------------------------
     def _owner(self, session: Session, employee_id: str) -> DataOwner:
-        row = session.execute(
-            select(t.accounts.c.org_unit).where(t.accounts.c.employee_id == employee_id)
-        ).first()
-        return DataOwner(employee_id, row.org_unit if row else "")
+        account = t.account(session, employee_id)
+        return DataOwner(employee_id, account[0] if account else "")
 
     def balance(self, principal: Principal, employee_id: str) -> int:
         employee_id = employee_id or principal.employee_id
@@ -277,14 +241,7 @@ class PointsService:
         employee_id = employee_id or principal.employee_id
         with self.db.session() as session:
             authorize(principal, "points.ledger.read", self._owner(session, employee_id))
-            return list(
-                session.execute(
-                    select(t.ledger)
-                    .where(and_(t.ledger.c.employee_id == employee_id, t.ledger.c.id > after_id))
-                    .order_by(t.ledger.c.id)
-                    .limit(limit)
-                ).mappings()
-            )
+            return t.ledger_page(session, employee_id, after_id, limit)
 
     def leaderboard(
         self,
@@ -303,16 +260,15 @@ class PointsService:
         ``org_unit`` is given, else all). Rows are always limited to what the caller may see."""
         sf = scope_filter(principal, "points.leaderboards.read")
         top = max(1, min(top or 10, 1000))
+        team = under = ""
         if scope == "team":
             if not principal.org_unit:
                 raise InvalidArgument("the caller has no org unit", field="scope")
-            unit_clause: Any = lambda tbl: tbl.c.org_unit == principal.org_unit  # noqa: E731
+            team = principal.org_unit
         elif scope == "org_unit" or (not scope and org_unit):
             if not org_unit:
                 raise InvalidArgument("is required for scope ORG_UNIT", field="org_unit")
-            unit_clause = lambda tbl: _subtree(tbl, org_unit)  # noqa: E731
-        else:
-            unit_clause = lambda tbl: None  # noqa: E731
+            under = org_unit
         if period == "custom":
             if start is None or end is None:
                 raise InvalidArgument(
@@ -320,73 +276,21 @@ class PointsService:
                 )
             if end <= start:
                 raise InvalidArgument("must be after start_time", field="end_time")
-            return self._custom_board(principal, sf, unit_clause, start, end, top)
+            with self.db.session() as session:
+                ordered = leaderboard_order(t.earned_between(session, start, end, sf, team, under))
+            rank, points, gap = my_place(ordered, principal.employee_id)
+            return Board(ordered[:top], rank, points, gap, "custom")
         if period not in TOTAL_PERIODS:
             raise InvalidArgument(f"unknown period {period!r}", field="period")
         key = period_key(period, at or self.clock(), self.tz)
-        pt = t.period_totals
-        where = [pt.c.period == key]
-        for clause in (_scope_clause(pt, sf), unit_clause(pt)):
-            if clause is not None:
-                where.append(clause)
-        cols = (pt.c.employee_id, pt.c.org_unit, pt.c.points, pt.c.reached_at)
         with self.db.session() as session:
-            rows = session.execute(
-                select(*cols)
-                .where(*where)
-                .order_by(pt.c.points.desc(), pt.c.reached_at, pt.c.employee_id)
-                .limit(top)
-            ).all()
-            standings = [
-                Standing(r.employee_id, int(r.points), _aware(r.reached_at), r.org_unit) for r in rows
-            ]
+            standings = t.period_top(session, key, sf, team, under, top)
             rank, points, gap = my_place(standings, principal.employee_id)
             if rank == 0 and principal.employee_id:
-                mine = session.execute(
-                    select(*cols).where(*where, pt.c.employee_id == principal.employee_id)
-                ).first()
-                if mine is not None:
-                    higher, tied = _ahead(session, where, mine.points, mine.reached_at, mine.employee_id)
-                    gap = 0
-                    if higher and not tied:  # the place just above has the next higher total
-                        nxt = session.execute(
-                            select(func.min(pt.c.points)).where(*where, pt.c.points > mine.points)
-                        ).scalar_one()
-                        gap = int(nxt) - int(mine.points)
-                    rank, points = higher + tied + 1, int(mine.points)
+                place = t.period_place(session, key, sf, team, under, principal.employee_id)
+                if place is not None:
+                    rank, points, gap = place
         return Board(standings, rank, points, gap, key)
-
-    def _custom_board(
-        self,
-        principal: Principal,
-        sf: ScopeFilter,
-        unit_clause: Any,
-        start: datetime,
-        end: datetime,
-        top: int,
-    ) -> Board:
-        lg = t.ledger
-        where = [lg.c.occurred_at >= start, lg.c.occurred_at < end, lg.c.kind.in_(EARNING_KINDS)]
-        for clause in (_scope_clause(lg, sf), unit_clause(lg)):
-            if clause is not None:
-                where.append(clause)
-        stmt = (
-            select(
-                lg.c.employee_id,
-                func.max(lg.c.org_unit).label("org_unit"),
-                func.sum(lg.c.points).label("total"),
-                func.max(lg.c.occurred_at).label("reached"),
-            )
-            .where(*where)
-            .group_by(lg.c.employee_id)
-        )
-        with self.db.session() as session:
-            rows = session.execute(stmt).all()
-        ordered = leaderboard_order(
-            Standing(r.employee_id, int(r.total), _aware(r.reached), r.org_unit) for r in rows
-        )
-        rank, points, gap = my_place(ordered, principal.employee_id)
-        return Board(ordered[:top], rank, points, gap, "custom")
 
     # -- goals and nudges --------------------------------------------------------------------
     def create_team_goal(self, principal: Principal, goal: dict[str, Any], request_id: str) -> dict[str, Any]:
@@ -405,27 +309,25 @@ class PointsService:
             raise InvalidArgument("must be after start_time", field="goal.end_time")
         authorize(principal, "points.goals.manage", DataOwner("", goal["org_unit"]))
         with self.db.session() as session:
-            if request_id:
-                done = session.execute(
-                    select(t.team_goals.c.id).where(t.team_goals.c.request_id == request_id)
-                ).first()
-                if done:
-                    return self._goal(session, done.id)
+            done = t.team_goal_by_request(session, request_id) if request_id else None
+            if done:
+                return self._goal(session, done)
             gid = uuid.uuid4().hex[:16]
-            session.execute(
-                insert(t.team_goals).values(
-                    id=gid,
-                    request_id=request_id or None,
-                    name=goal["name"],
-                    org_unit=goal["org_unit"].rstrip("/"),
-                    event_type=goal["event_type"],
-                    target=goal["target"],
-                    pool_points=goal["pool_points"],
-                    start_time=goal["start_time"],
-                    end_time=goal["end_time"],
-                    state="OPEN",
-                    created_by=principal.subject,
-                )
+            t.insert_team_goal(
+                session,
+                {
+                    "id": gid,
+                    "request_id": request_id or None,
+                    "name": goal["name"],
+                    "org_unit": goal["org_unit"].rstrip("/"),
+                    "event_type": goal["event_type"],
+                    "target": goal["target"],
+                    "pool_points": goal["pool_points"],
+                    "start_time": goal["start_time"],
+                    "end_time": goal["end_time"],
+                    "state": "OPEN",
+                    "created_by": principal.subject,
+                },
             )
             self.audit.append(
                 session,
@@ -437,18 +339,13 @@ class PointsService:
             return self._goal(session, gid)
 
     def _goal(self, session: Session, gid: str) -> dict[str, Any]:
-        row = session.execute(select(t.team_goals).where(t.team_goals.c.id == gid)).mappings().first()
-        if row is None:
+        goal = t.team_goal(session, gid)
+        if goal is None:
             raise NotFound(f"team-goals/{gid} not found")
-        p = t.team_goal_progress.c
-        contrib = {
-            r.employee_id: int(r.contribution)
-            for r in session.execute(select(p.employee_id, p.contribution).where(p.goal_id == gid))
-        }
-        goal = dict(row)
+        contrib = {emp: c for emp, _, c in t.goal_progress(session, gid)}
         goal["progress"] = sum(contrib.values())
-        shares = split_pool(int(row["pool_points"]), contrib)
-        if row["state"] != "ACHIEVED":  # a preview: the split if the goal were reached now
+        shares = split_pool(int(goal["pool_points"]), contrib)
+        if goal["state"] != "ACHIEVED":  # a preview: the split if the goal were reached now
             shares = [
                 s.__class__(s.employee_id, s.contribution, s.points, "if reached now: " + s.explanation)
                 for s in shares
@@ -466,24 +363,13 @@ class PointsService:
         self, principal: Principal, org_unit: str, after: str, limit: int
     ) -> list[dict[str, Any]]:
         sf = scope_filter(principal, "points.goals.read")
-        g = t.team_goals
-        where = [g.c.id > after]
-        if org_unit:
-            where.append(_subtree(g, org_unit))
-        if not sf.all:
-            terms = []
-            if sf.org_unit is not None:
-                terms.append(g.c.org_unit == sf.org_unit)
-            if sf.org_unit_prefix is not None:
-                terms.append(_subtree(g, sf.org_unit_prefix))
-            # a team goal covers the subtree under its org unit: members see the goals above them too
-            if principal.org_unit:
-                parts = principal.org_unit.rstrip("/").split("/")
-                ancestors = ["/".join(parts[:i]) for i in range(2, len(parts) + 1)]
-                terms.append(g.c.org_unit.in_(ancestors))
-            where.append(or_(*terms) if terms else g.c.id.is_(None))
+        # a team goal covers the subtree under its org unit: members see the goals above them too
+        ancestors: list[str] = []
+        if principal.org_unit:
+            parts = principal.org_unit.rstrip("/").split("/")
+            ancestors = ["/".join(parts[:i]) for i in range(2, len(parts) + 1)]
         with self.db.session() as session:
-            ids = session.execute(select(g.c.id).where(*where).order_by(g.c.id).limit(limit)).scalars().all()
+            ids = t.team_goal_ids(session, sf, org_unit, ancestors, after, limit)
             return [self._goal(session, i) for i in ids]
 
     def set_personal_goal(
@@ -509,29 +395,22 @@ class PointsService:
             authorize(principal, "points.goals.manage", DataOwner(employee_id, org_unit))
         key = period_key(period, at or self.clock(), self.tz)
         with self.db.session() as session:
-            stmt = insert_for(session, t.personal_goals).values(
-                employee_id=employee_id, period=key, period_kind=period, org_unit=org_unit, target=target
-            )
-            session.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=[t.personal_goals.c.employee_id, t.personal_goals.c.period],
-                    set_={"target": stmt.excluded.target, "org_unit": stmt.excluded.org_unit},
-                )
+            t.upsert_personal_goal(
+                session,
+                {
+                    "employee_id": employee_id,
+                    "period": key,
+                    "period_kind": period,
+                    "org_unit": org_unit,
+                    "target": target,
+                },
             )
             return self._personal(session, employee_id, period, key)
 
     def _personal(self, session: Session, employee_id: str, period: str, key: str) -> dict[str, Any]:
-        pg = t.personal_goals.c
-        row = session.execute(
-            select(pg.target, pg.org_unit).where(pg.employee_id == employee_id, pg.period == key)
-        ).first()
-        pts = session.execute(
-            select(t.period_totals.c.points).where(
-                t.period_totals.c.period == key, t.period_totals.c.employee_id == employee_id
-            )
-        ).scalar()
+        row = t.personal_goal(session, employee_id, key)
         target = int(row.target) if row else 0
-        points = int(pts or 0)
+        points = t.period_points(session, key, [employee_id]).get(employee_id, 0)
         return {
             "employee_id": employee_id,
             "org_unit": row.org_unit if row else "",
@@ -560,30 +439,17 @@ class PointsService:
         at = at or self.clock()
         week = period_key("week", at, self.tz)
         keys = {k: period_key(k, at, self.tz) for k in TOTAL_PERIODS}
-        pt, pg = t.period_totals, t.personal_goals
         with self.db.session() as session:
-            weekly = session.execute(
-                select(pt.c.employee_id, pt.c.org_unit, pt.c.points, pt.c.reached_at).where(
-                    pt.c.period == week
-                )
-            ).all()
-            goals = session.execute(
-                select(pg.c.employee_id, pg.c.org_unit, pg.c.period_kind, pg.c.target).where(
-                    pg.c.period.in_(list(keys.values()))
-                )
-            ).all()
+            weekly = t.period_standings(session, week)
+            goals = t.personal_goals_in(session, list(keys.values()))
             goal_of = {}
             for g in sorted(goals, key=lambda g: TOTAL_PERIODS.index(g.period_kind)):
                 goal_of.setdefault(g.employee_id, g)
             period_points: dict[tuple[str, str], int] = {}
             kinds_needed = {g.period_kind for g in goal_of.values()}
             for kind in kinds_needed:
-                for r in session.execute(
-                    select(pt.c.employee_id, pt.c.points).where(
-                        pt.c.period == keys[kind], pt.c.employee_id.in_(list(goal_of))
-                    )
-                ):
-                    period_points[(kind, r.employee_id)] = int(r.points)
+                for emp, pts in t.period_points(session, keys[kind], goal_of).items():
+                    period_points[(kind, emp)] = pts
             teams: dict[str, list[Standing]] = {}
             unit_of: dict[str, str] = {}
             for r in weekly:
@@ -595,16 +461,7 @@ class PointsService:
                 unit_of.setdefault(g.employee_id, g.org_unit)
             ranked = {u: leaderboard_order(s) for u, s in teams.items()}
             employees = sorted(unit_of)
-            fresh: set[str] = set()
-            for part in chunks(employees):
-                stmt = insert_for(session, t.nudges_sent).values(
-                    [{"employee_id": e, "week": week, "sent_at": self.clock()} for e in part]
-                )
-                fresh.update(
-                    session.execute(
-                        stmt.on_conflict_do_nothing().returning(t.nudges_sent.c.employee_id)
-                    ).scalars()
-                )
+            fresh = t.claim_nudges(session, employees, week, self.clock())
             events = []
             for emp in employees:
                 if emp not in fresh:
@@ -650,44 +507,9 @@ class PointsService:
         as_of = as_of or self.clock()
         cutoff = as_of - timedelta(days=days)
         source = f"expiry:{cutoff.date().isoformat()}"
-        lg = t.ledger.c
-        earned = func.sum(
-            case(
-                (
-                    and_(
-                        lg.points > 0,
-                        lg.kind.in_(["award", "adjustment", "team_goal"]),
-                        lg.occurred_at < cutoff,
-                    ),
-                    lg.points,
-                ),
-                else_=0,
-            )
-        )
-        spent = func.sum(
-            case(
-                (and_(lg.points < 0, lg.kind != "expiry"), -lg.points),
-                (lg.kind == "refund", -lg.points),
-                else_=0,
-            )
-        )
-        expired = func.sum(case((lg.kind == "expiry", -lg.points), else_=0))
-        done = func.sum(case((lg.source_event_id == source, 1), else_=0))
         with self.db.session() as session:
-            rows = session.execute(
-                select(
-                    lg.employee_id,
-                    func.max(lg.org_unit).label("org_unit"),
-                    earned.label("earned"),
-                    spent.label("spent"),
-                    expired.label("expired"),
-                    done.label("done"),
-                ).group_by(lg.employee_id)
-            ).all()
-            balances = {
-                r.employee_id: int(r.balance)
-                for r in session.execute(select(t.accounts.c.employee_id, t.accounts.c.balance))
-            }
+            rows = t.expiry_figures(session, cutoff, source)
+            balances = t.balances(session)
             entries = []
             for r in rows:
                 if r.done:
@@ -731,11 +553,8 @@ class PointsService:
             raise InvalidArgument("must be WEEK, MONTH, QUARTER or YEAR", field="item.eligible_period")
         values = {**item, "name": item["name"] or item["id"]}
         with self.db.session() as session:
-            try:
-                with session.begin_nested():
-                    session.execute(insert(t.reward_items).values(**values))
-            except IntegrityError:
-                raise AlreadyExists(f"reward item {item['id']!r} already exists") from None
+            if not t.insert_reward_item(session, values):
+                raise AlreadyExists(f"reward item {item['id']!r} already exists")
             self.audit.append(
                 session,
                 actor=principal.subject,
@@ -748,29 +567,7 @@ class PointsService:
     def items(self, principal: Principal, after: str, limit: int) -> list[Any]:
         authorize(principal, "points.rewards.read")
         with self.db.session() as session:
-            return list(
-                session.execute(
-                    select(t.reward_items)
-                    .where(t.reward_items.c.id > after)
-                    .order_by(t.reward_items.c.id)
-                    .limit(limit)
-                ).mappings()
-            )
-
-    def _rank(self, session: Session, period: str, employee_id: str) -> tuple[int, int]:
-        """(rank, population) of an employee on the all-employee board of the current ``period``."""
-        key = period_key(period, self.clock(), self.tz)
-        pt = t.period_totals
-        population = session.execute(
-            select(func.count()).select_from(pt).where(pt.c.period == key)
-        ).scalar_one()
-        mine = session.execute(
-            select(pt.c.points, pt.c.reached_at).where(pt.c.period == key, pt.c.employee_id == employee_id)
-        ).first()
-        if mine is None:
-            return 0, int(population)
-        higher, tied = _ahead(session, [pt.c.period == key], mine.points, mine.reached_at, employee_id)
-        return higher + tied + 1, int(population)
+            return t.reward_items_page(session, after, limit)
 
     def redeem(
         self, principal: Principal, item_id: str, employee_id: str, org_unit: str, request_id: str
@@ -790,23 +587,17 @@ class PointsService:
                 owner = DataOwner(employee_id, org_unit)
             authorize(principal, "points.rewards.redeem", DataOwner(employee_id, owner.org_unit or org_unit))
             org_unit = owner.org_unit or org_unit
-            if request_id:
-                done = (
-                    session.execute(select(t.redemptions).where(t.redemptions.c.request_id == request_id))
-                    .mappings()
-                    .first()
-                )
-                if done:
-                    return done
-            item = session.execute(
-                select(t.reward_items).where(t.reward_items.c.id == item_id).with_for_update()
-            ).first()
+            done = t.redemption_by_request(session, request_id) if request_id else None
+            if done:
+                return done
+            item = t.lock_reward_item(session, item_id)
             if item is None:
                 raise NotFound(f"reward item {item_id!r} not found")
             if item.stock <= 0:
                 raise FailedPrecondition(f"reward item {item_id} is out of stock")
             if item.eligible_top_percent:
-                rank, population = self._rank(session, item.eligible_period, employee_id)
+                key = period_key(item.eligible_period, self.clock(), self.tz)
+                rank, population = t.period_rank(session, key, employee_id)
                 if not eligible(rank, population, item.eligible_top_percent):
                     raise FailedPrecondition(
                         f"{item_id} is for the top {item.eligible_top_percent}% of the "
@@ -814,15 +605,7 @@ class PointsService:
                         f"{'unranked' if not rank else f'#{rank} of {population}'}"
                     )
             if item.per_person_limit:
-                taken = session.execute(
-                    select(func.count())
-                    .select_from(t.redemptions)
-                    .where(
-                        t.redemptions.c.item_id == item_id,
-                        t.redemptions.c.employee_id == employee_id,
-                        t.redemptions.c.state.notin_(sorted(REFUNDING)),
-                    )
-                ).scalar_one()
+                taken = t.held_redemptions(session, item_id, employee_id, REFUNDING)
                 if taken >= item.per_person_limit:
                     raise FailedPrecondition(
                         f"limit of {item.per_person_limit} per person reached for {item_id}"
@@ -846,25 +629,22 @@ class PointsService:
                 ],
                 now,
             )
-            session.execute(
-                update(t.reward_items)
-                .where(t.reward_items.c.id == item_id, t.reward_items.c.stock > 0)
-                .values(stock=t.reward_items.c.stock - 1)
+            t.move_stock(session, item_id, -1)
+            t.insert_redemption(
+                session,
+                {
+                    "id": rid,
+                    "request_id": request_id or None,
+                    "item_id": item_id,
+                    "employee_id": employee_id,
+                    "org_unit": org_unit,
+                    "cost": item.cost,
+                    "state": "RESERVED",
+                    "created_at": now,
+                    "reason": "",
+                },
             )
-            session.execute(
-                insert(t.redemptions).values(
-                    id=rid,
-                    request_id=request_id or None,
-                    item_id=item_id,
-                    employee_id=employee_id,
-                    org_unit=org_unit,
-                    cost=item.cost,
-                    state="RESERVED",
-                    created_at=now,
-                    reason="",
-                )
-            )
-            return session.execute(select(t.redemptions).where(t.redemptions.c.id == rid)).mappings().first()
+            return t.redemption(session, rid)
 
     def transition(self, principal: Principal, redemption_id: str, target: str, reason: str) -> Any:
         """approve / fulfil / reject / cancel; reject and cancel refund the points and the stock."""
@@ -873,9 +653,7 @@ class PointsService:
         if target == "REJECTED" and not reason.strip():
             raise InvalidArgument("a reason is required to reject", field="reason")
         with self.db.session() as session:
-            r = session.execute(
-                select(t.redemptions).where(t.redemptions.c.id == redemption_id).with_for_update()
-            ).first()
+            r = t.lock_redemption(session, redemption_id)
             if r is None:
                 raise NotFound(f"redemption {redemption_id} not found")
             owner = DataOwner(r.employee_id, r.org_unit)
@@ -897,11 +675,7 @@ class PointsService:
                     f"{target.lower()} a redemption",
                 )
             check_transition(r.state, target)
-            session.execute(
-                update(t.redemptions)
-                .where(t.redemptions.c.id == redemption_id)
-                .values(state=target, reason=reason.strip())
-            )
+            t.set_redemption_state(session, redemption_id, target, reason.strip())
             if target in REFUNDING:
                 now = self.clock()
                 self.writer.write(
@@ -921,11 +695,7 @@ class PointsService:
                     ],
                     now,
                 )
-                session.execute(
-                    update(t.reward_items)
-                    .where(t.reward_items.c.id == r.item_id)
-                    .values(stock=t.reward_items.c.stock + 1)
-                )
+                t.move_stock(session, r.item_id, 1)
             self.audit.append(
                 session,
                 actor=principal.subject,
@@ -944,8 +714,4 @@ class PointsService:
                     idempotency_key=f"points.redemption:{redemption_id}:{target}",
                 ),
             )
-            return (
-                session.execute(select(t.redemptions).where(t.redemptions.c.id == redemption_id))
-                .mappings()
-                .first()
-            )
+            return t.redemption(session, redemption_id)
