@@ -148,14 +148,14 @@ class PointsServicer(points_pb2_grpc.PointsServiceServicer):
         self.service = service
 
     def RecordEvent(self, request: pb.RecordEventRequest, context: Any) -> pb.RecordEventResponse:
-        ((entries, applied),) = self.service.record(
+        ((entries, applied),) = self.service.events.record(
             current_principal(), [event_in(request.event, self.service.clock())]
         )
         return pb.RecordEventResponse(entries=[entry_pb(e) for e in entries], applied_now=applied)
 
     def RecordEvents(self, request: pb.RecordEventsRequest, context: Any) -> pb.RecordEventsResponse:
         now = self.service.clock()
-        results = self.service.record(
+        results = self.service.events.record(
             current_principal(), [event_in(e, now) for e in request.events], with_duplicates=False
         )
         return pb.RecordEventsResponse(
@@ -166,12 +166,12 @@ class PointsServicer(points_pb2_grpc.PointsServiceServicer):
         )
 
     def ReverseEvent(self, request: pb.ReverseEventRequest, context: Any) -> pb.RecordEventResponse:
-        entries = self.service.reverse(current_principal(), request.source_event_id, request.reason)
+        entries = self.service.events.reverse(current_principal(), request.source_event_id, request.reason)
         return pb.RecordEventResponse(entries=[entry_pb(e) for e in entries], applied_now=True)
 
     def AdjustPoints(self, request: pb.AdjustPointsRequest, context: Any) -> pb.LedgerEntry:
         return entry_pb(
-            self.service.adjust(
+            self.service.events.adjust(
                 current_principal(),
                 request.employee_id,
                 request.org_unit,
@@ -184,7 +184,7 @@ class PointsServicer(points_pb2_grpc.PointsServiceServicer):
     def GetBalance(self, request: pb.GetBalanceRequest, context: Any) -> pb.Balance:
         principal = current_principal()
         employee = request.employee_id or principal.employee_id
-        return pb.Balance(employee_id=employee, balance=self.service.balance(principal, employee))
+        return pb.Balance(employee_id=employee, balance=self.service.reads.balance(principal, employee))
 
     def ListLedgerEntries(
         self, request: pb.ListLedgerEntriesRequest, context: Any
@@ -192,7 +192,7 @@ class PointsServicer(points_pb2_grpc.PointsServiceServicer):
         size = page_size(request.page_size)
         bound = ("ledger", request.employee_id)
         after = page_cursor(request.page_token, bound, kind=int) or 0
-        rows = self.service.ledger(current_principal(), request.employee_id, after, size + 1)
+        rows = self.service.reads.ledger(current_principal(), request.employee_id, after, size + 1)
         more = len(rows) > size
         rows = rows[:size]
         return pb.ListLedgerEntriesResponse(
@@ -205,7 +205,7 @@ class PointsServicer(points_pb2_grpc.PointsServiceServicer):
         period = PERIODS.get(request.period, "")
         if not period:
             period = "custom" if start is not None else "month"
-        board = self.service.leaderboard(
+        board = self.service.reads.leaderboard(
             current_principal(),
             period=period,
             at=opt_ts(request.at),
@@ -243,20 +243,20 @@ class PointsServicer(points_pb2_grpc.PointsServiceServicer):
             "start_time": opt_ts(g.start_time),
             "end_time": opt_ts(g.end_time),
         }
-        return goal_pb(self.service.create_team_goal(current_principal(), goal, request.request_id))
+        return goal_pb(self.service.goals.create_team_goal(current_principal(), goal, request.request_id))
 
     def GetTeamGoal(self, request: pb.GetTeamGoalRequest, context: Any) -> pb.TeamGoal:
         if not request.id:
             raise InvalidArgument("is required", field="id")
         return goal_pb(
-            self.service.get_team_goal(current_principal(), request.id.removeprefix("team-goals/"))
+            self.service.goals.get_team_goal(current_principal(), request.id.removeprefix("team-goals/"))
         )
 
     def ListTeamGoals(self, request: pb.ListTeamGoalsRequest, context: Any) -> pb.ListTeamGoalsResponse:
         size = page_size(request.page_size)
         bound = ("team-goals", request.org_unit)
         after = page_cursor(request.page_token, bound, kind=str) or ""
-        goals = self.service.list_team_goals(current_principal(), request.org_unit, after, size + 1)
+        goals = self.service.goals.list_team_goals(current_principal(), request.org_unit, after, size + 1)
         more = len(goals) > size
         goals = goals[:size]
         return pb.ListTeamGoalsResponse(
@@ -266,7 +266,7 @@ class PointsServicer(points_pb2_grpc.PointsServiceServicer):
 
     def SetPersonalGoal(self, request: pb.SetPersonalGoalRequest, context: Any) -> pb.PersonalGoal:
         return personal_pb(
-            self.service.set_personal_goal(
+            self.service.goals.set_personal_goal(
                 current_principal(),
                 request.employee_id,
                 request.org_unit,
@@ -278,7 +278,7 @@ class PointsServicer(points_pb2_grpc.PointsServiceServicer):
 
     def GetPersonalGoal(self, request: pb.GetPersonalGoalRequest, context: Any) -> pb.PersonalGoal:
         return personal_pb(
-            self.service.get_personal_goal(
+            self.service.goals.get_personal_goal(
                 current_principal(),
                 request.employee_id,
                 goal_period(request.period, "week"),
@@ -287,11 +287,11 @@ class PointsServicer(points_pb2_grpc.PointsServiceServicer):
         )
 
     def SendNudges(self, request: pb.SendNudgesRequest, context: Any) -> pb.SendNudgesResponse:
-        sent, skipped = self.service.send_nudges(current_principal(), opt_ts(request.at))
+        sent, skipped = self.service.goals.send_nudges(current_principal(), opt_ts(request.at))
         return pb.SendNudgesResponse(sent=sent, skipped=skipped)
 
     def ExpirePoints(self, request: pb.ExpirePointsRequest, context: Any) -> pb.ExpirePointsResponse:
-        employees, points = self.service.expire(current_principal(), opt_ts(request.as_of))
+        employees, points = self.service.expiry.expire(current_principal(), opt_ts(request.as_of))
         return pb.ExpirePointsResponse(employees=employees, points_expired=points)
 
     def CreateRewardItem(self, request: pb.CreateRewardItemRequest, context: Any) -> pb.RewardItem:
@@ -306,13 +306,13 @@ class PointsServicer(points_pb2_grpc.PointsServiceServicer):
             "eligible_top_percent": i.eligible_top_percent,
             "eligible_period": goal_period(i.eligible_period, "quarter") if i.eligible_period else "quarter",
         }
-        return item_pb(self.service.create_item(current_principal(), item))
+        return item_pb(self.service.rewards.create_item(current_principal(), item))
 
     def ListRewardItems(self, request: pb.ListRewardItemsRequest, context: Any) -> pb.ListRewardItemsResponse:
         size = page_size(request.page_size)
         bound = ("reward-items",)
         after = page_cursor(request.page_token, bound, kind=str) or ""
-        rows = self.service.items(current_principal(), after, size + 1)
+        rows = self.service.rewards.items(current_principal(), after, size + 1)
         more = len(rows) > size
         rows = rows[:size]
         return pb.ListRewardItemsResponse(
@@ -322,7 +322,7 @@ class PointsServicer(points_pb2_grpc.PointsServiceServicer):
 
     def RedeemReward(self, request: pb.RedeemRewardRequest, context: Any) -> pb.Redemption:
         return redemption_pb(
-            self.service.redeem(
+            self.service.rewards.redeem(
                 current_principal(),
                 request.item_id,
                 request.employee_id,
@@ -333,7 +333,7 @@ class PointsServicer(points_pb2_grpc.PointsServiceServicer):
 
     def _move(self, request: pb.RedemptionActionRequest, target: str) -> pb.Redemption:
         return redemption_pb(
-            self.service.transition(
+            self.service.rewards.transition(
                 current_principal(),
                 request.redemption_id.removeprefix("redemptions/"),
                 target,

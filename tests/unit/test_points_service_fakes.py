@@ -53,7 +53,7 @@ def ev(eid: str, etype: str, employee: str = "E1", at: datetime = DAY, **data: o
 
 
 def balance(svc: PointsService, employee: str = "E1") -> int:
-    return svc.balance(LEAD, employee)
+    return svc.reads.balance(LEAD, employee)
 
 
 def test_daily_cap_band_bonus_and_split(svc: PointsService) -> None:
@@ -62,11 +62,11 @@ def test_daily_cap_band_bonus_and_split(svc: PointsService) -> None:
     ]
     big = ev("big", "loan_completed", amount=2_000_000)
     sale = ev("ts1", "team_sale", points=100, contributors={"E1": 2, "E2": 1})
-    results = svc.record(CRM, [*visits, big, sale])
+    results = svc.events.record(CRM, [*visits, big, sale])
     paid = [sum(e["points"] for e in entries) for entries, _ in results]
     assert paid == [10] * 6 + [0, 0] + [30, 100]
     assert balance(svc, "E1") == 60 + 30 + 67 and balance(svc, "E2") == 33
-    ((nxt, applied),) = svc.record(
+    ((nxt, applied),) = svc.events.record(
         CRM, [ev("v-next", "follow_up_visit", at=DAY + timedelta(days=1), feedback="good")]
     )
     assert applied and [e["points"] for e in nxt] == [10]
@@ -75,18 +75,18 @@ def test_daily_cap_band_bonus_and_split(svc: PointsService) -> None:
 def test_a_cap_trims_the_award_that_crosses_it_and_says_so(
     svc: PointsService, store: FakePointsStore
 ) -> None:
-    svc.record(CRM, [ev(f"v{i}", "follow_up_visit", feedback="good") for i in range(5)])
+    svc.events.record(CRM, [ev(f"v{i}", "follow_up_visit", feedback="good") for i in range(5)])
     with store.unit():
         store.store_caps({("E1", "follow-up-visit", "day:2026-09-01"): 55})
-    ((entries, _),) = svc.record(CRM, [ev("v5", "follow_up_visit", feedback="good")])
+    ((entries, _),) = svc.events.record(CRM, [ev("v5", "follow_up_visit", feedback="good")])
     assert [(e["points"], e["reason"]) for e in entries] == [
         (5, "follow-up visit with good feedback (capped: 5 of 10)")
     ]
 
 
 def test_an_event_applies_once_and_a_duplicate_returns_its_entries(svc: PointsService) -> None:
-    ((first, applied),) = svc.record(CRM, [ev("w1", "wealth_product_sold")])
-    ((again, reapplied),) = svc.record(CRM, [ev("w1", "wealth_product_sold")])
+    ((first, applied),) = svc.events.record(CRM, [ev("w1", "wealth_product_sold")])
+    ((again, reapplied),) = svc.events.record(CRM, [ev("w1", "wealth_product_sold")])
     assert applied and not reapplied
     assert [e["id"] for e in again] == [e["id"] for e in first]
     assert balance(svc) == 30
@@ -95,25 +95,25 @@ def test_an_event_applies_once_and_a_duplicate_returns_its_entries(svc: PointsSe
 def test_cancelling_a_loan_reverses_it_and_a_manual_reversal_is_audited_once(
     svc: PointsService, store: FakePointsStore
 ) -> None:
-    svc.record(CRM, [ev("l1", "loan_completed"), ev("w1", "wealth_product_sold")])
-    ((rev, _),) = svc.record(CRM, [ev("c1", "loan_cancelled", original_event_id="l1")])
+    svc.events.record(CRM, [ev("l1", "loan_completed"), ev("w1", "wealth_product_sold")])
+    ((rev, _),) = svc.events.record(CRM, [ev("c1", "loan_cancelled", original_event_id="l1")])
     assert [(e["kind"], e["points"]) for e in rev] == [("reversal", -20)]
-    rows = svc.reverse(LEAD, "w1", "mis-sold")
+    rows = svc.events.reverse(LEAD, "w1", "mis-sold")
     assert [(e["kind"], e["points"], e["rule_id"]) for e in rows] == [
         ("reversal", -30, "wealth-product-sold")
     ]
     assert balance(svc) == 0
     assert [a["action"] for a in store.state.audit_log] == ["points.reversed"]
     with pytest.raises(FailedPrecondition):
-        svc.reverse(LEAD, "w1", "again")
+        svc.events.reverse(LEAD, "w1", "again")
     with pytest.raises(NotFound):
-        svc.reverse(LEAD, "nothing-paid", "x")
+        svc.events.reverse(LEAD, "nothing-paid", "x")
 
 
 def test_a_reversal_takes_back_at_most_the_balance(svc: PointsService) -> None:
-    svc.record(CRM, [ev("w1", "wealth_product_sold")])
-    svc.adjust(LEAD, "E1", TEAM, -25, "spent elsewhere", "r1")
-    (row,) = svc.reverse(LEAD, "w1", "mis-sold")
+    svc.events.record(CRM, [ev("w1", "wealth_product_sold")])
+    svc.events.adjust(LEAD, "E1", TEAM, -25, "spent elsewhere", "r1")
+    (row,) = svc.events.reverse(LEAD, "w1", "mis-sold")
     assert row["points"] == -5 and row["reason"].endswith("(25 of 30 already spent)")
     assert balance(svc) == 0
 
@@ -121,11 +121,11 @@ def test_a_reversal_takes_back_at_most_the_balance(svc: PointsService) -> None:
 def test_adjust_is_idempotent_audited_and_never_below_zero(
     svc: PointsService, store: FakePointsStore
 ) -> None:
-    a = svc.adjust(LEAD, "E1", TEAM, 15, "bonus", "req-1")
-    b = svc.adjust(LEAD, "E1", TEAM, 15, "bonus", "req-1")
+    a = svc.events.adjust(LEAD, "E1", TEAM, 15, "bonus", "req-1")
+    b = svc.events.adjust(LEAD, "E1", TEAM, 15, "bonus", "req-1")
     assert a["id"] == b["id"] and balance(svc) == 15
     with pytest.raises(FailedPrecondition):
-        svc.adjust(LEAD, "E1", TEAM, -16, "too much", "req-2")
+        svc.events.adjust(LEAD, "E1", TEAM, -16, "too much", "req-2")
     assert balance(svc) == 15 and len(store.state.ledger) == 1  # the failed unit left nothing behind
     assert [a["data"]["points"] for a in store.state.audit_log] == [15]
 
@@ -138,12 +138,12 @@ def test_adjust_and_balance_are_authorised(svc: PointsService) -> None:
         permissions=parse_permissions({"points.ledger.adjust": "team"}),
     )
     with pytest.raises(PermissionDenied):
-        svc.adjust(other, "E1", TEAM, 5, "x", "r")
+        svc.events.adjust(other, "E1", TEAM, 5, "x", "r")
     with pytest.raises(PermissionDenied):
-        svc.adjust(LEAD, "L1", TEAM, 5, "myself", "r")
-    svc.adjust(LEAD, "E1", TEAM, 5, "x", "r")
+        svc.events.adjust(LEAD, "L1", TEAM, 5, "myself", "r")
+    svc.events.adjust(LEAD, "E1", TEAM, 5, "x", "r")
     with pytest.raises(PermissionDenied):
-        svc.balance(other, "E1")
+        svc.reads.balance(other, "E1")
 
 
 def test_a_team_goal_pays_its_pool_once_when_reached(svc: PointsService, store: FakePointsStore) -> None:
@@ -151,11 +151,11 @@ def test_a_team_goal_pays_its_pool_once_when_reached(svc: PointsService, store: 
         store._s.goals["g1"] = Goal(
             "g1", "Q3 loans", "/hq/futian", "loan_completed", 3, 90, DAY, DAY + timedelta(days=30)
         )
-    svc.record(CRM, [ev("l1", "loan_completed", "E1"), ev("l2", "loan_completed", "E2")])
-    ((entries, _),) = svc.record(CRM, [ev("l3", "loan_completed", "E1", at=DAY + timedelta(hours=1))])
+    svc.events.record(CRM, [ev("l1", "loan_completed", "E1"), ev("l2", "loan_completed", "E2")])
+    ((entries, _),) = svc.events.record(CRM, [ev("l3", "loan_completed", "E1", at=DAY + timedelta(hours=1))])
     goal = sorted((e["employee_id"], e["points"]) for e in entries if e["kind"] == "team_goal")
     assert goal == [("E1", 60), ("E2", 30)]
     assert store.state.goals["g1"].state == "ACHIEVED"
     assert [e.type for e in store.state.events].count("points.team_goal_achieved") == 1
-    ((later, _),) = svc.record(CRM, [ev("l4", "loan_completed", "E2", at=DAY + timedelta(hours=2))])
+    ((later, _),) = svc.events.record(CRM, [ev("l4", "loan_completed", "E2", at=DAY + timedelta(hours=2))])
     assert [e["kind"] for e in later] == ["award"]

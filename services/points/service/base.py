@@ -1,0 +1,81 @@
+"""What every points capability shares: the database, the rule packs, the clock and time zone, the
+directory, the outbox, the audit stream, the ledger writer and the storage port."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from covenant.auth import DataOwner
+from covenant.auth.directory import Directory
+from covenant.db.audit import AuditLog
+from covenant.db.engine import Database
+from covenant.db.outbox import Outbox
+from services.points import storage as t
+from services.points.ingest import Ingest
+from services.points.ledger import LedgerWriter
+from services.points.ports import PointsStore
+from services.points.storage import SqlPointsStore
+
+SOURCE = "points"
+MAX_BATCH = 10_000
+
+
+class Deps:
+    """The dependencies the capabilities share (one outbox, audit stream and ledger writer)."""
+
+    def __init__(
+        self,
+        db: Database,
+        rules: Any,
+        *,
+        timezone: str = "Asia/Shanghai",
+        clock: Callable[[], datetime] | None = None,
+        directory: Directory | None = None,
+        stores: Callable[[], AbstractContextManager[PointsStore]] | None = None,
+    ) -> None:
+        """``stores`` opens one unit of work as a ``PointsStore`` (default: a SQL session of ``db``); the
+        event, reversal, adjustment and balance use cases go through it, the others use ``db`` directly."""
+        self.db = db
+        self.rules = rules
+        # Org units of the employees written about come from the directory, not the request (None: the
+        # request is trusted; only for in-process tools that construct the service directly).
+        self.directory = directory
+        self.tz = timezone
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.outbox = Outbox(SOURCE)
+        self.audit = AuditLog("points")
+        self.writer = LedgerWriter(self.outbox, timezone)
+        self.ingest = Ingest(rules, timezone, self.clock)
+        self.stores = stores or self._sql_store
+
+    @contextmanager
+    def _sql_store(self) -> Iterator[PointsStore]:
+        with self.db.session() as session:
+            yield self.store(session)
+
+    def store(self, session: Session) -> SqlPointsStore:
+        """The storage port over the caller's session."""
+        return SqlPointsStore(session, self.writer, self.outbox, self.audit)
+
+    def unit(self, employee_id: str, claimed: str) -> str:
+        """The employee's org unit per the directory (a different ``claimed`` one is refused)."""
+        if self.directory is None:
+            return claimed
+        return self.directory.resolve(employee_id, org_unit=claimed).org_unit
+
+    def owner(self, session: Session, employee_id: str) -> DataOwner:
+        """The employee with the org unit of their points account ("" when they have none)."""
+        account = t.account(session, employee_id)
+        return DataOwner(employee_id, account[0] if account else "")
+
+
+class UseCase:
+    """A capability of the points service over the shared ``Deps``."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps

@@ -1,0 +1,204 @@
+"""The reward catalogue, redemptions and their lifecycle."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from covenant.auth import DataOwner, Principal, authorize, forbid_self
+from covenant.auth.directory import require_line
+from covenant.db.outbox import new_event
+from covenant.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from services.points import storage as t
+from services.points.domain import (
+    REFUNDING,
+    TOTAL_PERIODS,
+    check_transition,
+    eligible,
+    period_key,
+)
+from services.points.ingest import entry
+from services.points.service.base import SOURCE, UseCase
+
+
+class Rewards(UseCase):
+    """The reward catalogue and redemptions: reserve, approve, fulfil, reject, cancel."""
+
+    def create_item(self, principal: Principal, item: dict[str, Any]) -> dict[str, Any]:
+        authorize(principal, "points.rewards.manage")
+        if not item["id"]:
+            raise InvalidArgument("is required", field="item.id")
+        if item["cost"] <= 0:
+            raise InvalidArgument("must be positive", field="item.cost")
+        if item["stock"] < 0:
+            raise InvalidArgument("must not be negative", field="item.stock")
+        if item["per_person_limit"] < 0:
+            raise InvalidArgument("must not be negative", field="item.per_person_limit")
+        if not 0 <= item["eligible_top_percent"] <= 100:
+            raise InvalidArgument("must be between 0 and 100", field="item.eligible_top_percent")
+        if item["eligible_period"] not in TOTAL_PERIODS:
+            raise InvalidArgument("must be WEEK, MONTH, QUARTER or YEAR", field="item.eligible_period")
+        values = {**item, "name": item["name"] or item["id"]}
+        with self.deps.db.session() as session:
+            if not t.insert_reward_item(session, values):
+                raise AlreadyExists(f"reward item {item['id']!r} already exists")
+            self.deps.audit.append(
+                session,
+                actor=principal.subject,
+                action="points.reward_item_created",
+                subject=f"reward-items/{item['id']}",
+                data=values,
+            )
+        return values
+
+    def items(self, principal: Principal, after: str, limit: int) -> list[Any]:
+        authorize(principal, "points.rewards.read")
+        with self.deps.db.session() as session:
+            return t.reward_items_page(session, after, limit)
+
+    def redeem(
+        self, principal: Principal, item_id: str, employee_id: str, org_unit: str, request_id: str
+    ) -> Any:
+        """Reserve the item's cost and one unit of stock (item row lock, then account row lock)."""
+        if not item_id:
+            raise InvalidArgument("is required", field="item_id")
+        employee_id = employee_id or principal.employee_id
+        if not employee_id:
+            raise InvalidArgument("is required", field="employee_id")
+        org_unit = self.deps.unit(employee_id, org_unit)
+        if self.deps.directory is None:
+            org_unit = org_unit or (principal.org_unit if employee_id == principal.employee_id else "")
+        with self.deps.db.session() as session:
+            owner = self.deps.owner(session, employee_id)
+            if self.deps.directory is not None:
+                owner = DataOwner(employee_id, org_unit)
+            authorize(principal, "points.rewards.redeem", DataOwner(employee_id, owner.org_unit or org_unit))
+            org_unit = owner.org_unit or org_unit
+            done = t.redemption_by_request(session, request_id) if request_id else None
+            if done:
+                return done
+            item = t.lock_reward_item(session, item_id)
+            if item is None:
+                raise NotFound(f"reward item {item_id!r} not found")
+            if item.stock <= 0:
+                raise FailedPrecondition(f"reward item {item_id} is out of stock")
+            if item.eligible_top_percent:
+                key = period_key(item.eligible_period, self.deps.clock(), self.deps.tz)
+                rank, population = t.period_rank(session, key, employee_id)
+                if not eligible(rank, population, item.eligible_top_percent):
+                    raise FailedPrecondition(
+                        f"{item_id} is for the top {item.eligible_top_percent}% of the "
+                        f"{item.eligible_period}; employees/{employee_id} is "
+                        f"{'unranked' if not rank else f'#{rank} of {population}'}"
+                    )
+            if item.per_person_limit:
+                taken = t.held_redemptions(session, item_id, employee_id, REFUNDING)
+                if taken >= item.per_person_limit:
+                    raise FailedPrecondition(
+                        f"limit of {item.per_person_limit} per person reached for {item_id}"
+                    )
+            rid = uuid.uuid4().hex
+            now = self.deps.clock()
+            self.deps.writer.write(
+                session,
+                [
+                    entry(
+                        None,
+                        employee_id=employee_id,
+                        org_unit=org_unit,
+                        points=-int(item.cost),
+                        kind="redemption",
+                        reason=f"reserved for {item.name}",
+                        source_event_id=f"redemption:{rid}",
+                        rule_id="redemption",
+                        occurred_at=now,
+                    )
+                ],
+                now,
+            )
+            t.move_stock(session, item_id, -1)
+            t.insert_redemption(
+                session,
+                {
+                    "id": rid,
+                    "request_id": request_id or None,
+                    "item_id": item_id,
+                    "employee_id": employee_id,
+                    "org_unit": org_unit,
+                    "cost": item.cost,
+                    "state": "RESERVED",
+                    "created_at": now,
+                    "reason": "",
+                },
+            )
+            return t.redemption(session, rid)
+
+    def transition(self, principal: Principal, redemption_id: str, target: str, reason: str) -> Any:
+        """approve / fulfil / reject / cancel; reject and cancel refund the points and the stock."""
+        if not redemption_id:
+            raise InvalidArgument("is required", field="redemption_id")
+        if target == "REJECTED" and not reason.strip():
+            raise InvalidArgument("a reason is required to reject", field="reason")
+        with self.deps.db.session() as session:
+            r = t.lock_redemption(session, redemption_id)
+            if r is None:
+                raise NotFound(f"redemption {redemption_id} not found")
+            owner = DataOwner(r.employee_id, r.org_unit)
+            if target == "CANCELLED" and r.employee_id == principal.employee_id:
+                authorize(principal, "points.rewards.redeem", owner)
+            else:
+                authorize(principal, "points.rewards.approve", owner)
+                forbid_self(
+                    principal,
+                    r.employee_id,
+                    "points.rewards.approve",
+                    f"{target.lower()} their own redemption",
+                )
+                require_line(
+                    self.deps.directory,
+                    principal,
+                    r.employee_id,
+                    "points.rewards.approve",
+                    f"{target.lower()} a redemption",
+                )
+            check_transition(r.state, target)
+            t.set_redemption_state(session, redemption_id, target, reason.strip())
+            if target in REFUNDING:
+                now = self.deps.clock()
+                self.deps.writer.write(
+                    session,
+                    [
+                        entry(
+                            None,
+                            employee_id=r.employee_id,
+                            org_unit=r.org_unit,
+                            points=int(r.cost),
+                            kind="refund",
+                            reason=f"{target.lower()}: {reason.strip() or r.item_id}",
+                            source_event_id=f"redemption:{redemption_id}",
+                            rule_id="redemption",
+                            occurred_at=now,
+                        )
+                    ],
+                    now,
+                )
+                t.move_stock(session, r.item_id, 1)
+            self.deps.audit.append(
+                session,
+                actor=principal.subject,
+                action=f"points.redemption_{target.lower()}",
+                subject=f"redemptions/{redemption_id}",
+                data={"reason": reason.strip(), "item_id": r.item_id, "employee_id": r.employee_id},
+            )
+            self.deps.outbox.add(
+                session,
+                new_event(
+                    f"points.redemption_{target.lower()}",
+                    source=SOURCE,
+                    subject=f"employees/{r.employee_id}",
+                    org_unit=r.org_unit,
+                    data={"redemption_id": redemption_id, "item_id": r.item_id, "cost": int(r.cost)},
+                    idempotency_key=f"points.redemption:{redemption_id}:{target}",
+                ),
+            )
+            return t.redemption(session, redemption_id)
