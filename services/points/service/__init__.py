@@ -3,14 +3,8 @@ balances, period totals, audit entries and outgoing events commit together or no
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager
-from datetime import datetime
 from typing import Any
 
-from covenant.auth.directory import Directory
-from covenant.db.engine import Database
-from services.points.ports import PointsStore
 from services.points.service.base import Deps
 from services.points.service.events import Events
 from services.points.service.expiry import Expiry
@@ -19,25 +13,16 @@ from services.points.service.reads import Reads
 from services.points.service.rewards import Rewards
 
 
-class PointsService:
-    """The capabilities over one set of dependencies: ``events`` (business events, reversals, adjustments),
-    ``reads`` (balances, ledger pages, leaderboards), ``goals`` (team and personal goals, nudges),
-    ``expiry`` and ``rewards`` (catalogue and redemptions)."""
+class PointsService(Deps):
+    """The shared dependencies with the capabilities over them: ``events`` (business events, reversals,
+    adjustments), ``reads`` (balances, ledger pages, leaderboards), ``goals`` (team and personal goals,
+    nudges), ``expiry`` and ``rewards`` (catalogue and redemptions)."""
 
-    def __init__(
-        self,
-        db: Database,
-        rules: Any,
-        *,
-        timezone: str = "Asia/Shanghai",
-        clock: Callable[[], datetime] | None = None,
-        directory: Directory | None = None,
-        stores: Callable[[], AbstractContextManager[PointsStore]] | None = None,
-    ) -> None:
-        deps = Deps(db, rules, timezone=timezone, clock=clock, directory=directory, stores=stores)
-        self.clock = deps.clock
-        self.events = Events(deps)
-        self.reads = Reads(deps)
-        self.goals = Goals(deps)
-        self.expiry = Expiry(deps)
-        self.rewards = Rewards(deps)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Takes the arguments of ``Deps``."""
+        super().__init__(*args, **kwargs)
+        self.events = Events(self)
+        self.reads = Reads(self)
+        self.goals = Goals(self)
+        self.expiry = Expiry(self)
+        self.rewards = Rewards(self)
