@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from covenant.auth import DataOwner
+from covenant.auth import DataOwner, Principal
 from covenant.auth.directory import Directory
 from covenant.db.audit import AuditLog
 from covenant.db.engine import Database
@@ -62,11 +62,14 @@ class Deps:
         """The storage port over the caller's session."""
         return SqlPointsStore(session, self.writer, self.outbox, self.audit)
 
-    def unit(self, employee_id: str, claimed: str) -> str:
-        """The employee's org unit per the directory (a different ``claimed`` one is refused)."""
-        if self.directory is None:
+    def unit(self, employee_id: str, claimed: str, caller: Principal | None = None) -> str:
+        """The employee's org unit per the directory (a different ``claimed`` one is refused); without a
+        directory ``claimed``, or the ``caller``'s own when they write about themselves and claim none."""
+        if self.directory is not None:
+            return self.directory.resolve(employee_id, org_unit=claimed).org_unit
+        if claimed or caller is None or employee_id != caller.employee_id:
             return claimed
-        return self.directory.resolve(employee_id, org_unit=claimed).org_unit
+        return caller.org_unit
 
     def owner(self, session: Session, employee_id: str) -> DataOwner:
         """The employee with the org unit of their points account ("" when they have none)."""

@@ -122,9 +122,7 @@ class Goals(UseCase):
         employee_id = employee_id or principal.employee_id
         if not employee_id:
             raise InvalidArgument("is required", field="employee_id")
-        org_unit = self.deps.unit(employee_id, org_unit)
-        if self.deps.directory is None:
-            org_unit = org_unit or (principal.org_unit if employee_id == principal.employee_id else "")
+        org_unit = self.deps.unit(employee_id, org_unit, principal)
         if period not in TOTAL_PERIODS:
             raise InvalidArgument("must be WEEK, MONTH, QUARTER or YEAR", field="period")
         if target <= 0:

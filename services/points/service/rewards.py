@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
+
+from sqlalchemy.orm import Session
 
 from covenant.auth import DataOwner, Principal, authorize, forbid_self
 from covenant.auth.directory import require_line
@@ -65,9 +68,7 @@ class Rewards(UseCase):
         employee_id = employee_id or principal.employee_id
         if not employee_id:
             raise InvalidArgument("is required", field="employee_id")
-        org_unit = self.deps.unit(employee_id, org_unit)
-        if self.deps.directory is None:
-            org_unit = org_unit or (principal.org_unit if employee_id == principal.employee_id else "")
+        org_unit = self.deps.unit(employee_id, org_unit, principal)
         with self.deps.db.session() as session:
             owner = self.deps.owner(session, employee_id)
             if self.deps.directory is not None:
@@ -99,23 +100,7 @@ class Rewards(UseCase):
                     )
             rid = uuid.uuid4().hex
             now = self.deps.clock()
-            self.deps.writer.write(
-                session,
-                [
-                    entry(
-                        None,
-                        employee_id=employee_id,
-                        org_unit=org_unit,
-                        points=-int(item.cost),
-                        kind="redemption",
-                        reason=f"reserved for {item.name}",
-                        source_event_id=f"redemption:{rid}",
-                        rule_id="redemption",
-                        occurred_at=now,
-                    )
-                ],
-                now,
-            )
+            self._book(session, now, rid, employee_id, org_unit, -int(item.cost), f"reserved for {item.name}")
             t.move_stock(session, item_id, -1)
             t.insert_redemption(
                 session,
@@ -132,6 +117,30 @@ class Rewards(UseCase):
                 },
             )
             return t.redemption(session, rid)
+
+    def _book(
+        self,
+        session: Session,
+        now: datetime,
+        rid: str,
+        employee_id: str,
+        org_unit: str,
+        points: int,
+        reason: str,
+    ) -> None:
+        """The ledger entry of redemption ``rid``: its cost reserved (negative ``points``) or refunded."""
+        entry_ = entry(
+            None,
+            employee_id=employee_id,
+            org_unit=org_unit,
+            points=points,
+            kind="redemption" if points < 0 else "refund",
+            reason=reason,
+            source_event_id=f"redemption:{rid}",
+            rule_id="redemption",
+            occurred_at=now,
+        )
+        self.deps.writer.write(session, [entry_], now)
 
     def transition(self, principal: Principal, redemption_id: str, target: str, reason: str) -> Any:
         """approve / fulfil / reject / cancel; reject and cancel refund the points and the stock."""
@@ -164,23 +173,9 @@ class Rewards(UseCase):
             check_transition(r.state, target)
             t.set_redemption_state(session, redemption_id, target, reason.strip())
             if target in REFUNDING:
-                now = self.deps.clock()
-                self.deps.writer.write(
-                    session,
-                    [
-                        entry(
-                            None,
-                            employee_id=r.employee_id,
-                            org_unit=r.org_unit,
-                            points=int(r.cost),
-                            kind="refund",
-                            reason=f"{target.lower()}: {reason.strip() or r.item_id}",
-                            source_event_id=f"redemption:{redemption_id}",
-                            rule_id="redemption",
-                            occurred_at=now,
-                        )
-                    ],
-                    now,
+                refund = f"{target.lower()}: {reason.strip() or r.item_id}"
+                self._book(
+                    session, self.deps.clock(), redemption_id, r.employee_id, r.org_unit, int(r.cost), refund
                 )
                 t.move_stock(session, r.item_id, 1)
             self.deps.audit.append(
