@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
+from dataclasses import asdict
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from google.protobuf.json_format import MessageToDict
@@ -53,69 +56,41 @@ def event_in(e: pb.BusinessEvent, now: datetime) -> EventIn:
     return EventIn(e.id, e.type, e.employee_id, e.org_unit, opt_ts(e.occurred_at) or now, struct_dict(e.data))
 
 
+def fields(source: Any, names: str, ints: str = "") -> dict[str, Any]:
+    """Values copied by name from a row (a mapping) or a message (attributes), those in ``ints`` as integers:
+    the fields of the same names of the message or row they become."""
+    get = source.__getitem__ if isinstance(source, Mapping) else partial(getattr, source)
+    return {**{n: get(n) for n in names.split()}, **{n: int(get(n)) for n in ints.split()}}
+
+
 def entry_pb(e: Any) -> pb.LedgerEntry:
     return pb.LedgerEntry(
-        id=int(e["id"]),
-        employee_id=e["employee_id"],
-        org_unit=e["org_unit"],
-        points=int(e["points"]),
-        kind=e["kind"],
-        reason=e["reason"],
-        source_event_id=e["source_event_id"],
-        rule_id=e["rule_id"],
-        pack_id=e["pack_id"],
-        pack_version=e["pack_version"],
+        **fields(
+            e, "employee_id org_unit kind reason source_event_id rule_id pack_id pack_version", "id points"
+        ),
         occurred_at=ts(e["occurred_at"]),
     )
 
 
 def redemption_pb(r: Any) -> pb.Redemption:
     return pb.Redemption(
-        id=r["id"],
-        item_id=r["item_id"],
-        employee_id=r["employee_id"],
-        org_unit=r["org_unit"],
-        cost=int(r["cost"]),
-        state=r["state"],
-        reason=r["reason"],
-        create_time=ts(r["created_at"]),
+        **fields(r, "id item_id employee_id org_unit state reason", "cost"), create_time=ts(r["created_at"])
     )
 
 
 def item_pb(r: Any) -> pb.RewardItem:
     return pb.RewardItem(
-        id=r["id"],
-        name=r["name"],
-        cost=int(r["cost"]),
-        stock=int(r["stock"]),
-        per_person_limit=int(r["per_person_limit"]),
-        category=r["category"],
-        eligible_top_percent=int(r["eligible_top_percent"]),
+        **fields(r, "id name category", "cost stock per_person_limit eligible_top_percent"),
         eligible_period=PERIOD_ENUM.get(r["eligible_period"], pb.PERIOD_UNSPECIFIED),
     )
 
 
 def goal_pb(g: dict[str, Any]) -> pb.TeamGoal:
     out = pb.TeamGoal(
-        id=g["id"],
-        name=g["name"],
-        org_unit=g["org_unit"],
-        event_type=g["event_type"],
-        target=int(g["target"]),
-        pool_points=int(g["pool_points"]),
+        **fields(g, "id name org_unit event_type state", "target pool_points progress"),
         start_time=ts(g["start_time"]),
         end_time=ts(g["end_time"]),
-        state=g["state"],
-        progress=int(g["progress"]),
-        shares=[
-            pb.TeamGoalShare(
-                employee_id=s.employee_id,
-                contribution=s.contribution,
-                points=s.points,
-                explanation=s.explanation,
-            )
-            for s in g["shares"]
-        ],
+        shares=[pb.TeamGoalShare(**asdict(s)) for s in g["shares"]],
     )
     if g["achieved_at"] is not None:
         out.achieved_at.CopyFrom(ts(g["achieved_at"]))
@@ -124,14 +99,19 @@ def goal_pb(g: dict[str, Any]) -> pb.TeamGoal:
 
 def personal_pb(g: dict[str, Any]) -> pb.PersonalGoal:
     return pb.PersonalGoal(
-        employee_id=g["employee_id"],
-        org_unit=g["org_unit"],
-        period=PERIOD_ENUM[g["period"]],
-        period_key=g["period_key"],
-        target=g["target"],
-        points=g["points"],
-        to_goal=g["to_goal"],
+        **fields(g, "employee_id org_unit period_key target points to_goal"), period=PERIOD_ENUM[g["period"]]
     )
+
+
+def page(
+    request: Any, bound: tuple[str, ...], kind: type, fetch: Callable[[Any, int], list[Any]]
+) -> tuple[list[Any], str]:
+    """One page of a list RPC keyed by the rows' ``id``: the rows after the request's page token (``fetch``
+    gets the cursor, the kind's zero value on the first page, and one row more than the page holds) and the
+    token of the next page ("" after the last)."""
+    size = page_size(request.page_size)
+    rows = fetch(page_cursor(request.page_token, bound, kind=kind) or kind(), size + 1)
+    return rows[:size], page_token(rows[size - 1]["id"] if len(rows) > size else None, bound)
 
 
 def goal_period(value: int, default: str = "") -> str:
@@ -170,16 +150,11 @@ class PointsServicer(points_pb2_grpc.PointsServiceServicer):
         return pb.RecordEventResponse(entries=[entry_pb(e) for e in entries], applied_now=True)
 
     def AdjustPoints(self, request: pb.AdjustPointsRequest, context: Any) -> pb.LedgerEntry:
-        return entry_pb(
-            self.service.events.adjust(
-                current_principal(),
-                request.employee_id,
-                request.org_unit,
-                request.points,
-                request.reason,
-                request.request_id,
-            )
+        r = request
+        row = self.service.events.adjust(
+            current_principal(), r.employee_id, r.org_unit, r.points, r.reason, r.request_id
         )
+        return entry_pb(row)
 
     def GetBalance(self, request: pb.GetBalanceRequest, context: Any) -> pb.Balance:
         principal = current_principal()
@@ -189,16 +164,9 @@ class PointsServicer(points_pb2_grpc.PointsServiceServicer):
     def ListLedgerEntries(
         self, request: pb.ListLedgerEntriesRequest, context: Any
     ) -> pb.ListLedgerEntriesResponse:
-        size = page_size(request.page_size)
-        bound = ("ledger", request.employee_id)
-        after = page_cursor(request.page_token, bound, kind=int) or 0
-        rows = self.service.reads.ledger(current_principal(), request.employee_id, after, size + 1)
-        more = len(rows) > size
-        rows = rows[:size]
-        return pb.ListLedgerEntriesResponse(
-            entries=[entry_pb(r) for r in rows],
-            next_page_token=page_token(rows[-1]["id"] if more else None, bound),
-        )
+        fetch = partial(self.service.reads.ledger, current_principal(), request.employee_id)
+        rows, token = page(request, ("ledger", request.employee_id), int, fetch)
+        return pb.ListLedgerEntriesResponse(entries=[entry_pb(r) for r in rows], next_page_token=token)
 
     def GetLeaderboard(self, request: pb.GetLeaderboardRequest, context: Any) -> pb.Leaderboard:
         start, end = opt_ts(request.start_time), opt_ts(request.end_time)
@@ -235,11 +203,7 @@ class PointsServicer(points_pb2_grpc.PointsServiceServicer):
     def CreateTeamGoal(self, request: pb.CreateTeamGoalRequest, context: Any) -> pb.TeamGoal:
         g = request.goal
         goal = {
-            "name": g.name,
-            "org_unit": g.org_unit,
-            "event_type": g.event_type,
-            "target": g.target,
-            "pool_points": g.pool_points,
+            **fields(g, "name org_unit event_type target pool_points"),
             "start_time": opt_ts(g.start_time),
             "end_time": opt_ts(g.end_time),
         }
@@ -253,38 +217,23 @@ class PointsServicer(points_pb2_grpc.PointsServiceServicer):
         )
 
     def ListTeamGoals(self, request: pb.ListTeamGoalsRequest, context: Any) -> pb.ListTeamGoalsResponse:
-        size = page_size(request.page_size)
-        bound = ("team-goals", request.org_unit)
-        after = page_cursor(request.page_token, bound, kind=str) or ""
-        goals = self.service.goals.list_team_goals(current_principal(), request.org_unit, after, size + 1)
-        more = len(goals) > size
-        goals = goals[:size]
-        return pb.ListTeamGoalsResponse(
-            goals=[goal_pb(g) for g in goals],
-            next_page_token=page_token(goals[-1]["id"] if more else None, bound),
-        )
+        fetch = partial(self.service.goals.list_team_goals, current_principal(), request.org_unit)
+        goals, token = page(request, ("team-goals", request.org_unit), str, fetch)
+        return pb.ListTeamGoalsResponse(goals=[goal_pb(g) for g in goals], next_page_token=token)
 
     def SetPersonalGoal(self, request: pb.SetPersonalGoalRequest, context: Any) -> pb.PersonalGoal:
-        return personal_pb(
-            self.service.goals.set_personal_goal(
-                current_principal(),
-                request.employee_id,
-                request.org_unit,
-                goal_period(request.period, "week"),
-                opt_ts(request.at),
-                request.target,
-            )
+        r, period = request, goal_period(request.period, "week")
+        goal = self.service.goals.set_personal_goal(
+            current_principal(), r.employee_id, r.org_unit, period, opt_ts(r.at), r.target
         )
+        return personal_pb(goal)
 
     def GetPersonalGoal(self, request: pb.GetPersonalGoalRequest, context: Any) -> pb.PersonalGoal:
-        return personal_pb(
-            self.service.goals.get_personal_goal(
-                current_principal(),
-                request.employee_id,
-                goal_period(request.period, "week"),
-                opt_ts(request.at),
-            )
+        period = goal_period(request.period, "week")
+        goal = self.service.goals.get_personal_goal(
+            current_principal(), request.employee_id, period, opt_ts(request.at)
         )
+        return personal_pb(goal)
 
     def SendNudges(self, request: pb.SendNudgesRequest, context: Any) -> pb.SendNudgesResponse:
         sent, skipped = self.service.goals.send_nudges(current_principal(), opt_ts(request.at))
@@ -297,48 +246,27 @@ class PointsServicer(points_pb2_grpc.PointsServiceServicer):
     def CreateRewardItem(self, request: pb.CreateRewardItemRequest, context: Any) -> pb.RewardItem:
         i = request.item
         item = {
-            "id": i.id,
-            "name": i.name,
-            "cost": i.cost,
-            "stock": i.stock,
-            "per_person_limit": i.per_person_limit,
-            "category": i.category,
-            "eligible_top_percent": i.eligible_top_percent,
+            **fields(i, "id name cost stock per_person_limit category eligible_top_percent"),
             "eligible_period": goal_period(i.eligible_period, "quarter") if i.eligible_period else "quarter",
         }
         return item_pb(self.service.rewards.create_item(current_principal(), item))
 
     def ListRewardItems(self, request: pb.ListRewardItemsRequest, context: Any) -> pb.ListRewardItemsResponse:
-        size = page_size(request.page_size)
-        bound = ("reward-items",)
-        after = page_cursor(request.page_token, bound, kind=str) or ""
-        rows = self.service.rewards.items(current_principal(), after, size + 1)
-        more = len(rows) > size
-        rows = rows[:size]
-        return pb.ListRewardItemsResponse(
-            items=[item_pb(r) for r in rows],
-            next_page_token=page_token(rows[-1]["id"] if more else None, bound),
-        )
+        fetch = partial(self.service.rewards.items, current_principal())
+        rows, token = page(request, ("reward-items",), str, fetch)
+        return pb.ListRewardItemsResponse(items=[item_pb(r) for r in rows], next_page_token=token)
 
     def RedeemReward(self, request: pb.RedeemRewardRequest, context: Any) -> pb.Redemption:
-        return redemption_pb(
-            self.service.rewards.redeem(
-                current_principal(),
-                request.item_id,
-                request.employee_id,
-                request.org_unit,
-                request.request_id,
-            )
+        r = request
+        row = self.service.rewards.redeem(
+            current_principal(), r.item_id, r.employee_id, r.org_unit, r.request_id
         )
+        return redemption_pb(row)
 
     def _move(self, request: pb.RedemptionActionRequest, target: str) -> pb.Redemption:
+        rid = request.redemption_id.removeprefix("redemptions/")
         return redemption_pb(
-            self.service.rewards.transition(
-                current_principal(),
-                request.redemption_id.removeprefix("redemptions/"),
-                target,
-                request.reason,
-            )
+            self.service.rewards.transition(current_principal(), rid, target, request.reason)
         )
 
     def ApproveRedemption(self, request: pb.RedemptionActionRequest, context: Any) -> pb.Redemption:
