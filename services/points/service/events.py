@@ -133,7 +133,6 @@ class Events(UseCase):
             (row,) = store.write(
                 [
                     entry(
-                        None,
                         employee_id=employee_id,
                         org_unit=org_unit,
                         points=points,

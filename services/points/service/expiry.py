@@ -41,7 +41,6 @@ class Expiry(UseCase):
                 if n:
                     entries.append(
                         entry(
-                            None,
                             employee_id=r.employee_id,
                             org_unit=r.org_unit,
                             points=-n,

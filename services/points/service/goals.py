@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from covenant.auth import DataOwner, Principal, authorize, scope_filter
 from covenant.db.outbox import new_event
 from covenant.errors import InvalidArgument, NotFound
+from covenant.timestamps import as_utc
 from services.points import storage as t
 from services.points.domain import (
     TOTAL_PERIODS,
@@ -22,10 +23,6 @@ from services.points.domain import (
     split_pool,
 )
 from services.points.service.base import SOURCE, UseCase
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class Goals(UseCase):
@@ -190,7 +187,7 @@ class Goals(UseCase):
             unit_of: dict[str, str] = {}
             for r in weekly:
                 teams.setdefault(r.org_unit, []).append(
-                    Standing(r.employee_id, int(r.points), _aware(r.reached_at))
+                    Standing(r.employee_id, int(r.points), as_utc(r.reached_at))
                 )
                 unit_of[r.employee_id] = r.org_unit
             for g in goal_of.values():

@@ -130,7 +130,6 @@ class Rewards(UseCase):
     ) -> None:
         """The ledger entry of redemption ``rid``: its cost reserved (negative ``points``) or refunded."""
         entry_ = entry(
-            None,
             employee_id=employee_id,
             org_unit=org_unit,
             points=points,
