@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
@@ -45,7 +45,6 @@ EVENT_TYPES = {
 # The string fields of an outbox event's data (plus "points" and "entry_id", numbers).
 _DATA_STR = ("employee_id", "kind", "reason", "source_event_id", "rule_id", "pack_id", "pack_version")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-CHUNK = 1000
 # Ledger columns an entry carries before it is written (id and created_at are added by ``write``).
 LEDGER_COLS = (
     "employee_id",
@@ -71,11 +70,6 @@ def uuid4s(n: int) -> list[str]:
     """``n`` random (version 4) UUIDs as strings, like ``str(uuid.uuid4())``, from one ``os.urandom`` call."""
     raw = os.urandom(16 * n)
     return [str(uuid.UUID(bytes=raw[i : i + 16], version=4)) for i in range(0, 16 * n, 16)]
-
-
-def chunks(rows: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
-    for i in range(0, len(rows), size):
-        yield rows[i : i + size]
 
 
 def settle(entries: Sequence[dict[str, Any]], balances: dict[str, int]) -> None:

@@ -186,6 +186,14 @@ nudges_sent = Table(
 )
 
 
+CHUNK = 1000  # ids per statement where a list of them is bound
+
+
+def chunks(rows: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(rows), size):
+        yield rows[i : i + size]
+
+
 class SqlPointsStore:
     """``services.points.ports.PointsStore`` over one SQLAlchemy session (the caller's unit of work)."""
 
@@ -241,8 +249,7 @@ class SqlPointsStore:
     def entries_of(self, source_event_ids: Sequence[str], kinds: Sequence[str] = ()) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         c = ledger.c
-        for i in range(0, len(source_event_ids), 1000):
-            part = list(source_event_ids[i : i + 1000])
+        for part in chunks(list(source_event_ids)):
             where = [c.source_event_id == part[0]] if len(part) == 1 else [c.source_event_id.in_(part)]
             if kinds:
                 where.append(c.kind.in_(list(kinds)))
@@ -568,9 +575,9 @@ def personal_goals_in(session: Session, keys: Sequence[str]) -> list[Any]:
 def claim_nudges(session: Session, employee_ids: Sequence[str], week: str, now: datetime) -> set[str]:
     """Mark the week's nudge sent for ``employee_ids``; those marked now (the others had theirs)."""
     fresh: set[str] = set()
-    for i in range(0, len(employee_ids), 1000):
+    for part in chunks(employee_ids):
         stmt = insert_for(session, nudges_sent).values(
-            [{"employee_id": e, "week": week, "sent_at": now} for e in employee_ids[i : i + 1000]]
+            [{"employee_id": e, "week": week, "sent_at": now} for e in part]
         )
         fresh.update(
             session.execute(stmt.on_conflict_do_nothing().returning(nudges_sent.c.employee_id)).scalars()
