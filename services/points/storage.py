@@ -204,57 +204,16 @@ class SqlPointsStore:
         self.audit_log = audit
 
     def claim(self, events: Sequence[EventIn], now: datetime) -> set[str]:
-        # A concurrent transaction holding the same id makes this one wait, then skip it.
-        ordered = sorted(events, key=lambda e: e.id)
-        cols = {
-            "event_id": [e.id for e in ordered],
-            "event_type": [e.type for e in ordered],
-            "employee_id": [e.employee_id for e in ordered],
-        }
-        return set(
-            insert_columns(
-                self.session,
-                applied_events,
-                cols,
-                const={"applied_at": now},
-                conflict="ON CONFLICT (event_id) DO NOTHING",
-                returning="event_id",
-            )
-        )
+        return claim(self.session, events, now)
 
     def lock_caps(self, keys: Sequence[CapKey]) -> dict[CapKey, int]:
-        if not keys:
-            return {}
-        keys = sorted(keys)
-        insert_rows(
-            self.session,
-            cap_usage,
-            [{"employee_id": e, "rule_id": r, "period": p, "used": 0} for e, r, p in keys],
-            conflict="ON CONFLICT (employee_id, rule_id, period) DO NOTHING",
-        )
-        rows = lock_rows(self.session, cap_usage, ["employee_id", "rule_id", "period"], keys)
-        return {(r.employee_id, r.rule_id, r.period): int(r.used) for r in rows}
+        return lock_caps(self.session, keys)
 
     def store_caps(self, used: dict[CapKey, int]) -> None:
-        update_rows(
-            self.session,
-            cap_usage,
-            ["employee_id", "rule_id", "period"],
-            [
-                {"employee_id": e, "rule_id": r, "period": p, "used": v}
-                for (e, r, p), v in sorted(used.items())
-            ],
-        )
+        store_caps(self.session, used)
 
     def entries_of(self, source_event_ids: Sequence[str], kinds: Sequence[str] = ()) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        c = ledger.c
-        for part in chunks(list(source_event_ids)):
-            where = [c.source_event_id == part[0]] if len(part) == 1 else [c.source_event_id.in_(part)]
-            if kinds:
-                where.append(c.kind.in_(list(kinds)))
-            out += [dict(r) for r in self.session.execute(select(ledger).where(and_(*where))).mappings()]
-        return out
+        return entries_of(self.session, source_event_ids, kinds)
 
     def write(self, entries: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
         return self.writer.write(self.session, entries, now)
@@ -263,38 +222,19 @@ class SqlPointsStore:
         return account(self.session, employee_id)
 
     def open_team_goals(self, event_types: Sequence[str]) -> list[Any]:
-        g = team_goals.c
-        return list(
-            self.session.execute(
-                select(team_goals)
-                .where(and_(g.state == "OPEN", g.event_type.in_(list(event_types))))
-                .order_by(g.id)
-            ).all()
-        )
+        return open_team_goals(self.session, event_types)
 
     def lock_team_goals(self, goal_ids: Sequence[str]) -> dict[str, Any]:
-        g = team_goals.c
-        rows = self.session.execute(
-            select(team_goals).where(g.id.in_(list(goal_ids))).order_by(g.id).with_for_update()
-        ).all()
-        return {r.id: r for r in rows}
+        return lock_team_goals(self.session, goal_ids)
 
     def add_goal_progress(self, rows: Sequence[dict[str, Any]]) -> None:
-        stmt = insert_for(self.session, team_goal_progress).values(list(rows))
-        self.session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[team_goal_progress.c.goal_id, team_goal_progress.c.employee_id],
-                set_={"contribution": team_goal_progress.c.contribution + stmt.excluded.contribution},
-            )
-        )
+        add_goal_progress(self.session, rows)
 
     def goal_progress(self, goal_id: str) -> list[tuple[str, str, int]]:
         return goal_progress(self.session, goal_id)
 
     def achieve_goal(self, goal_id: str, at: datetime) -> None:
-        self.session.execute(
-            update(team_goals).where(team_goals.c.id == goal_id).values(state="ACHIEVED", achieved_at=at)
-        )
+        achieve_goal(self.session, goal_id, at)
 
     def emit(self, event: Event) -> None:
         self.outbox.add(self.session, event)
@@ -303,7 +243,107 @@ class SqlPointsStore:
         self.audit_log.append(self.session, actor=actor, action=action, subject=subject, data=data)
 
 
-# -- accounts and the ledger ------------------------------------------------------------------
+# -- events, caps and team-goal progress -----------------------------------------------------------
+def claim(session: Session, events: Sequence[EventIn], now: datetime) -> set[str]:
+    """Mark ``events`` applied; the ids marked now (the others were applied before)."""
+    # A concurrent transaction holding the same id makes this one wait, then skip it.
+    ordered = sorted(events, key=lambda e: e.id)
+    cols = {
+        "event_id": [e.id for e in ordered],
+        "event_type": [e.type for e in ordered],
+        "employee_id": [e.employee_id for e in ordered],
+    }
+    return set(
+        insert_columns(
+            session,
+            applied_events,
+            cols,
+            const={"applied_at": now},
+            conflict="ON CONFLICT (event_id) DO NOTHING",
+            returning="event_id",
+        )
+    )
+
+
+def lock_caps(session: Session, keys: Sequence[CapKey]) -> dict[CapKey, int]:
+    """Points already paid per cap key (missing keys start at zero), locked until the unit ends."""
+    if not keys:
+        return {}
+    keys = sorted(keys)
+    insert_rows(
+        session,
+        cap_usage,
+        [{"employee_id": e, "rule_id": r, "period": p, "used": 0} for e, r, p in keys],
+        conflict="ON CONFLICT (employee_id, rule_id, period) DO NOTHING",
+    )
+    rows = lock_rows(session, cap_usage, ["employee_id", "rule_id", "period"], keys)
+    return {(r.employee_id, r.rule_id, r.period): int(r.used) for r in rows}
+
+
+def store_caps(session: Session, used: dict[CapKey, int]) -> None:
+    """Save the changed cap usage."""
+    update_rows(
+        session,
+        cap_usage,
+        ["employee_id", "rule_id", "period"],
+        [{"employee_id": e, "rule_id": r, "period": p, "used": v} for (e, r, p), v in sorted(used.items())],
+    )
+
+
+def entries_of(
+    session: Session, source_event_ids: Sequence[str], kinds: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """Ledger entries of the given source events (of the given kinds; all when empty), by id."""
+    out: list[dict[str, Any]] = []
+    c = ledger.c
+    for part in chunks(list(source_event_ids)):
+        where = [c.source_event_id == part[0]] if len(part) == 1 else [c.source_event_id.in_(part)]
+        if kinds:
+            where.append(c.kind.in_(list(kinds)))
+        out += [dict(r) for r in session.execute(select(ledger).where(and_(*where))).mappings()]
+    return out
+
+
+def open_team_goals(session: Session, event_types: Sequence[str]) -> list[Any]:
+    """The OPEN team goals counting any of ``event_types``, by id."""
+    g = team_goals.c
+    return list(
+        session.execute(
+            select(team_goals)
+            .where(and_(g.state == "OPEN", g.event_type.in_(list(event_types))))
+            .order_by(g.id)
+        ).all()
+    )
+
+
+def lock_team_goals(session: Session, goal_ids: Sequence[str]) -> dict[str, Any]:
+    """The goals ``goal_ids`` by id, locked until the unit ends."""
+    g = team_goals.c
+    rows = session.execute(
+        select(team_goals).where(g.id.in_(list(goal_ids))).order_by(g.id).with_for_update()
+    ).all()
+    return {r.id: r for r in rows}
+
+
+def add_goal_progress(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Add contributions (goal_id, employee_id, org_unit, contribution) to the goals' progress."""
+    stmt = insert_for(session, team_goal_progress).values(list(rows))
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[team_goal_progress.c.goal_id, team_goal_progress.c.employee_id],
+            set_={"contribution": team_goal_progress.c.contribution + stmt.excluded.contribution},
+        )
+    )
+
+
+def achieve_goal(session: Session, goal_id: str, at: datetime) -> None:
+    """Mark a goal ACHIEVED at ``at``."""
+    session.execute(
+        update(team_goals).where(team_goals.c.id == goal_id).values(state="ACHIEVED", achieved_at=at)
+    )
+
+
+# -- accounts and the ledger -----------------------------------------------------------------------
 def account(session: Session, employee_id: str) -> tuple[str, int] | None:
     """(org unit, balance) of an employee's account, None when they have none."""
     row = session.execute(
@@ -370,7 +410,7 @@ def expiry_figures(session: Session, cutoff: datetime, source: str) -> list[Any]
     )
 
 
-# -- leaderboards -----------------------------------------------------------------------------
+# -- leaderboards ----------------------------------------------------------------------------------
 def _visible(table: Table, sf: ScopeFilter, team: str, under: str) -> list[Any]:
     """Clauses for the rows ``sf`` lets its caller see, in org unit ``team`` (exactly) or below ``under``."""
     c = table.c
@@ -496,7 +536,7 @@ def period_standings(session: Session, key: str) -> list[Any]:
     )
 
 
-# -- goals and nudges -------------------------------------------------------------------------
+# -- goals and nudges ------------------------------------------------------------------------------
 def team_goal_by_request(session: Session, request_id: str) -> str | None:
     """The id of the team goal created for ``request_id``, if any."""
     row = session.execute(select(team_goals.c.id).where(team_goals.c.request_id == request_id)).first()
@@ -585,7 +625,7 @@ def claim_nudges(session: Session, employee_ids: Sequence[str], week: str, now: 
     return fresh
 
 
-# -- rewards ----------------------------------------------------------------------------------
+# -- rewards ---------------------------------------------------------------------------------------
 def insert_reward_item(session: Session, values: dict[str, Any]) -> bool:
     """Add a reward item; False (and nothing written) when its id exists."""
     try:
