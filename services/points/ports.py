@@ -44,6 +44,10 @@ class PointsStore(Protocol):
         """(org unit, balance) of an employee's account, None when they have none."""
         ...
 
+    def ledger_page(self, employee_id: str, after_id: int, limit: int) -> list[Any]:
+        """At most ``limit`` of an employee's ledger entries with ids above ``after_id``, by id."""
+        ...
+
     def open_team_goals(self, event_types: Sequence[str]) -> list[Any]:
         """The OPEN team goals counting any of ``event_types``, by id."""
         ...

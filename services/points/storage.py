@@ -221,6 +221,9 @@ class SqlPointsStore:
     def account(self, employee_id: str) -> tuple[str, int] | None:
         return account(self.session, employee_id)
 
+    def ledger_page(self, employee_id: str, after_id: int, limit: int) -> list[Any]:
+        return ledger_page(self.session, employee_id, after_id, limit)
+
     def open_team_goals(self, event_types: Sequence[str]) -> list[Any]:
         return open_team_goals(self.session, event_types)
 

@@ -159,3 +159,12 @@ def test_a_team_goal_pays_its_pool_once_when_reached(svc: PointsService, store: 
     assert [e.type for e in store.state.events].count("points.team_goal_achieved") == 1
     ((later, _),) = svc.events.record(CRM, [ev("l4", "loan_completed", "E2", at=DAY + timedelta(hours=2))])
     assert [e["kind"] for e in later] == ["award"]
+
+
+def test_a_ledger_page_is_authorised_and_starts_after_its_cursor(svc: PointsService) -> None:
+    svc.events.record(CRM, [ev("l1", "loan_completed"), ev("w1", "wealth_product_sold")])
+    first = svc.reads.ledger(LEAD, "E1", 0, 1)
+    rest = svc.reads.ledger(LEAD, "E1", first[-1]["id"], 10)
+    assert [e["source_event_id"] for e in first + rest] == ["l1", "w1"]
+    with pytest.raises(PermissionDenied):  # the source system writes events, it does not read ledgers
+        svc.reads.ledger(CRM, "E1", 0, 10)

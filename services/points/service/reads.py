@@ -16,7 +16,15 @@ from services.points.domain import (
     my_place,
     period_key,
 )
+from services.points.ports import PointsStore
 from services.points.service.base import UseCase
+
+
+def _readable(store: PointsStore, principal: Principal, employee_id: str) -> tuple[str, int] | None:
+    """The employee's account (org unit, balance) once the caller may read their ledger (None: no account)."""
+    account = store.account(employee_id)
+    authorize(principal, "points.ledger.read", DataOwner(employee_id, account[0] if account else ""))
+    return account
 
 
 @dataclass(frozen=True)
@@ -34,15 +42,14 @@ class Reads(UseCase):
     def balance(self, principal: Principal, employee_id: str) -> int:
         employee_id = employee_id or principal.employee_id
         with self.deps.stores() as store:
-            account = store.account(employee_id)
-            authorize(principal, "points.ledger.read", DataOwner(employee_id, account[0] if account else ""))
+            account = _readable(store, principal, employee_id)
             return account[1] if account else 0
 
     def ledger(self, principal: Principal, employee_id: str, after_id: int, limit: int) -> list[Any]:
         employee_id = employee_id or principal.employee_id
-        with self.deps.db.session() as session:
-            authorize(principal, "points.ledger.read", self.deps.owner(session, employee_id))
-            return t.ledger_page(session, employee_id, after_id, limit)
+        with self.deps.stores() as store:
+            _readable(store, principal, employee_id)
+            return store.ledger_page(employee_id, after_id, limit)
 
     def leaderboard(
         self,

@@ -103,6 +103,10 @@ class FakePointsStore:
         row = self._s.balances.get(employee_id)
         return (row[0], row[1]) if row else None
 
+    def ledger_page(self, employee_id: str, after_id: int, limit: int) -> list[Any]:
+        mine = [dict(e) for e in self._s.ledger if e["employee_id"] == employee_id and e["id"] > after_id]
+        return mine[:limit]
+
     def open_team_goals(self, event_types: Sequence[str]) -> list[Any]:
         return sorted(
             (g for g in self._s.goals.values() if g.state == "OPEN" and g.event_type in event_types),
