@@ -7,7 +7,7 @@ database.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -66,6 +66,46 @@ class PointsStore(Protocol):
 
     def achieve_goal(self, goal_id: str, at: datetime) -> None:
         """Mark a goal ACHIEVED at ``at``."""
+        ...
+
+    def period_rank(self, key: str, employee_id: str) -> tuple[int, int]:
+        """(rank, population) of an employee among every total of period ``key`` (rank 0: no total)."""
+        ...
+
+    def add_reward_item(self, values: dict[str, Any]) -> bool:
+        """Add a reward item; False (and nothing added) when its id exists."""
+        ...
+
+    def reward_items_after(self, after: str, limit: int) -> list[Any]:
+        """At most ``limit`` reward items with ids after ``after``, by id."""
+        ...
+
+    def reward_item(self, item_id: str, *, lock: bool = False) -> Any | None:
+        """A reward item (locked until the unit ends with ``lock``), None when unknown."""
+        ...
+
+    def move_stock(self, item_id: str, by: int) -> None:
+        """Take one unit of an item's stock (``by`` -1, never below zero) or put one back (``by`` 1)."""
+        ...
+
+    def held_redemptions(self, item_id: str, employee_id: str, refunded: Iterable[str]) -> int:
+        """How many redemptions of an item an employee holds (those in a ``refunded`` state do not count)."""
+        ...
+
+    def redemption(self, redemption_id: str, *, lock: bool = False) -> Any | None:
+        """A redemption (locked until the unit ends with ``lock``), None when unknown."""
+        ...
+
+    def redemption_by_request(self, request_id: str) -> Any | None:
+        """The redemption made for ``request_id``, None when there is none."""
+        ...
+
+    def add_redemption(self, values: dict[str, Any]) -> None:
+        """Add a redemption."""
+        ...
+
+    def set_redemption_state(self, redemption_id: str, state: str, reason: str) -> None:
+        """Move a redemption to ``state``, with the reason."""
         ...
 
     def emit(self, event: Event) -> None:

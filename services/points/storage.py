@@ -239,6 +239,36 @@ class SqlPointsStore:
     def achieve_goal(self, goal_id: str, at: datetime) -> None:
         achieve_goal(self.session, goal_id, at)
 
+    def period_rank(self, key: str, employee_id: str) -> tuple[int, int]:
+        return period_rank(self.session, key, employee_id)
+
+    def add_reward_item(self, values: dict[str, Any]) -> bool:
+        return add_reward_item(self.session, values)
+
+    def reward_items_after(self, after: str, limit: int) -> list[Any]:
+        return reward_items_after(self.session, after, limit)
+
+    def reward_item(self, item_id: str, *, lock: bool = False) -> Any | None:
+        return reward_item(self.session, item_id, lock=lock)
+
+    def move_stock(self, item_id: str, by: int) -> None:
+        move_stock(self.session, item_id, by)
+
+    def held_redemptions(self, item_id: str, employee_id: str, refunded: Iterable[str]) -> int:
+        return held_redemptions(self.session, item_id, employee_id, refunded)
+
+    def redemption(self, redemption_id: str, *, lock: bool = False) -> Any | None:
+        return redemption(self.session, redemption_id, lock=lock)
+
+    def redemption_by_request(self, request_id: str) -> Any | None:
+        return redemption_by_request(self.session, request_id)
+
+    def add_redemption(self, values: dict[str, Any]) -> None:
+        add_redemption(self.session, values)
+
+    def set_redemption_state(self, redemption_id: str, state: str, reason: str) -> None:
+        set_redemption_state(self.session, redemption_id, state, reason)
+
     def emit(self, event: Event) -> None:
         self.outbox.add(self.session, event)
 
@@ -629,7 +659,7 @@ def claim_nudges(session: Session, employee_ids: Sequence[str], week: str, now: 
 
 
 # -- rewards ---------------------------------------------------------------------------------------
-def insert_reward_item(session: Session, values: dict[str, Any]) -> bool:
+def add_reward_item(session: Session, values: dict[str, Any]) -> bool:
     """Add a reward item; False (and nothing written) when its id exists."""
     try:
         with session.begin_nested():
@@ -639,7 +669,7 @@ def insert_reward_item(session: Session, values: dict[str, Any]) -> bool:
     return True
 
 
-def reward_items_page(session: Session, after: str, limit: int) -> list[Any]:
+def reward_items_after(session: Session, after: str, limit: int) -> list[Any]:
     """Reward items after id ``after``, by id."""
     return list(
         session.execute(
@@ -648,9 +678,10 @@ def reward_items_page(session: Session, after: str, limit: int) -> list[Any]:
     )
 
 
-def lock_reward_item(session: Session, item_id: str) -> Any:
-    """A reward item, locked until the unit ends (None when unknown)."""
-    return session.execute(select(reward_items).where(reward_items.c.id == item_id).with_for_update()).first()
+def reward_item(session: Session, item_id: str, *, lock: bool = False) -> Any:
+    """A reward item (locked until the unit ends with ``lock``), None when unknown."""
+    stmt = select(reward_items).where(reward_items.c.id == item_id)
+    return session.execute(stmt.with_for_update() if lock else stmt).mappings().first()
 
 
 def move_stock(session: Session, item_id: str, by: int) -> None:
@@ -679,18 +710,13 @@ def redemption_by_request(session: Session, request_id: str) -> Any:
     )
 
 
-def redemption(session: Session, redemption_id: str) -> Any:
-    return session.execute(select(redemptions).where(redemptions.c.id == redemption_id)).mappings().first()
+def redemption(session: Session, redemption_id: str, *, lock: bool = False) -> Any:
+    """A redemption (locked until the unit ends with ``lock``), None when unknown."""
+    stmt = select(redemptions).where(redemptions.c.id == redemption_id)
+    return session.execute(stmt.with_for_update() if lock else stmt).mappings().first()
 
 
-def lock_redemption(session: Session, redemption_id: str) -> Any:
-    """A redemption, locked until the unit ends (None when unknown)."""
-    return session.execute(
-        select(redemptions).where(redemptions.c.id == redemption_id).with_for_update()
-    ).first()
-
-
-def insert_redemption(session: Session, values: dict[str, Any]) -> None:
+def add_redemption(session: Session, values: dict[str, Any]) -> None:
     session.execute(insert(redemptions).values(**values))
 
 

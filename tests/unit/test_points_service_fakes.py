@@ -13,7 +13,7 @@ from covenant.errors import FailedPrecondition, NotFound, PermissionDenied
 from covenant.rules import CompiledPack, parse_pack
 from covenant.rules.runtime import RuleRuntime
 from services.points.actions import VOCABULARY
-from services.points.domain import EventIn
+from services.points.domain import EventIn, Standing, period_key
 from services.points.service import PointsService
 from tests.support.fakes.points import FakePointsStore, Goal
 
@@ -168,3 +168,53 @@ def test_a_ledger_page_is_authorised_and_starts_after_its_cursor(svc: PointsServ
     assert [e["source_event_id"] for e in first + rest] == ["l1", "w1"]
     with pytest.raises(PermissionDenied):  # the source system writes events, it does not read ledgers
         svc.reads.ledger(CRM, "E1", 0, 10)
+
+
+MANAGER = Principal(
+    "employees/M1",
+    employee_id="M1",
+    org_unit=TEAM,
+    permissions=parse_permissions(
+        {
+            "points.rewards.manage": "all",
+            "points.rewards.read": "all",
+            "points.rewards.approve": "team",
+            "points.rewards.redeem": "team",
+        }
+    ),
+)
+
+
+def item(**over: object) -> dict[str, object]:
+    base = {"id": "mug", "name": "Mug", "cost": 20, "stock": 2, "per_person_limit": 1, "category": ""}
+    return {**base, "eligible_top_percent": 0, "eligible_period": "quarter", **over}
+
+
+def test_a_redemption_reserves_cost_and_stock_and_a_rejection_gives_both_back(
+    svc: PointsService, store: FakePointsStore
+) -> None:
+    svc.events.record(CRM, [ev("w1", "wealth_product_sold")])
+    svc.rewards.create_item(MANAGER, item())
+    reserved = svc.rewards.redeem(MANAGER, "mug", "E1", TEAM, "req-1")
+    assert reserved["state"] == "RESERVED" and balance(svc) == 10
+    assert svc.rewards.redeem(MANAGER, "mug", "E1", TEAM, "req-1")["id"] == reserved["id"]  # a replay
+    with pytest.raises(FailedPrecondition, match="limit of 1 per person"):
+        svc.rewards.redeem(MANAGER, "mug", "E1", TEAM, "req-2")
+    rejected = svc.rewards.transition(MANAGER, reserved["id"], "REJECTED", "out of mugs")
+    assert rejected["state"] == "REJECTED" and balance(svc) == 30
+    assert [i["stock"] for i in svc.rewards.items(MANAGER, "", 10)] == [2]
+    assert [a["action"] for a in store.state.audit_log][-1] == "points.redemption_rejected"
+
+
+def test_an_item_for_the_top_percent_asks_the_period_ranking(
+    svc: PointsService, store: FakePointsStore
+) -> None:
+    svc.events.record(CRM, [ev("w1", "wealth_product_sold")])
+    svc.rewards.create_item(MANAGER, item(id="trip", eligible_top_percent=25, eligible_period="month"))
+    with store.unit():
+        store._s.totals[period_key("month", DAY + timedelta(days=2), "Asia/Shanghai")] = [
+            Standing(e, p, DAY) for e, p in (("E2", 50), ("E3", 40), ("E1", 30), ("E4", 10))
+        ]
+    with pytest.raises(FailedPrecondition, match="top 25% of the month; employees/E1 is #3 of 4"):
+        svc.rewards.redeem(MANAGER, "trip", "E1", TEAM, "")
+    assert balance(svc) == 30

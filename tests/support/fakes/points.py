@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from covenant.events.v1.event_pb2 import Event
-from services.points.domain import EventIn
+from services.points.domain import EventIn, Standing, leaderboard_order
 from services.points.ledger import settle
 from services.points.ports import CapKey
 
@@ -39,6 +39,9 @@ class _State:
     progress: dict[tuple[str, str], list[Any]]  # (goal, employee) -> [org_unit, contribution]
     events: list[Event]
     audit_log: list[dict[str, Any]]
+    totals: dict[str, list[Standing]] = field(default_factory=dict)  # period key -> totals (tests set them)
+    items: dict[str, dict[str, Any]] = field(default_factory=dict)
+    redemptions: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class FakePointsStore:
@@ -126,6 +129,50 @@ class FakePointsStore:
 
     def achieve_goal(self, goal_id: str, at: datetime) -> None:
         self._s.goals[goal_id] = replace(self._s.goals[goal_id], state="ACHIEVED", achieved_at=at)
+
+    def period_rank(self, key: str, employee_id: str) -> tuple[int, int]:
+        ranked = [s.employee_id for s in leaderboard_order(self._s.totals.get(key, []))]
+        return (ranked.index(employee_id) + 1 if employee_id in ranked else 0), len(ranked)
+
+    def add_reward_item(self, values: dict[str, Any]) -> bool:
+        if values["id"] in self._s.items:
+            return False
+        self._s.items[values["id"]] = dict(values)
+        return True
+
+    def reward_items_after(self, after: str, limit: int) -> list[Any]:
+        return [dict(self._s.items[i]) for i in sorted(self._s.items) if i > after][:limit]
+
+    def reward_item(self, item_id: str, *, lock: bool = False) -> Any | None:
+        item = self._s.items.get(item_id)
+        return dict(item) if item is not None else None
+
+    def move_stock(self, item_id: str, by: int) -> None:
+        item = self._s.items[item_id]
+        if by > 0 or item["stock"] > 0:
+            item["stock"] += by
+
+    def held_redemptions(self, item_id: str, employee_id: str, refunded: Iterable[str]) -> int:
+        gone = set(refunded)
+        mine = (
+            r
+            for r in self._s.redemptions.values()
+            if (r["item_id"], r["employee_id"]) == (item_id, employee_id)
+        )
+        return sum(1 for r in mine if r["state"] not in gone)
+
+    def redemption(self, redemption_id: str, *, lock: bool = False) -> Any | None:
+        r = self._s.redemptions.get(redemption_id)
+        return dict(r) if r is not None else None
+
+    def redemption_by_request(self, request_id: str) -> Any | None:
+        return next((dict(r) for r in self._s.redemptions.values() if r["request_id"] == request_id), None)
+
+    def add_redemption(self, values: dict[str, Any]) -> None:
+        self._s.redemptions[values["id"]] = dict(values)
+
+    def set_redemption_state(self, redemption_id: str, state: str, reason: str) -> None:
+        self._s.redemptions[redemption_id].update(state=state, reason=reason)
 
     def emit(self, event: Event) -> None:
         self._s.events.append(event)
