@@ -11,8 +11,9 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from covenant.auth.principal import ScopeFilter
 from covenant.events.v1.event_pb2 import Event
-from services.points.domain import EventIn
+from services.points.domain import EventIn, Standing
 
 CapKey = tuple[str, str, str]  # (employee_id, rule_id, "day:2026-11-02")
 
@@ -68,6 +69,49 @@ class PointsStore(Protocol):
         """Mark a goal ACHIEVED at ``at``."""
         ...
 
+    def period_standings(self, key: str) -> list[Standing]:
+        """Every total of period ``key`` (unordered)."""
+        ...
+
+    def period_points(self, key: str, employee_ids: Iterable[str]) -> dict[str, int]:
+        """Points of period ``key`` by employee, for those of ``employee_ids`` with a total."""
+        ...
+
+    def team_goal_by_request(self, request_id: str) -> str | None:
+        """The id of the team goal created for ``request_id``, if any."""
+        ...
+
+    def add_team_goal(self, values: dict[str, Any]) -> None:
+        """Add a team goal."""
+        ...
+
+    def team_goal(self, goal_id: str) -> dict[str, Any] | None:
+        """A team goal's columns, None when unknown."""
+        ...
+
+    def team_goal_ids(
+        self, sf: ScopeFilter, under: str, ancestors: Sequence[str], after: str, limit: int
+    ) -> list[str]:
+        """At most ``limit`` ids after ``after`` of the team goals below ``under`` (all when empty) that
+        ``sf`` lets its caller see or that are set on one of ``ancestors``, by id."""
+        ...
+
+    def upsert_personal_goal(self, values: dict[str, Any]) -> None:
+        """Set a personal goal (employee_id, period key, period_kind, org_unit, target)."""
+        ...
+
+    def personal_goal(self, employee_id: str, key: str) -> Any | None:
+        """(target, org_unit) of an employee's goal for period ``key``, None when unset."""
+        ...
+
+    def personal_goals_in(self, keys: Sequence[str]) -> list[Any]:
+        """The personal goals of the periods ``keys``: employee_id, org_unit, period_kind, target."""
+        ...
+
+    def claim_nudges(self, employee_ids: Sequence[str], week: str, now: datetime) -> set[str]:
+        """Mark the week's nudge sent for ``employee_ids``; those marked now (the others had theirs)."""
+        ...
+
     def period_rank(self, key: str, employee_id: str) -> tuple[int, int]:
         """(rank, population) of an employee among every total of period ``key`` (rank 0: no total)."""
         ...
@@ -110,6 +154,10 @@ class PointsStore(Protocol):
 
     def emit(self, event: Event) -> None:
         """Queue an outgoing event with the unit's changes."""
+        ...
+
+    def emit_many(self, events: Sequence[Event]) -> None:
+        """Queue outgoing events with the unit's changes."""
         ...
 
     def audit(self, *, actor: str, action: str, subject: str, data: dict[str, Any]) -> None:

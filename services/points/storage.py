@@ -239,6 +239,38 @@ class SqlPointsStore:
     def achieve_goal(self, goal_id: str, at: datetime) -> None:
         achieve_goal(self.session, goal_id, at)
 
+    def period_standings(self, key: str) -> list[Standing]:
+        return period_standings(self.session, key)
+
+    def period_points(self, key: str, employee_ids: Iterable[str]) -> dict[str, int]:
+        return period_points(self.session, key, employee_ids)
+
+    def team_goal_by_request(self, request_id: str) -> str | None:
+        return team_goal_by_request(self.session, request_id)
+
+    def add_team_goal(self, values: dict[str, Any]) -> None:
+        add_team_goal(self.session, values)
+
+    def team_goal(self, goal_id: str) -> dict[str, Any] | None:
+        return team_goal(self.session, goal_id)
+
+    def team_goal_ids(
+        self, sf: ScopeFilter, under: str, ancestors: Sequence[str], after: str, limit: int
+    ) -> list[str]:
+        return team_goal_ids(self.session, sf, under, ancestors, after, limit)
+
+    def upsert_personal_goal(self, values: dict[str, Any]) -> None:
+        upsert_personal_goal(self.session, values)
+
+    def personal_goal(self, employee_id: str, key: str) -> Any | None:
+        return personal_goal(self.session, employee_id, key)
+
+    def personal_goals_in(self, keys: Sequence[str]) -> list[Any]:
+        return personal_goals_in(self.session, keys)
+
+    def claim_nudges(self, employee_ids: Sequence[str], week: str, now: datetime) -> set[str]:
+        return claim_nudges(self.session, employee_ids, week, now)
+
     def period_rank(self, key: str, employee_id: str) -> tuple[int, int]:
         return period_rank(self.session, key, employee_id)
 
@@ -271,6 +303,9 @@ class SqlPointsStore:
 
     def emit(self, event: Event) -> None:
         self.outbox.add(self.session, event)
+
+    def emit_many(self, events: Sequence[Event]) -> None:
+        self.outbox.add_many(self.session, events)
 
     def audit(self, *, actor: str, action: str, subject: str, data: dict[str, Any]) -> None:
         self.audit_log.append(self.session, actor=actor, action=action, subject=subject, data=data)
@@ -559,14 +594,13 @@ def period_points(session: Session, key: str, employee_ids: Iterable[str]) -> di
     return {r.employee_id: int(r.points) for r in rows}
 
 
-def period_standings(session: Session, key: str) -> list[Any]:
-    """Every total of period ``key``: employee_id, org_unit, points, reached_at."""
+def period_standings(session: Session, key: str) -> list[Standing]:
+    """Every total of period ``key`` (unordered)."""
     pt = period_totals.c
-    return list(
-        session.execute(
-            select(pt.employee_id, pt.org_unit, pt.points, pt.reached_at).where(pt.period == key)
-        ).all()
+    rows = session.execute(
+        select(pt.employee_id, pt.org_unit, pt.points, pt.reached_at).where(pt.period == key)
     )
+    return [_standing(r) for r in rows]
 
 
 # -- goals and nudges ------------------------------------------------------------------------------
@@ -576,7 +610,7 @@ def team_goal_by_request(session: Session, request_id: str) -> str | None:
     return row.id if row else None
 
 
-def insert_team_goal(session: Session, values: dict[str, Any]) -> None:
+def add_team_goal(session: Session, values: dict[str, Any]) -> None:
     session.execute(insert(team_goals).values(**values))
 
 
@@ -630,19 +664,15 @@ def upsert_personal_goal(session: Session, values: dict[str, Any]) -> None:
 def personal_goal(session: Session, employee_id: str, key: str) -> Any:
     """(target, org_unit) of an employee's goal for period ``key``, None when unset."""
     pg = personal_goals.c
-    return session.execute(
-        select(pg.target, pg.org_unit).where(pg.employee_id == employee_id, pg.period == key)
-    ).first()
+    stmt = select(pg.target, pg.org_unit).where(pg.employee_id == employee_id, pg.period == key)
+    return session.execute(stmt).mappings().first()
 
 
 def personal_goals_in(session: Session, keys: Sequence[str]) -> list[Any]:
     """The personal goals of the periods ``keys``: employee_id, org_unit, period_kind, target."""
     pg = personal_goals.c
-    return list(
-        session.execute(
-            select(pg.employee_id, pg.org_unit, pg.period_kind, pg.target).where(pg.period.in_(list(keys)))
-        ).all()
-    )
+    stmt = select(pg.employee_id, pg.org_unit, pg.period_kind, pg.target).where(pg.period.in_(list(keys)))
+    return list(session.execute(stmt).mappings().all())
 
 
 def claim_nudges(session: Session, employee_ids: Sequence[str], week: str, now: datetime) -> set[str]:

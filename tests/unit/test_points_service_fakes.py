@@ -218,3 +218,52 @@ def test_an_item_for_the_top_percent_asks_the_period_ranking(
     with pytest.raises(FailedPrecondition, match="top 25% of the month; employees/E1 is #3 of 4"):
         svc.rewards.redeem(MANAGER, "trip", "E1", TEAM, "")
     assert balance(svc) == 30
+
+
+REP = Principal(
+    "employees/E1",
+    employee_id="E1",
+    org_unit=TEAM,
+    permissions=parse_permissions({"points.goals.read": "team", "points.ledger.read": "self"}),
+)
+GOALS = Principal(
+    "services/planner",
+    kind="service",
+    permissions=parse_permissions({"points.goals.manage": "all", "points.nudges.send": "all"}),
+)
+
+
+def test_team_goals_are_idempotent_by_request_and_seen_from_below(svc: PointsService) -> None:
+    goal = {
+        "name": "loans",
+        "org_unit": "/hq/futian",
+        "event_type": "loan_completed",
+        "target": 2,
+        "pool_points": 90,
+        "start_time": DAY,
+        "end_time": DAY + timedelta(days=30),
+    }
+    created = svc.goals.create_team_goal(GOALS, goal, "req-g")
+    assert svc.goals.create_team_goal(GOALS, goal, "req-g")["id"] == created["id"]
+    svc.goals.create_team_goal(GOALS, {**goal, "org_unit": "/hq/other"}, "")
+    svc.events.record(CRM, [ev("l1", "loan_completed")])
+    (seen,) = svc.goals.list_team_goals(REP, "", "", 10)
+    assert seen["id"] == created["id"] and seen["progress"] == 1 and seen["state"] == "OPEN"
+
+
+def test_a_personal_goal_and_the_weekly_nudge_read_the_period_totals(
+    svc: PointsService, store: FakePointsStore
+) -> None:
+    now = DAY + timedelta(days=2)
+    with store.unit():
+        store._s.totals[period_key("month", now, "Asia/Shanghai")] = [Standing("E1", 40, DAY, TEAM)]
+        store._s.totals[period_key("week", now, "Asia/Shanghai")] = [
+            Standing("E1", 40, DAY, TEAM),
+            Standing("E2", 60, DAY, TEAM),
+        ]
+    svc.goals.set_personal_goal(REP, "", "", "month", None, 100)
+    goal = svc.goals.get_personal_goal(REP, "", "month", None)
+    assert (goal["org_unit"], goal["points"], goal["to_goal"]) == (TEAM, 40, 60)
+    assert svc.goals.send_nudges(GOALS, None) == (2, 0)
+    assert svc.goals.send_nudges(GOALS, None) == (0, 2)
+    assert [e.type for e in store.state.events].count("points.nudge") == 2

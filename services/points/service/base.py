@@ -10,12 +10,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from covenant.auth import DataOwner, Principal
+from covenant.auth import DataOwner, Principal, authorize
 from covenant.auth.directory import Directory
 from covenant.db.audit import AuditLog
 from covenant.db.engine import Database
 from covenant.db.outbox import Outbox
-from services.points import storage as t
 from services.points.ingest import Ingest
 from services.points.ledger import LedgerWriter
 from services.points.ports import PointsStore
@@ -72,14 +71,16 @@ class Deps:
             return claimed
         return caller.org_unit
 
-    def owner(self, session: Session, employee_id: str) -> DataOwner:
-        """The employee with the org unit of their points account ("" when they have none)."""
-        account = t.account(session, employee_id)
-        return DataOwner(employee_id, account[0] if account else "")
-
 
 class UseCase:
     """A capability of the points service over the shared ``Deps``."""
 
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
+
+
+def readable_account(store: PointsStore, principal: Principal, employee_id: str) -> tuple[str, int] | None:
+    """The employee's account (org unit, balance) once the caller may read their ledger (None: no account)."""
+    account = store.account(employee_id)
+    authorize(principal, "points.ledger.read", DataOwner(employee_id, account[0] if account else ""))
+    return account

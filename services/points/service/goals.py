@@ -6,13 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from covenant.auth import DataOwner, Principal, authorize, scope_filter
 from covenant.db.outbox import new_event
 from covenant.errors import InvalidArgument, NotFound
-from covenant.timestamps import as_utc
-from services.points import storage as t
 from services.points.domain import (
     TOTAL_PERIODS,
     Standing,
@@ -22,7 +18,8 @@ from services.points.domain import (
     period_key,
     split_pool,
 )
-from services.points.service.base import SOURCE, UseCase
+from services.points.ports import PointsStore
+from services.points.service.base import SOURCE, UseCase, readable_account
 
 
 class Goals(UseCase):
@@ -43,13 +40,12 @@ class Goals(UseCase):
         if goal["end_time"] <= goal["start_time"]:
             raise InvalidArgument("must be after start_time", field="goal.end_time")
         authorize(principal, "points.goals.manage", DataOwner("", goal["org_unit"]))
-        with self.deps.db.session() as session:
-            done = t.team_goal_by_request(session, request_id) if request_id else None
+        with self.deps.stores() as store:
+            done = store.team_goal_by_request(request_id) if request_id else None
             if done:
-                return self._goal(session, done)
+                return _goal(store, done)
             gid = uuid.uuid4().hex[:16]
-            t.insert_team_goal(
-                session,
+            store.add_team_goal(
                 {
                     "id": gid,
                     "request_id": request_id or None,
@@ -62,35 +58,19 @@ class Goals(UseCase):
                     "end_time": goal["end_time"],
                     "state": "OPEN",
                     "created_by": principal.subject,
-                },
+                }
             )
-            self.deps.audit.append(
-                session,
+            store.audit(
                 actor=principal.subject,
                 action="points.team_goal_created",
                 subject=f"team-goals/{gid}",
                 data={k: goal[k] for k in ("name", "org_unit", "event_type", "target", "pool_points")},
             )
-            return self._goal(session, gid)
-
-    def _goal(self, session: Session, gid: str) -> dict[str, Any]:
-        goal = t.team_goal(session, gid)
-        if goal is None:
-            raise NotFound(f"team-goals/{gid} not found")
-        contrib = {emp: c for emp, _, c in t.goal_progress(session, gid)}
-        goal["progress"] = sum(contrib.values())
-        shares = split_pool(int(goal["pool_points"]), contrib)
-        if goal["state"] != "ACHIEVED":  # a preview: the split if the goal were reached now
-            shares = [
-                s.__class__(s.employee_id, s.contribution, s.points, "if reached now: " + s.explanation)
-                for s in shares
-            ]
-        goal["shares"] = shares
-        return goal
+            return _goal(store, gid)
 
     def get_team_goal(self, principal: Principal, gid: str) -> dict[str, Any]:
-        with self.deps.db.session() as session:
-            goal = self._goal(session, gid)
+        with self.deps.stores() as store:
+            goal = _goal(store, gid)
         authorize(principal, "points.goals.read", DataOwner("", goal["org_unit"]))
         return goal
 
@@ -103,9 +83,8 @@ class Goals(UseCase):
         if principal.org_unit:
             parts = principal.org_unit.rstrip("/").split("/")
             ancestors = ["/".join(parts[:i]) for i in range(2, len(parts) + 1)]
-        with self.deps.db.session() as session:
-            ids = t.team_goal_ids(session, sf, org_unit, ancestors, after, limit)
-            return [self._goal(session, i) for i in ids]
+        with self.deps.stores() as store:
+            return [_goal(store, i) for i in store.team_goal_ids(sf, org_unit, ancestors, after, limit)]
 
     def set_personal_goal(
         self,
@@ -127,32 +106,17 @@ class Goals(UseCase):
         if employee_id != principal.employee_id:
             authorize(principal, "points.goals.manage", DataOwner(employee_id, org_unit))
         key = period_key(period, at or self.deps.clock(), self.deps.tz)
-        with self.deps.db.session() as session:
-            t.upsert_personal_goal(
-                session,
+        with self.deps.stores() as store:
+            store.upsert_personal_goal(
                 {
                     "employee_id": employee_id,
                     "period": key,
                     "period_kind": period,
                     "org_unit": org_unit,
                     "target": target,
-                },
+                }
             )
-            return self._personal(session, employee_id, period, key)
-
-    def _personal(self, session: Session, employee_id: str, period: str, key: str) -> dict[str, Any]:
-        row = t.personal_goal(session, employee_id, key)
-        target = int(row.target) if row else 0
-        points = t.period_points(session, key, [employee_id]).get(employee_id, 0)
-        return {
-            "employee_id": employee_id,
-            "org_unit": row.org_unit if row else "",
-            "period": period,
-            "period_key": key,
-            "target": target,
-            "points": points,
-            "to_goal": max(0, target - points),
-        }
+            return _personal(store, employee_id, period, key)
 
     def get_personal_goal(
         self, principal: Principal, employee_id: str, period: str, at: datetime | None
@@ -160,10 +124,10 @@ class Goals(UseCase):
         employee_id = employee_id or principal.employee_id
         if period not in TOTAL_PERIODS:
             raise InvalidArgument("must be WEEK, MONTH, QUARTER or YEAR", field="period")
-        with self.deps.db.session() as session:
-            authorize(principal, "points.ledger.read", self.deps.owner(session, employee_id))
-            return self._personal(
-                session, employee_id, period, period_key(period, at or self.deps.clock(), self.deps.tz)
+        with self.deps.stores() as store:
+            readable_account(store, principal, employee_id)
+            return _personal(
+                store, employee_id, period, period_key(period, at or self.deps.clock(), self.deps.tz)
             )
 
     def send_nudges(self, principal: Principal, at: datetime | None) -> tuple[int, int]:
@@ -172,29 +136,26 @@ class Goals(UseCase):
         at = at or self.deps.clock()
         week = period_key("week", at, self.deps.tz)
         keys = {k: period_key(k, at, self.deps.tz) for k in TOTAL_PERIODS}
-        with self.deps.db.session() as session:
-            weekly = t.period_standings(session, week)
-            goals = t.personal_goals_in(session, list(keys.values()))
+        with self.deps.stores() as store:
+            goals = store.personal_goals_in(list(keys.values()))
             goal_of = {}
-            for g in sorted(goals, key=lambda g: TOTAL_PERIODS.index(g.period_kind)):
-                goal_of.setdefault(g.employee_id, g)
+            for g in sorted(goals, key=lambda g: TOTAL_PERIODS.index(g["period_kind"])):
+                goal_of.setdefault(g["employee_id"], g)
             period_points: dict[tuple[str, str], int] = {}
-            kinds_needed = {g.period_kind for g in goal_of.values()}
+            kinds_needed = {g["period_kind"] for g in goal_of.values()}
             for kind in kinds_needed:
-                for emp, pts in t.period_points(session, keys[kind], goal_of).items():
+                for emp, pts in store.period_points(keys[kind], goal_of).items():
                     period_points[(kind, emp)] = pts
             teams: dict[str, list[Standing]] = {}
             unit_of: dict[str, str] = {}
-            for r in weekly:
-                teams.setdefault(r.org_unit, []).append(
-                    Standing(r.employee_id, int(r.points), as_utc(r.reached_at))
-                )
-                unit_of[r.employee_id] = r.org_unit
+            for s in store.period_standings(week):
+                teams.setdefault(s.org_unit, []).append(s)
+                unit_of[s.employee_id] = s.org_unit
             for g in goal_of.values():
-                unit_of.setdefault(g.employee_id, g.org_unit)
+                unit_of.setdefault(g["employee_id"], g["org_unit"])
             ranked = {u: leaderboard_order(s) for u, s in teams.items()}
             employees = sorted(unit_of)
-            fresh = t.claim_nudges(session, employees, week, self.deps.clock())
+            fresh = store.claim_nudges(employees, week, self.deps.clock())
             events = []
             for emp in employees:
                 if emp not in fresh:
@@ -202,8 +163,8 @@ class Goals(UseCase):
                 board = ranked.get(unit_of[emp], [])
                 rank, week_points, gap = my_place(board, emp)
                 g = goal_of.get(emp)
-                points = period_points.get((g.period_kind, emp), 0) if g else week_points
-                n = nudge(emp, points, int(g.target) if g else 0, rank, len(board), gap)
+                points = period_points.get((g["period_kind"], emp), 0) if g else week_points
+                n = nudge(emp, points, int(g["target"]) if g else 0, rank, len(board), gap)
                 events.append(
                     new_event(
                         "points.nudge",
@@ -214,7 +175,7 @@ class Goals(UseCase):
                             "employee_id": emp,
                             "week": week,
                             "message": n.message,
-                            "goal_period": g.period_kind if g else "",
+                            "goal_period": g["period_kind"] if g else "",
                             "points": n.points,
                             "target": n.target,
                             "to_goal": n.to_goal,
@@ -225,5 +186,37 @@ class Goals(UseCase):
                         idempotency_key=f"points.nudge:{emp}:{week}",
                     )
                 )
-            self.deps.outbox.add_many(session, events)
+            store.emit_many(events)
             return len(events), len(employees) - len(events)
+
+
+def _goal(store: PointsStore, gid: str) -> dict[str, Any]:
+    """A team goal with its progress and the split of its pool (a preview until it is achieved)."""
+    goal = store.team_goal(gid)
+    if goal is None:
+        raise NotFound(f"team-goals/{gid} not found")
+    contrib = {emp: c for emp, _, c in store.goal_progress(gid)}
+    goal["progress"] = sum(contrib.values())
+    shares = split_pool(int(goal["pool_points"]), contrib)
+    if goal["state"] != "ACHIEVED":  # a preview: the split if the goal were reached now
+        shares = [
+            s.__class__(s.employee_id, s.contribution, s.points, "if reached now: " + s.explanation)
+            for s in shares
+        ]
+    goal["shares"] = shares
+    return goal
+
+
+def _personal(store: PointsStore, employee_id: str, period: str, key: str) -> dict[str, Any]:
+    row = store.personal_goal(employee_id, key)
+    target = int(row["target"]) if row else 0
+    points = store.period_points(key, [employee_id]).get(employee_id, 0)
+    return {
+        "employee_id": employee_id,
+        "org_unit": row["org_unit"] if row else "",
+        "period": period,
+        "period_key": key,
+        "target": target,
+        "points": points,
+        "to_goal": max(0, target - points),
+    }

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from covenant.auth import DataOwner, Principal, authorize, scope_filter
+from covenant.auth import Principal, scope_filter
 from covenant.errors import InvalidArgument
 from services.points import storage as t
 from services.points.domain import (
@@ -16,15 +16,7 @@ from services.points.domain import (
     my_place,
     period_key,
 )
-from services.points.ports import PointsStore
-from services.points.service.base import UseCase
-
-
-def _readable(store: PointsStore, principal: Principal, employee_id: str) -> tuple[str, int] | None:
-    """The employee's account (org unit, balance) once the caller may read their ledger (None: no account)."""
-    account = store.account(employee_id)
-    authorize(principal, "points.ledger.read", DataOwner(employee_id, account[0] if account else ""))
-    return account
+from services.points.service.base import UseCase, readable_account
 
 
 @dataclass(frozen=True)
@@ -42,13 +34,13 @@ class Reads(UseCase):
     def balance(self, principal: Principal, employee_id: str) -> int:
         employee_id = employee_id or principal.employee_id
         with self.deps.stores() as store:
-            account = _readable(store, principal, employee_id)
+            account = readable_account(store, principal, employee_id)
             return account[1] if account else 0
 
     def ledger(self, principal: Principal, employee_id: str, after_id: int, limit: int) -> list[Any]:
         employee_id = employee_id or principal.employee_id
         with self.deps.stores() as store:
-            _readable(store, principal, employee_id)
+            readable_account(store, principal, employee_id)
             return store.ledger_page(employee_id, after_id, limit)
 
     def leaderboard(

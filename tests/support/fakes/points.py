@@ -5,10 +5,11 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from covenant.auth.principal import ScopeFilter
 from covenant.events.v1.event_pb2 import Event
 from services.points.domain import EventIn, Standing, leaderboard_order
 from services.points.ledger import settle
@@ -27,6 +28,8 @@ class Goal:
     end_time: datetime
     state: str = "OPEN"
     achieved_at: datetime | None = None
+    request_id: str | None = None
+    created_by: str = ""
 
 
 @dataclass
@@ -42,6 +45,8 @@ class _State:
     totals: dict[str, list[Standing]] = field(default_factory=dict)  # period key -> totals (tests set them)
     items: dict[str, dict[str, Any]] = field(default_factory=dict)
     redemptions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    personal: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (employee, period key)
+    nudged: set[tuple[str, str]] = field(default_factory=set)  # (employee, week)
 
 
 class FakePointsStore:
@@ -130,6 +135,58 @@ class FakePointsStore:
     def achieve_goal(self, goal_id: str, at: datetime) -> None:
         self._s.goals[goal_id] = replace(self._s.goals[goal_id], state="ACHIEVED", achieved_at=at)
 
+    def period_standings(self, key: str) -> list[Standing]:
+        return list(self._s.totals.get(key, []))
+
+    def period_points(self, key: str, employee_ids: Iterable[str]) -> dict[str, int]:
+        wanted = set(employee_ids)
+        return {s.employee_id: s.points for s in self._s.totals.get(key, []) if s.employee_id in wanted}
+
+    def team_goal_by_request(self, request_id: str) -> str | None:
+        return next((g.id for g in self._s.goals.values() if g.request_id == request_id), None)
+
+    def add_team_goal(self, values: dict[str, Any]) -> None:
+        self._s.goals[values["id"]] = Goal(**values)
+
+    def team_goal(self, goal_id: str) -> dict[str, Any] | None:
+        goal = self._s.goals.get(goal_id)
+        return asdict(goal) if goal is not None else None
+
+    def team_goal_ids(
+        self, sf: ScopeFilter, under: str, ancestors: Sequence[str], after: str, limit: int
+    ) -> list[str]:
+        def seen(unit: str) -> bool:
+            return (
+                sf.all
+                or unit == sf.org_unit
+                or (sf.org_unit_prefix is not None and _below(unit, sf.org_unit_prefix))
+                or unit in ancestors
+            )
+
+        goals = sorted(self._s.goals.values(), key=lambda g: g.id)
+        ids = [
+            g.id
+            for g in goals
+            if g.id > after and (not under or _below(g.org_unit, under)) and seen(g.org_unit)
+        ]
+        return ids[:limit]
+
+    def upsert_personal_goal(self, values: dict[str, Any]) -> None:
+        row = self._s.personal.setdefault((values["employee_id"], values["period"]), dict(values))
+        row.update(target=values["target"], org_unit=values["org_unit"])
+
+    def personal_goal(self, employee_id: str, key: str) -> Any | None:
+        row = self._s.personal.get((employee_id, key))
+        return dict(row) if row is not None else None
+
+    def personal_goals_in(self, keys: Sequence[str]) -> list[Any]:
+        return [dict(row) for (_, key), row in sorted(self._s.personal.items()) if key in keys]
+
+    def claim_nudges(self, employee_ids: Sequence[str], week: str, now: datetime) -> set[str]:
+        fresh = {e for e in employee_ids if (e, week) not in self._s.nudged}
+        self._s.nudged |= {(e, week) for e in fresh}
+        return fresh
+
     def period_rank(self, key: str, employee_id: str) -> tuple[int, int]:
         ranked = [s.employee_id for s in leaderboard_order(self._s.totals.get(key, []))]
         return (ranked.index(employee_id) + 1 if employee_id in ranked else 0), len(ranked)
@@ -177,5 +234,14 @@ class FakePointsStore:
     def emit(self, event: Event) -> None:
         self._s.events.append(event)
 
+    def emit_many(self, events: Sequence[Event]) -> None:
+        self._s.events.extend(events)
+
     def audit(self, *, actor: str, action: str, subject: str, data: dict[str, Any]) -> None:
         self._s.audit_log.append({"actor": actor, "action": action, "subject": subject, "data": data})
+
+
+def _below(unit: str, root: str) -> bool:
+    """``unit`` is ``root`` or lies below it (as ``covenant.db.scope.subtree``)."""
+    root = root.rstrip("/")
+    return unit == root or unit.startswith(root + "/")
