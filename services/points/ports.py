@@ -112,6 +112,15 @@ class PointsStore(Protocol):
         """Mark the week's nudge sent for ``employee_ids``; those marked now (the others had theirs)."""
         ...
 
+    def balances(self) -> dict[str, int]:
+        """Every account's balance by employee."""
+        ...
+
+    def expiry_figures(self, cutoff: datetime, source: str) -> list[Any]:
+        """Per employee with entries: org_unit, points earned before ``cutoff`` (earned), spent, expired, and
+        whether the expiry run ``source`` already wrote an entry (done)."""
+        ...
+
     def period_rank(self, key: str, employee_id: str) -> tuple[int, int]:
         """(rank, population) of an employee among every total of period ``key`` (rank 0: no total)."""
         ...

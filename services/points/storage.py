@@ -271,6 +271,12 @@ class SqlPointsStore:
     def claim_nudges(self, employee_ids: Sequence[str], week: str, now: datetime) -> set[str]:
         return claim_nudges(self.session, employee_ids, week, now)
 
+    def balances(self) -> dict[str, int]:
+        return balances(self.session)
+
+    def expiry_figures(self, cutoff: datetime, source: str) -> list[Any]:
+        return expiry_figures(self.session, cutoff, source)
+
     def period_rank(self, key: str, employee_id: str) -> tuple[int, int]:
         return period_rank(self.session, key, employee_id)
 
@@ -474,7 +480,9 @@ def expiry_figures(session: Session, cutoff: datetime, source: str) -> list[Any]
                 expired.label("expired"),
                 done.label("done"),
             ).group_by(lg.employee_id)
-        ).all()
+        )
+        .mappings()
+        .all()
     )
 
 

@@ -267,3 +267,19 @@ def test_a_personal_goal_and_the_weekly_nudge_read_the_period_totals(
     assert svc.goals.send_nudges(GOALS, None) == (2, 0)
     assert svc.goals.send_nudges(GOALS, None) == (0, 2)
     assert [e.type for e in store.state.events].count("points.nudge") == 2
+
+
+def test_points_earned_before_the_window_and_not_spent_expire_once(store: FakePointsStore) -> None:
+    text = PACK.read_text().replace("    default: 0\n", "    default: 30\n", 1)  # expiry_days
+    runtime = RuleRuntime("points", VOCABULARY)
+    runtime.set_active({"points-awards": CompiledPack(parse_pack(text, VOCABULARY), VOCABULARY)})
+    svc = PointsService(None, runtime, clock=lambda: DAY + timedelta(days=40), stores=store.unit)  # type: ignore[arg-type]
+    svc.events.record(
+        CRM, [ev("w1", "wealth_product_sold"), ev("l1", "loan_completed", at=DAY + timedelta(days=35))]
+    )
+    expirer = Principal(
+        "services/cron", kind="service", permissions=parse_permissions({"points.ledger.expire": "all"})
+    )
+    assert svc.expiry.expire(expirer, None) == (1, 30)
+    assert svc.expiry.expire(expirer, None) == (0, 0)
+    assert balance(svc) == 20

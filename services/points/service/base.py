@@ -38,8 +38,8 @@ class Deps:
         stores: Callable[[], AbstractContextManager[PointsStore]] | None = None,
     ) -> None:
         """``stores`` opens one unit of work as a ``PointsStore`` (default: a SQL session of ``db``); the
-        event, reversal, adjustment, balance, ledger-page and reward use cases go through it, the others
-        open a session of ``db`` and call the repository functions of ``services.points.storage``."""
+        use cases go through it, all but the leaderboards, which open a session of ``db`` and call the
+        repository functions of ``services.points.storage``."""
         self.db = db
         self.rules = rules
         # Org units of the employees written about come from the directory, not the request (None: the

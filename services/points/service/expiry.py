@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from covenant.auth import Principal, authorize
-from services.points import storage as t
 from services.points.domain import (
     expirable,
 )
@@ -28,21 +27,19 @@ class Expiry(UseCase):
         as_of = as_of or self.deps.clock()
         cutoff = as_of - timedelta(days=days)
         source = f"expiry:{cutoff.date().isoformat()}"
-        with self.deps.db.session() as session:
-            rows = t.expiry_figures(session, cutoff, source)
-            balances = t.balances(session)
+        with self.deps.stores() as store:
+            balances = store.balances()
             entries = []
-            for r in rows:
-                if r.done:
+            for r in store.expiry_figures(cutoff, source):
+                if r["done"]:
                     continue
-                n = expirable(
-                    int(r.earned or 0), int(r.spent or 0), int(r.expired or 0), balances.get(r.employee_id, 0)
-                )
+                earned, spent, expired = (int(r[k] or 0) for k in ("earned", "spent", "expired"))
+                n = expirable(earned, spent, expired, balances.get(r["employee_id"], 0))
                 if n:
                     entries.append(
                         entry(
-                            employee_id=r.employee_id,
-                            org_unit=r.org_unit,
+                            employee_id=r["employee_id"],
+                            org_unit=r["org_unit"],
                             points=-n,
                             kind="expiry",
                             reason=f"points earned before {cutoff.date()} expire after {days} days",
@@ -53,5 +50,5 @@ class Expiry(UseCase):
                             occurred_at=as_of,
                         )
                     )
-            self.deps.writer.write(session, entries, self.deps.clock())
+            store.write(entries, self.deps.clock())
             return len(entries), -sum(e["points"] for e in entries)

@@ -187,6 +187,32 @@ class FakePointsStore:
         self._s.nudged |= {(e, week) for e in fresh}
         return fresh
 
+    def balances(self) -> dict[str, int]:
+        return {k: v[1] for k, v in self._s.balances.items()}
+
+    def expiry_figures(self, cutoff: datetime, source: str) -> list[Any]:
+        out: dict[str, dict[str, Any]] = {}
+        for e in self._s.ledger:
+            row = {
+                "employee_id": e["employee_id"],
+                "org_unit": "",
+                "earned": 0,
+                "spent": 0,
+                "expired": 0,
+                "done": 0,
+            }
+            r = out.setdefault(e["employee_id"], row)
+            points, kind = e["points"], e["kind"]
+            r["org_unit"] = max(r["org_unit"], e["org_unit"])
+            if points > 0 and kind in ("award", "adjustment", "team_goal") and e["occurred_at"] < cutoff:
+                r["earned"] += points
+            if (points < 0 and kind != "expiry") or kind == "refund":
+                r["spent"] -= points
+            if kind == "expiry":
+                r["expired"] -= points
+            r["done"] += e["source_event_id"] == source
+        return list(out.values())
+
     def period_rank(self, key: str, employee_id: str) -> tuple[int, int]:
         ranked = [s.employee_id for s in leaderboard_order(self._s.totals.get(key, []))]
         return (ranked.index(employee_id) + 1 if employee_id in ranked else 0), len(ranked)
