@@ -69,6 +69,25 @@ class PointsStore(Protocol):
         """Mark a goal ACHIEVED at ``at``."""
         ...
 
+    def period_top(self, key: str, sf: ScopeFilter, team: str, under: str, top: int) -> list[Standing]:
+        """The first ``top`` totals of period ``key`` in leaderboard order, among those ``sf`` lets its caller
+        see in org unit ``team`` (exactly; any when empty) and below ``under`` (anywhere when empty)."""
+        ...
+
+    def period_place(
+        self, key: str, sf: ScopeFilter, team: str, under: str, employee_id: str
+    ) -> tuple[int, int, int] | None:
+        """(rank, points, gap to the next higher total) of ``employee_id`` among the totals ``period_top``
+        ranks; None when they have none there."""
+        ...
+
+    def earned_between(
+        self, start: datetime, end: datetime, sf: ScopeFilter, team: str, under: str
+    ) -> list[Standing]:
+        """Per employee whose entries ``period_top``'s filters keep: points earned in [start, end) and when
+        the total was reached (unordered)."""
+        ...
+
     def period_standings(self, key: str) -> list[Standing]:
         """Every total of period ``key`` (unordered)."""
         ...

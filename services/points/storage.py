@@ -239,6 +239,19 @@ class SqlPointsStore:
     def achieve_goal(self, goal_id: str, at: datetime) -> None:
         achieve_goal(self.session, goal_id, at)
 
+    def period_top(self, key: str, sf: ScopeFilter, team: str, under: str, top: int) -> list[Standing]:
+        return period_top(self.session, key, sf, team, under, top)
+
+    def period_place(
+        self, key: str, sf: ScopeFilter, team: str, under: str, employee_id: str
+    ) -> tuple[int, int, int] | None:
+        return period_place(self.session, key, sf, team, under, employee_id)
+
+    def earned_between(
+        self, start: datetime, end: datetime, sf: ScopeFilter, team: str, under: str
+    ) -> list[Standing]:
+        return earned_between(self.session, start, end, sf, team, under)
+
     def period_standings(self, key: str) -> list[Standing]:
         return period_standings(self.session, key)
 

@@ -224,7 +224,9 @@ REP = Principal(
     "employees/E1",
     employee_id="E1",
     org_unit=TEAM,
-    permissions=parse_permissions({"points.goals.read": "team", "points.ledger.read": "self"}),
+    permissions=parse_permissions(
+        {"points.goals.read": "team", "points.ledger.read": "self", "points.leaderboards.read": "team"}
+    ),
 )
 GOALS = Principal(
     "services/planner",
@@ -283,3 +285,19 @@ def test_points_earned_before_the_window_and_not_spent_expire_once(store: FakePo
     assert svc.expiry.expire(expirer, None) == (1, 30)
     assert svc.expiry.expire(expirer, None) == (0, 0)
     assert balance(svc) == 20
+
+
+def test_a_leaderboard_ranks_what_the_caller_sees_and_places_them_below_the_top(
+    svc: PointsService, store: FakePointsStore
+) -> None:
+    key = period_key("month", DAY + timedelta(days=2), "Asia/Shanghai")
+    totals = (("E1", 30, TEAM), ("E2", 50, TEAM), ("E3", 40, TEAM), ("X1", 90, "/hq/other"))
+    with store.unit():
+        store._s.totals[key] = [Standing(e, p, DAY, unit) for e, p, unit in totals]
+    board = svc.reads.leaderboard(REP, period="month", top=1)
+    assert [s.employee_id for s in board.rows] == ["E2"]
+    assert (board.my_rank, board.my_points, board.gap_to_next, board.period_key) == (3, 30, 10, key)
+    svc.events.record(CRM, [ev("w1", "wealth_product_sold"), ev("l1", "loan_completed", "E2")])
+    custom = svc.reads.leaderboard(REP, period="custom", start=DAY, end=DAY + timedelta(days=1))
+    assert [(s.employee_id, s.points) for s in custom.rows] == [("E1", 30), ("E2", 20)]
+    assert (custom.my_rank, custom.gap_to_next) == (1, 0)

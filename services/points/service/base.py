@@ -38,8 +38,8 @@ class Deps:
         stores: Callable[[], AbstractContextManager[PointsStore]] | None = None,
     ) -> None:
         """``stores`` opens one unit of work as a ``PointsStore`` (default: a SQL session of ``db``); the
-        use cases go through it, all but the leaderboards, which open a session of ``db`` and call the
-        repository functions of ``services.points.storage``."""
+        use cases go through it (``SqlPointsStore`` over the repository functions of
+        ``services.points.storage``; an in-memory fake in the unit tests)."""
         self.db = db
         self.rules = rules
         # Org units of the employees written about come from the directory, not the request (None: the

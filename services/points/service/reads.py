@@ -8,7 +8,6 @@ from typing import Any
 
 from covenant.auth import Principal, scope_filter
 from covenant.errors import InvalidArgument
-from services.points import storage as t
 from services.points.domain import (
     TOTAL_PERIODS,
     Standing,
@@ -76,18 +75,18 @@ class Reads(UseCase):
                 )
             if end <= start:
                 raise InvalidArgument("must be after start_time", field="end_time")
-            with self.deps.db.session() as session:
-                ordered = leaderboard_order(t.earned_between(session, start, end, sf, team, under))
+            with self.deps.stores() as store:
+                ordered = leaderboard_order(store.earned_between(start, end, sf, team, under))
             rank, points, gap = my_place(ordered, principal.employee_id)
             return Board(ordered[:top], rank, points, gap, "custom")
         if period not in TOTAL_PERIODS:
             raise InvalidArgument(f"unknown period {period!r}", field="period")
         key = period_key(period, at or self.deps.clock(), self.deps.tz)
-        with self.deps.db.session() as session:
-            standings = t.period_top(session, key, sf, team, under, top)
+        with self.deps.stores() as store:
+            standings = store.period_top(key, sf, team, under, top)
             rank, points, gap = my_place(standings, principal.employee_id)
             if rank == 0 and principal.employee_id:
-                place = t.period_place(session, key, sf, team, under, principal.employee_id)
+                place = store.period_place(key, sf, team, under, principal.employee_id)
                 if place is not None:
                     rank, points, gap = place
         return Board(standings, rank, points, gap, key)

@@ -9,9 +9,10 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from covenant.auth import DataOwner
 from covenant.auth.principal import ScopeFilter
 from covenant.events.v1.event_pb2 import Event
-from services.points.domain import EventIn, Standing, leaderboard_order
+from services.points.domain import EARNING_KINDS, EventIn, Standing, leaderboard_order
 from services.points.ledger import settle
 from services.points.ports import CapKey
 
@@ -134,6 +135,44 @@ class FakePointsStore:
 
     def achieve_goal(self, goal_id: str, at: datetime) -> None:
         self._s.goals[goal_id] = replace(self._s.goals[goal_id], state="ACHIEVED", achieved_at=at)
+
+    def period_top(self, key: str, sf: ScopeFilter, team: str, under: str, top: int) -> list[Standing]:
+        return self._board(key, sf, team, under)[:top]
+
+    def period_place(
+        self, key: str, sf: ScopeFilter, team: str, under: str, employee_id: str
+    ) -> tuple[int, int, int] | None:
+        board = self._board(key, sf, team, under)
+        place = next((i for i, s in enumerate(board) if s.employee_id == employee_id), None)
+        if place is None:
+            return None
+        mine, higher = board[place], [s.points for s in board if s.points > board[place].points]
+        tied = any(s.points == mine.points for s in board[:place])
+        return place + 1, mine.points, (min(higher) - mine.points if higher and not tied else 0)
+
+    def earned_between(
+        self, start: datetime, end: datetime, sf: ScopeFilter, team: str, under: str
+    ) -> list[Standing]:
+        out: dict[str, Standing] = {}
+        for e in self._s.ledger:
+            if e["kind"] not in EARNING_KINDS or not start <= e["occurred_at"] < end:
+                continue
+            if not _visible(e["employee_id"], e["org_unit"], sf, team, under):
+                continue
+            was = out.get(e["employee_id"])
+            out[e["employee_id"]] = Standing(
+                e["employee_id"],
+                e["points"] + (was.points if was else 0),
+                max(e["occurred_at"], was.reached_at) if was else e["occurred_at"],
+                max(e["org_unit"], was.org_unit) if was else e["org_unit"],
+            )
+        return list(out.values())
+
+    def _board(self, key: str, sf: ScopeFilter, team: str, under: str) -> list[Standing]:
+        seen = [
+            s for s in self._s.totals.get(key, []) if _visible(s.employee_id, s.org_unit, sf, team, under)
+        ]
+        return leaderboard_order(seen)
 
     def period_standings(self, key: str) -> list[Standing]:
         return list(self._s.totals.get(key, []))
@@ -271,3 +310,9 @@ def _below(unit: str, root: str) -> bool:
     """``unit`` is ``root`` or lies below it (as ``covenant.db.scope.subtree``)."""
     root = root.rstrip("/")
     return unit == root or unit.startswith(root + "/")
+
+
+def _visible(employee_id: str, unit: str, sf: ScopeFilter, team: str, under: str) -> bool:
+    """A leaderboard row: ``sf`` lets its caller see it, in ``team`` and below ``under`` (when given)."""
+    in_area = (not team or unit == team) and (not under or _below(unit, under))
+    return in_area and sf.matches(DataOwner(employee_id, unit))
