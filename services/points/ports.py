@@ -1,4 +1,4 @@
-"""The storage port of the points event and ledger use cases (the cosmicpython "repository").
+"""The storage port of the points use cases (the cosmicpython "repository").
 
 ``services.points.storage.SqlPointsStore`` implements it over one SQLAlchemy session (one unit of work);
 ``tests/support/fakes/points.py`` implements it in memory so the service logic can be tested without a
@@ -19,7 +19,7 @@ CapKey = tuple[str, str, str]  # (employee_id, rule_id, "day:2026-11-02")
 
 
 class PointsStore(Protocol):
-    """What the points service logic reads and writes inside one unit of work."""
+    """What the points use cases read and write inside one unit of work."""
 
     def claim(self, events: Sequence[EventIn], now: datetime) -> set[str]:
         """Mark ``events`` applied; the ids marked now (the others were applied before)."""
