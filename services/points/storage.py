@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from covenant.auth.principal import ScopeFilter
 from covenant.db.audit import AuditLog
-from covenant.db.bulk import insert_columns, insert_for, insert_rows, lock_rows, update_rows
+from covenant.db.bulk import insert_columns, insert_for, insert_rows, is_pg, lock_rows, next_ids, update_rows
 from covenant.db.outbox import Outbox
 from covenant.db.scope import scope_clause, subtree
 from covenant.events.v1.event_pb2 import Event
@@ -437,6 +437,69 @@ def account(session: Session, employee_id: str) -> tuple[str, int] | None:
         select(accounts.c.org_unit, accounts.c.balance).where(accounts.c.employee_id == employee_id)
     ).first()
     return (row.org_unit, int(row.balance)) if row else None
+
+
+def lock_accounts(session: Session, owners: dict[str, str]) -> dict[str, int]:
+    """Create missing accounts, lock all of ``owners`` (employee -> org unit) in id order; their balances."""
+    ids = sorted(owners)
+    if not ids:
+        return {}
+    insert_rows(
+        session,
+        accounts,
+        [{"employee_id": e, "org_unit": owners[e], "balance": 0} for e in ids],
+        conflict="ON CONFLICT (employee_id) DO NOTHING",
+    )
+    rows = lock_rows(session, accounts, ["employee_id"], [(e,) for e in ids])
+    return {r.employee_id: int(r.balance) for r in rows}
+
+
+def credit_accounts(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Add ``balance`` to each account of ``rows`` (employee_id, org_unit, balance; in employee-id order, the
+    order its row locks are taken in), creating the missing ones."""
+    tbl = accounts.name
+    insert_rows(
+        session,
+        accounts,
+        list(rows),
+        conflict=f"ON CONFLICT (employee_id) DO UPDATE SET balance = {tbl}.balance + excluded.balance",
+    )
+
+
+def set_balances(session: Session, new: dict[str, int]) -> None:
+    """Store new balances (employee -> balance) of locked accounts."""
+    rows = [{"employee_id": k, "balance": v} for k, v in sorted(new.items())]
+    update_rows(session, accounts, ["employee_id"], rows)
+
+
+def next_entry_ids(session: Session, n: int) -> list[int] | None:
+    """``n`` ledger ids reserved ahead of the insert (None where the database assigns them on insert)."""
+    return next_ids(session, ledger, n)
+
+
+def insert_entries(session: Session, cols: dict[str, list[Any]], now: datetime) -> list[int]:
+    """Append ledger entries (columns by name, created at ``now``); their ids when ``cols`` carries none."""
+    if "id" in cols:
+        insert_columns(session, ledger, cols, const={"created_at": now})
+        return list(cols["id"])
+    return list(insert_columns(session, ledger, cols, const={"created_at": now}, returning="id"))
+
+
+def add_period_totals(session: Session, cols: dict[str, list[Any]]) -> None:
+    """Add points to period totals (period, employee_id, org_unit, points, reached_at by column), creating the
+    missing ones: the org unit is the latest, reached_at the later of the two."""
+    greatest = "GREATEST" if is_pg(session) else "MAX"
+    tbl = period_totals.name
+    insert_columns(
+        session,
+        period_totals,
+        cols,
+        conflict=(
+            f"ON CONFLICT (period, employee_id) DO UPDATE SET points = {tbl}.points + excluded.points, "
+            f"org_unit = excluded.org_unit, "
+            f"reached_at = {greatest}({tbl}.reached_at, excluded.reached_at)"
+        ),
+    )
 
 
 def balances(session: Session) -> dict[str, int]:
