@@ -14,9 +14,7 @@ from covenant.auth import DataOwner, Principal, authorize, forbid_self
 from covenant.auth.directory import require_line
 from covenant.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from covenant.services import emitter_of, own_account_of
-from services.points.domain import (
-    EventIn,
-)
+from services.points.domain import EventIn
 from services.points.ingest import Result, entry
 from services.points.service.base import MAX_BATCH, UseCase
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from covenant.auth import Principal, authorize
-from services.points.domain import (
-    expirable,
-)
+from services.points.domain import expirable
 from services.points.ingest import entry
 from services.points.service.base import UseCase
 

@@ -8,13 +8,7 @@ from typing import Any
 
 from covenant.auth import Principal, scope_filter
 from covenant.errors import InvalidArgument
-from services.points.domain import (
-    TOTAL_PERIODS,
-    Standing,
-    leaderboard_order,
-    my_place,
-    period_key,
-)
+from services.points.domain import TOTAL_PERIODS, Standing, leaderboard_order, my_place, period_key
 from services.points.service.base import UseCase, readable_account
 
 

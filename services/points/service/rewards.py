@@ -10,13 +10,7 @@ from covenant.auth import DataOwner, Principal, authorize, forbid_self
 from covenant.auth.directory import require_line
 from covenant.db.outbox import new_event
 from covenant.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
-from services.points.domain import (
-    REFUNDING,
-    TOTAL_PERIODS,
-    check_transition,
-    eligible,
-    period_key,
-)
+from services.points.domain import REFUNDING, TOTAL_PERIODS, check_transition, eligible, period_key
 from services.points.ingest import entry
 from services.points.ports import PointsStore
 from services.points.service.base import SOURCE, UseCase
