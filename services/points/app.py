@@ -33,7 +33,7 @@ def create_app(ctx: ServiceContext) -> ServiceApp:
         """Other services' events (visit verified, commitment fulfilled, ...) through the points pack;
         types the pack does not name pay nothing (the event is still marked applied)."""
         if (e := event_in(event)) is not None:
-            service.apply(session, e)
+            service.events.apply(session, e)
 
     def handle_batch(session: Session, events: Sequence[Event]) -> None:
         """A delivered batch as one unit: one pack snapshot, one claim, one cap lock, one insert."""
@@ -41,7 +41,7 @@ def create_app(ctx: ServiceContext) -> ServiceApp:
         if directory is not None:
             directory.prefetch(e.employee_id for e in found)
         if found:
-            service.apply_many(session, found)
+            service.events.apply_many(session, found)
 
     return ServiceApp(
         servicers=[(points_pb2_grpc.add_PointsServiceServicer_to_server, PointsServicer(service))],

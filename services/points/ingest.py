@@ -5,30 +5,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Hashable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
 from covenant.db.outbox import new_event
-from services.points.domain import (
-    Award,
-    EventIn,
-    Reversal,
-    apply_caps,
-    cap_keys,
-    plan,
-    reached,
-    split_pool,
-)
+from covenant.timestamps import as_utc
+from services.points.domain.awards import Award, EventIn, Reversal, apply_caps, cap_keys, plan
+from services.points.domain.goals import reached, split_pool
 from services.points.ports import PointsStore
 
 Result = tuple[list[dict[str, Any]], bool]
 
 
 def entry(
-    event: EventIn | None,
     *,
     employee_id: str,
     org_unit: str,
@@ -103,7 +92,6 @@ class Ingest:
                 if points <= 0:
                     continue
                 row = entry(
-                    e,
                     employee_id=a.employee_id,
                     org_unit=e.org_unit,
                     points=points,
@@ -190,7 +178,6 @@ class Ingest:
             return []
         return [
             entry(
-                None,
                 employee_id=r["employee_id"],
                 org_unit=r["org_unit"],
                 points=-int(r["points"]),
@@ -218,7 +205,7 @@ class Ingest:
         last: dict[str, EventIn] = {}
         for goal in goals:
             root = goal.org_unit.rstrip("/")
-            start, end = _aware(goal.start_time), _aware(goal.end_time)
+            start, end = as_utc(goal.start_time), as_utc(goal.end_time)
             for e in fresh:
                 if e.type != goal.event_type or not (start <= e.occurred_at < end):
                     continue
@@ -254,7 +241,6 @@ class Ingest:
             store.achieve_goal(gid, e.occurred_at)
             out.setdefault(e.id, []).extend(
                 entry(
-                    None,
                     employee_id=s.employee_id,
                     org_unit=units[s.employee_id],
                     points=s.points,
@@ -300,11 +286,3 @@ def _memo_key(payload: dict[str, Any]) -> Hashable:
     except TypeError:
         return json.dumps(payload, sort_keys=True, default=str)
     return key
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def count_rows(session: Session, table: Any) -> int:
-    return int(session.execute(select(func.count()).select_from(table)).scalar_one())

@@ -3,29 +3,22 @@
 ``LedgerWriter.write`` locks the affected accounts in employee-id order (the same order in every
 transaction, so concurrent writers queue instead of deadlocking), keeps every balance at or above zero,
 appends the entries, folds earning entries into the period totals and queues one event per entry in the
-outbox, all in the caller's transaction.
+outbox, all in the caller's transaction (the statements are repository functions of
+``services.points.storage``).
 """
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from covenant.db.bulk import (
-    insert_columns,
-    insert_rows,
-    is_pg,
-    lock_rows,
-    next_ids,
-    pipeline,
-    update_rows,
-)
+from covenant.db.bulk import pipeline
 from covenant.db.outbox import Outbox, new_event
 from covenant.errors import FailedPrecondition
 from covenant.events.v1.event_pb2 import Event
@@ -45,7 +38,6 @@ EVENT_TYPES = {
 # The string fields of an outbox event's data (plus "points" and "entry_id", numbers).
 _DATA_STR = ("employee_id", "kind", "reason", "source_event_id", "rule_id", "pack_id", "pack_version")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-CHUNK = 1000
 # Ledger columns an entry carries before it is written (id and created_at are added by ``write``).
 LEDGER_COLS = (
     "employee_id",
@@ -73,11 +65,6 @@ def uuid4s(n: int) -> list[str]:
     return [str(uuid.UUID(bytes=raw[i : i + 16], version=4)) for i in range(0, 16 * n, 16)]
 
 
-def chunks(rows: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
-    for i in range(0, len(rows), size):
-        yield rows[i : i + size]
-
-
 def settle(entries: Sequence[dict[str, Any]], balances: dict[str, int]) -> None:
     """Apply ``entries`` one by one to ``balances`` (employee -> balance, every one present): a reversal
     takes back at most the balance (the entry is trimmed and says so); anything else going below zero
@@ -101,20 +88,6 @@ class LedgerWriter:
         self.outbox = outbox
         self.tz = tz
 
-    def lock_accounts(self, session: Session, owners: dict[str, str]) -> dict[str, int]:
-        """Create missing accounts and lock all of ``owners`` (employee -> org unit) in id order."""
-        ids = sorted(owners)
-        if not ids:
-            return {}
-        insert_rows(
-            session,
-            t.accounts,
-            [{"employee_id": e, "org_unit": owners[e], "balance": 0} for e in ids],
-            conflict="ON CONFLICT (employee_id) DO NOTHING",
-        )
-        rows = lock_rows(session, t.accounts, ["employee_id"], [(e,) for e in ids])
-        return {r.employee_id: int(r.balance) for r in rows}
-
     def write(self, session: Session, entries: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
         """Append ``entries`` (ledger columns without id/created_at); returns them with ids.
 
@@ -124,7 +97,7 @@ class LedgerWriter:
         """
         if not entries:
             return []
-        ids = next_ids(session, t.ledger, len(entries))
+        ids = t.next_entry_ids(session, len(entries))
         # The statements below need no rows back (but a debit's account locks): on PostgreSQL they are
         # queued while Python computes the next one, and any error still fails the whole unit of work.
         # Accounts come first (the lock order every writer follows), then the period totals, the costliest
@@ -138,11 +111,9 @@ class LedgerWriter:
             if ids is not None:
                 for e, entry_id in zip(entries, ids, strict=True):
                     e["id"] = entry_id
-                cols = {c: [e[c] for e in entries] for c in ("id", *LEDGER_COLS)}
-                insert_columns(session, t.ledger, cols, const={"created_at": now})
+                t.insert_entries(session, {c: [e[c] for e in entries] for c in ("id", *LEDGER_COLS)}, now)
             else:
-                cols = {c: [e[c] for e in entries] for c in LEDGER_COLS}
-                got = insert_columns(session, t.ledger, cols, const={"created_at": now}, returning="id")
+                got = t.insert_entries(session, {c: [e[c] for e in entries] for c in LEDGER_COLS}, now)
                 for e, entry_id in zip(entries, got, strict=True):
                     e["id"] = entry_id
             for e in entries:
@@ -163,12 +134,8 @@ class LedgerWriter:
                 acc[e["employee_id"]] = [e["org_unit"], e["points"]]
             else:
                 row[1] += e["points"]
-        tbl = t.accounts.name
-        insert_rows(
-            session,
-            t.accounts,
-            [{"employee_id": k, "org_unit": v[0], "balance": v[1]} for k, v in sorted(acc.items())],
-            conflict=f"ON CONFLICT (employee_id) DO UPDATE SET balance = {tbl}.balance + excluded.balance",
+        t.credit_accounts(
+            session, [{"employee_id": k, "org_unit": v[0], "balance": v[1]} for k, v in sorted(acc.items())]
         )
 
     def _debit(self, session: Session, entries: Sequence[dict[str, Any]]) -> None:
@@ -177,15 +144,10 @@ class LedgerWriter:
         owners: dict[str, str] = {}
         for e in entries:
             owners.setdefault(e["employee_id"], e["org_unit"])
-        balances = self.lock_accounts(session, owners)
+        balances = t.lock_accounts(session, owners)
         start = dict(balances)
         settle(entries, balances)
-        update_rows(
-            session,
-            t.accounts,
-            ["employee_id"],
-            [{"employee_id": k, "balance": v} for k, v in sorted(balances.items()) if v != start[k]],
-        )
+        t.set_balances(session, {k: v for k, v in balances.items() if v != start[k]})
 
     def _fold_totals(self, session: Session, entries: Sequence[dict[str, Any]]) -> None:
         acc: dict[tuple[str, str], list[Any]] = {}
@@ -211,18 +173,7 @@ class LedgerWriter:
             "points": [acc[k][1] for k in keys],
             "reached_at": [acc[k][2] for k in keys],
         }
-        greatest = "GREATEST" if is_pg(session) else "MAX"
-        tbl = t.period_totals.name
-        insert_columns(
-            session,
-            t.period_totals,
-            cols,
-            conflict=(
-                f"ON CONFLICT (period, employee_id) DO UPDATE SET points = {tbl}.points + excluded.points, "
-                f"org_unit = excluded.org_unit, "
-                f"reached_at = {greatest}({tbl}.reached_at, excluded.reached_at)"
-            ),
-        )
+        t.add_period_totals(session, cols)
 
     def _events(self, entries: Sequence[dict[str, Any]]) -> list[Event]:
         """One outbox envelope per entry that moved points: what ``new_event`` builds, field for field (data

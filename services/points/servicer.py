@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from google.protobuf.json_format import MessageToDict
@@ -73,13 +75,7 @@ def redemption_pb(r: Any) -> pb.Redemption:
 
 def item_pb(r: Any) -> pb.RewardItem:
     return pb.RewardItem(
-        id=r["id"],
-        name=r["name"],
-        cost=int(r["cost"]),
-        stock=int(r["stock"]),
-        per_person_limit=int(r["per_person_limit"]),
-        category=r["category"],
-        eligible_top_percent=int(r["eligible_top_percent"]),
+        **fields_of(r, "id name category", "cost stock per_person_limit eligible_top_percent"),
         eligible_period=PERIOD_ENUM.get(r["eligible_period"], pb.PERIOD_UNSPECIFIED),
     )
 
@@ -111,6 +107,17 @@ def personal_pb(g: dict[str, Any]) -> pb.PersonalGoal:
     )
 
 
+def page(
+    request: Any, bound: tuple[str, ...], kind: type, fetch: Callable[[Any, int], list[Any]]
+) -> tuple[list[Any], str]:
+    """One page of a list RPC keyed by the rows' ``id``: the rows after the request's page token (``fetch``
+    gets the cursor, the kind's zero value on the first page, and one row more than the page holds) and the
+    token of the next page ("" after the last)."""
+    size = page_size(request.page_size)
+    rows = fetch(page_cursor(request.page_token, bound, kind=kind) or kind(), size + 1)
+    return rows[:size], page_token(rows[size - 1]["id"] if len(rows) > size else None, bound)
+
+
 def goal_period(value: int, default: str = "") -> str:
     if value == pb.PERIOD_UNSPECIFIED and default:
         return default
@@ -125,14 +132,14 @@ class PointsServicer(points_pb2_grpc.PointsServiceServicer):
         self.service = service
 
     def RecordEvent(self, request: pb.RecordEventRequest, context: Any) -> pb.RecordEventResponse:
-        ((entries, applied),) = self.service.record(
+        ((entries, applied),) = self.service.events.record(
             current_principal(), [event_in(request.event, self.service.clock())]
         )
         return pb.RecordEventResponse(entries=[entry_pb(e) for e in entries], applied_now=applied)
 
     def RecordEvents(self, request: pb.RecordEventsRequest, context: Any) -> pb.RecordEventsResponse:
         now = self.service.clock()
-        results = self.service.record(
+        results = self.service.events.record(
             current_principal(), [event_in(e, now) for e in request.events], with_duplicates=False
         )
         return pb.RecordEventsResponse(
@@ -143,46 +150,34 @@ class PointsServicer(points_pb2_grpc.PointsServiceServicer):
         )
 
     def ReverseEvent(self, request: pb.ReverseEventRequest, context: Any) -> pb.RecordEventResponse:
-        entries = self.service.reverse(current_principal(), request.source_event_id, request.reason)
+        entries = self.service.events.reverse(current_principal(), request.source_event_id, request.reason)
         return pb.RecordEventResponse(entries=[entry_pb(e) for e in entries], applied_now=True)
 
     def AdjustPoints(self, request: pb.AdjustPointsRequest, context: Any) -> pb.LedgerEntry:
-        return entry_pb(
-            self.service.adjust(
-                current_principal(),
-                request.employee_id,
-                request.org_unit,
-                request.points,
-                request.reason,
-                request.request_id,
-            )
+        r = request
+        row = self.service.events.adjust(
+            current_principal(), r.employee_id, r.org_unit, r.points, r.reason, r.request_id
         )
+        return entry_pb(row)
 
     def GetBalance(self, request: pb.GetBalanceRequest, context: Any) -> pb.Balance:
         principal = current_principal()
         employee = request.employee_id or principal.employee_id
-        return pb.Balance(employee_id=employee, balance=self.service.balance(principal, employee))
+        return pb.Balance(employee_id=employee, balance=self.service.reads.balance(principal, employee))
 
     def ListLedgerEntries(
         self, request: pb.ListLedgerEntriesRequest, context: Any
     ) -> pb.ListLedgerEntriesResponse:
-        size = page_size(request.page_size)
-        bound = ("ledger", request.employee_id)
-        after = page_cursor(request.page_token, bound, kind=int) or 0
-        rows = self.service.ledger(current_principal(), request.employee_id, after, size + 1)
-        more = len(rows) > size
-        rows = rows[:size]
-        return pb.ListLedgerEntriesResponse(
-            entries=[entry_pb(r) for r in rows],
-            next_page_token=page_token(rows[-1]["id"] if more else None, bound),
-        )
+        fetch = partial(self.service.reads.ledger, current_principal(), request.employee_id)
+        rows, token = page(request, ("ledger", request.employee_id), int, fetch)
+        return pb.ListLedgerEntriesResponse(entries=[entry_pb(r) for r in rows], next_page_token=token)
 
     def GetLeaderboard(self, request: pb.GetLeaderboardRequest, context: Any) -> pb.Leaderboard:
         start, end = opt_ts(request.start_time), opt_ts(request.end_time)
         period = PERIODS.get(request.period, "")
         if not period:
             period = "custom" if start is not None else "month"
-        board = self.service.leaderboard(
+        board = self.service.reads.leaderboard(
             current_principal(),
             period=period,
             at=opt_ts(request.at),
@@ -209,110 +204,70 @@ class PointsServicer(points_pb2_grpc.PointsServiceServicer):
     def CreateTeamGoal(self, request: pb.CreateTeamGoalRequest, context: Any) -> pb.TeamGoal:
         g = request.goal
         goal = {
-            "name": g.name,
-            "org_unit": g.org_unit,
-            "event_type": g.event_type,
-            "target": g.target,
-            "pool_points": g.pool_points,
+            **fields_of(g, "name org_unit event_type target pool_points"),
             "start_time": opt_ts(g.start_time),
             "end_time": opt_ts(g.end_time),
         }
-        return goal_pb(self.service.create_team_goal(current_principal(), goal, request.request_id))
+        return goal_pb(self.service.goals.create_team_goal(current_principal(), goal, request.request_id))
 
     def GetTeamGoal(self, request: pb.GetTeamGoalRequest, context: Any) -> pb.TeamGoal:
         if not request.id:
             raise InvalidArgument("is required", field="id")
         return goal_pb(
-            self.service.get_team_goal(current_principal(), request.id.removeprefix("team-goals/"))
+            self.service.goals.get_team_goal(current_principal(), request.id.removeprefix("team-goals/"))
         )
 
     def ListTeamGoals(self, request: pb.ListTeamGoalsRequest, context: Any) -> pb.ListTeamGoalsResponse:
-        size = page_size(request.page_size)
-        bound = ("team-goals", request.org_unit)
-        after = page_cursor(request.page_token, bound, kind=str) or ""
-        goals = self.service.list_team_goals(current_principal(), request.org_unit, after, size + 1)
-        more = len(goals) > size
-        goals = goals[:size]
-        return pb.ListTeamGoalsResponse(
-            goals=[goal_pb(g) for g in goals],
-            next_page_token=page_token(goals[-1]["id"] if more else None, bound),
-        )
+        fetch = partial(self.service.goals.list_team_goals, current_principal(), request.org_unit)
+        goals, token = page(request, ("team-goals", request.org_unit), str, fetch)
+        return pb.ListTeamGoalsResponse(goals=[goal_pb(g) for g in goals], next_page_token=token)
 
     def SetPersonalGoal(self, request: pb.SetPersonalGoalRequest, context: Any) -> pb.PersonalGoal:
-        return personal_pb(
-            self.service.set_personal_goal(
-                current_principal(),
-                request.employee_id,
-                request.org_unit,
-                goal_period(request.period, "week"),
-                opt_ts(request.at),
-                request.target,
-            )
+        r, period = request, goal_period(request.period, "week")
+        goal = self.service.goals.set_personal_goal(
+            current_principal(), r.employee_id, r.org_unit, period, opt_ts(r.at), r.target
         )
+        return personal_pb(goal)
 
     def GetPersonalGoal(self, request: pb.GetPersonalGoalRequest, context: Any) -> pb.PersonalGoal:
-        return personal_pb(
-            self.service.get_personal_goal(
-                current_principal(),
-                request.employee_id,
-                goal_period(request.period, "week"),
-                opt_ts(request.at),
-            )
+        period = goal_period(request.period, "week")
+        goal = self.service.goals.get_personal_goal(
+            current_principal(), request.employee_id, period, opt_ts(request.at)
         )
+        return personal_pb(goal)
 
     def SendNudges(self, request: pb.SendNudgesRequest, context: Any) -> pb.SendNudgesResponse:
-        sent, skipped = self.service.send_nudges(current_principal(), opt_ts(request.at))
+        sent, skipped = self.service.goals.send_nudges(current_principal(), opt_ts(request.at))
         return pb.SendNudgesResponse(sent=sent, skipped=skipped)
 
     def ExpirePoints(self, request: pb.ExpirePointsRequest, context: Any) -> pb.ExpirePointsResponse:
-        employees, points = self.service.expire(current_principal(), opt_ts(request.as_of))
+        employees, points = self.service.expiry.expire(current_principal(), opt_ts(request.as_of))
         return pb.ExpirePointsResponse(employees=employees, points_expired=points)
 
     def CreateRewardItem(self, request: pb.CreateRewardItemRequest, context: Any) -> pb.RewardItem:
         i = request.item
         item = {
-            "id": i.id,
-            "name": i.name,
-            "cost": i.cost,
-            "stock": i.stock,
-            "per_person_limit": i.per_person_limit,
-            "category": i.category,
-            "eligible_top_percent": i.eligible_top_percent,
+            **fields_of(i, "id name cost stock per_person_limit category eligible_top_percent"),
             "eligible_period": goal_period(i.eligible_period, "quarter") if i.eligible_period else "quarter",
         }
-        return item_pb(self.service.create_item(current_principal(), item))
+        return item_pb(self.service.rewards.create_item(current_principal(), item))
 
     def ListRewardItems(self, request: pb.ListRewardItemsRequest, context: Any) -> pb.ListRewardItemsResponse:
-        size = page_size(request.page_size)
-        bound = ("reward-items",)
-        after = page_cursor(request.page_token, bound, kind=str) or ""
-        rows = self.service.items(current_principal(), after, size + 1)
-        more = len(rows) > size
-        rows = rows[:size]
-        return pb.ListRewardItemsResponse(
-            items=[item_pb(r) for r in rows],
-            next_page_token=page_token(rows[-1]["id"] if more else None, bound),
-        )
+        fetch = partial(self.service.rewards.items, current_principal())
+        rows, token = page(request, ("reward-items",), str, fetch)
+        return pb.ListRewardItemsResponse(items=[item_pb(r) for r in rows], next_page_token=token)
 
     def RedeemReward(self, request: pb.RedeemRewardRequest, context: Any) -> pb.Redemption:
-        return redemption_pb(
-            self.service.redeem(
-                current_principal(),
-                request.item_id,
-                request.employee_id,
-                request.org_unit,
-                request.request_id,
-            )
+        r = request
+        row = self.service.rewards.redeem(
+            current_principal(), r.item_id, r.employee_id, r.org_unit, r.request_id
         )
+        return redemption_pb(row)
 
     def _move(self, request: pb.RedemptionActionRequest, target: str) -> pb.Redemption:
+        rid = request.redemption_id.removeprefix("redemptions/")
         return redemption_pb(
-            self.service.transition(
-                current_principal(),
-                request.redemption_id.removeprefix("redemptions/"),
-                target,
-                request.reason,
-            )
+            self.service.rewards.transition(current_principal(), rid, target, request.reason)
         )
 
     def ApproveRedemption(self, request: pb.RedemptionActionRequest, context: Any) -> pb.Redemption:

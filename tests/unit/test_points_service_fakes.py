@@ -13,7 +13,7 @@ from covenant.errors import FailedPrecondition, NotFound, PermissionDenied
 from covenant.rules import CompiledPack, parse_pack
 from covenant.rules.runtime import RuleRuntime
 from services.points.actions import VOCABULARY
-from services.points.domain import EventIn
+from services.points.domain import EventIn, Standing, period_key
 from services.points.service import PointsService
 from tests.support.fakes.points import FakePointsStore, Goal
 
@@ -53,7 +53,7 @@ def ev(eid: str, etype: str, employee: str = "E1", at: datetime = DAY, **data: o
 
 
 def balance(svc: PointsService, employee: str = "E1") -> int:
-    return svc.balance(LEAD, employee)
+    return svc.reads.balance(LEAD, employee)
 
 
 def test_daily_cap_band_bonus_and_split(svc: PointsService) -> None:
@@ -62,11 +62,11 @@ def test_daily_cap_band_bonus_and_split(svc: PointsService) -> None:
     ]
     big = ev("big", "loan_completed", amount=2_000_000)
     sale = ev("ts1", "team_sale", points=100, contributors={"E1": 2, "E2": 1})
-    results = svc.record(CRM, [*visits, big, sale])
+    results = svc.events.record(CRM, [*visits, big, sale])
     paid = [sum(e["points"] for e in entries) for entries, _ in results]
     assert paid == [10] * 6 + [0, 0] + [30, 100]
     assert balance(svc, "E1") == 60 + 30 + 67 and balance(svc, "E2") == 33
-    ((nxt, applied),) = svc.record(
+    ((nxt, applied),) = svc.events.record(
         CRM, [ev("v-next", "follow_up_visit", at=DAY + timedelta(days=1), feedback="good")]
     )
     assert applied and [e["points"] for e in nxt] == [10]
@@ -75,18 +75,18 @@ def test_daily_cap_band_bonus_and_split(svc: PointsService) -> None:
 def test_a_cap_trims_the_award_that_crosses_it_and_says_so(
     svc: PointsService, store: FakePointsStore
 ) -> None:
-    svc.record(CRM, [ev(f"v{i}", "follow_up_visit", feedback="good") for i in range(5)])
+    svc.events.record(CRM, [ev(f"v{i}", "follow_up_visit", feedback="good") for i in range(5)])
     with store.unit():
         store.store_caps({("E1", "follow-up-visit", "day:2026-09-01"): 55})
-    ((entries, _),) = svc.record(CRM, [ev("v5", "follow_up_visit", feedback="good")])
+    ((entries, _),) = svc.events.record(CRM, [ev("v5", "follow_up_visit", feedback="good")])
     assert [(e["points"], e["reason"]) for e in entries] == [
         (5, "follow-up visit with good feedback (capped: 5 of 10)")
     ]
 
 
 def test_an_event_applies_once_and_a_duplicate_returns_its_entries(svc: PointsService) -> None:
-    ((first, applied),) = svc.record(CRM, [ev("w1", "wealth_product_sold")])
-    ((again, reapplied),) = svc.record(CRM, [ev("w1", "wealth_product_sold")])
+    ((first, applied),) = svc.events.record(CRM, [ev("w1", "wealth_product_sold")])
+    ((again, reapplied),) = svc.events.record(CRM, [ev("w1", "wealth_product_sold")])
     assert applied and not reapplied
     assert [e["id"] for e in again] == [e["id"] for e in first]
     assert balance(svc) == 30
@@ -95,25 +95,25 @@ def test_an_event_applies_once_and_a_duplicate_returns_its_entries(svc: PointsSe
 def test_cancelling_a_loan_reverses_it_and_a_manual_reversal_is_audited_once(
     svc: PointsService, store: FakePointsStore
 ) -> None:
-    svc.record(CRM, [ev("l1", "loan_completed"), ev("w1", "wealth_product_sold")])
-    ((rev, _),) = svc.record(CRM, [ev("c1", "loan_cancelled", original_event_id="l1")])
+    svc.events.record(CRM, [ev("l1", "loan_completed"), ev("w1", "wealth_product_sold")])
+    ((rev, _),) = svc.events.record(CRM, [ev("c1", "loan_cancelled", original_event_id="l1")])
     assert [(e["kind"], e["points"]) for e in rev] == [("reversal", -20)]
-    rows = svc.reverse(LEAD, "w1", "mis-sold")
+    rows = svc.events.reverse(LEAD, "w1", "mis-sold")
     assert [(e["kind"], e["points"], e["rule_id"]) for e in rows] == [
         ("reversal", -30, "wealth-product-sold")
     ]
     assert balance(svc) == 0
     assert [a["action"] for a in store.state.audit_log] == ["points.reversed"]
     with pytest.raises(FailedPrecondition):
-        svc.reverse(LEAD, "w1", "again")
+        svc.events.reverse(LEAD, "w1", "again")
     with pytest.raises(NotFound):
-        svc.reverse(LEAD, "nothing-paid", "x")
+        svc.events.reverse(LEAD, "nothing-paid", "x")
 
 
 def test_a_reversal_takes_back_at_most_the_balance(svc: PointsService) -> None:
-    svc.record(CRM, [ev("w1", "wealth_product_sold")])
-    svc.adjust(LEAD, "E1", TEAM, -25, "spent elsewhere", "r1")
-    (row,) = svc.reverse(LEAD, "w1", "mis-sold")
+    svc.events.record(CRM, [ev("w1", "wealth_product_sold")])
+    svc.events.adjust(LEAD, "E1", TEAM, -25, "spent elsewhere", "r1")
+    (row,) = svc.events.reverse(LEAD, "w1", "mis-sold")
     assert row["points"] == -5 and row["reason"].endswith("(25 of 30 already spent)")
     assert balance(svc) == 0
 
@@ -121,11 +121,11 @@ def test_a_reversal_takes_back_at_most_the_balance(svc: PointsService) -> None:
 def test_adjust_is_idempotent_audited_and_never_below_zero(
     svc: PointsService, store: FakePointsStore
 ) -> None:
-    a = svc.adjust(LEAD, "E1", TEAM, 15, "bonus", "req-1")
-    b = svc.adjust(LEAD, "E1", TEAM, 15, "bonus", "req-1")
+    a = svc.events.adjust(LEAD, "E1", TEAM, 15, "bonus", "req-1")
+    b = svc.events.adjust(LEAD, "E1", TEAM, 15, "bonus", "req-1")
     assert a["id"] == b["id"] and balance(svc) == 15
     with pytest.raises(FailedPrecondition):
-        svc.adjust(LEAD, "E1", TEAM, -16, "too much", "req-2")
+        svc.events.adjust(LEAD, "E1", TEAM, -16, "too much", "req-2")
     assert balance(svc) == 15 and len(store.state.ledger) == 1  # the failed unit left nothing behind
     assert [a["data"]["points"] for a in store.state.audit_log] == [15]
 
@@ -138,12 +138,12 @@ def test_adjust_and_balance_are_authorised(svc: PointsService) -> None:
         permissions=parse_permissions({"points.ledger.adjust": "team"}),
     )
     with pytest.raises(PermissionDenied):
-        svc.adjust(other, "E1", TEAM, 5, "x", "r")
+        svc.events.adjust(other, "E1", TEAM, 5, "x", "r")
     with pytest.raises(PermissionDenied):
-        svc.adjust(LEAD, "L1", TEAM, 5, "myself", "r")
-    svc.adjust(LEAD, "E1", TEAM, 5, "x", "r")
+        svc.events.adjust(LEAD, "L1", TEAM, 5, "myself", "r")
+    svc.events.adjust(LEAD, "E1", TEAM, 5, "x", "r")
     with pytest.raises(PermissionDenied):
-        svc.balance(other, "E1")
+        svc.reads.balance(other, "E1")
 
 
 def test_a_team_goal_pays_its_pool_once_when_reached(svc: PointsService, store: FakePointsStore) -> None:
@@ -151,11 +151,153 @@ def test_a_team_goal_pays_its_pool_once_when_reached(svc: PointsService, store: 
         store._s.goals["g1"] = Goal(
             "g1", "Q3 loans", "/hq/futian", "loan_completed", 3, 90, DAY, DAY + timedelta(days=30)
         )
-    svc.record(CRM, [ev("l1", "loan_completed", "E1"), ev("l2", "loan_completed", "E2")])
-    ((entries, _),) = svc.record(CRM, [ev("l3", "loan_completed", "E1", at=DAY + timedelta(hours=1))])
+    svc.events.record(CRM, [ev("l1", "loan_completed", "E1"), ev("l2", "loan_completed", "E2")])
+    ((entries, _),) = svc.events.record(CRM, [ev("l3", "loan_completed", "E1", at=DAY + timedelta(hours=1))])
     goal = sorted((e["employee_id"], e["points"]) for e in entries if e["kind"] == "team_goal")
     assert goal == [("E1", 60), ("E2", 30)]
     assert store.state.goals["g1"].state == "ACHIEVED"
     assert [e.type for e in store.state.events].count("points.team_goal_achieved") == 1
-    ((later, _),) = svc.record(CRM, [ev("l4", "loan_completed", "E2", at=DAY + timedelta(hours=2))])
+    ((later, _),) = svc.events.record(CRM, [ev("l4", "loan_completed", "E2", at=DAY + timedelta(hours=2))])
     assert [e["kind"] for e in later] == ["award"]
+
+
+def test_a_ledger_page_is_authorised_and_starts_after_its_cursor(svc: PointsService) -> None:
+    svc.events.record(CRM, [ev("l1", "loan_completed"), ev("w1", "wealth_product_sold")])
+    first = svc.reads.ledger(LEAD, "E1", 0, 1)
+    rest = svc.reads.ledger(LEAD, "E1", first[-1]["id"], 10)
+    assert [e["source_event_id"] for e in first + rest] == ["l1", "w1"]
+    with pytest.raises(PermissionDenied):  # the source system writes events, it does not read ledgers
+        svc.reads.ledger(CRM, "E1", 0, 10)
+
+
+MANAGER = Principal(
+    "employees/M1",
+    employee_id="M1",
+    org_unit=TEAM,
+    permissions=parse_permissions(
+        {
+            "points.rewards.manage": "all",
+            "points.rewards.read": "all",
+            "points.rewards.approve": "team",
+            "points.rewards.redeem": "team",
+        }
+    ),
+)
+
+
+def item(**over: object) -> dict[str, object]:
+    base = {"id": "mug", "name": "Mug", "cost": 20, "stock": 2, "per_person_limit": 1, "category": ""}
+    return {**base, "eligible_top_percent": 0, "eligible_period": "quarter", **over}
+
+
+def test_a_redemption_reserves_cost_and_stock_and_a_rejection_gives_both_back(
+    svc: PointsService, store: FakePointsStore
+) -> None:
+    svc.events.record(CRM, [ev("w1", "wealth_product_sold")])
+    svc.rewards.create_item(MANAGER, item())
+    reserved = svc.rewards.redeem(MANAGER, "mug", "E1", TEAM, "req-1")
+    assert reserved["state"] == "RESERVED" and balance(svc) == 10
+    assert svc.rewards.redeem(MANAGER, "mug", "E1", TEAM, "req-1")["id"] == reserved["id"]  # a replay
+    with pytest.raises(FailedPrecondition, match="limit of 1 per person"):
+        svc.rewards.redeem(MANAGER, "mug", "E1", TEAM, "req-2")
+    rejected = svc.rewards.transition(MANAGER, reserved["id"], "REJECTED", "out of mugs")
+    assert rejected["state"] == "REJECTED" and balance(svc) == 30
+    assert [i["stock"] for i in svc.rewards.items(MANAGER, "", 10)] == [2]
+    assert [a["action"] for a in store.state.audit_log][-1] == "points.redemption_rejected"
+
+
+def test_an_item_for_the_top_percent_asks_the_period_ranking(
+    svc: PointsService, store: FakePointsStore
+) -> None:
+    svc.events.record(CRM, [ev("w1", "wealth_product_sold")])
+    svc.rewards.create_item(MANAGER, item(id="trip", eligible_top_percent=25, eligible_period="month"))
+    with store.unit():
+        store._s.totals[period_key("month", DAY + timedelta(days=2), "Asia/Shanghai")] = [
+            Standing(e, p, DAY) for e, p in (("E2", 50), ("E3", 40), ("E1", 30), ("E4", 10))
+        ]
+    with pytest.raises(FailedPrecondition, match="top 25% of the month; employees/E1 is #3 of 4"):
+        svc.rewards.redeem(MANAGER, "trip", "E1", TEAM, "")
+    assert balance(svc) == 30
+
+
+REP = Principal(
+    "employees/E1",
+    employee_id="E1",
+    org_unit=TEAM,
+    permissions=parse_permissions(
+        {"points.goals.read": "team", "points.ledger.read": "self", "points.leaderboards.read": "team"}
+    ),
+)
+GOALS = Principal(
+    "services/planner",
+    kind="service",
+    permissions=parse_permissions({"points.goals.manage": "all", "points.nudges.send": "all"}),
+)
+
+
+def test_team_goals_are_idempotent_by_request_and_seen_from_below(svc: PointsService) -> None:
+    goal = {
+        "name": "loans",
+        "org_unit": "/hq/futian",
+        "event_type": "loan_completed",
+        "target": 2,
+        "pool_points": 90,
+        "start_time": DAY,
+        "end_time": DAY + timedelta(days=30),
+    }
+    created = svc.goals.create_team_goal(GOALS, goal, "req-g")
+    assert svc.goals.create_team_goal(GOALS, goal, "req-g")["id"] == created["id"]
+    svc.goals.create_team_goal(GOALS, {**goal, "org_unit": "/hq/other"}, "")
+    svc.events.record(CRM, [ev("l1", "loan_completed")])
+    (seen,) = svc.goals.list_team_goals(REP, "", "", 10)
+    assert seen["id"] == created["id"] and seen["progress"] == 1 and seen["state"] == "OPEN"
+
+
+def test_a_personal_goal_and_the_weekly_nudge_read_the_period_totals(
+    svc: PointsService, store: FakePointsStore
+) -> None:
+    now = DAY + timedelta(days=2)
+    with store.unit():
+        store._s.totals[period_key("month", now, "Asia/Shanghai")] = [Standing("E1", 40, DAY, TEAM)]
+        store._s.totals[period_key("week", now, "Asia/Shanghai")] = [
+            Standing("E1", 40, DAY, TEAM),
+            Standing("E2", 60, DAY, TEAM),
+        ]
+    svc.goals.set_personal_goal(REP, "", "", "month", None, 100)
+    goal = svc.goals.get_personal_goal(REP, "", "month", None)
+    assert (goal["org_unit"], goal["points"], goal["to_goal"]) == (TEAM, 40, 60)
+    assert svc.goals.send_nudges(GOALS, None) == (2, 0)
+    assert svc.goals.send_nudges(GOALS, None) == (0, 2)
+    assert [e.type for e in store.state.events].count("points.nudge") == 2
+
+
+def test_points_earned_before_the_window_and_not_spent_expire_once(store: FakePointsStore) -> None:
+    text = PACK.read_text().replace("    default: 0\n", "    default: 30\n", 1)  # expiry_days
+    runtime = RuleRuntime("points", VOCABULARY)
+    runtime.set_active({"points-awards": CompiledPack(parse_pack(text, VOCABULARY), VOCABULARY)})
+    svc = PointsService(None, runtime, clock=lambda: DAY + timedelta(days=40), stores=store.unit)  # type: ignore[arg-type]
+    svc.events.record(
+        CRM, [ev("w1", "wealth_product_sold"), ev("l1", "loan_completed", at=DAY + timedelta(days=35))]
+    )
+    expirer = Principal(
+        "services/cron", kind="service", permissions=parse_permissions({"points.ledger.expire": "all"})
+    )
+    assert svc.expiry.expire(expirer, None) == (1, 30)
+    assert svc.expiry.expire(expirer, None) == (0, 0)
+    assert balance(svc) == 20
+
+
+def test_a_leaderboard_ranks_what_the_caller_sees_and_places_them_below_the_top(
+    svc: PointsService, store: FakePointsStore
+) -> None:
+    key = period_key("month", DAY + timedelta(days=2), "Asia/Shanghai")
+    totals = (("E1", 30, TEAM), ("E2", 50, TEAM), ("E3", 40, TEAM), ("X1", 90, "/hq/other"))
+    with store.unit():
+        store._s.totals[key] = [Standing(e, p, DAY, unit) for e, p, unit in totals]
+    board = svc.reads.leaderboard(REP, period="month", top=1)
+    assert [s.employee_id for s in board.rows] == ["E2"]
+    assert (board.my_rank, board.my_points, board.gap_to_next, board.period_key) == (3, 30, 10, key)
+    svc.events.record(CRM, [ev("w1", "wealth_product_sold"), ev("l1", "loan_completed", "E2")])
+    custom = svc.reads.leaderboard(REP, period="custom", start=DAY, end=DAY + timedelta(days=1))
+    assert [(s.employee_id, s.points) for s in custom.rows] == [("E1", 30), ("E2", 20)]
+    assert (custom.my_rank, custom.gap_to_next) == (1, 0)
