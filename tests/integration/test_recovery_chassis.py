@@ -52,7 +52,7 @@ def test_terminated_connection_mid_call_is_unavailable_with_retry_info(tmp_path:
 
         def sleeper() -> None:
             try:
-                _call(svc, "DbSleep", b"5")
+                _call(svc, "DbSleep", b"30", timeout=40)  # long: a loaded machine is slow to reach it
             except grpc.RpcError as exc:
                 result["error"] = exc
 
@@ -62,7 +62,7 @@ def test_terminated_connection_mid_call_is_unavailable_with_retry_info(tmp_path:
         try:
             with admin.connect() as conn:
                 terminated = False
-                for _ in range(100):
+                for _ in range(400):
                     terminated = bool(
                         conn.execute(
                             text(
@@ -77,7 +77,7 @@ def test_terminated_connection_mid_call_is_unavailable_with_retry_info(tmp_path:
                 assert terminated, "the call never reached pg_sleep"
         finally:
             admin.dispose()
-        caller.join(10)
+        caller.join(20)
         error = result["error"]
         assert error.code() == grpc.StatusCode.UNAVAILABLE, error.details()
         status = rpc_status.from_call(error)
