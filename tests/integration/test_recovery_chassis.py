@@ -52,7 +52,7 @@ def test_terminated_connection_mid_call_is_unavailable_with_retry_info(tmp_path:
 
         def sleeper() -> None:
             try:
-                _call(svc, "DbSleep", b"30", timeout=40)  # long: a loaded machine is slow to reach it
+                _call(svc, "DbSleep", b"30", timeout=40)
             except grpc.RpcError as exc:
                 result["error"] = exc
 
@@ -73,6 +73,7 @@ def test_terminated_connection_mid_call_is_unavailable_with_retry_info(tmp_path:
                     )
                     if terminated:
                         break
+                    conn.commit()  # pg_stat_activity is a snapshot per transaction: look again in a new one
                     time.sleep(0.05)
                 assert terminated, "the call never reached pg_sleep"
         finally:
