@@ -9,21 +9,19 @@ import hashlib
 import json
 import threading
 import time as monotonic_time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
-from datetime import UTC, date, datetime
+from collections.abc import Sequence
+from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from covenant import paging
-from covenant.auth.directory import Directory
 from covenant.calendar import BusinessCalendar
 from covenant.db.engine import Database
-from covenant.db.outbox import Outbox, new_event
+from covenant.db.outbox import new_event
 from covenant.errors import InvalidArgument
 from covenant.rules import FiredAction
+from covenant.units import ServiceUnits
 from services.attendance import storage as db
 from services.attendance.domain.day import WorkingHours, overlaps, stop_facts
 from services.attendance.domain.geo import PlaceIndex
@@ -40,7 +38,7 @@ def stop_id(employee_id: str, start: datetime) -> str:
     return "stop_" + hashlib.sha256(f"{employee_id}|{start.isoformat()}".encode()).hexdigest()[:16]
 
 
-class AttendanceBase:
+class AttendanceBase(ServiceUnits[AttendanceStore]):
     """The wiring and rules every attendance capability uses (``services.attendance.service``)."""
 
     def __init__(
@@ -48,24 +46,15 @@ class AttendanceBase:
         database: Database,
         rules: Any,
         *,
-        timezone: str = "Asia/Shanghai",
-        clock: Callable[[], datetime] | None = None,
         index_refresh_seconds: float = 1.0,
         window_cache_size: int = 20_000,
-        directory: Directory | None = None,
-        stores: Callable[[], AbstractContextManager[AttendanceStore]] | None = None,
+        **wiring: Any,
     ) -> None:
-        """``stores`` opens one unit of work as an ``AttendanceStore`` (default: a SQL session of
-        ``database``); check-ins, silent days and the place index go through it, the other use cases use
-        ``database`` directly. ``window_cache_size``: the employee-days whose tail ping ingest keeps."""
-        self.db = database
-        # Who an employee is (org unit, role) comes from here, never from the ping (None: trust the ping,
-        # only for in-process tools and benchmarks that construct the service directly).
-        self.directory = directory
-        self.rules = rules
-        self.tz = ZoneInfo(timezone)
-        self.clock = clock or (lambda: datetime.now(UTC))
-        self.outbox = Outbox(SOURCE)
+        """``wiring``: the keyword arguments of ``ServiceUnits`` but ``source``; ``stores`` opens one unit
+        of work as an ``AttendanceStore`` (default: a SQL session of ``database``); check-ins, silent days
+        and the place index go through it, the other use cases use ``database`` directly.
+        ``window_cache_size``: the employee-days whose tail ping ingest keeps."""
+        super().__init__(database, rules, source=SOURCE, **wiring)
         self._index: PlaceIndex | None = None
         self._index_revision = 0
         self._index_checked = 0.0
@@ -73,12 +62,6 @@ class AttendanceBase:
         # Held while the index reads the database (never while waiting for ingest's tail cache lock).
         self._index_lock = threading.Lock()
         self.window_cache_size = window_cache_size
-        self.stores = stores or self._sql_store
-
-    @contextmanager
-    def _sql_store(self) -> Iterator[AttendanceStore]:
-        with self.db.session() as s:
-            yield self.store(s)
 
     def store(self, s: Session) -> db.SqlAttendanceStore:
         """The storage port over the caller's session."""

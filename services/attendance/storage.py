@@ -478,14 +478,14 @@ def replace_stops(
         conn.execute(insert(stops), list(rows))
 
 
+def _day_rows(s: Session, table: Table, employee_id: str, day: str, *order: Any) -> list[Any]:
+    """The rows of ``table`` for one employee-day, in ``order``."""
+    where = and_(table.c.employee_id == employee_id, table.c.day == day)
+    return list(s.execute(select(table).where(where).order_by(*order)))
+
+
 def day_stops(s: Session, employee_id: str, day: str) -> list[Any]:
-    return list(
-        s.execute(
-            select(stops)
-            .where(and_(stops.c.employee_id == employee_id, stops.c.day == day))
-            .order_by(stops.c.start_at)
-        )
-    )
+    return _day_rows(s, stops, employee_id, day, stops.c.start_at)
 
 
 # -- visits ----------------------------------------------------------------------------------------
@@ -506,13 +506,7 @@ def add_visits(s: Session, rows: Sequence[dict[str, Any]]) -> None:
 
 
 def day_visits(s: Session, employee_id: str, day: str) -> list[Any]:
-    return list(
-        s.execute(
-            select(visits)
-            .where(and_(visits.c.employee_id == employee_id, visits.c.day == day))
-            .order_by(visits.c.at)
-        )
-    )
+    return _day_rows(s, visits, employee_id, day, visits.c.at)
 
 
 # -- anomalies -------------------------------------------------------------------------------------
@@ -536,13 +530,7 @@ def dwell_intervals(s: Session, employee_id: str, day: str) -> list[tuple[dateti
 
 
 def day_anomalies(s: Session, employee_id: str, day: str) -> list[Any]:
-    return list(
-        s.execute(
-            select(anomalies)
-            .where(and_(anomalies.c.employee_id == employee_id, anomalies.c.day == day))
-            .order_by(anomalies.c.at, anomalies.c.id)
-        )
-    )
+    return _day_rows(s, anomalies, employee_id, day, anomalies.c.at, anomalies.c.id)
 
 
 def roster_since(s: Session, first_day: str) -> tuple[list[tuple[str, str, str, str]], dict[str, set[str]]]:

@@ -12,19 +12,15 @@ in the same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from covenant.auth import Principal, authorize
-from covenant.auth.directory import Directory
 from covenant.db.audit import AuditLog
 from covenant.db.engine import Database
-from covenant.db.outbox import Outbox
 from covenant.rules.lifecycle import AUDIT_STREAM as RULES_AUDIT_STREAM
+from covenant.units import ServiceUnits
 from services.compliance.behaviour import Behaviour
 from services.compliance.cases import Cases
 from services.compliance.context import SOURCE, Context
@@ -36,42 +32,27 @@ from services.compliance.storage import SqlComplianceStore
 AUDIT_STREAMS = ("compliance", RULES_AUDIT_STREAM)
 
 
-class ComplianceService:
+class ComplianceService(ServiceUnits[ComplianceStore]):
     """The capabilities over one context: ``scanning``, ``screening``, ``behaviour``, ``cases``."""
 
-    def __init__(
-        self,
-        db: Database,
-        rules: Any,
-        *,
-        clock: Callable[[], datetime] | None = None,
-        timezone: str = "Asia/Shanghai",
-        directory: Directory | None = None,
-        stores: Callable[[], AbstractContextManager[ComplianceStore]] | None = None,
-    ) -> None:
-        """``stores`` opens one unit of work as a ``ComplianceStore`` (default: a SQL session of ``db``);
-        every use case goes through it (event consumers through ``store`` over the inbox's session)."""
-        self.db = db
-        self.outbox = Outbox(SOURCE)
+    def __init__(self, db: Database, rules: Any, **wiring: Any) -> None:
+        """``wiring``: the keyword arguments of ``ServiceUnits`` but ``source``; ``stores`` opens one unit of
+        work as a ``ComplianceStore`` (default: a SQL session of ``db``); every use case goes through it
+        (event consumers through ``store`` over the inbox's session)."""
+        super().__init__(db, rules, source=SOURCE, **wiring)
         self.audit = AuditLog("compliance")
         self.ctx = Context(
             rules,
-            clock=clock or (lambda: datetime.now(UTC)),
-            timezone=timezone,
-            directory=directory,
-            stores=stores or self._sql_store,
+            clock=self.clock,
+            timezone=self.timezone,
+            directory=self.directory,
+            stores=self.stores,
             store=self.store,
         )
-        self.clock = self.ctx.clock
         self.cases = Cases(self.ctx)
         self.scanning = Scanning(self.ctx, self.cases)
         self.screening = Screening(self.ctx)
         self.behaviour = Behaviour(self.ctx, self.cases, self.screening)
-
-    @contextmanager
-    def _sql_store(self) -> Iterator[ComplianceStore]:
-        with self.db.session() as session:
-            yield self.store(session)
 
     def store(self, session: Session) -> SqlComplianceStore:
         """The storage port over the caller's session."""

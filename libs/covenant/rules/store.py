@@ -126,11 +126,17 @@ def get_version(session: Session, pack_id: str, version: str) -> StoredVersion |
     return _stored(r) if r else None
 
 
-def insert_version(session: Session, v: StoredVersion) -> None:
+def _insert_once(session: Session, table: Table, what: str, **values: Any) -> None:
+    """Inserts one row; when a concurrent writer inserted the same key first: ABORTED ("``what``
+    concurrently; retry")."""
     try:
-        session.execute(insert(versions).values(**v.__dict__))
+        session.execute(insert(table).values(**values))
     except IntegrityError:
-        raise Aborted(f"packs/{v.pack_id}/versions/{v.version} was published concurrently; retry") from None
+        raise Aborted(f"{what} concurrently; retry") from None
+
+
+def insert_version(session: Session, v: StoredVersion) -> None:
+    _insert_once(session, versions, f"packs/{v.pack_id}/versions/{v.version} was published", **v.__dict__)
 
 
 def list_versions(session: Session, pack_id: str) -> list[StoredVersion]:
@@ -158,14 +164,16 @@ def set_active(session: Session, pack_id: str, version: str, actor: str) -> int:
     now = datetime.now(UTC)
     current = session.execute(select(active).where(active.c.pack_id == pack_id).with_for_update()).first()
     if current is None:
-        try:
-            session.execute(
-                insert(active).values(
-                    pack_id=pack_id, version=version, activated_by=actor, activated_at=now, generation=1
-                )
-            )
-        except IntegrityError:
-            raise Aborted(f"pack {pack_id} was activated concurrently; retry") from None
+        _insert_once(
+            session,
+            active,
+            f"pack {pack_id} was activated",
+            pack_id=pack_id,
+            version=version,
+            activated_by=actor,
+            activated_at=now,
+            generation=1,
+        )
         return 1
     generation = current.generation + 1
     session.execute(
@@ -237,14 +245,16 @@ def add_approval(session: Session, pack_id: str, version: str, approver: str, co
             .values(approved_at=now, comment=comment, consumed_generation=None)
         )
         return True
-    try:
-        session.execute(
-            insert(approvals).values(
-                pack_id=pack_id, version=version, approver=approver, approved_at=now, comment=comment
-            )
-        )
-    except IntegrityError:
-        raise Aborted(f"packs/{pack_id}/versions/{version} was approved concurrently; retry") from None
+    _insert_once(
+        session,
+        approvals,
+        f"packs/{pack_id}/versions/{version} was approved",
+        pack_id=pack_id,
+        version=version,
+        approver=approver,
+        approved_at=now,
+        comment=comment,
+    )
     return True
 
 
@@ -331,12 +341,14 @@ def rejected_versions(session: Session, pack_id: str) -> dict[str, Rejection]:
 def add_rejection(session: Session, pack_id: str, version: str, rejected_by: str, reason: str) -> Rejection:
     """Record the rejection (the first one stands; a concurrent second one is ABORTED)."""
     now = datetime.now(UTC)
-    try:
-        session.execute(
-            insert(rejections).values(
-                pack_id=pack_id, version=version, rejected_by=rejected_by, rejected_at=now, reason=reason
-            )
-        )
-    except IntegrityError:
-        raise Aborted(f"packs/{pack_id}/versions/{version} was rejected concurrently; retry") from None
+    _insert_once(
+        session,
+        rejections,
+        f"packs/{pack_id}/versions/{version} was rejected",
+        pack_id=pack_id,
+        version=version,
+        rejected_by=rejected_by,
+        rejected_at=now,
+        reason=reason,
+    )
     return Rejection(rejected_by, now, reason)

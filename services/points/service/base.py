@@ -3,18 +3,14 @@ directory, the outbox, the audit stream, the ledger writer and the storage port.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from covenant.auth import DataOwner, Principal, authorize
-from covenant.auth.directory import Directory
 from covenant.db.audit import AuditLog
 from covenant.db.engine import Database
-from covenant.db.outbox import Outbox
+from covenant.units import ServiceUnits
 from services.points.ingest import Ingest
 from services.points.ledger import LedgerWriter
 from services.points.ports import PointsStore
@@ -24,39 +20,19 @@ SOURCE = "points"
 MAX_BATCH = 10_000
 
 
-class Deps:
-    """The dependencies the capabilities share (one outbox, audit stream and ledger writer)."""
+class Deps(ServiceUnits[PointsStore]):
+    """The dependencies the capabilities share (``ServiceUnits``: one outbox; here also one audit stream,
+    ledger writer and ingest). Org units of the employees written about come from the directory, not the
+    request."""
 
-    def __init__(
-        self,
-        db: Database,
-        rules: Any,
-        *,
-        timezone: str = "Asia/Shanghai",
-        clock: Callable[[], datetime] | None = None,
-        directory: Directory | None = None,
-        stores: Callable[[], AbstractContextManager[PointsStore]] | None = None,
-    ) -> None:
-        """``stores`` opens one unit of work as a ``PointsStore`` (default: a SQL session of ``db``); the
-        use cases go through it (``SqlPointsStore`` over the repository functions of
-        ``services.points.storage``; an in-memory fake in the unit tests)."""
-        self.db = db
-        self.rules = rules
-        # Org units of the employees written about come from the directory, not the request (None: the
-        # request is trusted; only for in-process tools that construct the service directly).
-        self.directory = directory
-        self.tz = timezone
-        self.clock = clock or (lambda: datetime.now(UTC))
-        self.outbox = Outbox(SOURCE)
+    def __init__(self, db: Database, rules: Any, **wiring: Any) -> None:
+        """``wiring``: the keyword arguments of ``ServiceUnits`` but ``source``; ``stores`` gives a unit of
+        work as a ``PointsStore`` (default: ``SqlPointsStore`` over the repository functions of
+        ``services.points.storage`` in a SQL session of ``db``)."""
+        super().__init__(db, rules, source=SOURCE, **wiring)
         self.audit = AuditLog("points")
-        self.writer = LedgerWriter(self.outbox, timezone)
-        self.ingest = Ingest(rules, timezone, self.clock)
-        self.stores = stores or self._sql_store
-
-    @contextmanager
-    def _sql_store(self) -> Iterator[PointsStore]:
-        with self.db.session() as session:
-            yield self.store(session)
+        self.writer = LedgerWriter(self.outbox, self.timezone)
+        self.ingest = Ingest(rules, self.timezone, self.clock)
 
     def store(self, session: Session) -> SqlPointsStore:
         """The storage port over the caller's session."""

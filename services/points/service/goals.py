@@ -105,7 +105,7 @@ class Goals(UseCase):
             raise InvalidArgument("must be positive", field="target")
         if employee_id != principal.employee_id:
             authorize(principal, "points.goals.manage", DataOwner(employee_id, org_unit))
-        key = period_key(period, at or self.deps.clock(), self.deps.tz)
+        key = period_key(period, at or self.deps.clock(), self.deps.timezone)
         with self.deps.stores() as store:
             store.upsert_personal_goal(
                 {
@@ -127,15 +127,15 @@ class Goals(UseCase):
         with self.deps.stores() as store:
             readable_account(store, principal, employee_id)
             return _personal(
-                store, employee_id, period, period_key(period, at or self.deps.clock(), self.deps.tz)
+                store, employee_id, period, period_key(period, at or self.deps.clock(), self.deps.timezone)
             )
 
     def send_nudges(self, principal: Principal, at: datetime | None) -> tuple[int, int]:
         """One points.nudge per employee with a goal or points this week; at most once per week."""
         authorize(principal, "points.nudges.send")
         at = at or self.deps.clock()
-        week = period_key("week", at, self.deps.tz)
-        keys = {k: period_key(k, at, self.deps.tz) for k in TOTAL_PERIODS}
+        week = period_key("week", at, self.deps.timezone)
+        keys = {k: period_key(k, at, self.deps.timezone) for k in TOTAL_PERIODS}
         with self.deps.stores() as store:
             goals = store.personal_goals_in(list(keys.values()))
             goal_of = {}

@@ -75,7 +75,7 @@ class Reads(UseCase):
             return Board(ordered[:top], rank, points, gap, "custom")
         if period not in TOTAL_PERIODS:
             raise InvalidArgument(f"unknown period {period!r}", field="period")
-        key = period_key(period, at or self.deps.clock(), self.deps.tz)
+        key = period_key(period, at or self.deps.clock(), self.deps.timezone)
         with self.deps.stores() as store:
             standings = store.period_top(key, sf, team, under, top)
             rank, points, gap = my_place(standings, principal.employee_id)

@@ -74,7 +74,7 @@ class Rewards(UseCase):
             if item["stock"] <= 0:
                 raise FailedPrecondition(f"reward item {item_id} is out of stock")
             if item["eligible_top_percent"]:
-                key = period_key(item["eligible_period"], self.deps.clock(), self.deps.tz)
+                key = period_key(item["eligible_period"], self.deps.clock(), self.deps.timezone)
                 rank, population = store.period_rank(key, employee_id)
                 if not eligible(rank, population, item["eligible_top_percent"]):
                     raise FailedPrecondition(

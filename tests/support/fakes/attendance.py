@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,6 +14,7 @@ from covenant.events.v1.event_pb2 import Event
 from services.attendance.domain.geo import Place
 from services.attendance.domain.stops import Ping
 from services.attendance.storage import DayState, RosterRow
+from tests.support.fakes.unit import FakeUnits
 
 
 @dataclass
@@ -30,26 +30,11 @@ class _State:
     check_ins: Counter[str] = field(default_factory=Counter)
 
 
-class FakeAttendanceStore:
-    """Committed state plus one open unit of work (``unit``): a unit that raises leaves no trace."""
+class FakeAttendanceStore(FakeUnits[_State]):
+    """Committed state plus one open unit of work (``unit``, from ``FakeUnits``)."""
 
     def __init__(self) -> None:
-        self.state = _State()
-        self._work: _State | None = None
-
-    @contextmanager
-    def unit(self) -> Iterator[FakeAttendanceStore]:
-        self._work = copy.deepcopy(self.state)
-        try:
-            yield self
-            self.state = self._work
-        finally:
-            self._work = None
-
-    @property
-    def _s(self) -> _State:
-        assert self._work is not None, "outside a unit of work"
-        return self._work
+        super().__init__(_State())
 
     # -- test set-up (committed directly) -------------------------------------------------
     def add_place(self, place: Place) -> None:

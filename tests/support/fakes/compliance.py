@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
@@ -15,6 +13,7 @@ from covenant.db.audit import VerifyResult
 from covenant.errors import InvalidArgument
 from covenant.events.v1.event_pb2 import Event
 from services.compliance.ports import CaseFilter, HitFilter
+from tests.support.fakes.unit import FakeUnits
 
 
 @dataclass
@@ -34,26 +33,11 @@ class _State:
     audit_log: list[dict[str, Any]] = field(default_factory=list)
 
 
-class FakeComplianceStore:
-    """Committed state plus one open unit of work (``unit``): a unit that raises leaves no trace."""
+class FakeComplianceStore(FakeUnits[_State]):
+    """Committed state plus one open unit of work (``unit``, from ``FakeUnits``)."""
 
     def __init__(self) -> None:
-        self.state = _State()
-        self._work: _State | None = None
-
-    @contextmanager
-    def unit(self) -> Iterator[FakeComplianceStore]:
-        self._work = copy.deepcopy(self.state)
-        try:
-            yield self
-            self.state = self._work
-        finally:
-            self._work = None
-
-    @property
-    def _s(self) -> _State:
-        assert self._work is not None, "outside a unit of work"
-        return self._work
+        super().__init__(_State())
 
     # -- ComplianceStore ------------------------------------------------------------------
     def scan_result(self, text_id: str) -> str | None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -15,6 +13,7 @@ from covenant.events.v1.event_pb2 import Event
 from services.points.domain import EARNING_KINDS, EventIn, Standing, leaderboard_order
 from services.points.ledger import settle
 from services.points.ports import CapKey
+from tests.support.fakes.unit import FakeUnits
 
 
 @dataclass(frozen=True)
@@ -50,26 +49,11 @@ class _State:
     nudged: set[tuple[str, str]] = field(default_factory=set)  # (employee, week)
 
 
-class FakePointsStore:
-    """Committed state plus one open unit of work (``unit``): a unit that raises leaves no trace."""
+class FakePointsStore(FakeUnits[_State]):
+    """Committed state plus one open unit of work (``unit``, from ``FakeUnits``)."""
 
     def __init__(self) -> None:
-        self.state = _State(set(), {}, [], {}, {}, {}, [], [])
-        self._work: _State | None = None
-
-    @contextmanager
-    def unit(self) -> Iterator[FakePointsStore]:
-        self._work = copy.deepcopy(self.state)
-        try:
-            yield self
-            self.state = self._work
-        finally:
-            self._work = None
-
-    @property
-    def _s(self) -> _State:
-        assert self._work is not None, "outside a unit of work"
-        return self._work
+        super().__init__(_State(set(), {}, [], {}, {}, {}, [], []))
 
     # -- PointsStore ----------------------------------------------------------------------
     def claim(self, events: Sequence[EventIn], now: datetime) -> set[str]:
