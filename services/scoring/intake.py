@@ -164,8 +164,7 @@ class MetricIntake:
                     for v in values
                 ]
             )
-            for v in values:
-                store.upsert_profile(v.employee_id, v.org_unit, v.role)
+            store.upsert_profiles({v.employee_id: (v.org_unit, v.role) for v in values})
         return len(values)
 
     def apply_event(self, session: Session, event: Any) -> int:
@@ -213,6 +212,5 @@ class MetricIntake:
                 profiles[employee] = (event.org_unit or org_unit, str(data.get("role", "")) or role)
         if rows:
             store.add_metric_values(rows)
-            for employee, (org_unit, role) in profiles.items():
-                store.upsert_profile(employee, org_unit, role)
+            store.upsert_profiles(profiles)
         return len(rows)

@@ -7,7 +7,7 @@ scorecards, metric intake, period scoring and calibration can be tested without 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -43,8 +43,9 @@ class ScoringStore(Protocol):
         """The employee's profile row (employee_id, org_unit, role), None when there is none."""
         ...
 
-    def upsert_profile(self, employee_id: str, org_unit: str, role: str) -> None:
-        """Create the profile, or move it to ``org_unit`` and ``role`` where those are given."""
+    def upsert_profiles(self, wanted: Mapping[str, tuple[str, str]]) -> None:
+        """Create each profile (employee id -> org unit, role), or move it to the org unit and role where
+        those are given."""
         ...
 
     def people(self, org_unit: str = "", role: str = "") -> list[tuple[str, str, str]]:

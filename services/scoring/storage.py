@@ -5,7 +5,7 @@ the repository functions the use cases read and write them with (each in the cal
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -262,25 +262,39 @@ def profile(session: Session, employee_id: str) -> Any:
     return session.execute(select(profiles).where(profiles.c.employee_id == employee_id)).first()
 
 
-def upsert_profile(session: Session, employee_id: str, org_unit: str, role: str) -> None:
-    """Create the employee's profile, or move it to ``org_unit`` and ``role`` where those are given."""
-    row = profile(session, employee_id)
-    if row is None:
-        # DO NOTHING: two batches naming a new employee (attendance's and points' deliveries arrive
-        # concurrently) both saw no row; a plain INSERT failed one with a unique violation (INTERNAL,
-        # redelivered after a backoff of up to 30 s)
-        stmt = insert_for(session, profiles).values(
-            employee_id=employee_id, org_unit=org_unit, role=role or ""
-        )
-        if session.execute(stmt.on_conflict_do_nothing()).rowcount:  # type: ignore[attr-defined]
-            return
-        row = profile(session, employee_id)
-    if row is not None and ((org_unit and row.org_unit != org_unit) or (role and row.role != role)):
-        session.execute(
-            update(profiles)
-            .where(profiles.c.employee_id == employee_id)
-            .values(org_unit=org_unit or row.org_unit, role=role or row.role)
-        )
+def upsert_profiles(session: Session, wanted: Mapping[str, tuple[str, str]]) -> None:
+    """Create each employee's profile (employee id -> org unit, role), or move it to the org unit and role
+    where those are given: one read and one insert for the batch, an update only for a profile that moves."""
+    if not wanted:
+        return
+    ids = sorted(wanted)
+
+    def existing() -> dict[str, Any]:
+        return {
+            r.employee_id: r
+            for cond in _among(session, profiles.c.employee_id, ids)
+            for r in session.execute(select(profiles).where(cond))
+        }
+
+    rows = existing()
+    raced = False
+    # DO NOTHING: two batches naming a new employee (attendance's and points' deliveries arrive concurrently)
+    # both saw no row; a plain INSERT failed one with a unique violation (INTERNAL, redelivered after a
+    # backoff of up to 30 s). A profile the other batch made is read back and moved like any other.
+    for part in chunks([e for e in ids if e not in rows]):
+        values = [{"employee_id": e, "org_unit": wanted[e][0], "role": wanted[e][1] or ""} for e in part]
+        inserted = session.execute(insert_for(session, profiles).values(values).on_conflict_do_nothing())
+        raced = raced or inserted.rowcount < len(part)  # type: ignore[attr-defined]
+    if raced:
+        rows = existing()
+    for e, row in rows.items():
+        org_unit, role = wanted[e]
+        if (org_unit and row.org_unit != org_unit) or (role and row.role != role):
+            session.execute(
+                update(profiles)
+                .where(profiles.c.employee_id == e)
+                .values(org_unit=org_unit or row.org_unit, role=role or row.role)
+            )
 
 
 def people(session: Session, org_unit: str = "", role: str = "") -> list[tuple[str, str, str]]:
@@ -613,8 +627,8 @@ class SqlScoringStore:
     def profile(self, employee_id: str) -> Any:
         return profile(self.session, employee_id)
 
-    def upsert_profile(self, employee_id: str, org_unit: str, role: str) -> None:
-        upsert_profile(self.session, employee_id, org_unit, role)
+    def upsert_profiles(self, wanted: Mapping[str, tuple[str, str]]) -> None:
+        upsert_profiles(self.session, wanted)
 
     def people(self, org_unit: str = "", role: str = "") -> list[tuple[str, str, str]]:
         return people(self.session, org_unit, role)

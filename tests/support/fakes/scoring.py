@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import SimpleNamespace
@@ -59,14 +59,15 @@ class FakeScoringStore(FakeUnits[_State]):
     def profile(self, employee_id: str) -> Any:
         return self._s.profiles.get(employee_id)
 
-    def upsert_profile(self, employee_id: str, org_unit: str, role: str) -> None:
-        row = self._s.profiles.get(employee_id)
-        if row is None:
-            self._s.profiles[employee_id] = SimpleNamespace(
-                employee_id=employee_id, org_unit=org_unit, role=role or ""
-            )
-        else:
-            row.org_unit, row.role = org_unit or row.org_unit, role or row.role
+    def upsert_profiles(self, wanted: Mapping[str, tuple[str, str]]) -> None:
+        for employee_id, (org_unit, role) in wanted.items():
+            row = self._s.profiles.get(employee_id)
+            if row is None:
+                self._s.profiles[employee_id] = SimpleNamespace(
+                    employee_id=employee_id, org_unit=org_unit, role=role or ""
+                )
+            else:
+                row.org_unit, row.role = org_unit or row.org_unit, role or row.role
 
     def people(self, org_unit: str = "", role: str = "") -> list[tuple[str, str, str]]:
         return [
