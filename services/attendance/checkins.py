@@ -205,11 +205,15 @@ class CheckIns:
         visits: list[dict[str, Any]] = []
         events: list[Any] = []
         seen: dict[str, int] = {}
-        for i, item, ping, place in fresh:
+        # the fix before each check-in, for all of them at once (a check-in records no fix of its own)
+        prevs = st.last_pings_before(
+            [(p.employee_id, p.at, p.at - self._ping_window(packs, p)) for _, _, p, _ in fresh]
+        )
+        for (i, item, ping, place), prev in zip(fresh, prevs, strict=True):
             if item.request_id and item.request_id in seen:  # sent twice in one batch: one visit
                 out[i] = out[seen[item.request_id]]
                 continue
-            judged = self._judge_check_in(st, packs, ping, place, item.client_id)
+            judged = self._judge_check_in(packs, ping, place, item.client_id, prev)
             out[i] = self._record_check_in(st, judged, item, visits, events)
             if item.request_id:
                 seen[item.request_id] = i
@@ -219,19 +223,26 @@ class CheckIns:
             day_state.dirty = True
         st.save_days(states.values())
 
+    @staticmethod
+    def _num(packs: Sequence[Any], ping: PingIn, name: str, default: float) -> float:
+        """Parameter ``name`` for the pinging employee's role and org unit, from ``packs``."""
+        return float(resolve_parameter(packs, name, ping.role or None, ping.org_unit or None, default))
+
+    def _ping_window(self, packs: Sequence[Any], ping: PingIn) -> timedelta:
+        """How far back a check-in looks for the fix before it."""
+        return timedelta(minutes=self._num(packs, ping, "checkin_ping_window_minutes", 15))
+
     def _judge_check_in(
-        self, st: AttendanceStore, packs: Sequence[Any], ping: PingIn, place: Place, client_id: str
+        self, packs: Sequence[Any], ping: PingIn, place: Place, client_id: str, prev: Ping | None
     ) -> _CheckInJudgement:
-        """Step 2: facts and the fired rules, parameters and rules all from ``packs``."""
-        role, org = ping.role or None, ping.org_unit or None
+        """Step 2: facts and the fired rules, parameters and rules all from ``packs``; ``prev`` is the fix
+        before the check-in within its window."""
 
         def num(name: str, default: float) -> float:
-            return float(resolve_parameter(packs, name, role, org, default))
+            return self._num(packs, ping, name, default)
 
         radius = place.radius_m or num("visit_radius_m", 150)
         dist = haversine_m(ping.latitude, ping.longitude, place.latitude, place.longitude)
-        window = timedelta(minutes=num("checkin_ping_window_minutes", 15))
-        prev = st.last_ping_before(ping.employee_id, ping.at, ping.at - window)
         gap = haversine_m(prev.latitude, prev.longitude, ping.latitude, ping.longitude) if prev else None
         facts = {
             "distance_m": round(dist, 1),

@@ -42,8 +42,8 @@ class AttendanceStore(Protocol):
         """Write back day states."""
         ...
 
-    def last_ping_before(self, employee_id: str, at: datetime, since: datetime) -> Ping | None:
-        """The employee's latest fix in [since, at]."""
+    def last_pings_before(self, wanted: Sequence[tuple[str, datetime, datetime]]) -> list[Ping | None]:
+        """For each (employee id, at, since): the employee's latest fix in [since, at] (None: none)."""
         ...
 
     def add_visits(self, rows: Sequence[dict[str, Any]]) -> None:

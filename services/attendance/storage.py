@@ -5,6 +5,7 @@ Every employee-owned row keeps the owner's org unit so data scopes can be enforc
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from sqlalchemy import (
     bindparam,
     delete,
     insert,
+    or_,
     select,
     true,
     update,
@@ -302,14 +304,29 @@ def day_pings(s: Session, employee_id: str, day: str, since: datetime | None = N
     return [Ping(utc(r.at), r.latitude, r.longitude, r.accuracy_m, bool(r.mock), r.device_id) for r in rows]
 
 
-def last_ping_before(s: Session, employee_id: str, at: datetime, since: datetime) -> Ping | None:
-    r = s.execute(
-        select(pings)
-        .where(and_(pings.c.employee_id == employee_id, pings.c.at <= at, pings.c.at >= since))
-        .order_by(pings.c.at.desc())
-        .limit(1)
-    ).first()
-    return Ping(utc(r.at), r.latitude, r.longitude, r.accuracy_m, bool(r.mock), r.device_id) if r else None
+def last_pings_before(s: Session, wanted: Sequence[tuple[str, datetime, datetime]]) -> list[Ping | None]:
+    """For each (employee id, at, since): the employee's latest fix in [since, at], None when there is none.
+    One query a hundred employees (each read over the span its items cover), not one per item."""
+    span: dict[str, tuple[datetime, datetime]] = {}
+    for employee_id, at, since in wanted:
+        lo, hi = span.get(employee_id, (since, at))
+        span[employee_id] = (min(lo, since), max(hi, at))
+    fixes: dict[str, list[Ping]] = {}
+    employees = sorted(span)
+    for first in range(0, len(employees), 100):
+        spans = [
+            and_(pings.c.employee_id == e, pings.c.at >= span[e][0], pings.c.at <= span[e][1])
+            for e in employees[first : first + 100]
+        ]
+        for r in s.execute(select(pings).where(or_(*spans)).order_by(pings.c.at, pings.c.id)):
+            ping = Ping(utc(r.at), r.latitude, r.longitude, r.accuracy_m, bool(r.mock), r.device_id)
+            fixes.setdefault(r.employee_id, []).append(ping)
+    out: list[Ping | None] = []
+    for employee_id, at, since in wanted:
+        found = fixes.get(employee_id, [])
+        k = bisect_right(found, at, key=lambda p: p.at)  # the last fix at or before ``at``
+        out.append(found[k - 1] if k and found[k - 1].at >= since else None)
+    return out
 
 
 # -- employee-days ---------------------------------------------------------------------------------
@@ -646,8 +663,8 @@ class SqlAttendanceStore:
     def save_days(self, states: Iterable[DayState]) -> None:
         save_days(self.s, states)
 
-    def last_ping_before(self, employee_id: str, at: datetime, since: datetime) -> Ping | None:
-        return last_ping_before(self.s, employee_id, at, since)
+    def last_pings_before(self, wanted: Sequence[tuple[str, datetime, datetime]]) -> list[Ping | None]:
+        return last_pings_before(self.s, wanted)
 
     def add_visits(self, rows: Sequence[dict[str, Any]]) -> None:
         add_visits(self.s, rows)

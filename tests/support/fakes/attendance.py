@@ -66,9 +66,12 @@ class FakeAttendanceStore(FakeUnits[_State]):
         for st in states:
             self._s.days[(st.employee_id, st.day)] = copy.copy(st)
 
-    def last_ping_before(self, employee_id: str, at: datetime, since: datetime) -> Ping | None:
-        found = [p for p in self._s.pings.get(employee_id, []) if since <= p.at <= at]
-        return max(found, key=lambda p: p.at, default=None)
+    def last_pings_before(self, wanted: Sequence[tuple[str, datetime, datetime]]) -> list[Ping | None]:
+        def last(employee_id: str, at: datetime, since: datetime) -> Ping | None:
+            found = [p for p in self._s.pings.get(employee_id, []) if since <= p.at <= at]
+            return max(found, key=lambda p: p.at, default=None)
+
+        return [last(*w) for w in wanted]
 
     def add_visits(self, rows: Sequence[dict[str, Any]]) -> None:
         for r in rows:

@@ -1,0 +1,64 @@
+"""A batch of check-ins finds the fix before each check-in with one read: the latest fix of that employee
+within the check-in's window, none outside it, whatever the other items of the batch cover (SQLite and
+PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import event
+
+from covenant.db.engine import Database
+from covenant.db.migrations import migrate
+from services.attendance import storage
+
+MIGRATIONS = Path(storage.__file__).parent / "migrations"
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+def _fix(employee: str, minute: int, lat: float) -> dict[str, object]:
+    at = T0 + timedelta(minutes=minute)
+    return dict(
+        employee_id=employee,
+        org_unit="/hq/t1",
+        device_id="d1",
+        day=at.date().isoformat(),
+        at=at,
+        latitude=lat,
+        longitude=114.0,
+        accuracy_m=8.0,
+        mock=False,
+    )
+
+
+def test_each_check_in_gets_the_latest_fix_in_its_own_window_from_one_read(db_url: str) -> None:
+    migrate(db_url, "attendance", MIGRATIONS)
+    db = Database(db_url)
+    try:
+        with db.session() as s:
+            storage.insert_pings(
+                s,
+                [_fix("E1", m, 22.0 + m / 1000) for m in (0, 10, 20, 30, 120)]
+                + [_fix(f"X{i}", 5, 23.0) for i in range(250)],
+            )
+        at = lambda m: T0 + timedelta(minutes=m)  # noqa: E731
+        wanted = [
+            ("E1", at(25), at(10)),  # fixes at 10 and 20 in the window: the one at 20
+            ("E1", at(20), at(20)),  # a fix exactly at the check-in counts
+            ("E1", at(100), at(85)),  # none between 85 and 100 (the next is at 120)
+            ("E1", at(-1), at(-16)),  # before every fix
+            ("E2", at(30), at(0)),  # an employee without fixes
+            *[(f"X{i}", at(6), at(0)) for i in range(250)],  # more employees than one statement names
+        ]
+        statements: list[str] = []
+        event.listen(db.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+        with db.session() as s:
+            got = storage.last_pings_before(s, wanted)
+        reads = [q for q in statements if q.lstrip().upper().startswith("SELECT")]
+        assert len(reads) == 3  # 251 employees, a hundred a statement
+        assert [p.at if p else None for p in got[:5]] == [at(20), at(20), None, None, None]
+        assert got[0].latitude == 22.02
+        assert all(p is not None and p.at == at(5) for p in got[5:])
+    finally:
+        db.dispose()
