@@ -239,22 +239,22 @@ class RulePackServicer(rule_pack_service_pb2_grpc.RulePackServiceServicer):
     def ApproveRulePackVersion(
         self, request: pb.ApproveRulePackVersionRequest, context: Any
     ) -> pb.ApprovalRequest:
-        principal = current_principal()
-        pack_id, version = parse_name(request.name)
-        stored, _ = self.manager.approve(
-            pack_id, version, principal, comment=request.comment, request_id=request.request_id
-        )
-        return self._approval_request(principal, stored, with_dry_run=can_read(principal))
+        return self._review(request, "approve", comment=request.comment)
 
     def RejectRulePackVersion(
         self, request: pb.RejectRulePackVersionRequest, context: Any
     ) -> pb.ApprovalRequest:
+        return self._review(request, "reject", reason=request.reason)
+
+    def _review(self, request: Any, verdict: str, **why: str) -> pb.ApprovalRequest:
+        """A second person's approval or rejection of a version; the approval request as it now stands
+        (with the dry run for an approver who may read it; a rejected version has nothing left to run)."""
         principal = current_principal()
         pack_id, version = parse_name(request.name)
-        stored, _ = self.manager.reject(
-            pack_id, version, principal, reason=request.reason, request_id=request.request_id
-        )
-        return self._approval_request(principal, stored, with_dry_run=False)
+        decide = self.manager.approve if verdict == "approve" else self.manager.reject
+        stored, _ = decide(pack_id, version, principal, request_id=request.request_id, **why)
+        dry_run = verdict == "approve" and can_read(principal)
+        return self._approval_request(principal, stored, with_dry_run=dry_run)
 
     def _approval_request(
         self, principal: Principal, stored: store.StoredVersion, *, with_dry_run: bool = True
