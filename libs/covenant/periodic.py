@@ -25,6 +25,7 @@ class PeriodicWorker:
     def __init__(self, interval: float) -> None:
         self.interval = interval
         self._stop = threading.Event()
+        self._wake = threading.Event()  # set by wake() and stop()
         self._thread: threading.Thread | None = None
 
     @classmethod
@@ -50,23 +51,36 @@ class PeriodicWorker:
         """Seconds to sleep before the next pass (``interval`` unless a subclass knows better)."""
         return self.interval
 
+    def wake(self) -> None:
+        """Run the next pass now instead of at the end of the current wait (a wake during a pass runs one
+        more pass right after it, so none is lost)."""
+        self._wake.set()
+
     def _loop(self) -> None:
         wait = 0.0 if self.immediate else self.next_wait()
-        while not self._stop.wait(wait):
+        while True:
+            self._wake.wait(wait)  # ends early on wake() or stop()
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             try:
                 again = self.tick()
             except Exception:  # keep the loop alive; the next pass retries
                 log.exception("%s pass failed", self.thread_name)
                 again = False
+            if self._stop.is_set():  # a tick may end its own worker
+                return
             wait = 0.0 if again else self.next_wait()
 
     def start(self) -> Self:
         self._stop.clear()
+        self._wake.clear()
         self._thread = threading.Thread(target=self._loop, name=self.thread_name, daemon=True)
         self._thread.start()
         return self
 
     def stop(self, timeout: float | None = None) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)

@@ -189,3 +189,24 @@ def test_two_relays_at_once_on_postgresql_deliver_each_event_once(pg_url: str, t
                 assert sink.received == 300  # SKIP LOCKED + leases: no event was sent by both relays
         finally:
             cons.dispose()
+
+
+def test_an_event_committed_in_the_relays_process_goes_out_at_once_not_at_the_next_poll(
+    dbs: tuple[Database, Database],
+) -> None:
+    producer, cons = dbs
+    port = free_port()
+    with consumer(cons, port):
+        relay = OutboxRelay(producer, channels(port), interval=30, source="attendance")
+        relay.start()  # its first pass runs now; the next poll would be 30 s later
+        try:
+            time.sleep(1.0)
+            started = time.monotonic()
+            produce(producer, 3)  # three transactions, each waking the relay when it commits
+            while effect_count(cons) < 3 and time.monotonic() - started < 10:
+                time.sleep(0.02)
+            assert effect_count(cons) == 3
+            assert time.monotonic() - started < 5  # far below the 30 s poll interval
+            assert pending(producer) == 0
+        finally:
+            relay.stop(5)

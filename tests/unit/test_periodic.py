@@ -61,3 +61,17 @@ def test_every_runs_a_function_on_a_named_thread_at_once_when_immediate() -> Non
     assert w.running and seen == ["test-every"]
     w.stop(5)
     assert not w.running
+
+
+def test_wake_runs_a_pass_at_once_and_a_wake_during_a_pass_is_not_lost() -> None:
+    passes = threading.Semaphore(0)
+    w = PeriodicWorker.every(60, passes.release, "test-wake")
+    w.start()
+    assert not passes.acquire(timeout=0.3)  # an interval of a minute: nothing yet
+    w.wake()
+    assert passes.acquire(timeout=5)
+    w.wake()
+    w.wake()  # two wakes before the pass runs: at least one more pass, never a lost one
+    assert passes.acquire(timeout=5)
+    w.stop(5)
+    assert not w.running

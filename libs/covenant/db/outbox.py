@@ -2,18 +2,21 @@
 
 ``Outbox(source).add(session, event)`` writes one row per consumer that declared the event's type
 (``covenant.services.ROUTES``, from ``CONSUMES``): a consumer never receives a type it does not handle.
-``OutboxRelay`` (``covenant.db.relay``) delivers them.
+``OutboxRelay`` (``covenant.db.relay``) delivers them; a relay in the same process is woken as soon as a
+transaction that queued events commits (``on_commit``), so an event waits for no poll interval.
 """
 
 from __future__ import annotations
 
+import threading
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from covenant.db.bulk import insert_columns
@@ -21,6 +24,40 @@ from covenant.db.tables import outbox
 from covenant.events.v1.event_pb2 import Event
 from covenant.services import ROUTES, SUBSCRIBERS, emits
 from covenant.telemetry import inject_into_event
+
+_committed: dict[str, list[Callable[[], None]]] = {}  # source -> called after a commit that queued events
+_committed_lock = threading.Lock()
+
+
+def on_commit(source: str, callback: Callable[[], None]) -> Callable[[], None]:
+    """Call ``callback`` after every commit in this process that queued events of ``source``; returns the
+    function that stops it."""
+    with _committed_lock:
+        _committed.setdefault(source, []).append(callback)
+
+    def remove() -> None:
+        with _committed_lock:
+            if callback in _committed.get(source, []):
+                _committed[source].remove(callback)
+
+    return remove
+
+
+def _queued(session: Session, source: str) -> None:
+    """Tell ``source``'s commit listeners when ``session``'s transaction commits (once per transaction)."""
+    key = ("covenant.outbox.queued", source)
+    if key in session.info:
+        return
+    session.info[key] = True
+
+    def committed(s: Session) -> None:
+        s.info.pop(key, None)
+        with _committed_lock:
+            callbacks = list(_committed.get(source, ()))
+        for callback in callbacks:
+            callback()
+
+    sa_event.listen(session, "after_commit", committed, once=True)
 
 
 def _plain(value: Any) -> Any:
@@ -111,3 +148,4 @@ class Outbox:
         insert_columns(
             session, outbox, columns, const={"created_at": now, "attempts": 0, "next_attempt_at": now}
         )
+        _queued(session, self.source)

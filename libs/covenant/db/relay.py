@@ -49,6 +49,7 @@ from opentelemetry.trace import Link, get_current_span
 from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 
 from covenant.db.engine import Database
+from covenant.db.outbox import on_commit
 from covenant.db.tables import outbox, relay_heartbeat
 from covenant.db.transient import retry_transient
 from covenant.events.v1 import event_pb2, event_pb2_grpc
@@ -435,7 +436,8 @@ class OutboxRelay:
 
     def start(self) -> None:
         """Run passes on a periodic worker until ``stop``: at once, again at once while a pass delivered
-        something, else every ``interval``. A second worker records the heartbeat."""
+        something or a transaction of this process queued events of ``source``, else every ``interval``
+        (what other replicas queued, retries). A second worker records the heartbeat."""
         if self._passes is not None and self._passes.running:
             return
         self._stop.clear()
@@ -449,6 +451,7 @@ class OutboxRelay:
         self._passes = PeriodicWorker.every(
             self.interval, lambda: self.pass_once() > 0, "outbox-relay", immediate=True
         ).start()
+        self._unobserve.append(on_commit(self.source, self._passes.wake))  # events committed here: at once
 
     def stop(self, timeout: float | None = None) -> None:
         """Stop after the current pass (an in-flight call completes or times out); unsent rows stay queued."""
