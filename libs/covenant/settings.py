@@ -18,7 +18,7 @@ Reference (every variable is optional locally):
 | COVENANT_GRACE_SECONDS | drain time for in-flight calls on SIGTERM | 10 |
 | COVENANT_MAX_MESSAGE_BYTES | max gRPC message size | 16777216 |
 | COVENANT_WORKERS | gRPC worker threads | 16 |
-| COVENANT_RELAY_INTERVAL_SECONDS | outbox relay poll interval (events this process commits go out at once) | 0.5 |
+| COVENANT_RELAY_INTERVAL_SECONDS | outbox relay poll (what this process commits goes at once) | 0.5 |
 | COVENANT_RELAY_HEARTBEAT_SECONDS | relay heartbeat; a relay silent for 3 beats loses its leases | 1.0 |
 | COVENANT_RULES_POLL_SECONDS | how often replicas check the active rule-pack version | 1.0 |
 | COVENANT_ATTENDANCE_CLOSE_INTERVAL_SECONDS | attendance day closer pass (summarises finished days) | 60 |
