@@ -73,7 +73,6 @@ def platform(data_dir: Path, urls: dict[str, str]) -> Iterator[tuple[dict[str, s
         COVENANT_DATA_DIR=str(data_dir),
         COVENANT_AUTH_MODE="dev",
         COVENANT_LOG_LEVEL="ERROR",
-        COVENANT_RELAY_INTERVAL_SECONDS="0.05",
         **{f"COVENANT_{n.upper()}_TARGET": t for n, t in targets.items()},
         **{f"COVENANT_{n.upper()}_DB_URL": u for n, u in urls.items()},
     )
