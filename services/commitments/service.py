@@ -28,6 +28,7 @@ from covenant.db.engine import Database
 from covenant.db.outbox import Outbox, new_event
 from covenant.errors import AlreadyExists, InvalidArgument, PermissionDenied
 from covenant.services import own_account_of
+from covenant.timestamps import utcnow
 from services.commitments import storage
 from services.commitments.domain.calendar import BusinessCalendar, DeadlineRule
 from services.commitments.domain.commitment import Commitment, State
@@ -77,7 +78,7 @@ class CommitmentsService:
         self.directory = directory
         self.rules = rules
         self.outbox = Outbox(SOURCE)
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = clock or utcnow
 
     # -- pack-driven configuration -----------------------------------------------------------
     # The commitments pack declares templates and the org calendar as rules that fire on the

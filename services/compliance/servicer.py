@@ -6,15 +6,14 @@ import json
 from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any, TypeVar
-
-from google.protobuf.message import Message
+from typing import Any
 
 from covenant.auth import DataOwner, can
 from covenant.compliance.v1 import compliance_pb2 as pb
 from covenant.compliance.v1 import compliance_pb2_grpc
 from covenant.errors import InvalidArgument
 from covenant.grpc.context import current_principal
+from covenant.grpc.messages import fields_of
 from covenant.paging import page_cursor, page_size, page_token
 from covenant.timestamps import as_utc, opt_ts, ts
 from services.compliance.domain.screening import Match
@@ -24,7 +23,6 @@ from services.compliance.service import ComplianceService
 
 # Evidence keys about other parties (clients, watchlist hits): removed for the case's own employee.
 OTHER_PARTIES = ("client_id", "client_name", "counterparty", "risk", "commitment")
-M = TypeVar("M", bound=Message)
 
 
 def case_cursor(cursor: tuple[int | str, ...] | None) -> tuple[datetime, str] | None:
@@ -57,25 +55,15 @@ def match_pb(m: Match) -> pb.ScreeningMatch:
     return pb.ScreeningMatch(**asdict(m))
 
 
-def from_row(message: type[M], row: Any, **fields: Any) -> M:
-    """``message`` with ``fields``, and each of its other single scalar fields from ``row``'s column of
-    the same name (when the row has one)."""
-    for f in message.DESCRIPTOR.fields:
-        scalar = f.message_type is None and not f.is_repeated
-        if scalar and f.name not in fields and hasattr(row, f.name):
-            fields[f.name] = getattr(row, f.name)
-    return message(**fields)
-
-
 def case_pb(row: Any, *, redact: bool) -> pb.Case:
     evidence = json.loads(row.evidence_json)
     if redact:
         for item in evidence.get("items", []):
             for key in OTHER_PARTIES:
                 item.pop(key, None)
-    return from_row(
-        pb.Case,
-        row,
+    return pb.Case(
+        **fields_of(row, "employee_id org_unit rule_id category severity state owner pack_id pack_version"),
+        occurrences=row.occurrences,
         name=f"cases/{row.id}",
         opened_at=ts(row.opened_at),
         sla_due_at=ts(row.sla_due_at),
@@ -256,9 +244,8 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
 
 
 def screening_hit_pb(r: Any) -> pb.ScreeningHit:
-    return from_row(
-        pb.ScreeningHit,
-        r,
+    return pb.ScreeningHit(
+        **fields_of(r, "employee_id org_unit client_id client_name status"),
         name=f"screeningHits/{r.id}",
         match=match_pb(Match(r.entry_id, r.list_name, r.listed_name, r.score, json.loads(r.features))),
         contact_time=ts(r.at),

@@ -9,7 +9,7 @@ import json
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -18,6 +18,7 @@ from covenant.auth import DataOwner, Principal, ScopeFilter, authorize, scope_fi
 from covenant.db.audit import AuditLog
 from covenant.db.engine import Database
 from covenant.errors import FailedPrecondition, InvalidArgument, NotFound
+from covenant.timestamps import utcnow
 from services.scoring import pictures
 from services.scoring import storage as t
 from services.scoring.domain import profiles as dom
@@ -80,7 +81,7 @@ def _size(width: int, height: int) -> tuple[int, int]:
 class Insights:
     def __init__(self, db: Database, clock: Callable[[], datetime] | None = None) -> None:
         self.db = db
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = clock or utcnow
         self.audit = AuditLog("scoring")
 
     # -- reading scored values ---------------------------------------------------------------
