@@ -306,17 +306,19 @@ def day_pings(s: Session, employee_id: str, day: str, since: datetime | None = N
 
 def last_pings_before(s: Session, wanted: Sequence[tuple[str, datetime, datetime]]) -> list[Ping | None]:
     """For each (employee id, at, since): the employee's latest fix in [since, at], None when there is none.
-    One query a hundred employees (each read over the span its items cover), not one per item."""
-    span: dict[str, tuple[datetime, datetime]] = {}
-    for employee_id, at, since in wanted:
-        lo, hi = span.get(employee_id, (since, at))
-        span[employee_id] = (min(lo, since), max(hi, at))
+    One query a hundred windows, each an employee's [since, at] with overlapping ones merged: what is read is
+    bounded by the items' own windows, never the span between a check-in of today and one of last month."""
+    windows: list[tuple[str, datetime, datetime]] = []
+    for employee_id, at, since in sorted(wanted, key=lambda w: (w[0], w[2])):
+        if windows and windows[-1][0] == employee_id and since <= windows[-1][2]:
+            windows[-1] = (employee_id, windows[-1][1], max(windows[-1][2], at))
+        else:
+            windows.append((employee_id, since, at))
     fixes: dict[str, list[Ping]] = {}
-    employees = sorted(span)
-    for first in range(0, len(employees), 100):
+    for first in range(0, len(windows), 100):
         spans = [
-            and_(pings.c.employee_id == e, pings.c.at >= span[e][0], pings.c.at <= span[e][1])
-            for e in employees[first : first + 100]
+            and_(pings.c.employee_id == e, pings.c.at >= lo, pings.c.at <= hi)
+            for e, lo, hi in windows[first : first + 100]
         ]
         for r in s.execute(select(pings).where(or_(*spans)).order_by(pings.c.at, pings.c.id)):
             ping = Ping(utc(r.at), r.latitude, r.longitude, r.accuracy_m, bool(r.mock), r.device_id)

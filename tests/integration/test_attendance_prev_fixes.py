@@ -7,11 +7,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import event
 
 from covenant.db.engine import Database
 from covenant.db.migrations import migrate
 from services.attendance import storage
+from services.attendance.domain.stops import Ping as storage_ping
 
 MIGRATIONS = Path(storage.__file__).parent / "migrations"
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -60,5 +62,25 @@ def test_each_check_in_gets_the_latest_fix_in_its_own_window_from_one_read(db_ur
         assert [p.at if p else None for p in got[:5]] == [at(20), at(20), None, None, None]
         assert got[0].latitude == 22.02
         assert all(p is not None and p.at == at(5) for p in got[5:])
+    finally:
+        db.dispose()
+
+
+def test_only_the_check_ins_windows_are_read_not_the_days_between_them(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    migrate(db_url, "attendance", MIGRATIONS)
+    db = Database(db_url)
+    try:
+        with db.session() as s:  # a fix every 10 minutes for 30 days
+            storage.insert_pings(s, [_fix("E1", m, 22.0) for m in range(0, 30 * 24 * 60, 10)])
+        at = lambda m: T0 + timedelta(minutes=m)  # noqa: E731
+        last = 30 * 24 * 60 - 10
+        read: list[object] = []
+        monkeypatch.setattr(storage, "Ping", lambda *a: read.append(a) or storage_ping(*a))
+        with db.session() as s:  # a check-in of the first day and one of the last, 15-minute windows
+            got = storage.last_pings_before(s, [("E1", at(25), at(10)), ("E1", at(last), at(last - 15))])
+        assert [p.at for p in got] == [at(20), at(last)]
+        assert len(read) <= 4  # the fixes inside the two windows, not the 4,300 between them
     finally:
         db.dispose()
