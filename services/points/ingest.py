@@ -47,10 +47,19 @@ def entry(
 class Ingest:
     """The event use case over a ``PointsStore`` (SQL in production, in memory in unit tests)."""
 
-    def __init__(self, rules: Any, tz: str, clock: Callable[[], datetime]):
+    def __init__(
+        self,
+        rules: Any,
+        tz: str,
+        clock: Callable[[], datetime],
+        unit_of: Callable[[str], str] | None = None,
+    ):
+        """``unit_of``: the org unit of an employee an award pays who is not the event's own (a split or a
+        ``to``), from the directory; None (tools without one) books them under the event's org unit."""
         self.rules = rules
         self.tz = tz
         self.clock = clock
+        self.unit_of = unit_of
 
     def apply(
         self, store: PointsStore, events: Sequence[EventIn], *, with_duplicates: bool = True
@@ -91,9 +100,10 @@ class Ingest:
                     used[(a.employee_id, a.rule_id, f"{p}:{k}")] = u[p] + points
                 if points <= 0:
                     continue
+                own = a.employee_id == e.employee_id or self.unit_of is None
                 row = entry(
                     employee_id=a.employee_id,
-                    org_unit=e.org_unit,
+                    org_unit=e.org_unit if own else self.unit_of(a.employee_id),  # type: ignore[misc]
                     points=points,
                     kind="award",
                     reason=a.reason if points == a.points else f"{a.reason} (capped: {points} of {a.points})",

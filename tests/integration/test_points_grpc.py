@@ -460,3 +460,22 @@ def test_period_leaderboard_my_rank_nudges_and_eligibility(svc: RunningService) 
     sched = bearer(svc.tokens.service("scheduler", {"points.nudges.send": "all"}))
     sent = stub(svc).SendNudges(pb.SendNudgesRequest(), metadata=sched)
     assert sent.sent == 13 and stub(svc).SendNudges(pb.SendNudgesRequest(), metadata=sched).skipped == 13
+
+
+def test_a_shared_award_books_each_recipient_under_their_own_unit_and_reversing_needs_authority_over_all(
+    svc: RunningService,
+) -> None:
+    other = "/hq/luohu/team-07"
+    publish_employees(svc, [employee("X9", other, "wealth_adviser", manager_id="L7")])
+    sale = event("ts-x", "team_sale")  # E1's event (TEAM), shared with X9 of another team
+    sale.data.update({"points": 90, "contributors": {"E1": 1, "X9": 2}})
+    rec = stub(svc).RecordEvent(pb.RecordEventRequest(event=sale), metadata=system(svc))
+    assert sorted((e.employee_id, e.org_unit, e.points) for e in rec.entries) == [
+        ("E1", TEAM, 30),
+        ("X9", other, 60),
+    ]
+    lead = bearer(svc.tokens.user("L1", TEAM, {"points.ledger.adjust": "team"}))  # E1's lead, not X9's
+    with pytest.raises(grpc.RpcError) as err:
+        stub(svc).ReverseEvent(pb.ReverseEventRequest(source_event_id="ts-x", reason="x"), metadata=lead)
+    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert balance(svc, "E1") == 30

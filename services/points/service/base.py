@@ -32,7 +32,11 @@ class Deps(ServiceUnits[PointsStore]):
         super().__init__(db, rules, source=SOURCE, **wiring)
         self.audit = AuditLog("points")
         self.writer = LedgerWriter(self.outbox, self.timezone)
-        self.ingest = Ingest(rules, self.timezone, self.clock)
+        self.ingest = Ingest(rules, self.timezone, self.clock, self._unit_of if self.directory else None)
+
+    def _unit_of(self, employee_id: str) -> str:
+        """An award recipient's org unit, the directory's (never the event's, which is its own employee's)."""
+        return self.directory.resolve(employee_id).org_unit  # type: ignore[union-attr]
 
     def store(self, session: Session) -> SqlPointsStore:
         """The storage port over the caller's session."""

@@ -67,8 +67,10 @@ class Events(UseCase):
                     f"{where(i)}.type: {e.type} events come only from {source}, through its event delivery",
                 )
         resolved: list[EventIn] = []
+        directory = self.deps.directory
+        if directory is not None:  # one concurrent look-up of the unknown ids, not a round trip per event
+            directory.prefetch(e.employee_id for e in events)
         for i, e in enumerate(events):
-            directory = self.deps.directory
             if directory is not None:  # the employee's org unit is the directory's, never the request's
                 e = replace(
                     e, org_unit=directory.resolve(e.employee_id, org_unit=e.org_unit, field=where(i)).org_unit
@@ -88,12 +90,13 @@ class Events(UseCase):
             paid = store.entries_of([source_event_id], ("award",))
             if not paid:
                 raise NotFound(f"no points were paid for event {source_event_id}")
-            first = paid[0]
-            authorize(principal, "points.ledger.adjust", DataOwner(first["employee_id"], first["org_unit"]))
-            forbid_self(principal, first["employee_id"], "points.ledger.adjust", "reverse their own points")
-            require_line(
-                self.deps.directory, principal, first["employee_id"], "points.ledger.adjust", "reverse points"
-            )
+            # every employee the event paid (a split award pays several), not only the first
+            for employee_id, org_unit in dict.fromkeys((r["employee_id"], r["org_unit"]) for r in paid):
+                authorize(principal, "points.ledger.adjust", DataOwner(employee_id, org_unit))
+                forbid_self(principal, employee_id, "points.ledger.adjust", "reverse their own points")
+                require_line(
+                    self.deps.directory, principal, employee_id, "points.ledger.adjust", "reverse points"
+                )
             rows = self.deps.ingest.reversal_entries(
                 store, source_event_id, reason.strip(), f"manual:{principal.subject}", self.deps.clock()
             )
