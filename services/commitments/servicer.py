@@ -10,6 +10,7 @@ from covenant.commitments.v1 import commitments_pb2 as pb
 from covenant.commitments.v1 import commitments_pb2_grpc
 from covenant.errors import InvalidArgument
 from covenant.grpc.context import current_principal
+from covenant.grpc.messages import fields_of
 from covenant.paging import page_cursor, page_size, page_token
 from covenant.timestamps import from_ts, ts
 from services.commitments.domain.commitment import Commitment
@@ -24,15 +25,15 @@ def commitment_id(name: str) -> str:
     return name[len(prefix) :]
 
 
-# The string fields of pb.Terms, each the same-named field of the frozen ``Terms``.
-_TERMS_TEXT = [f.name for f in pb.Terms.DESCRIPTOR.fields if f.type == f.TYPE_STRING]
-
-
 def terms_pb(t: Terms) -> pb.Terms:
     consequences = Struct()
     consequences.update(t.consequences)
     return pb.Terms(
-        **{name: getattr(t, name) for name in _TERMS_TEXT},
+        **fields_of(
+            t,
+            "template_id pack_id pack_version promise employee_id org_unit client_id fulfilling_event_type"
+            " correlation_key correlation_value deadline_rule",
+        ),
         created_at=ts(t.created_at),
         deadline=ts(t.deadline),
         reminders=[ts(r) for r in t.reminders],

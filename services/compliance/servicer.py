@@ -120,9 +120,7 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
     def ListScreeningHits(
         self, request: pb.ListScreeningHitsRequest, context: Any
     ) -> pb.ListScreeningHitsResponse:
-        if request.page_size < 0:
-            raise InvalidArgument("must not be negative", field="page_size")
-        size = min(request.page_size or 50, 1000)
+        size = page_size(request.page_size)
         bound = ("screening-hits", request.org_unit, request.start_date, request.end_date, request.status)
         before = page_cursor(request.page_token, bound, kind=int)
         rows, more = self.service.screening.list_screening_hits(

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from covenant.auth import ScopeFilter
 from covenant.db import idempotency
 from covenant.db.audit import AuditLog, VerifyResult
+from covenant.db.bulk import among, insert_rows
 from covenant.db.outbox import Outbox
 from covenant.db.scope import scope_clause, subtree
 from covenant.events.v1.event_pb2 import Event
@@ -188,11 +189,18 @@ class SqlComplianceStore:
         return list(self.session.execute(stmt).all())
 
     def watchlist_ids(self, ids: Sequence[str]) -> set[str]:
-        return set(self.session.execute(select(watchlist.c.id).where(watchlist.c.id.in_(ids))).scalars())
+        # up to 100,000 ids a load: one array parameter on PostgreSQL, IN lists under SQLite's bound limit
+        dialect = self.session.get_bind().dialect.name
+        step = len(ids) if dialect == "postgresql" else 5000
+        found: set[str] = set()
+        for first in range(0, len(ids), max(step, 1)):
+            cond = among(watchlist.c.id, list(ids[first : first + step]), dialect)
+            found.update(self.session.execute(select(watchlist.c.id).where(cond)).scalars())
+        return found
 
     def add_watchlist(self, entries: Sequence[dict[str, Any]]) -> None:
         if entries:
-            self.session.execute(insert(watchlist), list(entries))
+            insert_rows(self.session, watchlist, list(entries))
 
     # -- behaviour facts ---------------------------------------------------------------------
     def last_dwell_anomaly(self, employee_id: str, day: str, at_or_before: datetime) -> datetime | None:

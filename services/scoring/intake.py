@@ -164,7 +164,11 @@ class MetricIntake:
                     for v in values
                 ]
             )
-            store.upsert_profiles({v.employee_id: (v.org_unit, v.role) for v in values})
+            wanted: dict[str, tuple[str, str]] = {}
+            for v in values:  # a later value's empty org unit or role keeps an earlier one, as one by one
+                unit, role = wanted.get(v.employee_id, ("", ""))
+                wanted[v.employee_id] = (v.org_unit or unit, v.role or role)
+            store.upsert_profiles(wanted)
         return len(values)
 
     def apply_event(self, session: Session, event: Any) -> int:
