@@ -233,13 +233,7 @@ class Cases:
         """Move a case; acknowledging and closing need an owner, closing a comment."""
         with self.ctx.stores() as store:
             row = self._case(store, name, lock=True)
-            authorize(principal, "compliance.cases.manage", DataOwner(row.employee_id, row.org_unit))
-            forbid_self(
-                principal, row.employee_id, "compliance.cases.manage", "handle a case about themselves"
-            )
-            forbid_line(
-                self.ctx.directory, principal, row.employee_id, "compliance.cases.manage", "handle a case"
-            )
+            self._may_handle(principal, row)
             fp = idempotency.fingerprint(name, state, owner, comment)
             if store.replayed("TransitionCase", request_id, fingerprint=fp) is not None:
                 return row
@@ -269,12 +263,20 @@ class Cases:
             )
             return self._case(store, name)
 
+    def _may_handle(self, principal: Principal, row: Any) -> None:
+        """Case management over ``row``: in scope, never about oneself nor about one's own report."""
+        authorize(principal, "compliance.cases.manage", DataOwner(row.employee_id, row.org_unit))
+        forbid_self(principal, row.employee_id, "compliance.cases.manage", "handle a case about themselves")
+        forbid_line(
+            self.ctx.directory, principal, row.employee_id, "compliance.cases.manage", "handle a case"
+        )
+
     def comment(self, principal: Principal, name: str, comment: str, request_id: str = "") -> Any:
         if not comment.strip():
             raise InvalidArgument("is required", field="comment")
         with self.ctx.stores() as store:
             row = self._case(store, name, lock=True)
-            authorize(principal, "compliance.cases.manage", DataOwner(row.employee_id, row.org_unit))
+            self._may_handle(principal, row)  # a comment feeds the pack owner's noise reasons: same rule
             fp = idempotency.fingerprint(name, comment)
             if store.replayed("AddCaseComment", request_id, fingerprint=fp) is not None:
                 return row

@@ -54,7 +54,7 @@ RPCS: dict[str, RpcCheck] = {
     "GetCase": RpcCheck("compliance.cases.read", About.EMPLOYEE),
     "ListCases": RpcCheck("compliance.cases.read", About.LIST),
     "TransitionCase": RpcCheck("compliance.cases.manage", About.EMPLOYEE, own="deny", line="forbid"),
-    "AddCaseComment": RpcCheck("compliance.cases.manage", About.EMPLOYEE),
+    "AddCaseComment": RpcCheck("compliance.cases.manage", About.EMPLOYEE, own="deny", line="forbid"),
     "VerifyAuditChain": RpcCheck("compliance.audit.read"),
     "GetPhraseFeedback": RpcCheck("rules.packs.read"),
 }

@@ -338,6 +338,13 @@ def test_a_compliance_officer_cannot_close_their_own_case(p: RunningPlatform) ->
             grpc.StatusCode.PERMISSION_DENIED,
             "compliance.cases.manage",
         )
+    denied(  # nor argue it in a comment (comments feed the pack owner's false-positive reasons)
+        lambda: comp.AddCaseComment(
+            kpb.AddCaseCommentRequest(name=scan.cases[0], comment="a false positive"), metadata=officer
+        ),
+        grpc.StatusCode.PERMISSION_DENIED,
+        "compliance.cases.manage",
+    )
     other = as_role(p, "CO2", "/hq", "compliance_officer")
     done = comp.TransitionCase(
         kpb.TransitionCaseRequest(name=scan.cases[0], state="ACKNOWLEDGED", owner="CO2"), metadata=other
