@@ -99,8 +99,8 @@ class ScoringStore(Protocol):
         """Insert signal rows, in order."""
         ...
 
-    def signals_of(self, period: str, org_unit: str) -> list[Any]:
-        """The period's signals (under ``org_unit`` when given), in the order they were raised."""
+    def signals_of(self, period: str, org_unit: str, scope: ScopeFilter) -> list[Any]:
+        """The period's signals ``scope`` lets see (under ``org_unit`` when given), in raising order."""
         ...
 
     def replayed(self, method: str, request_id: str, fingerprint: str | None) -> str | None:

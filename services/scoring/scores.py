@@ -101,5 +101,4 @@ class Scores:
         parse_period(period)
         scope = scope_filter(principal, "scoring.signals.read")
         with self.stores() as store:
-            rows = store.signals_of(period, org_unit)
-        return [r for r in rows if scope.matches(DataOwner(r.employee_id, r.org_unit))]
+            return store.signals_of(period, org_unit, scope)

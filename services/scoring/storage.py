@@ -429,11 +429,15 @@ def add_signals(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     session.execute(insert(signals), list(rows))
 
 
-def signals_of(session: Session, period: str, org_unit: str) -> list[Any]:
-    """The period's signals (under ``org_unit`` when given), in the order they were raised."""
+def signals_of(session: Session, period: str, org_unit: str, scope: ScopeFilter) -> list[Any]:
+    """The period's signals ``scope`` lets see (under ``org_unit`` when given), in the order they were
+    raised: the scope is SQL, so a lead's call reads their people's rows, not the company's."""
     stmt = select(signals).where(signals.c.period == period).order_by(signals.c.id)
     if org_unit:
         stmt = stmt.where(subtree(signals.c.org_unit, org_unit))
+    visible = scope_clause(scope, signals.c.employee_id, signals.c.org_unit)
+    if visible is not None:
+        stmt = stmt.where(visible)
     return list(session.execute(stmt).all())
 
 
@@ -668,8 +672,8 @@ class SqlScoringStore:
     def add_signals(self, rows: Sequence[dict[str, Any]]) -> None:
         add_signals(self.session, rows)
 
-    def signals_of(self, period: str, org_unit: str) -> list[Any]:
-        return signals_of(self.session, period, org_unit)
+    def signals_of(self, period: str, org_unit: str, scope: ScopeFilter) -> list[Any]:
+        return signals_of(self.session, period, org_unit, scope)
 
     def replayed(self, method: str, request_id: str, fingerprint: str | None) -> str | None:
         return idempotency.replayed(self.session, "scoring", method, request_id, fingerprint=fingerprint)

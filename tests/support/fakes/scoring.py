@@ -145,11 +145,13 @@ class FakeScoringStore(FakeUnits[_State]):
             )
             self._s.signals.append(SimpleNamespace(id=len(self._s.signals) + 1, **r))
 
-    def signals_of(self, period: str, org_unit: str) -> list[Any]:
+    def signals_of(self, period: str, org_unit: str, scope: ScopeFilter) -> list[Any]:
         return [
             s
             for s in self._s.signals
-            if s.period == period and (not org_unit or _under(s.org_unit, org_unit))
+            if s.period == period
+            and (not org_unit or _under(s.org_unit, org_unit))
+            and scope.matches(DataOwner(s.employee_id, s.org_unit))
         ]
 
     def replayed(self, method: str, request_id: str, fingerprint: str | None) -> str | None:
