@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from covenant import paging
 from covenant.calendar import BusinessCalendar
 from covenant.db.engine import Database
 from covenant.db.outbox import new_event
@@ -31,7 +30,6 @@ from services.attendance.domain.stops import Stop, StopParams
 from services.attendance.ports import AttendanceStore
 
 SOURCE = "attendance"
-DEFAULT_PAGE, MAX_PAGE = paging.DEFAULT_PAGE, paging.MAX_PAGE
 
 
 def stop_id(employee_id: str, start: datetime) -> str:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from covenant import paging
 from covenant.auth import Principal, authorize
 from covenant.errors import InvalidArgument
 from services.attendance import storage as db
-from services.attendance.base import DEFAULT_PAGE, MAX_PAGE, AttendanceBase
+from services.attendance.base import AttendanceBase
 from services.attendance.domain.geo import Place
 from services.attendance.domain.pings import validate_point
 
@@ -62,6 +63,6 @@ class Places:
         validate_point(lat, lon, "location")
         if not 0 < radius_m <= 50_000:
             raise InvalidArgument("must be in (0, 50000] metres", field="radius_m")
-        if not 0 <= limit <= MAX_PAGE:
-            raise InvalidArgument(f"must be in [0, {MAX_PAGE}]", field="limit")
-        return self.base.index().within(lat, lon, radius_m, limit or DEFAULT_PAGE)
+        if not 0 <= limit <= paging.MAX_PAGE:
+            raise InvalidArgument(f"must be in [0, {paging.MAX_PAGE}]", field="limit")
+        return self.base.index().within(lat, lon, radius_m, limit or paging.DEFAULT_PAGE)

@@ -13,7 +13,7 @@ from covenant import paging
 from covenant.auth import DataOwner, Principal, authorize, scope_filter
 from covenant.errors import InvalidArgument
 from services.attendance import storage as db
-from services.attendance.base import DEFAULT_PAGE, MAX_PAGE, AttendanceBase
+from services.attendance.base import AttendanceBase
 from services.attendance.domain.day import DaySummary, RouteItem, ordered_route, summarise
 from services.attendance.domain.stops import distance_m
 
@@ -83,12 +83,12 @@ class Reports:
         if not org_unit.startswith("/"):
             raise InvalidArgument("must be an org unit path like /hq/branch-1", field="org_unit")
         self.base.check_day(day)
-        if not 0 <= page_size <= MAX_PAGE:
-            raise InvalidArgument(f"must be in [0, {MAX_PAGE}]", field="page_size")
+        if not 0 <= page_size <= paging.MAX_PAGE:
+            raise InvalidArgument(f"must be in [0, {paging.MAX_PAGE}]", field="page_size")
         authorize(principal, "attendance.routes.read", DataOwner("", org_unit))
         visible = scope_filter(principal, "attendance.routes.read")
         bound = ("team-days", org_unit, day)
-        size, after = page_size or DEFAULT_PAGE, paging.page_cursor(page_token, bound, kind=str) or ""
+        size, after = page_size or paging.DEFAULT_PAGE, paging.page_cursor(page_token, bound, kind=str) or ""
         out: list[DaySummary] = []
         with self.base.db.session() as s:
             while len(out) < size:
