@@ -168,3 +168,57 @@ def test_a_rotated_key_is_found_at_once(signer: TokenSigner) -> None:
         assert verifier.verify(TokenSigner(pem, kid).issue("new")).subject == "new"
     finally:
         source.close()
+
+
+def test_a_token_arriving_before_the_first_jwks_waits_for_it_and_is_not_refused_as_forged(
+    signer: TokenSigner,
+) -> None:
+    """Observed in the chart's containers: a service's first call came while its first JWKS fetch was slow;
+    the genuine token was refused as "unknown signing key" and the kid stayed in the negative cache."""
+    identity = Identity(signer, delay=0.8)  # slower than two miss waits (0.25 s each)
+    source = JwksKeySource(identity.fetch, refresh_seconds=3600)
+    first = threading.Thread(target=source.refresh)  # the first fetch is in flight when the token comes
+    try:
+        first.start()
+        time.sleep(0.05)
+        assert TokenVerifier(source).verify(signer.issue("first")).subject == "first"
+    finally:
+        first.join(5)
+        source.close()
+
+
+def test_with_identity_unreachable_from_the_start_tokens_get_unavailable_then_pass_once_it_answers(
+    signer: TokenSigner,
+) -> None:
+    identity = Identity(signer)
+    identity.up = False
+    source = JwksKeySource(identity.fetch, refresh_seconds=3600, first_fetch_wait_seconds=0.2)
+    verifier = TokenVerifier(source)
+    token = signer.issue("u")
+    try:
+        with pytest.raises(Unavailable, match="not loaded"):
+            verifier.verify(token)  # retryable, not "forged"
+        identity.up = True
+        time.sleep(0.6)  # past the miss refetch limit
+        assert verifier.verify(token).subject == "u"
+    finally:
+        source.close()
+
+
+def test_a_rotated_key_seen_while_identity_is_down_is_not_remembered_as_unknown(signer: TokenSigner) -> None:
+    identity = Identity(signer)
+    source = JwksKeySource(identity.fetch, refresh_seconds=3600, min_refetch_seconds=0.05)
+    verifier = TokenVerifier(source)
+    try:
+        assert verifier.verify(signer.issue("old")).subject == "old"
+        kid, pem = generate_signing_key()
+        identity.keys.insert(0, (kid, pem))
+        identity.up = False
+        new = TokenSigner(pem, kid).issue("new")
+        with pytest.raises(Unauthenticated, match="unknown signing key"):
+            verifier.verify(new)  # identity did not answer: the kid cannot be found now
+        identity.up = True
+        time.sleep(0.1)
+        assert verifier.verify(new).subject == "new"  # not held in the negative cache for 30 s
+    finally:
+        source.close()

@@ -155,6 +155,12 @@ class JwksKeySource:
     (single flight: concurrent misses wait for that fetch, at most ``miss_wait_seconds``) and at most one per
     ``min_refetch_seconds``; a kid still unknown afterwards is remembered for ``negative_ttl_seconds``
     (negative cache). So a flood of random kids costs a few fetches and parks no worker thread.
+
+    Only an answer from identity proves a kid unknown. Before the first JWKS has arrived (a service that
+    just started, identity slow to answer) a caller waits for that first fetch, at most
+    ``first_fetch_wait_seconds``, and then gets Unavailable, which clients retry; a fetch that failed never
+    puts a kid into the negative cache. Otherwise a genuine token would be refused as forged for the
+    negative cache's lifetime.
     """
 
     def __init__(
@@ -167,6 +173,7 @@ class JwksKeySource:
         miss_wait_seconds: float = 0.25,
         negative_ttl_seconds: float = 30.0,
         negative_cache_size: int = 10_000,
+        first_fetch_wait_seconds: float = 5.0,
     ) -> None:
         self._fetch = fetch
         self._refresh = refresh_seconds
@@ -175,6 +182,8 @@ class JwksKeySource:
         self._miss_wait = miss_wait_seconds
         self._negative_ttl = negative_ttl_seconds
         self._negative_size = negative_cache_size
+        self._first_wait = first_fetch_wait_seconds
+        self._last_ok = False  # did identity answer the most recent fetch
         self._keys: dict[str, Any] = {}
         self._revoked: frozenset[str] = frozenset()
         self._fetched_at: float | None = None  # monotonic time of the last successful fetch
@@ -197,19 +206,22 @@ class JwksKeySource:
             self._keys, self._revoked, self._fetched_at = keys, revoked, time.monotonic()
             ok = True
         with self._cond:
+            self._last_ok = ok
             self._fetching = False
             self._generation += 1
             self._cond.notify_all()
         return ok
 
     def _fly(self, *, wait: bool) -> bool | None:
-        """Fetch unless one is in flight (then, with ``wait``, wait for that one, at most ``miss_wait``, and
-        return None); True/False: this call fetched, successfully or not."""
+        """Fetch unless one is in flight (then, with ``wait``, wait for that one, at most ``miss_wait`` or,
+        before the first JWKS, ``first_fetch_wait``, and return None); True/False: this call fetched,
+        successfully or not."""
         with self._cond:
             if self._fetching:
                 if wait:
                     seen = self._generation
-                    self._cond.wait_for(lambda: self._generation != seen, timeout=self._miss_wait)
+                    limit = self._miss_wait if self._fetched_at is not None else self._first_wait
+                    self._cond.wait_for(lambda: self._generation != seen, timeout=limit)
                 return None
             self._fetching = True
         return self._fetch_now()
@@ -259,6 +271,10 @@ class JwksKeySource:
         key = self._keys.get(kid)
         if key is None:
             with self._cond:
+                if self._fetched_at is None:
+                    raise Unavailable("identity's signing keys are not loaded yet; retry")
+                if not self._last_ok:
+                    return None  # identity did not answer: the kid is not known to be unknown
                 self._negative[kid] = time.monotonic() + self._negative_ttl
                 self._negative.move_to_end(kid)
                 while len(self._negative) > self._negative_size:
