@@ -232,7 +232,9 @@ class Accounts:
         with self.db.session() as s:
             if storage.get_service_account(s, client_id) is not None:
                 raise AlreadyExists(f"service account {client_id} already exists")
-            storage.upsert_service_account(s, client_id, passwords.hash_password(secret), roles, self.clock())
+            storage.upsert_service_account(
+                s, client_id, passwords.hash_client_secret(secret), roles, self.clock()
+            )
             self.audit.append(
                 s,
                 actor=principal.subject,
@@ -249,9 +251,15 @@ class Accounts:
         """Create or re-key a Covenant service's own account (secret from the secrets provider)."""
         with self.db.session() as s:
             row = storage.get_service_account(s, client_id)
-            if row is not None and passwords.verify_password(row.secret_hash, secret):
+            if row is not None and passwords.verify_client_secret(row.secret_hash, secret):
+                if passwords.client_secret_needs_rehash(row.secret_hash, secret):
+                    storage.upsert_service_account(
+                        s, client_id, passwords.hash_client_secret(secret), row.roles, self.clock()
+                    )
                 return
-            storage.upsert_service_account(s, client_id, passwords.hash_password(secret), roles, self.clock())
+            storage.upsert_service_account(
+                s, client_id, passwords.hash_client_secret(secret), roles, self.clock()
+            )
             self.audit.append(
                 s,
                 actor="system:bootstrap",

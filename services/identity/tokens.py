@@ -247,10 +247,12 @@ class Tokens:
     def issue_service_token(self, client_id: str, client_secret: str) -> TokenPair:
         with self.db.session() as s:
             row = storage.get_service_account(s, client_id)
-        if row is None or row.disabled or not passwords.verify_password(row.secret_hash, client_secret):
-            if row is None:
-                passwords.verify_password(None, client_secret)
-            raise Unauthenticated("invalid client credentials")
+            secret_hash = row.secret_hash if row is not None else None
+            if not passwords.verify_client_secret(secret_hash, client_secret) or row is None or row.disabled:
+                raise Unauthenticated("invalid client credentials")
+            if passwords.client_secret_needs_rehash(row.secret_hash, client_secret):
+                hashed = passwords.hash_client_secret(client_secret)
+                storage.upsert_service_account(s, client_id, hashed, row.roles, self.clock())
         token = self._issue_access(
             f"serviceAccounts/{client_id}",
             kind="service",

@@ -149,3 +149,33 @@ def test_bootstrapped_service_account_authenticates_the_other_service(pair: Pair
             keys_pb2.IssueServiceTokenRequest(client_id="scoring", client_secret="nope")
         )
     assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_a_service_account_kept_as_argon2_still_authenticates_and_is_restored_as_a_digest(pair: Pair) -> None:
+    """Rows written before client secrets were digests keep working; the first good request upgrades them."""
+    from sqlalchemy import text
+
+    from services.identity import passwords
+
+    secret = pair.identity.host.ctx.secrets.get_secret("service-accounts/scoring")["client_secret"]
+    db = pair.identity.host.ctx.db  # type: ignore[union-attr]
+
+    def stored() -> str:
+        with db.session() as s:
+            return str(
+                s.execute(
+                    text("SELECT secret_hash FROM identity_service_accounts WHERE client_id = 'scoring'")
+                ).scalar()
+            )
+
+    assert stored().startswith("sha256$")
+    with db.session() as s:
+        s.execute(
+            text("UPDATE identity_service_accounts SET secret_hash = :h WHERE client_id = 'scoring'"),
+            {"h": passwords.hash_password(secret)},
+        )
+    token = pair.stub.IssueServiceToken(
+        keys_pb2.IssueServiceTokenRequest(client_id="scoring", client_secret=secret), timeout=10
+    ).access_token
+    assert pair.echo(token) == b"hi|serviceAccounts/scoring"
+    assert stored().startswith("sha256$")
