@@ -7,7 +7,7 @@ without a database. Case rows are read by attribute (``row.state``, ``row.eviden
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -75,8 +75,8 @@ class ComplianceStore(Protocol):
         """Record a dwell anomaly (once per ``event_id``)."""
         ...
 
-    def client_activity(self, employee_id: str, client_id: str) -> Any | None:
-        """The lifecycle row of an employee's client, None when there is none."""
+    def client_activities(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+        """The lifecycle rows of the given (employee, client) pairs that exist, by pair."""
         ...
 
     def add_client_activity(self, values: dict[str, Any]) -> None:
@@ -87,20 +87,29 @@ class ComplianceStore(Protocol):
         """Change some columns of a client lifecycle row."""
         ...
 
+    def set_follow_ups(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Set ``last_follow_up_at`` of existing lifecycle rows (``employee_id``, ``client_id``,
+        ``last_follow_up_at`` each), in one statement."""
+        ...
+
     def open_clients(self) -> list[Any]:
         """Every open client lifecycle row."""
         ...
 
-    def add_contact(self, values: dict[str, Any]) -> bool:
-        """Record a client contact; False (and nothing written) when its ``activity_id`` is known."""
+    def add_contacts(self, rows: Sequence[dict[str, Any]]) -> set[str]:
+        """Record client contacts (``activity_id``, ``employee_id``, ``client_id``, ``org_unit``, ``at``);
+        returns the activity ids newly recorded (a known id writes nothing)."""
         ...
 
-    def count_contacts(self, employee_id: str, client_id: str, after: datetime, until: datetime) -> int:
-        """The employee's contacts with the client in (``after``, ``until``]."""
+    def contacts_between(
+        self, pairs: Iterable[tuple[str, str]], after: datetime, until: datetime
+    ) -> dict[tuple[str, str], list[Any]]:
+        """Each (employee, client) pair's contacts (``activity_id``, ``org_unit``, ``at`` in UTC) in
+        (``after``, ``until``], by time."""
         ...
 
-    def client_risk(self, client_id: str) -> Any | None:
-        """A client's risk row (``high_risk``, ``reason``), None when unclassified."""
+    def client_risks(self, client_ids: Iterable[str]) -> dict[str, Any]:
+        """The risk rows (``high_risk``, ``reason``) of the given clients that are classified, by client."""
         ...
 
     def save_client_risk(self, client_id: str, values: dict[str, Any]) -> None:

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (
@@ -31,10 +32,11 @@ from sqlalchemy.orm import Session
 from covenant.auth import ScopeFilter
 from covenant.db import idempotency
 from covenant.db.audit import AuditLog, VerifyResult
-from covenant.db.bulk import among, insert_rows
+from covenant.db.bulk import among, insert_rows, update_rows
 from covenant.db.outbox import Outbox
 from covenant.db.scope import scope_clause, subtree
 from covenant.events.v1.event_pb2 import Event
+from covenant.timestamps import as_utc
 from services.compliance.ports import CaseFilter, HitFilter
 
 metadata = MetaData()
@@ -217,10 +219,18 @@ class SqlComplianceStore:
                 insert(dwell_anomalies).values(event_id=event_id, employee_id=employee_id, day=day, at=at)
             )
 
-    def client_activity(self, employee_id: str, client_id: str) -> Any | None:
-        return self.session.execute(
-            select(client_activity).where(_activity_key(employee_id, client_id))
-        ).first()
+    def client_activities(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+        wanted = set(pairs)
+        if not wanted:
+            return {}
+        c, dialect = client_activity.c, self.session.get_bind().dialect.name
+        employees, clients = sorted({e for e, _ in wanted}), sorted({k for _, k in wanted})
+        rows = self.session.execute(
+            select(client_activity).where(
+                and_(among(c.employee_id, employees, dialect), among(c.client_id, clients, dialect))
+            )
+        )
+        return {(r.employee_id, r.client_id): r for r in rows if (r.employee_id, r.client_id) in wanted}
 
     def add_client_activity(self, values: dict[str, Any]) -> None:
         self.session.execute(insert(client_activity).values(**values))
@@ -230,33 +240,63 @@ class SqlComplianceStore:
             update(client_activity).where(_activity_key(employee_id, client_id)).values(**values)
         )
 
+    def set_follow_ups(self, rows: Sequence[dict[str, Any]]) -> None:
+        update_rows(self.session, client_activity, ("employee_id", "client_id"), rows)
+
     def open_clients(self) -> list[Any]:
         return list(self.session.execute(select(client_activity).where(client_activity.c.open == 1)).all())
 
-    def add_contact(self, values: dict[str, Any]) -> bool:
-        if _first(self.session, client_contacts.c.activity_id, values["activity_id"]) is not None:
-            return False
-        self.session.execute(insert(client_contacts).values(**values))
-        return True
-
-    def count_contacts(self, employee_id: str, client_id: str, after: datetime, until: datetime) -> int:
-        c = client_contacts.c
-        return int(
-            self.session.execute(
-                select(func.count())
-                .select_from(client_contacts)
-                .where(
-                    and_(c.employee_id == employee_id, c.client_id == client_id, c.at > after, c.at <= until)
-                )
-            ).scalar()
-            or 0
+    def add_contacts(self, rows: Sequence[dict[str, Any]]) -> set[str]:
+        return set(
+            insert_rows(
+                self.session,
+                client_contacts,
+                rows,
+                conflict="ON CONFLICT (activity_id) DO NOTHING",
+                returning="activity_id",
+            )
         )
 
-    def client_risk(self, client_id: str) -> Any | None:
-        return _first(self.session, client_risk.c.client_id, client_id)
+    def contacts_between(
+        self, pairs: Iterable[tuple[str, str]], after: datetime, until: datetime
+    ) -> dict[tuple[str, str], list[Any]]:
+        wanted = set(pairs)
+        if not wanted:
+            return {}
+        c, dialect = client_contacts.c, self.session.get_bind().dialect.name
+        employees, clients = sorted({e for e, _ in wanted}), sorted({k for _, k in wanted})
+        rows = self.session.execute(
+            select(c.employee_id, c.client_id, c.activity_id, c.org_unit, c.at)
+            .where(
+                and_(
+                    among(c.employee_id, employees, dialect),
+                    among(c.client_id, clients, dialect),
+                    c.at > after,
+                    c.at <= until,
+                )
+            )
+            .order_by(c.at, c.activity_id)
+        )
+        found: dict[tuple[str, str], list[Any]] = {}
+        for r in rows:
+            if (r.employee_id, r.client_id) in wanted:
+                found.setdefault((r.employee_id, r.client_id), []).append(
+                    SimpleNamespace(activity_id=r.activity_id, org_unit=r.org_unit, at=as_utc(r.at))
+                )
+        return found
+
+    def client_risks(self, client_ids: Iterable[str]) -> dict[str, Any]:
+        ids = sorted(set(client_ids))
+        if not ids:
+            return {}
+        c, dialect = client_risk.c, self.session.get_bind().dialect.name
+        return {
+            r.client_id: r
+            for r in self.session.execute(select(client_risk).where(among(c.client_id, ids, dialect)))
+        }
 
     def save_client_risk(self, client_id: str, values: dict[str, Any]) -> None:
-        if self.client_risk(client_id) is None:
+        if client_id not in self.client_risks([client_id]):
             self.session.execute(insert(client_risk).values(client_id=client_id, **values))
         else:
             self.session.execute(

@@ -14,6 +14,7 @@ from covenant.errors import FailedPrecondition, InvalidArgument, NotFound, Permi
 from covenant.rules import CompiledPack, parse_pack
 from covenant.rules.runtime import RuleRuntime
 from services.compliance.actions import VOCABULARY
+from services.compliance.behaviour import Contact
 from services.compliance.scanning import TextIn
 from services.compliance.service import ComplianceService
 from tests.support.fakes.compliance import FakeComplianceStore
@@ -154,3 +155,55 @@ def test_transitions_are_authorised_and_name_checked(svc: ComplianceService) -> 
         svc.cases.transition(OFFICER, "case-1", "ACKNOWLEDGED", "C1", "")
     with pytest.raises(NotFound):
         svc.cases.transition(OFFICER, "cases/missing", "ACKNOWLEDGED", "C1", "")
+
+
+def test_visits_are_judged_by_fact_time_whatever_order_they_arrive_in(
+    svc: ComplianceService, store: FakeComplianceStore
+) -> None:
+    behaviour = svc.behaviour
+    with store.unit() as s:
+        s.save_client_risk("RISKY", {"high_risk": 1, "reason": "watchlist", "updated_at": NOW})
+        s.add_client_activity(
+            dict(
+                employee_id="E1",
+                client_id="RISKY",
+                org_unit=TEAM,
+                open=1,
+                opened_at=NOW - timedelta(days=10),
+                last_follow_up_at=None,
+            )
+        )
+    newest_first = [Contact(f"v{k}", "E1", TEAM, "RISKY", NOW - timedelta(hours=k)) for k in range(4)]
+    with store.unit() as s:
+        behaviour.record_follow_ups(s, newest_first)
+        (case,) = behaviour.record_contacts(s, newest_first)
+    row = store.state.cases[case.removeprefix("cases/")]
+    (item,) = json.loads(row["evidence_json"])["items"]
+    # the third contact by fact time (v1) is the one that reached the rule's three, not the first to arrive
+    assert (item["activity_id"], item["contacts_in_window"]) == ("v1", 3)
+    assert store.state.client_activity[("E1", "RISKY")]["last_follow_up_at"] == NOW
+    late = Contact("v9", "E1", TEAM, "RISKY", NOW - timedelta(hours=5))
+    with store.unit() as s:
+        behaviour.record_follow_ups(s, [late])  # an older visit reported late moves nothing back
+        assert behaviour.record_contacts(s, newest_first) == []  # redelivered: nothing new
+    assert store.state.client_activity[("E1", "RISKY")]["last_follow_up_at"] == NOW
+    assert len(store.state.contacts) == 4
+
+
+def test_contacts_reported_one_at_a_time_newest_first_still_reach_the_rule(
+    svc: ComplianceService, store: FakeComplianceStore
+) -> None:
+    """Observed before: each late, earlier contact was counted only with those before it, so a backlog that
+    arrived newest first never reached "three contacts in the window"."""
+    with store.unit() as s:
+        s.save_client_risk("RISKY", {"high_risk": 1, "reason": "watchlist", "updated_at": NOW})
+    touched: list[str] = []
+    for k in range(4):  # v0 is the newest
+        with store.unit() as s:
+            touched += svc.behaviour.record_contacts(
+                s, [Contact(f"v{k}", "E1", TEAM, "RISKY", NOW - timedelta(hours=k))]
+            )
+    (case,) = set(touched)
+    (item,) = json.loads(store.state.cases[case.removeprefix("cases/")]["evidence_json"])["items"]
+    # when v2 arrived, v2, v1 and v0 were three contacts in the window: v0, the third by fact time, opened it
+    assert item["contacts_in_window"] == 3 and item["activity_id"] == "v0"

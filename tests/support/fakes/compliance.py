@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
@@ -81,9 +81,10 @@ class FakeComplianceStore(FakeUnits[_State]):
             self._s.dwell_events.add(event_id)
             self._s.dwell_anomalies.append((employee_id, day, at))
 
-    def client_activity(self, employee_id: str, client_id: str) -> Any | None:
-        row = self._s.client_activity.get((employee_id, client_id))
-        return SimpleNamespace(**row) if row else None
+    def client_activities(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+        return {
+            p: SimpleNamespace(**self._s.client_activity[p]) for p in pairs if p in self._s.client_activity
+        }
 
     def add_client_activity(self, values: dict[str, Any]) -> None:
         key = (values["employee_id"], values["client_id"])
@@ -93,25 +94,39 @@ class FakeComplianceStore(FakeUnits[_State]):
     def update_client_activity(self, employee_id: str, client_id: str, values: dict[str, Any]) -> None:
         self._s.client_activity[(employee_id, client_id)].update(values)
 
+    def set_follow_ups(self, rows: Sequence[dict[str, Any]]) -> None:
+        for r in rows:
+            self._s.client_activity[(r["employee_id"], r["client_id"])]["last_follow_up_at"] = r[
+                "last_follow_up_at"
+            ]
+
     def open_clients(self) -> list[Any]:
         return [SimpleNamespace(**r) for r in self._s.client_activity.values() if r["open"] == 1]
 
-    def add_contact(self, values: dict[str, Any]) -> bool:
-        if values["activity_id"] in self._s.contacts:
-            return False
-        self._s.contacts[values["activity_id"]] = dict(values)
-        return True
+    def add_contacts(self, rows: Sequence[dict[str, Any]]) -> set[str]:
+        new = {r["activity_id"] for r in rows} - set(self._s.contacts)
+        for r in rows:
+            if r["activity_id"] in new:
+                self._s.contacts.setdefault(r["activity_id"], dict(r))
+        return new
 
-    def count_contacts(self, employee_id: str, client_id: str, after: datetime, until: datetime) -> int:
-        return sum(
-            1
-            for c in self._s.contacts.values()
-            if (c["employee_id"], c["client_id"]) == (employee_id, client_id) and after < c["at"] <= until
-        )
+    def contacts_between(
+        self, pairs: Iterable[tuple[str, str]], after: datetime, until: datetime
+    ) -> dict[tuple[str, str], list[Any]]:
+        wanted, found = set(pairs), {}
+        for c in sorted(self._s.contacts.values(), key=lambda c: (c["at"], c["activity_id"])):
+            if (key := (c["employee_id"], c["client_id"])) in wanted and after < c["at"] <= until:
+                found.setdefault(key, []).append(
+                    SimpleNamespace(activity_id=c["activity_id"], org_unit=c["org_unit"], at=c["at"])
+                )
+        return found
 
-    def client_risk(self, client_id: str) -> Any | None:
-        row = self._s.client_risk.get(client_id)
-        return SimpleNamespace(client_id=client_id, **row) if row else None
+    def client_risks(self, client_ids: Iterable[str]) -> dict[str, Any]:
+        return {
+            c: SimpleNamespace(client_id=c, **self._s.client_risk[c])
+            for c in set(client_ids)
+            if c in self._s.client_risk
+        }
 
     def save_client_risk(self, client_id: str, values: dict[str, Any]) -> None:
         self._s.client_risk.setdefault(client_id, {}).update(values)
