@@ -29,7 +29,7 @@ up: $(STAMP)
 	$(BIN)/covenant up
 
 # Three workers on two cores: about a third of the suite's time is spent waiting (service starts, relays,
-# containers, the browser), so a third worker fills it (measured: 8:50 with two workers, 6:17 with three).
+# containers, the browser), so a third worker fills it (measured here: 6:17 with three; CI once took 10:20 with two).
 test: $(STAMP)
 	mkdir -p $(COVENANT_DATA_DIR)
 	$(BIN)/python -m pytest -q -n 3 --dist loadfile $(PYTEST_ARGS)
