@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from covenant.auth import ScopeFilter
 from covenant.db import idempotency
 from covenant.db.audit import AuditLog, VerifyResult
-from covenant.db.bulk import among, insert_rows, update_rows
+from covenant.db.bulk import among, among_parts, insert_rows, update_rows
 from covenant.db.outbox import Outbox
 from covenant.db.scope import scope_clause, subtree
 from covenant.events.v1.event_pb2 import Event
@@ -192,11 +192,8 @@ class SqlComplianceStore:
 
     def watchlist_ids(self, ids: Sequence[str]) -> set[str]:
         # up to 100,000 ids a load: one array parameter on PostgreSQL, IN lists under SQLite's bound limit
-        dialect = self.session.get_bind().dialect.name
-        step = len(ids) if dialect == "postgresql" else 5000
         found: set[str] = set()
-        for first in range(0, len(ids), max(step, 1)):
-            cond = among(watchlist.c.id, list(ids[first : first + step]), dialect)
+        for cond in among_parts(self.session, watchlist.c.id, list(ids)):
             found.update(self.session.execute(select(watchlist.c.id).where(cond)).scalars())
         return found
 

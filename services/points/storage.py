@@ -36,7 +36,16 @@ from sqlalchemy.orm import Session
 
 from covenant.auth.principal import ScopeFilter
 from covenant.db.audit import AuditLog
-from covenant.db.bulk import insert_columns, insert_for, insert_rows, is_pg, lock_rows, next_ids, update_rows
+from covenant.db.bulk import (
+    among_parts,
+    insert_columns,
+    insert_for,
+    insert_rows,
+    is_pg,
+    lock_rows,
+    next_ids,
+    update_rows,
+)
 from covenant.db.outbox import Outbox
 from covenant.db.scope import scope_clause, subtree
 from covenant.events.v1.event_pb2 import Event
@@ -184,14 +193,6 @@ nudges_sent = Table(
     Column("week", String(16), primary_key=True),
     Column("sent_at", DateTime(timezone=True), nullable=False),
 )
-
-
-CHUNK = 1000  # ids per statement where a list of them is bound
-
-
-def chunks(rows: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
-    for i in range(0, len(rows), size):
-        yield rows[i : i + size]
 
 
 class SqlPointsStore:
@@ -383,10 +384,8 @@ def entries_of(
     """Ledger entries of the given source events (of the given kinds; all when empty), by id."""
     out: list[dict[str, Any]] = []
     c = ledger.c
-    for part in chunks(list(source_event_ids)):
-        where = [c.source_event_id == part[0]] if len(part) == 1 else [c.source_event_id.in_(part)]
-        if kinds:
-            where.append(c.kind.in_(list(kinds)))
+    for in_events in among_parts(session, c.source_event_id, list(source_event_ids)):
+        where = [in_events, c.kind.in_(list(kinds))] if kinds else [in_events]
         out += [dict(r) for r in session.execute(select(ledger).where(and_(*where))).mappings()]
     return out
 
@@ -414,13 +413,9 @@ def lock_team_goals(session: Session, goal_ids: Sequence[str]) -> dict[str, Any]
 
 def add_goal_progress(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Add contributions (goal_id, employee_id, org_unit, contribution) to the goals' progress."""
-    stmt = insert_for(session, team_goal_progress).values(list(rows))
-    session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[team_goal_progress.c.goal_id, team_goal_progress.c.employee_id],
-            set_={"contribution": team_goal_progress.c.contribution + stmt.excluded.contribution},
-        )
-    )
+    total = f"{team_goal_progress.name}.contribution + excluded.contribution"
+    conflict = f"ON CONFLICT (goal_id, employee_id) DO UPDATE SET contribution = {total}"
+    insert_rows(session, team_goal_progress, list(rows), conflict=conflict)
 
 
 def achieve_goal(session: Session, goal_id: str, at: datetime) -> None:
@@ -761,15 +756,16 @@ def personal_goals_in(session: Session, keys: Sequence[str]) -> list[Any]:
 
 def claim_nudges(session: Session, employee_ids: Sequence[str], week: str, now: datetime) -> set[str]:
     """Mark the week's nudge sent for ``employee_ids``; those marked now (the others had theirs)."""
-    fresh: set[str] = set()
-    for part in chunks(employee_ids):
-        stmt = insert_for(session, nudges_sent).values(
-            [{"employee_id": e, "week": week, "sent_at": now} for e in part]
+    return set(
+        insert_columns(
+            session,
+            nudges_sent,
+            {"employee_id": list(employee_ids)},
+            const={"week": week, "sent_at": now},
+            conflict="ON CONFLICT DO NOTHING",
+            returning="employee_id",
         )
-        fresh.update(
-            session.execute(stmt.on_conflict_do_nothing().returning(nudges_sent.c.employee_id)).scalars()
-        )
-    return fresh
+    )
 
 
 # -- rewards ---------------------------------------------------------------------------------------

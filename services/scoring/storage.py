@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -39,13 +39,11 @@ from sqlalchemy.orm import Session
 from covenant.auth import ScopeFilter
 from covenant.db import idempotency
 from covenant.db.audit import AuditLog
-from covenant.db.bulk import among, insert_for
+from covenant.db.bulk import among_parts, chunks, insert_rows
 from covenant.db.outbox import Outbox
 from covenant.db.scope import scope_clause, subtree
 from covenant.events.v1.event_pb2 import Event
 
-T = TypeVar("T")
-CHUNK = 5000  # values per IN list on SQLite, rows per INSERT of scores
 FETCH = 100  # rows per fetch of a large read: few rows live long enough for the garbage collector to promote
 
 metadata = MetaData()
@@ -197,26 +195,9 @@ performer_profiles = Table(
 )
 
 
-def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
-    """``items`` in consecutive slices of at most ``size``."""
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
 def under(column: Any, org_unit: str) -> ColumnElement[bool]:
     """``column`` lies in the subtree of ``org_unit`` (everything for "" or "/")."""
     return subtree(column, org_unit) if org_unit.rstrip("/") else true()
-
-
-def _among(session: Session, column: Any, ids: Sequence[str]) -> Iterator[ColumnElement[bool]]:
-    """Conditions that together select the rows whose ``column`` is one of ``ids``: one array parameter on
-    PostgreSQL (binding and planning a 5,000-value IN list costs it ~0.1 s), IN lists of CHUNK values on
-    SQLite (far below its parameter limit)."""
-    if not ids:
-        return
-    dialect = session.get_bind().dialect.name
-    for part in [ids] if dialect == "postgresql" else chunks(ids):
-        yield among(column, part, dialect)
 
 
 # -- scorecards ---------------------------------------------------------------------------------
@@ -272,7 +253,7 @@ def upsert_profiles(session: Session, wanted: Mapping[str, tuple[str, str]]) -> 
     def existing() -> dict[str, Any]:
         return {
             r.employee_id: r
-            for cond in _among(session, profiles.c.employee_id, ids)
+            for cond in among_parts(session, profiles.c.employee_id, ids)
             for r in session.execute(select(profiles).where(cond))
         }
 
@@ -281,10 +262,12 @@ def upsert_profiles(session: Session, wanted: Mapping[str, tuple[str, str]]) -> 
     # DO NOTHING: two batches naming a new employee (attendance's and points' deliveries arrive concurrently)
     # both saw no row; a plain INSERT failed one with a unique violation (INTERNAL, redelivered after a
     # backoff of up to 30 s). A profile the other batch made is read back and moved like any other.
-    for part in chunks([e for e in ids if e not in rows]):
-        values = [{"employee_id": e, "org_unit": wanted[e][0], "role": wanted[e][1] or ""} for e in part]
-        inserted = session.execute(insert_for(session, profiles).values(values).on_conflict_do_nothing())
-        raced = raced or inserted.rowcount < len(part)  # type: ignore[attr-defined]
+    new = [
+        {"employee_id": e, "org_unit": wanted[e][0], "role": wanted[e][1] or ""} for e in ids if e not in rows
+    ]
+    if new:  # one short statement over arrays (covenant.db.bulk), not a VALUES list compiled per batch size
+        made = insert_rows(session, profiles, new, conflict="ON CONFLICT DO NOTHING", returning="employee_id")
+        raced = len(made) < len(new)
     if raced:
         rows = existing()
     for e, row in rows.items():
@@ -338,7 +321,7 @@ def metric_rows(
 # -- scores, calibrations, signals --------------------------------------------------------------
 def replace_scores(session: Session, period: str, ids: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
     """The period's scores of ``ids`` become ``rows``."""
-    for in_ids in _among(session, scores.c.employee_id, ids):
+    for in_ids in among_parts(session, scores.c.employee_id, ids):
         session.execute(delete(scores).where(and_(scores.c.period == period, in_ids)))
     for part in chunks(rows):
         session.execute(insert(scores), list(part))
@@ -349,7 +332,7 @@ def score_history(
 ) -> Iterator[tuple[str, str, str]]:
     """(employee_id, period, score) of ``ids`` in the periods from ``oldest`` up to before ``period``."""
     sc = scores.c
-    for in_ids in _among(session, sc.employee_id, ids):
+    for in_ids in among_parts(session, sc.employee_id, ids):
         result = session.execute(
             select(sc.employee_id, sc.period, sc.score).where(
                 and_(in_ids, sc.period >= oldest, sc.period < period)
@@ -415,7 +398,7 @@ def signalled(session: Session, ids: Sequence[str], period: str) -> set[tuple[st
     """(employee, kind) of the signals already raised for ``period``."""
     sg = signals.c
     out: set[tuple[str, str]] = set()
-    for in_ids in _among(session, sg.employee_id, ids):
+    for in_ids in among_parts(session, sg.employee_id, ids):
         out.update(
             (employee_id, kind)
             for employee_id, kind in session.execute(
@@ -591,10 +574,10 @@ def _fold_rows(
     out: dict[tuple[str, str], list[float | None]] = {k: [None] * len(metrics) for k in keys}
     index = {m: i for i, m in enumerate(metrics)}
     people = sorted({e for e, _ in keys})
-    for part in chunks(people):
+    for in_people in among_parts(session, mv.employee_id, people):
         result = session.execute(
             select(mv.employee_id, mv.period, mv.metric, mv.value, mv.mode)
-            .where(and_(rows_of, mv.employee_id.in_(list(part))))
+            .where(and_(rows_of, in_people))
             .order_by(mv.id)
         )
         for employee_id, period, metric, value, mode in result:

@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event
 
 from covenant.db.engine import Database
 from covenant.db.migrations import migrate
 from services.attendance import storage
 from services.attendance.domain.stops import Ping as storage_ping
+from tests.support.statements import statements_of
 
 MIGRATIONS = Path(storage.__file__).parent / "migrations"
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -34,7 +34,9 @@ def _fix(employee: str, minute: int, lat: float) -> dict[str, object]:
     )
 
 
-def test_each_check_in_gets_the_latest_fix_in_its_own_window_from_one_read(db_url: str) -> None:
+def test_each_check_in_gets_the_latest_fix_in_its_own_window_from_one_read(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     migrate(db_url, "attendance", MIGRATIONS)
     db = Database(db_url)
     try:
@@ -53,9 +55,7 @@ def test_each_check_in_gets_the_latest_fix_in_its_own_window_from_one_read(db_ur
             ("E2", at(30), at(0)),  # an employee without fixes
             *[(f"X{i}", at(6), at(0)) for i in range(250)],  # more employees than one statement names
         ]
-        statements: list[str] = []
-        event.listen(db.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
-        with db.session() as s:
+        with statements_of(db, monkeypatch) as statements, db.session() as s:
             got = storage.last_pings_before(s, wanted)
         reads = [q for q in statements if q.lstrip().upper().startswith("SELECT")]
         assert len(reads) == 3  # 251 employees, a hundred a statement

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import event, select
+import pytest
+from sqlalchemy import select
 
 from covenant.db.engine import Database
 from covenant.db.migrations import migrate
 from services.scoring import storage
+from tests.support.statements import statements_of
 
 MIGRATIONS = Path(storage.__file__).parent / "migrations"
 
@@ -20,20 +22,19 @@ def _profiles(db: Database) -> dict[str, tuple[str, str]]:
         return {r.employee_id: (r.org_unit, r.role) for r in s.execute(select(storage.profiles))}
 
 
-def test_a_batch_creates_and_moves_profiles_in_a_few_statements(db_url: str) -> None:
+def test_a_batch_creates_and_moves_profiles_in_a_few_statements(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     migrate(db_url, "scoring", MIGRATIONS)
     db = Database(db_url)
-    statements: list[str] = []
-    event.listen(db.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     try:
         with db.session() as s:
             storage.upsert_profiles(s, {"E1": ("/hq/a", "sales_rep"), "E2": ("/hq/a", "")})
         assert _profiles(db) == {"E1": ("/hq/a", "sales_rep"), "E2": ("/hq/a", "")}
 
-        statements.clear()
         wanted = {f"N{i}": ("/hq/b", "collector") for i in range(300)}
         wanted |= {"E1": ("/hq/b", ""), "E2": ("", "collector")}
-        with db.session() as s:
+        with statements_of(db, monkeypatch) as statements, db.session() as s:
             storage.upsert_profiles(s, wanted)
         got = _profiles(db)
         assert got["E1"] == ("/hq/b", "sales_rep")  # an empty role keeps the one it had
@@ -48,19 +49,19 @@ def test_a_batch_creates_and_moves_profiles_in_a_few_statements(db_url: str) -> 
 def test_a_profile_created_by_another_batch_meanwhile_is_moved_not_duplicated(db_url: str) -> None:
     migrate(db_url, "scoring", MIGRATIONS)
     db = Database(db_url)
-    real_among = storage._among
+    real_among = storage.among_parts
     try:
         with db.session() as other:
             storage.upsert_profiles(other, {"E9": ("/hq/other", "sales_rep")})
 
         def blind(session, column, ids):  # this batch read before the other batch's row was there
-            storage._among = real_among
+            storage.among_parts = real_among
             return iter(())
 
-        storage._among = blind
+        storage.among_parts = blind
         with db.session() as s:
             storage.upsert_profiles(s, {"E9": ("/hq/mine", ""), "E10": ("/hq/mine", "collector")})
         assert _profiles(db) == {"E9": ("/hq/mine", "sales_rep"), "E10": ("/hq/mine", "collector")}
     finally:
-        storage._among = real_among
+        storage.among_parts = real_among
         db.dispose()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from psycopg.rows import namedtuple_row, tuple_row
 from sqlalchemy import (
@@ -33,6 +33,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+T = TypeVar("T")
+
 
 def is_pg(session: Session) -> bool:
     """Whether ``session`` talks to PostgreSQL."""
@@ -42,6 +44,27 @@ def is_pg(session: Session) -> bool:
 def insert_for(session: Session, table: Table) -> Any:
     """The dialect's INSERT for ``table``, with ``on_conflict_do_nothing``/``_do_update``."""
     return (pg_insert if is_pg(session) else sqlite_insert)(table)
+
+
+#: Values per IN list, or rows per statement, where SQLite binds one parameter each (its limit: 32,766).
+CHUNK = 1000
+_SQLITE_PARAMS = 30_000  # parameters per statement on SQLite, below its limit
+
+
+def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    """``items`` in consecutive slices of at most ``size``."""
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def among_parts(session: Session, column: Any, values: Sequence[Any]) -> Iterator[ColumnElement[bool]]:
+    """Conditions that together pick the rows whose ``column`` is one of ``values``: one array parameter on
+    PostgreSQL, IN lists of ``CHUNK`` values on SQLite; none for no values."""
+    if not values:
+        return
+    dialect = session.get_bind().dialect.name
+    for part in [values] if dialect == "postgresql" else chunks(values):
+        yield among(column, part, dialect)
 
 
 def among(column: Any, values: Sequence[Any], dialect: str) -> ColumnElement[bool]:
@@ -136,16 +159,22 @@ def insert_columns(
         return [r[0] for r in got]
     values = [columns[c] for c in cols]
     rows = [{**dict(zip(cols, r, strict=True)), **const} for r in zip(*values, strict=True)]
-    stmt = text(
-        f"INSERT INTO {table.name} ({names}) VALUES ({', '.join(':' + c for c in [*cols, *const])}){tail}"
-    )
-    stmt = stmt.bindparams(*(bindparam(c, type_=table.c[c].type) for c in [*cols, *const]))
-    if not returning:
-        session.execute(stmt, rows)
+    names_all = [*cols, *const]
+    if not returning:  # executemany of one short statement
+        stmt = text(
+            f"INSERT INTO {table.name} ({names}) VALUES ({', '.join(':' + c for c in names_all)}){tail}"
+        )
+        session.execute(stmt.bindparams(*(bindparam(c, type_=table.c[c].type) for c in names_all)), rows)
         return []
+    # RETURNING needs one statement per row under executemany: a multi-row VALUES per slice instead
     out: list[Any] = []
-    for r in rows:
-        out.extend(session.execute(stmt, r).scalars())
+    for part in chunks(rows, max(1, _SQLITE_PARAMS // len(names_all))):
+        marks = ", ".join("(" + ", ".join(f":{c}_{i}" for c in names_all) + ")" for i in range(len(part)))
+        stmt = text(f"INSERT INTO {table.name} ({names}) VALUES {marks}{tail}").bindparams(
+            *(bindparam(f"{c}_{i}", type_=table.c[c].type) for i in range(len(part)) for c in names_all)
+        )
+        params = {f"{c}_{i}": r[c] for i, r in enumerate(part) for c in names_all}
+        out.extend(session.execute(stmt, params).scalars())
     return out
 
 

@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from covenant.auth import Principal, authorize
-from covenant.db.bulk import insert_for
+from covenant.db.bulk import insert_rows
 from covenant.db.engine import Database
 from covenant.db.tables import inbox
 from covenant.db.transient import retry_transient
@@ -77,9 +77,10 @@ def record_new(session: Session, consumer: str, events: Sequence[event_pb2.Event
         {"consumer": consumer, "event_id": e.id, "event_type": e.type, "received_at": now}
         for e in sorted({e.id: e for e in events}.values(), key=lambda e: e.id)
     ]
-    stmt = insert_for(session, inbox).values(rows)
-    # RETURNING (not rowcount, which the ORM session reports as -1 for this statement on PostgreSQL).
-    return set(session.execute(stmt.on_conflict_do_nothing().returning(inbox.c.event_id)).scalars())
+    # One short statement over arrays (covenant.db.bulk): a multi-row VALUES insert was compiled anew for
+    # every batch size, a sixth of a consumer's CPU under load. RETURNING tells which rows were new.
+    conflict = "ON CONFLICT (consumer, event_id) DO NOTHING"
+    return set(insert_rows(session, inbox, rows, conflict=conflict, returning="event_id"))
 
 
 def record_once(session: Session, consumer: str, event: event_pb2.Event) -> bool:
