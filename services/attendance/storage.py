@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from covenant.db.bulk import insert_columns, insert_for
+from covenant.db.bulk import chunks, insert_columns, insert_for
 from covenant.db.outbox import Outbox
 from covenant.db.scope import subtree
 from covenant.events.v1.event_pb2 import Event
@@ -368,25 +368,22 @@ def lock_days(s: Session, keys: Iterable[tuple[str, str, str, str]]) -> dict[tup
     A check-in used to pay SELECT, INSERT and SELECT again for the first of an employee's day."""
     wanted = sorted({(e, d): (o, r) for e, d, o, r in sorted(set(keys))}.items())  # one lock order
     out: dict[tuple[str, str], DayState] = {}
-    for start in range(0, len(wanted), 500):
-        stmt = insert_for(s, days).values(
-            [
-                {
-                    "employee_id": e,
-                    "day": d,
-                    "org_unit": o,
-                    "role": r,
-                    "pings": 0,
-                    "dirty": True,
-                    "summary_revision": 0,
-                }
-                for (e, d), (o, r) in wanted[start : start + 500]
-            ]
+    for part in chunks(wanted, 500):
+        rows = insert_columns(
+            s,
+            days,
+            {
+                "employee_id": [e for (e, _), _ in part],
+                "day": [d for (_, d), _ in part],
+                "org_unit": [o for _, (o, _) in part],
+                "role": [r for _, (_, r) in part],
+            },
+            const={"pings": 0, "dirty": True, "summary_revision": 0},
+            conflict="ON CONFLICT (employee_id, day) DO UPDATE SET employee_id = excluded.employee_id",
+            returning=", ".join(c.name for c in days.c),
+            whole_rows=True,
         )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[days.c.employee_id, days.c.day], set_={"employee_id": stmt.excluded.employee_id}
-        ).returning(*days.c)
-        for r in s.execute(stmt):
+        for r in rows:
             out[(r.employee_id, r.day)] = _state(r)
     return out
 

@@ -138,10 +138,12 @@ def insert_columns(
     const: Mapping[str, Any] | None = None,
     conflict: str = "",
     returning: str = "",
+    whole_rows: bool = False,
 ) -> list[Any]:
     """INSERT one row per position of the equally long ``columns`` (name -> values), each row also taking
     the ``const`` values, with an optional ``ON CONFLICT ...`` clause (SQL text that may use ``excluded``)
-    and ``RETURNING`` column; returns the returned values."""
+    and ``RETURNING`` list; returns the first returned value of each row, or with ``whole_rows`` the rows
+    (read by attribute)."""
     const = const or {}
     cols = list(columns)
     n = len(columns[cols[0]]) if cols else 0
@@ -155,8 +157,8 @@ def insert_columns(
             f", CAST({{{len(cols) + i}}} AS {_pg_type(table.c[c])})" for i, c in enumerate(const)
         )
         sql = f"INSERT INTO {table.name} ({names}) SELECT u.*{scalars} FROM unnest({arrays}) AS u{tail}"
-        got = _pg(session, sql, [*columns.values(), *const.values()], fetch=bool(returning))
-        return [r[0] for r in got]
+        got = _pg(session, sql, [*columns.values(), *const.values()], fetch=bool(returning), named=whole_rows)
+        return got if whole_rows else [r[0] for r in got]
     values = [columns[c] for c in cols]
     rows = [{**dict(zip(cols, r, strict=True)), **const} for r in zip(*values, strict=True)]
     names_all = [*cols, *const]
@@ -173,8 +175,10 @@ def insert_columns(
         stmt = text(f"INSERT INTO {table.name} ({names}) VALUES {marks}{tail}").bindparams(
             *(bindparam(f"{c}_{i}", type_=table.c[c].type) for i in range(len(part)) for c in names_all)
         )
+        stmt = stmt.columns(*(table.c[n.strip()] for n in returning.split(",")))  # typed results (times)
         params = {f"{c}_{i}": r[c] for i, r in enumerate(part) for c in names_all}
-        out.extend(session.execute(stmt, params).scalars())
+        result = session.execute(stmt, params)
+        out.extend(result.all() if whole_rows else result.scalars())
     return out
 
 
@@ -185,12 +189,15 @@ def insert_rows(
     *,
     conflict: str = "",
     returning: str = "",
+    whole_rows: bool = False,
 ) -> list[Any]:
     """``insert_columns`` for ``rows`` (all with the same keys)."""
     if not rows:
         return []
     columns = {c: [r[c] for r in rows] for c in rows[0]}
-    return insert_columns(session, table, columns, conflict=conflict, returning=returning)
+    return insert_columns(
+        session, table, columns, conflict=conflict, returning=returning, whole_rows=whole_rows
+    )
 
 
 def update_rows(session: Session, table: Table, keys: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
