@@ -256,7 +256,6 @@ class Behaviour:
         opened: list[str] = []
         today = self.ctx.local_date(as_of)
         with self.ctx.stores() as store:
-            before = store.case_ids()
             rows = store.open_clients()
             packs = self.ctx.rules.snapshot()  # the calendar and the rules of this pass: one pack set
             calendar = self.ctx.calendar(packs)
@@ -266,7 +265,7 @@ class Behaviour:
                 days = (
                     calendar.business_days_between(since + timedelta(days=1), today) if since < today else 0
                 )
-                cases = self.cases.fire(
+                self.cases.fire(
                     store,
                     {"type": "compliance.client_state", "client_id": r.client_id},
                     {"days_without_follow_up": days},
@@ -277,6 +276,6 @@ class Behaviour:
                     evidence_key=f"client:{r.client_id}:{self.ctx.local_date(last).isoformat()}",
                     category="follow_up",
                     packs=packs,
+                    opened=opened,
                 )
-                opened += [c for c in cases if c.removeprefix("cases/") not in before and c not in opened]
         return opened

@@ -50,9 +50,10 @@ class Cases:
         evidence_key: str,
         category: str = "",
         packs: Sequence[Any] | None = None,
+        opened: list[str] | None = None,
     ) -> list[str]:
         """Evaluate the pack (``packs``: the decision's snapshot) for one finding; every ``open_case``
-        opens or joins a case."""
+        opens or joins a case. Returns the cases touched; those newly opened are also added to ``opened``."""
         cases: list[str] = []
         for a in self.ctx.rules.evaluate(dict(event), dict(facts), packs=packs):
             if a.action != "open_case":
@@ -65,6 +66,7 @@ class Cases:
                 category=str(a.params.get("category", category or event.get("category", "other"))),
                 at=at,
                 evidence={**evidence, "key": evidence_key},
+                opened=opened,
             )
             if f"cases/{case_id}" not in cases:
                 cases.append(f"cases/{case_id}")
@@ -80,9 +82,10 @@ class Cases:
         category: str,
         at: datetime,
         evidence: dict[str, Any],
+        opened: list[str] | None = None,
     ) -> str:
-        """Join the case of employee + rule + window (once per evidence key) or open one, for the
-        ``open_case`` ``action`` (its rule, pack, severity, window and SLA)."""
+        """Join the case of employee + rule + window (once per evidence key) or open one (its name added
+        to ``opened``), for the ``open_case`` ``action`` (its rule, pack, severity, window and SLA)."""
         params = action.params
         decision = {
             "employee_id": employee_id,
@@ -139,6 +142,8 @@ class Cases:
         data = {"case": f"cases/{case_id}", **decision}
         if row is None:
             self._emit(store, "compliance.case_opened", employee_id, org_unit, data, case_id)
+            if opened is not None:
+                opened.append(f"cases/{case_id}")
         self._emit(
             store,
             "compliance.alert_raised",

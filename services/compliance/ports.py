@@ -137,10 +137,6 @@ class ComplianceStore(Protocol):
         """A case by id (locked until the unit ends when ``lock``), None when there is none."""
         ...
 
-    def case_ids(self) -> set[str]:
-        """The ids of every case."""
-        ...
-
     def list_cases(self, scope: ScopeFilter, where: CaseFilter, limit: int) -> list[Any]:
         """Cases ``scope`` lets its principal see and ``where`` picks, by (opened_at, id), at most
         ``limit``."""

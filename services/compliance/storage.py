@@ -338,9 +338,6 @@ class SqlComplianceStore:
         stmt = select(cases).where(cases.c.id == case_id)
         return self.session.execute(stmt.with_for_update() if lock else stmt).first()
 
-    def case_ids(self) -> set[str]:
-        return set(self.session.execute(select(cases.c.id)).scalars())
-
     def list_cases(self, scope: ScopeFilter, where: CaseFilter, limit: int) -> list[Any]:
         c = cases.c
         stmt = select(cases).order_by(c.opened_at, c.id)

@@ -166,9 +166,6 @@ class FakeComplianceStore(FakeUnits[_State]):
         c = self._s.cases.get(case_id)
         return SimpleNamespace(**c) if c else None
 
-    def case_ids(self) -> set[str]:
-        return set(self._s.cases)
-
     def list_cases(self, scope: ScopeFilter, where: CaseFilter, limit: int) -> list[Any]:
         rows = sorted(self._s.cases.values(), key=lambda c: (c["opened_at"], c["id"]))
         rows = [
