@@ -667,10 +667,11 @@ def earned_between(
 def period_points(session: Session, key: str, employee_ids: Iterable[str]) -> dict[str, int]:
     """Points of period ``key`` by employee, for those of ``employee_ids`` with a total."""
     pt = period_totals.c
-    rows = session.execute(
-        select(pt.employee_id, pt.points).where(pt.period == key, pt.employee_id.in_(list(employee_ids)))
-    )
-    return {r.employee_id: int(r.points) for r in rows}
+    out: dict[str, int] = {}
+    for in_ids in among_parts(session, pt.employee_id, list(employee_ids)):
+        rows = session.execute(select(pt.employee_id, pt.points).where(pt.period == key, in_ids))
+        out.update({r.employee_id: int(r.points) for r in rows})
+    return out
 
 
 def period_standings(session: Session, key: str) -> list[Standing]:

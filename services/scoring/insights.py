@@ -314,16 +314,12 @@ class Insights:
             raise InvalidArgument(f"at most {MAX_TREND_PERIODS} periods", field="to_period")
         size = _size(*png) if png else (0, 0)
         scope = scope_filter(principal, READ)
-        sums: dict[tuple[str, str], list[float]] = defaultdict(list)
-        with self.db.session() as session:
-            for emp, unit, period, score in t.score_series(
-                session, _unit(org_unit), from_period, to_period, role
-            ):
-                if scope.matches(DataOwner(emp, unit)):
-                    sums[(unit, period)].append(float(score))
         series: dict[str, list[tuple[str, float, int]]] = defaultdict(list)
-        for (unit, period), vals in sorted(sums.items()):
-            series[unit].append((period, round(sum(vals) / len(vals), 4), len(vals)))
+        with self.db.session() as session:
+            for unit, period, mean, people in t.unit_trends(
+                session, _unit(org_unit), from_period, to_period, role, scope
+            ):
+                series[unit].append((period, round(mean, 4), people))
         picture = b""
         if png:
             picture = pictures.trends_png(

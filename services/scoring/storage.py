@@ -433,18 +433,23 @@ def scores_of(session: Session, period: str, org_unit: str, role: str) -> list[A
     return list(session.execute(stmt.order_by(sc.employee_id)).all())
 
 
-def score_series(
-    session: Session, org_unit: str, from_period: str, to_period: str, role: str
-) -> Iterator[tuple[str, str, str, str]]:
-    """(employee_id, org_unit, period, score) of the scores under ``org_unit`` (of ``role`` when given)
-    from ``from_period`` to ``to_period`` inclusive."""
+def unit_trends(
+    session: Session, org_unit: str, from_period: str, to_period: str, role: str, scope: ScopeFilter
+) -> list[tuple[str, str, float, int]]:
+    """(org_unit, period, mean score, people) of the scores under ``org_unit`` (of ``role`` when given) that
+    ``scope`` lets its principal see, from ``from_period`` to ``to_period`` inclusive, by unit and period:
+    averaged by the database, whatever the number of people."""
     sc = scores.c
-    stmt = select(sc.employee_id, sc.org_unit, sc.period, sc.score).where(
+    stmt = select(sc.org_unit, sc.period, func.avg(cast(sc.score, Float)), func.count()).where(
         and_(sc.period >= from_period, sc.period <= to_period, under(sc.org_unit, org_unit))
     )
     if role:
         stmt = stmt.where(sc.role == role)
-    yield from session.execute(stmt)
+    visible = scope_clause(scope, sc.employee_id, sc.org_unit)
+    if visible is not None:
+        stmt = stmt.where(visible)
+    stmt = stmt.group_by(sc.org_unit, sc.period).order_by(sc.org_unit, sc.period)
+    return [(u, p, float(mean), int(n)) for u, p, mean, n in session.execute(stmt)]
 
 
 def replace_signals(
@@ -452,12 +457,8 @@ def replace_signals(
 ) -> None:
     """The period's ``kind`` signals of ``ids`` become ``rows``."""
     sg = signals.c
-    for i in range(0, len(ids), 500):
-        session.execute(
-            delete(signals).where(
-                and_(sg.period == period, sg.kind == kind, sg.employee_id.in_(ids[i : i + 500]))
-            )
-        )
+    for in_ids in among_parts(session, sg.employee_id, ids):
+        session.execute(delete(signals).where(and_(sg.period == period, sg.kind == kind, in_ids)))
     if rows:
         add_signals(session, rows)
 
