@@ -260,8 +260,16 @@ class OrgDirectory:
             plan = plan_import(
                 items, lambda p: storage.org_unit_exists(s, p), lambda e: storage.employee_exists(s, e)
             )
+            current = storage.org_units_of(s, [e.employee_id for e in plan.employees])
             for e in plan.employees:
-                # Write permission covers the target org unit of every record.
+                # Write permission covers where every record puts its employee and, for one that exists,
+                # where they are now (as UpdateEmployee does): nobody pulls people in from outside their scope
+                if e.employee_id in current:
+                    authorize(
+                        principal,
+                        "identity.employees.write",
+                        DataOwner(e.employee_id, current[e.employee_id]),
+                    )
                 authorize(principal, "identity.employees.write", DataOwner(e.employee_id, e.org_unit))
             for u in plan.org_units:
                 storage.add_org_unit(s, u, now)
@@ -274,7 +282,7 @@ class OrgDirectory:
                 )
             created = updated = 0
             for e in plan.employees:
-                if storage.employee_exists(s, e.employee_id):
+                if e.employee_id in current:
                     storage.save_employee(s, e, self.cipher, now)
                     updated += 1
                     self._audit_employee(s, principal, "employee.updated", e, ["import"])

@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from covenant.db.bulk import among_parts
 from covenant.db.scope import subtree as subtree_clause
 from covenant.timestamps import as_utc as utc
 from services.identity.domain.accounts import Account, RoleAssignment
@@ -191,6 +192,15 @@ def _to_employee(row: Any, cipher: FieldCipher) -> Employee:
 def employee_exists(session: Session, employee_id: str) -> bool:
     q = select(employees.c.employee_id).where(employees.c.employee_id == employee_id)
     return session.execute(q).first() is not None
+
+
+def org_units_of(session: Session, employee_ids: Sequence[str]) -> dict[str, str]:
+    """The org unit of each of ``employee_ids`` that exists."""
+    out: dict[str, str] = {}
+    for cond in among_parts(session, employees.c.employee_id, sorted(set(employee_ids))):
+        q = select(employees.c.employee_id, employees.c.org_unit).where(cond)
+        out.update({r.employee_id: r.org_unit for r in session.execute(q)})
+    return out
 
 
 def add_employee(session: Session, e: Employee, cipher: FieldCipher, now: datetime) -> None:

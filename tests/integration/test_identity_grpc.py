@@ -241,3 +241,22 @@ def test_a_retried_create_employee_replays_and_a_reused_request_id_is_refused(or
     )
     assert org.stub.CreateOrgUnit(unit, metadata=org.admin, timeout=10).path == "/hq/b2"
     assert org.stub.CreateOrgUnit(unit, metadata=org.admin, timeout=10).path == "/hq/b2"
+
+
+def test_an_import_cannot_pull_an_employee_in_from_outside_the_importers_scope(org: Org) -> None:
+    """An HR account scoped to one team could move another team's rep into it through an import (only the
+    destination was checked); UpdateEmployee already checked both ends."""
+    scoped = bearer(
+        org.svc.tokens.user(
+            "E4",
+            "/hq/b1/t2",
+            {"identity.directory.import": "all", "identity.employees.write": "subtree"},
+            roles=("hr",),
+        )
+    )
+    err = _code(org.stub.ImportDirectory, iter([_emp("E1", "/hq/b1/t2")]), metadata=scoped)
+    assert err.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert "identity.employees.write" in (err.details() or "")
+    assert _get(org, "E1", org.admin).org_unit == "/hq/b1/t1"  # nothing moved
+    created = org.stub.ImportDirectory(iter([_emp("E20", "/hq/b1/t2")]), metadata=scoped, timeout=10)
+    assert created.employees_created == 1  # inside its subtree the same account imports as before
