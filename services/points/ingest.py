@@ -62,9 +62,18 @@ class Ingest:
         self.unit_of = unit_of
 
     def apply(
-        self, store: PointsStore, events: Sequence[EventIn], *, with_duplicates: bool = True
+        self,
+        store: PointsStore,
+        events: Sequence[EventIn],
+        *,
+        with_duplicates: bool = True,
+        may_book: Callable[[str, str], None] | None = None,
     ) -> list[Result]:
-        """Apply ``events`` in the store's unit of work; per input event (entries, applied_now)."""
+        """Apply ``events`` in the store's unit of work; per input event (entries, applied_now).
+
+        ``may_book(employee_id, org_unit)`` is asked before anything is written about every other employee
+        an event books points for (a split, a ``to``, a reversal, a team goal's pool) and raises to refuse
+        (the caller's unit of work then writes nothing): a source system reports only within its scope."""
         now = self.clock()
         first: dict[str, EventIn] = {}
         for e in events:
@@ -124,6 +133,11 @@ class Ingest:
         for e_id, rows in self._team_goals(store, fresh).items():
             by_event[e_id].extend(rows)
             entries.extend(rows)
+        if may_book is not None:
+            subject = {e.id: e.employee_id for e in fresh}
+            for row in entries:
+                if row["employee_id"] != subject.get(row["source_event_id"]):
+                    may_book(row["employee_id"], row["org_unit"])
         store.write(entries, now)
 
         dup_entries: dict[str, list[dict[str, Any]]] = {}

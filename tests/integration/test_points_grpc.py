@@ -479,3 +479,30 @@ def test_a_shared_award_books_each_recipient_under_their_own_unit_and_reversing_
         stub(svc).ReverseEvent(pb.ReverseEventRequest(source_event_id="ts-x", reason="x"), metadata=lead)
     assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
     assert balance(svc, "E1") == 30
+
+
+def test_a_source_system_cannot_pay_a_share_to_someone_outside_its_scope(svc: RunningService) -> None:
+    """A branch's CRM (scope: its subtree) reported a team sale of its own rep that split points to a rep of
+    another branch: the share was booked although the CRM may write nothing about that branch."""
+    other = "/hq/luohu/team-07"
+    publish_employees(svc, [employee("X9", other, "wealth_adviser", manager_id="L7")])
+    branch_crm = bearer(
+        svc.tokens.signer.issue(
+            "serviceAccounts/crm-futian",
+            kind="service",
+            org_unit="/hq/futian",
+            permissions={"points.events.write": "subtree"},
+            roles=("service",),
+        )
+    )
+    sale = event("ts-scope", "team_sale")
+    sale.data.update({"points": 90, "contributors": {"E1": 1, "X9": 2}})
+    with pytest.raises(grpc.RpcError) as err:
+        stub(svc).RecordEvent(pb.RecordEventRequest(event=sale), metadata=branch_crm)
+    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert "points.events.write" in (err.value.details() or "")
+    assert balance(svc, "E1") == 0 and balance(svc, "X9") == 0  # nothing booked, not even E1's share
+    inside = event("ts-inside", "team_sale")
+    inside.data.update({"points": 90, "contributors": {"E1": 1, "E2": 2}})
+    stub(svc).RecordEvent(pb.RecordEventRequest(event=inside), metadata=branch_crm)
+    assert (balance(svc, "E1"), balance(svc, "E2")) == (30, 60)

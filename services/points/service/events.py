@@ -78,7 +78,14 @@ class Events(UseCase):
             authorize(principal, "points.events.write", DataOwner(e.employee_id, e.org_unit))
             resolved.append(e)
         with self.deps.stores() as store:
-            return self.deps.ingest.apply(store, resolved, with_duplicates=with_duplicates)
+            return self.deps.ingest.apply(
+                store,
+                resolved,
+                with_duplicates=with_duplicates,
+                may_book=lambda employee_id, org_unit: authorize(
+                    principal, "points.events.write", DataOwner(employee_id, org_unit)
+                ),
+            )
 
     def reverse(self, principal: Principal, source_event_id: str, reason: str) -> list[dict[str, Any]]:
         """Compensating entries for everything ``source_event_id`` paid; audited."""
