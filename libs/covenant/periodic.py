@@ -2,7 +2,8 @@
 
 A subclass implements ``tick()``; ``start()`` runs it on a daemon thread every ``interval`` seconds (after a
 first wait, or at once with ``immediate = True``) until ``stop()``. A tick that raises is logged and the next
-one retries; a tick that returns True has more work waiting and runs again without sleeping. Intervals come
+one retries; a tick that returns True has more work waiting and runs again without sleeping (after
+``linger``, when set, as after a ``wake()``). Intervals come
 from ``covenant.settings.Settings`` (see the README's settings table).
 """
 
@@ -21,6 +22,9 @@ class PeriodicWorker:
 
     thread_name = "periodic-worker"
     immediate = False  # first tick at start-up instead of one interval later
+    # After a wake (or a pass that found work), wait this long before the next pass so that the wakes of the
+    # next few milliseconds share it: under a stream of small commits one pass carries many of them.
+    linger = 0.0
 
     def __init__(self, interval: float) -> None:
         self.interval = interval
@@ -30,13 +34,20 @@ class PeriodicWorker:
 
     @classmethod
     def every(
-        cls, interval: float, tick: Callable[[], bool | None], name: str, *, immediate: bool = False
+        cls,
+        interval: float,
+        tick: Callable[[], bool | None],
+        name: str,
+        *,
+        immediate: bool = False,
+        linger: float = 0.0,
     ) -> PeriodicWorker:
         """A worker that calls ``tick`` (same contract as ``tick()``) on a thread named ``name``."""
         worker = cls(interval)
         worker.tick = tick  # type: ignore[method-assign]
         worker.thread_name = name
         worker.immediate = immediate
+        worker.linger = linger
         return worker
 
     @property
@@ -59,7 +70,9 @@ class PeriodicWorker:
     def _loop(self) -> None:
         wait = 0.0 if self.immediate else self.next_wait()
         while True:
-            self._wake.wait(wait)  # ends early on wake() or stop()
+            woken = self._wake.wait(wait)  # ends early on wake() or stop()
+            if woken and self.linger > 0:
+                self._stop.wait(self.linger)  # wakes meanwhile share the coming pass
             self._wake.clear()
             if self._stop.is_set():
                 return
@@ -70,7 +83,7 @@ class PeriodicWorker:
                 again = False
             if self._stop.is_set():  # a tick may end its own worker
                 return
-            wait = 0.0 if again else self.next_wait()
+            wait = self.linger if again else self.next_wait()
 
     def start(self) -> Self:
         self._stop.clear()

@@ -75,3 +75,20 @@ def test_wake_runs_a_pass_at_once_and_a_wake_during_a_pass_is_not_lost() -> None
     assert passes.acquire(timeout=5)
     w.stop(5)
     assert not w.running
+
+
+def test_wakes_within_the_linger_share_one_pass() -> None:
+    passes: list[float] = []
+    w = PeriodicWorker.every(30.0, lambda: passes.append(time.monotonic()) and False, "linger", linger=0.1)
+    w.start()
+    try:
+        for _ in range(20):  # twenty commits in about 20 ms, each waking the worker
+            w.wake()
+            time.sleep(0.001)
+        time.sleep(0.3)
+        assert len(passes) == 1  # without the linger: a pass per wake that came while none was running
+        w.wake()
+        time.sleep(0.3)
+        assert len(passes) == 2  # a later wake still gets its pass, well before the 30 s interval
+    finally:
+        w.stop(5)

@@ -104,6 +104,7 @@ class OutboxRelay:
         poison_attempts: int = 10,
         heartbeat_seconds: float = 1.0,
         probe_timeout: float = 1.0,
+        linger: float = 0.0,
     ) -> None:
         self.db = db
         self.channel_for = channel_for
@@ -130,6 +131,7 @@ class OutboxRelay:
         self.heartbeat_seconds = heartbeat_seconds
         self.stale_after = timedelta(seconds=3 * heartbeat_seconds)
         self.probe_timeout = probe_timeout
+        self.linger = linger
         self._next_reclaim = 0.0
         self._beat: PeriodicWorker | None = None
         # destinations that last failed unreachable; all subscribers at first (rows may be backed off from
@@ -449,7 +451,7 @@ class OutboxRelay:
         if not self._unobserve:
             self._observe()
         self._passes = PeriodicWorker.every(
-            self.interval, lambda: self.pass_once() > 0, "outbox-relay", immediate=True
+            self.interval, lambda: self.pass_once() > 0, "outbox-relay", immediate=True, linger=self.linger
         ).start()
         self._unobserve.append(on_commit(self.source, self._passes.wake))  # events committed here: at once
 

@@ -208,6 +208,7 @@ class ServiceHost:
                 interval=s.relay_interval_seconds,
                 source=s.service,
                 heartbeat_seconds=s.relay_heartbeat_seconds,
+                linger=s.relay_linger_seconds,
             ),
             ServiceTelemetry(s.service, ctx.db, ctx.rules),
             *app.workers,
