@@ -301,3 +301,20 @@ def test_a_leaderboard_ranks_what_the_caller_sees_and_places_them_below_the_top(
     custom = svc.reads.leaderboard(REP, period="custom", start=DAY, end=DAY + timedelta(days=1))
     assert [(s.employee_id, s.points) for s in custom.rows] == [("E1", 30), ("E2", 20)]
     assert (custom.my_rank, custom.gap_to_next) == (1, 0)
+
+
+def test_what_an_event_pays_reaches_the_month_leaderboard_and_goes_out_as_points_awarded(
+    svc: PointsService, store: FakePointsStore
+) -> None:
+    """The fake folds period totals and names its events as the real ledger does (it said points.award and
+    kept totals only where a test set them)."""
+    svc.events.record(CRM, [ev("w1", "wealth_product_sold"), ev("w2", "wealth_product_sold", employee="E2")])
+    viewer = Principal(
+        "employees/L1",
+        employee_id="L1",
+        org_unit=TEAM,
+        permissions=parse_permissions({"points.leaderboards.read": "all"}),
+    )
+    board = svc.reads.leaderboard(viewer, period="month", at=DAY)
+    assert [(s.employee_id, s.points) for s in board.rows] == [("E1", 30), ("E2", 30)]
+    assert {e.type for e in store.state.events} == {"points.awarded"}

@@ -10,8 +10,16 @@ from typing import Any
 from covenant.auth import DataOwner
 from covenant.auth.principal import ScopeFilter
 from covenant.events.v1.event_pb2 import Event
-from services.points.domain import EARNING_KINDS, EventIn, Standing, leaderboard_order
-from services.points.ledger import settle
+from services.points.domain import (
+    EARNING_KINDS,
+    TOTAL_PERIODS,
+    EventIn,
+    Standing,
+    key_for_date,
+    leaderboard_order,
+    local_date,
+)
+from services.points.ledger import EVENT_TYPES, settle
 from services.points.ports import CapKey
 from tests.support.fakes.unit import FakeUnits
 
@@ -52,8 +60,9 @@ class _State:
 class FakePointsStore(FakeUnits[_State]):
     """Committed state plus one open unit of work (``unit``, from ``FakeUnits``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, tz: str = "Asia/Shanghai") -> None:
         super().__init__(_State(set(), {}, [], {}, {}, {}, [], []))
+        self.tz = tz  # the org's time zone: which day, week and month totals an entry counts in
 
     # -- PointsStore ----------------------------------------------------------------------
     def claim(self, events: Sequence[EventIn], now: datetime) -> set[str]:
@@ -86,11 +95,27 @@ class FakePointsStore(FakeUnits[_State]):
             e["id"] = len(self._s.ledger) + 1
             e["created_at"] = now
             self._s.ledger.append(dict(e))
-            if e["points"]:
+            if e["points"]:  # the type the real ledger emits for this kind of entry
                 self._s.events.append(
-                    Event(type=f"points.{e['kind']}", subject=f"employees/{e['employee_id']}")
+                    Event(type=EVENT_TYPES[e["kind"]], subject=f"employees/{e['employee_id']}")
                 )
+            if e["points"] and e["kind"] in EARNING_KINDS:  # period totals, as LedgerWriter folds them
+                for period in TOTAL_PERIODS:
+                    self._add_total(key_for_date(period, local_date(e["occurred_at"], self.tz)), e)
         return entries
+
+    def _add_total(self, key: str, e: dict[str, Any]) -> None:
+        rows = self._s.totals.setdefault(key, [])
+        old = next((s for s in rows if s.employee_id == e["employee_id"]), None)
+        if old is None:
+            rows.append(Standing(e["employee_id"], e["points"], e["occurred_at"], e["org_unit"]))
+        else:
+            rows[rows.index(old)] = Standing(
+                e["employee_id"],
+                old.points + e["points"],
+                max(old.reached_at, e["occurred_at"]),
+                e["org_unit"],
+            )
 
     def account(self, employee_id: str) -> tuple[str, int] | None:
         row = self._s.balances.get(employee_id)
