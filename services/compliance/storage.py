@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import (
     Column,
+    ColumnElement,
     DateTime,
     Float,
     Index,
@@ -220,14 +221,15 @@ class SqlComplianceStore:
         wanted = set(pairs)
         if not wanted:
             return {}
-        c, dialect = client_activity.c, self.session.get_bind().dialect.name
-        employees, clients = sorted({e for e, _ in wanted}), sorted({k for _, k in wanted})
-        rows = self.session.execute(
-            select(client_activity).where(
-                and_(among(c.employee_id, employees, dialect), among(c.client_id, clients, dialect))
-            )
-        )
+        c = client_activity.c
+        rows = self.session.execute(select(client_activity).where(self._of_pairs(c, wanted)))
         return {(r.employee_id, r.client_id): r for r in rows if (r.employee_id, r.client_id) in wanted}
+
+    def _of_pairs(self, c: Any, pairs: set[tuple[str, str]]) -> ColumnElement[bool]:
+        """Rows of the employees and the clients of ``pairs`` (a superset of the pairs: filter the rows)."""
+        dialect = self.session.get_bind().dialect.name
+        employees, clients = sorted({e for e, _ in pairs}), sorted({k for _, k in pairs})
+        return and_(among(c.employee_id, employees, dialect), among(c.client_id, clients, dialect))
 
     def add_client_activity(self, values: dict[str, Any]) -> None:
         self.session.execute(insert(client_activity).values(**values))
@@ -260,18 +262,10 @@ class SqlComplianceStore:
         wanted = set(pairs)
         if not wanted:
             return {}
-        c, dialect = client_contacts.c, self.session.get_bind().dialect.name
-        employees, clients = sorted({e for e, _ in wanted}), sorted({k for _, k in wanted})
+        c = client_contacts.c
         rows = self.session.execute(
             select(c.employee_id, c.client_id, c.activity_id, c.org_unit, c.at)
-            .where(
-                and_(
-                    among(c.employee_id, employees, dialect),
-                    among(c.client_id, clients, dialect),
-                    c.at > after,
-                    c.at <= until,
-                )
-            )
+            .where(and_(self._of_pairs(c, wanted), c.at > after, c.at <= until))
             .order_by(c.at, c.activity_id)
         )
         found: dict[tuple[str, str], list[Any]] = {}

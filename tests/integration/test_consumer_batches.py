@@ -23,7 +23,10 @@ TEAM = "/hq/futian/team-01"
 GRANTS = {"events.deliveries.write": "all"}
 
 
-def visits(emp: str, n: int) -> list[event_pb2.Event]:
+def visits(
+    emp: str, n: int, client: str = "", every: timedelta = timedelta(minutes=1)
+) -> list[event_pb2.Event]:
+    """``n`` verified visits of ``emp`` yesterday, ``every`` apart, to ``client`` (else each to another)."""
     at = datetime.now(UTC).replace(hour=4, minute=0, second=0, microsecond=0) - timedelta(days=1)
     return [
         new_event(
@@ -31,9 +34,9 @@ def visits(emp: str, n: int) -> list[event_pb2.Event]:
             source="attendance",
             subject=f"employees/{emp}",
             org_unit=TEAM,
-            data={"employee_id": emp, "client_id": f"C{k}", "visit_id": f"visit_{emp}_{k}"},
+            data={"employee_id": emp, "client_id": client or f"C{k}", "visit_id": f"visit_{emp}_{k}"},
             idempotency_key=f"attendance.visit_verified:{emp}:visit_{emp}_{k}",
-            occurred_at=at + timedelta(minutes=k),
+            occurred_at=at + every * k,
         )
         for k in range(n)
     ]
@@ -81,23 +84,6 @@ def test_a_batch_has_the_effects_of_its_events_one_by_one(consumer: RunningServi
         assert sum(p for _, p in batched) == 10  # 2 a visit, capped at 10 a day inside one batch too
 
 
-def risky_visits(emp: str, n: int) -> list[event_pb2.Event]:
-    """``n`` verified visits of ``emp`` to the same watch-listed client, an hour apart."""
-    at = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=1)
-    return [
-        new_event(
-            "attendance.visit_verified",
-            source="attendance",
-            subject=f"employees/{emp}",
-            org_unit=TEAM,
-            data={"employee_id": emp, "client_id": "RISKY", "visit_id": f"visit_{emp}_{k}"},
-            idempotency_key=f"attendance.visit_verified:{emp}:visit_{emp}_{k}",
-            occurred_at=at + timedelta(hours=k),
-        )
-        for k in range(n)
-    ]
-
-
 def test_compliance_judges_a_batch_of_visits_as_it_judges_them_one_by_one(
     db_url: str, tmp_path: Path
 ) -> None:
@@ -121,7 +107,7 @@ def test_compliance_judges_a_batch_of_visits_as_it_judges_them_one_by_one(
                     ),
                     {"e": emp, "u": TEAM, "at": datetime.now(UTC) - timedelta(days=9)},
                 )
-        one_by_one, batch = risky_visits("E1", 5), risky_visits("E2", 5)
+        one_by_one, batch = (visits(e, 5, "RISKY", timedelta(hours=1)) for e in ("E1", "E2"))
         for e in one_by_one:
             deliver(svc, [e])
         reversed_batch = batch[::-1]
