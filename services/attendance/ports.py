@@ -8,6 +8,7 @@ memory so the check-in judgement and silent days can be tested without a databas
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -56,6 +57,11 @@ class AttendanceStore(Protocol):
 
     def emit(self, events: Sequence[Event]) -> None:
         """Queue outgoing events with the unit's changes."""
+        ...
+
+    def pipelined(self) -> AbstractContextManager[None]:
+        """A block of writes whose answers nobody waits for (``add_visits``, ``emit``, ``save_days``): the
+        SQL store sends them together (PostgreSQL pipeline mode); an error still fails the unit of work."""
         ...
 
     def count_check_in(self, result: str) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -35,7 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from covenant.db.bulk import chunks, insert_columns, insert_for
+from covenant.db.bulk import chunks, insert_columns, insert_for, insert_rows, pipeline, update_rows
 from covenant.db.outbox import Outbox
 from covenant.db.scope import subtree
 from covenant.events.v1.event_pb2 import Event
@@ -388,33 +389,12 @@ def lock_days(s: Session, keys: Iterable[tuple[str, str, str, str]]) -> dict[tup
     return out
 
 
-_SAVE_DAY = (
-    update(days)
-    .where(and_(days.c.employee_id == bindparam("k_employee"), days.c.day == bindparam("k_day")))
-    .values(
-        {
-            c: bindparam(c)
-            for c in (
-                "org_unit",
-                "role",
-                "pings",
-                "first_at",
-                "last_at",
-                "resume_at",
-                "dirty",
-                "summary_revision",
-            )
-        }
-    )
-)
-
-
 def save_days(s: Session, states: Iterable[DayState]) -> None:
-    """Writes back day states (one executemany)."""
-    params = [
+    """Writes back day states (one statement; ``covenant.db.bulk``, so it may run in a pipeline)."""
+    rows = [
         {
-            "k_employee": st.employee_id,
-            "k_day": st.day,
+            "employee_id": st.employee_id,
+            "day": st.day,
             "org_unit": st.org_unit,
             "role": st.role,
             "pings": st.pings,
@@ -426,8 +406,7 @@ def save_days(s: Session, states: Iterable[DayState]) -> None:
         }
         for st in states
     ]
-    if params:
-        s.connection().execute(_SAVE_DAY, params)
+    update_rows(s, days, ("employee_id", "day"), rows)
 
 
 def get_day(s: Session, employee_id: str, day: str) -> DayState | None:
@@ -516,9 +495,8 @@ def visits_by_request(s: Session, request_ids: Sequence[str]) -> dict[str, dict[
 
 
 def add_visits(s: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Inserts visit rows (one executemany)."""
-    if rows:
-        s.execute(insert(visits), list(rows))
+    """Inserts visit rows (one statement; ``covenant.db.bulk``, so it may run in a pipeline)."""
+    insert_rows(s, visits, list(rows))
 
 
 def day_visits(s: Session, employee_id: str, day: str) -> list[Any]:
@@ -667,6 +645,9 @@ class SqlAttendanceStore:
 
     def add_visits(self, rows: Sequence[dict[str, Any]]) -> None:
         add_visits(self.s, rows)
+
+    def pipelined(self) -> AbstractContextManager[None]:
+        return pipeline(self.s)
 
     def add_anomaly(self, row: dict[str, Any]) -> bool:
         return add_anomaly(self.s, row)
