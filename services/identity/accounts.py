@@ -47,7 +47,6 @@ class AccountView:
 @dataclass
 class Accounts:
     db: Database
-    cipher: storage.FieldCipher
     roles: Callable[[], RoleTable]
     audit: AuditTrail
     clock: Callable[[], datetime]

@@ -116,9 +116,13 @@ class OrgDirectory:
 
     # -- employees ----------------------------------------------------------------------------------------
     def _view(self, s: Session, principal: Principal, e: Employee) -> EmployeeView:
+        return self._shown(principal, e, *storage.employee_times(s, e.employee_id))
+
+    @staticmethod
+    def _shown(principal: Principal, e: Employee, created: datetime, updated: datetime) -> EmployeeView:
+        """The employee as ``principal`` may see them (masked without the unmask permission)."""
         owner = DataOwner(e.employee_id, e.org_unit)
         shown = e if can(principal, "identity.employees.unmask", owner) else masked(e)
-        created, updated = storage.employee_times(s, e.employee_id)
         return EmployeeView(shown, created, updated)
 
     def _check_refs(self, s: Session, e: Employee, prefix: str = "employee") -> None:
@@ -202,18 +206,10 @@ class OrgDirectory:
         after = page_cursor(token, bound, kind=str) or ""
         with self.db.session() as s:
             rows = storage.list_employees(
-                s,
-                self.cipher,
-                after=after,
-                limit=limit + 1,
-                subtree=subtree.rstrip("/"),
-                employee_id=f.employee_id,
-                org_unit=f.org_unit,
-                org_unit_prefix=f.org_unit_prefix,
-                unrestricted=f.all,
+                s, self.cipher, after=after, limit=limit + 1, scope=f, subtree=subtree.rstrip("/")
             )
-            nxt = page_token(rows[limit - 1].employee_id if len(rows) > limit else None, bound)
-            return [self._view(s, principal, e) for e in rows[:limit]], nxt
+        nxt = page_token(rows[limit - 1][0].employee_id if len(rows) > limit else None, bound)
+        return [self._shown(principal, e, created, updated) for e, created, updated in rows[:limit]], nxt
 
     def update_employee(
         self, principal: Principal, patch: Employee, fields: Sequence[str], request_id: str = ""

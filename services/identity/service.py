@@ -36,9 +36,8 @@ class IdentityService:
         config: IdentityConfig = IdentityConfig(),
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self.db = db
         self.keys = keys
         self.tokens = Tokens(db, cipher, keys, roles, audit, config, clock)
         self.directory = OrgDirectory(db, cipher, audit, clock, Outbox("identity"))
-        self.accounts = Accounts(db, cipher, roles, audit, clock)
+        self.accounts = Accounts(db, roles, audit, clock)
         self.rbac = Roles(db, cipher, roles)

@@ -23,13 +23,14 @@ from sqlalchemy import (
     Text,
     delete,
     insert,
-    or_,
     select,
     update,
 )
 from sqlalchemy.orm import Session
 
+from covenant.auth import ScopeFilter
 from covenant.db.bulk import among_parts
+from covenant.db.scope import scope_clause
 from covenant.db.scope import subtree as subtree_clause
 from covenant.timestamps import as_utc as utc
 from services.identity.domain.accounts import Account, RoleAssignment
@@ -237,30 +238,20 @@ def list_employees(
     *,
     after: str,
     limit: int,
+    scope: ScopeFilter,
     subtree: str = "",
-    employee_id: str | None = None,
-    org_unit: str | None = None,
-    org_unit_prefix: str | None = None,
-    unrestricted: bool = False,
-) -> list[Employee]:
-    """A page of employees ordered by id, restricted by the caller's scope filter and ``subtree``."""
+) -> list[tuple[Employee, datetime, datetime]]:
+    """A page of employees ordered by id, with when each was created and last updated, restricted to what
+    ``scope`` lets its principal see and to ``subtree``."""
     q = select(employees).order_by(employees.c.employee_id).limit(limit)
     if after:
         q = q.where(employees.c.employee_id > after)
     if subtree:
         q = q.where(subtree_clause(employees.c.org_unit, subtree))
-    if not unrestricted:
-        conds = []
-        if employee_id:
-            conds.append(employees.c.employee_id == employee_id)
-        if org_unit:
-            conds.append(employees.c.org_unit == org_unit)
-        if org_unit_prefix:
-            conds.append(subtree_clause(employees.c.org_unit, org_unit_prefix))
-        if not conds:
-            return []
-        q = q.where(or_(*conds))
-    return [_to_employee(r, cipher) for r in session.execute(q)]
+    visible = scope_clause(scope, employees.c.employee_id, employees.c.org_unit)
+    if visible is not None:
+        q = q.where(visible)
+    return [(_to_employee(r, cipher), utc(r.created_at), utc(r.updated_at)) for r in session.execute(q)]
 
 
 # -- accounts ------------------------------------------------------------------------------------------
