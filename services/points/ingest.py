@@ -189,10 +189,15 @@ class Ingest:
         by: str,
         at: datetime,
         pending: Sequence[dict[str, Any]] = (),
+        recorded: Sequence[dict[str, Any]] | None = None,
     ) -> list[dict[str, Any]]:
         """Compensating entries for what ``source_event_id`` paid (nothing when it paid nothing or was
-        reversed already)."""
-        rows = store.entries_of([source_event_id], ("award", "reversal"))
+        reversed already); ``recorded``: its award and reversal entries when the caller has read them."""
+        rows = (
+            list(recorded)
+            if recorded is not None
+            else store.entries_of([source_event_id], ("award", "reversal"))
+        )
         rows += [
             p
             for p in pending

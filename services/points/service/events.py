@@ -94,7 +94,8 @@ class Events(UseCase):
         if not reason.strip():
             raise InvalidArgument("a reason is required", field="reason")
         with self.deps.stores() as store:
-            paid = store.entries_of([source_event_id], ("award",))
+            recorded = store.entries_of([source_event_id], ("award", "reversal"))
+            paid = [r for r in recorded if r["kind"] == "award"]
             if not paid:
                 raise NotFound(f"no points were paid for event {source_event_id}")
             # every employee the event paid (a split award pays several), not only the first
@@ -105,7 +106,12 @@ class Events(UseCase):
                     self.deps.directory, principal, employee_id, "points.ledger.adjust", "reverse points"
                 )
             rows = self.deps.ingest.reversal_entries(
-                store, source_event_id, reason.strip(), f"manual:{principal.subject}", self.deps.clock()
+                store,
+                source_event_id,
+                reason.strip(),
+                f"manual:{principal.subject}",
+                self.deps.clock(),
+                recorded=recorded,
             )
             if not rows:
                 raise FailedPrecondition(f"event {source_event_id} was already reversed")
