@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -158,7 +157,16 @@ def save_transition(session: Session, before: Commitment, after: Commitment) -> 
         raise Aborted(f"commitment {after.id} changed concurrently; retry")
     if len(after.extensions) > len(before.extensions):
         ext = after.extensions[-1]
-        session.execute(insert(extensions).values(commitment_id=after.id, **asdict(ext)))
+        session.execute(
+            insert(extensions).values(
+                commitment_id=after.id,
+                previous_deadline=ext.previous_deadline,
+                new_deadline=ext.new_deadline,
+                reason=ext.reason,
+                approver=ext.approver,
+                extended_at=ext.extended_at,
+            )
+        )
         session.execute(
             update(timers)
             .where(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -48,11 +47,12 @@ def result_pb(text_id: str, out: ScanOutcome) -> pb.ScanResult:
 
 
 def hit_pb(h: Hit, pack_id: str, version: str) -> pb.Hit:
-    return pb.Hit(**asdict(h), pack_id=pack_id, pack_version=version)
+    fields = fields_of(h, "phrase category severity start end matched_text matched_by")
+    return pb.Hit(**fields, pack_id=pack_id, pack_version=version)
 
 
 def match_pb(m: Match) -> pb.ScreeningMatch:
-    return pb.ScreeningMatch(**asdict(m))
+    return pb.ScreeningMatch(**fields_of(m, "entry_id list_name listed_name score features"))
 
 
 def case_pb(row: Any, *, redact: bool) -> pb.Case:
@@ -211,7 +211,11 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
         noise, active, pack_id, version = self.service.scanning.phrase_feedback(current_principal())
         return pb.GetPhraseFeedbackResponse(
             phrases=[
-                pb.PhraseFeedback(**asdict(n), noise_ratio=n.noise_ratio, active=n.phrase in active)
+                pb.PhraseFeedback(
+                    **fields_of(n, "phrase category hits false_positives reasons"),
+                    noise_ratio=n.noise_ratio,
+                    active=n.phrase in active,
+                )
                 for n in noise
             ],
             pack_id=pack_id,
