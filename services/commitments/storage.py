@@ -157,15 +157,9 @@ def save_transition(session: Session, before: Commitment, after: Commitment) -> 
         raise Aborted(f"commitment {after.id} changed concurrently; retry")
     if len(after.extensions) > len(before.extensions):
         ext = after.extensions[-1]
+        named = ("previous_deadline", "new_deadline", "reason", "approver", "extended_at")
         session.execute(
-            insert(extensions).values(
-                commitment_id=after.id,
-                previous_deadline=ext.previous_deadline,
-                new_deadline=ext.new_deadline,
-                reason=ext.reason,
-                approver=ext.approver,
-                extended_at=ext.extended_at,
-            )
+            insert(extensions).values(commitment_id=after.id, **{n: getattr(ext, n) for n in named})
         )
         session.execute(
             update(timers)
