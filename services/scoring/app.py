@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,9 @@ from services.scoring.servicer import ScoringServicer, card_from_pb
 DEFAULT_SCORECARDS = Path(__file__).parent / "default_scorecards.yaml"
 
 
-def default_scorecards() -> list[Any]:
-    out = []
+def default_scorecards() -> Iterator[Any]:
+    """The example scorecards of ``default_scorecards.yaml``, read only when asked for: ``seed`` asks only
+    on a first start, when there are no scorecards yet."""
     for item in yaml.safe_load(DEFAULT_SCORECARDS.read_text()):
         kpis = [
             scoring_pb2.Kpi(
@@ -32,18 +34,15 @@ def default_scorecards() -> list[Any]:
             )
             for k in item["kpis"]
         ]
-        out.append(
-            card_from_pb(
-                scoring_pb2.Scorecard(
-                    id=item["id"],
-                    role=item["role"],
-                    effective_from=item["effective_from"],
-                    kpis=kpis,
-                    org_unit_prefix=item.get("org_unit_prefix", ""),
-                )
+        yield card_from_pb(
+            scoring_pb2.Scorecard(
+                id=item["id"],
+                role=item["role"],
+                effective_from=item["effective_from"],
+                kpis=kpis,
+                org_unit_prefix=item.get("org_unit_prefix", ""),
             )
         )
-    return out
 
 
 def create_app(ctx: ServiceContext) -> ServiceApp:
