@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import time
-
 from services.identity import passwords
 
 MACHINE = passwords.new_opaque_token()  # 43 characters, as the platform makes them
 
 
-def test_a_machine_secret_is_a_digest_checked_in_microseconds() -> None:
+def test_a_machine_secret_is_kept_as_a_digest_not_argon2() -> None:
     stored = passwords.hash_client_secret(MACHINE)
-    assert stored.startswith("sha256$") and MACHINE not in stored
-    started = time.perf_counter()
+    assert stored.startswith("sha256$") and MACHINE not in stored  # no argon2 work to verify it
     assert passwords.verify_client_secret(stored, MACHINE)
-    assert (time.perf_counter() - started) < 0.01  # argon2 takes ~0.1 s here
     assert not passwords.verify_client_secret(stored, MACHINE[:-1] + ("A" if MACHINE[-1] != "A" else "B"))
     assert not passwords.verify_client_secret(stored, "short")
     assert not passwords.client_secret_needs_rehash(stored, MACHINE)
