@@ -4,7 +4,7 @@ per calendar period, reversals, and team-goal progress, in set-based statements 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -52,14 +52,15 @@ class Ingest:
         rules: Any,
         tz: str,
         clock: Callable[[], datetime],
-        unit_of: Callable[[str], str] | None = None,
+        units_of: Callable[[Iterable[str]], Mapping[str, str]] | None = None,
     ):
-        """``unit_of``: the org unit of an employee an award pays who is not the event's own (a split or a
-        ``to``), from the directory; None (tools without one) books them under the event's org unit."""
+        """``units_of``: the org units of the employees awards pay who are not the event's own (a split or a
+        ``to``), from the directory, all at once; None (tools without one) books them under the event's org
+        unit."""
         self.rules = rules
         self.tz = tz
         self.clock = clock
-        self.unit_of = unit_of
+        self.units_of = units_of
 
     def apply(
         self,
@@ -71,9 +72,9 @@ class Ingest:
     ) -> list[Result]:
         """Apply ``events`` in the store's unit of work; per input event (entries, applied_now).
 
-        ``may_book(employee_id, org_unit)`` is asked before anything is written about every other employee
-        an event books points for (a split, a ``to``, a reversal, a team goal's pool) and raises to refuse
-        (the caller's unit of work then writes nothing): a source system reports only within its scope."""
+        ``may_book(employee_id, org_unit)`` is asked, before the ledger is written, about every other
+        employee an event books points for (a split, a ``to``, a reversal) and raises to refuse; the caller's
+        unit of work then commits nothing: a source system reports only within its scope."""
         now = self.clock()
         first: dict[str, EventIn] = {}
         for e in events:
@@ -86,6 +87,10 @@ class Ingest:
         for e in fresh:
             awards, reversals = plan(evaluate(e), e)
             planned.append((e, awards, reversals))
+
+        # the org units of the other employees paid, looked up before any row is locked
+        others = {a.employee_id for e, awards, _ in planned for a in awards if a.employee_id != e.employee_id}
+        units = self.units_of(sorted(others)) if others and self.units_of is not None else {}
 
         used = store.lock_caps(
             sorted(
@@ -109,10 +114,11 @@ class Ingest:
                     used[(a.employee_id, a.rule_id, f"{p}:{k}")] = u[p] + points
                 if points <= 0:
                     continue
-                own = a.employee_id == e.employee_id or self.unit_of is None
                 row = entry(
                     employee_id=a.employee_id,
-                    org_unit=e.org_unit if own else self.unit_of(a.employee_id),  # type: ignore[misc]
+                    org_unit=units.get(a.employee_id, e.org_unit)
+                    if a.employee_id != e.employee_id
+                    else e.org_unit,
                     points=points,
                     kind="award",
                     reason=a.reason if points == a.points else f"{a.reason} (capped: {points} of {a.points})",
@@ -133,11 +139,15 @@ class Ingest:
         for e_id, rows in self._team_goals(store, fresh).items():
             by_event[e_id].extend(rows)
             entries.extend(rows)
-        if may_book is not None:
+        if may_book is not None:  # a refusal raises: the caller's unit of work then commits nothing
             subject = {e.id: e.employee_id for e in fresh}
-            for row in entries:
-                if row["employee_id"] != subject.get(row["source_event_id"]):
-                    may_book(row["employee_id"], row["org_unit"])
+            for employee_id, org_unit in dict.fromkeys(
+                (row["employee_id"], row["org_unit"])
+                for row in entries
+                # a team goal's pool was set by whoever manages the goal, not by the reporting source
+                if row["kind"] != "team_goal" and row["employee_id"] != subject.get(row["source_event_id"])
+            ):
+                may_book(employee_id, org_unit)
         store.write(entries, now)
 
         dup_entries: dict[str, list[dict[str, Any]]] = {}

@@ -3,6 +3,7 @@ directory, the outbox, the audit stream, the ledger writer and the storage port.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -32,11 +33,15 @@ class Deps(ServiceUnits[PointsStore]):
         super().__init__(db, rules, source=SOURCE, **wiring)
         self.audit = AuditLog("points")
         self.writer = LedgerWriter(self.outbox, self.timezone)
-        self.ingest = Ingest(rules, self.timezone, self.clock, self._unit_of if self.directory else None)
+        self.ingest = Ingest(rules, self.timezone, self.clock, self._units_of if self.directory else None)
 
-    def _unit_of(self, employee_id: str) -> str:
-        """An award recipient's org unit, the directory's (never the event's, which is its own employee's)."""
-        return self.directory.resolve(employee_id).org_unit  # type: ignore[union-attr]
+    def _units_of(self, employee_ids: Iterable[str]) -> dict[str, str]:
+        """Award recipients' org units, the directory's (never the event's, which is its own employee's),
+        the unknown ones looked up concurrently."""
+        assert self.directory is not None
+        ids = list(employee_ids)
+        self.directory.prefetch(ids)
+        return {e: self.directory.resolve(e).org_unit for e in ids}
 
     def store(self, session: Session) -> SqlPointsStore:
         """The storage port over the caller's session."""
