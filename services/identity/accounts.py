@@ -292,7 +292,6 @@ class Accounts:
 @dataclass
 class Roles:
     db: Database
-    cipher: storage.FieldCipher
     roles: Callable[[], RoleTable]
 
     def list_roles(self, principal: Principal) -> RoleTable:
@@ -307,7 +306,7 @@ class Roles:
             return True, str(scope)
         employee_id = owner.removeprefix("employees/")
         with self.db.session() as s:
-            e = storage.get_employee(s, employee_id, self.cipher)
-        if e is None:
+            org_unit = storage.org_units_of(s, [employee_id]).get(employee_id)
+        if org_unit is None:
             return False, str(scope)
-        return can(principal, permission, DataOwner(e.employee_id, e.org_unit)), str(scope)
+        return can(principal, permission, DataOwner(employee_id, org_unit)), str(scope)

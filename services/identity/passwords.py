@@ -62,12 +62,11 @@ def hash_client_secret(secret: str) -> str:
 
 
 def verify_client_secret(secret_hash: str | None, secret: str) -> bool:
-    """True when ``secret`` matches; an unknown account (None) costs what a known one of its kind would."""
-    if len(secret) >= MACHINE_SECRET_MIN_CHARS and (secret_hash is None or secret_hash.startswith(_DIGEST)):
-        expected = secret_hash or _DIGEST + token_digest("")
+    """True when ``secret`` matches. Argon2 runs only for a stored argon2 hash: an unknown account (None)
+    costs one digest comparison, whatever is sent, so made-up credentials cost identity next to nothing."""
+    if secret_hash is None or secret_hash.startswith(_DIGEST):
+        expected = secret_hash or _DIGEST + token_digest("")  # the same comparison for an unknown account
         return hmac.compare_digest(expected, _DIGEST + token_digest(secret)) and secret_hash is not None
-    if secret_hash is not None and secret_hash.startswith(_DIGEST):
-        return False  # a short secret never matches a machine secret's digest
     return verify_password(secret_hash, secret)
 
 

@@ -37,7 +37,7 @@ class IdentityService:
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.keys = keys
-        self.tokens = Tokens(db, cipher, keys, roles, audit, config, clock)
+        self.tokens = Tokens(db, keys, roles, audit, config, clock)
         self.directory = OrgDirectory(db, cipher, audit, clock, Outbox("identity"))
         self.accounts = Accounts(db, roles, audit, clock)
-        self.rbac = Roles(db, cipher, roles)
+        self.rbac = Roles(db, roles)

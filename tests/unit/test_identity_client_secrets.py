@@ -32,3 +32,12 @@ def test_an_argon2_row_of_a_machine_secret_still_verifies_and_asks_to_be_restore
     legacy = passwords.hash_password(MACHINE)  # how every client secret was kept before
     assert passwords.verify_client_secret(legacy, MACHINE)
     assert passwords.client_secret_needs_rehash(legacy, MACHINE)
+
+
+def test_made_up_credentials_never_cost_an_argon2_check(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    calls: list[str] = []
+    monkeypatch.setattr(passwords, "verify_password", lambda *a: calls.append("argon2") or False)
+    assert not passwords.verify_client_secret(None, "short")
+    assert not passwords.verify_client_secret(None, MACHINE)
+    assert not passwords.verify_client_secret(passwords.hash_client_secret(MACHINE), "short")
+    assert calls == []
