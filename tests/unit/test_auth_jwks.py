@@ -222,3 +222,24 @@ def test_a_rotated_key_seen_while_identity_is_down_is_not_remembered_as_unknown(
         assert verifier.verify(new).subject == "new"  # not held in the negative cache for 30 s
     finally:
         source.close()
+
+
+def test_while_identity_stays_down_from_the_start_calls_are_refused_at_once_not_parked(
+    signer: TokenSigner,
+) -> None:
+    """Every call used to wait for (or make) its own slow failing fetch: forged tokens could hold every worker
+    thread while identity was unreachable."""
+    identity = Identity(signer, delay=0.3)
+    identity.up = False
+    source = JwksKeySource(identity.fetch, refresh_seconds=3600, first_fetch_wait_seconds=1.0)
+    verifier = TokenVerifier(source)
+    try:
+        with pytest.raises(Unavailable):
+            verifier.verify(signer.issue("first"))  # waits for the first fetch, which fails
+        calls = identity.calls
+        for _ in range(50):
+            with pytest.raises(Unavailable, match="not loaded"):
+                verifier.verify(signer.issue(uuid.uuid4().hex))
+        assert identity.calls - calls <= 1  # not a fetch (0.3 s each) per call
+    finally:
+        source.close()

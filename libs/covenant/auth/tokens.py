@@ -158,9 +158,10 @@ class JwksKeySource:
 
     Only an answer from identity proves a kid unknown. Before the first JWKS has arrived (a service that
     just started, identity slow to answer) a caller waits for that first fetch, at most
-    ``first_fetch_wait_seconds``, and then gets Unavailable, which clients retry; a fetch that failed never
-    puts a kid into the negative cache. Otherwise a genuine token would be refused as forged for the
-    negative cache's lifetime.
+    ``first_fetch_wait_seconds``, and then gets Unavailable, which clients retry; once a fetch has failed,
+    callers get Unavailable at once (one of them retries the fetch, at most one per ``min_refetch_seconds``).
+    A fetch that failed never puts a kid into the negative cache. Otherwise a genuine token would be refused
+    as forged for the negative cache's lifetime.
     """
 
     def __init__(
@@ -261,12 +262,16 @@ class JwksKeySource:
                 if self._negative.get(kid, -math.inf) > now:
                     return None
                 cold = self._fetched_at is None  # nothing loaded yet: that fetch is no miss
+                if cold and self._generation > 0:  # identity failed to answer since start: no waiting on it
+                    if self._fetching or now - self._miss_fetch_at < self._min_refetch:
+                        raise Unavailable("identity's signing keys are not loaded yet; retry")
+                    self._miss_fetch_at = now  # this caller tries once, at most one per min_refetch
                 if not self._fetching and not cold and now - self._miss_fetch_at < self._min_refetch:
                     break  # rate limit: misses answer from what is known
                 if not self._fetching and not cold:
                     self._miss_fetch_at = now
             # single flight: start the fetch, or share the one in progress (briefly)
-            if self._fly(wait=True) is not None or kid in self._keys:
+            if self._fly(wait=True) is not None or kid in self._keys or cold:
                 break
         key = self._keys.get(kid)
         if key is None:
