@@ -36,7 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from covenant.db.bulk import chunks, insert_columns, insert_for, insert_rows, pipeline, update_rows
+from covenant.db.bulk import among_parts, insert_columns, insert_for, insert_rows, pipeline, update_rows
 from covenant.db.outbox import Outbox
 from covenant.db.scope import subtree
 from covenant.events.v1.event_pb2 import Event
@@ -223,11 +223,10 @@ def existing_ping_keys(
     """(employee, device, time) of stored fixes of these employees and days between ``first`` and
     ``last`` (the candidates a batch could duplicate)."""
     found: set[tuple[str, str, datetime]] = set()
-    ids = sorted(set(employee_ids))
-    for start in range(0, len(ids), 500):
+    for in_ids in among_parts(s, pings.c.employee_id, sorted(set(employee_ids))):
         q = select(pings.c.employee_id, pings.c.device_id, pings.c.at).where(
             and_(
-                pings.c.employee_id.in_(ids[start : start + 500]),
+                in_ids,
                 pings.c.day.in_(sorted(set(days_))),
                 pings.c.at >= first,
                 pings.c.at <= last,
@@ -364,29 +363,26 @@ def _state(r: Any) -> DayState:
 
 def lock_days(s: Session, keys: Iterable[tuple[str, str, str, str]]) -> dict[tuple[str, str], DayState]:
     """The state rows of (employee, day, org_unit, role) keys, created when missing and locked for the
-    transaction, in one statement per 500 keys: an upsert whose no-op update locks an existing row (as FOR
-    UPDATE would) and RETURNING gives every row as stored (SQLite holds the database write lock already).
-    A check-in used to pay SELECT, INSERT and SELECT again for the first of an employee's day."""
+    transaction, in one statement (``covenant.db.bulk``; SQLite in slices under its parameter limit): an
+    upsert whose no-op update locks an existing row (as FOR UPDATE would) and RETURNING gives every row as
+    stored (SQLite holds the database write lock already). A check-in used to pay SELECT, INSERT and SELECT
+    again for the first of an employee's day."""
     wanted = sorted({(e, d): (o, r) for e, d, o, r in sorted(set(keys))}.items())  # one lock order
-    out: dict[tuple[str, str], DayState] = {}
-    for part in chunks(wanted, 500):
-        rows = insert_columns(
-            s,
-            days,
-            {
-                "employee_id": [e for (e, _), _ in part],
-                "day": [d for (_, d), _ in part],
-                "org_unit": [o for _, (o, _) in part],
-                "role": [r for _, (_, r) in part],
-            },
-            const={"pings": 0, "dirty": True, "summary_revision": 0},
-            conflict="ON CONFLICT (employee_id, day) DO UPDATE SET employee_id = excluded.employee_id",
-            returning=", ".join(c.name for c in days.c),
-            whole_rows=True,
-        )
-        for r in rows:
-            out[(r.employee_id, r.day)] = _state(r)
-    return out
+    rows = insert_columns(
+        s,
+        days,
+        {
+            "employee_id": [e for (e, _), _ in wanted],
+            "day": [d for (_, d), _ in wanted],
+            "org_unit": [o for _, (o, _) in wanted],
+            "role": [r for _, (_, r) in wanted],
+        },
+        const={"pings": 0, "dirty": True, "summary_revision": 0},
+        conflict="ON CONFLICT (employee_id, day) DO UPDATE SET employee_id = excluded.employee_id",
+        returning=", ".join(c.name for c in days.c),
+        whole_rows=True,
+    )
+    return {(r.employee_id, r.day): _state(r) for r in rows}
 
 
 def save_days(s: Session, states: Iterable[DayState]) -> None:
@@ -485,11 +481,10 @@ def day_stops(s: Session, employee_id: str, day: str) -> list[Any]:
 
 # -- visits ----------------------------------------------------------------------------------------
 def visits_by_request(s: Session, request_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """Visits already recorded for these check-in ids (one query per 500 ids)."""
+    """Visits already recorded for these check-in ids."""
     out: dict[str, dict[str, Any]] = {}
-    ids = list(dict.fromkeys(request_ids))
-    for start in range(0, len(ids), 500):
-        for r in s.execute(select(visits).where(visits.c.request_id.in_(ids[start : start + 500]))):
+    for in_ids in among_parts(s, visits.c.request_id, list(dict.fromkeys(request_ids))):
+        for r in s.execute(select(visits).where(in_ids)):
             out[r.request_id] = dict(r._mapping)
     return out
 
@@ -600,11 +595,8 @@ def roster_rows(s: Session) -> dict[str, RosterRow]:
 def days_seen_since(s: Session, employee_ids: Sequence[str], first_day: str) -> dict[str, set[str]]:
     """The days on or after ``first_day`` each of these employees has a row for."""
     seen: dict[str, set[str]] = {}
-    ids = sorted(set(employee_ids))
-    for start in range(0, len(ids), 500):
-        q = select(days.c.employee_id, days.c.day).where(
-            and_(days.c.employee_id.in_(ids[start : start + 500]), days.c.day >= first_day)
-        )
+    for in_ids in among_parts(s, days.c.employee_id, sorted(set(employee_ids))):
+        q = select(days.c.employee_id, days.c.day).where(and_(in_ids, days.c.day >= first_day))
         for r in s.execute(q):
             seen.setdefault(r.employee_id, set()).add(r.day)
     return seen
