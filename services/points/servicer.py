@@ -58,17 +58,16 @@ def event_in(e: pb.BusinessEvent, now: datetime) -> EventIn:
 
 def entry_pb(e: Any) -> pb.LedgerEntry:
     return pb.LedgerEntry(
-        id=int(e["id"]),
-        **fields_of(e, "employee_id org_unit kind reason source_event_id rule_id pack_id pack_version"),
-        points=int(e["points"]),
+        **fields_of(
+            e, "employee_id org_unit kind reason source_event_id rule_id pack_id pack_version", "id points"
+        ),
         occurred_at=ts(e["occurred_at"]),
     )
 
 
 def redemption_pb(r: Any) -> pb.Redemption:
     return pb.Redemption(
-        **fields_of(r, "id item_id employee_id org_unit state reason"),
-        cost=int(r["cost"]),
+        **fields_of(r, "id item_id employee_id org_unit state reason", "cost"),
         create_time=ts(r["created_at"]),
     )
 
@@ -82,12 +81,9 @@ def item_pb(r: Any) -> pb.RewardItem:
 
 def goal_pb(g: dict[str, Any]) -> pb.TeamGoal:
     out = pb.TeamGoal(
-        **fields_of(g, "id name org_unit event_type state"),
-        target=int(g["target"]),
-        pool_points=int(g["pool_points"]),
+        **fields_of(g, "id name org_unit event_type state", "target pool_points progress"),
         start_time=ts(g["start_time"]),
         end_time=ts(g["end_time"]),
-        progress=int(g["progress"]),
         shares=[
             pb.TeamGoalShare(
                 **fields_of(s, "employee_id contribution points explanation"),
