@@ -197,7 +197,9 @@ def test_events_become_metric_values_as_the_pack_says(svc: ScoringService, store
     assert store.state.profiles["E1"].org_unit == TEAM
 
 
-def test_a_unit_that_fails_leaves_no_trace(svc: ScoringService, store: FakeScoringStore) -> None:
+def test_a_unit_that_fails_leaves_no_trace(
+    svc: ScoringService, store: FakeScoringStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with pytest.raises(InvalidArgument):
         svc.metrics.record(
             HR, [MetricInput("E1", TEAM, "collector", "2026-10", "x", Decimal(1), "sometimes", "s")], ""
@@ -205,3 +207,11 @@ def test_a_unit_that_fails_leaves_no_trace(svc: ScoringService, store: FakeScori
     with pytest.raises(InvalidArgument, match="org_unit"):
         svc.periods.compute(HR, "2026-10", "")
     assert store.state.metric_values == [] and store.state.scores == {}
+
+    def fail(*_: object) -> None:  # fails inside the unit, after the request id and values were written
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(store, "upsert_profiles", fail)
+    with pytest.raises(RuntimeError):
+        record(svc, "E1", "2026-10", request_id="r-fail", calls="3")
+    assert store.state.metric_values == [] and store.state.requests == {}
