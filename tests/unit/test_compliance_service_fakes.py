@@ -207,3 +207,15 @@ def test_contacts_reported_one_at_a_time_newest_first_still_reach_the_rule(
     (item,) = json.loads(store.state.cases[case.removeprefix("cases/")]["evidence_json"])["items"]
     # when v2 arrived, v2, v1 and v0 were three contacts in the window: v0, the third by fact time, opened it
     assert item["contacts_in_window"] == 3 and item["activity_id"] == "v0"
+
+
+def test_a_follow_up_reported_late_through_the_api_does_not_move_the_last_follow_up_back(
+    svc: ComplianceService, store: FakeComplianceStore
+) -> None:
+    crm = Principal(
+        "services/crm", kind="service", permissions=parse_permissions({"compliance.activity.write": "all"})
+    )
+    svc.behaviour.record_activity(crm, "E1", TEAM, "C9", "opened", NOW - timedelta(days=10))
+    svc.behaviour.record_activity(crm, "E1", TEAM, "C9", "follow_up", NOW)
+    svc.behaviour.record_activity(crm, "E1", TEAM, "C9", "follow_up", NOW - timedelta(days=2))
+    assert store.state.client_activity[("E1", "C9")]["last_follow_up_at"] == NOW
