@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from covenant.auth import ScopeFilter
 from covenant.db import idempotency
 from covenant.db.audit import AuditLog, VerifyResult
-from covenant.db.bulk import among, among_parts, insert_rows, update_rows
+from covenant.db.bulk import among, among_parts, insert_for, insert_rows, update_rows
 from covenant.db.outbox import Outbox
 from covenant.db.scope import scope_clause, subtree
 from covenant.events.v1.event_pb2 import Event
@@ -147,11 +147,6 @@ dwell_anomalies = Table(
 )
 
 
-def _first(session: Session, key: Any, value: str) -> Any:
-    """The row whose primary-key column ``key`` equals ``value``, or None."""
-    return session.execute(select(key.table).where(key == value)).first()
-
-
 class SqlComplianceStore:
     """``services.compliance.ports.ComplianceStore`` over one SQLAlchemy session (the caller's unit of
     work). Request ids go to the chassis idempotency table (``covenant.db.idempotency``) under ``service``."""
@@ -212,10 +207,10 @@ class SqlComplianceStore:
         ).scalar()
 
     def add_dwell_anomaly(self, *, event_id: str, employee_id: str, day: str, at: datetime) -> None:
-        if _first(self.session, dwell_anomalies.c.event_id, event_id) is None:
-            self.session.execute(
-                insert(dwell_anomalies).values(event_id=event_id, employee_id=employee_id, day=day, at=at)
-            )
+        stmt = insert_for(self.session, dwell_anomalies).values(
+            event_id=event_id, employee_id=employee_id, day=day, at=at
+        )
+        self.session.execute(stmt.on_conflict_do_nothing(index_elements=[dwell_anomalies.c.event_id]))
 
     def client_activities(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Any]:
         wanted = set(pairs)
@@ -287,19 +282,17 @@ class SqlComplianceStore:
         }
 
     def save_client_risk(self, client_id: str, values: dict[str, Any]) -> None:
-        if client_id not in self.client_risks([client_id]):
-            self.session.execute(insert(client_risk).values(client_id=client_id, **values))
-        else:
-            self.session.execute(
-                update(client_risk).where(client_risk.c.client_id == client_id).values(**values)
-            )
+        # one upsert: two contacts with a new client at once both used to see no row, and one failed
+        stmt = insert_for(self.session, client_risk).values(client_id=client_id, **values)
+        self.session.execute(
+            stmt.on_conflict_do_update(index_elements=[client_risk.c.client_id], set_=values)
+        )
 
     # -- screening hits ----------------------------------------------------------------------
     def add_screening_hit(self, values: dict[str, Any]) -> None:
         h = screening_hits.c
-        key = and_(h.activity_id == values["activity_id"], h.entry_id == values["entry_id"])
-        if self.session.execute(select(h.id).where(key)).first() is None:
-            self.session.execute(insert(screening_hits).values(**values))
+        stmt = insert_for(self.session, screening_hits).values(**values)
+        self.session.execute(stmt.on_conflict_do_nothing(index_elements=[h.activity_id, h.entry_id]))
 
     def screening_hits(self, scope: ScopeFilter, where: HitFilter, limit: int) -> list[Any]:
         h = screening_hits.c
