@@ -146,7 +146,12 @@ class CheckIns:
         if todo:
             packs = self.base.rules.snapshot()  # step 2 judges every item of the call on this one pack set
             with self.base.stores() as st:
-                self._record_check_ins(st, packs, self._replay_recorded(st, todo, out), out)
+                # the days first: a resend racing the original call waits here, then finds it recorded
+                # (looked up before the lock, both calls saw it missing; the second failed on the unique id)
+                states = st.lock_days([self._day_key(p) for _, _, p, _ in todo])
+                fresh = self._replay_recorded(st, todo, out)
+                if fresh:
+                    self._record_check_ins(st, packs, fresh, out, states)
         return [r for r in out if r is not None]
 
     def _gather_check_ins(
@@ -196,12 +201,10 @@ class CheckIns:
         packs: Sequence[Any],
         fresh: list[_CheckInTodo],
         out: list[CheckInResult | CovenantError | None],
+        states: dict[tuple[str, str], Any],
     ) -> None:
         """Steps 2 to 4 for the new items in one unit: a check-in id sent twice in one batch is one visit;
-        the employee-days touched are locked first and marked out of date."""
-        states = st.lock_days(
-            [(p.employee_id, self.base.day_of(p.at), p.org_unit, p.role) for _, _, p, _ in fresh]
-        )
+        the employee-days they touch (locked by the caller, in ``states``) are marked out of date."""
         visits: list[dict[str, Any]] = []
         events: list[Any] = []
         seen: dict[str, int] = {}
@@ -217,12 +220,17 @@ class CheckIns:
             out[i] = self._record_check_in(st, judged, item, visits, events)
             if item.request_id:
                 seen[item.request_id] = i
-        for day_state in states.values():
+        touched = [states[k[:2]] for k in dict.fromkeys(self._day_key(p) for _, _, p, _ in fresh)]
+        for day_state in touched:
             day_state.dirty = True
         with st.pipelined():  # no answers wanted: one round trip on PostgreSQL, not three
             st.add_visits(visits)
             st.emit(events)
-            st.save_days(states.values())
+            st.save_days(touched)
+
+    def _day_key(self, p: PingIn) -> tuple[str, str, str, str]:
+        """(employee, local day, org unit, role) of a check-in: the day row it locks and marks."""
+        return (p.employee_id, self.base.day_of(p.at), p.org_unit, p.role)
 
     @staticmethod
     def _num(packs: Sequence[Any], ping: PingIn, name: str, default: float) -> float:

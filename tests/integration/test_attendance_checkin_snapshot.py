@@ -160,3 +160,33 @@ def test_a_batch_over_the_limit_or_empty_is_invalid(svc: RunningService) -> None
             stub(svc).BatchCheckIns(pb.BatchCheckInsRequest(check_ins=items), metadata=system(svc))
         assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert "check_ins" in (e.value.details() or "")
+
+
+def test_a_batch_resent_while_the_first_call_still_runs_gets_the_same_visits_not_an_error(
+    svc: RunningService,
+) -> None:
+    """A phone resending an upload it timed out on: both calls used to look the check-in ids up before
+    locking the days, so the later one failed on the unique check-in id (INTERNAL)."""
+    items = [batch_item(f"E{k % 5}", k, f"race-{k}") for k in range(60)]
+    gate = threading.Barrier(2)
+    answers: list[object] = []
+
+    def send() -> None:
+        gate.wait()
+        try:
+            answers.append(
+                stub(svc).BatchCheckIns(pb.BatchCheckInsRequest(check_ins=items), metadata=system(svc))
+            )
+        except grpc.RpcError as err:
+            answers.append(err.code())
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert all(isinstance(a, pb.BatchCheckInsResponse) for a in answers), answers
+    ids = [[r.check_in.visit_id for r in a.results] for a in answers]  # type: ignore[attr-defined]
+    assert ids[0] == ids[1] and all(ids[0])
+    with svc.host.ctx.db.session() as db:  # type: ignore[union-attr]
+        assert db.execute(text(COUNT_VISITS), {"p": "race-%"}).scalar() == 60
