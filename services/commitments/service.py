@@ -333,8 +333,9 @@ class CommitmentsService:
         ):
             if not given:
                 raise InvalidArgument("is required", field=name)
-        at = at or self.clock()
-        if at > self.clock().replace(microsecond=0) and (at - self.clock()).total_seconds() > 300:
+        now = self.clock()
+        at = at or now
+        if at - now > timedelta(seconds=300):
             raise InvalidArgument("is in the future", field="occurred_at")
         with self.db.session() as session:
             return self.record_fulfilment(

@@ -166,6 +166,7 @@ class FakeScoringStore(FakeUnits[_State]):
         self, method: str, request_id: str, response: str, now: datetime, fingerprint: str | None
     ) -> None:
         if request_id:
+            assert (method, request_id) not in self._s.requests, "primary key"  # as the real table
             self._s.requests[(method, request_id)] = (fingerprint, response)
 
     def emit(self, events: Sequence[Event]) -> None:
