@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import importlib
+import os
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, inspect, select, text
 
+from covenant.db import engine as engine_module
 from covenant.db.engine import Database
 from covenant.db.migrations import RULES_DIR, migrate, new_revision, schema_diff
 
@@ -81,6 +84,46 @@ def test_concurrent_migrations_all_succeed_and_apply_once(db_url: str) -> None:
     assert errors == []
     versions = _versions(db_url)
     assert len(versions["alembic_version_chassis"]) == 1 and len(versions["alembic_version"]) == 1
+
+
+def test_a_sqlite_migration_waits_for_the_file_lock_before_it_opens_the_database(tmp_path: Path) -> None:
+    # Cold opens of one SQLite file switch it to WAL; racing another run's DDL they failed as "database is
+    # locked" (seen in CI). A run holds <file>.migrate-lock from before its first connection.
+    path = tmp_path / "test.db"
+    fd = os.open(tmp_path / "test.db.migrate-lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    runner = threading.Thread(
+        target=migrate, args=(f"sqlite:///{path}", "points", REPO / "services" / "points" / "migrations")
+    )
+    try:
+        runner.start()
+        runner.join(0.5)
+        assert runner.is_alive() and not path.exists()
+    finally:
+        os.close(fd)
+    runner.join(60)
+    assert not runner.is_alive()
+    assert len(_versions(f"sqlite:///{path}")["alembic_version"]) == 1
+
+
+def test_a_sqlite_companion_file_that_vanishes_while_it_is_tightened_is_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another connection's transaction may end (deleting test.db-journal) between seeing the file and
+    # changing its mode; opening the database failed with FileNotFoundError (seen under concurrent opens).
+    path = tmp_path / "test.db"
+    journal = tmp_path / "test.db-journal"
+    journal.write_bytes(b"")
+    real_chmod = os.chmod
+
+    def chmod_after_the_journal_went(target, mode):  # type: ignore[no-untyped-def]
+        if str(target).endswith("-journal"):
+            journal.unlink(missing_ok=True)
+        return real_chmod(target, mode)
+
+    monkeypatch.setattr(engine_module.os, "chmod", chmod_after_the_journal_went)
+    engine_module.private_sqlite_file(str(path))
+    assert path.exists() and (path.stat().st_mode & 0o777) == 0o600
 
 
 def test_new_revision_renders_an_alter_that_keeps_data_and_closes_the_diff(

@@ -13,7 +13,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from pathlib import Path
 
@@ -74,9 +74,8 @@ def private_sqlite_file(path: str) -> None:
     finally:
         os.close(fd)
     for suffix in ("-wal", "-shm", "-journal"):
-        companion = target.with_name(target.name + suffix)
-        if companion.exists():
-            os.chmod(companion, 0o600)
+        with suppress(FileNotFoundError):  # another connection may delete a companion at any moment
+            os.chmod(target.with_name(target.name + suffix), 0o600)
 
 
 def _withhold_row_values(ctx: ExceptionContext) -> BaseException | None:
@@ -129,6 +128,15 @@ def _sqlite_writer(path: str) -> threading.RLock:
         return _sqlite_writers.setdefault(key, threading.RLock())
 
 
+def sqlite_file(url: str) -> str | None:
+    """The file a ``sqlite:///`` URL names, or None (PostgreSQL, ``:memory:``, ``file:`` URIs)."""
+    url = normalise_url(url)
+    if not url.startswith("sqlite") or "sqlite:///" not in url:
+        return None
+    path = url.split("sqlite:///", 1)[1].split("?", 1)[0]
+    return path if path and path != ":memory:" and not path.startswith("file:") else None
+
+
 class Database:
     """One service's database: an engine plus ``session()`` units of work."""
 
@@ -136,7 +144,7 @@ class Database:
         self.url = normalise_url(url)
         if self.url.startswith("sqlite"):
             path = self.url.split("sqlite:///", 1)[1].split("?", 1)[0] if "sqlite:///" in self.url else ""
-            if path and path != ":memory:" and not path.startswith("file:"):
+            if sqlite_file(self.url) is not None:
                 private_sqlite_file(path)
             self.engine: Engine = create_engine(
                 self.url,

@@ -7,9 +7,10 @@ Each script directory holds only ``versions/`` (no env.py, no alembic.ini): ``mi
 - ``libs/covenant/rules/migrations`` → ``alembic_version_rules`` (rule-pack versions and activations)
 - ``services/<name>/migrations`` → ``alembic_version`` (the service's tables)
 
-Safe when several replicas start at once: PostgreSQL takes an advisory lock for the run; SQLite's
-``BEGIN IMMEDIATE`` serialises writers. The whole run is one transaction (PostgreSQL DDL is transactional),
-so a failing migration leaves the schema as it was.
+Safe when several replicas start at once: PostgreSQL takes an advisory lock for the run; on SQLite the run
+holds an exclusive ``flock`` on ``<file>.migrate-lock`` from before its first connection (a cold file's
+first opens switch it to WAL, which must not race another run's DDL), then ``BEGIN IMMEDIATE``. The whole
+run is one transaction (PostgreSQL DDL is transactional), so a failing migration leaves the schema as it was.
 
 A service needs no ``env.py`` and no ``alembic.ini``: its migrations directory holds only ``versions/``, one
 file per revision with ``revision``/``down_revision`` and an ``upgrade()`` using ``alembic.op``. To write one
@@ -27,8 +28,12 @@ and to prove migrations and code agree (in a test): ``assert schema_diff(url, me
 
 from __future__ import annotations
 
+import fcntl
+import os
 import re
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +44,7 @@ from alembic.runtime.migration import MigrationContext, MigrationStep
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, MetaData, text
 
-from covenant.db.engine import Database
+from covenant.db.engine import Database, sqlite_file
 
 CHASSIS_DIR = Path(__file__).resolve().parent / "migrations"
 RULES_DIR = Path(__file__).resolve().parents[1] / "rules" / "migrations"
@@ -74,17 +79,36 @@ def script_dirs(service_migrations_dir: Path | None) -> list[tuple[Path, str]]:
     return dirs
 
 
+@contextmanager
+def _one_run_per_sqlite_file(url: str) -> Iterator[None]:
+    """Hold an exclusive OS lock beside ``url``'s SQLite file (threads and processes alike wait for it);
+    nothing for PostgreSQL, whose advisory lock is taken inside the run's transaction."""
+    path = sqlite_file(url)
+    if path is None:
+        yield
+        return
+    lock = Path(path).with_name(Path(path).name + ".migrate-lock")
+    lock.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def migrate(url: str, service_name: str, service_migrations_dir: Path | None) -> None:
     """Bring ``url``'s schema up to date for ``service_name`` (idempotent)."""
-    db = Database(url, pool_size=1)
-    try:
-        with db.engine.begin() as conn:
-            if db.dialect == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_KEY})
-            for directory, table in script_dirs(service_migrations_dir):
-                _upgrade(conn, directory, table)
-    finally:
-        db.dispose()
+    with _one_run_per_sqlite_file(url):
+        db = Database(url, pool_size=1)
+        try:
+            with db.engine.begin() as conn:
+                if db.dialect == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_KEY})
+                for directory, table in script_dirs(service_migrations_dir):
+                    _upgrade(conn, directory, table)
+        finally:
+            db.dispose()
 
 
 def _owned_by(metadata: MetaData) -> Any:
