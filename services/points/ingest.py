@@ -3,8 +3,7 @@ per calendar period, reversals, and team-goal progress, in set-based statements 
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -167,29 +166,10 @@ class Ingest:
 
     # -- steps -------------------------------------------------------------------------------
     def _evaluator(self) -> Callable[[EventIn], list[Any]]:
-        """Rule evaluation memoised within one batch.
-
-        Evaluation is a pure function of the event fields (no facts), so events with the same rule input
-        fire the same actions. The employee and org unit are part of the key unless no active pack reads
-        them, which lets a batch of many employees' identical events be evaluated once per distinct payload.
-        The whole batch is evaluated against one pack set, the one that decided what the key leaves out.
-        """
-        packs = self.rules.snapshot()
-        personal = any(("employee_id" in c.pack.source or "org_unit" in c.pack.source) for c in packs)
-        memo: dict[Hashable, list[Any]] = {}
-
-        def evaluate(e: EventIn) -> list[Any]:
-            payload = e.rule_input()
-            if not personal:
-                payload.pop("employee_id", None)
-                payload.pop("org_unit", None)
-            key = _memo_key(payload)
-            fired = memo.get(key)
-            if fired is None:
-                fired = memo[key] = self.rules.evaluate(e.rule_input(), {}, packs=packs)
-            return fired
-
-        return evaluate
+        """Rule evaluation for one batch: one pack snapshot, memoised on the fields the packs read
+        (``RuleRuntime.evaluator``), so a batch of many employees' alike events is decided once each way."""
+        evaluate = self.rules.evaluator()
+        return lambda e: evaluate(e.rule_input())
 
     def reversal_entries(
         self,
@@ -314,14 +294,3 @@ class Ingest:
                 ),
             )
         return out
-
-
-def _memo_key(payload: dict[str, Any]) -> Hashable:
-    """A key equal for equal rule inputs: (name, type, value) triples when every value is hashable (the type
-    keeps 1, 1.0 and True apart), else the canonical JSON text."""
-    try:
-        key = tuple(sorted((k, type(v), v) for k, v in payload.items()))
-        hash(key)
-    except TypeError:
-        return json.dumps(payload, sort_keys=True, default=str)
-    return key

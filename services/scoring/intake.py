@@ -182,7 +182,7 @@ class MetricIntake:
     def of_events(self, store: ScoringStore, events: Sequence[Any]) -> int:
         """A delivered batch as one unit: every event judged on one pack snapshot, one insert of the
         metric values, one profile upsert per employee."""
-        packs = self.rules.snapshot()
+        evaluate = self.rules.evaluator()  # one pack snapshot, one evaluation per distinct decision
         rows: list[dict[str, Any]] = []
         profiles: dict[str, tuple[str, str]] = {}
         for event in events:
@@ -190,7 +190,7 @@ class MetricIntake:
             employee = str(data.get("employee_id") or event.subject.removeprefix("employees/"))
             if not employee:
                 continue
-            fired = self.rules.evaluate({"type": event.type, "source": event.source, **data}, {}, packs=packs)
+            fired = evaluate({"type": event.type, "source": event.source, **data})
             day = event.occurred_at.ToDatetime(tzinfo=UTC).astimezone(self.tz).date()
             added = 0
             for action in fired:

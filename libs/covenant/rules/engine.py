@@ -39,7 +39,7 @@ import re2
 
 from covenant.errors import FailedPrecondition
 from covenant.rules.bounds import compile_pattern
-from covenant.rules.expr import ExpressionError, evaluate
+from covenant.rules.expr import ExpressionError, evaluate, event_fields
 from covenant.rules.pack import Pack, PackError, Rule
 from covenant.rules.vocabulary import ActionVocabulary
 
@@ -205,6 +205,25 @@ def _plan(rule: Rule) -> list[tuple[str, dict[str, Any], list[tuple[str, str]]]]
 
 def _is_expr(value: Any) -> bool:
     return isinstance(value, Mapping) and set(value) == {"expr"}
+
+
+def pack_event_fields(pack: Pack) -> frozenset[str] | None:
+    """The top-level event fields a pack's evaluation can read: ``type``, the fields its conditions test and
+    those its computed parameters use; None when an expression reads the event as a whole. Two events that
+    agree on these fired the same actions (conditions compare fields with literals only)."""
+    fields = {"type"}
+    for rule in pack.rules:
+        for path in condition_paths(rule.when):
+            root, _, rest = path.partition(".")
+            if root == "event":
+                fields.add(rest.split(".", 1)[0])
+        for _, _, computed in _plan(rule):
+            for _, source in computed:
+                read = event_fields(source)
+                if read is None:
+                    return None
+                fields |= read
+    return frozenset(fields)
 
 
 def _compared_keys(definition: Mapping[str, Any]) -> set[str]:
@@ -427,6 +446,7 @@ class CompiledPack:
             self._by_type[event_type] = _Ruleset(f"{self.ruleset}.{i}", pack, rules)
         self._other = _Ruleset(f"{self.ruleset}.any", pack, anywhere) if anywhere else None
         self._order = {r.id: i for i, r in enumerate(pack.rules)}  # pack.rules is in priority order
+        self.event_fields = pack_event_fields(pack)
 
     def rulesets(self) -> list[_Ruleset]:
         """The durable rulesets behind this pack (for inspection and tests)."""

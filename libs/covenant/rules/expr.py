@@ -186,6 +186,20 @@ def compile_expression(source: str) -> ast.Expression:
     return tree
 
 
+def event_fields(source: str) -> frozenset[str] | None:
+    """The ``event.<field>`` names an expression reads; None when it reads the event as a whole."""
+    tree = compile_expression(source)
+    fields: set[str] = set()
+    attached: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "event":
+            fields.add(node.attr)
+            attached.add(id(node.value))
+    if any(isinstance(n, ast.Name) and n.id == "event" and id(n) not in attached for n in ast.walk(tree)):
+        return None
+    return frozenset(fields)
+
+
 def _reads_input(tree: ast.AST) -> bool:
     return any(isinstance(n, ast.Name) and n.id in ("event", "facts") for n in ast.walk(tree))
 

@@ -7,11 +7,12 @@ and version), ``covenant.rules.hits`` (per pack, version and rule that fired) an
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,8 +44,15 @@ def evaluate_packs(
 ) -> list[FiredAction]:
     """Fired actions of the packs that apply to ``event['type']`` and are in force today, in the given
     pack order, each pack's in rule priority order. With ``service``, evaluations and hits are counted."""
+    return [f for _, fired in _evaluate_each(packs, event, facts, service) for f in fired]
+
+
+def _evaluate_each(
+    packs: Iterable[CompiledPack], event: Mapping[str, Any], facts: Mapping[str, Any], service: str
+) -> list[tuple[CompiledPack, list[FiredAction]]]:
+    """(pack, its fired actions) for every pack that applies to the event and is in force today."""
     event_type = str(event.get("type", ""))
-    out: list[FiredAction] = []
+    out: list[tuple[CompiledPack, list[FiredAction]]] = []
     for compiled in packs:
         pack = compiled.pack
         if pack.events and event_type not in pack.events:
@@ -53,12 +61,28 @@ def evaluate_packs(
             continue
         fired = compiled.evaluate(event, facts)
         if service:
-            labels = {"service": service, "pack": pack.id, "version": pack.version}
-            m.RULE_EVALUATIONS.add(1, labels)
-            for rule_id in dict.fromkeys(f.rule_id for f in fired):  # a rule hits once per evaluation
-                m.RULE_HITS.add(1, {**labels, "rule": rule_id})
-        out.extend(fired)
+            _count(service, compiled, fired)
+        out.append((compiled, fired))
     return out
+
+
+def _count(service: str, compiled: CompiledPack, fired: Sequence[FiredAction]) -> None:
+    labels = {"service": service, "pack": compiled.pack.id, "version": compiled.pack.version}
+    m.RULE_EVALUATIONS.add(1, labels)
+    for rule_id in dict.fromkeys(f.rule_id for f in fired):  # a rule hits once per evaluation
+        m.RULE_HITS.add(1, {**labels, "rule": rule_id})
+
+
+def _memo_key(event: Mapping[str, Any], fields: tuple[str, ...] | None) -> Hashable:
+    """Equal for events equal on ``fields`` (every field when None): (name, type, value) triples when the
+    values are hashable (the type keeps 1, 1.0 and True apart), else canonical JSON with typed leaves."""
+    items = list(event.items()) if fields is None else [(k, event[k]) for k in fields if k in event]
+    try:
+        key = tuple(sorted((k, type(v), v) for k, v in items))
+        hash(key)
+    except TypeError:
+        return json.dumps(dict(items), sort_keys=True, default=lambda v: f"{type(v).__name__}:{v}")
+    return key
 
 
 class RuleRuntime:
@@ -136,13 +160,49 @@ class RuleRuntime:
         facts = facts or {}
         if record:  # kept for dry runs, failing evaluations included
             self._recent.append((dict(event), dict(facts)))
+        return [f for _, fired in self._evaluate_each(event, facts, packs) for f in fired]
+
+    def _evaluate_each(
+        self,
+        event: Mapping[str, Any],
+        facts: Mapping[str, Any],
+        packs: Sequence[CompiledPack] | None,
+    ) -> list[tuple[CompiledPack, list[FiredAction]]]:
         started = time.perf_counter()
         with tracer.start_as_current_span("rules evaluate", attributes={"service": self.service}) as span:
             active = self._current() if packs is None else packs
-            fired = evaluate_packs(active, event, facts, service=self.service)
-            span.set_attribute("covenant.rules.fired", len(fired))
+            each = _evaluate_each(active, event, facts, self.service)
+            span.set_attribute("covenant.rules.fired", sum(len(fired) for _, fired in each))
         m.RULE_EVALUATION_DURATION.record((time.perf_counter() - started) * 1000, {"service": self.service})
-        return fired
+        return each
+
+    def evaluator(
+        self, packs: Sequence[CompiledPack] | None = None
+    ) -> Callable[[Mapping[str, Any]], list[FiredAction]]:
+        """``evaluate`` for the events of one batch, on one pack set (``packs``, else a snapshot taken now),
+        memoised: events that agree on every field the packs read (``CompiledPack.event_fields``) are
+        decided once, so a batch of check-ins with distinct ids and places costs one evaluation per
+        distinct decision. Every event is still counted in ``covenant.rules.evaluations`` and ``hits`` and
+        kept for dry runs; the span and the duration are recorded for the evaluations that run."""
+        pinned = self.snapshot() if packs is None else tuple(packs)
+        fields: tuple[str, ...] | None = ()
+        for compiled in pinned:
+            read = compiled.event_fields
+            fields = None if fields is None or read is None else tuple(sorted({*fields, *read}))
+        memo: dict[Hashable, list[tuple[CompiledPack, list[FiredAction]]]] = {}
+
+        def evaluate(event: Mapping[str, Any]) -> list[FiredAction]:
+            self._recent.append((dict(event), {}))
+            key = _memo_key(event, fields)
+            each = memo.get(key)
+            if each is None:
+                each = memo[key] = self._evaluate_each(event, {}, pinned)
+            else:
+                for compiled, fired in each:
+                    _count(self.service, compiled, fired)
+            return [f for _, fired in each for f in fired]
+
+        return evaluate
 
     def snapshot(self) -> tuple[CompiledPack, ...]:
         """The active packs as one immutable set. A decision takes one and passes it to every

@@ -1,0 +1,118 @@
+"""A batch's evaluator: one pack snapshot, one evaluation per distinct decision, the same answers and the
+same counts as evaluating event by event."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+from covenant.rules import ActionSpec, ActionVocabulary, parse_pack
+from covenant.rules import runtime as runtime_module
+from covenant.rules.engine import CompiledPack, pack_event_fields
+from covenant.rules.expr import event_fields
+from covenant.rules.runtime import RuleRuntime
+
+VOCAB = ActionVocabulary(
+    "scoring", [ActionSpec("note", {"type": "object", "properties": {"n": {"type": "integer"}}})]
+)
+RULES = """\
+  - id: big
+    priority: 1
+    when: {all: [{event.type: {eq: sale}}, {event.amount: {between: [100, 1000]}}]}
+    then: [{action: note, params: {n: 1}}]
+  - id: not-vip
+    priority: 2
+    when: {all: [{event.type: {eq: sale}}, {not: {event.tier: {in: [gold, platinum]}}}]}
+    then: [{action: note, params: {n: 2}}]
+  - id: scaled
+    priority: 3
+    when: {event.type: {eq: sale}}
+    then: [{action: note, params: {n: {expr: "event.units * 2 if event.units else 0"}}}]
+"""
+
+
+def _pack(rules: str, pack_id: str = "p") -> CompiledPack:
+    text = f"id: {pack_id}\nversion: '1'\nservice: scoring\nowner: o\nrules:\n{rules}"
+    return CompiledPack(parse_pack(text, VOCAB), VOCAB)
+
+
+def _runtime(*packs: CompiledPack) -> RuleRuntime:
+    runtime = RuleRuntime("scoring", VOCAB)
+    runtime.set_active({c.pack.id: c for c in packs})
+    return runtime
+
+
+def _actions(fired: list[Any]) -> list[tuple[str, str, int]]:
+    return [(f.pack_id, f.rule_id, f.params["n"]) for f in fired]
+
+
+class _Counter:
+    def __init__(self) -> None:
+        self.calls: list[dict[str, str]] = []
+
+    def add(self, amount: int, labels: dict[str, str]) -> None:
+        self.calls.extend([labels] * amount)
+
+
+def test_the_fields_a_pack_reads_are_its_conditions_and_expressions_and_the_type() -> None:
+    assert pack_event_fields(_pack(RULES).pack) == {"type", "amount", "tier", "units"}
+    assert event_fields("event.a + max(event.b, 3) + facts.c") == {"a", "b"}
+    assert event_fields("len(event)") is None  # the whole event: nothing may be left out of the key
+    whole = "  - id: w\n    when: {event.type: {eq: sale}}\n    then: [{action: note, params: {n: {expr: 'len(event)'}}}]\n"
+    assert pack_event_fields(_pack(whole).pack) is None
+
+
+def test_alike_events_are_decided_once_and_still_counted_each(monkeypatch: pytest.MonkeyPatch) -> None:
+    compiled = _pack(RULES)
+    runtime = _runtime(compiled)
+    runs = []
+    real = compiled.evaluate
+    monkeypatch.setattr(compiled, "evaluate", lambda event, facts=None: runs.append(1) or real(event, facts))
+    evaluations, hits = _Counter(), _Counter()
+    monkeypatch.setattr(runtime_module.m, "RULE_EVALUATIONS", evaluations)
+    monkeypatch.setattr(runtime_module.m, "RULE_HITS", hits)
+    evaluate = runtime.evaluator()
+    for i in range(50):  # fifty reps' visits: ids and places differ, nothing the pack reads does
+        event = {"type": "sale", "amount": 500, "tier": "silver", "units": 0, "visit_id": f"v{i}", "lat": 31.2 + i / 1e4}
+        assert _actions(evaluate(event)) == [("p", "big", 1), ("p", "not-vip", 2), ("p", "scaled", 0)]
+    assert len(runs) == 1
+    assert len(evaluations.calls) == 50 and len(hits.calls) == 150
+    assert len(runtime.recent()) == 50  # dry runs still see every event
+
+
+def test_the_batch_evaluator_answers_as_event_by_event_evaluation() -> None:
+    other = _pack(
+        "  - id: named\n    when: {event.employee_id: {eq: E1}}\n    then: [{action: note, params: {n: 7}}]\n",
+        "q",
+    )
+    runtime = _runtime(_pack(RULES), other)
+    rng = random.Random(20261203)
+    values: list[Any] = [None, 0, 1, 1.0, True, 150, 150.0, "150", "gold", "silver", [1, 2], {"k": 1}]
+    events = []
+    for _ in range(400):
+        event = {"type": rng.choice(["sale", "chat", "sale"])}
+        for name in ("amount", "tier", "units", "employee_id", "visit_id"):
+            if rng.random() < 0.8:
+                event[name] = rng.choice([*values, "E1", "E2"])
+        events.append(event)
+    evaluate = runtime.evaluator()
+    for event in events:
+        try:
+            expected = _actions(runtime.evaluate(event))
+        except Exception as exc:  # a failing expression fails the same way, every time
+            with pytest.raises(type(exc)):
+                evaluate(event)
+            continue
+        assert _actions(evaluate(event)) == expected, event
+
+
+def test_a_batch_keeps_the_pack_set_it_started_with() -> None:
+    runtime = _runtime(_pack(RULES))
+    evaluate = runtime.evaluator()
+    event = {"type": "sale", "amount": 500, "tier": "gold", "units": 0}
+    before = _actions(evaluate(event))
+    runtime.set_active({"p": _pack(RULES.replace("n: 1}", "n: 9}"))})
+    assert _actions(evaluate(event)) == before == [("p", "big", 1), ("p", "scaled", 0)]
+    assert _actions(runtime.evaluator()(event)) == [("p", "big", 9), ("p", "scaled", 0)]
