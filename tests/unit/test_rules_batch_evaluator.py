@@ -60,7 +60,10 @@ def test_the_fields_a_pack_reads_are_its_conditions_and_expressions_and_the_type
     assert pack_event_fields(_pack(RULES).pack) == {"type", "amount", "tier", "units"}
     assert event_fields("event.a + max(event.b, 3) + facts.c") == {"a", "b"}
     assert event_fields("len(event)") is None  # the whole event: nothing may be left out of the key
-    whole = "  - id: w\n    when: {event.type: {eq: sale}}\n    then: [{action: note, params: {n: {expr: 'len(event)'}}}]\n"
+    whole = (
+        "  - id: w\n    when: {event.type: {eq: sale}}\n"
+        "    then: [{action: note, params: {n: {expr: 'len(event)'}}}]\n"
+    )
     assert pack_event_fields(_pack(whole).pack) is None
 
 
@@ -75,7 +78,8 @@ def test_alike_events_are_decided_once_and_still_counted_each(monkeypatch: pytes
     monkeypatch.setattr(runtime_module.m, "RULE_HITS", hits)
     evaluate = runtime.evaluator()
     for i in range(50):  # fifty reps' visits: ids and places differ, nothing the pack reads does
-        event = {"type": "sale", "amount": 500, "tier": "silver", "units": 0, "visit_id": f"v{i}", "lat": 31.2 + i / 1e4}
+        event = {"type": "sale", "amount": 500, "tier": "silver", "units": 0}
+        event |= {"visit_id": f"v{i}", "lat": 31.2 + i / 1e4}
         assert _actions(evaluate(event)) == [("p", "big", 1), ("p", "not-vip", 2), ("p", "scaled", 0)]
     assert len(runs) == 1
     assert len(evaluations.calls) == 50 and len(hits.calls) == 150
@@ -84,7 +88,8 @@ def test_alike_events_are_decided_once_and_still_counted_each(monkeypatch: pytes
 
 def test_the_batch_evaluator_answers_as_event_by_event_evaluation() -> None:
     other = _pack(
-        "  - id: named\n    when: {event.employee_id: {eq: E1}}\n    then: [{action: note, params: {n: 7}}]\n",
+        "  - id: named\n    when: {event.employee_id: {eq: E1}}\n"
+        "    then: [{action: note, params: {n: 7}}]\n",
         "q",
     )
     runtime = _runtime(_pack(RULES), other)
