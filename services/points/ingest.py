@@ -3,6 +3,7 @@ per calendar period, reversals, and team-goal progress, in set-based statements 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -12,6 +13,8 @@ from covenant.timestamps import as_utc
 from services.points.domain.awards import Award, EventIn, Reversal, apply_caps, cap_keys, plan
 from services.points.domain.goals import reached, split_pool
 from services.points.ports import PointsStore
+
+log = logging.getLogger(__name__)
 
 Result = tuple[list[dict[str, Any]], bool]
 
@@ -51,11 +54,12 @@ class Ingest:
         rules: Any,
         tz: str,
         clock: Callable[[], datetime],
-        units_of: Callable[[Iterable[str]], Mapping[str, str]] | None = None,
+        units_of: Callable[[Iterable[str], bool], Mapping[str, str]] | None = None,
     ):
-        """``units_of``: the org units of the employees awards pay who are not the event's own (a split or a
-        ``to``), from the directory, all at once; None (tools without one) books them under the event's org
-        unit."""
+        """``units_of(ids, payable_only)``: the org units of the employees awards pay who are not the event's
+        own (a split or a ``to``), from the directory, all at once; it raises FailedPrecondition for one who
+        has left or is unknown, or with ``payable_only`` leaves them out. None (tools without a directory)
+        books them under the event's org unit."""
         self.rules = rules
         self.tz = tz
         self.clock = clock
@@ -68,8 +72,14 @@ class Ingest:
         *,
         with_duplicates: bool = True,
         may_book: Callable[[str, str], None] | None = None,
+        delivered: bool = False,
     ) -> list[Result]:
         """Apply ``events`` in the store's unit of work; per input event (entries, applied_now).
+
+        A recorded event (``RecordEvent``) that pays someone who has left or is unknown is refused
+        (FailedPrecondition: the source can correct it). A ``delivered`` one is a fact another service
+        already committed, retried by its relay until it applies: that award alone is left out (and logged),
+        so the event's own employee is still paid instead of the event becoming poison.
 
         ``may_book(employee_id, org_unit)`` is asked, before the ledger is written, about every other
         employee an event books points for (a split, a ``to``, a reversal) and raises to refuse; the caller's
@@ -89,7 +99,8 @@ class Ingest:
 
         # the org units of the other employees paid, looked up before any row is locked
         others = {a.employee_id for e, awards, _ in planned for a in awards if a.employee_id != e.employee_id}
-        units = self.units_of(sorted(others)) if others and self.units_of is not None else {}
+        units = self.units_of(sorted(others), delivered) if others and self.units_of is not None else {}
+        unpayable = others - units.keys() if self.units_of is not None else set()
 
         used = store.lock_caps(
             sorted(
@@ -97,6 +108,7 @@ class Ingest:
                     (a.employee_id, a.rule_id, f"{p}:{k}")
                     for e, awards, _ in planned
                     for a in awards
+                    if a.employee_id not in unpayable
                     for p, k in cap_keys(a, e.occurred_at, self.tz).items()
                 }
             )
@@ -106,6 +118,15 @@ class Ingest:
         entries: list[dict[str, Any]] = []
         for e, awards, _ in planned:
             for a in awards:
+                if a.employee_id in unpayable:
+                    log.warning(
+                        "event %s: award of %d points to %s (rule %s) not booked: not an active employee",
+                        e.id,
+                        a.points,
+                        a.employee_id,
+                        a.rule_id,
+                    )
+                    continue
                 keys = cap_keys(a, e.occurred_at, self.tz)
                 u = {p: used.get((a.employee_id, a.rule_id, f"{p}:{k}"), 0) for p, k in keys.items()}
                 points = apply_caps(a.points, a.caps, u)

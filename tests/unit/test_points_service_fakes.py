@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from covenant.auth import Principal, parse_permissions
+from covenant.auth.directory import Directory, DirectoryEntry, NotInDirectory
 from covenant.errors import FailedPrecondition, NotFound, PermissionDenied
 from covenant.rules import CompiledPack, parse_pack
 from covenant.rules.runtime import RuleRuntime
@@ -318,3 +319,50 @@ def test_what_an_event_pays_reaches_the_month_leaderboard_and_goes_out_as_points
     board = svc.reads.leaderboard(viewer, period="month", at=DAY)
     assert [(s.employee_id, s.points) for s in board.rows] == [("E1", 30), ("E2", 30)]
     assert {e.type for e in store.state.events} == {"points.awarded"}
+
+
+def _svc_with_directory(rules: RuleRuntime, store: FakePointsStore) -> PointsService:
+    people = {
+        "L1": DirectoryEntry("L1", TEAM),
+        "E1": DirectoryEntry("E1", TEAM, manager_id="L1"),
+        "E7": DirectoryEntry("E7", TEAM, manager_id="L1", status="LEFT"),
+    }
+
+    def fetch(employee_id: str) -> DirectoryEntry:
+        if employee_id not in people:
+            raise NotInDirectory(employee_id)
+        return people[employee_id]
+
+    return PointsService(
+        None, rules, clock=lambda: DAY + timedelta(days=2), directory=Directory(fetch), stores=store.unit
+    )  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("referrer", ["E7", "E404"])  # has left; was never in the directory
+def test_a_delivered_event_is_applied_without_the_award_to_someone_not_employed(
+    rules: RuleRuntime, store: FakePointsStore, referrer: str
+) -> None:
+    # A delivered event is a fact its producer committed, retried until it applies: refusing it for a
+    # recipient who left made it poison. The recipient's award alone is left out.
+    svc = _svc_with_directory(rules, store)
+    delivered = [ev("r1", "referral", referrer_id=referrer), ev("v1", "follow_up_visit", feedback="good")]
+    with store.unit() as unit:
+        results = svc.ingest.apply(unit, delivered, delivered=True)
+    assert [[(e["employee_id"], e["points"]) for e in entries] for entries, _ in results] == [
+        [],
+        [("E1", 10)],
+    ]
+    with store.unit():
+        assert store.account("E1") == (TEAM, 10) and store.account(referrer) is None
+
+
+def test_a_recorded_event_paying_someone_who_left_is_refused_and_writes_nothing(
+    rules: RuleRuntime, store: FakePointsStore
+) -> None:
+    svc = _svc_with_directory(rules, store)
+    with pytest.raises(FailedPrecondition, match="E7 has left"):
+        svc.events.record(
+            CRM, [ev("v1", "follow_up_visit", feedback="good"), ev("r1", "referral", referrer_id="E7")]
+        )
+    with store.unit():
+        assert store.account("E1") is None and store.account("E7") is None

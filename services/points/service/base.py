@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from covenant.auth import DataOwner, Principal, authorize
 from covenant.db.audit import AuditLog
 from covenant.db.engine import Database
+from covenant.errors import FailedPrecondition
 from covenant.units import ServiceUnits
 from services.points.ingest import Ingest
 from services.points.ledger import LedgerWriter
@@ -35,13 +36,21 @@ class Deps(ServiceUnits[PointsStore]):
         self.writer = LedgerWriter(self.outbox, self.timezone)
         self.ingest = Ingest(rules, self.timezone, self.clock, self._units_of if self.directory else None)
 
-    def _units_of(self, employee_ids: Iterable[str]) -> dict[str, str]:
+    def _units_of(self, employee_ids: Iterable[str], payable_only: bool = False) -> dict[str, str]:
         """Award recipients' org units, the directory's (never the event's, which is its own employee's),
-        the unknown ones looked up concurrently."""
+        the unknown ones looked up concurrently. One who has left or is unknown raises FailedPrecondition,
+        or with ``payable_only`` is left out."""
         assert self.directory is not None
         ids = list(employee_ids)
         self.directory.prefetch(ids)
-        return {e: self.directory.resolve(e).org_unit for e in ids}
+        units: dict[str, str] = {}
+        for e in ids:
+            try:
+                units[e] = self.directory.resolve(e).org_unit
+            except FailedPrecondition:
+                if not payable_only:
+                    raise
+        return units
 
     def store(self, session: Session) -> SqlPointsStore:
         """The storage port over the caller's session."""

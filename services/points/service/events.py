@@ -25,11 +25,11 @@ class Events(UseCase):
 
     def apply(self, session: Session, event: EventIn) -> Result:
         """Apply one event inside the caller's unit of work (the event handler's inbox transaction)."""
-        return self.deps.ingest.apply(self.deps.store(session), [event])[0]
+        return self.deps.ingest.apply(self.deps.store(session), [event], delivered=True)[0]
 
     def apply_many(self, session: Session, events: Sequence[EventIn]) -> list[Result]:
         """Apply a delivered batch as one unit, inside the caller's unit of work."""
-        return self.deps.ingest.apply(self.deps.store(session), events)
+        return self.deps.ingest.apply(self.deps.store(session), events, delivered=True)
 
     def record(
         self, principal: Principal, events: Sequence[EventIn], *, with_duplicates: bool = True
