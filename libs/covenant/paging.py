@@ -6,6 +6,9 @@ it back. A token that does not decode, was written for another list or filter, o
 wrong shape is INVALID_ARGUMENT naming ``page_token``, never INTERNAL. Tokens are base64url text, so a
 client can only pass them back, not build them; nothing in them is secret (a forged cursor can only move
 within the caller's own filter, which the query still scopes).
+
+``page(size, token, bound_to, fetch, key=...)`` is how a list RPC uses them: it reads the page size and the
+cursor, fetches one row more than the page holds and writes the next page's token.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ import base64
 import binascii
 import hashlib
 import json
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from covenant.errors import InvalidArgument
 
@@ -23,6 +27,7 @@ MAX_TOKEN_CHARS = 512
 DEFAULT_PAGE, MAX_PAGE = 50, 1000
 Cursor = int | str | tuple[int | str, ...]
 _VERSION = 1
+R = TypeVar("R")
 
 
 def page_size(value: int) -> int:
@@ -90,3 +95,28 @@ def page_cursor(token: str, bound_to: Any = None, *, kind: type | tuple[type, ..
     if not isinstance(value, kind):
         raise _bad("bad cursor")
     return value
+
+
+def page(
+    size: int,
+    token: str,
+    bound_to: Any,
+    fetch: Callable[[Any, int], Sequence[R]],
+    *,
+    key: Callable[[R], Cursor],
+    kind: type | tuple[type, ...] = (int, str),
+    first: Any = None,
+) -> tuple[list[R], str]:
+    """One page of a keyset-paged list from the request's ``page_size`` and ``page_token``: its rows and the
+    next page's token ("" after the last page).
+
+    ``fetch(cursor, limit)`` returns at most ``limit`` rows following ``cursor`` in the list's own order
+    (rows below it for a newest-first list); it is asked for one row more than the page holds, which only
+    tells whether another page follows. ``cursor`` is what the token holds (``kind`` as in ``page_cursor``),
+    or ``first`` on the first page. ``key(row)`` is a row's cursor (a key or a tuple of keys); the last row of
+    the page gives the next token. A bad ``page_size`` or ``page_token`` is INVALID_ARGUMENT before
+    ``fetch`` runs."""
+    limit = page_size(size)
+    cursor = page_cursor(token, bound_to, kind=kind)
+    rows = list(fetch(first if cursor is None else cursor, limit + 1))
+    return rows[:limit], page_token(key(rows[limit - 1]) if len(rows) > limit else None, bound_to)
