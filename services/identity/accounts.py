@@ -132,11 +132,18 @@ class Accounts:
             return self._account_view(s, username)
 
     def unlock_account(self, principal: Principal, username: str, request_id: str = "") -> AccountView:
+        """Clear the failed-login lock; a ``request_id`` seen before answers the account as it is now."""
         authorize(principal, "identity.accounts.write")
+        fp = idempotency.fingerprint(username)
         with self.db.session() as s:
             a = storage.get_account(s, username, for_update=True)
             if a is None:
                 raise NotFound(f"account {username} not found")
+            if idempotency.replayed(s, SERVICE, "UnlockAccount", request_id, fingerprint=fp) is not None:
+                return self._account_view(s, username)
+            idempotency.remember(
+                s, SERVICE, "UnlockAccount", request_id, username, self.clock(), fingerprint=fp
+            )
             if a.failed_attempts or a.locked_until:
                 storage.save_login_state(s, unlocked(a))
                 self.audit.append(
@@ -185,10 +192,13 @@ class Accounts:
             raise PermissionDenied(
                 "identity.roles.assign", "separation of duties: nobody may change their own roles"
             )
+        fp = idempotency.fingerprint(username, assignments)
         with self.db.session() as s:
             current = storage.get_account(s, username, for_update=True)
             if current is None:
                 raise NotFound(f"account {username} not found")
+            if idempotency.replayed(s, SERVICE, "SetRoleAssignments", request_id, fingerprint=fp) is not None:
+                return self._account_view(s, username)  # a retry neither ends sessions nor audits again
             checked = self._check_assignments(s, assignments)
             self._require_holds(
                 principal,
@@ -197,6 +207,9 @@ class Accounts:
                 f"account {username}",
             )
             storage.set_role_assignments(s, username, checked)
+            idempotency.remember(
+                s, SERVICE, "SetRoleAssignments", request_id, username, self.clock(), fingerprint=fp
+            )
             # Tokens carry permissions: end sessions so the next refresh cannot keep the old roles.
             storage.revoke_refresh_for_user(s, username, self.clock())
             self.audit.append(
@@ -211,7 +224,12 @@ class Accounts:
     def create_service_account(
         self, principal: Principal, client_id: str, roles: Sequence[str], request_id: str = ""
     ) -> tuple[str, str]:
-        """Returns ``(client_id, client_secret)``; the secret is shown once."""
+        """Returns ``(client_id, client_secret)``; the secret is shown once and never stored.
+
+        A retry with the same ``request_id`` (same caller, client id and roles) comes from a caller that never
+        received the first answer: it gets the account with a new secret, which replaces the one it never
+        saw (audited as ``service_account.secret_reissued``); without a request id a retry is ALREADY_EXISTS
+        (docs/security.md)."""
         authorize(principal, "identity.service_accounts.write")
         client_id = validate_client_id(client_id)
         if client_id in SERVICES:  # event provenance trusts these names: only the bootstrap makes them
@@ -228,16 +246,24 @@ class Accounts:
             principal, roles, "identity.service_accounts.write", f"service account {client_id}"
         )
         secret = passwords.new_opaque_token()
+        fp = idempotency.fingerprint(principal.subject, client_id, roles)
+        now = self.clock()
         with self.db.session() as s:
-            if storage.get_service_account(s, client_id) is not None:
+            retry = idempotency.replayed(s, SERVICE, "CreateServiceAccount", request_id, fingerprint=fp)
+            existing = storage.get_service_account(s, client_id)
+            if retry is None and existing is not None:
                 raise AlreadyExists(f"service account {client_id} already exists")
-            storage.upsert_service_account(
-                s, client_id, passwords.hash_client_secret(secret), roles, self.clock()
-            )
+            if retry is not None and existing is None:
+                raise NotFound(f"service account {client_id} was deleted after it was created")
+            storage.upsert_service_account(s, client_id, passwords.hash_client_secret(secret), roles, now)
+            if retry is None:
+                idempotency.remember(
+                    s, SERVICE, "CreateServiceAccount", request_id, client_id, now, fingerprint=fp
+                )
             self.audit.append(
                 s,
                 actor=principal.subject,
-                action="service_account.created",
+                action="service_account.created" if retry is None else "service_account.secret_reissued",
                 subject=f"serviceAccounts/{client_id}",
                 detail={"roles": roles},
             )

@@ -13,7 +13,14 @@ from sqlalchemy import create_engine, inspect, text
 
 from covenant.db.engine import normalise_url
 from covenant.grpc.testing import RunningService, bearer, running_service
-from covenant.identity.v1 import accounts_pb2, audit_pb2, identity_service_pb2_grpc, org_pb2, rbac_pb2
+from covenant.identity.v1 import (
+    accounts_pb2,
+    audit_pb2,
+    identity_service_pb2_grpc,
+    keys_pb2,
+    org_pb2,
+    rbac_pb2,
+)
 
 NID = "110105199001011234"
 
@@ -260,3 +267,59 @@ def test_an_import_cannot_pull_an_employee_in_from_outside_the_importers_scope(o
     assert _get(org, "E1", org.admin).org_unit == "/hq/b1/t1"  # nothing moved
     created = org.stub.ImportDirectory(iter([_emp("E20", "/hq/b1/t2")]), metadata=scoped, timeout=10)
     assert created.employees_created == 1  # inside its subtree the same account imports as before
+
+
+def test_a_retried_create_service_account_gets_a_working_secret_and_replaces_the_unseen_one(org: Org) -> None:
+    def create(request_id: str, roles: tuple[str, ...] = ()) -> accounts_pb2.CreateServiceAccountResponse:
+        sa = accounts_pb2.ServiceAccount(client_id="loan-origination", roles=list(roles))
+        req = accounts_pb2.CreateServiceAccountRequest(service_account=sa, request_id=request_id)
+        return org.stub.CreateServiceAccount(req, metadata=org.admin, timeout=10)
+
+    def token(secret: str) -> grpc.StatusCode:
+        req = keys_pb2.IssueServiceTokenRequest(client_id="loan-origination", client_secret=secret)
+        try:
+            org.stub.IssueServiceToken(req, timeout=10)
+        except grpc.RpcError as err:
+            return err.code()
+        return grpc.StatusCode.OK
+
+    first = create("onboard-los").client_secret  # suppose this answer was lost on the way
+    second = create("onboard-los").client_secret  # the retry: no ALREADY_EXISTS, a secret that works
+    assert second and second != first
+    assert token(second) == grpc.StatusCode.OK and token(first) == grpc.StatusCode.UNAUTHENTICATED
+    err = _code(
+        org.stub.CreateServiceAccount,
+        accounts_pb2.CreateServiceAccountRequest(
+            service_account=accounts_pb2.ServiceAccount(client_id="loan-origination", roles=["sales_rep"]),
+            request_id="onboard-los",
+        ),
+        metadata=org.admin,
+    )
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and "request_id" in (err.details() or "")
+    again = _code(
+        org.stub.CreateServiceAccount,
+        accounts_pb2.CreateServiceAccountRequest(
+            service_account=accounts_pb2.ServiceAccount(client_id="loan-origination")
+        ),
+        metadata=org.admin,
+    )
+    assert again.code() == grpc.StatusCode.ALREADY_EXISTS  # without a request id a second create is refused
+    assert token(second) == grpc.StatusCode.OK
+
+
+def test_a_retried_role_change_does_not_end_the_sessions_it_already_ended(org: Org) -> None:
+    req = accounts_pb2.SetRoleAssignmentsRequest(
+        name="accounts/rep1",
+        role_assignments=[accounts_pb2.RoleAssignment(role="sales_rep")],
+        request_id="promote-rep1",
+    )
+    org.stub.SetRoleAssignments(req, metadata=org.admin, timeout=10)
+    pair = org.stub.Login(accounts_pb2.LoginRequest(username="rep1", password="Passw0rd-rep"), timeout=10)
+    org.stub.SetRoleAssignments(req, metadata=org.admin, timeout=10)  # the retry replays
+    refreshed = org.stub.RefreshToken(
+        accounts_pb2.RefreshTokenRequest(refresh_token=pair.refresh_token), timeout=10
+    )
+    assert refreshed.access_token
+    unlock = accounts_pb2.UnlockAccountRequest(name="accounts/rep1", request_id="unlock-rep1")
+    assert org.stub.UnlockAccount(unlock, metadata=org.admin, timeout=10).username == "rep1"
+    assert org.stub.UnlockAccount(unlock, metadata=org.admin, timeout=10).username == "rep1"
