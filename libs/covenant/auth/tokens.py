@@ -160,8 +160,9 @@ class JwksKeySource:
     just started, identity slow to answer) a caller waits for that first fetch, at most
     ``first_fetch_wait_seconds``, and then gets Unavailable, which clients retry; once a fetch has failed,
     callers get Unavailable at once (one of them retries the fetch, at most one per ``min_refetch_seconds``).
-    A fetch that failed never puts a kid into the negative cache. Otherwise a genuine token would be refused
-    as forged for the negative cache's lifetime.
+    A fetch that failed never puts a kid into the negative cache (otherwise a genuine token would be refused
+    as forged for the negative cache's lifetime), and a kid it could not look up is Unavailable, not
+    unknown: a token signed by a key rotated in while identity is unreachable is retried, not refused.
     """
 
     def __init__(
@@ -278,8 +279,8 @@ class JwksKeySource:
             with self._cond:
                 if self._fetched_at is None:
                     raise Unavailable("identity's signing keys are not loaded yet; retry")
-                if not self._last_ok:
-                    return None  # identity did not answer: the kid is not known to be unknown
+                if not self._last_ok:  # the kid is not known to be unknown: a rotated key's token is genuine
+                    raise Unavailable(f"identity did not answer for signing key {kid[:64]!r}; retry")
                 self._negative[kid] = time.monotonic() + self._negative_ttl
                 self._negative.move_to_end(kid)
                 while len(self._negative) > self._negative_size:
