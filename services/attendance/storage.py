@@ -379,7 +379,7 @@ def lock_days(s: Session, keys: Iterable[tuple[str, str, str, str]]) -> dict[tup
         },
         const={"pings": 0, "dirty": True, "summary_revision": 0},
         conflict="ON CONFLICT (employee_id, day) DO UPDATE SET employee_id = excluded.employee_id",
-        returning=", ".join(c.name for c in days.c),
+        returning=list(days.c),
         whole_rows=True,
     )
     return {(r.employee_id, r.day): _state(r) for r in rows}

@@ -247,7 +247,7 @@ class SqlComplianceStore:
                 client_contacts,
                 rows,
                 conflict="ON CONFLICT (activity_id) DO NOTHING",
-                returning="activity_id",
+                returning=["activity_id"],
             )
         )
 

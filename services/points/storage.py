@@ -348,7 +348,7 @@ def claim(session: Session, events: Sequence[EventIn], now: datetime) -> set[str
             cols,
             const={"applied_at": now},
             conflict="ON CONFLICT (event_id) DO NOTHING",
-            returning="event_id",
+            returning=["event_id"],
         )
     )
 
@@ -477,7 +477,7 @@ def insert_entries(session: Session, cols: dict[str, list[Any]], now: datetime) 
     if "id" in cols:
         insert_columns(session, ledger, cols, const={"created_at": now})
         return list(cols["id"])
-    return list(insert_columns(session, ledger, cols, const={"created_at": now}, returning="id"))
+    return list(insert_columns(session, ledger, cols, const={"created_at": now}, returning=["id"]))
 
 
 def add_period_totals(session: Session, cols: dict[str, list[Any]]) -> None:
@@ -764,7 +764,7 @@ def claim_nudges(session: Session, employee_ids: Sequence[str], week: str, now: 
             {"employee_id": list(employee_ids)},
             const={"week": week, "sent_at": now},
             conflict="ON CONFLICT DO NOTHING",
-            returning="employee_id",
+            returning=["employee_id"],
         )
     )
 

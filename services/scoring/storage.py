@@ -266,7 +266,9 @@ def upsert_profiles(session: Session, wanted: Mapping[str, tuple[str, str]]) -> 
         {"employee_id": e, "org_unit": wanted[e][0], "role": wanted[e][1] or ""} for e in ids if e not in rows
     ]
     if new:  # one short statement over arrays (covenant.db.bulk), not a VALUES list compiled per batch size
-        made = insert_rows(session, profiles, new, conflict="ON CONFLICT DO NOTHING", returning="employee_id")
+        made = insert_rows(
+            session, profiles, new, conflict="ON CONFLICT DO NOTHING", returning=["employee_id"]
+        )
         raced = len(made) < len(new)
     if raced:
         rows = existing()

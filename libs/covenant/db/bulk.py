@@ -4,19 +4,28 @@ On PostgreSQL a batch is one statement over ``unnest`` of one array per column (
 text with a handful of parameters, however many rows), sent in psycopg's binary format on the session's own
 connection and transaction: dumping a text array literal escapes every element in Python and cost more than
 the statement itself. On SQLite rows go through executemany.
+
+Those psycopg statements bypass SQLAlchemy's execution, so their errors are handed to SQLAlchemy's own
+handler (``_raise_as_sqlalchemy``) and their durations to ``covenant.telemetry.instrument``: callers meet
+the same exceptions (``sqlalchemy.exc.DataError``, DETAIL withheld, disconnects invalidated) and metrics as
+for any other statement.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
+import psycopg
 from psycopg.rows import namedtuple_row, tuple_row
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Column,
     ColumnElement,
+    Connection,
     DateTime,
     Float,
     Integer,
@@ -32,6 +41,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+
+from covenant.telemetry.instrument import record_statement
 
 T = TypeVar("T")
 
@@ -87,21 +98,61 @@ def _pg(
     """Run ``sql`` (``{0}``, ``{1}``... mark the parameters, arrays or scalars, all sent in binary) on the
     session's connection; with ``fetch`` the rows (as named tuples when ``named``). Without ``fetch``, inside
     ``pipeline`` the statement is only queued: it runs while Python prepares the next one."""
-    raw = session.connection().connection.driver_connection
+    conn = session.connection()
+    raw = conn.connection.driver_connection
     marks = [f"%(p{i}){'b' if _has_value(v) else 's'}" for i, v in enumerate(params)]
     query = sql.replace("%", "%%").format(*marks)
     values = {f"p{i}": v for i, v in enumerate(params)}
-    if not fetch:
-        raw.cursor().execute(query, values)
-        return []
-    with raw.cursor(row_factory=namedtuple_row if named else tuple_row) as cur:
-        cur.execute(query, values)
-        return cur.fetchall()
+    started = time.perf_counter()
+    try:
+        if fetch:
+            with raw.cursor(row_factory=namedtuple_row if named else tuple_row) as cur:
+                cur.execute(query, values)
+                rows = cur.fetchall()
+        else:
+            raw.cursor().execute(query, values)
+            rows = []
+    except psycopg.Error as exc:  # in a pipeline, maybe a queued statement's: name none
+        _raise_as_sqlalchemy(conn, exc, None if _QUEUED in session.info else sql)
+    _timed(session, conn, sql, started, fetch)
+    return rows
+
+
+def _raise_as_sqlalchemy(conn: Connection, exc: psycopg.Error, sql: str | None) -> NoReturn:
+    """Raise ``exc`` as SQLAlchemy raises a driver error of a statement it runs, through its own handler
+    (``DBAPIError.instance``: ``sqlalchemy.exc.DataError`` and the like; the engine's ``handle_error``
+    listeners, which withhold PostgreSQL's DETAIL; on a disconnect ``connection_invalidated`` and the
+    connection invalidated in the pool), so ``covenant.db.transient`` and the gRPC chassis treat it alike.
+    A private SQLAlchemy method: pyproject pins the version."""
+    conn._handle_dbapi_exception(exc, sql, None, None, None)
 
 
 def _has_value(param: Any) -> bool:
     """Whether psycopg can tell the type of ``param`` (binary format needs it; NULLs go as text)."""
     return any(v is not None for v in param) if isinstance(param, list) else param is not None
+
+
+_QUEUED = "covenant_bulk_queued"  # session.info key: (sql, start) of the statements a pipeline holds
+
+
+def _timed(session: Session, conn: Connection, sql: str, started: float, fetched: bool) -> None:
+    """Record the statement's duration (``db.client.operation.duration``, as for SQLAlchemy's statements):
+    now, or for one queued in a pipeline when its result has come (fetching rows, or the end of the block,
+    syncs the pipeline)."""
+    queued = session.info.get(_QUEUED)
+    if queued is not None and not fetched:
+        queued.append((sql, started))
+        return
+    if queued:
+        _record_queued(conn, queued)
+    record_statement(conn.engine, sql, started, time.perf_counter())
+
+
+def _record_queued(conn: Connection, queued: list[tuple[str, float]]) -> None:
+    ended = time.perf_counter()
+    for sql, started in queued:
+        record_statement(conn.engine, sql, started, ended)
+    queued.clear()
 
 
 @contextmanager
@@ -112,8 +163,19 @@ def pipeline(session: Session) -> Iterator[None]:
     if not is_pg(session):
         yield
         return
-    with session.connection().connection.driver_connection.pipeline():
-        yield
+    conn = session.connection()
+    outer = _QUEUED not in session.info
+    if outer:
+        session.info[_QUEUED] = []
+    try:
+        with conn.connection.driver_connection.pipeline():
+            yield
+        _record_queued(conn, session.info[_QUEUED])  # the end of the block synced the pipeline
+    except psycopg.Error as exc:  # a queued statement failed (seen at the sync: which one is not known)
+        _raise_as_sqlalchemy(conn, exc, None)
+    finally:
+        if outer:
+            del session.info[_QUEUED]
 
 
 def _pg_type(col: Any) -> str:
@@ -137,32 +199,37 @@ def insert_columns(
     *,
     const: Mapping[str, Any] | None = None,
     conflict: str = "",
-    returning: str = "",
+    returning: Sequence[str | Column[Any]] = (),
     whole_rows: bool = False,
 ) -> list[Any]:
     """INSERT one row per position of the equally long ``columns`` (name -> values), each row also taking
     the ``const`` values, with an optional ``ON CONFLICT ...`` clause (SQL text that may use ``excluded``)
-    and ``RETURNING`` list; returns the first returned value of each row, or with ``whole_rows`` the rows
-    (read by attribute)."""
+    and ``returning`` columns (names or ``Column`` objects of ``table``); returns the first returned value
+    of each row, or with ``whole_rows`` the rows (read by attribute)."""
+    if isinstance(returning, str):
+        raise TypeError("returning: a sequence of column names or Columns, not SQL text")
     const = const or {}
     cols = list(columns)
     n = len(columns[cols[0]]) if cols else 0
     if not n:
         return []
+    back = [table.c[c if isinstance(c, str) else c.name] for c in returning]
     names = ", ".join([*cols, *const])
-    tail = (f" {conflict}" if conflict else "") + (f" RETURNING {returning}" if returning else "")
+    tail = (f" {conflict}" if conflict else "") + (
+        f" RETURNING {', '.join(c.name for c in back)}" if back else ""
+    )
     if is_pg(session):
         arrays = ", ".join(f"CAST({{{i}}} AS {_pg_type(table.c[c])}[])" for i, c in enumerate(cols))
         scalars = "".join(
             f", CAST({{{len(cols) + i}}} AS {_pg_type(table.c[c])})" for i, c in enumerate(const)
         )
         sql = f"INSERT INTO {table.name} ({names}) SELECT u.*{scalars} FROM unnest({arrays}) AS u{tail}"
-        got = _pg(session, sql, [*columns.values(), *const.values()], fetch=bool(returning), named=whole_rows)
+        got = _pg(session, sql, [*columns.values(), *const.values()], fetch=bool(back), named=whole_rows)
         return got if whole_rows else [r[0] for r in got]
     values = [columns[c] for c in cols]
     rows = [{**dict(zip(cols, r, strict=True)), **const} for r in zip(*values, strict=True)]
     names_all = [*cols, *const]
-    if not returning:  # executemany of one short statement
+    if not back:  # executemany of one short statement
         stmt = text(
             f"INSERT INTO {table.name} ({names}) VALUES ({', '.join(':' + c for c in names_all)}){tail}"
         )
@@ -175,7 +242,7 @@ def insert_columns(
         stmt = text(f"INSERT INTO {table.name} ({names}) VALUES {marks}{tail}").bindparams(
             *(bindparam(f"{c}_{i}", type_=table.c[c].type) for i in range(len(part)) for c in names_all)
         )
-        stmt = stmt.columns(*(table.c[n.strip()] for n in returning.split(",")))  # typed results (times)
+        stmt = stmt.columns(*back)  # typed results (times)
         params = {f"{c}_{i}": r[c] for i, r in enumerate(part) for c in names_all}
         result = session.execute(stmt, params)
         out.extend(result.all() if whole_rows else result.scalars())
@@ -188,7 +255,7 @@ def insert_rows(
     rows: Sequence[dict[str, Any]],
     *,
     conflict: str = "",
-    returning: str = "",
+    returning: Sequence[str | Column[Any]] = (),
     whole_rows: bool = False,
 ) -> list[Any]:
     """``insert_columns`` for ``rows`` (all with the same keys)."""

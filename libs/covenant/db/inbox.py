@@ -80,7 +80,7 @@ def record_new(session: Session, consumer: str, events: Sequence[event_pb2.Event
     # One short statement over arrays (covenant.db.bulk): a multi-row VALUES insert was compiled anew for
     # every batch size, a sixth of a consumer's CPU under load. RETURNING tells which rows were new.
     conflict = "ON CONFLICT (consumer, event_id) DO NOTHING"
-    return set(insert_rows(session, inbox, rows, conflict=conflict, returning="event_id"))
+    return set(insert_rows(session, inbox, rows, conflict=conflict, returning=["event_id"]))
 
 
 def record_once(session: Session, consumer: str, event: event_pb2.Event) -> bool:

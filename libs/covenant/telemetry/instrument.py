@@ -9,10 +9,12 @@ import importlib
 import logging
 import re
 import time
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import grpc
+from sqlalchemy import Engine
 from sqlalchemy import event as sa_event
 
 from covenant.telemetry import metrics as m
@@ -32,6 +34,26 @@ def operation_of(statement: str) -> str:
     return word if word in _OPERATIONS else "OTHER"
 
 
+#: The pool name of each instrumented engine, for ``record_statement``.
+_pool_names: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
+
+
+def _record(system: str, pool_name: str, statement: str, started: float, ended: float) -> None:
+    m.DB_OPERATION_DURATION.record(
+        (ended - started) * 1000,
+        {"db.system": system, "pool.name": pool_name, "db.operation.name": operation_of(statement)},
+    )
+
+
+def record_statement(engine: Engine, statement: str, started: float, ended: float) -> None:
+    """Record a statement sent on ``engine`` past SQLAlchemy's cursor events (``covenant.db.bulk`` sends
+    some through psycopg), from ``started`` until its result came (``time.perf_counter`` values), as
+    ``instrument_database`` records the others; nothing when the engine is not instrumented."""
+    pool_name = _pool_names.get(engine)
+    if pool_name is not None:
+        _record(engine.dialect.name, pool_name, statement, started, ended)
+
+
 def instrument_database(db: Any, pool_name: str) -> Callable[[], None]:
     """Time every statement of ``db`` (a ``covenant.db.engine.Database``) and report its pool use;
     returns a function that removes the hooks."""
@@ -44,10 +66,7 @@ def instrument_database(db: Any, pool_name: str) -> Callable[[], None]:
     def after(_conn, _cursor, statement, _params, context, _many) -> None:  # type: ignore[no-untyped-def]
         started = getattr(context, "_covenant_t0", None)
         if started is not None:
-            m.DB_OPERATION_DURATION.record(
-                (time.perf_counter() - started) * 1000,
-                {"db.system": system, "pool.name": pool_name, "db.operation.name": operation_of(statement)},
-            )
+            _record(system, pool_name, statement, started, time.perf_counter())
 
     def pool_usage() -> Iterable[tuple[float, Mapping[str, str]]]:
         pool = engine.pool
@@ -65,6 +84,7 @@ def instrument_database(db: Any, pool_name: str) -> Callable[[], None]:
 
     sa_event.listen(engine, "before_cursor_execute", before)
     sa_event.listen(engine, "after_cursor_execute", after)
+    _pool_names[engine] = pool_name
     removers = [
         m.observe("db.client.connections.usage", pool_usage),
         m.observe("db.client.connections.max", pool_max),
@@ -75,6 +95,7 @@ def instrument_database(db: Any, pool_name: str) -> Callable[[], None]:
             r()
         sa_event.remove(engine, "before_cursor_execute", before)
         sa_event.remove(engine, "after_cursor_execute", after)
+        _pool_names.pop(engine, None)
 
     return remove
 
