@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from datetime import datetime
 from functools import partial
+from operator import itemgetter
 from typing import Any
 
 from google.protobuf.json_format import MessageToDict
@@ -14,7 +14,7 @@ from google.protobuf.struct_pb2 import Struct, Value
 from covenant.errors import InvalidArgument
 from covenant.grpc.context import current_principal
 from covenant.grpc.messages import fields_of
-from covenant.paging import page_cursor, page_size, page_token
+from covenant.paging import page
 from covenant.points.v1 import points_pb2 as pb
 from covenant.points.v1 import points_pb2_grpc
 from covenant.timestamps import opt_ts, ts
@@ -24,6 +24,7 @@ from services.points.service import PointsService
 PERIODS = {pb.WEEK: "week", pb.MONTH: "month", pb.QUARTER: "quarter", pb.YEAR: "year", pb.CUSTOM: "custom"}
 PERIOD_ENUM = {v: k for k, v in PERIODS.items()}
 SCOPES = {pb.TEAM: "team", pb.ORG_UNIT: "org_unit", pb.ALL: "all"}
+by_id = itemgetter("id")  # the cursor of a listed row (ledger entries, team goals, reward items)
 
 
 def struct_dict(value: Struct) -> dict[str, Any]:
@@ -103,17 +104,6 @@ def personal_pb(g: dict[str, Any]) -> pb.PersonalGoal:
     )
 
 
-def page(
-    request: Any, bound: tuple[str, ...], kind: type, fetch: Callable[[Any, int], list[Any]]
-) -> tuple[list[Any], str]:
-    """One page of a list RPC keyed by the rows' ``id``: the rows after the request's page token (``fetch``
-    gets the cursor, the kind's zero value on the first page, and one row more than the page holds) and the
-    token of the next page ("" after the last)."""
-    size = page_size(request.page_size)
-    rows = fetch(page_cursor(request.page_token, bound, kind=kind) or kind(), size + 1)
-    return rows[:size], page_token(rows[size - 1]["id"] if len(rows) > size else None, bound)
-
-
 def goal_period(value: int, default: str = "") -> str:
     if value == pb.PERIOD_UNSPECIFIED and default:
         return default
@@ -165,7 +155,8 @@ class PointsServicer(points_pb2_grpc.PointsServiceServicer):
         self, request: pb.ListLedgerEntriesRequest, context: Any
     ) -> pb.ListLedgerEntriesResponse:
         fetch = partial(self.service.reads.ledger, current_principal(), request.employee_id)
-        rows, token = page(request, ("ledger", request.employee_id), int, fetch)
+        bound = ("ledger", request.employee_id)
+        rows, token = page(request.page_size, request.page_token, bound, fetch, key=by_id, kind=int, first=0)
         return pb.ListLedgerEntriesResponse(entries=[entry_pb(r) for r in rows], next_page_token=token)
 
     def GetLeaderboard(self, request: pb.GetLeaderboardRequest, context: Any) -> pb.Leaderboard:
@@ -215,7 +206,10 @@ class PointsServicer(points_pb2_grpc.PointsServiceServicer):
 
     def ListTeamGoals(self, request: pb.ListTeamGoalsRequest, context: Any) -> pb.ListTeamGoalsResponse:
         fetch = partial(self.service.goals.list_team_goals, current_principal(), request.org_unit)
-        goals, token = page(request, ("team-goals", request.org_unit), str, fetch)
+        bound = ("team-goals", request.org_unit)
+        goals, token = page(
+            request.page_size, request.page_token, bound, fetch, key=by_id, kind=str, first=""
+        )
         return pb.ListTeamGoalsResponse(goals=[goal_pb(g) for g in goals], next_page_token=token)
 
     def SetPersonalGoal(self, request: pb.SetPersonalGoalRequest, context: Any) -> pb.PersonalGoal:
@@ -250,7 +244,8 @@ class PointsServicer(points_pb2_grpc.PointsServiceServicer):
 
     def ListRewardItems(self, request: pb.ListRewardItemsRequest, context: Any) -> pb.ListRewardItemsResponse:
         fetch = partial(self.service.rewards.items, current_principal())
-        rows, token = page(request, ("reward-items",), str, fetch)
+        bound = ("reward-items",)
+        rows, token = page(request.page_size, request.page_token, bound, fetch, key=by_id, kind=str, first="")
         return pb.ListRewardItemsResponse(items=[item_pb(r) for r in rows], next_page_token=token)
 
     def RedeemReward(self, request: pb.RedeemRewardRequest, context: Any) -> pb.Redemption:
