@@ -43,11 +43,13 @@ class IdentityAudit:
         from covenant.timestamps import ts
 
         authorize(principal, "identity.audit.read")
-        limit = paging.page_size(page_size)
+
+        def fetch(after: int, limit: int) -> list[Any]:
+            with self.db.session() as s:
+                return self.log.entries(s, subject=subject or None, after_seq=after, limit=limit)
+
         bound = ("audit-entries", subject)
-        after = paging.page_cursor(page_token, bound, kind=int) or 0
-        with self.db.session() as s:
-            rows = self.log.entries(s, subject=subject or None, after_seq=after, limit=limit + 1)
+        rows, nxt = paging.page(page_size, page_token, bound, fetch, key=lambda r: r.seq, kind=int, first=0)
         out = [
             audit_pb2.AuditEntry(
                 seq=r.seq,
@@ -59,9 +61,8 @@ class IdentityAudit:
                 prev_hash=r.prev_hash,
                 hash=r.hash,
             )
-            for r in rows[:limit]
+            for r in rows
         ]
-        nxt = paging.page_token(rows[limit - 1].seq if len(rows) > limit else None, bound)
         return out, nxt
 
     def verify(self, principal: Principal) -> audit_pb2.VerifyAuditChainResponse:

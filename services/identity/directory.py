@@ -28,7 +28,7 @@ from covenant.errors import (
     NotFound,
     PermissionDenied,
 )
-from covenant.paging import page_cursor, page_size, page_token
+from covenant.paging import page
 from services.identity import SERVICE, storage
 from services.identity.audit import AuditTrail
 from services.identity.domain.directory_import import ImportItem, plan_import
@@ -106,13 +106,12 @@ class OrgDirectory:
         self, principal: Principal, root: str, size: int, token: str
     ) -> tuple[list[tuple[OrgUnit, datetime]], str]:
         authorize(principal, "identity.org_units.read")
-        limit = page_size(size)
-        bound = ("org-units", root)
-        after = page_cursor(token, bound, kind=str) or ""
-        with self.db.session() as s:
-            rows = storage.list_org_units(s, root.rstrip("/"), after, limit + 1)
-        nxt = page_token(rows[limit - 1][0].path if len(rows) > limit else None, bound)
-        return rows[:limit], nxt
+
+        def fetch(after: str, limit: int) -> list[tuple[OrgUnit, datetime]]:
+            with self.db.session() as s:
+                return storage.list_org_units(s, root.rstrip("/"), after, limit)
+
+        return page(size, token, ("org-units", root), fetch, key=lambda r: r[0].path, kind=str, first="")
 
     # -- employees ----------------------------------------------------------------------------------------
     def _view(self, s: Session, principal: Principal, e: Employee) -> EmployeeView:
@@ -201,15 +200,16 @@ class OrgDirectory:
         self, principal: Principal, subtree: str, size: int, token: str
     ) -> tuple[list[EmployeeView], str]:
         f = scope_filter(principal, "identity.employees.read")
-        limit = page_size(size)
+
+        def fetch(after: str, limit: int) -> list[tuple[Employee, datetime, datetime]]:
+            with self.db.session() as s:
+                return storage.list_employees(
+                    s, self.cipher, after=after, limit=limit, scope=f, subtree=subtree.rstrip("/")
+                )
+
         bound = ("employees", subtree)
-        after = page_cursor(token, bound, kind=str) or ""
-        with self.db.session() as s:
-            rows = storage.list_employees(
-                s, self.cipher, after=after, limit=limit + 1, scope=f, subtree=subtree.rstrip("/")
-            )
-        nxt = page_token(rows[limit - 1][0].employee_id if len(rows) > limit else None, bound)
-        return [self._shown(principal, e, created, updated) for e, created, updated in rows[:limit]], nxt
+        rows, nxt = page(size, token, bound, fetch, key=lambda r: r[0].employee_id, kind=str, first="")
+        return [self._shown(principal, e, created, updated) for e, created, updated in rows], nxt
 
     def update_employee(
         self, principal: Principal, patch: Employee, fields: Sequence[str], request_id: str = ""
