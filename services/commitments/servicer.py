@@ -11,7 +11,7 @@ from covenant.commitments.v1 import commitments_pb2_grpc
 from covenant.errors import InvalidArgument
 from covenant.grpc.context import current_principal
 from covenant.grpc.messages import fields_of
-from covenant.paging import page_cursor, page_size, page_token
+from covenant.paging import page
 from covenant.timestamps import from_ts, ts
 from services.commitments.domain.commitment import Commitment
 from services.commitments.domain.terms import Terms
@@ -86,20 +86,24 @@ class CommitmentsServicer(commitments_pb2_grpc.CommitmentsServiceServicer):
         return to_pb(self.service.get(current_principal(), commitment_id(request.name)))
 
     def ListCommitments(self, request: pb.ListCommitmentsRequest, context: Any) -> pb.ListCommitmentsResponse:
-        size = page_size(request.page_size)
         due = request.due_before.ToJsonString() if request.HasField("due_before") else ""
         bound = ("commitments", request.employee_id, request.org_unit, list(request.states), due)
-        after = page_cursor(request.page_token, bound, kind=str) or ""
-        items, more = self.service.list_commitments(
-            current_principal(),
-            employee_id=request.employee_id,
-            org_unit=request.org_unit,
-            states=[pb.CommitmentState.Name(s) for s in request.states],
-            due_before=from_ts(request.due_before, "due_before"),
-            after_id=after,
-            limit=size,
+
+        def fetch(after: str, limit: int) -> list[Commitment]:
+            items, _ = self.service.list_commitments(  # its ``more`` is unused: ``page`` fetches a row more
+                current_principal(),
+                employee_id=request.employee_id,
+                org_unit=request.org_unit,
+                states=[pb.CommitmentState.Name(s) for s in request.states],
+                due_before=from_ts(request.due_before, "due_before"),
+                after_id=after,
+                limit=limit,
+            )
+            return items
+
+        items, token = page(
+            request.page_size, request.page_token, bound, fetch, key=lambda c: c.id, kind=str, first=""
         )
-        token = page_token(items[-1].id if more else None, bound)
         return pb.ListCommitmentsResponse(commitments=[to_pb(c) for c in items], next_page_token=token)
 
     def VerifyCommitment(

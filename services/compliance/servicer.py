@@ -13,7 +13,7 @@ from covenant.compliance.v1 import compliance_pb2_grpc
 from covenant.errors import InvalidArgument
 from covenant.grpc.context import current_principal
 from covenant.grpc.messages import fields_of
-from covenant.paging import page_cursor, page_size, page_token
+from covenant.paging import page
 from covenant.timestamps import as_utc, opt_ts, ts
 from services.compliance.domain.screening import Match
 from services.compliance.domain.text import Hit
@@ -120,22 +120,22 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
     def ListScreeningHits(
         self, request: pb.ListScreeningHitsRequest, context: Any
     ) -> pb.ListScreeningHitsResponse:
-        size = page_size(request.page_size)
         bound = ("screening-hits", request.org_unit, request.start_date, request.end_date, request.status)
-        before = page_cursor(request.page_token, bound, kind=int)
-        rows, more = self.service.screening.list_screening_hits(
-            current_principal(),
-            org_unit=request.org_unit,
-            start_date=request.start_date,
-            end_date=request.end_date,
-            status=request.status,
-            before_id=before,
-            limit=size,
-        )
-        return pb.ListScreeningHitsResponse(
-            hits=[screening_hit_pb(r) for r in rows],
-            next_page_token=page_token(rows[-1].id if more and rows else None, bound),
-        )
+
+        def fetch(before: int | None, limit: int) -> list[Any]:
+            rows, _ = self.service.screening.list_screening_hits(  # newest first; ``more`` unused (see page)
+                current_principal(),
+                org_unit=request.org_unit,
+                start_date=request.start_date,
+                end_date=request.end_date,
+                status=request.status,
+                before_id=before,
+                limit=limit,
+            )
+            return rows
+
+        rows, token = page(request.page_size, request.page_token, bound, fetch, key=lambda r: r.id, kind=int)
+        return pb.ListScreeningHitsResponse(hits=[screening_hit_pb(r) for r in rows], next_page_token=token)
 
     def ScreenNames(self, request: pb.ScreenNamesRequest, context: Any) -> pb.ScreenNamesResponse:
         results = self.service.screening.screen(current_principal(), list(request.names))
@@ -177,15 +177,21 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
         return case_pb(row, redact=self._redact(row))
 
     def ListCases(self, request: pb.ListCasesRequest, context: Any) -> pb.ListCasesResponse:
-        size = page_size(request.page_size)
         bound = ("cases", request.employee_id, request.state)
-        after = case_cursor(page_cursor(request.page_token, bound, kind=tuple))
-        rows, more = self.service.cases.list_cases(
-            current_principal(), request.employee_id, request.state, after, size
-        )
-        last = (as_utc(rows[-1].opened_at).isoformat(), rows[-1].id) if more else None
+
+        def fetch(after: tuple[int | str, ...] | None, limit: int) -> list[Any]:
+            at = case_cursor(after)
+            rows, _ = self.service.cases.list_cases(  # ``more`` unused: ``page`` fetches a row more
+                current_principal(), request.employee_id, request.state, at, limit
+            )
+            return rows
+
+        def key(row: Any) -> tuple[str, str]:
+            return as_utc(row.opened_at).isoformat(), row.id
+
+        rows, token = page(request.page_size, request.page_token, bound, fetch, key=key, kind=tuple)
         return pb.ListCasesResponse(
-            cases=[case_pb(r, redact=self._redact(r)) for r in rows], next_page_token=page_token(last, bound)
+            cases=[case_pb(r, redact=self._redact(r)) for r in rows], next_page_token=token
         )
 
     def TransitionCase(self, request: pb.TransitionCaseRequest, context: Any) -> pb.Case:

@@ -10,7 +10,7 @@ from typing import Any
 from covenant.errors import InvalidArgument
 from covenant.grpc.context import current_principal
 from covenant.grpc.messages import fields_of
-from covenant.paging import page_cursor, page_size, page_token
+from covenant.paging import page
 from covenant.scoring.v1 import scoring_pb2 as pb
 from covenant.scoring.v1 import scoring_pb2_grpc
 from services.scoring.domain.scorecard import Kpi, Scorecard
@@ -187,21 +187,21 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         return score_to_pb(*self.service.scores.get(current_principal(), request.employee_id, request.period))
 
     def ListScores(self, request: pb.ListScoresRequest, context: Any) -> pb.ListScoresResponse:
-        size = page_size(request.page_size)
         bound = ("scores", request.period, request.org_unit)
-        after = page_cursor(request.page_token, bound, kind=tuple)
-        if after is not None and [type(k) for k in after] != [str, int, str]:
-            raise InvalidArgument("is not a page token of this list (bad cursor)", field="page_token")
-        rows, more = self.service.scores.list(
-            current_principal(), request.period, request.org_unit, after, size
-        )
-        last = rows[-1][0] if more else None
-        return pb.ListScoresResponse(
-            scores=[score_to_pb(r, c) for r, c in rows],
-            next_page_token=page_token(
-                (last.org_unit, last.rank_in_team, last.employee_id) if last is not None else None, bound
-            ),
-        )
+
+        def fetch(after: tuple[int | str, ...] | None, limit: int) -> list[tuple[Any, list[Any]]]:
+            if after is not None and [type(k) for k in after] != [str, int, str]:
+                raise InvalidArgument("is not a page token of this list (bad cursor)", field="page_token")
+            rows, _ = self.service.scores.list(  # ``more`` unused: ``page`` fetches a row more
+                current_principal(), request.period, request.org_unit, after, limit
+            )
+            return rows
+
+        def key(row: tuple[Any, list[Any]]) -> tuple[str, int, str]:
+            return row[0].org_unit, row[0].rank_in_team, row[0].employee_id
+
+        rows, token = page(request.page_size, request.page_token, bound, fetch, key=key, kind=tuple)
+        return pb.ListScoresResponse(scores=[score_to_pb(r, c) for r, c in rows], next_page_token=token)
 
     def CalibrateScore(self, request: pb.CalibrateScoreRequest, context: Any) -> pb.EmployeeScore:
         return score_to_pb(
@@ -244,13 +244,16 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
     def ListDriverAnalyses(
         self, request: pb.ListDriverAnalysesRequest, context: Any
     ) -> pb.ListDriverAnalysesResponse:
-        size = page_size(request.page_size)
+        def fetch(after: int, limit: int) -> list[Any]:
+            rows, _ = self.drivers.list(current_principal(), request.role, after, limit)  # newest first
+            return rows
+
         bound = ("driverAnalyses", request.role)
-        after = page_cursor(request.page_token, bound, kind=int) or 0
-        rows, more = self.drivers.list(current_principal(), request.role, after, size)
+        rows, token = page(
+            request.page_size, request.page_token, bound, fetch, key=lambda r: r.id, kind=int, first=0
+        )
         return pb.ListDriverAnalysesResponse(
-            analyses=[analysis_to_pb(r) for r in rows],
-            next_page_token=page_token(rows[-1].id if more else None, bound),
+            analyses=[analysis_to_pb(r) for r in rows], next_page_token=token
         )
 
     def DraftScorecardFromAnalysis(
