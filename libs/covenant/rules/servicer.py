@@ -14,7 +14,7 @@ from covenant.auth import Principal, Scope, authorize, scope_filter
 from covenant.errors import InvalidArgument
 from covenant.events.v1.event_pb2 import Event
 from covenant.grpc.context import current_principal
-from covenant.paging import page_cursor, page_size, page_token
+from covenant.paging import page
 from covenant.rules import store
 from covenant.rules.authority import READ
 from covenant.rules.engine import FiredAction
@@ -303,12 +303,17 @@ class RulePackServicer(rule_pack_service_pb2_grpc.RulePackServiceServicer):
         authorize(current_principal(), READ)
         if not request.pack_id:
             raise InvalidArgument("is required", field="pack_id")
-        size = page_size(request.page_size)
-        bound = ("rule-pack-versions", request.pack_id)
-        offset = page_cursor(request.page_token, bound, kind=int) or 0
         versions, active = self.manager.history(request.pack_id)
-        page = versions[offset : offset + size]
-        more = offset + size < len(versions)
+        numbered = list(enumerate(versions, start=1))  # offset paging: a version's cursor is its position
+        rows, token = page(
+            request.page_size,
+            request.page_token,
+            ("rule-pack-versions", request.pack_id),
+            lambda offset, limit: numbered[offset : offset + limit],
+            key=lambda row: row[0],
+            kind=int,
+            first=0,
+        )
         required = self.manager.required_approvals(versions[0]) if versions else 0
         rejected = self.manager.rejections(request.pack_id)
         return pb.ListRulePackVersionsResponse(
@@ -316,9 +321,9 @@ class RulePackServicer(rule_pack_service_pb2_grpc.RulePackServiceServicer):
                 version_pb(
                     v, v.version == active, approvals_required=required, rejection=rejected.get(v.version)
                 )
-                for v in page
+                for _, v in rows
             ],
-            next_page_token=page_token(offset + size if more else None, bound),
+            next_page_token=token,
         )
 
     def ListActiveRulePacks(
