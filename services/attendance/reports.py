@@ -83,12 +83,13 @@ class Reports:
         if not org_unit.startswith("/"):
             raise InvalidArgument("must be an org unit path like /hq/branch-1", field="org_unit")
         self.base.check_day(day)
-        if not 0 <= page_size <= paging.MAX_PAGE:
-            raise InvalidArgument(f"must be in [0, {paging.MAX_PAGE}]", field="page_size")
+        size = paging.page_size(page_size)
         authorize(principal, "attendance.routes.read", DataOwner("", org_unit))
         visible = scope_filter(principal, "attendance.routes.read")
+        # Not ``paging.page``: the scope is applied here, row by row, over as many reads as a page needs, and
+        # a full page whose last read was full gets a token even when nothing visible follows.
         bound = ("team-days", org_unit, day)
-        size, after = page_size or paging.DEFAULT_PAGE, paging.page_cursor(page_token, bound, kind=str) or ""
+        after = paging.page_cursor(page_token, bound, kind=str) or ""
         out: list[DaySummary] = []
         with self.base.db.session() as s:
             while len(out) < size:
