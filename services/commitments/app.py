@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from datetime import UTC
 
-from sqlalchemy import and_, distinct, select
 from sqlalchemy.orm import Session
 
 from covenant.auth.directory import directory_for, with_directory
@@ -17,7 +16,6 @@ from services.commitments.scheduler import DeadlineScheduler
 from services.commitments.service import CommitmentsService
 from services.commitments.servicer import CommitmentsServicer
 
-OPEN_STATES = ("ACTIVE", "BREACHED")
 log = logging.getLogger(__name__)
 
 
@@ -25,14 +23,7 @@ def make_event_handler(service: CommitmentsService):  # type: ignore[no-untyped-
     """Events from other services fulfil commitments waiting on their type and correlation value."""
 
     def handle(session: Session, event: Event) -> None:
-        keys = session.execute(
-            select(distinct(storage.commitments.c.correlation_key)).where(
-                and_(
-                    storage.commitments.c.fulfilling_event_type == event.type,
-                    storage.commitments.c.state.in_(OPEN_STATES),
-                )
-            )
-        ).scalars()
+        keys = storage.waiting_correlation_keys(session, event.type)
         data = dict(event.data)
         for key in keys:
             if key in data and data[key] not in ("", None):

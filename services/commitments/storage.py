@@ -19,6 +19,8 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    case,
+    distinct,
     func,
     insert,
     select,
@@ -35,6 +37,9 @@ from covenant.errors import Aborted, AlreadyExists, NotFound
 from covenant.timestamps import as_utc as _utc
 from services.commitments.domain.commitment import Commitment, Extension, State
 from services.commitments.domain.terms import Terms
+
+#: States in which a commitment still waits for its fulfilling event.
+OPEN_STATES = ("ACTIVE", "BREACHED")
 
 metadata = MetaData()
 
@@ -388,3 +393,31 @@ def fulfilment_counts(
 
 def as_json(value: object) -> str:
     return json.dumps(value, sort_keys=True, default=str)
+
+
+def waiting_correlation_keys(session: Session, event_type: str) -> list[str]:
+    """The correlation keys (event data fields) of open commitments an ``event_type`` event may fulfil."""
+    stmt = select(distinct(commitments.c.correlation_key)).where(
+        and_(commitments.c.fulfilling_event_type == event_type, commitments.c.state.in_(OPEN_STATES))
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def active_by_deadline(session: Session, now: datetime, soon: datetime) -> tuple[int, int, int]:
+    """Active commitments whose deadline is past, before ``soon``, and later."""
+    deadline = commitments.c.deadline
+    overdue, due, later = session.execute(
+        select(
+            func.sum(case((deadline < now, 1), else_=0)),
+            func.sum(case((and_(deadline >= now, deadline < soon), 1), else_=0)),
+            func.sum(case((deadline >= soon, 1), else_=0)),
+        ).where(commitments.c.state == State.ACTIVE.value)
+    ).one()
+    return int(overdue or 0), int(due or 0), int(later or 0)
+
+
+def oldest_due_timer(session: Session, now: datetime) -> datetime | None:
+    """When the oldest timer due by ``now`` and not fired yet fell due (None when there is none)."""
+    stmt = select(func.min(timers.c.due_at)).where(and_(timers.c.fired_at.is_(None), timers.c.due_at <= now))
+    value = session.execute(stmt).scalar()
+    return _utc(value) if value is not None else None

@@ -6,11 +6,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select
-
 from covenant.telemetry import metrics as m
-from covenant.timestamps import as_utc
-from services.compliance.storage import cases
+from services.compliance.storage import open_cases_by_severity
 
 OPEN_STATES = ("OPEN", "ACKNOWLEDGED", "ESCALATED")
 SEVERITIES = ("critical", "high", "medium", "low")
@@ -25,28 +22,16 @@ def _severity(value: str) -> str:
 def open_cases(db: Any) -> dict[str, tuple[dict[str, int], float]]:
     """Per severity: open cases per age band, and the age in seconds of the oldest."""
     now = datetime.now(UTC)
-    day, week = now - timedelta(days=1), now - timedelta(days=7)
-    stmt = (
-        select(
-            cases.c.severity,
-            func.count(),
-            func.sum(case((cases.c.opened_at >= day, 1), else_=0)),
-            func.sum(case((cases.c.opened_at < week, 1), else_=0)),
-            func.min(cases.c.opened_at),
-        )
-        .where(cases.c.state.in_(OPEN_STATES))
-        .group_by(cases.c.severity)
-    )
     out = {s: ({a: 0 for a in AGES}, 0.0) for s in SEVERITIES}
     with db.session() as s:
-        for severity, total, recent, old, oldest in s.execute(stmt):
-            bands, age = out.setdefault(_severity(severity), ({a: 0 for a in AGES}, 0.0))
-            recent, old = int(recent or 0), int(old or 0)
-            bands["lt_1d"] += recent
-            bands["gt_7d"] += old
-            bands["1d_7d"] += int(total) - recent - old
-            oldest_age = (now - as_utc(oldest)).total_seconds() if oldest is not None else 0.0
-            out[_severity(severity)] = (bands, max(age, oldest_age))
+        rows = open_cases_by_severity(s, OPEN_STATES, now - timedelta(days=1), now - timedelta(days=7))
+    for severity, total, recent, old, oldest in rows:
+        bands, age = out.setdefault(_severity(severity), ({a: 0 for a in AGES}, 0.0))
+        bands["lt_1d"] += recent
+        bands["gt_7d"] += old
+        bands["1d_7d"] += total - recent - old
+        oldest_age = (now - oldest).total_seconds() if oldest is not None else 0.0
+        out[_severity(severity)] = (bands, max(age, oldest_age))
     return out
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    case,
     delete,
     func,
     insert,
@@ -394,3 +395,31 @@ class SqlComplianceStore:
 
 def _activity_key(employee_id: str, client_id: str) -> Any:
     return and_(client_activity.c.employee_id == employee_id, client_activity.c.client_id == client_id)
+
+
+def open_cases_by_severity(
+    session: Session, states: Sequence[str], recent_since: datetime, old_before: datetime
+) -> list[tuple[str, int, int, int, datetime | None]]:
+    """Per severity of the cases in ``states``: (severity, count, opened since ``recent_since``, opened
+    before ``old_before``, the earliest opening)."""
+    stmt = (
+        select(
+            cases.c.severity,
+            func.count(),
+            func.sum(case((cases.c.opened_at >= recent_since, 1), else_=0)),
+            func.sum(case((cases.c.opened_at < old_before, 1), else_=0)),
+            func.min(cases.c.opened_at),
+        )
+        .where(cases.c.state.in_(list(states)))
+        .group_by(cases.c.severity)
+    )
+    return [
+        (
+            severity,
+            int(total),
+            int(recent or 0),
+            int(old or 0),
+            as_utc(oldest) if oldest is not None else None,
+        )
+        for severity, total, recent, old, oldest in session.execute(stmt)
+    ]
