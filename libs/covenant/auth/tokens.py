@@ -21,6 +21,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Protocol
 
 import jwt
@@ -45,12 +46,25 @@ def generate_signing_key(bits: int = 2048) -> tuple[str, str]:
     return uuid.uuid4().hex[:16], pem
 
 
-def public_jwk(private_key_pem: str, kid: str) -> dict[str, Any]:
-    """The public JWK (RFC 7517) for a private key PEM."""
-    key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
-    jwk = json.loads(RSAAlgorithm.to_jwk(key.public_key()))  # type: ignore[arg-type]
+def _signing_key(private_key_pem: str) -> Any:
+    """A signing key from identity's own store (or one it just made). cryptography's RSA consistency check
+    costs ~50 ms a key and guards against keys from untrusted sources, so it is skipped for these."""
+    return serialization.load_pem_private_key(
+        private_key_pem.encode(), password=None, unsafe_skip_rsa_key_validation=True
+    )
+
+
+@lru_cache(maxsize=64)
+def _public_jwk_text(private_key_pem: str, kid: str) -> str:
+    jwk = json.loads(RSAAlgorithm.to_jwk(_signing_key(private_key_pem).public_key()))
     jwk.update({"kid": kid, "use": "sig", "alg": ALGORITHM})
-    return jwk
+    return json.dumps(jwk)
+
+
+def public_jwk(private_key_pem: str, kid: str) -> dict[str, Any]:
+    """The public JWK (RFC 7517) for a private key PEM (derived once per key: every JWKS request used to
+    parse every key again)."""
+    return json.loads(_public_jwk_text(private_key_pem, kid))  # type: ignore[no-any-return]
 
 
 def jwks_document(keys: Sequence[tuple[str, str]], revoked: Sequence[Mapping[str, Any]] = ()) -> str:
@@ -64,7 +78,7 @@ class TokenSigner:
     def __init__(
         self, private_key_pem: str, kid: str, *, issuer: str = ISSUER, audience: str = AUDIENCE
     ) -> None:
-        self._key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
+        self._key = _signing_key(private_key_pem)
         self.kid = kid
         self.issuer = issuer
         self.audience = audience
