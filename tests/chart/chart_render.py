@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import subprocess
 from pathlib import Path
 
@@ -13,12 +14,20 @@ CI = CHART / "ci"
 PROD = CI / "production-values.yaml"
 
 
-def render(helm: str, *args: str, release: str = "rel") -> list[dict]:
-    """The objects `helm template <release> charts/covenant <args>` renders."""
-    out = subprocess.run(
+@functools.lru_cache(maxsize=128)
+def _template(helm: str, args: tuple[str, ...], release: str) -> str:
+    return subprocess.run(
         [helm, "template", release, str(CHART), *args], check=True, capture_output=True, text=True
     ).stdout
-    return [d for d in yaml.safe_load_all(out) if d]
+
+
+def render(helm: str, *args: str, release: str = "rel") -> list[dict]:
+    """The objects `helm template <release> charts/covenant <args>` renders: fresh objects each call, from
+    one helm run per argument list in this test process (libyaml parses them)."""
+    return [d for d in yaml.load_all(_template(helm, args, release), Loader=LOADER) if d]
+
+
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def by_name(docs: list[dict], kind: str) -> dict[str, dict]:

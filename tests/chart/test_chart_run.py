@@ -29,6 +29,7 @@ from covenant.identity.v1 import accounts_pb2, identity_service_pb2_grpc
 from covenant.points.v1 import points_pb2 as ppb
 from covenant.points.v1 import points_pb2_grpc
 from covenant.services import SERVICES
+from tests.chart.chart_render import LOADER
 from tests.conftest import PG_URL
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,11 +65,8 @@ def rendered(helm: str, urls: dict[str, str]) -> list[dict]:
     ]
     for name, url in urls.items():
         args += ["--set", f"database.urls.{name}={url}"]
-    return [
-        d
-        for d in yaml.safe_load_all(subprocess.run(args, check=True, capture_output=True, text=True).stdout)
-        if d
-    ]
+    out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
+    return [d for d in yaml.load_all(out, Loader=LOADER) if d]
 
 
 def local_env(

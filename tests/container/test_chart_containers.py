@@ -64,7 +64,7 @@ def render(helm: str, image: str, *args: str) -> list[dict]:
         capture_output=True,
         text=True,
     ).stdout
-    return [d for d in yaml.safe_load_all(out) if d]
+    return [d for d in yaml.load_all(out, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) if d]
 
 
 @pytest.fixture
