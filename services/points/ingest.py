@@ -92,10 +92,10 @@ class Ingest:
         fresh = [e for e in first.values() if e.id in new_ids]
 
         planned: list[tuple[EventIn, list[Award], list[Reversal]]] = []
-        evaluate = self._evaluator()
-        for e in fresh:
-            awards, reversals = plan(evaluate(e), e)
-            planned.append((e, awards, reversals))
+        with self.rules.evaluator() as evaluate:  # one pack snapshot; alike events decided once
+            for e in fresh:
+                awards, reversals = plan(evaluate(e.rule_input()), e)
+                planned.append((e, awards, reversals))
 
         # the org units of the other employees paid, looked up before any row is locked
         others = {a.employee_id for e, awards, _ in planned for a in awards if a.employee_id != e.employee_id}
@@ -186,12 +186,6 @@ class Ingest:
         return out
 
     # -- steps -------------------------------------------------------------------------------
-    def _evaluator(self) -> Callable[[EventIn], list[Any]]:
-        """Rule evaluation for one batch: one pack snapshot, memoised on the fields the packs read
-        (``RuleRuntime.evaluator``), so a batch of many employees' alike events is decided once each way."""
-        evaluate = self.rules.evaluator()
-        return lambda e: evaluate(e.rule_input())
-
     def reversal_entries(
         self,
         store: PointsStore,

@@ -182,38 +182,38 @@ class MetricIntake:
     def of_events(self, store: ScoringStore, events: Sequence[Any]) -> int:
         """A delivered batch as one unit: every event judged on one pack snapshot, one insert of the
         metric values, one profile upsert per employee."""
-        evaluate = self.rules.evaluator()  # one pack snapshot, one evaluation per distinct decision
         rows: list[dict[str, Any]] = []
         profiles: dict[str, tuple[str, str]] = {}
-        for event in events:
-            data = dict(event.data)
-            employee = str(data.get("employee_id") or event.subject.removeprefix("employees/"))
-            if not employee:
-                continue
-            fired = evaluate({"type": event.type, "source": event.source, **data})
-            day = event.occurred_at.ToDatetime(tzinfo=UTC).astimezone(self.tz).date()
-            added = 0
-            for action in fired:
-                if action.action not in ("add_metric", "set_metric"):
+        with self.rules.evaluator() as evaluate:  # one pack snapshot, one evaluation per distinct decision
+            for event in events:
+                data = dict(event.data)
+                employee = str(data.get("employee_id") or event.subject.removeprefix("employees/"))
+                if not employee:
                     continue
-                added += 1
-                rows.append(
-                    {
-                        "employee_id": employee,
-                        "period": period_of(day),
-                        "metric": str(action.params["metric"]),
-                        "value": number_text(action.params.get("amount", action.params.get("value", 1))),
-                        "mode": "add" if action.action == "add_metric" else "set",
-                        "source": event.source or "event",
-                        "source_ref": event.id,
-                        "rule_id": action.rule_id,
-                        "pack_version": action.pack_version,
-                        "recorded_at": self.clock(),
-                    }
-                )
-            if added:  # the latest org unit and role a batch names win, as event by event
-                org_unit, role = profiles.get(employee, ("", ""))
-                profiles[employee] = (event.org_unit or org_unit, str(data.get("role", "")) or role)
+                fired = evaluate({"type": event.type, "source": event.source, **data})
+                day = event.occurred_at.ToDatetime(tzinfo=UTC).astimezone(self.tz).date()
+                added = 0
+                for action in fired:
+                    if action.action not in ("add_metric", "set_metric"):
+                        continue
+                    added += 1
+                    rows.append(
+                        {
+                            "employee_id": employee,
+                            "period": period_of(day),
+                            "metric": str(action.params["metric"]),
+                            "value": number_text(action.params.get("amount", action.params.get("value", 1))),
+                            "mode": "add" if action.action == "add_metric" else "set",
+                            "source": event.source or "event",
+                            "source_ref": event.id,
+                            "rule_id": action.rule_id,
+                            "pack_version": action.pack_version,
+                            "recorded_at": self.clock(),
+                        }
+                    )
+                if added:  # the latest org unit and role a batch names win, as event by event
+                    org_unit, role = profiles.get(employee, ("", ""))
+                    profiles[employee] = (event.org_unit or org_unit, str(data.get("role", "")) or role)
         if rows:
             store.add_metric_values(rows)
             store.upsert_profiles(profiles)

@@ -76,13 +76,13 @@ def test_alike_events_are_decided_once_and_still_counted_each(monkeypatch: pytes
     evaluations, hits = _Counter(), _Counter()
     monkeypatch.setattr(runtime_module.m, "RULE_EVALUATIONS", evaluations)
     monkeypatch.setattr(runtime_module.m, "RULE_HITS", hits)
-    evaluate = runtime.evaluator()
-    for i in range(50):  # fifty reps' visits: ids and places differ, nothing the pack reads does
-        event = {"type": "sale", "amount": 500, "tier": "silver", "units": 0}
-        event |= {"visit_id": f"v{i}", "lat": 31.2 + i / 1e4}
-        assert _actions(evaluate(event)) == [("p", "big", 1), ("p", "not-vip", 2), ("p", "scaled", 0)]
+    with runtime.evaluator() as evaluate:
+        for i in range(50):  # fifty reps' visits: ids and places differ, nothing the pack reads does
+            event = {"type": "sale", "amount": 500, "tier": "silver", "units": 0}
+            event |= {"visit_id": f"v{i}", "lat": 31.2 + i / 1e4}
+            assert _actions(evaluate(event)) == [("p", "big", 1), ("p", "not-vip", 2), ("p", "scaled", 0)]
     assert len(runs) == 1
-    assert len(evaluations.calls) == 50 and len(hits.calls) == 150
+    assert len(evaluations.calls) == 50 and len(hits.calls) == 150  # repeats counted when the batch ends
     assert len(runtime.recent()) == 50  # dry runs still see every event
 
 
@@ -102,22 +102,23 @@ def test_the_batch_evaluator_answers_as_event_by_event_evaluation() -> None:
             if rng.random() < 0.8:
                 event[name] = rng.choice([*values, "E1", "E2"])
         events.append(event)
-    evaluate = runtime.evaluator()
-    for event in events:
-        try:
-            expected = _actions(runtime.evaluate(event))
-        except Exception as exc:  # a failing expression fails the same way, every time
-            with pytest.raises(type(exc)):
-                evaluate(event)
-            continue
-        assert _actions(evaluate(event)) == expected, event
+    with runtime.evaluator() as evaluate:
+        for event in events:
+            try:
+                expected = _actions(runtime.evaluate(event))
+            except Exception as exc:  # a failing expression fails the same way, every time
+                with pytest.raises(type(exc)):
+                    evaluate(event)
+                continue
+            assert _actions(evaluate(event)) == expected, event
 
 
 def test_a_batch_keeps_the_pack_set_it_started_with() -> None:
     runtime = _runtime(_pack(RULES))
-    evaluate = runtime.evaluator()
     event = {"type": "sale", "amount": 500, "tier": "gold", "units": 0}
-    before = _actions(evaluate(event))
-    runtime.set_active({"p": _pack(RULES.replace("n: 1}", "n: 9}"))})
-    assert _actions(evaluate(event)) == before == [("p", "big", 1), ("p", "scaled", 0)]
-    assert _actions(runtime.evaluator()(event)) == [("p", "big", 9), ("p", "scaled", 0)]
+    with runtime.evaluator() as evaluate:
+        before = _actions(evaluate(event))
+        runtime.set_active({"p": _pack(RULES.replace("n: 1}", "n: 9}"))})
+        assert _actions(evaluate(event)) == before == [("p", "big", 1), ("p", "scaled", 0)]
+    with runtime.evaluator() as evaluate:
+        assert _actions(evaluate(event)) == [("p", "big", 9), ("p", "scaled", 0)]

@@ -12,7 +12,8 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -66,11 +67,11 @@ def _evaluate_each(
     return out
 
 
-def _count(service: str, compiled: CompiledPack, fired: Sequence[FiredAction]) -> None:
+def _count(service: str, compiled: CompiledPack, fired: Sequence[FiredAction], times: int = 1) -> None:
     labels = {"service": service, "pack": compiled.pack.id, "version": compiled.pack.version}
-    m.RULE_EVALUATIONS.add(1, labels)
+    m.RULE_EVALUATIONS.add(times, labels)
     for rule_id in dict.fromkeys(f.rule_id for f in fired):  # a rule hits once per evaluation
-        m.RULE_HITS.add(1, {**labels, "rule": rule_id})
+        m.RULE_HITS.add(times, {**labels, "rule": rule_id})
 
 
 def _memo_key(event: Mapping[str, Any], fields: tuple[str, ...] | None) -> Hashable:
@@ -176,20 +177,23 @@ class RuleRuntime:
         m.RULE_EVALUATION_DURATION.record((time.perf_counter() - started) * 1000, {"service": self.service})
         return each
 
+    @contextmanager
     def evaluator(
         self, packs: Sequence[CompiledPack] | None = None
-    ) -> Callable[[Mapping[str, Any]], list[FiredAction]]:
-        """``evaluate`` for the events of one batch, on one pack set (``packs``, else a snapshot taken now),
-        memoised: events that agree on every field the packs read (``CompiledPack.event_fields``) are
-        decided once, so a batch of check-ins with distinct ids and places costs one evaluation per
-        distinct decision. Every event is still counted in ``covenant.rules.evaluations`` and ``hits`` and
-        kept for dry runs; the span and the duration are recorded for the evaluations that run."""
+    ) -> Iterator[Callable[[Mapping[str, Any]], list[FiredAction]]]:
+        """``evaluate`` for the events of one batch (``with runtime.evaluator() as evaluate:``), on one pack
+        set (``packs``, else a snapshot taken now), memoised: events that agree on every field the packs
+        read (``CompiledPack.event_fields``) are decided once, so a batch of check-ins with distinct ids and
+        places costs one evaluation per distinct decision. Every event is kept for dry runs and counted in
+        ``covenant.rules.evaluations`` and ``hits`` (the repeats in one add per decision when the batch
+        ends); the span and the duration are recorded for the evaluations that run."""
         pinned = self.snapshot() if packs is None else tuple(packs)
         fields: tuple[str, ...] | None = ()
         for compiled in pinned:
             read = compiled.event_fields
             fields = None if fields is None or read is None else tuple(sorted({*fields, *read}))
         memo: dict[Hashable, list[tuple[CompiledPack, list[FiredAction]]]] = {}
+        repeats: dict[Hashable, int] = {}
 
         def evaluate(event: Mapping[str, Any]) -> list[FiredAction]:
             self._recent.append((dict(event), {}))
@@ -198,11 +202,15 @@ class RuleRuntime:
             if each is None:
                 each = memo[key] = self._evaluate_each(event, {}, pinned)
             else:
-                for compiled, fired in each:
-                    _count(self.service, compiled, fired)
+                repeats[key] = repeats.get(key, 0) + 1
             return [f for _, fired in each for f in fired]
 
-        return evaluate
+        try:
+            yield evaluate
+        finally:
+            for key, times in repeats.items():
+                for compiled, fired in memo[key]:
+                    _count(self.service, compiled, fired, times)
 
     def snapshot(self) -> tuple[CompiledPack, ...]:
         """The active packs as one immutable set. A decision takes one and passes it to every
