@@ -230,10 +230,10 @@ class CommitmentsService:
         due_before: datetime | None,
         after_id: str,
         limit: int,
-    ) -> tuple[list[Commitment], bool]:
+    ) -> list[Commitment]:
         """The commitments the caller may read (scope applied in the query), by id after ``after_id``, of
         one employee or else in an org-unit subtree, in ``states`` and due before ``due_before`` (each when
-        given); at most ``limit``, and whether more follow."""
+        given); at most ``limit`` (``covenant.paging.page`` asks for one more)."""
         scope = scope_filter(principal, "commitments.commitments.read")
         if (
             employee_id
@@ -246,7 +246,7 @@ class CommitmentsService:
                 "commitments.commitments.read", "scope self covers only your own commitments"
             )
         with self.db.session() as session:
-            items = storage.list_commitments(
+            return storage.list_commitments(
                 session,
                 scope=scope,
                 employee_id=employee_id or None,
@@ -254,9 +254,8 @@ class CommitmentsService:
                 states=states,
                 due_before=due_before,
                 after_id=after_id,
-                limit=limit + 1,
+                limit=limit,
             )
-        return items[:limit], len(items) > limit
 
     def described_templates(self, principal: Principal) -> list[tuple[Template, str]]:
         """Every template of the active pack by id, with its deadline rule described in its calendar."""

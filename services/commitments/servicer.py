@@ -90,7 +90,7 @@ class CommitmentsServicer(commitments_pb2_grpc.CommitmentsServiceServicer):
         bound = ("commitments", request.employee_id, request.org_unit, list(request.states), due)
 
         def fetch(after: str, limit: int) -> list[Commitment]:
-            items, _ = self.service.list_commitments(  # its ``more`` is unused: ``page`` fetches a row more
+            return self.service.list_commitments(
                 current_principal(),
                 employee_id=request.employee_id,
                 org_unit=request.org_unit,
@@ -99,7 +99,6 @@ class CommitmentsServicer(commitments_pb2_grpc.CommitmentsServiceServicer):
                 after_id=after,
                 limit=limit,
             )
-            return items
 
         items, token = page(
             request.page_size, request.page_token, bound, fetch, key=lambda c: c.id, kind=str, first=""

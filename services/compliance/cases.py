@@ -218,13 +218,12 @@ class Cases:
         state: str,
         after: tuple[datetime, str] | None,
         limit: int,
-    ) -> tuple[list[Any], bool]:
-        """Cases visible to the caller (scope applied in the query), oldest first, after the keyset position
-        ``after`` (opened_at, id)."""
+    ) -> list[Any]:
+        """Up to ``limit`` cases visible to the caller (scope applied in the query), oldest first, after the
+        keyset position ``after`` (opened_at, id); ``covenant.paging.page`` asks for one more."""
         scope = scope_filter(principal, "compliance.cases.read")
         with self.ctx.stores() as store:
-            rows = store.list_cases(scope, CaseFilter(employee_id, state, after), limit + 1)
-        return rows[:limit], len(rows) > limit
+            return store.list_cases(scope, CaseFilter(employee_id, state, after), limit)
 
     def transition(
         self,

@@ -164,9 +164,9 @@ class Screening:
         status: str = "",
         before_id: int | None = None,
         limit: int = 50,
-    ) -> tuple[list[Any], bool]:
-        """Stored screening hits the caller may read (scope applied in the query), newest first, optionally
-        in an org-unit subtree, between two local dates (inclusive) and in one status."""
+    ) -> list[Any]:
+        """Up to ``limit`` stored screening hits the caller may read (scope applied in the query), newest
+        first, optionally in an org-unit subtree, between two local dates (inclusive) and in one status."""
         scope = scope_filter(principal, "compliance.screening.read")
         if status and status not in SCREENING_STATUSES:
             raise InvalidArgument(f"must be one of {', '.join(SCREENING_STATUSES)}", field="status")
@@ -183,5 +183,4 @@ class Screening:
         end = self.ctx.midnight(days["end_date"] + timedelta(days=1)) if "end_date" in days else None
         with self.ctx.stores() as store:
             where = HitFilter(org_unit, start, end, status, before_id)
-            rows = store.screening_hits(scope, where, limit + 1)
-        return rows[:limit], len(rows) > limit
+            return store.screening_hits(scope, where, limit)

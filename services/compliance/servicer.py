@@ -123,7 +123,7 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
         bound = ("screening-hits", request.org_unit, request.start_date, request.end_date, request.status)
 
         def fetch(before: int | None, limit: int) -> list[Any]:
-            rows, _ = self.service.screening.list_screening_hits(  # newest first; ``more`` unused (see page)
+            return self.service.screening.list_screening_hits(  # newest first
                 current_principal(),
                 org_unit=request.org_unit,
                 start_date=request.start_date,
@@ -132,7 +132,6 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
                 before_id=before,
                 limit=limit,
             )
-            return rows
 
         rows, token = page(request.page_size, request.page_token, bound, fetch, key=lambda r: r.id, kind=int)
         return pb.ListScreeningHitsResponse(hits=[screening_hit_pb(r) for r in rows], next_page_token=token)
@@ -180,11 +179,9 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
         bound = ("cases", request.employee_id, request.state)
 
         def fetch(after: tuple[int | str, ...] | None, limit: int) -> list[Any]:
-            at = case_cursor(after)
-            rows, _ = self.service.cases.list_cases(  # ``more`` unused: ``page`` fetches a row more
-                current_principal(), request.employee_id, request.state, at, limit
+            return self.service.cases.list_cases(
+                current_principal(), request.employee_id, request.state, case_cursor(after), limit
             )
-            return rows
 
         def key(row: Any) -> tuple[str, str]:
             return as_utc(row.opened_at).isoformat(), row.id

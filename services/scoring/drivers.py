@@ -191,12 +191,12 @@ class DriverAnalyses:
     def _analysis(session: Session, ident: int) -> Any:
         return _existing(t.analysis(session, ident), f"driverAnalyses/{ident}")
 
-    def list(self, principal: Principal, role: str, after: int, limit: int) -> tuple[list[Any], bool]:
-        """Newest first, keyset on id (``after``: the last id of the previous page, 0 for the first)."""
+    def list(self, principal: Principal, role: str, after: int, limit: int) -> list[Any]:
+        """Up to ``limit`` analyses, newest first, keyset on id (``after``: the last id of the previous
+        page, 0 for the first); ``covenant.paging.page`` asks for one more."""
         authorize(principal, "scoring.analyses.read")
         with self.db.session() as session:
-            rows = t.analyses_page(session, role, after, limit)
-        return rows[:limit], len(rows) > limit
+            return t.analyses_page(session, role, after, limit)
 
     # -- drafts ------------------------------------------------------------------------------
     def _card_for(

@@ -245,8 +245,7 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         self, request: pb.ListDriverAnalysesRequest, context: Any
     ) -> pb.ListDriverAnalysesResponse:
         def fetch(after: int, limit: int) -> list[Any]:
-            rows, _ = self.drivers.list(current_principal(), request.role, after, limit)  # newest first
-            return rows
+            return self.drivers.list(current_principal(), request.role, after, limit)  # newest first
 
         bound = ("driverAnalyses", request.role)
         rows, token = page(

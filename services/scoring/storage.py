@@ -499,14 +499,14 @@ def analysis(session: Session, ident: int) -> Any:
 
 
 def analyses_page(session: Session, role: str, after: int, limit: int) -> list[Any]:
-    """Up to ``limit`` + 1 analyses (of ``role`` when given), newest first, below id ``after`` (if set)."""
+    """Up to ``limit`` analyses (of ``role`` when given), newest first, below id ``after`` (if set)."""
     c = driver_analyses.c
     stmt = select(driver_analyses)
     if role:
         stmt = stmt.where(c.role == role)
     if after:
         stmt = stmt.where(c.id < after)
-    return list(session.execute(stmt.order_by(c.id.desc()).limit(limit + 1)).all())
+    return list(session.execute(stmt.order_by(c.id.desc()).limit(limit)).all())
 
 
 def add_draft(session: Session, row: dict[str, Any]) -> int:
