@@ -8,29 +8,24 @@ from typing import Any
 
 import pytest
 
-from covenant.rules import ActionSpec, ActionVocabulary, parse_pack
+from covenant.rules import parse_pack
 from covenant.rules import runtime as runtime_module
 from covenant.rules.engine import CompiledPack, pack_event_fields
 from covenant.rules.expr import event_fields
 from covenant.rules.runtime import RuleRuntime
+from tests.unit.test_rules_engine import RULES as ENGINE_RULES
+from tests.unit.test_rules_engine import VOCAB
 
-VOCAB = ActionVocabulary(
-    "scoring", [ActionSpec("note", {"type": "object", "properties": {"n": {"type": "integer"}}})]
-)
-RULES = """\
-  - id: big
-    priority: 1
-    when: {all: [{event.type: {eq: sale}}, {event.amount: {between: [100, 1000]}}]}
-    then: [{action: note, params: {n: 1}}]
-  - id: not-vip
-    priority: 2
-    when: {all: [{event.type: {eq: sale}}, {not: {event.tier: {in: [gold, platinum]}}}]}
-    then: [{action: note, params: {n: 2}}]
+# The engine tests' pack, its first two rules, and a rule whose parameter is an expression of ``units``.
+RULES = (
+    ENGINE_RULES[: ENGINE_RULES.index("  - id: any-flag")]
+    + """\
   - id: scaled
     priority: 3
     when: {event.type: {eq: sale}}
     then: [{action: note, params: {n: {expr: "event.units * 2 if event.units else 0"}}}]
 """
+)
 
 
 def _pack(rules: str, pack_id: str = "p") -> CompiledPack:
