@@ -2,9 +2,10 @@
 
 A subclass implements ``tick()``; ``start()`` runs it on a daemon thread every ``interval`` seconds (after a
 first wait, or at once with ``immediate = True``) until ``stop()``. A tick that raises is logged and the next
-one retries; a tick that returns True has more work waiting and runs again without sleeping (after
-``linger``, when set, as after a ``wake()``). Intervals come
-from ``covenant.settings.Settings`` (see the README's settings table).
+one retries; a tick that returns True has more work waiting and runs again without sleeping, or after
+``linger`` when set: under a stream of work the passes then carry what arrived in those milliseconds, while
+an idle worker woken by ``wake()`` runs at once. Intervals come from ``covenant.settings.Settings`` (see the
+README's settings table).
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ class PeriodicWorker:
 
     thread_name = "periodic-worker"
     immediate = False  # first tick at start-up instead of one interval later
-    # After a wake (or a pass that found work), wait this long before the next pass so that the wakes of the
-    # next few milliseconds share it: under a stream of small commits one pass carries many of them.
+    # After a pass that found work, wait this long before the next one so that what arrives in those
+    # milliseconds shares it: under a stream of small commits one pass carries many of them. A wake of an
+    # idle worker does not wait.
     linger = 0.0
 
     def __init__(self, interval: float) -> None:
@@ -69,21 +71,23 @@ class PeriodicWorker:
 
     def _loop(self) -> None:
         wait = 0.0 if self.immediate else self.next_wait()
+        again = False
         while True:
-            woken = self._wake.wait(wait)  # ends early on wake() or stop()
-            if woken and self.linger > 0:
-                self._stop.wait(self.linger)  # wakes meanwhile share the coming pass
+            if again and self.linger > 0:
+                self._stop.wait(self.linger)  # work is flowing: what arrives meanwhile shares the next pass
+            else:
+                self._wake.wait(wait)  # idle: ends early on wake() or stop(), and the pass runs at once
             self._wake.clear()
             if self._stop.is_set():
                 return
             try:
-                again = self.tick()
+                again = bool(self.tick())
             except Exception:  # keep the loop alive; the next pass retries
                 log.exception("%s pass failed", self.thread_name)
                 again = False
             if self._stop.is_set():  # a tick may end its own worker
                 return
-            wait = self.linger if again else self.next_wait()
+            wait = 0.0 if again else self.next_wait()
 
     def start(self) -> Self:
         self._stop.clear()

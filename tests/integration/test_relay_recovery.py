@@ -198,7 +198,7 @@ def test_a_live_relay_keeps_its_leases(producer: Database) -> None:
     produce(producer, 3)
     live.heartbeat()
     other.heartbeat()
-    assert len(live._claim("points", datetime.now(UTC))) == 3
+    assert len(live._claim(["points"], datetime.now(UTC))["points"]) == 3
     time.sleep(0.7)  # both beats are stale now, but the live one beats again
     live.heartbeat()
     assert other.reclaim_stale() == 0

@@ -77,18 +77,31 @@ def test_wake_runs_a_pass_at_once_and_a_wake_during_a_pass_is_not_lost() -> None
     assert not w.running
 
 
-def test_wakes_within_the_linger_share_one_pass() -> None:
+def test_an_idle_wake_runs_at_once_and_while_work_flows_the_wakes_within_the_linger_share_one_pass() -> None:
     passes: list[float] = []
-    w = PeriodicWorker.every(30.0, lambda: passes.append(time.monotonic()) and False, "linger", linger=0.1)
+
+    def tick() -> bool:
+        passes.append(time.monotonic())
+        return len(passes) == 1  # the first pass found work: more may be flowing
+
+    w = PeriodicWorker.every(30.0, tick, "linger", linger=0.6)
     w.start()
     try:
-        for _ in range(20):  # twenty commits in about 20 ms, each waking the worker
+        time.sleep(0.2)
+        woken = time.monotonic()
+        w.wake()  # idle: no linger
+        deadline = time.monotonic() + 5
+        while not passes and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert passes and passes[0] - woken < 0.4
+        for _ in range(20):  # twenty commits in about 20 ms, each waking the worker, during the linger
             w.wake()
             time.sleep(0.001)
+        time.sleep(1.0)
+        assert len(passes) == 2  # one pass carried them; without the linger: a pass per wake
+        assert passes[1] - passes[0] >= 0.6
+        w.wake()  # that pass found nothing: idle again, and a later wake gets its own pass at once
         time.sleep(0.3)
-        assert len(passes) == 1  # without the linger: a pass per wake that came while none was running
-        w.wake()
-        time.sleep(0.3)
-        assert len(passes) == 2  # a later wake still gets its pass, well before the 30 s interval
+        assert len(passes) == 3
     finally:
         w.stop(5)

@@ -87,7 +87,7 @@ def among(column: Any, values: Sequence[Any], dialect: str) -> ColumnElement[boo
     return column.in_(list(values))
 
 
-def _pg(
+def pg_execute(
     session: Session,
     sql: str,
     params: Sequence[Any],
@@ -224,7 +224,9 @@ def insert_columns(
             f", CAST({{{len(cols) + i}}} AS {_pg_type(table.c[c])})" for i, c in enumerate(const)
         )
         sql = f"INSERT INTO {table.name} ({names}) SELECT u.*{scalars} FROM unnest({arrays}) AS u{tail}"
-        got = _pg(session, sql, [*columns.values(), *const.values()], fetch=bool(back), named=whole_rows)
+        got = pg_execute(
+            session, sql, [*columns.values(), *const.values()], fetch=bool(back), named=whole_rows
+        )
         return got if whole_rows else [r[0] for r in got]
     values = [columns[c] for c in cols]
     rows = [{**dict(zip(cols, r, strict=True)), **const} for r in zip(*values, strict=True)]
@@ -280,7 +282,7 @@ def update_rows(session: Session, table: Table, keys: Sequence[str], rows: Seque
             f"UPDATE {table.name} AS t SET {', '.join(f'{c} = v.{c}' for c in sets)} "
             f"FROM unnest({arrays}) AS v({', '.join(cols)}) WHERE {match}"
         )
-        _pg(session, sql, [[r[c] for r in rows] for c in cols])
+        pg_execute(session, sql, [[r[c] for r in rows] for c in cols])
         return
     stmt = text(
         f"UPDATE {table.name} SET {', '.join(f'{c} = :{c}' for c in sets)} "
@@ -294,7 +296,7 @@ def next_ids(session: Session, table: Table, n: int) -> list[int] | None:
     if not is_pg(session):
         return None
     sql = f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, {{0}})"
-    return [r[0] for r in _pg(session, sql, [n], fetch=True)]
+    return [r[0] for r in pg_execute(session, sql, [n], fetch=True)]
 
 
 def lock_rows(
@@ -312,7 +314,9 @@ def lock_rows(
             f"SELECT {cols} FROM {table.name} WHERE ({order}) IN (SELECT * FROM unnest({arrays})) "
             f"ORDER BY {order} FOR UPDATE"
         )
-        return _pg(session, sql, [[v[i] for v in values] for i in range(len(keys))], fetch=True, named=True)
+        return pg_execute(
+            session, sql, [[v[i] for v in values] for i in range(len(keys))], fetch=True, named=True
+        )
     out: list[Any] = []
     key_cols = [table.c[k] for k in keys]
     for i in range(0, len(values), 500):

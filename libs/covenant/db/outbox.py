@@ -27,6 +27,16 @@ from covenant.telemetry import inject_into_event
 
 _committed: dict[str, list[Callable[[], None]]] = {}  # source -> called after a commit that queued events
 _committed_lock = threading.Lock()
+_routed: dict[str, set[str]] = {}  # source -> every destination this process has queued events for
+
+
+def routed_destinations(source: str) -> set[str]:
+    """Destinations this process has queued events of ``source`` for (of every source when ``source`` is
+    empty): the relay's list to claim for, beside the declared subscribers."""
+    with _committed_lock:
+        if source:
+            return set(_routed.get(source, ()))
+        return set().union(*_routed.values())
 
 
 def on_commit(source: str, callback: Callable[[], None]) -> Callable[[], None]:
@@ -144,6 +154,10 @@ class Outbox:
                 columns["payload"].append(payload)
         if not columns["event_id"]:
             return
+        routed = _routed.get(self.source)
+        if routed is None or not routed.issuperset(columns["destination"]):
+            with _committed_lock:
+                _routed.setdefault(self.source, set()).update(columns["destination"])
         now = datetime.now(UTC)
         insert_columns(
             session, outbox, columns, const={"created_at": now, "attempts": 0, "next_attempt_at": now}

@@ -1,11 +1,15 @@
 """The outbox relay: delivers queued events to subscriber services over gRPC, at least once.
 
 Claiming uses a lease so no database transaction stays open across the network call:
-1. in a short transaction, pick due rows for one destination (PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so
-   concurrent relays on several replicas take disjoint rows) and push their ``next_attempt_at`` forward by
-   the lease; commit;
-2. call ``EventSinkService/DeliverEvents`` with the batch;
-3. success: mark the rows delivered; failure: count the attempt and back off exponentially (with jitter).
+1. in one short transaction, pick the oldest due rows of every destination, up to ``batch_size`` each
+   (PostgreSQL: one statement, ``FOR UPDATE SKIP LOCKED``, so concurrent relays on several replicas take
+   disjoint rows) and push their ``next_attempt_at`` forward by the lease; commit;
+2. call ``EventSinkService/DeliverEvents`` with each destination's batch, destinations in parallel;
+3. success: mark the rows delivered (one statement for every batch of the pass); failure: count the
+   attempt and back off exponentially (with jitter).
+A pass costs two short transactions however many destinations it serves; the claim and the mark are
+hand-written statements on PostgreSQL (``covenant.db.bulk.pg_execute``), which take a fraction of
+SQLAlchemy's per-statement cost (docs/operations.md, "Throughput").
 A relay that dies after sending but before marking leaves rows whose lease expires; they are sent again and
 the consumer's inbox drops the duplicates, so every event takes effect once.
 
@@ -42,14 +46,16 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from opentelemetry.trace import Link, get_current_span
 from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 
+from covenant.db.bulk import among_parts, is_pg, pg_execute
 from covenant.db.engine import Database
-from covenant.db.outbox import on_commit
+from covenant.db.outbox import on_commit, routed_destinations
 from covenant.db.tables import outbox, relay_heartbeat
 from covenant.db.transient import retry_transient
 from covenant.events.v1 import event_pb2, event_pb2_grpc
@@ -64,6 +70,27 @@ EVENTS_SERVICE = "covenant.events.v1.EventSinkService"
 UNREACHABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 
 log = logging.getLogger(__name__)
+
+# PostgreSQL: one statement leases the oldest due rows of every destination ({2}, a text array), at most {4}
+# each; the partial lateral scans use ix_outbox_due (destination, delivered_at, next_attempt_at).
+_PG_CLAIM = """
+UPDATE outbox AS o SET next_attempt_at = {0}, leased_by = {1}
+FROM (
+    SELECT picked.id FROM unnest({2}::text[]) AS d(name)
+    CROSS JOIN LATERAL (
+        SELECT id FROM outbox
+        WHERE destination = d.name AND delivered_at IS NULL AND next_attempt_at <= {3}
+        ORDER BY id LIMIT {4} FOR UPDATE SKIP LOCKED
+    ) AS picked
+) AS due
+WHERE o.id = due.id
+RETURNING o.id, o.destination, o.payload, o.attempts
+"""
+_PG_MARK = "UPDATE outbox SET delivered_at = {0}, leased_by = NULL WHERE id = ANY({1})"
+
+
+def _due(now: datetime) -> Any:
+    return and_(outbox.c.delivered_at.is_(None), outbox.c.next_attempt_at <= now)
 
 
 def backoff_seconds(attempts: int, max_backoff: float, base: float = 0.2) -> float:
@@ -140,6 +167,9 @@ class OutboxRelay:
         self._down_lock = threading.Lock()
         self.probe_every = max(interval, 0.5)  # seconds between probes of one down destination
         self._next_probe: dict[str, float] = {}
+        self.rescan_seconds = 5.0  # how often the destinations named by undelivered rows are read again
+        self._next_scan = 0.0
+        self._known: set[str] = set(SUBSCRIBERS.get(source, ()))
 
     # -- heartbeats and reclaiming ---------------------------------------------------------------
     def heartbeat(self) -> None:
@@ -239,40 +269,51 @@ class OutboxRelay:
                     log.info("%s answers again: %d outbox rows due now", destination, n)
 
     # -- one pass ----------------------------------------------------------------------------
-    def _destinations(self, now: datetime) -> list[str]:
-        with self.db.session() as s:
-            return list(
-                s.execute(
-                    select(outbox.c.destination)
-                    .where(and_(outbox.c.delivered_at.is_(None), outbox.c.next_attempt_at <= now))
-                    .distinct()
-                ).scalars()
-            )
+    def _targets(self) -> list[str]:
+        """Destinations to claim for: the source's subscribers, those this process queued events for, and
+        (read again every ``rescan_seconds``) those undelivered rows in the table name (other replicas',
+        an earlier run's)."""
+        if time.monotonic() >= self._next_scan:
+            self._next_scan = time.monotonic() + self.rescan_seconds
+            with self.db.session() as s:
+                self._known.update(
+                    s.execute(select(outbox.c.destination).where(outbox.c.delivered_at.is_(None)).distinct())
+                    .scalars()
+                    .all()
+                )
+        self._known.update(routed_destinations(self.source))
+        return sorted(self._known)
 
-    def _claim(self, destination: str, now: datetime) -> list[tuple[int, bytes, int]]:
+    def _claim(self, destinations: list[str], now: datetime) -> dict[str, list[tuple[int, bytes, int]]]:
+        """Lease up to ``batch_size`` due rows of each destination (oldest first) in one short transaction;
+        per destination its rows as (id, payload, attempts), in id order."""
+        lease_until = now + self.lease
         with self.db.session() as s:
-            stmt = (
-                select(outbox.c.id, outbox.c.payload, outbox.c.attempts)
-                .where(
-                    and_(
-                        outbox.c.destination == destination,
-                        outbox.c.delivered_at.is_(None),
-                        outbox.c.next_attempt_at <= now,
+            if is_pg(s):  # one statement for every destination; SKIP LOCKED: replicas take disjoint rows
+                got = pg_execute(
+                    s, _PG_CLAIM, [lease_until, self.instance, destinations, now, self.batch_size], fetch=True
+                )
+            else:  # SQLite: one writer at a time anyway; a statement per destination in one transaction
+                got = []
+                for destination in destinations:
+                    due = (
+                        select(outbox.c.id)
+                        .where(_due(now), outbox.c.destination == destination)
+                        .order_by(outbox.c.id)
+                        .limit(self.batch_size)
                     )
-                )
-                .order_by(outbox.c.id)
-                .limit(self.batch_size)
-            )
-            if self.db.dialect == "postgresql":
-                stmt = stmt.with_for_update(skip_locked=True)
-            rows = [(r.id, r.payload, r.attempts) for r in s.execute(stmt)]
-            if rows:
-                s.execute(
-                    update(outbox)
-                    .where(outbox.c.id.in_([r[0] for r in rows]))
-                    .values(next_attempt_at=now + self.lease, leased_by=self.instance)
-                )
-            return rows
+                    got.extend(
+                        s.execute(
+                            update(outbox)
+                            .where(outbox.c.id.in_(due.scalar_subquery()))
+                            .values(next_attempt_at=lease_until, leased_by=self.instance)
+                            .returning(outbox.c.id, outbox.c.destination, outbox.c.payload, outbox.c.attempts)
+                        ).all()
+                    )
+        claimed: dict[str, list[tuple[int, bytes, int]]] = {}
+        for row_id, destination, payload, attempts in sorted(got):
+            claimed.setdefault(destination, []).append((row_id, bytes(payload), attempts))
+        return claimed
 
     def _send(self, destination: str, events: list[event_pb2.Event]) -> None:
         stub = event_pb2_grpc.EventSinkServiceStub(self.channel_for(destination))
@@ -284,11 +325,13 @@ class OutboxRelay:
         """Hook between a successful send and marking the rows (tests simulate a crash here)."""
 
     def deliver(self, destination: str, now: datetime | None = None) -> int:
-        """Claim and deliver one batch for ``destination``; returns rows delivered."""
+        """Claim and deliver one batch for ``destination`` alone; returns rows delivered."""
         now = now or datetime.now(UTC)
-        rows = self._claim(destination, now)
-        if not rows:
-            return 0
+        rows = self._claim([destination], now).get(destination, [])
+        return self._finish({destination: rows}, {destination: self._send_batch(destination, rows)})
+
+    def _send_batch(self, destination: str, rows: list[tuple[int, bytes, int]]) -> bool:
+        """Send one claimed batch; False when it failed (its rows then count an attempt and back off)."""
         labels = {"source": self.source, "destination": destination}
         events = [event_pb2.Event.FromString(r[1]) for r in rows]
         with tracer.start_as_current_span(
@@ -296,20 +339,17 @@ class OutboxRelay:
             attributes={**labels, "messaging.batch.message_count": len(rows)},
             links=event_links(events),
         ) as span:
-            delivered = self._deliver_claimed(destination, rows, events)
-            span.set_attribute("covenant.outbox.delivered", delivered)
+            sent = self._try_send(destination, rows, events)
+            span.set_attribute("covenant.outbox.delivered", len(rows) if sent else 0)
         retried = sum(1 for r in rows if r[2] > 0)
         if retried:
             m.OUTBOX_RETRIED.add(retried, labels)
-        if delivered:
-            m.OUTBOX_DELIVERED.add(delivered, labels)
-        else:
-            m.OUTBOX_FAILED.add(len(rows), labels)
-        return delivered
+        (m.OUTBOX_DELIVERED if sent else m.OUTBOX_FAILED).add(len(rows), labels)
+        return sent
 
-    def _deliver_claimed(
+    def _try_send(
         self, destination: str, rows: list[tuple[int, bytes, int]], events: list[event_pb2.Event]
-    ) -> int:
+    ) -> bool:
         ids = [r[0] for r in rows]
         try:
             self._send(destination, events)
@@ -323,35 +363,51 @@ class OutboxRelay:
             else:
                 detail = f"{type(exc).__name__}: {exc}"
             with self.db.session() as s:
-                s.execute(
-                    update(outbox)
-                    .where(outbox.c.id.in_(ids))
-                    .values(
-                        attempts=outbox.c.attempts + 1,
-                        next_attempt_at=datetime.now(UTC) + timedelta(seconds=delay),
-                        last_error=detail[:2000],
-                        leased_by=None,
+                for part in among_parts(s, outbox.c.id, ids):
+                    s.execute(
+                        update(outbox)
+                        .where(part)
+                        .values(
+                            attempts=outbox.c.attempts + 1,
+                            next_attempt_at=datetime.now(UTC) + timedelta(seconds=delay),
+                            last_error=detail[:2000],
+                            leased_by=None,
+                        )
                     )
-                )
             log.warning(
                 "delivery of %d events to %s failed (attempt %d): %s", len(ids), destination, attempts, detail
             )
-            return 0
+            return False
         self.after_send(destination, ids)
+        return True
 
-        def mark() -> None:
-            with self.db.session() as s:
-                s.execute(
-                    update(outbox)
-                    .where(outbox.c.id.in_(ids))
-                    .values(delivered_at=datetime.now(UTC), leased_by=None)
-                )
+    def _finish(self, claimed: dict[str, list[tuple[int, bytes, int]]], sent: dict[str, bool]) -> int:
+        """Mark the rows of every batch that was sent delivered (one transaction); destinations that answered
+        after failing get their backed-off rows due now. Returns rows delivered."""
+        ids = [r[0] for d, rows in claimed.items() if sent.get(d) for r in rows]
+        if ids:
+            delivered_at = datetime.now(UTC)
 
-        retry_transient(mark, what="outbox mark delivered")
-        with self._down_lock:
-            was_down = destination in self._down
-        if was_down or any(r[2] > 0 for r in rows):  # it answers: rows backed off while it did not are due
-            self.recovered(destination)
+            def mark() -> None:
+                with self.db.session() as s:
+                    if is_pg(s):
+                        pg_execute(s, _PG_MARK, [delivered_at, ids])
+                    else:
+                        for part in among_parts(s, outbox.c.id, ids):
+                            s.execute(
+                                update(outbox).where(part).values(delivered_at=delivered_at, leased_by=None)
+                            )
+
+            retry_transient(mark, what="outbox mark delivered")
+        for destination, rows in claimed.items():
+            if not sent.get(destination):
+                continue
+            with self._down_lock:
+                was_down = destination in self._down
+            if was_down or any(
+                r[2] > 0 for r in rows
+            ):  # it answers: rows backed off while it did not are due
+                self.recovered(destination)
         return len(ids)
 
     def purge_delivered(self, older_than: timedelta | None = None) -> int:
@@ -363,28 +419,34 @@ class OutboxRelay:
             )
             return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
-    def _drain(self, destination: str, now: datetime) -> int:
-        total = 0
-        while True:
-            n = self.deliver(destination, now)
-            total += n
-            if n < self.batch_size or self._stop.is_set():
-                return total
-
     def run_once(self) -> int:
-        """Deliver everything due now; destinations in parallel, so a slow consumer delays only itself."""
+        """Deliver everything due now: each pass claims a batch of every destination in one statement and
+        sends the batches in parallel, so a slow consumer delays only its own rows (and the next pass);
+        destinations whose batch was full are claimed again at once."""
         if time.monotonic() >= self._next_reclaim:
             self._next_reclaim = time.monotonic() + self.heartbeat_seconds
             self.reclaim_stale()
         if self._down:
             self._probe_down()
         now = datetime.now(UTC)
-        destinations = self._destinations(now)
-        if len(destinations) <= 1:
-            return sum(self._drain(d, now) for d in destinations)
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=self.max_parallel, thread_name_prefix="outbox-relay")
-        return sum(f.result() for f in [self._pool.submit(self._drain, d, now) for d in destinations])
+        targets = self._targets()
+        total = 0
+        while targets and not self._stop.is_set():
+            claimed = {d: rows for d, rows in self._claim(targets, now).items() if rows}
+            if not claimed:
+                break
+            if len(claimed) == 1:
+                sent = {d: self._send_batch(d, rows) for d, rows in claimed.items()}
+            else:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(
+                        max_workers=self.max_parallel, thread_name_prefix="outbox-relay"
+                    )
+                futures = {d: self._pool.submit(self._send_batch, d, rows) for d, rows in claimed.items()}
+                sent = {d: f.result() for d, f in futures.items()}
+            total += self._finish(claimed, sent)
+            targets = [d for d, rows in claimed.items() if sent[d] and len(rows) >= self.batch_size]
+        return total
 
     # -- gauges ------------------------------------------------------------------------------
     def backlog(self, max_age: float = 1.0) -> dict[str, tuple[int, float, int]]:
