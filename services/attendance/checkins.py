@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from covenant.auth import DataOwner, Principal, authorize
-from covenant.errors import CovenantError, FailedPrecondition, InvalidArgument, NotFound
+from covenant.coalesce import Coalescer
+from covenant.errors import CovenantError, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from covenant.rules import FiredAction
 from covenant.rules.runtime import resolve_parameter
 from services.attendance.base import AttendanceBase
@@ -100,13 +101,17 @@ class CheckIns:
 
     def __init__(self, base: AttendanceBase) -> None:
         self.base = base
+        # unary check-ins arriving while one is being recorded share the next transaction (group commit)
+        self._unary: Coalescer[tuple[Principal, CheckInIn], CheckInResult] = Coalescer(self._unary_group)
 
     def check_in(self, principal: Principal, ping: PingIn, client_id: str, request_id: str) -> CheckInResult:
-        """Verifies a check-in for a named client visit against the client's radius (pack rules decide)."""
-        (out,) = self._check_ins(principal, [CheckInIn(ping, client_id, request_id)], batch=False)
-        if isinstance(out, CovenantError):
-            raise out
-        return out
+        """Verifies a check-in for a named client visit against the client's radius (pack rules decide).
+        Concurrent calls share a transaction and a pack snapshot (``covenant.coalesce``); each gets its own
+        result or error."""
+        return self._unary((principal, CheckInIn(ping, client_id, request_id)))
+
+    def _unary_group(self, calls: list[tuple[Principal, CheckInIn]]) -> list[CheckInResult | CovenantError]:
+        return self._check_ins([p for p, _ in calls], [item for _, item in calls], batch=False)
 
     def batch_check_ins(
         self, principal: Principal, items: Sequence[CheckInIn]
@@ -118,7 +123,7 @@ class CheckIns:
             raise InvalidArgument("at least one check-in is required", field="check_ins")
         if len(items) > MAX_BATCH:
             raise InvalidArgument(f"at most {MAX_BATCH} check-ins per call", field="check_ins")
-        return self._check_ins(principal, items, batch=True)
+        return self._check_ins([principal] * len(items), items, batch=True)
 
     def _check_in_facts(
         self, principal: Principal, item: CheckInIn, where: str, now: datetime, batch: bool
@@ -139,10 +144,13 @@ class CheckIns:
         return ping, place
 
     def _check_ins(
-        self, principal: Principal, items: Sequence[CheckInIn], *, batch: bool
+        self, principals: Sequence[Principal], items: Sequence[CheckInIn], *, batch: bool
     ) -> list[CheckInResult | CovenantError]:
+        """Per item its result or its error. ``batch``: one caller's BatchCheckIns (fields named
+        ``check_ins[i].``, check-in ids required, a permission denied on any item refuses the call); else
+        unary calls, each on its own (``principals[i]`` is item i's caller)."""
         out: list[CheckInResult | CovenantError | None] = [None] * len(items)
-        todo = self._gather_check_ins(principal, items, out, batch=batch)
+        todo = self._gather_check_ins(principals, items, out, batch=batch)
         if todo:
             packs = self.base.rules.snapshot()  # step 2 judges every item of the call on this one pack set
             with self.base.stores() as st:
@@ -156,14 +164,14 @@ class CheckIns:
 
     def _gather_check_ins(
         self,
-        principal: Principal,
+        principals: Sequence[Principal],
         items: Sequence[CheckInIn],
         out: list[CheckInResult | CovenantError | None],
         *,
         batch: bool,
     ) -> list[_CheckInTodo]:
-        """Step 1 over every item; in a batch an item's bad input becomes its result in ``out`` (raised
-        otherwise)."""
+        """Step 1 over every item; an item's bad input becomes its result in ``out`` (and, for unary calls,
+        a permission denied: in a batch it refuses the call)."""
         now = self.base.clock()
         if self.base.directory is not None and len(items) > 1:
             self.base.directory.prefetch(item.ping.employee_id for item in items)
@@ -171,10 +179,13 @@ class CheckIns:
         for i, item in enumerate(items):
             try:
                 ping, place = self._check_in_facts(
-                    principal, item, f"check_ins[{i}]." if batch else "", now, batch
+                    principals[i], item, f"check_ins[{i}]." if batch else "", now, batch
                 )
             except (InvalidArgument, NotFound, FailedPrecondition) as e:
-                if not batch:
+                out[i] = e
+                continue
+            except PermissionDenied as e:
+                if batch:
                     raise
                 out[i] = e
                 continue

@@ -1,6 +1,7 @@
-"""Errors and durations of ``covenant.db.bulk``'s psycopg statements (``_pg``, ``pipeline``) reach callers as
-those of SQLAlchemy's statements do: SQLAlchemy exception classes, PostgreSQL's DETAIL withheld, a lost
-connection invalidated and transient, each statement timed in ``db.client.operation.duration``."""
+"""Errors and durations of ``covenant.db.bulk``'s psycopg statements (``pg_execute``, ``pipeline``)
+reach callers as those of SQLAlchemy's statements do: SQLAlchemy exception classes, PostgreSQL's DETAIL
+withheld, a lost connection invalidated and transient, each statement timed in
+``db.client.operation.duration``."""
 
 from __future__ import annotations
 

@@ -22,16 +22,16 @@ def statements_of(db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[lis
     def record(*args: Any) -> None:
         sent.append(args[2])
 
-    real = bulk._pg
+    real = bulk.pg_execute
 
     def raw(session: Any, sql: str, params: Any, **kw: Any) -> list[Any]:
         sent.append(sql)
         return real(session, sql, params, **kw)
 
     event.listen(db.engine, "before_cursor_execute", record)
-    monkeypatch.setattr(bulk, "_pg", raw)
+    monkeypatch.setattr(bulk, "pg_execute", raw)
     try:
         yield sent
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
-        monkeypatch.setattr(bulk, "_pg", real)
+        monkeypatch.setattr(bulk, "pg_execute", real)

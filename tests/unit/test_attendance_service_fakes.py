@@ -147,6 +147,33 @@ def test_check_ins_are_authorised_and_bad_input_names_the_field(
     assert store.state.visits == [] and store.state.events == []
 
 
+def test_unary_check_ins_sharing_a_transaction_each_get_their_own_result_or_error(
+    svc: AttendanceService, store: FakeAttendanceStore
+) -> None:
+    rep = Principal(
+        "employees/E9",
+        employee_id="E9",
+        org_unit=TEAM,
+        permissions=parse_permissions({"attendance.visits.write": "self"}),
+    )
+    calls = [
+        (SYSTEM, CheckInIn(ping(CLIENT_A), "A", "u1")),
+        (rep, CheckInIn(ping(CLIENT_A), "A", "u2")),  # E9 checking in E1: denied, to this caller only
+        (SYSTEM, CheckInIn(ping(CLIENT_A), "", "u3")),  # bad input, named as in a unary call
+        (SYSTEM, CheckInIn(ping(MALL, employee="E2"), "A", "")),
+        (SYSTEM, CheckInIn(ping(CLIENT_A), "A", "u1")),  # a retry racing its original: the same visit
+    ]
+    svc.check_ins.check_in(SYSTEM, ping(CLIENT_A, employee="E3"), "A", "")  # the place index is read
+    before = store.units_opened
+    out = svc.check_ins._unary_group(calls)
+    assert store.units_opened - before == 1  # one transaction for the whole group
+    assert not isinstance(out[0], Exception) and out[0].verified and out[4] == out[0]
+    assert isinstance(out[1], PermissionDenied)
+    assert isinstance(out[2], InvalidArgument) and out[2].field == "client_id"
+    assert not isinstance(out[3], Exception) and not out[3].verified
+    assert sorted(v["employee_id"] for v in store.state.visits) == ["E1", "E2", "E3"]
+
+
 def test_silent_working_days_of_the_roster_get_a_day_row_once(
     svc: AttendanceService, store: FakeAttendanceStore
 ) -> None:

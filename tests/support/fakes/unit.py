@@ -16,9 +16,11 @@ class FakeUnits(Generic[S]):
     def __init__(self, state: S) -> None:
         self.state = state
         self._work: S | None = None
+        self.units_opened = 0  # units of work begun (a test can tell one transaction from several)
 
     @contextmanager
     def unit(self) -> Iterator[Self]:
+        self.units_opened += 1
         self._work = copy.deepcopy(self.state)
         try:
             yield self

@@ -1,0 +1,153 @@
+"""Group commit (``covenant.coalesce``): calls arriving while a unit of work runs share the next one."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+
+from covenant.coalesce import Coalescer
+from covenant.db.engine import commit_guard
+
+
+def _queued_behind_a_running_unit(
+    coalescer: Coalescer[str, str], started: threading.Event, later: list[str]
+) -> tuple[dict[str, object], Callable[[], None]]:
+    """Start ``first`` (its unit blocks until released), then ``later`` while it runs; returns each call's
+    result or exception, and the function that releases the first unit and waits for every call."""
+    got: dict[str, object] = {}
+
+    def call(item: str) -> None:
+        try:
+            got[item] = coalescer(item)
+        except Exception as exc:
+            got[item] = exc
+
+    threads = [threading.Thread(target=call, args=("first",))]
+    threads[0].start()
+    assert started.wait(5)
+    for item in later:
+        threads.append(threading.Thread(target=call, args=(item,)))
+        threads[-1].start()
+    deadline = time.monotonic() + 5
+    while len(coalescer._queue[0].items if coalescer._queue else ()) < len(later):
+        assert time.monotonic() < deadline, "the later calls did not queue"
+        time.sleep(0.005)
+
+    def finish() -> None:
+        for t in threads:
+            t.join(5)
+
+    return got, finish
+
+
+def test_a_lone_call_runs_at_once_in_a_unit_of_its_own() -> None:
+    units: list[list[str]] = []
+    c: Coalescer[str, str] = Coalescer(lambda items: units.append(list(items)) or [i.upper() for i in items])
+    assert c("a") == "A" and c("b") == "B"
+    assert units == [["a"], ["b"]]
+
+
+def test_calls_arriving_while_a_unit_runs_share_the_next_and_each_gets_its_own_result() -> None:
+    units: list[list[str]] = []
+    started, release = threading.Event(), threading.Event()
+
+    def run(items: list[str]) -> list[str | BaseException]:
+        units.append(list(items))
+        if items == ["first"]:
+            started.set()
+            release.wait(5)
+        return [ValueError(i) if i.startswith("bad") else i.upper() for i in items]
+
+    c: Coalescer[str, str] = Coalescer(run)
+    got, finish = _queued_behind_a_running_unit(c, started, ["x", "bad-y", "z"])
+    release.set()
+    finish()
+    assert units[0] == ["first"] and sorted(units[1]) == ["bad-y", "x", "z"] and len(units) == 2
+    assert got["first"] == "FIRST" and got["x"] == "X" and got["z"] == "Z"
+    assert isinstance(got["bad-y"], ValueError) and str(got["bad-y"]) == "bad-y"  # only its own caller
+
+
+def test_a_failing_unit_fails_its_own_calls_and_the_next_unit_still_runs() -> None:
+    started, release = threading.Event(), threading.Event()
+
+    def run(items: list[str]) -> list[str]:
+        if items == ["first"]:
+            started.set()
+            release.wait(5)
+            raise RuntimeError("database went away")
+        return [i.upper() for i in items]
+
+    c: Coalescer[str, str] = Coalescer(run)
+    got, finish = _queued_behind_a_running_unit(c, started, ["x"])
+    release.set()
+    finish()
+    assert isinstance(got["first"], RuntimeError) and got["x"] == "X"
+    assert c("y") == "Y" and not c._busy and not c._queue
+
+
+def test_at_most_max_items_share_a_unit() -> None:
+    units: list[int] = []
+    started, release = threading.Event(), threading.Event()
+
+    def run(items: list[str]) -> list[str]:
+        units.append(len(items))
+        if items == ["first"]:
+            started.set()
+            release.wait(5)
+        return list(items)
+
+    c: Coalescer[str, str] = Coalescer(run, max_items=2)
+    got, finish = _queued_behind_a_running_unit(c, started, ["a", "b"])
+    for item in ("c", "d", "e"):  # the waiting group is full: they queue in the next ones
+        threading.Thread(target=lambda i=item: got.setdefault(i, c(i))).start()
+    time.sleep(0.2)
+    release.set()
+    finish()
+    deadline = time.monotonic() + 5
+    while len(got) < 6 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert units[0] == 1 and max(units[1:]) <= 2 and sum(units) == 6 and len(got) == 6
+
+
+@pytest.mark.parametrize(
+    ("first_refuses", "second_refuses", "commits"),
+    [(False, False, True), (True, False, True), (False, True, True), (True, True, False)],
+)
+def test_a_unit_commits_unless_every_call_in_it_may_no_longer(
+    first_refuses: bool, second_refuses: bool, commits: bool
+) -> None:
+    seen: list[str | None] = []
+    started, release = threading.Event(), threading.Event()
+
+    def run(items: list[str]) -> list[str]:
+        if items == ["first"]:
+            started.set()
+            release.wait(5)
+            return list(items)
+        guard = commit_guard.get()
+        seen.append(guard() if guard else None)
+        return list(items)
+
+    c: Coalescer[str, str] = Coalescer(run)
+    refusals = {"x": first_refuses, "y": second_refuses}
+
+    def call(item: str) -> None:
+        commit_guard.set(lambda: "the call was cancelled" if refusals[item] else None)
+        c(item)
+
+    t0 = threading.Thread(target=c, args=("first",))
+    t0.start()
+    assert started.wait(5)
+    others = [threading.Thread(target=call, args=(i,)) for i in ("x", "y")]
+    for t in others:
+        t.start()
+    deadline = time.monotonic() + 5
+    while (not c._queue or len(c._queue[0].items) < 2) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    release.set()
+    for t in [t0, *others]:
+        t.join(5)
+    assert seen == [None if commits else "the call was cancelled"]
