@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -118,7 +118,8 @@ class Behaviour:
         pack's window is a rule decision, judged by fact time whatever order the contacts arrive in: each new
         contact is counted with those before it in the window, and the later contacts it falls before are
         judged again (their counts grew). A handful of statements for the whole batch."""
-        new = store.add_contacts([asdict(c) for c in contacts]) if contacts else set()
+        # vars(), not asdict(): asdict deep-copies every field of every contact
+        new = store.add_contacts([vars(c).copy() for c in contacts]) if contacts else set()
         fresh = [c for c in contacts if c.activity_id in new]
         if not fresh:
             return []

@@ -301,7 +301,8 @@ def _who(org_unit: str, role: str) -> ColumnElement[bool]:
 
 # -- metric values ------------------------------------------------------------------------------
 def add_metric_values(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    session.execute(insert(metric_values), list(rows))
+    """Metric value rows (all with the same keys), in one statement (``covenant.db.bulk``)."""
+    insert_rows(session, metric_values, list(rows))
 
 
 def metric_rows(
