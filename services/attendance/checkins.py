@@ -5,7 +5,7 @@ the steps over all its items in one transaction and on one snapshot."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -223,14 +223,15 @@ class CheckIns:
         prevs = st.last_pings_before(
             [(p.employee_id, p.at, p.at - self._ping_window(packs, p)) for _, _, p, _ in fresh]
         )
-        for (i, item, ping, place), prev in zip(fresh, prevs, strict=True):
-            if item.request_id and item.request_id in seen:  # sent twice in one batch: one visit
-                out[i] = out[seen[item.request_id]]
-                continue
-            judged = self._judge_check_in(packs, ping, place, item.client_id, prev)
-            out[i] = self._record_check_in(st, judged, item, visits, events)
-            if item.request_id:
-                seen[item.request_id] = i
+        with self.base.rules.evaluator(packs) as evaluate:
+            for (i, item, ping, place), prev in zip(fresh, prevs, strict=True):
+                if item.request_id and item.request_id in seen:  # sent twice in one batch: one visit
+                    out[i] = out[seen[item.request_id]]
+                    continue
+                judged = self._judge_check_in(evaluate, packs, ping, place, item.client_id, prev)
+                out[i] = self._record_check_in(st, judged, item, visits, events)
+                if item.request_id:
+                    seen[item.request_id] = i
         touched = [states[k[:2]] for k in dict.fromkeys(self._day_key(p) for _, _, p, _ in fresh)]
         for day_state in touched:
             day_state.dirty = True
@@ -253,10 +254,16 @@ class CheckIns:
         return timedelta(minutes=self._num(packs, ping, "checkin_ping_window_minutes", 15))
 
     def _judge_check_in(
-        self, packs: Sequence[Any], ping: PingIn, place: Place, client_id: str, prev: Ping | None
+        self,
+        evaluate: Callable[..., list[FiredAction]],
+        packs: Sequence[Any],
+        ping: PingIn,
+        place: Place,
+        client_id: str,
+        prev: Ping | None,
     ) -> _CheckInJudgement:
-        """Step 2: facts and the fired rules, parameters and rules all from ``packs``; ``prev`` is the fix
-        before the check-in within its window."""
+        """Step 2: facts and the fired rules, parameters from ``packs`` and rules by ``evaluate`` (the
+        unit's evaluator on the same snapshot); ``prev`` is the fix before the check-in within its window."""
 
         def num(name: str, default: float) -> float:
             return self._num(packs, ping, name, default)
@@ -275,7 +282,7 @@ class CheckIns:
             "accuracy_m": ping.accuracy_m,
             "high_risk_client": place.high_risk,
         }
-        fired = self.base.rules.evaluate(
+        fired = evaluate(
             {
                 "type": "attendance.check_in",
                 "role": ping.role,
@@ -283,7 +290,6 @@ class CheckIns:
                 "client_id": client_id,
             },
             facts,
-            packs=packs,
         )
         return _CheckInJudgement(ping, client_id, self.base.day_of(ping.at), dist, radius, prev, facts, fired)
 

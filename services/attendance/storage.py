@@ -36,7 +36,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from covenant.db.bulk import among_parts, insert_columns, insert_for, insert_rows, pipeline, update_rows
+from covenant.db.bulk import (
+    among_parts,
+    insert_columns,
+    insert_for,
+    insert_rows,
+    is_pg,
+    pg_execute,
+    pipeline,
+    update_rows,
+)
 from covenant.db.outbox import Outbox
 from covenant.db.scope import subtree
 from covenant.events.v1.event_pb2 import Event
@@ -304,10 +313,34 @@ def day_pings(s: Session, employee_id: str, day: str, since: datetime | None = N
     return [Ping(utc(r.at), r.latitude, r.longitude, r.accuracy_m, bool(r.mock), r.device_id) for r in rows]
 
 
+# PostgreSQL: per wanted (employee, since, at), the latest fix in its window: one statement for the batch,
+# one index probe and one row per item (a hand-written statement: building the OR of a batch's windows in
+# SQLAlchemy cost more than running it).
+_PG_LAST_PINGS = """
+SELECT w.i, p.at, p.latitude, p.longitude, p.accuracy_m, p.mock, p.device_id
+FROM unnest({0}::text[], {1}::timestamptz[], {2}::timestamptz[])
+    WITH ORDINALITY AS w(employee_id, since, upto, i)
+CROSS JOIN LATERAL (
+    SELECT at, latitude, longitude, accuracy_m, mock, device_id FROM attendance_pings
+    WHERE employee_id = w.employee_id AND at >= w.since AND at <= w.upto
+    ORDER BY at DESC, id DESC LIMIT 1
+) AS p
+"""
+
+
 def last_pings_before(s: Session, wanted: Sequence[tuple[str, datetime, datetime]]) -> list[Ping | None]:
     """For each (employee id, at, since): the employee's latest fix in [since, at], None when there is none.
-    One query a hundred windows, each an employee's [since, at] with overlapping ones merged: what is read is
-    bounded by the items' own windows, never the span between a check-in of today and one of last month."""
+    PostgreSQL: one statement for them all (``_PG_LAST_PINGS``). SQLite: one query a hundred windows, each an
+    employee's [since, at] with overlapping ones merged: what is read is bounded by the items' own windows,
+    never the span between a check-in of today and one of last month."""
+    if not wanted:
+        return []
+    if is_pg(s):
+        out: list[Ping | None] = [None] * len(wanted)
+        columns = [[w[0] for w in wanted], [w[2] for w in wanted], [w[1] for w in wanted]]
+        for i, at, lat, lon, acc, mock, device in pg_execute(s, _PG_LAST_PINGS, columns, fetch=True):
+            out[i - 1] = Ping(utc(at), lat, lon, acc, bool(mock), device)
+        return out
     windows: list[tuple[str, datetime, datetime]] = []
     for employee_id, at, since in sorted(wanted, key=lambda w: (w[0], w[2])):
         if windows and windows[-1][0] == employee_id and since <= windows[-1][2]:
@@ -323,12 +356,12 @@ def last_pings_before(s: Session, wanted: Sequence[tuple[str, datetime, datetime
         for r in s.execute(select(pings).where(or_(*spans)).order_by(pings.c.at, pings.c.id)):
             ping = Ping(utc(r.at), r.latitude, r.longitude, r.accuracy_m, bool(r.mock), r.device_id)
             fixes.setdefault(r.employee_id, []).append(ping)
-    out: list[Ping | None] = []
+    found_before: list[Ping | None] = []
     for employee_id, at, since in wanted:
         found = fixes.get(employee_id, [])
         k = bisect_right(found, at, key=lambda p: p.at)  # the last fix at or before ``at``
-        out.append(found[k - 1] if k and found[k - 1].at >= since else None)
-    return out
+        found_before.append(found[k - 1] if k and found[k - 1].at >= since else None)
+    return found_before
 
 
 # -- employee-days ---------------------------------------------------------------------------------

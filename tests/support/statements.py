@@ -22,16 +22,17 @@ def statements_of(db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[lis
     def record(*args: Any) -> None:
         sent.append(args[2])
 
-    real = bulk.pg_execute
+    real = bulk.record_statement
 
-    def raw(session: Any, sql: str, params: Any, **kw: Any) -> list[Any]:
-        sent.append(sql)
-        return real(session, sql, params, **kw)
+    def timed(engine: Any, sql: str, *times: Any) -> None:  # every covenant.db.bulk statement is timed
+        if engine is db.engine:
+            sent.append(sql)
+        real(engine, sql, *times)
 
     event.listen(db.engine, "before_cursor_execute", record)
-    monkeypatch.setattr(bulk, "pg_execute", raw)
+    monkeypatch.setattr(bulk, "record_statement", timed)
     try:
         yield sent
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
-        monkeypatch.setattr(bulk, "pg_execute", real)
+        monkeypatch.setattr(bulk, "record_statement", real)

@@ -4,7 +4,9 @@ same counts as evaluating event by event."""
 from __future__ import annotations
 
 import random
+from contextlib import nullcontext
 from typing import Any
+from unittest.mock import MagicMock
 
 import pytest
 
@@ -79,6 +81,41 @@ def test_alike_events_are_decided_once_and_still_counted_each(monkeypatch: pytes
     assert len(runs) == 1
     assert len(evaluations.calls) == 50 and len(hits.calls) == 150  # repeats counted when the batch ends
     assert len(runtime.recent()) == 50  # dry runs still see every event
+
+
+def test_facts_are_part_of_the_decision_and_a_batch_is_one_span(monkeypatch: pytest.MonkeyPatch) -> None:
+    compiled = CompiledPack(
+        parse_pack(
+            "id: f\nversion: '1'\nservice: scoring\nowner: o\nrules:\n"
+            + ENGINE_RULES[ENGINE_RULES.index("  - id: any-flag") :],
+            VOCAB,
+        ),
+        VOCAB,
+    )
+    runtime = _runtime(compiled)
+    runs = []
+    real = compiled.evaluate
+    monkeypatch.setattr(compiled, "evaluate", lambda event, facts=None: runs.append(1) or real(event, facts))
+    spans: list[str] = []
+    monkeypatch.setattr(runtime_module.tracer, "start_as_current_span", _recording(spans))
+    event = {"type": "sale", "amount": 300}
+    with runtime.evaluator() as evaluate:
+        assert evaluate(event) == []  # no flag among the facts: the rule does not fire
+        assert _actions(evaluate(event, {"flag": 1})) == [("f", "any-flag", 3)]  # same event, other facts
+        assert _actions(evaluate(dict(event), {"flag": 1})) == [("f", "any-flag", 3)]
+    assert len(runs) == 2  # decided once per distinct (event, facts)
+    assert spans == ["rules evaluate batch"]
+    assert runtime.recent()[1] == (event, {"flag": 1})
+
+
+def _recording(names: list[str]) -> Any:
+    """A ``start_as_current_span`` that records the names of the spans started."""
+
+    def start(name: str, **_kw: Any) -> Any:
+        names.append(name)
+        return nullcontext(MagicMock())
+
+    return start
 
 
 def test_the_batch_evaluator_answers_as_event_by_event_evaluation() -> None:

@@ -168,25 +168,32 @@ class RuleRuntime:
         event: Mapping[str, Any],
         facts: Mapping[str, Any],
         packs: Sequence[CompiledPack] | None,
+        *,
+        traced: bool = True,
     ) -> list[tuple[CompiledPack, list[FiredAction]]]:
+        """``traced``: in a span of its own (a batch's evaluator has one span for all its evaluations)."""
         started = time.perf_counter()
-        with tracer.start_as_current_span("rules evaluate", attributes={"service": self.service}) as span:
-            active = self._current() if packs is None else packs
+        active = self._current() if packs is None else packs
+        if traced:
+            with tracer.start_as_current_span("rules evaluate", attributes={"service": self.service}) as span:
+                each = _evaluate_each(active, event, facts, self.service)
+                span.set_attribute("covenant.rules.fired", sum(len(fired) for _, fired in each))
+        else:
             each = _evaluate_each(active, event, facts, self.service)
-            span.set_attribute("covenant.rules.fired", sum(len(fired) for _, fired in each))
         m.RULE_EVALUATION_DURATION.record((time.perf_counter() - started) * 1000, {"service": self.service})
         return each
 
     @contextmanager
     def evaluator(
         self, packs: Sequence[CompiledPack] | None = None
-    ) -> Iterator[Callable[[Mapping[str, Any]], list[FiredAction]]]:
-        """``evaluate`` for the events of one batch (``with runtime.evaluator() as evaluate:``), on one pack
-        set (``packs``, else a snapshot taken now), memoised: events that agree on every field the packs
-        read (``CompiledPack.event_fields``) are decided once, so a batch of check-ins with distinct ids and
-        places costs one evaluation per distinct decision. Every event is kept for dry runs and counted in
-        ``covenant.rules.evaluations`` and ``hits`` (the repeats in one add per decision when the batch
-        ends); the span and the duration are recorded for the evaluations that run."""
+    ) -> Iterator[Callable[..., list[FiredAction]]]:
+        """``evaluate(event, facts=None)`` for the events of one batch (``with runtime.evaluator() as
+        evaluate:``), on one pack set (``packs``, else a snapshot taken now), memoised: events that agree on
+        every field the packs read (``CompiledPack.event_fields``) and on their facts are decided once, so a
+        batch of check-ins with distinct ids and places costs one evaluation per distinct decision. Every
+        event is kept for dry runs and counted in ``covenant.rules.evaluations`` and ``hits`` (the repeats in
+        one add per decision when the batch ends); the duration is recorded for the evaluations that run, all
+        in one ``rules evaluate batch`` span."""
         pinned = self.snapshot() if packs is None else tuple(packs)
         fields: tuple[str, ...] | None = ()
         for compiled in pinned:
@@ -194,23 +201,32 @@ class RuleRuntime:
             fields = None if fields is None or read is None else tuple(sorted({*fields, *read}))
         memo: dict[Hashable, list[tuple[CompiledPack, list[FiredAction]]]] = {}
         repeats: dict[Hashable, int] = {}
+        ran = fired_total = 0
 
-        def evaluate(event: Mapping[str, Any]) -> list[FiredAction]:
-            self._recent.append((dict(event), {}))
-            key = _memo_key(event, fields)
+        def evaluate(event: Mapping[str, Any], facts: Mapping[str, Any] | None = None) -> list[FiredAction]:
+            nonlocal ran, fired_total
+            self._recent.append((dict(event), dict(facts or {})))
+            key = (_memo_key(event, fields), _memo_key(facts, None) if facts else None)
             each = memo.get(key)
             if each is None:
-                each = memo[key] = self._evaluate_each(event, {}, pinned)
+                each = memo[key] = self._evaluate_each(event, facts or {}, pinned, traced=False)
+                ran += 1
             else:
                 repeats[key] = repeats.get(key, 0) + 1
-            return [f for _, fired in each for f in fired]
+            fired = [f for _, found in each for f in found]
+            fired_total += len(fired)
+            return fired
 
-        try:
-            yield evaluate
-        finally:
-            for key, times in repeats.items():
-                for compiled, fired in memo[key]:
-                    _count(self.service, compiled, fired, times)
+        with tracer.start_as_current_span(
+            "rules evaluate batch", attributes={"service": self.service}
+        ) as span:
+            try:
+                yield evaluate
+            finally:
+                span.set_attributes({"covenant.rules.evaluated": ran, "covenant.rules.fired": fired_total})
+                for key, times in repeats.items():
+                    for compiled, fired in memo[key]:
+                        _count(self.service, compiled, fired, times)
 
     def snapshot(self) -> tuple[CompiledPack, ...]:
         """The active packs as one immutable set. A decision takes one and passes it to every
