@@ -111,9 +111,9 @@ class DayClosing:
     def observe_employee(self, s: Any, event: Any) -> None:
         """Keeps the roster in step with identity's ``identity.employee.changed`` events (already accepted
         by the directory, which checks the sender); the change's local day is when it took effect."""
-        from google.protobuf.json_format import MessageToDict
+        from covenant.structs import struct_dict
 
-        entry = DirectoryEntry.from_data(MessageToDict(event.data))
+        entry = DirectoryEntry.from_data(struct_dict(event.data))
         if not entry.employee_id:
             return
         at = event.occurred_at.ToDatetime(tzinfo=UTC) if event.HasField("occurred_at") else self.base.clock()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC
 
-from google.protobuf.json_format import MessageToDict
 from sqlalchemy.orm import Session
 
 from covenant.auth.directory import directory_for, with_directory, with_directory_batch
@@ -13,6 +12,7 @@ from covenant.compliance.v1 import compliance_pb2_grpc
 from covenant.events.v1.event_pb2 import Event
 from covenant.grpc.app import ServiceApp, ServiceContext
 from covenant.periodic import PeriodicWorker
+from covenant.structs import struct_dict
 from services.compliance.behaviour import Fact
 from services.compliance.domain.text import char_table
 from services.compliance.service import ComplianceService
@@ -55,7 +55,7 @@ def create_app(ctx: ServiceContext) -> ServiceApp:
         return Fact(
             event.id,
             event.type,
-            MessageToDict(event.data),
+            struct_dict(event.data),
             event.org_unit,
             event.occurred_at.ToDatetime(tzinfo=UTC),
         )

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC
 
-from google.protobuf.json_format import MessageToDict
 from sqlalchemy.orm import Session
 
 from covenant.auth.directory import directory_for, with_directory, with_directory_batch
 from covenant.events.v1.event_pb2 import Event
 from covenant.grpc.app import ServiceApp, ServiceContext
 from covenant.points.v1 import points_pb2_grpc
+from covenant.structs import struct_dict
 from services.points.domain import EventIn
 from services.points.service import PointsService
 from services.points.servicer import PointsServicer
@@ -22,7 +22,7 @@ def create_app(ctx: ServiceContext) -> ServiceApp:
     service = PointsService(ctx.db, ctx.rules, timezone=ctx.settings.timezone, directory=directory)
 
     def event_in(event: Event) -> EventIn | None:
-        data = MessageToDict(event.data)
+        data = struct_dict(event.data)
         employee = str(data.get("employee_id") or event.subject.removeprefix("employees/"))
         if not employee:
             return None

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from functools import partial
 from operator import itemgetter
 from typing import Any
-
-from google.protobuf.json_format import MessageToDict
-from google.protobuf.struct_pb2 import Struct, Value
 
 from covenant.errors import InvalidArgument
 from covenant.grpc.context import current_principal
@@ -17,6 +13,7 @@ from covenant.grpc.messages import fields_of
 from covenant.paging import page
 from covenant.points.v1 import points_pb2 as pb
 from covenant.points.v1 import points_pb2_grpc
+from covenant.structs import struct_dict
 from covenant.timestamps import opt_ts, ts
 from services.points.domain import EventIn
 from services.points.service import PointsService
@@ -25,32 +22,6 @@ PERIODS = {pb.WEEK: "week", pb.MONTH: "month", pb.QUARTER: "quarter", pb.YEAR: "
 PERIOD_ENUM = {v: k for k, v in PERIODS.items()}
 SCOPES = {pb.TEAM: "team", pb.ORG_UNIT: "org_unit", pb.ALL: "all"}
 by_id = itemgetter("id")  # the cursor of a listed row (ledger entries, team goals, reward items)
-
-
-def struct_dict(value: Struct) -> dict[str, Any]:
-    """``MessageToDict`` of a Struct (numbers as floats), walking the fields directly; non-finite numbers
-    take ``MessageToDict``'s path, which rejects them."""
-    try:
-        return {k: _plain(v) for k, v in value.fields.items()}
-    except ValueError:
-        return MessageToDict(value)
-
-
-def _plain(value: Value) -> Any:
-    kind = value.WhichOneof("kind")
-    if kind == "string_value":
-        return value.string_value
-    if kind == "number_value":
-        if not math.isfinite(value.number_value):
-            raise ValueError("not a finite number")
-        return value.number_value
-    if kind == "bool_value":
-        return value.bool_value
-    if kind == "struct_value":
-        return {k: _plain(v) for k, v in value.struct_value.fields.items()}
-    if kind == "list_value":
-        return [_plain(v) for v in value.list_value.values]
-    return None
 
 
 def event_in(e: pb.BusinessEvent, now: datetime) -> EventIn:

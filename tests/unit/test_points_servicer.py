@@ -9,8 +9,8 @@ from google.protobuf.json_format import MessageToDict
 from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from covenant.structs import struct_dict
 from covenant.timestamps import opt_ts
-from services.points.servicer import struct_dict
 
 
 def test_struct_dict_is_message_to_dict() -> None:

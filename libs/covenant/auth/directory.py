@@ -125,9 +125,9 @@ class Directory:
                 "events.deliveries.write",
                 f"{EMPLOYEE_CHANGED} is accepted only from identity's service account ({IDENTITY_ACCOUNT})",
             )
-        from google.protobuf.json_format import MessageToDict
+        from covenant.structs import struct_dict
 
-        entry = DirectoryEntry.from_data(MessageToDict(event.data))
+        entry = DirectoryEntry.from_data(struct_dict(event.data))
         if entry.employee_id:
             self.observe(entry)
         return True

@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from datetime import UTC
 from typing import Any
 
-from google.protobuf.json_format import MessageToDict
 from google.protobuf.struct_pb2 import Struct
 
 from covenant.auth import Principal, Scope, authorize, scope_filter
@@ -23,6 +22,7 @@ from covenant.rules.pack import PackError, load_pack_yaml
 from covenant.rules.scoping import mask_text, mask_value, visible
 from covenant.rules.v1 import rule_pack_service_pb2 as pb
 from covenant.rules.v1 import rule_pack_service_pb2_grpc
+from covenant.structs import struct_dict
 from covenant.timestamps import ts as _ts
 
 
@@ -111,7 +111,7 @@ def fired_pb(actions: Iterable[FiredAction]) -> list[pb.FiredActionView]:
 def event_input(event: Event) -> dict[str, Any]:
     """An Event envelope as the flat mapping services evaluate: the data fields plus the envelope's
     id, type, subject, org_unit, source and occurred_at (envelope fields win over data fields)."""
-    out: dict[str, Any] = MessageToDict(event.data)
+    out: dict[str, Any] = struct_dict(event.data)
     out.update({"id": event.id, "type": event.type})
     for name in ("subject", "org_unit", "source"):
         if getattr(event, name):
@@ -366,7 +366,7 @@ class RulePackServicer(rule_pack_service_pb2_grpc.RulePackServiceServicer):
         else:
             raise InvalidArgument("give candidate_yaml or candidate_version", field="candidate_yaml")
         if request.inputs:
-            inputs = [(event_input(item.event), MessageToDict(item.facts)) for item in request.inputs]
+            inputs = [(event_input(item.event), struct_dict(item.facts)) for item in request.inputs]
         else:
             inputs = self._recent(principal)
         return dry_run_pb(self.manager.dry_run(pack, compiled, inputs))
