@@ -30,6 +30,12 @@ PACK = Path(__file__).resolve().parents[2] / "rules" / "attendance" / "field-pre
 SYSTEM = Principal(
     "services/mdm", kind="service", permissions=parse_permissions({"attendance.visits.write": "all"})
 )
+REP = Principal(  # a rep of the team, who may check in only themself
+    "employees/E9",
+    employee_id="E9",
+    org_unit=TEAM,
+    permissions=parse_permissions({"attendance.visits.write": "self"}),
+)
 
 
 @pytest.fixture(scope="module")
@@ -130,14 +136,8 @@ def test_a_batch_is_idempotent_per_check_in_id_with_errors_per_item(
 def test_check_ins_are_authorised_and_bad_input_names_the_field(
     svc: AttendanceService, store: FakeAttendanceStore
 ) -> None:
-    rep = Principal(
-        "employees/E9",
-        employee_id="E9",
-        org_unit=TEAM,
-        permissions=parse_permissions({"attendance.visits.write": "self"}),
-    )
     with pytest.raises(PermissionDenied):
-        svc.check_ins.check_in(rep, ping(CLIENT_A), "A", "")
+        svc.check_ins.check_in(REP, ping(CLIENT_A), "A", "")
     with pytest.raises(InvalidArgument) as err:
         svc.check_ins.check_in(SYSTEM, ping(CLIENT_A), "", "")
     assert err.value.field == "client_id"
@@ -150,15 +150,9 @@ def test_check_ins_are_authorised_and_bad_input_names_the_field(
 def test_unary_check_ins_sharing_a_transaction_each_get_their_own_result_or_error(
     svc: AttendanceService, store: FakeAttendanceStore
 ) -> None:
-    rep = Principal(
-        "employees/E9",
-        employee_id="E9",
-        org_unit=TEAM,
-        permissions=parse_permissions({"attendance.visits.write": "self"}),
-    )
     calls = [
         (SYSTEM, CheckInIn(ping(CLIENT_A), "A", "u1")),
-        (rep, CheckInIn(ping(CLIENT_A), "A", "u2")),  # E9 checking in E1: denied, to this caller only
+        (REP, CheckInIn(ping(CLIENT_A), "A", "u2")),  # E9 checking in E1: denied, to this caller only
         (SYSTEM, CheckInIn(ping(CLIENT_A), "", "u3")),  # bad input, named as in a unary call
         (SYSTEM, CheckInIn(ping(MALL, employee="E2"), "A", "")),
         (SYSTEM, CheckInIn(ping(CLIENT_A), "A", "u1")),  # a retry racing its original: the same visit
