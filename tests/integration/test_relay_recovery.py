@@ -202,3 +202,14 @@ def test_a_live_relay_keeps_its_leases(producer: Database) -> None:
     time.sleep(0.7)  # both beats are stale now, but the live one beats again
     live.heartbeat()
     assert other.reclaim_stale() == 0
+
+
+def test_delivering_a_destination_with_nothing_due_sends_nothing(producer: Database) -> None:
+    def no_channel(_destination: str) -> grpc.Channel:
+        raise AssertionError("nothing is due: no call may be made")
+
+    relay = OutboxRelay(producer, no_channel, source="attendance")
+    assert relay.deliver("points") == 0
+    produce(producer, 2)
+    assert relay._claim(["points"], datetime.now(UTC))["points"]  # leased now: not due for the lease
+    assert relay.deliver("points") == 0

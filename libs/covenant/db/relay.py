@@ -46,7 +46,6 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -87,10 +86,6 @@ WHERE o.id = due.id
 RETURNING o.id, o.destination, o.payload, o.attempts
 """
 _PG_MARK = "UPDATE outbox SET delivered_at = {0}, leased_by = NULL WHERE id = ANY({1})"
-
-
-def _due(now: datetime) -> Any:
-    return and_(outbox.c.delivered_at.is_(None), outbox.c.next_attempt_at <= now)
 
 
 def backoff_seconds(attempts: int, max_backoff: float, base: float = 0.2) -> float:
@@ -298,7 +293,11 @@ class OutboxRelay:
                 for destination in destinations:
                     due = (
                         select(outbox.c.id)
-                        .where(_due(now), outbox.c.destination == destination)
+                        .where(
+                            outbox.c.destination == destination,
+                            outbox.c.delivered_at.is_(None),
+                            outbox.c.next_attempt_at <= now,
+                        )
                         .order_by(outbox.c.id)
                         .limit(self.batch_size)
                     )
@@ -327,7 +326,9 @@ class OutboxRelay:
     def deliver(self, destination: str, now: datetime | None = None) -> int:
         """Claim and deliver one batch for ``destination`` alone; returns rows delivered."""
         now = now or datetime.now(UTC)
-        rows = self._claim([destination], now).get(destination, [])
+        rows = self._claim([destination], now).get(destination)
+        if not rows:
+            return 0
         return self._finish({destination: rows}, {destination: self._send_batch(destination, rows)})
 
     def _send_batch(self, destination: str, rows: list[tuple[int, bytes, int]]) -> bool:
@@ -404,9 +405,7 @@ class OutboxRelay:
                 continue
             with self._down_lock:
                 was_down = destination in self._down
-            if was_down or any(
-                r[2] > 0 for r in rows
-            ):  # it answers: rows backed off while it did not are due
+            if was_down or any(r[2] > 0 for r in rows):  # it answers: rows backed off meanwhile are due
                 self.recovered(destination)
         return len(ids)
 
@@ -432,7 +431,7 @@ class OutboxRelay:
         targets = self._targets()
         total = 0
         while targets and not self._stop.is_set():
-            claimed = {d: rows for d, rows in self._claim(targets, now).items() if rows}
+            claimed = self._claim(targets, now)  # only destinations that had due rows
             if not claimed:
                 break
             if len(claimed) == 1:
