@@ -147,18 +147,35 @@ def test_spans_for_rule_evaluation_outbox_delivery_and_inbox_apply(
         def named(name: str) -> list:
             return [s for s in spans.get_finished_spans() if s.name == name]
 
-        deadline = time.monotonic() + 20
-        while not [s for s in named("inbox apply") if s.attributes.get("consumer") == "points"]:
-            assert time.monotonic() < deadline, "no inbox apply span"
+        def delivered() -> list:  # a failed attempt (points still starting) ends in an error span
+            return [
+                s
+                for s in named("outbox deliver")
+                if s.attributes["destination"] == "points" and s.status.is_ok
+            ]
+
+        def failed() -> list:  # scoring's target is closed: its batches fail
+            return [s for s in named("outbox deliver") if not s.status.is_ok]
+
+        deadline = time.monotonic() + 20  # the relay's span ends after the consumer's: wait for both
+        while not (
+            [s for s in named("inbox apply") if s.attributes.get("consumer") == "points"]
+            and delivered()
+            and [s for s in failed() if s.attributes["destination"] == "scoring"]
+        ):
+            assert time.monotonic() < deadline, "no inbox apply, successful delivery or failed delivery span"
             time.sleep(0.1)
+        assert all(
+            s.attributes["covenant.outbox.delivered"] == 0 and "UNAVAILABLE" in s.status.description
+            for s in failed()
+        )
     trace_of = lambda s: format(s.context.trace_id, "032x")  # noqa: E731
     evaluated = named("rules evaluate") + named("rules evaluate batch")  # one per evaluation, or per unit
     (attendance,) = [s for s in evaluated if s.attributes["service"] == "attendance" and trace_of(s) == TRACE]
     assert attendance.attributes["covenant.rules.fired"] >= 1
-    deliveries = [
-        s for s in named("outbox deliver") if s.attributes["destination"] == "points" and s.status.is_ok
+    (delivery,) = [
+        s for s in delivered() if any(format(k.context.trace_id, "032x") == TRACE for k in s.links)
     ]
-    (delivery,) = [s for s in deliveries if any(format(k.context.trace_id, "032x") == TRACE for k in s.links)]
     assert (
         delivery.attributes["source"] == "attendance"
         and delivery.attributes["covenant.outbox.delivered"] >= 1

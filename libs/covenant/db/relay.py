@@ -49,7 +49,7 @@ from datetime import UTC, datetime, timedelta
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from opentelemetry.trace import Link, get_current_span
+from opentelemetry.trace import Link, Status, StatusCode, get_current_span
 from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 
 from covenant.db.bulk import among_parts, is_pg, pg_execute
@@ -363,6 +363,7 @@ class OutboxRelay:
                     self._mark_down(destination)
             else:
                 detail = f"{type(exc).__name__}: {exc}"
+            get_current_span().set_status(Status(StatusCode.ERROR, detail[:200]))  # the batch's deliver span
             with self.db.session() as s:
                 for part in among_parts(s, outbox.c.id, ids):
                     s.execute(
