@@ -10,11 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 from covenant.auth import DataOwner, Principal, authorize
 from covenant.coalesce import Coalescer
 from covenant.errors import CovenantError, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from covenant.rules import FiredAction
 from covenant.rules.runtime import resolve_parameter
+from covenant.timestamps import as_utc
 from services.attendance.base import AttendanceBase
 from services.attendance.domain.geo import Place, haversine_m
 from services.attendance.domain.pings import PingIn, validate_ping
@@ -96,6 +99,20 @@ def _visit_data(j: _CheckInJudgement, visit_id: str) -> dict[str, Any]:
 _CheckInTodo = tuple[int, CheckInIn, PingIn, Place]
 
 
+def _what(employee_id: str, client_id: str, at: datetime) -> tuple[str, str, datetime]:
+    """What a check-in id names: whose check-in, at which client, when. A resend names the same."""
+    return (employee_id, client_id, as_utc(at))
+
+
+def _reused(request_id: str, where: str) -> InvalidArgument:
+    """The answer to a check-in id that already names another check-in (another employee's, client's or
+    time's): nothing is recorded and nothing of the other check-in is told (docs/security.md)."""
+    return InvalidArgument(
+        f"check-in id {request_id!r} already names another check-in; send a new id",
+        field=f"{where}request_id",
+    )
+
+
 class CheckIns:
     """Check-ins verified against the client radius by the pack's rules (one or a batch)."""
 
@@ -153,14 +170,29 @@ class CheckIns:
         todo = self._gather_check_ins(principals, items, out, batch=batch)
         if todo:
             packs = self.base.rules.snapshot()  # step 2 judges every item of the call on this one pack set
-            with self.base.stores() as st:
-                # the days first: a resend racing the original call waits here, then finds it recorded
-                # (looked up before the lock, both calls saw it missing; the second failed on the unique id)
-                states = st.lock_days([self._day_key(p) for _, _, p, _ in todo])
-                fresh = self._replay_recorded(st, todo, out)
-                if fresh:
-                    self._record_check_ins(st, packs, fresh, out, states)
+            try:
+                self._record_unit(packs, todo, out, batch)
+            except IntegrityError:
+                # a check-in id another employee's day recorded after our look-up (only the days of the
+                # same employees are locked): once more, the look-up then finds it and answers for it
+                self._record_unit(packs, todo, out, batch)
         return [r for r in out if r is not None]
+
+    def _record_unit(
+        self,
+        packs: Sequence[Any],
+        todo: list[_CheckInTodo],
+        out: list[CheckInResult | CovenantError | None],
+        batch: bool,
+    ) -> None:
+        """Steps 2 to 4 for ``todo`` in one unit of work; every item's answer lands in ``out``."""
+        with self.base.stores() as st:
+            # the days first: a resend racing the original call waits here, then finds it recorded
+            # (looked up before the lock, both calls saw it missing; the second failed on the unique id)
+            states = st.lock_days([self._day_key(p) for _, _, p, _ in todo])
+            fresh = self._replay_recorded(st, todo, out, batch)
+            if fresh:
+                self._record_check_ins(st, packs, fresh, out, states, batch)
 
     def _gather_check_ins(
         self,
@@ -178,9 +210,7 @@ class CheckIns:
         todo: list[_CheckInTodo] = []
         for i, item in enumerate(items):
             try:
-                ping, place = self._check_in_facts(
-                    principals[i], item, f"check_ins[{i}]." if batch else "", now, batch
-                )
+                ping, place = self._check_in_facts(principals[i], item, self._where(i, batch), now, batch)
             except (InvalidArgument, NotFound, FailedPrecondition) as e:
                 out[i] = e
                 continue
@@ -193,18 +223,33 @@ class CheckIns:
         return todo
 
     def _replay_recorded(
-        self, st: AttendanceStore, todo: list[_CheckInTodo], out: list[CheckInResult | CovenantError | None]
+        self,
+        st: AttendanceStore,
+        todo: list[_CheckInTodo],
+        out: list[CheckInResult | CovenantError | None],
+        batch: bool,
     ) -> list[_CheckInTodo]:
-        """Items whose check-in id is already recorded get the recorded result in ``out``; the rest."""
+        """Items whose check-in id is already recorded get the recorded result in ``out``, or, when the id
+        names another check-in, an error; the rest."""
         ids = [item.request_id for _, item, _, _ in todo if item.request_id]
         done = st.visits_by_request(ids) if ids else {}
         fresh = []
         for i, item, ping, place in todo:
-            if item.request_id in done:
-                out[i] = self._replayed(done[item.request_id])
-            else:
+            row = done.get(item.request_id)
+            if row is None:
                 fresh.append((i, item, ping, place))
+            elif _what(row["employee_id"], row["client_id"], row["at"]) == _what(
+                ping.employee_id, item.client_id, ping.at
+            ):
+                out[i] = self._replayed(row)
+            else:
+                out[i] = _reused(item.request_id, self._where(i, batch))
         return fresh
+
+    @staticmethod
+    def _where(i: int, batch: bool) -> str:
+        """The field prefix of item ``i``'s errors."""
+        return f"check_ins[{i}]." if batch else ""
 
     def _record_check_ins(
         self,
@@ -213,25 +258,31 @@ class CheckIns:
         fresh: list[_CheckInTodo],
         out: list[CheckInResult | CovenantError | None],
         states: dict[tuple[str, str], Any],
+        batch: bool,
     ) -> None:
-        """Steps 2 to 4 for the new items in one unit: a check-in id sent twice in one batch is one visit;
-        the employee-days they touch (locked by the caller, in ``states``) are marked out of date."""
+        """Steps 2 to 4 for the new items in one unit: a check-in sent twice in one unit (under one id) is
+        one visit, another check-in under an id already used in it an error; the employee-days they touch
+        (locked by the caller, in ``states``) are marked out of date."""
         visits: list[dict[str, Any]] = []
         events: list[Any] = []
-        seen: dict[str, int] = {}
+        seen: dict[str, tuple[int, tuple[str, str, datetime]]] = {}
         # the fix before each check-in, for all of them at once (a check-in records no fix of its own)
         prevs = st.last_pings_before(
             [(p.employee_id, p.at, p.at - self._ping_window(packs, p)) for _, _, p, _ in fresh]
         )
         with self.base.rules.evaluator(packs) as evaluate:
             for (i, item, ping, place), prev in zip(fresh, prevs, strict=True):
-                if item.request_id and item.request_id in seen:  # sent twice in one batch: one visit
-                    out[i] = out[seen[item.request_id]]
+                what = _what(ping.employee_id, item.client_id, ping.at)
+                if item.request_id in seen:  # sent twice in one unit: one visit
+                    first, first_what = seen[item.request_id]
+                    out[i] = (
+                        out[first] if what == first_what else _reused(item.request_id, self._where(i, batch))
+                    )
                     continue
                 judged = self._judge_check_in(evaluate, packs, ping, place, item.client_id, prev)
                 out[i] = self._record_check_in(st, judged, item, visits, events)
                 if item.request_id:
-                    seen[item.request_id] = i
+                    seen[item.request_id] = (i, what)
         touched = [states[k[:2]] for k in dict.fromkeys(self._day_key(p) for _, _, p, _ in fresh)]
         for day_state in touched:
             day_state.dirty = True
