@@ -182,7 +182,7 @@ def profiled(pids: dict[str, int]) -> Iterator[ExitStack]:
                     str(spy),
                     "record",
                     "-r",
-                    "50",
+                    "400",
                     "-f",
                     "raw",
                     "-o",
