@@ -218,10 +218,33 @@ SCHEDULER_LAG = _gauge(
 )
 
 
+_PENDING = "covenant.metrics.pending"  # session.info: (counter, attributes) -> value to add at the commit
+
+
 def add_on_commit(session: Session, counter: Any, value: float, attributes: Mapping[str, str]) -> None:
-    """Add ``value`` to ``counter`` when ``session``'s transaction commits (never for a rollback)."""
-    if value:
-        sa_event.listen(session, "after_commit", lambda _s: counter.add(value, attributes), once=True)
+    """Add ``value`` to ``counter`` when ``session``'s transaction commits (never for a rollback). A
+    transaction's additions are summed per counter and attributes, and one listener per session adds them
+    (a listener per addition cost about 30 µs: a batch of 200 check-ins registered 200)."""
+    if not value:
+        return
+    pending = session.info.get(_PENDING)
+    if pending is None:
+        pending = session.info[_PENDING] = {}
+        sa_event.listen(session, "after_commit", _add_pending)
+        sa_event.listen(session, "after_rollback", _drop_pending)
+    key = (counter, tuple(sorted(attributes.items())))
+    pending[key] = pending.get(key, 0) + value
+
+
+def _add_pending(session: Session) -> None:
+    pending = session.info.get(_PENDING) or {}
+    for (counter, attributes), value in pending.items():
+        counter.add(value, dict(attributes))
+    pending.clear()
+
+
+def _drop_pending(session: Session) -> None:
+    session.info.get(_PENDING, {}).clear()
 
 
 def cached(fn: Callable[[], Any], seconds: float = 1.0) -> Callable[[], Any]:
