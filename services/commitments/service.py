@@ -46,6 +46,13 @@ OUTCOME_EVENT = {
 }
 
 
+def _promise_of(t: Terms) -> tuple[str, str, str, str]:
+    """What a request id names: whose promise, which template, to which client, about which fact. A retry
+    names the same (its ``created_at`` may differ by the moments between the tries); another caller's
+    commitment under a reused id is neither returned nor told (docs/security.md)."""
+    return (t.employee_id, t.template_id, t.client_id, t.correlation_value)
+
+
 @dataclass(frozen=True)
 class Template:
     """A contract template from the commitments rule pack."""
@@ -202,6 +209,11 @@ class CommitmentsService:
             if request_id:
                 existing = storage.find_by_request_id(session, request_id)
                 if existing is not None:
+                    if _promise_of(existing.terms) != _promise_of(terms):  # another promise under this id
+                        raise InvalidArgument(
+                            f"request id {request_id!r} already names another commitment; send a new id",
+                            field="request_id",
+                        )
                     return existing
             standing = storage.find_by_business_key(session, terms.business_key())
             if standing is not None:

@@ -149,3 +149,23 @@ def test_concurrent_identical_promises_create_exactly_one(svc: RunningService) -
         t.join(60)
     assert sorted(outcomes) == ["ALREADY_EXISTS"] * 4 + ["created"]
     assert len(disburse(svc, "L-5", "los-5")) == 1
+
+
+def test_a_request_id_reused_for_another_promise_is_refused_and_tells_nothing(svc: RunningService) -> None:
+    """A rep who learns a colleague's request id gets INVALID_ARGUMENT naming it, not the colleague's
+    commitment, and nothing is recorded; the colleague's own retry still answers the original."""
+    theirs = create(svc, promise("L-4", "shared-1", employee="E1"))
+    for req in (
+        promise("L-4b", "shared-1", employee="E2"),  # E2's own promise under E1's id
+        promise("L-4c", "shared-1", employee="E1"),  # E1's id on another loan
+    ):
+        with pytest.raises(grpc.RpcError) as err:
+            create(svc, req)
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        details = err.value.details() or ""
+        assert "request_id" in details and theirs.name.rsplit("/", 1)[-1] not in details
+    assert create(svc, promise("L-4", "shared-1", employee="E1")).name == theirs.name
+    with svc.host.ctx.db.session() as s:  # type: ignore[union-attr]
+        loans = s.execute(text("SELECT correlation_value FROM commitments ORDER BY 1")).scalars().all()
+    assert loans == ["L-4"]
+    assert outbox_count(svc, "commitments.created") == 1
