@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from covenant.auth import DataOwner, Principal, authorize
 from covenant.coalesce import Coalescer
+from covenant.db import idempotency
 from covenant.errors import CovenantError, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from covenant.rules import FiredAction
 from covenant.rules.runtime import resolve_parameter
@@ -104,13 +105,10 @@ def _what(employee_id: str, client_id: str, at: datetime) -> tuple[str, str, dat
     return (employee_id, client_id, as_utc(at))
 
 
-def _reused(request_id: str, where: str) -> InvalidArgument:
+def _reused(where: str) -> InvalidArgument:
     """The answer to a check-in id that already names another check-in (another employee's, client's or
-    time's): nothing is recorded and nothing of the other check-in is told (docs/security.md)."""
-    return InvalidArgument(
-        f"check-in id {request_id!r} already names another check-in; send a new id",
-        field=f"{where}request_id",
-    )
+    time's): nothing is recorded and nothing of the other check-in is told."""
+    return idempotency.reused(f"{where}request_id", "check-in")
 
 
 class CheckIns:
@@ -243,7 +241,7 @@ class CheckIns:
             ):
                 out[i] = self._replayed(row)
             else:
-                out[i] = _reused(item.request_id, self._where(i, batch))
+                out[i] = _reused(self._where(i, batch))
         return fresh
 
     @staticmethod
@@ -275,9 +273,7 @@ class CheckIns:
                 what = _what(ping.employee_id, item.client_id, ping.at)
                 if item.request_id in seen:  # sent twice in one unit: one visit
                     first, first_what = seen[item.request_id]
-                    out[i] = (
-                        out[first] if what == first_what else _reused(item.request_id, self._where(i, batch))
-                    )
+                    out[i] = out[first] if what == first_what else _reused(self._where(i, batch))
                     continue
                 judged = self._judge_check_in(evaluate, packs, ping, place, item.client_id, prev)
                 out[i] = self._record_check_in(st, judged, item, visits, events)

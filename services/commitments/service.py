@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from covenant.auth import DataOwner, Principal, authorize, forbid_self, scope_filter
 from covenant.auth.directory import Directory, require_line
+from covenant.db import idempotency
 from covenant.db.engine import Database
 from covenant.db.outbox import Outbox, new_event
 from covenant.errors import AlreadyExists, InvalidArgument, PermissionDenied
@@ -210,10 +211,7 @@ class CommitmentsService:
                 existing = storage.find_by_request_id(session, request_id)
                 if existing is not None:
                     if _promise_of(existing.terms) != _promise_of(terms):  # another promise under this id
-                        raise InvalidArgument(
-                            f"request id {request_id!r} already names another commitment; send a new id",
-                            field="request_id",
-                        )
+                        raise idempotency.reused(what="commitment")
                     return existing
             standing = storage.find_by_business_key(session, terms.business_key())
             if standing is not None:

@@ -30,13 +30,20 @@ from sqlalchemy.orm import Session
 from covenant.db.tables import idempotency
 from covenant.errors import InvalidArgument
 
-__all__ = ["fingerprint", "purge", "remember", "replayed"]
+__all__ = ["fingerprint", "purge", "remember", "replayed", "reused"]
 
 
 def fingerprint(*payload: Any) -> str:
     """A stable sha256 of a request's payload (JSON-serialisable parts; other values by ``str``)."""
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def reused(field: str = "request_id", what: str = "request") -> InvalidArgument:
+    """The answer to a request id sent again with another request (``what``: a check-in, a commitment...):
+    INVALID_ARGUMENT naming ``field``, telling nothing of the request the id already names (another caller's,
+    perhaps: docs/security.md). Services that keep the id on their own rows compare what it names there."""
+    return InvalidArgument(f"was already used for a different {what}; send a new id", field=field)
 
 
 def replayed(
@@ -58,7 +65,7 @@ def replayed(
     if row is None:
         return None
     if fingerprint is not None and row.fingerprint is not None and row.fingerprint != fingerprint:
-        raise InvalidArgument(f"was already used for a different {method} request", field="request_id")
+        raise reused(what=f"{method} request")
     return str(row.response)
 
 

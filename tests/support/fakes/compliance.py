@@ -9,8 +9,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from covenant.auth import DataOwner, ScopeFilter
+from covenant.db import idempotency
 from covenant.db.audit import VerifyResult
-from covenant.errors import InvalidArgument
 from covenant.events.v1.event_pb2 import Event
 from services.compliance.ports import CaseFilter, HitFilter
 from tests.support.fakes.unit import FakeUnits
@@ -199,7 +199,7 @@ class FakeComplianceStore(FakeUnits[_State]):
             return None
         recorded, response = self._s.requests[(method, request_id)]
         if fingerprint is not None and recorded is not None and recorded != fingerprint:
-            raise InvalidArgument(f"was already used for a different {method} request", field="request_id")
+            raise idempotency.reused(what=f"{method} request")
         return response
 
     def remember(

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from covenant.auth import DataOwner, ScopeFilter
-from covenant.errors import InvalidArgument
+from covenant.db import idempotency
 from covenant.events.v1.event_pb2 import Event
 from tests.support.fakes.unit import FakeUnits
 
@@ -159,7 +159,7 @@ class FakeScoringStore(FakeUnits[_State]):
             return None
         fp, response = self._s.requests[(method, request_id)]
         if fingerprint is not None and fp is not None and fp != fingerprint:
-            raise InvalidArgument(f"was already used for a different {method} request", field="request_id")
+            raise idempotency.reused(what=f"{method} request")
         return response
 
     def remember(
