@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from covenant.auth import DataOwner, Principal, authorize, forbid_self
 from covenant.auth.directory import require_line
+from covenant.db import idempotency
 from covenant.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from covenant.services import emitter_of, own_account_of
 from services.points.domain import EventIn
@@ -139,10 +140,14 @@ class Events(UseCase):
         forbid_self(principal, employee_id, "points.ledger.adjust", "adjust their own points")
         require_line(self.deps.directory, principal, employee_id, "points.ledger.adjust", "adjust points")
         source = f"adjustment:{request_id or uuid.uuid4().hex}"
+        reason_by = f"{reason.strip()} (by {principal.subject})"
         with self.deps.stores() as store:
             existing = store.entries_of([source])
             if existing:
-                return existing[0]
+                was = existing[0]
+                if (was["employee_id"], was["points"], was["reason"]) != (employee_id, points, reason_by):
+                    raise idempotency.reused(what="adjustment")  # another's, or another adjustment
+                return was
             now = self.deps.clock()
             (row,) = store.write(
                 [
@@ -151,7 +156,7 @@ class Events(UseCase):
                         org_unit=org_unit,
                         points=points,
                         kind="adjustment",
-                        reason=f"{reason.strip()} (by {principal.subject})",
+                        reason=reason_by,
                         source_event_id=source,
                         rule_id="manual",
                         occurred_at=now,

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from covenant.auth import DataOwner, Principal, authorize, scope_filter
+from covenant.db import idempotency
 from covenant.db.outbox import new_event
 from covenant.errors import InvalidArgument, NotFound
 from services.points.domain import (
@@ -43,7 +44,10 @@ class Goals(UseCase):
         with self.deps.stores() as store:
             done = store.team_goal_by_request(request_id) if request_id else None
             if done:
-                return _goal(store, done)
+                found = _goal(store, done)
+                if _goal_named(found) != _goal_named({**goal, "org_unit": goal["org_unit"].rstrip("/")}):
+                    raise idempotency.reused(what="team goal")
+                return found
             gid = uuid.uuid4().hex[:16]
             store.add_team_goal(
                 {
@@ -188,6 +192,12 @@ class Goals(UseCase):
                 )
             store.emit_many(events)
             return len(events), len(employees) - len(events)
+
+
+def _goal_named(goal: dict[str, Any]) -> tuple[Any, ...]:
+    """What a team goal's request id names: a retry names the same goal; another manager's goal under a
+    reused id is neither returned nor told (docs/security.md)."""
+    return tuple(goal[k] for k in ("name", "org_unit", "event_type", "target", "pool_points"))
 
 
 def _goal(store: PointsStore, gid: str) -> dict[str, Any]:

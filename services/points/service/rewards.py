@@ -8,6 +8,7 @@ from typing import Any
 
 from covenant.auth import DataOwner, Principal, authorize, forbid_self
 from covenant.auth.directory import require_line
+from covenant.db import idempotency
 from covenant.db.outbox import new_event
 from covenant.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from services.points.domain import REFUNDING, TOTAL_PERIODS, check_transition, eligible, period_key
@@ -67,6 +68,8 @@ class Rewards(UseCase):
             authorize(principal, "points.rewards.redeem", DataOwner(employee_id, org_unit))
             done = store.redemption_by_request(request_id) if request_id else None
             if done:
+                if (done["employee_id"], done["item_id"]) != (employee_id, item_id):  # another redemption
+                    raise idempotency.reused(what="redemption")
                 return done
             item = store.reward_item(item_id, lock=True)
             if item is None:
