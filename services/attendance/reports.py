@@ -83,27 +83,19 @@ class Reports:
         if not org_unit.startswith("/"):
             raise InvalidArgument("must be an org unit path like /hq/branch-1", field="org_unit")
         self.base.check_day(day)
-        size = paging.page_size(page_size)
         authorize(principal, "attendance.routes.read", DataOwner("", org_unit))
-        visible = scope_filter(principal, "attendance.routes.read")
-        # Not ``paging.page``: the scope is applied here, row by row, over as many reads as a page needs, and
-        # a full page whose last read was full gets a token even when nothing visible follows.
-        bound = ("team-days", org_unit, day)
-        after = paging.page_cursor(page_token, bound, kind=str) or ""
-        out: list[DaySummary] = []
+        visible = scope_filter(principal, "attendance.routes.read")  # in the query: pages are whole and exact
         with self.base.db.session() as s:
-            while len(out) < size:
-                rows = db.team_days(s, org_unit, day, after, size)
-                for st in rows:
-                    after = st.employee_id
-                    if visible.matches(DataOwner(st.employee_id, st.org_unit)):
-                        out.append(self.report(s, st.employee_id, st.org_unit, day).summary)
-                        if len(out) == size:
-                            break
-                if len(rows) < size:
-                    after = ""
-                    break
-        return out, paging.page_token(after if len(out) == size and after else None, bound)
+            states, token = paging.page(
+                page_size,
+                page_token,
+                ("team-days", org_unit, day),
+                lambda after, limit: db.team_days(s, org_unit, day, after, limit, visible),
+                key=lambda st: st.employee_id,
+                kind=str,
+                first="",
+            )
+            return [self.report(s, st.employee_id, st.org_unit, day).summary for st in states], token
 
 
 def _visit_item(v: Any) -> RouteItem:

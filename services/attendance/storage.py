@@ -36,6 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from covenant.auth.principal import ScopeFilter
 from covenant.db.bulk import (
     among_parts,
     insert_columns,
@@ -47,7 +48,7 @@ from covenant.db.bulk import (
     update_rows,
 )
 from covenant.db.outbox import Outbox
-from covenant.db.scope import subtree
+from covenant.db.scope import scope_clause, subtree
 from covenant.events.v1.event_pb2 import Event
 from covenant.telemetry import metrics
 from covenant.timestamps import as_utc as utc
@@ -455,21 +456,16 @@ def claim_dirty_days(s: Session, before_day: str, limit: int, only_day: str | No
     return [_state(r) for r in s.execute(q)]
 
 
-def team_days(s: Session, org_unit: str, day: str, after_employee: str, limit: int) -> list[DayState]:
-    """Employee-days in the org subtree, by employee id, after ``after_employee`` (keyset paging)."""
-    root = org_unit.rstrip("/")
-    q = (
-        select(days)
-        .where(
-            and_(
-                days.c.day == day,
-                subtree(days.c.org_unit, root),
-                days.c.employee_id > after_employee,
-            )
-        )
-        .order_by(days.c.employee_id)
-        .limit(limit)
-    )
+def team_days(
+    s: Session, org_unit: str, day: str, after_employee: str, limit: int, scope: ScopeFilter
+) -> list[DayState]:
+    """Employee-days in the org subtree that ``scope`` lets its caller see, by employee id, after
+    ``after_employee`` (keyset paging)."""
+    where = [days.c.day == day, subtree(days.c.org_unit, org_unit), days.c.employee_id > after_employee]
+    visible = scope_clause(scope, days.c.employee_id, days.c.org_unit)
+    if visible is not None:
+        where.append(visible)
+    q = select(days).where(and_(*where)).order_by(days.c.employee_id).limit(limit)
     return [_state(r) for r in s.execute(q)]
 
 

@@ -337,6 +337,33 @@ def test_team_summary_pages_through_the_team(svc: RunningService) -> None:
     )
 
 
+def test_team_summary_pages_hold_only_what_the_caller_sees_and_end_exactly(svc: RunningService) -> None:
+    """A team-scoped lead asking for the team's unit sees its members, not those of a unit below it; the
+    scope is part of the query, so the last page says there is no next (rows used to be filtered after
+    reading, over as many reads as a page needed, and a full last page led on to an empty one)."""
+    below = TEAM + "/pod-1"
+    publish_employees(svc, [employee(e, below, "credit_officer") for e in ("E1a", "E1b", "E1c")])
+    for emp in ("E1", "E1a", "E1b", "E1c", "E2"):  # by employee id: E1, E1a, E1b, E1c, E2
+        pings = day_pings(emp)[:3]
+        for p in pings:
+            p.org_unit = ""  # the directory's
+        stub(svc).IngestPings(pb.IngestPingsRequest(pings=pings), metadata=system(svc))
+    lead = bearer(svc.tokens.user("L1", TEAM, {"attendance.routes.read": "team"}))
+    pages, token = [], ""
+    while True:
+        page = stub(svc).GetTeamSummary(
+            pb.GetTeamSummaryRequest(org_unit=TEAM, date=DAY_S, page_size=1, page_token=token), metadata=lead
+        )
+        pages.append([e.employee_id for e in page.employees])
+        token = page.next_page_token
+        if not token:
+            break
+    assert pages == [["E1"], ["E2"]]
+    hq = bearer(svc.tokens.user("A1", "/hq", {"attendance.routes.read": "subtree"}))
+    whole = stub(svc).GetTeamSummary(pb.GetTeamSummaryRequest(org_unit=TEAM, date=DAY_S), metadata=hq)
+    assert [e.employee_id for e in whole.employees] == ["E1", "E1a", "E1b", "E1c", "E2"]
+
+
 def test_streamed_small_batches_and_a_late_fix_count_once(svc: RunningService) -> None:
     pings = day_pings("E7")
     for k in range(0, len(pings), 3):  # a phone uploading every 15 minutes, in order
