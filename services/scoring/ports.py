@@ -76,7 +76,7 @@ class ScoringStore(Protocol):
     def scores_page(
         self, period: str, org_unit: str, scope: ScopeFilter, after: tuple[Any, ...] | None, limit: int
     ) -> list[Any]:
-        """Up to ``limit`` + 1 visible scores by (org_unit, rank_in_team, employee_id) after ``after``."""
+        """Up to ``limit`` visible scores by (org_unit, rank_in_team, employee_id) after ``after``."""
         ...
 
     def calibrations_of(self, ids: Sequence[str], period: str) -> dict[str, list[Any]]:

@@ -43,16 +43,15 @@ class Scores:
 
     def list(
         self, principal: Principal, period: str, org_unit: str, after: tuple[Any, ...] | None, limit: int
-    ) -> tuple[list[tuple[Any, list[Any]]], bool]:
-        """Scores by (org_unit, rank_in_team, employee_id), after that keyset position ``after``."""
+    ) -> list[tuple[Any, list[Any]]]:
+        """Up to ``limit`` scores with their calibrations, by (org_unit, rank_in_team, employee_id), after
+        that keyset position ``after`` (``covenant.paging.page`` asks for one more: is there a next page)."""
         parse_period(period)
         scope: ScopeFilter = scope_filter(principal, "scoring.scores.read")
         with self.stores() as store:
             rows = store.scores_page(period, org_unit, scope, after, limit)
-            more = len(rows) > limit
-            rows = rows[:limit]
             cal = store.calibrations_of([r.employee_id for r in rows], period)
-            return [(r, cal.get(r.employee_id, [])) for r in rows], more
+            return [(r, cal.get(r.employee_id, [])) for r in rows]
 
     def calibrate(
         self,

@@ -192,10 +192,9 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         def fetch(after: tuple[int | str, ...] | None, limit: int) -> list[tuple[Any, list[Any]]]:
             if after is not None and [type(k) for k in after] != [str, int, str]:
                 raise InvalidArgument("is not a page token of this list (bad cursor)", field="page_token")
-            rows, _ = self.service.scores.list(  # ``more`` unused: ``page`` fetches a row more
+            return self.service.scores.list(
                 current_principal(), request.period, request.org_unit, after, limit
             )
-            return rows
 
         def key(row: tuple[Any, list[Any]]) -> tuple[str, int, str]:
             return row[0].org_unit, row[0].rank_in_team, row[0].employee_id

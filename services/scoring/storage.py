@@ -360,7 +360,7 @@ def scores_page(
     after: tuple[Any, ...] | None,
     limit: int,
 ) -> list[Any]:
-    """Up to ``limit`` + 1 of the period's scores ``scope`` lets see (under ``org_unit`` when given), by
+    """Up to ``limit`` of the period's scores ``scope`` lets see (under ``org_unit`` when given), by
     (org_unit, rank_in_team, employee_id) after that keyset position ``after``."""
     stmt = select(scores).where(scores.c.period == period)
     if org_unit:
@@ -371,7 +371,7 @@ def scores_page(
     key = (scores.c.org_unit, scores.c.rank_in_team, scores.c.employee_id)
     if after is not None:
         stmt = stmt.where(tuple_(*key) > tuple_(*after))
-    return list(session.execute(stmt.order_by(*key).limit(limit + 1)).all())
+    return list(session.execute(stmt.order_by(*key).limit(limit)).all())
 
 
 def calibrations_of(session: Session, ids: Sequence[str], period: str) -> dict[str, list[Any]]:

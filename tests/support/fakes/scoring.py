@@ -118,7 +118,7 @@ class FakeScoringStore(FakeUnits[_State]):
         )
         if after is not None:
             rows = [r for r in rows if (r.org_unit, r.rank_in_team, r.employee_id) > tuple(after)]
-        return rows[: limit + 1]
+        return rows[:limit]
 
     def calibrations_of(self, ids: Sequence[str], period: str) -> dict[str, list[Any]]:
         out: dict[str, list[Any]] = {}
