@@ -26,6 +26,9 @@ from services.attendance.domain.stops import Ping
 from services.attendance.ports import AttendanceStore
 
 MAX_BATCH = 500  # check-ins per BatchCheckIns call
+#: A group commit of unary check-ins that has run this long (waiting on an employee-day another call holds)
+#: no longer holds the next group back (``covenant.coalesce``): other employees' check-ins go on.
+UNARY_STALL_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,9 @@ class CheckIns:
     def __init__(self, base: AttendanceBase) -> None:
         self.base = base
         # unary check-ins arriving while one is being recorded share the next transaction (group commit)
-        self._unary: Coalescer[tuple[Principal, CheckInIn], CheckInResult] = Coalescer(self._unary_group)
+        self._unary: Coalescer[tuple[Principal, CheckInIn], CheckInResult] = Coalescer(
+            self._unary_group, stall_after=UNARY_STALL_SECONDS
+        )
 
     def check_in(self, principal: Principal, ping: PingIn, client_id: str, request_id: str) -> CheckInResult:
         """Verifies a check-in for a named client visit against the client's radius (pack rules decide).

@@ -85,7 +85,7 @@ def test_a_failing_unit_fails_its_own_calls_and_the_next_unit_still_runs() -> No
     release.set()
     finish()
     assert isinstance(got["first"], RuntimeError) and got["x"] == "X"
-    assert c("y") == "Y" and not c._busy and not c._queue
+    assert c("y") == "Y" and not c._running and not c._queue
 
 
 def test_at_most_max_items_share_a_unit() -> None:
@@ -151,3 +151,49 @@ def test_a_unit_commits_unless_every_call_in_it_may_no_longer(
     for t in [t0, *others]:
         t.join(5)
     assert seen == [None if commits else "the call was cancelled"]
+
+
+def test_a_stalled_unit_holds_the_next_group_back_for_stall_after_only() -> None:
+    """A unit blocked (on a lock, say) past ``stall_after``: the group queued behind it starts beside it,
+    and the one after that still waits for one of them (a unit that ends passes its turn on)."""
+    started, release = threading.Event(), threading.Event()
+    ran: list[tuple[list[str], float]] = []
+
+    def run(items: list[str]) -> list[str]:
+        ran.append((list(items), time.monotonic()))
+        if items == ["stuck"]:
+            started.set()
+            release.wait(10)
+        return [i.upper() for i in items]
+
+    c: Coalescer[str, str] = Coalescer(run, stall_after=0.2)
+    got: dict[str, object] = {}
+    stuck = threading.Thread(target=lambda: got.setdefault("stuck", c("stuck")))
+    stuck.start()
+    assert started.wait(5)
+    queued_at = time.monotonic()
+    assert c("next") == "NEXT"  # returns while "stuck" is still running
+    waited = time.monotonic() - queued_at
+    assert 0.15 <= waited < 2 and "stuck" not in got, waited
+    release.set()
+    stuck.join(5)
+    assert got["stuck"] == "STUCK" and [items for items, _ in ran] == [["stuck"], ["next"]]
+    assert not c._running and not c._queue
+
+
+def test_without_stall_after_the_next_group_waits_for_the_unit_however_long() -> None:
+    started, release = threading.Event(), threading.Event()
+
+    def run(items: list[str]) -> list[str]:
+        if items == ["first"]:
+            started.set()
+            release.wait(10)
+        return [i.upper() for i in items]
+
+    c: Coalescer[str, str] = Coalescer(run)
+    got, finish = _queued_behind_a_running_unit(c, started, ["next"])
+    time.sleep(0.5)
+    assert got == {}  # both still waiting: "next" queued behind "first"
+    release.set()
+    finish()
+    assert got == {"first": "FIRST", "next": "NEXT"}
