@@ -16,6 +16,10 @@ from covenant.grpc.testing import running_service
 from services.attendance.checkins import UNARY_STALL_SECONDS
 from tests.integration.test_attendance_grpc import CLIENT_A, at, ping, place, seed, stub, system
 
+WAITING = (
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+)
+
 
 def check_in(emp: str, minute: int) -> pb.CheckInRequest:
     return pb.CheckInRequest(
@@ -44,7 +48,11 @@ def test_a_check_in_stuck_on_a_locked_day_does_not_hold_back_another_employees(
                 )
             )
             stuck.start()
-            time.sleep(0.3)  # E1's unit is waiting on the lock now
+            with holder.connect() as watch:  # until E1's unit waits on the lock
+                deadline = time.monotonic() + 10
+                while not watch.execute(text(WAITING)).scalar():
+                    assert time.monotonic() < deadline, "E1's check-in never waited on its day"
+                    time.sleep(0.02)
             started = time.monotonic()
             other = stub(svc).CheckIn(check_in("E2", 1), metadata=system(svc), timeout=10)
             waited = time.monotonic() - started
