@@ -35,6 +35,7 @@ class _Group(Generic[T, R]):
         self.items: list[T] = []
         self.guards: list[Callable[[], str | None] | None] = []
         self.turn = threading.Event()  # set when the unit before it has ended (or stalled)
+        self.turned_at = 0.0  # when it got its turn (time.monotonic)
         self.done = threading.Event()
         self.results: Sequence[R | BaseException] = ()
         self.closed = False  # its unit of work has started: no one joins any more
@@ -62,7 +63,7 @@ class Coalescer(Generic[T, R]):
         self.max_items = max_items
         self.stall_after = stall_after
         self._lock = threading.Lock()
-        self._running: dict[int, float] = {}  # id of each group given its turn -> when
+        self._running: list[_Group[T, R]] = []  # groups given their turn, until their unit ends
         self._queue: list[_Group[T, R]] = []  # groups not started yet, oldest first
 
     def __call__(self, item: T) -> R:
@@ -87,7 +88,8 @@ class Coalescer(Generic[T, R]):
 
     def _give_turn(self, group: _Group[T, R]) -> None:
         """(Under the lock.)"""
-        self._running[id(group)] = time.monotonic()
+        group.turned_at = time.monotonic()
+        self._running.append(group)
         group.turn.set()
 
     def _wait_turn(self, group: _Group[T, R]) -> None:
@@ -103,7 +105,7 @@ class Coalescer(Generic[T, R]):
                     return
                 now = time.monotonic()
                 first = next(g for g in self._queue if not g.turn.is_set())
-                if first is group and all(now - t >= stall for t in self._running.values()):
+                if first is group and all(now - g.turned_at >= stall for g in self._running):
                     self._give_turn(group)
 
     def _lead(self, group: _Group[T, R]) -> None:
@@ -123,7 +125,7 @@ class Coalescer(Generic[T, R]):
             commit_guard.reset(token)
             group.done.set()
             with self._lock:
-                del self._running[id(group)]
+                self._running.remove(group)
                 waiting = next((g for g in self._queue if not g.turn.is_set()), None)
                 if waiting is not None:
                     self._give_turn(waiting)
