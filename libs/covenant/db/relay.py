@@ -340,8 +340,11 @@ class OutboxRelay:
             attributes={**labels, "messaging.batch.message_count": len(rows)},
             links=event_links(events),
         ) as span:
-            sent = self._try_send(destination, rows, events)
+            failure = self._try_send(destination, rows, events)
+            sent = failure is None
             span.set_attribute("covenant.outbox.delivered", len(rows) if sent else 0)
+            if failure is not None:
+                span.set_status(Status(StatusCode.ERROR, failure[:200]))
         retried = sum(1 for r in rows if r[2] > 0)
         if retried:
             m.OUTBOX_RETRIED.add(retried, labels)
@@ -350,7 +353,8 @@ class OutboxRelay:
 
     def _try_send(
         self, destination: str, rows: list[tuple[int, bytes, int]], events: list[event_pb2.Event]
-    ) -> bool:
+    ) -> str | None:
+        """Send the batch: None, or why it failed (its rows then count an attempt and back off)."""
         ids = [r[0] for r in rows]
         try:
             self._send(destination, events)
@@ -363,7 +367,6 @@ class OutboxRelay:
                     self._mark_down(destination)
             else:
                 detail = f"{type(exc).__name__}: {exc}"
-            get_current_span().set_status(Status(StatusCode.ERROR, detail[:200]))  # the batch's deliver span
             with self.db.session() as s:
                 for part in among_parts(s, outbox.c.id, ids):
                     s.execute(
@@ -379,9 +382,9 @@ class OutboxRelay:
             log.warning(
                 "delivery of %d events to %s failed (attempt %d): %s", len(ids), destination, attempts, detail
             )
-            return False
+            return detail
         self.after_send(destination, ids)
-        return True
+        return None
 
     def _finish(self, claimed: dict[str, list[tuple[int, bytes, int]]], sent: dict[str, bool]) -> int:
         """Mark the rows of every batch that was sent delivered (one transaction); destinations that answered
