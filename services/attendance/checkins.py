@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from covenant.auth import DataOwner, Principal, authorize
 from covenant.coalesce import Coalescer
 from covenant.db import idempotency
@@ -23,7 +21,7 @@ from services.attendance.base import AttendanceBase
 from services.attendance.domain.geo import Place, haversine_m
 from services.attendance.domain.pings import PingIn, validate_ping
 from services.attendance.domain.stops import Ping
-from services.attendance.ports import AttendanceStore
+from services.attendance.ports import AttendanceStore, CheckInIdTaken
 
 MAX_BATCH = 500  # check-ins per BatchCheckIns call
 #: A group commit of unary check-ins that has run this long (waiting on an employee-day another call holds)
@@ -175,9 +173,7 @@ class CheckIns:
             packs = self.base.rules.snapshot()  # step 2 judges every item of the call on this one pack set
             try:
                 self._record_unit(packs, todo, out, batch)
-            except IntegrityError:
-                # a check-in id another employee's day recorded after our look-up (only the days of the
-                # same employees are locked): once more, the look-up then finds it and answers for it
+            except CheckInIdTaken:  # recorded by another unit meanwhile: the look-up now finds it
                 self._record_unit(packs, todo, out, batch)
         return [r for r in out if r is not None]
 

@@ -20,6 +20,11 @@ if TYPE_CHECKING:
     from services.attendance.storage import DayState, RosterRow
 
 
+class CheckInIdTaken(Exception):
+    """A visit's check-in id was recorded by another unit of work after this one looked it up (only the
+    caller's own employee-days are locked): the unit rolls back, and running it again finds the visit."""
+
+
 class AttendanceStore(Protocol):
     """What the check-in and silence logic (and the place index) read and write inside one unit of work."""
 
@@ -48,7 +53,8 @@ class AttendanceStore(Protocol):
         ...
 
     def add_visits(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert visit rows."""
+        """Insert visit rows; ``CheckInIdTaken`` when a row's check-in id is recorded already (at once, or
+        inside ``pipelined`` by the end of the block)."""
         ...
 
     def add_anomaly(self, row: dict[str, Any]) -> bool:

@@ -6,8 +6,8 @@ Every employee-owned row keeps the owner's org unit so data scopes can be enforc
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -34,6 +34,7 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from covenant.auth.principal import ScopeFilter
@@ -54,6 +55,7 @@ from covenant.telemetry import metrics
 from covenant.timestamps import as_utc as utc
 from services.attendance.domain.geo import Place
 from services.attendance.domain.stops import Ping
+from services.attendance.ports import CheckInIdTaken
 
 metadata = MetaData()
 
@@ -648,6 +650,17 @@ def known_org_unit(s: Session, employee_id: str) -> str:
     return r.org_unit if r else ""
 
 
+@contextmanager
+def _check_in_ids_taken() -> Iterator[None]:
+    """The unique check-in id of ``attendance_visits`` refusing a row, as the port's ``CheckInIdTaken``."""
+    try:
+        yield
+    except IntegrityError as exc:
+        if "request_id" not in str(exc.orig):
+            raise
+        raise CheckInIdTaken(str(exc.orig).splitlines()[0]) from exc
+
+
 class SqlAttendanceStore:
     """``services.attendance.ports.AttendanceStore`` over one session, with the functions above."""
 
@@ -674,10 +687,13 @@ class SqlAttendanceStore:
         return last_pings_before(self.s, wanted)
 
     def add_visits(self, rows: Sequence[dict[str, Any]]) -> None:
-        add_visits(self.s, rows)
+        with _check_in_ids_taken():
+            add_visits(self.s, rows)
 
-    def pipelined(self) -> AbstractContextManager[None]:
-        return pipeline(self.s)
+    @contextmanager
+    def pipelined(self) -> Iterator[None]:
+        with _check_in_ids_taken(), pipeline(self.s):  # a queued statement's error comes at the end
+            yield
 
     def add_anomaly(self, row: dict[str, Any]) -> bool:
         return add_anomaly(self.s, row)

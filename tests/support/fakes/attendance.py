@@ -14,6 +14,7 @@ from typing import Any
 from covenant.events.v1.event_pb2 import Event
 from services.attendance.domain.geo import Place
 from services.attendance.domain.stops import Ping
+from services.attendance.ports import CheckInIdTaken
 from services.attendance.storage import DayState, RosterRow
 from tests.support.fakes.unit import FakeUnits
 
@@ -76,7 +77,8 @@ class FakeAttendanceStore(FakeUnits[_State]):
 
     def add_visits(self, rows: Sequence[dict[str, Any]]) -> None:
         for r in rows:
-            assert r["request_id"] is None or not self.visits_by_request([r["request_id"]]), "unique"
+            if r["request_id"] is not None and self.visits_by_request([r["request_id"]]):
+                raise CheckInIdTaken(r["request_id"])
             self._s.visits.append(dict(r))
 
     def add_anomaly(self, row: dict[str, Any]) -> bool:
