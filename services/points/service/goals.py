@@ -41,20 +41,20 @@ class Goals(UseCase):
         if goal["end_time"] <= goal["start_time"]:
             raise InvalidArgument("must be after start_time", field="goal.end_time")
         authorize(principal, "points.goals.manage", DataOwner("", goal["org_unit"]))
+        unit = goal["org_unit"].rstrip("/")
         with self.deps.stores() as store:
             done = store.team_goal_by_request(request_id) if request_id else None
             if done:
-                found = _goal(store, done)
-                if _goal_named(found) != _goal_named({**goal, "org_unit": goal["org_unit"].rstrip("/")}):
+                if _named(store.team_goal(done) or {}) != _named({**goal, "org_unit": unit}):
                     raise idempotency.reused(what="team goal")
-                return found
+                return _goal(store, done)
             gid = uuid.uuid4().hex[:16]
             store.add_team_goal(
                 {
                     "id": gid,
                     "request_id": request_id or None,
                     "name": goal["name"],
-                    "org_unit": goal["org_unit"].rstrip("/"),
+                    "org_unit": unit,
                     "event_type": goal["event_type"],
                     "target": goal["target"],
                     "pool_points": goal["pool_points"],
@@ -68,7 +68,7 @@ class Goals(UseCase):
                 actor=principal.subject,
                 action="points.team_goal_created",
                 subject=f"team-goals/{gid}",
-                data={k: goal[k] for k in ("name", "org_unit", "event_type", "target", "pool_points")},
+                data={k: goal[k] for k in _NAMING},
             )
             return _goal(store, gid)
 
@@ -194,10 +194,13 @@ class Goals(UseCase):
             return len(events), len(employees) - len(events)
 
 
-def _goal_named(goal: dict[str, Any]) -> tuple[Any, ...]:
+_NAMING = ("name", "org_unit", "event_type", "target", "pool_points")  # what a team goal is, audited
+
+
+def _named(goal: dict[str, Any]) -> tuple[Any, ...]:
     """What a team goal's request id names: a retry names the same goal; another manager's goal under a
     reused id is neither returned nor told (docs/security.md)."""
-    return tuple(goal[k] for k in ("name", "org_unit", "event_type", "target", "pool_points"))
+    return tuple(goal.get(k) for k in _NAMING)
 
 
 def _goal(store: PointsStore, gid: str) -> dict[str, Any]:
