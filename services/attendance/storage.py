@@ -517,13 +517,12 @@ _PG_VISITS_BY_REQUEST = "SELECT * FROM attendance_visits WHERE request_id = ANY(
 def visits_by_request(s: Session, request_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Visits already recorded for these check-in ids. PostgreSQL: one array parameter through psycopg
     (every check-in pays this look-up; the SQLAlchemy statement cost more than the query)."""
+    ids = list(dict.fromkeys(request_ids))
     if is_pg(s):
-        rows = pg_execute(
-            s, _PG_VISITS_BY_REQUEST, [list(dict.fromkeys(request_ids))], fetch=True, named=True
-        )
+        rows = pg_execute(s, _PG_VISITS_BY_REQUEST, [ids], fetch=True, named=True)
         return {r.request_id: r._asdict() for r in rows}
     out: dict[str, dict[str, Any]] = {}
-    for in_ids in among_parts(s, visits.c.request_id, list(dict.fromkeys(request_ids))):
+    for in_ids in among_parts(s, visits.c.request_id, ids):
         for r in s.execute(select(visits).where(in_ids)):
             out[r.request_id] = dict(r._mapping)
     return out
