@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import text
 
 from covenant.attendance.v1 import attendance_pb2 as pb
-from covenant.grpc.testing import RunningService, bearer, running_service
+from covenant.grpc.testing import RunningService, bearer
 from tests.integration.test_attendance_grpc import (
     CLIENT_A,
     CLIENT_B,
@@ -23,7 +23,7 @@ from tests.integration.test_attendance_grpc import (
     at,
     ping,
     place,
-    seed,
+    seeded,
     stub,
     system,
 )
@@ -33,11 +33,7 @@ VISITS = "SELECT employee_id, client_id FROM attendance_visits WHERE request_id 
 
 @pytest.fixture
 def svc(db_url: str, tmp_path: Path) -> Iterator[RunningService]:
-    env = {"COVENANT_ATTENDANCE_CLOSE_INTERVAL_SECONDS": "3600"}
-    with running_service("attendance", db_url=db_url, data_dir=tmp_path, env=env) as s:
-        seed(s)
-        places = [place("A", CLIENT_A), place("B", CLIENT_B)]
-        stub(s).ImportClientPlaces(pb.ImportClientPlacesRequest(places=places), metadata=system(s))
+    with seeded(db_url, tmp_path, [place("A", CLIENT_A), place("B", CLIENT_B)]) as s:
         yield s
 
 

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import text
 
 from covenant.attendance.v1 import attendance_pb2 as pb
-from covenant.grpc.testing import RunningService, bearer, running_service
+from covenant.grpc.testing import RunningService, bearer
 from covenant.rules.v1 import rule_pack_service_pb2 as rpb
 from covenant.rules.v1 import rule_pack_service_pb2_grpc
 from tests.integration.test_attendance_grpc import (
@@ -27,7 +27,7 @@ from tests.integration.test_attendance_grpc import (
     at,
     ping,
     place,
-    seed,
+    seeded,
     stub,
     system,
 )
@@ -35,11 +35,7 @@ from tests.integration.test_attendance_grpc import (
 
 @pytest.fixture
 def svc(db_url: str, tmp_path: Path) -> Iterator[RunningService]:
-    env = {"COVENANT_ATTENDANCE_CLOSE_INTERVAL_SECONDS": "3600"}
-    with running_service("attendance", db_url=db_url, data_dir=tmp_path, env=env) as s:
-        seed(s)
-        places = [place("A", CLIENT_A), place("R", MALL, radius=0)]
-        stub(s).ImportClientPlaces(pb.ImportClientPlacesRequest(places=places), metadata=system(s))
+    with seeded(db_url, tmp_path, [place("A", CLIENT_A), place("R", MALL, radius=0)]) as s:
         yield s
 
 

@@ -12,9 +12,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 from covenant.attendance.v1 import attendance_pb2 as pb
-from covenant.grpc.testing import running_service
 from services.attendance.checkins import UNARY_STALL_SECONDS
-from tests.integration.test_attendance_grpc import CLIENT_A, at, ping, place, seed, stub, system
+from tests.integration.test_attendance_grpc import CLIENT_A, at, ping, place, seeded, stub, system
 
 WAITING = (
     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
@@ -30,12 +29,7 @@ def check_in(emp: str, minute: int) -> pb.CheckInRequest:
 def test_a_check_in_stuck_on_a_locked_day_does_not_hold_back_another_employees(
     pg_url: str, tmp_path: Path
 ) -> None:
-    env = {"COVENANT_ATTENDANCE_CLOSE_INTERVAL_SECONDS": "3600"}
-    with running_service("attendance", db_url=pg_url, data_dir=tmp_path, env=env) as svc:
-        seed(svc)
-        stub(svc).ImportClientPlaces(
-            pb.ImportClientPlacesRequest(places=[place("A", CLIENT_A)]), metadata=system(svc)
-        )
+    with seeded(pg_url, tmp_path, [place("A", CLIENT_A)]) as svc:
         assert stub(svc).CheckIn(check_in("E1", 0), metadata=system(svc)).verified  # E1's day row exists
         holder = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
         got: dict[str, object] = {}

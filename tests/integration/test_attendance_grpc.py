@@ -7,6 +7,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -93,15 +94,19 @@ def seed(s: RunningService) -> None:
     publish_employees(s, [employee(e, u, "credit_officer") for e, u in units.items()])
 
 
-@pytest.fixture
-def svc(db_url: str, tmp_path: Path) -> Iterator[RunningService]:
-    env = {"COVENANT_ATTENDANCE_CLOSE_INTERVAL_SECONDS": "3600"}  # days are closed explicitly here
+@contextmanager
+def seeded(db_url: str, tmp_path: Path, places: list[pb.ClientPlace]) -> Iterator[RunningService]:
+    """Attendance with the directory seeded and ``places`` imported; days are closed explicitly."""
+    env = {"COVENANT_ATTENDANCE_CLOSE_INTERVAL_SECONDS": "3600"}
     with running_service("attendance", db_url=db_url, data_dir=tmp_path, env=env) as s:
         seed(s)
-        stub(s).ImportClientPlaces(
-            pb.ImportClientPlacesRequest(places=[place("A", CLIENT_A), place("B", CLIENT_B)]),
-            metadata=system(s),
-        )
+        stub(s).ImportClientPlaces(pb.ImportClientPlacesRequest(places=places), metadata=system(s))
+        yield s
+
+
+@pytest.fixture
+def svc(db_url: str, tmp_path: Path) -> Iterator[RunningService]:
+    with seeded(db_url, tmp_path, [place("A", CLIENT_A), place("B", CLIENT_B)]) as s:
         yield s
 
 
