@@ -5,7 +5,7 @@ the request it names (real gRPC, SQLite and PostgreSQL; docs/security.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -30,10 +30,10 @@ def svc(db_url: str, tmp_path: Path) -> Iterator[RunningService]:
         yield s
 
 
-def refused(svc: RunningService, call: object, *told: str) -> None:
+def refused(call: Callable[[], object], *told: str) -> None:
     """``call()`` fails INVALID_ARGUMENT naming ``request_id`` and mentions none of ``told``."""
     with pytest.raises(grpc.RpcError) as err:
-        call()  # type: ignore[operator]
+        call()
     details = err.value.details() or ""
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "request_id" in details, details
     assert not [t for t in told if t in details], details
@@ -56,9 +56,9 @@ def test_an_adjustment_id_reused_by_another_lead_or_for_another_adjustment(svc: 
         return stub(svc).AdjustPoints(req, metadata=lead(svc, who, unit))
 
     first = adjust("L1", TEAM, "E1", 100)
-    refused(svc, lambda: adjust("L2", OTHER, "E9", 100), "E1", "seed")  # another team's lead
-    refused(svc, lambda: adjust("L1", TEAM, "E2", 100))  # another rep
-    refused(svc, lambda: adjust("L1", TEAM, "E1", 500))  # another amount
+    refused(lambda: adjust("L2", OTHER, "E9", 100), "E1", "seed")  # another team's lead
+    refused(lambda: adjust("L1", TEAM, "E2", 100))  # another rep
+    refused(lambda: adjust("L1", TEAM, "E1", 500))  # another amount
     assert adjust("L1", TEAM, "E1", 100).id == first.id  # the retry
     assert (entries(svc, "E1"), entries(svc, "E2"), entries(svc, "E9")) == ([("adjustment", 100)], [], [])
 
@@ -78,8 +78,8 @@ def test_a_redemption_id_reused_by_another_rep_or_for_another_item(svc: RunningS
         return stub(svc).RedeemReward(pb.RedeemRewardRequest(item_id=item, request_id="red-1"), metadata=md)
 
     first = redeem("E1", "course")
-    refused(svc, lambda: redeem("E2", "course"), first.id)  # E2 learnt E1's id
-    refused(svc, lambda: redeem("E1", "book"), first.id)  # E1's id on another item
+    refused(lambda: redeem("E2", "course"), first.id)  # E2 learnt E1's id
+    refused(lambda: redeem("E1", "book"), first.id)  # E1's id on another item
     assert redeem("E1", "course").id == first.id
     assert entries(svc, "E2") == [("adjustment", 50)]  # nothing reserved for E2
     assert sorted(entries(svc, "E1")) == [("adjustment", 50), ("redemption", -10)]
@@ -102,6 +102,6 @@ def test_a_team_goal_id_reused_by_another_teams_lead(svc: RunningService) -> Non
         return stub(svc).CreateTeamGoal(req, metadata=lead(svc, who, unit))
 
     first = create("L1", TEAM, "cards in November")
-    refused(svc, lambda: create("L2", OTHER, "cards in November"), first.id, TEAM)
-    refused(svc, lambda: create("L1", TEAM, "cards in December"), first.id)
+    refused(lambda: create("L2", OTHER, "cards in November"), first.id, TEAM)
+    refused(lambda: create("L1", TEAM, "cards in December"), first.id)
     assert create("L1", TEAM, "cards in November").id == first.id
