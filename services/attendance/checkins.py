@@ -187,9 +187,14 @@ class CheckIns:
         """Steps 2 to 4 for ``todo`` in one unit of work; every item's answer lands in ``out``."""
         with self.base.stores() as st:
             # the days first: a resend racing the original call waits here, then finds it recorded
-            # (looked up before the lock, both calls saw it missing; the second failed on the unique id)
-            states = st.lock_days([self._day_key(p) for _, _, p, _ in todo])
-            fresh = self._replay_recorded(st, todo, out, batch)
+            # (looked up before the lock, both calls saw it missing; the second failed on the unique id);
+            # the fix before each check-in is read with them (a check-in records no fix of its own)
+            states, recorded, prevs = st.check_in_reads(
+                [self._day_key(p) for _, _, p, _ in todo],
+                [item.request_id for _, item, _, _ in todo if item.request_id],
+                [(p.employee_id, p.at, p.at - self._ping_window(packs, p)) for _, _, p, _ in todo],
+            )
+            fresh = self._replay_recorded(recorded, todo, prevs, out, batch)
             if fresh:
                 self._record_check_ins(st, packs, fresh, out, states, batch)
 
@@ -223,20 +228,19 @@ class CheckIns:
 
     def _replay_recorded(
         self,
-        st: AttendanceStore,
+        recorded: dict[str, dict[str, Any]],
         todo: list[_CheckInTodo],
+        prevs: list[Ping | None],
         out: list[CheckInResult | CovenantError | None],
         batch: bool,
-    ) -> list[_CheckInTodo]:
-        """Items whose check-in id is already recorded get the recorded result in ``out``, or, when the id
-        names another check-in, an error; the rest."""
-        ids = [item.request_id for _, item, _, _ in todo if item.request_id]
-        done = st.visits_by_request(ids) if ids else {}
+    ) -> list[tuple[_CheckInTodo, Ping | None]]:
+        """Items whose check-in id is already ``recorded`` get the recorded result in ``out``, or, when the
+        id names another check-in, an error; the rest, each with the fix before it."""
         fresh = []
-        for i, item, ping, place in todo:
-            row = done.get(item.request_id)
+        for (i, item, ping, place), prev in zip(todo, prevs, strict=True):
+            row = recorded.get(item.request_id)
             if row is None:
-                fresh.append((i, item, ping, place))
+                fresh.append(((i, item, ping, place), prev))
             elif _what(row["employee_id"], row["client_id"], row["at"]) == _what(
                 ping.employee_id, item.client_id, ping.at
             ):
@@ -254,7 +258,7 @@ class CheckIns:
         self,
         st: AttendanceStore,
         packs: Sequence[Any],
-        fresh: list[_CheckInTodo],
+        fresh: list[tuple[_CheckInTodo, Ping | None]],
         out: list[CheckInResult | CovenantError | None],
         states: dict[tuple[str, str], Any],
         batch: bool,
@@ -265,12 +269,8 @@ class CheckIns:
         visits: list[dict[str, Any]] = []
         events: list[Any] = []
         seen: dict[str, tuple[int, tuple[str, str, datetime]]] = {}
-        # the fix before each check-in, for all of them at once (a check-in records no fix of its own)
-        prevs = st.last_pings_before(
-            [(p.employee_id, p.at, p.at - self._ping_window(packs, p)) for _, _, p, _ in fresh]
-        )
         with self.base.rules.evaluator(packs) as evaluate:
-            for (i, item, ping, place), prev in zip(fresh, prevs, strict=True):
+            for (i, item, ping, place), prev in fresh:
                 what = _what(ping.employee_id, item.client_id, ping.at)
                 if item.request_id in seen:  # sent twice in one unit: one visit
                     first, first_what = seen[item.request_id]
@@ -280,10 +280,10 @@ class CheckIns:
                 out[i] = self._record_check_in(st, judged, item, visits, events)
                 if item.request_id:
                     seen[item.request_id] = (i, what)
-        touched = [states[k[:2]] for k in dict.fromkeys(self._day_key(p) for _, _, p, _ in fresh)]
+        touched = [states[k[:2]] for k in dict.fromkeys(self._day_key(p) for (_, _, p, _), _ in fresh)]
         for day_state in touched:
             day_state.dirty = True
-        with st.pipelined():  # no answers wanted: one round trip on PostgreSQL, not three
+        with st.pipelined(commit=True):  # no answers wanted: one round trip on PostgreSQL with the commit
             st.add_visits(visits)
             st.emit(events)
             st.save_days(touched)

@@ -36,10 +36,6 @@ class AttendanceStore(Protocol):
         """Places changed after ``revision`` and the newest revision among them (or ``revision``)."""
         ...
 
-    def visits_by_request(self, request_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """Visits already recorded for these check-in ids."""
-        ...
-
     def lock_days(self, keys: Iterable[tuple[str, str, str, str]]) -> dict[tuple[str, str], DayState]:
         """Day states of (employee, day, org_unit, role), created when missing, locked until the unit ends."""
         ...
@@ -48,8 +44,16 @@ class AttendanceStore(Protocol):
         """Write back day states."""
         ...
 
-    def last_pings_before(self, wanted: Sequence[tuple[str, datetime, datetime]]) -> list[Ping | None]:
-        """For each (employee id, at, since): the employee's latest fix in [since, at] (None: none)."""
+    def check_in_reads(
+        self,
+        keys: Iterable[tuple[str, str, str, str]],
+        request_ids: Sequence[str],
+        wanted: Sequence[tuple[str, datetime, datetime]],
+    ) -> tuple[dict[tuple[str, str], DayState], dict[str, dict[str, Any]], list[Ping | None]]:
+        """What a unit of check-ins reads, in this order: the day states of ``keys`` as ``lock_days``; the
+        visits already recorded for ``request_ids`` (check-in ids); for each (employee id, at, since) of
+        ``wanted``, the employee's latest fix in [since, at] (None: none). The SQL store sends them in one
+        round trip."""
         ...
 
     def add_visits(self, rows: Sequence[dict[str, Any]]) -> None:
@@ -65,9 +69,10 @@ class AttendanceStore(Protocol):
         """Queue outgoing events with the unit's changes."""
         ...
 
-    def pipelined(self) -> AbstractContextManager[None]:
+    def pipelined(self, *, commit: bool = False) -> AbstractContextManager[None]:
         """A block of writes whose answers nobody waits for (``add_visits``, ``emit``, ``save_days``): the
-        SQL store sends them together (PostgreSQL pipeline mode); an error still fails the unit of work."""
+        SQL store sends them together (PostgreSQL pipeline mode); an error still fails the unit of work.
+        ``commit``: the block is the unit's last, and its commit travels with it."""
         ...
 
     def count_check_in(self, result: str) -> None:

@@ -6,7 +6,7 @@ Every employee-owned row keeps the owner's org unit so data scopes can be enforc
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -41,10 +41,11 @@ from covenant.auth.principal import ScopeFilter
 from covenant.db.bulk import (
     among_parts,
     insert_columns,
+    insert_columns_later,
     insert_for,
     insert_rows,
     is_pg,
-    pg_execute,
+    pg_query,
     pipeline,
     update_rows,
 )
@@ -336,14 +337,26 @@ def last_pings_before(s: Session, wanted: Sequence[tuple[str, datetime, datetime
     PostgreSQL: one statement for them all (``_PG_LAST_PINGS``). SQLite: one query a hundred windows, each an
     employee's [since, at] with overlapping ones merged: what is read is bounded by the items' own windows,
     never the span between a check-in of today and one of last month."""
+    return _last_pings_before_later(s, wanted)()
+
+
+def _last_pings_before_later(
+    s: Session, wanted: Sequence[tuple[str, datetime, datetime]]
+) -> Callable[[], list[Ping | None]]:
+    """``last_pings_before``, its answer asked for later (``covenant.db.bulk.pg_query``)."""
     if not wanted:
-        return []
+        return list
     if is_pg(s):
-        out: list[Ping | None] = [None] * len(wanted)
         columns = [[w[0] for w in wanted], [w[2] for w in wanted], [w[1] for w in wanted]]
-        for i, at, lat, lon, acc, mock, device in pg_execute(s, _PG_LAST_PINGS, columns, fetch=True):
-            out[i - 1] = Ping(utc(at), lat, lon, acc, bool(mock), device)
-        return out
+        found = pg_query(s, _PG_LAST_PINGS, columns)
+
+        def answer() -> list[Ping | None]:
+            out: list[Ping | None] = [None] * len(wanted)
+            for i, at, lat, lon, acc, mock, device in found():
+                out[i - 1] = Ping(utc(at), lat, lon, acc, bool(mock), device)
+            return out
+
+        return answer
     windows: list[tuple[str, datetime, datetime]] = []
     for employee_id, at, since in sorted(wanted, key=lambda w: (w[0], w[2])):
         if windows and windows[-1][0] == employee_id and since <= windows[-1][2]:
@@ -364,7 +377,7 @@ def last_pings_before(s: Session, wanted: Sequence[tuple[str, datetime, datetime
         found = fixes.get(employee_id, [])
         k = bisect_right(found, at, key=lambda p: p.at)  # the last fix at or before ``at``
         found_before.append(found[k - 1] if k and found[k - 1].at >= since else None)
-    return found_before
+    return lambda: found_before
 
 
 # -- employee-days ---------------------------------------------------------------------------------
@@ -403,8 +416,15 @@ def lock_days(s: Session, keys: Iterable[tuple[str, str, str, str]]) -> dict[tup
     upsert whose no-op update locks an existing row (as FOR UPDATE would) and RETURNING gives every row as
     stored (SQLite holds the database write lock already). A check-in used to pay SELECT, INSERT and SELECT
     again for the first of an employee's day."""
+    return _lock_days_later(s, keys)()
+
+
+def _lock_days_later(
+    s: Session, keys: Iterable[tuple[str, str, str, str]]
+) -> Callable[[], dict[tuple[str, str], DayState]]:
+    """``lock_days``, its answer asked for later (``covenant.db.bulk.insert_columns_later``)."""
     wanted = sorted({(e, d): (o, r) for e, d, o, r in sorted(set(keys))}.items())  # one lock order
-    rows = insert_columns(
+    rows = insert_columns_later(
         s,
         days,
         {
@@ -418,7 +438,7 @@ def lock_days(s: Session, keys: Iterable[tuple[str, str, str, str]]) -> dict[tup
         returning=list(days.c),
         whole_rows=True,
     )
-    return {(r.employee_id, r.day): _state(r) for r in rows}
+    return lambda: {(r.employee_id, r.day): _state(r) for r in rows()}
 
 
 def save_days(s: Session, states: Iterable[DayState]) -> None:
@@ -517,15 +537,41 @@ _PG_VISITS_BY_REQUEST = "SELECT * FROM attendance_visits WHERE request_id = ANY(
 def visits_by_request(s: Session, request_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Visits already recorded for these check-in ids. PostgreSQL: one array parameter through psycopg
     (every check-in pays this look-up; the SQLAlchemy statement cost more than the query)."""
+    return _visits_by_request_later(s, request_ids)()
+
+
+def _visits_by_request_later(
+    s: Session, request_ids: Sequence[str]
+) -> Callable[[], dict[str, dict[str, Any]]]:
+    """``visits_by_request``, its answer asked for later (``covenant.db.bulk.pg_query``)."""
     ids = list(dict.fromkeys(request_ids))
+    if not ids:
+        return dict
     if is_pg(s):
-        rows = pg_execute(s, _PG_VISITS_BY_REQUEST, [ids], fetch=True, named=True)
-        return {r.request_id: r._asdict() for r in rows}
+        rows = pg_query(s, _PG_VISITS_BY_REQUEST, [ids], named=True)
+        return lambda: {r.request_id: r._asdict() for r in rows()}
     out: dict[str, dict[str, Any]] = {}
     for in_ids in among_parts(s, visits.c.request_id, ids):
         for r in s.execute(select(visits).where(in_ids)):
             out[r.request_id] = dict(r._mapping)
-    return out
+    return lambda: out
+
+
+def check_in_reads(
+    s: Session,
+    keys: Iterable[tuple[str, str, str, str]],
+    request_ids: Sequence[str],
+    wanted: Sequence[tuple[str, datetime, datetime]],
+) -> tuple[dict[tuple[str, str], DayState], dict[str, dict[str, Any]], list[Ping | None]]:
+    """What a unit of check-ins reads first, in this order: ``lock_days(keys)``,
+    ``visits_by_request(request_ids)`` and ``last_pings_before(wanted)``. PostgreSQL: one round trip with the
+    unit's BEGIN (a pipeline: the server still runs them in order, so the look-ups run once the days are
+    locked and see what a unit that held one committed)."""
+    with pipeline(s, begin=True):
+        states = _lock_days_later(s, keys)
+        recorded = _visits_by_request_later(s, request_ids)
+        prevs = _last_pings_before_later(s, wanted)
+    return states(), recorded(), prevs()
 
 
 def add_visits(s: Session, rows: Sequence[dict[str, Any]]) -> None:
@@ -673,25 +719,27 @@ class SqlAttendanceStore:
     def places_since(self, revision: int) -> tuple[list[Place], int]:
         return places_since(self.s, revision)
 
-    def visits_by_request(self, request_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        return visits_by_request(self.s, request_ids)
-
     def lock_days(self, keys: Iterable[tuple[str, str, str, str]]) -> dict[tuple[str, str], DayState]:
         return lock_days(self.s, keys)
 
+    def check_in_reads(
+        self,
+        keys: Iterable[tuple[str, str, str, str]],
+        request_ids: Sequence[str],
+        wanted: Sequence[tuple[str, datetime, datetime]],
+    ) -> tuple[dict[tuple[str, str], DayState], dict[str, dict[str, Any]], list[Ping | None]]:
+        return check_in_reads(self.s, keys, request_ids, wanted)
+
     def save_days(self, states: Iterable[DayState]) -> None:
         save_days(self.s, states)
-
-    def last_pings_before(self, wanted: Sequence[tuple[str, datetime, datetime]]) -> list[Ping | None]:
-        return last_pings_before(self.s, wanted)
 
     def add_visits(self, rows: Sequence[dict[str, Any]]) -> None:
         with _check_in_ids_taken():
             add_visits(self.s, rows)
 
     @contextmanager
-    def pipelined(self) -> Iterator[None]:
-        with _check_in_ids_taken(), pipeline(self.s):  # a queued statement's error comes at the end
+    def pipelined(self, *, commit: bool = False) -> Iterator[None]:
+        with _check_in_ids_taken(), pipeline(self.s, commit=commit):  # a queued statement's error: at the end
             yield
 
     def add_anomaly(self, row: dict[str, Any]) -> bool:

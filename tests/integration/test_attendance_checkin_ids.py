@@ -133,11 +133,11 @@ def test_an_id_recorded_by_another_unit_after_the_lookup_is_answered_not_interna
     real = check_ins._replay_recorded
     looks: list[int] = []
 
-    def blind_once(st: Any, todo: Any, out: Any, batch: bool) -> Any:
+    def blind_once(recorded: Any, todo: Any, prevs: Any, out: Any, batch: bool) -> Any:
         looks.append(1)
         if len(looks) == 1:  # the first look-up ran before E7's unit committed
-            return list(todo)
-        return real(st, todo, out, batch)
+            return list(zip(todo, prevs, strict=True))
+        return real(recorded, todo, prevs, out, batch)
 
     monkeypatch.setattr(check_ins, "_replay_recorded", blind_once)
     with pytest.raises(grpc.RpcError) as e:

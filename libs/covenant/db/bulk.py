@@ -14,11 +14,12 @@ for any other statement.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, NoReturn, TypeVar
 
 import psycopg
+from psycopg.pq import TransactionStatus
 from psycopg.rows import namedtuple_row, tuple_row
 from sqlalchemy import (
     BigInteger,
@@ -42,9 +43,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from covenant.db.engine import check_commit_guard
 from covenant.telemetry.instrument import record_statement
 
 T = TypeVar("T")
+#: The rows of a statement already sent (``pg_query``, ``insert_columns_later``): called after the pipeline.
+Rows = Callable[[], list[Any]]
 
 
 def is_pg(session: Session) -> bool:
@@ -98,24 +102,54 @@ def pg_execute(
     """Run ``sql`` (``{0}``, ``{1}``... mark the parameters, arrays or scalars, all sent in binary) on the
     session's connection; with ``fetch`` the rows (as named tuples when ``named``). Without ``fetch``, inside
     ``pipeline`` the statement is only queued: it runs while Python prepares the next one."""
-    conn = session.connection()
-    raw = conn.connection.driver_connection
-    marks = [f"%(p{i}){'b' if _has_value(v) else 's'}" for i, v in enumerate(params)]
-    query = sql.replace("%", "%%").format(*marks)
-    values = {f"p{i}": v for i, v in enumerate(params)}
+    if fetch:
+        return pg_query(session, sql, params, named=named)()
+    conn, query, values = _prepared(session, sql, params)
     started = time.perf_counter()
     try:
-        if fetch:
-            with raw.cursor(row_factory=namedtuple_row if named else tuple_row) as cur:
-                cur.execute(query, values)
-                rows = cur.fetchall()
-        else:
-            raw.cursor().execute(query, values)
-            rows = []
+        conn.connection.driver_connection.cursor().execute(query, values)
     except psycopg.Error as exc:  # in a pipeline, maybe a queued statement's: name none
         _raise_as_sqlalchemy(conn, exc, None if _QUEUED in session.info else sql)
-    _timed(session, conn, sql, started, fetch)
+    _timed(session, conn, sql, started, False)
+    return []
+
+
+def pg_query(session: Session, sql: str, params: Sequence[Any], *, named: bool = False) -> Rows:
+    """``pg_execute`` whose rows are asked for later: returns the function that gives them. Inside
+    ``pipeline`` the statement is only queued, so the queries of a block travel in one round trip and the
+    server runs them in order (a later one sees what an earlier one locked or wrote); ask for the rows after
+    the block."""
+    conn, query, values = _prepared(session, sql, params)
+    started = time.perf_counter()
+    cur = conn.connection.driver_connection.cursor(row_factory=namedtuple_row if named else tuple_row)
+    try:
+        cur.execute(query, values)
+    except psycopg.Error as exc:
+        cur.close()
+        _raise_as_sqlalchemy(conn, exc, None if _QUEUED in session.info else sql)
+
+    def rows() -> list[Any]:
+        try:
+            got = cur.fetchall()
+        except psycopg.Error as exc:
+            _raise_as_sqlalchemy(conn, exc, sql)
+        finally:
+            cur.close()
+        record_statement(conn.engine, sql, started, time.perf_counter())
+        return got
+
     return rows
+
+
+def _prepared(session: Session, sql: str, params: Sequence[Any]) -> tuple[Connection, str, dict[str, Any]]:
+    """The session's connection, ``sql`` with psycopg's placeholders, and the parameters by name."""
+    conn = session.connection()
+    marks = [f"%(p{i}){'b' if _has_value(v) else 's'}" for i, v in enumerate(params)]
+    return (
+        conn,
+        sql.replace("%", "%%").format(*marks),
+        {f"p{i}": v for i, v in enumerate(params)},
+    )
 
 
 def _raise_as_sqlalchemy(conn: Connection, exc: psycopg.Error, sql: str | None) -> NoReturn:
@@ -156,26 +190,45 @@ def _record_queued(conn: Connection, queued: list[tuple[str, float]]) -> None:
 
 
 @contextmanager
-def pipeline(session: Session) -> Iterator[None]:
+def pipeline(session: Session, *, begin: bool = False, commit: bool = False) -> Iterator[None]:
     """On PostgreSQL, psycopg pipeline mode for the statements of this module run inside: the ones whose rows
     are not needed are sent without waiting, their errors surface by the end of the block (the unit of work
-    then rolls back as a whole). Only this module's functions may run inside (SQLAlchemy expects results)."""
+    then rolls back as a whole). Only this module's functions may run inside (SQLAlchemy expects results).
+
+    ``begin``: the block starts the unit of work. psycopg would send BEGIN alone and wait for it; here BEGIN
+    is queued ahead of the block's statements, so they take one round trip with it. (The connection is in
+    psycopg's autocommit mode until the transaction ends: psycopg then sends no BEGIN of its own, and the
+    server keeps the one sent here; ``Database`` puts the mode back when the connection returns to the pool.)
+    ``commit``: the block ends the unit of work. Its COMMIT is queued behind its statements (the commit
+    guard checked first, as ``Database.session`` does), so they and the commit take one round trip, not two;
+    the unit's own commit then has nothing left to send. Nothing may run in the unit after such a block."""
     if not is_pg(session):
         yield
         return
     conn = session.connection()
+    raw = conn.connection.driver_connection
+    own_begin = begin and not raw.autocommit and raw.info.transaction_status == TransactionStatus.IDLE
+    if own_begin:
+        raw.autocommit = True
     outer = _QUEUED not in session.info
     if outer:
         session.info[_QUEUED] = []
     try:
-        with conn.connection.driver_connection.pipeline():
+        with raw.pipeline():
+            if own_begin:
+                raw.execute("BEGIN")
             yield
+            if commit:
+                check_commit_guard()
+                raw.execute("COMMIT")  # queued; ``commit()`` would sync by itself, then the block's end again
         _record_queued(conn, session.info[_QUEUED])  # the end of the block synced the pipeline
     except psycopg.Error as exc:  # a queued statement failed (seen at the sync: which one is not known)
         _raise_as_sqlalchemy(conn, exc, None)
     finally:
         if outer:
             del session.info[_QUEUED]
+    if commit and raw.autocommit and raw.info.transaction_status == TransactionStatus.IDLE:
+        raw.autocommit = False
 
 
 def _pg_type(col: Any) -> str:
@@ -206,13 +259,30 @@ def insert_columns(
     the ``const`` values, with an optional ``ON CONFLICT ...`` clause (SQL text that may use ``excluded``)
     and ``returning`` columns (names or ``Column`` objects of ``table``); returns the first returned value
     of each row, or with ``whole_rows`` the rows (read by attribute)."""
+    return insert_columns_later(
+        session, table, columns, const=const, conflict=conflict, returning=returning, whole_rows=whole_rows
+    )()
+
+
+def insert_columns_later(
+    session: Session,
+    table: Table,
+    columns: Mapping[str, list[Any]],
+    *,
+    const: Mapping[str, Any] | None = None,
+    conflict: str = "",
+    returning: Sequence[str | Column[Any]] = (),
+    whole_rows: bool = False,
+) -> Rows:
+    """``insert_columns`` whose returned rows are asked for later (``pg_query``): on PostgreSQL, inside
+    ``pipeline``, the INSERT travels with the block's other statements."""
     if isinstance(returning, str):
         raise TypeError("returning: a sequence of column names or Columns, not SQL text")
     const = const or {}
     cols = list(columns)
     n = len(columns[cols[0]]) if cols else 0
     if not n:
-        return []
+        return list
     back = [table.c[c if isinstance(c, str) else c.name] for c in returning]
     names = ", ".join([*cols, *const])
     tail = (f" {conflict}" if conflict else "") + (
@@ -224,10 +294,12 @@ def insert_columns(
             f", CAST({{{len(cols) + i}}} AS {_pg_type(table.c[c])})" for i, c in enumerate(const)
         )
         sql = f"INSERT INTO {table.name} ({names}) SELECT u.*{scalars} FROM unnest({arrays}) AS u{tail}"
-        got = pg_execute(
-            session, sql, [*columns.values(), *const.values()], fetch=bool(back), named=whole_rows
-        )
-        return got if whole_rows else [r[0] for r in got]
+        params = [*columns.values(), *const.values()]
+        if not back:
+            pg_execute(session, sql, params)
+            return list
+        got = pg_query(session, sql, params, named=whole_rows)
+        return got if whole_rows else lambda: [r[0] for r in got()]
     values = [columns[c] for c in cols]
     rows = [{**dict(zip(cols, r, strict=True)), **const} for r in zip(*values, strict=True)]
     names_all = [*cols, *const]
@@ -236,7 +308,7 @@ def insert_columns(
             f"INSERT INTO {table.name} ({names}) VALUES ({', '.join(':' + c for c in names_all)}){tail}"
         )
         session.execute(stmt.bindparams(*(bindparam(c, type_=table.c[c].type) for c in names_all)), rows)
-        return []
+        return list
     # RETURNING needs one statement per row under executemany: a multi-row VALUES per slice instead
     out: list[Any] = []
     for part in chunks(rows, max(1, _SQLITE_PARAMS // len(names_all))):
@@ -248,7 +320,7 @@ def insert_columns(
         params = {f"{c}_{i}": r[c] for i, r in enumerate(part) for c in names_all}
         result = session.execute(stmt, params)
         out.extend(result.all() if whole_rows else result.scalars())
-    return out
+    return lambda: out
 
 
 def insert_rows(

@@ -52,6 +52,21 @@ def _ping_idle_connections(engine: Engine) -> None:
             raise DisconnectionError(f"pooled connection failed its ping: {exc}") from exc
 
 
+def _transactions_back_on_checkin(engine: Engine) -> None:
+    """A connection whose unit of work sent its own BEGIN (``covenant.db.bulk.pipeline``) is in psycopg's
+    autocommit mode until the unit ends: put it back before anyone else checks it out (the pool's reset
+    rolled back whatever the unit left open)."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_conn, record) -> None:  # type: ignore[no-untyped-def]
+        if dbapi_conn is None or not dbapi_conn.autocommit:
+            return
+        try:
+            dbapi_conn.autocommit = False
+        except Exception:  # not idle or not usable: never hand it out again
+            record.invalidate()
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
     # Disable pysqlite's own deferred BEGIN; the "begin" listener below emits BEGIN IMMEDIATE.
     dbapi_conn.isolation_level = None
@@ -110,7 +125,8 @@ def normalise_url(url: str) -> str:
 commit_guard: ContextVar[Callable[[], str | None] | None] = ContextVar("covenant_commit_guard", default=None)
 
 
-def _check_commit_guard() -> None:
+def check_commit_guard() -> None:
+    """``Unavailable`` when the running call's units of work may no longer commit (``commit_guard``)."""
     guard = commit_guard.get()
     reason = guard() if guard is not None else None
     if reason:
@@ -167,6 +183,7 @@ class Database:
                 max_overflow=pool_size,
             )
             _ping_idle_connections(self.engine)
+            _transactions_back_on_checkin(self.engine)
             event.listen(self.engine, "handle_error", _withhold_row_values)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
@@ -191,14 +208,14 @@ class Database:
         if self._writer is None:
             with self._sessions() as session, session.begin():
                 yield session
-                _check_commit_guard()
+                check_commit_guard()
             return
         if not self._writer.acquire(timeout=SQLITE_BUSY_SECONDS):
             raise TimeoutError(f"database is locked: no turn to write within {SQLITE_BUSY_SECONDS} s")
         try:
             with self._sessions() as session, session.begin():
                 yield session
-                _check_commit_guard()
+                check_commit_guard()
         finally:
             self._writer.release()
 

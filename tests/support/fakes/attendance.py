@@ -68,12 +68,17 @@ class FakeAttendanceStore(FakeUnits[_State]):
         for st in states:
             self._s.days[(st.employee_id, st.day)] = copy.copy(st)
 
-    def last_pings_before(self, wanted: Sequence[tuple[str, datetime, datetime]]) -> list[Ping | None]:
+    def check_in_reads(
+        self,
+        keys: Iterable[tuple[str, str, str, str]],
+        request_ids: Sequence[str],
+        wanted: Sequence[tuple[str, datetime, datetime]],
+    ) -> tuple[dict[tuple[str, str], DayState], dict[str, dict[str, Any]], list[Ping | None]]:
         def last(employee_id: str, at: datetime, since: datetime) -> Ping | None:
             found = [p for p in self._s.pings.get(employee_id, []) if since <= p.at <= at]
             return max(found, key=lambda p: p.at, default=None)
 
-        return [last(*w) for w in wanted]
+        return self.lock_days(keys), self.visits_by_request(request_ids), [last(*w) for w in wanted]
 
     def add_visits(self, rows: Sequence[dict[str, Any]]) -> None:
         for r in rows:
@@ -91,7 +96,7 @@ class FakeAttendanceStore(FakeUnits[_State]):
     def emit(self, events: Sequence[Event]) -> None:
         self._s.events.extend(events)
 
-    def pipelined(self) -> AbstractContextManager[None]:
+    def pipelined(self, *, commit: bool = False) -> AbstractContextManager[None]:
         return nullcontext()
 
     def count_check_in(self, result: str) -> None:
