@@ -14,7 +14,6 @@ from pathlib import Path
 import grpc
 import pytest
 from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
@@ -22,7 +21,7 @@ from covenant.attendance.v1 import attendance_pb2 as apb
 from covenant.attendance.v1 import attendance_pb2_grpc
 from covenant.common.v1.common_pb2 import GeoPoint
 from covenant.grpc.testing import bearer, running_platform, running_service
-from covenant.telemetry import JsonFormatter, ensure_tracer_provider
+from covenant.telemetry import JsonFormatter, ensure_tracer_provider, export_spans
 from tests.support.directory import employee, publish_employees
 from tests.support.metrics import free_port, local, plant_compile_failure
 
@@ -62,10 +61,8 @@ def lines() -> Iterator[Lines]:
 @pytest.fixture
 def spans() -> InMemorySpanExporter:
     ensure_tracer_provider()
-    provider = trace.get_tracer_provider()
-    assert isinstance(provider, TracerProvider)
     exporter = InMemorySpanExporter()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    export_spans(SimpleSpanProcessor(exporter))
     return exporter
 
 

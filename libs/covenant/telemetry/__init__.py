@@ -2,7 +2,9 @@
 
 ``setup(settings)`` configures the tracer provider (exporter ``none``, ``console`` or ``otlp`` by
 COVENANT_OTEL_EXPORTER; the OTLP endpoint comes from the standard OTEL_EXPORTER_OTLP_ENDPOINT) and JSON
-logs whose records carry ``trace_id``/``span_id`` of the active span. Trace context crosses services in
+logs whose records carry ``trace_id``/``span_id`` of the active span. Spans are recorded only while
+something exports them (``sampler``): with exporter ``none`` trace ids are still made and carried, for the
+logs, but no span is built for nobody. Trace context crosses services in
 gRPC metadata (instrumented channels and servers) and inside the event envelope (``traceparent``), so
 one trace spans an event's whole journey: ``context_from_event(event)`` restores it on the consumer.
 With COVENANT_METRICS_PORT set, ``setup`` installs the OpenTelemetry meter provider (``telemetry.metrics``)
@@ -24,8 +26,9 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased, Sampler, SamplingResult
 
 if TYPE_CHECKING:
     from covenant.events.v1.event_pb2 import Event
@@ -33,6 +36,42 @@ if TYPE_CHECKING:
 
 _setup_lock = threading.Lock()
 _configured = False
+_exporting = False  # a span processor takes this process's spans (``export_spans``)
+
+
+class _WhileExported(Sampler):
+    """Root spans are recorded while a span processor takes them (``export_spans``), else dropped: with
+    exporter ``none`` a recorded span goes nowhere, yet building it costs every call (about 2 % of unary
+    check-in throughput, benchmarks/e2e.py). A dropped span still has a real trace id, which logs and event
+    envelopes carry on."""
+
+    def should_sample(self, *args: Any, **kwargs: Any) -> SamplingResult:
+        return (ALWAYS_ON if _exporting else ALWAYS_OFF).should_sample(*args, **kwargs)
+
+    def get_description(self) -> str:
+        return "WhileExported"
+
+
+def sampler(env: Mapping[str, str]) -> Sampler | None:
+    """The tracer provider's sampler: the one OTEL_TRACES_SAMPLER names (None: the SDK reads it), else a
+    sampled parent's decision is kept (a span of a trace recorded upstream is recorded here too) and a new
+    trace is recorded while exported."""
+    if env.get("OTEL_TRACES_SAMPLER"):
+        return None
+    return ParentBased(root=_WhileExported())
+
+
+def export_spans(processor: SpanProcessor) -> None:
+    """Hand the spans of the installed SDK tracer provider to ``processor`` (an exporter's), and record
+    them from now on."""
+    global _exporting
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
+        raise RuntimeError("no SDK tracer provider is installed (telemetry.setup)")
+    provider.add_span_processor(processor)
+    _exporting = True
+
+
 _metrics_lock = threading.Lock()
 _service_info: Any = None
 
@@ -43,14 +82,14 @@ def setup(settings: Settings) -> None:
     with _setup_lock:
         if _configured:
             return
-        provider = TracerProvider(resource=Resource.create({"service.name": f"covenant-{settings.service}"}))
+        resource = Resource.create({"service.name": f"covenant-{settings.service}"})
+        trace.set_tracer_provider(TracerProvider(resource=resource, sampler=sampler(settings.env)))
         if settings.otel_exporter == "console":
-            provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter(out=sys.stderr)))
+            export_spans(BatchSpanProcessor(ConsoleSpanExporter(out=sys.stderr)))
         elif settings.otel_exporter == "otlp":
             from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
-            provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
-        trace.set_tracer_provider(provider)
+            export_spans(BatchSpanProcessor(OTLPSpanExporter()))
         setup_logging(settings.log_level, settings.log_format, settings.service)
         port = settings.env.get("COVENANT_METRICS_PORT")
         if port or settings.otel_exporter == "otlp":
@@ -81,7 +120,7 @@ def start_metrics_server(port: int, service: str, addr: str = "0.0.0.0") -> int:
 def ensure_tracer_provider() -> None:
     """Install an SDK tracer provider (no exporter) if none is set, so trace ids are real in tests."""
     if not isinstance(trace.get_tracer_provider(), TracerProvider):
-        trace.set_tracer_provider(TracerProvider())
+        trace.set_tracer_provider(TracerProvider(sampler=sampler({})))
 
 
 class JsonFormatter(logging.Formatter):
