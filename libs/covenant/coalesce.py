@@ -6,6 +6,14 @@ work is running queue up, and when it ends they run together as one (``run`` get
 order and returns one result, or an exception, per item). No call waits for a timer: under light load every
 call runs alone; under concurrent load each transaction carries the calls that queued during the last one.
 
+With ``fill_wait``, a group that gets its turn right after a unit ended first waits, at most that long, for
+the callers of that unit to call again (a client that sends its next call as soon as the last one returns):
+with four such callers, units alternate two and two, or one and three, without it, and carry all four with
+it, so each unit's fixed cost (round trips, commit) is shared by twice as many calls. A group that fills
+starts at once; one that waits in vain starts at the deadline, and then no group waits for
+``fill_backoff`` seconds, so callers that pace their calls pay one wait a while, not one a call. A lone
+caller never waits: the unit before it carried only itself.
+
 A unit that has run for ``stall_after`` seconds (waiting on a lock, say) no longer holds the others back: the
 next group starts beside it, so one slow unit delays every caller by at most that long, not by as long as it
 takes. Units running side by side are as safe as two processes: the unit of work takes its own locks.
@@ -39,6 +47,8 @@ class _Group(Generic[T, R]):
         self.done = threading.Event()
         self.results: Sequence[R | BaseException] = ()
         self.closed = False  # its unit of work has started: no one joins any more
+        self.expect = 0  # items it waits for (up to ``fill_wait``) once it has its turn
+        self.filled = threading.Event()  # it has ``expect`` items
 
     def guard(self) -> str | None:
         """Why the group's unit of work must not commit: only when no member may commit any more."""
@@ -51,17 +61,24 @@ class _Group(Generic[T, R]):
 class Coalescer(Generic[T, R]):
     """``coalescer(item)`` runs ``run([item, ...])`` for ``item`` and the calls queued with it, and returns
     this item's result (raising it when it is an exception). At most ``max_items`` items share a unit; with
-    ``stall_after`` (seconds), the next group does not wait longer than that for the units running."""
+    ``stall_after`` (seconds), the next group does not wait longer than that for the units running; with
+    ``fill_wait`` (seconds), a group waits up to that long for the callers of the unit that just ended."""
 
     def __init__(
         self,
         run: Callable[[list[T]], Sequence[R | BaseException]],
         max_items: int = 100,
         stall_after: float | None = None,
+        fill_wait: float | None = None,
+        fill_backoff: float = 1.0,
     ) -> None:
         self._run = run
         self.max_items = max_items
         self.stall_after = stall_after
+        self.fill_wait = fill_wait
+        self.fill_backoff = fill_backoff
+        self._ended = (float("-inf"), 0)  # when the last unit ended, and how many items it carried
+        self._no_fill_until = float("-inf")  # after a fill wait in vain
         self._lock = threading.Lock()
         self._running: list[_Group[T, R]] = []  # groups given their turn, until their unit ends
         self._queue: list[_Group[T, R]] = []  # groups not started yet, oldest first
@@ -77,6 +94,8 @@ class Coalescer(Generic[T, R]):
             index = len(group.items)
             group.items.append(item)
             group.guards.append(commit_guard.get())
+            if group.expect and len(group.items) >= group.expect:
+                group.filled.set()
         if index == 0:
             self._lead(group)
         else:
@@ -87,8 +106,12 @@ class Coalescer(Generic[T, R]):
         return result
 
     def _give_turn(self, group: _Group[T, R]) -> None:
-        """(Under the lock.)"""
-        group.turned_at = time.monotonic()
+        """(Under the lock.) With ``fill_wait``, right after a unit ended, the group expects that unit's
+        callers back besides its own."""
+        group.turned_at = now = time.monotonic()
+        ended_at, carried = self._ended
+        if self.fill_wait is not None and now - ended_at < self.fill_wait and now >= self._no_fill_until:
+            group.expect = min(self.max_items, len(group.items) + carried)
         self._running.append(group)
         group.turn.set()
 
@@ -108,8 +131,18 @@ class Coalescer(Generic[T, R]):
                 if first is group and all(now - g.turned_at >= stall for g in self._running):
                     self._give_turn(group)
 
+    def _fill(self, group: _Group[T, R]) -> None:
+        """Until ``group`` has the items it expects, or ``fill_wait`` from its turn (then no group waits
+        for ``fill_backoff``)."""
+        if self.fill_wait is None or len(group.items) >= group.expect:
+            return
+        if not group.filled.wait(max(0.0, group.turned_at + self.fill_wait - time.monotonic())):
+            with self._lock:
+                self._no_fill_until = time.monotonic() + self.fill_backoff
+
     def _lead(self, group: _Group[T, R]) -> None:
         self._wait_turn(group)
+        self._fill(group)
         with self._lock:
             group.closed = True
             self._queue.remove(group)
@@ -126,6 +159,7 @@ class Coalescer(Generic[T, R]):
             group.done.set()
             with self._lock:
                 self._running.remove(group)
+                self._ended = (time.monotonic(), len(group.items))
                 waiting = next((g for g in self._queue if not g.turn.is_set()), None)
                 if waiting is not None:
                     self._give_turn(waiting)

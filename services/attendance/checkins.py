@@ -27,6 +27,10 @@ MAX_BATCH = 500  # check-ins per BatchCheckIns call
 #: A group commit of unary check-ins that has run this long (waiting on an employee-day another call holds)
 #: no longer holds the next group back (``covenant.coalesce``): other employees' check-ins go on.
 UNARY_STALL_SECONDS = 0.25
+#: A group of unary check-ins given its turn right after a unit ended waits up to this long for that unit's
+#: callers to call again (``covenant.coalesce``: clients that send the next check-in as soon as one returns
+#: then share each unit's round trips and commit four to a unit, not two).
+UNARY_FILL_SECONDS = 0.02
 
 
 @dataclass(frozen=True)
@@ -119,7 +123,7 @@ class CheckIns:
         self.base = base
         # unary check-ins arriving while one is being recorded share the next transaction (group commit)
         self._unary: Coalescer[tuple[Principal, CheckInIn], CheckInResult] = Coalescer(
-            self._unary_group, stall_after=UNARY_STALL_SECONDS
+            self._unary_group, stall_after=UNARY_STALL_SECONDS, fill_wait=UNARY_FILL_SECONDS
         )
 
     def check_in(self, principal: Principal, ping: PingIn, client_id: str, request_id: str) -> CheckInResult:

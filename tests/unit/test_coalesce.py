@@ -197,3 +197,68 @@ def test_without_stall_after_the_next_group_waits_for_the_unit_however_long() ->
     release.set()
     finish()
     assert got == {"first": "FIRST", "next": "NEXT"}
+
+
+# -- fill_wait: the callers of the unit that just ended share the next -----------------------------------
+
+
+def test_with_fill_wait_callers_that_call_again_at_once_all_share_each_unit() -> None:
+    """Four callers each sending their next call as soon as the last returns: without ``fill_wait`` units
+    alternate (one and three, two and two); with it, once they have met, every unit carries all four."""
+    units: list[int] = []
+
+    def run(items: list[str]) -> list[str]:
+        units.append(len(items))
+        time.sleep(0.005)  # the unit's round trips
+        return [i.upper() for i in items]
+
+    c: Coalescer[str, str] = Coalescer(run, fill_wait=1.0)
+
+    def caller(k: int) -> None:
+        for n in range(8):
+            assert c(f"{k}-{n}") == f"{k}-{n}".upper()
+
+    threads = [threading.Thread(target=caller, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sum(units) == 32
+    # the callers that started first are a call ahead of the rest: the first and last units may be partial
+    assert len(units) <= 10 and set(units[2:-2]) == {4}, units
+
+
+def test_a_lone_caller_never_waits_to_fill() -> None:
+    """The unit before each call carried only its caller: nobody else is expected back."""
+    c: Coalescer[str, str] = Coalescer(lambda items: [i.upper() for i in items], fill_wait=5.0)
+    began = time.monotonic()
+    assert [c(x) for x in "abcde"] == list("ABCDE")
+    assert time.monotonic() - began < 2.5  # one wait alone would be 5 s
+
+
+def test_a_fill_wait_in_vain_runs_at_its_deadline_and_then_none_waits_for_a_while() -> None:
+    """A group queued behind a unit of one caller expects that caller back; it does not come: the group runs
+    after ``fill_wait``, and for ``fill_backoff`` the next group that would wait runs at once."""
+    started, release = threading.Event(), threading.Event()
+
+    def run(items: list[str]) -> list[str]:
+        if items[0].startswith("first"):
+            started.set()
+            release.wait(10)
+        return [i.upper() for i in items]
+
+    c: Coalescer[str, str] = Coalescer(run, fill_wait=1.0, fill_backoff=60.0)
+    got, finish = _queued_behind_a_running_unit(c, started, ["next"])
+    released = time.monotonic()
+    release.set()
+    finish()
+    waited = time.monotonic() - released
+    assert got == {"first": "FIRST", "next": "NEXT"} and waited >= 1.0, waited
+    started.clear()
+    release.clear()
+    got, finish = _queued_behind_a_running_unit(c, started, ["next again"])
+    released = time.monotonic()
+    release.set()
+    finish()
+    assert got == {"first": "FIRST", "next again": "NEXT AGAIN"}
+    assert time.monotonic() - released < 0.5  # backing off: it would have waited 1 s
