@@ -44,6 +44,9 @@ from covenant.grpc.handlers import rewrap
 from covenant.grpc.wire import method_kind
 from covenant.telemetry.metrics import RPC_SERVER_DURATION, rpc_attributes
 
+#: Its own generator: sampling log lines leaves the process-wide ``random`` state alone.
+_SAMPLER = random.Random()
+
 log = logging.getLogger("covenant.grpc")
 
 ALWAYS_PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
@@ -166,7 +169,7 @@ class ChassisInterceptor(grpc.ServerInterceptor):
         if code is grpc.StatusCode.OK:
             if method.startswith(ALWAYS_PUBLIC_PREFIXES):
                 level = logging.DEBUG
-            elif self.log_sample_rate < 1.0 and random.random() >= self.log_sample_rate:
+            elif self.log_sample_rate < 1.0 and _SAMPLER.random() >= self.log_sample_rate:
                 return
         if log.isEnabledFor(level):
             log.log(
