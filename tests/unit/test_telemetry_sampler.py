@@ -1,14 +1,15 @@
 """Spans are recorded only while something exports them (``covenant.telemetry.sampler``): with exporter
 ``none`` a new trace gets a real trace id but no recorded span; a span processor switches recording on; a
-sampled parent from upstream is recorded anyway; OTEL_TRACES_SAMPLER, when set, is the SDK's to apply."""
+sampled parent from upstream is recorded anyway; OTEL_TRACES_SAMPLER, when set, is the SDK's to apply.
+Span and trace ids leave the process-wide ``random`` state alone."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 
 import pytest
 from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 from covenant import telemetry
@@ -21,9 +22,7 @@ def exporting(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def _tracer() -> trace.Tracer:
-    sampler = telemetry.sampler({})
-    assert sampler is not None
-    return TracerProvider(sampler=sampler).get_tracer("probe")
+    return telemetry.tracer_provider({}).get_tracer("probe")
 
 
 def test_a_new_trace_is_not_recorded_while_nothing_exports_yet_has_a_trace_id(exporting: None) -> None:
@@ -48,3 +47,11 @@ def test_a_trace_recorded_upstream_is_recorded_here_too(exporting: None) -> None
 
 def test_otel_traces_sampler_is_left_to_the_sdk() -> None:
     assert telemetry.sampler({"OTEL_TRACES_SAMPLER": "always_on"}) is None
+
+
+def test_ids_are_drawn_without_touching_the_process_wide_random_state(exporting: None) -> None:
+    random.seed(7)
+    state = random.getstate()
+    with _tracer().start_as_current_span("call") as span, _tracer().start_as_current_span("child"):
+        assert span.get_span_context().is_valid
+    assert random.getstate() == state

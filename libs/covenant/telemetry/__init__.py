@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import sys
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -28,6 +29,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased, Sampler, SamplingResult
 
 if TYPE_CHECKING:
@@ -50,6 +52,30 @@ class _WhileExported(Sampler):
 
     def get_description(self) -> str:
         return "WhileExported"
+
+
+class _OwnIds(IdGenerator):
+    """The SDK's random ids, drawn from a generator of their own: the SDK's default draws from the
+    process-wide ``random`` state, which code that seeds or replays it (property-based tests) then sees
+    drawn by every call's span."""
+
+    def __init__(self) -> None:
+        self._random = random.Random()
+
+    def generate_span_id(self) -> int:
+        while not (span_id := self._random.getrandbits(64)):
+            pass
+        return span_id
+
+    def generate_trace_id(self) -> int:
+        while not (trace_id := self._random.getrandbits(128)):
+            pass
+        return trace_id
+
+
+def tracer_provider(env: Mapping[str, str], resource: Resource | None = None) -> TracerProvider:
+    """An SDK tracer provider with this module's sampler and ids."""
+    return TracerProvider(resource=resource, sampler=sampler(env), id_generator=_OwnIds())
 
 
 def sampler(env: Mapping[str, str]) -> Sampler | None:
@@ -83,7 +109,7 @@ def setup(settings: Settings) -> None:
         if _configured:
             return
         resource = Resource.create({"service.name": f"covenant-{settings.service}"})
-        trace.set_tracer_provider(TracerProvider(resource=resource, sampler=sampler(settings.env)))
+        trace.set_tracer_provider(tracer_provider(settings.env, resource))
         if settings.otel_exporter == "console":
             export_spans(BatchSpanProcessor(ConsoleSpanExporter(out=sys.stderr)))
         elif settings.otel_exporter == "otlp":
@@ -120,7 +146,7 @@ def start_metrics_server(port: int, service: str, addr: str = "0.0.0.0") -> int:
 def ensure_tracer_provider() -> None:
     """Install an SDK tracer provider (no exporter) if none is set, so trace ids are real in tests."""
     if not isinstance(trace.get_tracer_provider(), TracerProvider):
-        trace.set_tracer_provider(TracerProvider(sampler=sampler({})))
+        trace.set_tracer_provider(tracer_provider({}))
 
 
 class JsonFormatter(logging.Formatter):
