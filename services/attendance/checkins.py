@@ -21,7 +21,7 @@ from services.attendance.base import AttendanceBase
 from services.attendance.domain.geo import Place, haversine_m
 from services.attendance.domain.pings import PingIn, validate_ping
 from services.attendance.domain.stops import Ping
-from services.attendance.ports import AttendanceStore, CheckInIdTaken
+from services.attendance.ports import AttendanceStore, CheckInIdTaken, FixWindow
 
 MAX_BATCH = 500  # check-ins per BatchCheckIns call
 #: A group commit of unary check-ins that has run this long (waiting on an employee-day another call holds)
@@ -196,7 +196,7 @@ class CheckIns:
             states, recorded, prevs = st.check_in_reads(
                 [self._day_key(p) for _, _, p, _ in todo],
                 [item.request_id for _, item, _, _ in todo if item.request_id],
-                [(p.employee_id, p.at, p.at - self._ping_window(packs, p)) for _, _, p, _ in todo],
+                [self._fix_window(packs, p) for _, _, p, _ in todo],
             )
             fresh = self._replay_recorded(recorded, todo, prevs, out, batch)
             if fresh:
@@ -301,9 +301,10 @@ class CheckIns:
         """Parameter ``name`` for the pinging employee's role and org unit, from ``packs``."""
         return float(resolve_parameter(packs, name, ping.role or None, ping.org_unit or None, default))
 
-    def _ping_window(self, packs: Sequence[Any], ping: PingIn) -> timedelta:
-        """How far back a check-in looks for the fix before it."""
-        return timedelta(minutes=self._num(packs, ping, "checkin_ping_window_minutes", 15))
+    def _fix_window(self, packs: Sequence[Any], ping: PingIn) -> FixWindow:
+        """Where a check-in looks for the fix before it: back ``checkin_ping_window_minutes``."""
+        since = ping.at - timedelta(minutes=self._num(packs, ping, "checkin_ping_window_minutes", 15))
+        return FixWindow(ping.employee_id, since, ping.at, self.base.day_of(since), self.base.day_of(ping.at))
 
     def _judge_check_in(
         self,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from covenant.events.v1.event_pb2 import Event
 from services.attendance.domain.geo import Place
@@ -18,6 +18,17 @@ from services.attendance.domain.stops import Ping
 
 if TYPE_CHECKING:
     from services.attendance.storage import DayState, RosterRow
+
+
+class FixWindow(NamedTuple):
+    """Where the fix before a check-in is looked for: the employee's fixes from ``since`` to ``upto``, which
+    lie on the local days ``first_day`` to ``last_day`` (ISO dates; fixes are stored by local day)."""
+
+    employee_id: str
+    since: datetime
+    upto: datetime
+    first_day: str
+    last_day: str
 
 
 class CheckInIdTaken(Exception):
@@ -48,12 +59,11 @@ class AttendanceStore(Protocol):
         self,
         keys: Iterable[tuple[str, str, str, str]],
         request_ids: Sequence[str],
-        wanted: Sequence[tuple[str, datetime, datetime]],
+        wanted: Sequence[FixWindow],
     ) -> tuple[dict[tuple[str, str], DayState], dict[str, dict[str, Any]], list[Ping | None]]:
         """What a unit of check-ins reads, in this order: the day states of ``keys`` as ``lock_days``; the
-        visits already recorded for ``request_ids`` (check-in ids); for each (employee id, at, since) of
-        ``wanted``, the employee's latest fix in [since, at] (None: none). The SQL store sends them in one
-        round trip."""
+        visits already recorded for ``request_ids`` (check-in ids); for each window of ``wanted``, the
+        employee's latest fix in it (None: none). The SQL store sends them in one round trip."""
         ...
 
     def add_visits(self, rows: Sequence[dict[str, Any]]) -> None:

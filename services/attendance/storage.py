@@ -56,7 +56,7 @@ from covenant.telemetry import metrics
 from covenant.timestamps import as_utc as utc
 from services.attendance.domain.geo import Place
 from services.attendance.domain.stops import Ping
-from services.attendance.ports import CheckInIdTaken
+from services.attendance.ports import CheckInIdTaken, FixWindow
 
 metadata = MetaData()
 
@@ -317,38 +317,37 @@ def day_pings(s: Session, employee_id: str, day: str, since: datetime | None = N
     return [Ping(utc(r.at), r.latitude, r.longitude, r.accuracy_m, bool(r.mock), r.device_id) for r in rows]
 
 
-# PostgreSQL: per wanted (employee, since, at), the latest fix in its window: one statement for the batch,
-# one index probe and one row per item (a hand-written statement: building the OR of a batch's windows in
-# SQLAlchemy cost more than running it).
+# PostgreSQL: per window, the latest fix in it: one statement for the batch, one index probe and one row
+# per item (a hand-written statement: building the OR of a batch's windows in SQLAlchemy cost more than
+# running it). The window's local days bound the probe on ``ix_attendance_pings_day`` (employee, day, at),
+# read backwards from the window's end: without them it read every fix the employee ever sent.
 _PG_LAST_PINGS = """
 SELECT w.i, p.at, p.latitude, p.longitude, p.accuracy_m, p.mock, p.device_id
-FROM unnest({0}::text[], {1}::timestamptz[], {2}::timestamptz[])
-    WITH ORDINALITY AS w(employee_id, since, upto, i)
+FROM unnest({0}::text[], {1}::timestamptz[], {2}::timestamptz[], {3}::text[], {4}::text[])
+    WITH ORDINALITY AS w(employee_id, since, upto, first_day, last_day, i)
 CROSS JOIN LATERAL (
     SELECT at, latitude, longitude, accuracy_m, mock, device_id FROM attendance_pings
-    WHERE employee_id = w.employee_id AND at >= w.since AND at <= w.upto
-    ORDER BY at DESC, id DESC LIMIT 1
+    WHERE employee_id = w.employee_id AND day >= w.first_day AND day <= w.last_day
+        AND at >= w.since AND at <= w.upto
+    ORDER BY day DESC, at DESC, id DESC LIMIT 1
 ) AS p
 """
 
 
-def last_pings_before(s: Session, wanted: Sequence[tuple[str, datetime, datetime]]) -> list[Ping | None]:
-    """For each (employee id, at, since): the employee's latest fix in [since, at], None when there is none.
-    PostgreSQL: one statement for them all (``_PG_LAST_PINGS``). SQLite: one query a hundred windows, each an
-    employee's [since, at] with overlapping ones merged: what is read is bounded by the items' own windows,
-    never the span between a check-in of today and one of last month."""
+def last_pings_before(s: Session, wanted: Sequence[FixWindow]) -> list[Ping | None]:
+    """For each window: the employee's latest fix in [since, upto], None when there is none. PostgreSQL: one
+    statement for them all (``_PG_LAST_PINGS``). SQLite: one query a hundred windows, overlapping ones of an
+    employee merged: what is read is bounded by the items' own windows, never the span between a check-in of
+    today and one of last month."""
     return _last_pings_before_later(s, wanted)()
 
 
-def _last_pings_before_later(
-    s: Session, wanted: Sequence[tuple[str, datetime, datetime]]
-) -> Callable[[], list[Ping | None]]:
+def _last_pings_before_later(s: Session, wanted: Sequence[FixWindow]) -> Callable[[], list[Ping | None]]:
     """``last_pings_before``, its answer asked for later (``covenant.db.bulk.pg_query``)."""
     if not wanted:
         return list
     if is_pg(s):
-        columns = [[w[0] for w in wanted], [w[2] for w in wanted], [w[1] for w in wanted]]
-        found = pg_query(s, _PG_LAST_PINGS, columns)
+        found = pg_query(s, _PG_LAST_PINGS, [list(column) for column in zip(*wanted, strict=True)])
 
         def answer() -> list[Ping | None]:
             out: list[Ping | None] = [None] * len(wanted)
@@ -357,26 +356,33 @@ def _last_pings_before_later(
             return out
 
         return answer
-    windows: list[tuple[str, datetime, datetime]] = []
-    for employee_id, at, since in sorted(wanted, key=lambda w: (w[0], w[2])):
-        if windows and windows[-1][0] == employee_id and since <= windows[-1][2]:
-            windows[-1] = (employee_id, windows[-1][1], max(windows[-1][2], at))
+    merged: list[FixWindow] = []
+    for w in sorted(wanted, key=lambda w: (w.employee_id, w.since)):
+        last = merged[-1] if merged else None
+        if last is not None and last.employee_id == w.employee_id and w.since <= last.upto:
+            merged[-1] = last._replace(upto=max(last.upto, w.upto), last_day=max(last.last_day, w.last_day))
         else:
-            windows.append((employee_id, since, at))
+            merged.append(w)
     fixes: dict[str, list[Ping]] = {}
-    for first in range(0, len(windows), 100):
+    for first in range(0, len(merged), 100):
         spans = [
-            and_(pings.c.employee_id == e, pings.c.at >= lo, pings.c.at <= hi)
-            for e, lo, hi in windows[first : first + 100]
+            and_(
+                pings.c.employee_id == w.employee_id,
+                pings.c.day >= w.first_day,
+                pings.c.day <= w.last_day,
+                pings.c.at >= w.since,
+                pings.c.at <= w.upto,
+            )
+            for w in merged[first : first + 100]
         ]
         for r in s.execute(select(pings).where(or_(*spans)).order_by(pings.c.at, pings.c.id)):
             ping = Ping(utc(r.at), r.latitude, r.longitude, r.accuracy_m, bool(r.mock), r.device_id)
             fixes.setdefault(r.employee_id, []).append(ping)
     found_before: list[Ping | None] = []
-    for employee_id, at, since in wanted:
-        found = fixes.get(employee_id, [])
-        k = bisect_right(found, at, key=lambda p: p.at)  # the last fix at or before ``at``
-        found_before.append(found[k - 1] if k and found[k - 1].at >= since else None)
+    for w in wanted:
+        found = fixes.get(w.employee_id, [])
+        k = bisect_right(found, w.upto, key=lambda p: p.at)  # the last fix at or before ``upto``
+        found_before.append(found[k - 1] if k and found[k - 1].at >= w.since else None)
     return lambda: found_before
 
 
@@ -561,7 +567,7 @@ def check_in_reads(
     s: Session,
     keys: Iterable[tuple[str, str, str, str]],
     request_ids: Sequence[str],
-    wanted: Sequence[tuple[str, datetime, datetime]],
+    wanted: Sequence[FixWindow],
 ) -> tuple[dict[tuple[str, str], DayState], dict[str, dict[str, Any]], list[Ping | None]]:
     """What a unit of check-ins reads first, in this order: ``lock_days(keys)``,
     ``visits_by_request(request_ids)`` and ``last_pings_before(wanted)``. PostgreSQL: one round trip with the
@@ -726,7 +732,7 @@ class SqlAttendanceStore:
         self,
         keys: Iterable[tuple[str, str, str, str]],
         request_ids: Sequence[str],
-        wanted: Sequence[tuple[str, datetime, datetime]],
+        wanted: Sequence[FixWindow],
     ) -> tuple[dict[tuple[str, str], DayState], dict[str, dict[str, Any]], list[Ping | None]]:
         return check_in_reads(self.s, keys, request_ids, wanted)
 

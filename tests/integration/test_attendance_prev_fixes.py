@@ -1,6 +1,6 @@
 """A batch of check-ins finds the fix before each check-in with one read: the latest fix of that employee
 within the check-in's window, none outside it, whatever the other items of the batch cover (SQLite and
-PostgreSQL)."""
+PostgreSQL); on PostgreSQL the read touches the window's days only, not the employee's whole history."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from covenant.db.engine import Database
 from covenant.db.migrations import migrate
 from services.attendance import storage
 from services.attendance.domain.stops import Ping as storage_ping
+from services.attendance.ports import FixWindow
 from tests.support.statements import statements_of
 
 MIGRATIONS = Path(storage.__file__).parent / "migrations"
@@ -34,6 +36,11 @@ def _fix(employee: str, minute: int, lat: float) -> dict[str, object]:
     )
 
 
+def window(employee: str, upto: datetime, since: datetime) -> FixWindow:
+    """The fixes' days are UTC days here (``_fix``)."""
+    return FixWindow(employee, since, upto, since.date().isoformat(), upto.date().isoformat())
+
+
 def test_each_check_in_gets_the_latest_fix_in_its_own_window_from_one_read(
     db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -48,12 +55,12 @@ def test_each_check_in_gets_the_latest_fix_in_its_own_window_from_one_read(
             )
         at = lambda m: T0 + timedelta(minutes=m)  # noqa: E731
         wanted = [
-            ("E1", at(25), at(10)),  # fixes at 10 and 20 in the window: the one at 20
-            ("E1", at(20), at(20)),  # a fix exactly at the check-in counts
-            ("E1", at(100), at(85)),  # none between 85 and 100 (the next is at 120)
-            ("E1", at(-1), at(-16)),  # before every fix
-            ("E2", at(30), at(0)),  # an employee without fixes
-            *[(f"X{i}", at(6), at(0)) for i in range(250)],  # more employees than one statement names
+            window("E1", at(25), at(10)),  # fixes at 10 and 20 in the window: the one at 20
+            window("E1", at(20), at(20)),  # a fix exactly at the check-in counts
+            window("E1", at(100), at(85)),  # none between 85 and 100 (the next is at 120)
+            window("E1", at(-1), at(-16)),  # before every fix
+            window("E2", at(30), at(0)),  # an employee without fixes
+            *[window(f"X{i}", at(6), at(0)) for i in range(250)],  # more employees than one statement names
         ]
         with statements_of(db, monkeypatch) as statements, db.session() as s:
             got = storage.last_pings_before(s, wanted)
@@ -80,8 +87,35 @@ def test_only_the_check_ins_windows_are_read_not_the_days_between_them(
         read: list[object] = []
         monkeypatch.setattr(storage, "Ping", lambda *a: read.append(a) or storage_ping(*a))
         with db.session() as s:  # a check-in of the first day and one of the last, 15-minute windows
-            got = storage.last_pings_before(s, [("E1", at(25), at(10)), ("E1", at(last), at(last - 15))])
+            got = storage.last_pings_before(
+                s, [window("E1", at(25), at(10)), window("E1", at(last), at(last - 15))]
+            )
         assert [p.at for p in got] == [at(20), at(last)]
         assert len(read) <= 4  # the fixes inside the two windows, not the 4,300 between them
+    finally:
+        db.dispose()
+
+
+def test_on_postgresql_the_read_touches_the_windows_days_not_the_employees_history(pg_url: str) -> None:
+    """Thirty days of a fix every two minutes (about 21,600 rows): the look-up for a check-in on the last day
+    reads a handful of index and table pages. Bounded by time alone it read every fix of the employee."""
+    migrate(pg_url, "attendance", MIGRATIONS)
+    db = Database(pg_url)
+    try:
+        with db.session() as s:
+            storage.insert_pings(s, [_fix("E1", m, 22.0) for m in range(0, 30 * 24 * 60, 2)])
+            s.execute(text("ANALYZE attendance_pings"))
+        last = T0 + timedelta(minutes=30 * 24 * 60 - 3)
+        w = window("E1", last, last - timedelta(minutes=15))
+        sql = storage._PG_LAST_PINGS.format(*["%s"] * 5)
+        with db.session() as s:
+            raw = s.connection().connection.driver_connection
+            (plan,) = raw.execute(
+                "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql, [[v] for v in w]
+            ).fetchone()
+            got = storage.last_pings_before(s, [w])
+        assert got[0] is not None and got[0].at == last - timedelta(minutes=1)
+        pages = plan[0]["Plan"]["Shared Hit Blocks"] + plan[0]["Plan"]["Shared Read Blocks"]
+        assert pages <= 20, plan
     finally:
         db.dispose()

@@ -8,13 +8,12 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from covenant.events.v1.event_pb2 import Event
 from services.attendance.domain.geo import Place
 from services.attendance.domain.stops import Ping
-from services.attendance.ports import CheckInIdTaken
+from services.attendance.ports import CheckInIdTaken, FixWindow
 from services.attendance.storage import DayState, RosterRow
 from tests.support.fakes.unit import FakeUnits
 
@@ -72,13 +71,13 @@ class FakeAttendanceStore(FakeUnits[_State]):
         self,
         keys: Iterable[tuple[str, str, str, str]],
         request_ids: Sequence[str],
-        wanted: Sequence[tuple[str, datetime, datetime]],
+        wanted: Sequence[FixWindow],
     ) -> tuple[dict[tuple[str, str], DayState], dict[str, dict[str, Any]], list[Ping | None]]:
-        def last(employee_id: str, at: datetime, since: datetime) -> Ping | None:
-            found = [p for p in self._s.pings.get(employee_id, []) if since <= p.at <= at]
+        def last(w: FixWindow) -> Ping | None:
+            found = [p for p in self._s.pings.get(w.employee_id, []) if w.since <= p.at <= w.upto]
             return max(found, key=lambda p: p.at, default=None)
 
-        return self.lock_days(keys), self.visits_by_request(request_ids), [last(*w) for w in wanted]
+        return self.lock_days(keys), self.visits_by_request(request_ids), [last(w) for w in wanted]
 
     def add_visits(self, rows: Sequence[dict[str, Any]]) -> None:
         for r in rows:
