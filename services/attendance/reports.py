@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,7 +16,7 @@ from covenant.errors import InvalidArgument
 from services.attendance import storage as db
 from services.attendance.base import AttendanceBase
 from services.attendance.domain.day import DaySummary, RouteItem, ordered_route, summarise
-from services.attendance.domain.stops import distance_m
+from services.attendance.domain.stops import Ping, distance_m
 
 
 @dataclass(frozen=True)
@@ -43,21 +44,37 @@ class Reports:
         self.base = base
 
     def report(self, s: Session, employee_id: str, org_unit: str, day: str) -> RouteReport:
-        items = [_visit_item(v) for v in db.day_visits(s, employee_id, day)]
-        items += [_stop_item(x) for x in db.day_stops(s, employee_id, day)]
-        anomalies = [
-            AnomalyView(
-                a.kind,
-                db.utc(a.at),
-                a.ref_id,
-                json.loads(a.detail_json),
-                a.rule_id,
-                a.pack_id,
-                a.pack_version,
+        """The route report of one employee-day."""
+        return self.reports(s, [(employee_id, org_unit)], day)[0]
+
+    def reports(self, s: Session, employees: Sequence[tuple[str, str]], day: str) -> list[RouteReport]:
+        """The route reports of one day of these (employee id, org unit): four queries in all, not four an
+        employee (a team page of a hundred read 400)."""
+        ids = [e for e, _ in employees]
+        visits, stops = db.visits_on(s, day, ids), db.stops_on(s, day, ids)
+        anomalies, pings = db.anomalies_on(s, day, ids), db.pings_on(s, day, ids)
+        return [
+            self._report(
+                employee_id,
+                org_unit,
+                day,
+                [_visit_item(v) for v in visits.get(employee_id, [])]
+                + [_stop_item(x) for x in stops.get(employee_id, [])],
+                [_anomaly_view(a) for a in anomalies.get(employee_id, [])],
+                pings.get(employee_id, []),
             )
-            for a in db.day_anomalies(s, employee_id, day)
+            for employee_id, org_unit in employees
         ]
-        pings = db.day_pings(s, employee_id, day)
+
+    @staticmethod
+    def _report(
+        employee_id: str,
+        org_unit: str,
+        day: str,
+        items: list[RouteItem],
+        anomalies: list[AnomalyView],
+        pings: list[Ping],
+    ) -> RouteReport:
         route = ordered_route(items)
         times = (pings[0].at, pings[-1].at) if pings else (None, None)
         summary = summarise(
@@ -95,7 +112,15 @@ class Reports:
                 kind=str,
                 first="",
             )
-            return [self.report(s, st.employee_id, st.org_unit, day).summary for st in states], token
+            reports = self.reports(s, [(st.employee_id, st.org_unit) for st in states], day)
+            return [r.summary for r in reports], token
+
+
+def _anomaly_view(a: Any) -> AnomalyView:
+    """A stored anomaly as reports show it."""
+    return AnomalyView(
+        a.kind, db.utc(a.at), a.ref_id, json.loads(a.detail_json), a.rule_id, a.pack_id, a.pack_version
+    )
 
 
 def _visit_item(v: Any) -> RouteItem:

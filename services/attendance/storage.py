@@ -299,22 +299,37 @@ def insert_pings(s: Session, rows: Sequence[dict[str, Any]]) -> None:
 
 
 def day_pings(s: Session, employee_id: str, day: str, since: datetime | None = None) -> list[Ping]:
-    where = and_(pings.c.employee_id == employee_id, pings.c.day == day)
-    if since is not None:
-        where = and_(where, pings.c.at >= since)
-    rows = s.execute(
-        select(
-            pings.c.at,
-            pings.c.latitude,
-            pings.c.longitude,
-            pings.c.accuracy_m,
-            pings.c.mock,
-            pings.c.device_id,
+    """One employee's fixes of one day (from ``since``), in time order."""
+    return pings_on(s, day, [employee_id], since).get(employee_id, [])
+
+
+def pings_on(
+    s: Session, day: str, employee_ids: Sequence[str], since: datetime | None = None
+) -> dict[str, list[Ping]]:
+    """The fixes of these employees on one day (from ``since``), in time order, by employee: one query (on
+    SQLite one per ``CHUNK`` employees)."""
+    out: dict[str, list[Ping]] = {}
+    for among_ids in among_parts(s, pings.c.employee_id, list(dict.fromkeys(employee_ids))):
+        where = and_(among_ids, pings.c.day == day)
+        if since is not None:
+            where = and_(where, pings.c.at >= since)
+        rows = s.execute(
+            select(
+                pings.c.employee_id,
+                pings.c.at,
+                pings.c.latitude,
+                pings.c.longitude,
+                pings.c.accuracy_m,
+                pings.c.mock,
+                pings.c.device_id,
+            )
+            .where(where)
+            .order_by(pings.c.employee_id, pings.c.at, pings.c.id)
         )
-        .where(where)
-        .order_by(pings.c.at, pings.c.id)
-    ).all()
-    return [Ping(utc(r.at), r.latitude, r.longitude, r.accuracy_m, bool(r.mock), r.device_id) for r in rows]
+        for r in rows:
+            ping = Ping(utc(r.at), r.latitude, r.longitude, r.accuracy_m, bool(r.mock), r.device_id)
+            out.setdefault(r.employee_id, []).append(ping)
+    return out
 
 
 # PostgreSQL: per window, the latest fix in it: one statement for the batch, one index probe and one row
@@ -526,14 +541,25 @@ def replace_stops(
         conn.execute(insert(stops), list(rows))
 
 
-def _day_rows(s: Session, table: Table, employee_id: str, day: str, *order: Any) -> list[Any]:
-    """The rows of ``table`` for one employee-day, in ``order``."""
-    where = and_(table.c.employee_id == employee_id, table.c.day == day)
-    return list(s.execute(select(table).where(where).order_by(*order)))
+def _rows_on(
+    s: Session, table: Table, day: str, employee_ids: Sequence[str], *order: Any
+) -> dict[str, list[Any]]:
+    """The rows of ``table`` for these employees on one day, in ``order``, by employee: one query (on
+    SQLite one per ``CHUNK`` employees)."""
+    out: dict[str, list[Any]] = {}
+    for among_ids in among_parts(s, table.c.employee_id, list(dict.fromkeys(employee_ids))):
+        where = and_(among_ids, table.c.day == day)
+        for r in s.execute(select(table).where(where).order_by(table.c.employee_id, *order)):
+            out.setdefault(r.employee_id, []).append(r)
+    return out
 
 
 def day_stops(s: Session, employee_id: str, day: str) -> list[Any]:
-    return _day_rows(s, stops, employee_id, day, stops.c.start_at)
+    return stops_on(s, day, [employee_id]).get(employee_id, [])
+
+
+def stops_on(s: Session, day: str, employee_ids: Sequence[str]) -> dict[str, list[Any]]:
+    return _rows_on(s, stops, day, employee_ids, stops.c.start_at)
 
 
 # -- visits ----------------------------------------------------------------------------------------
@@ -586,7 +612,11 @@ def add_visits(s: Session, rows: Sequence[dict[str, Any]]) -> None:
 
 
 def day_visits(s: Session, employee_id: str, day: str) -> list[Any]:
-    return _day_rows(s, visits, employee_id, day, visits.c.at)
+    return visits_on(s, day, [employee_id]).get(employee_id, [])
+
+
+def visits_on(s: Session, day: str, employee_ids: Sequence[str]) -> dict[str, list[Any]]:
+    return _rows_on(s, visits, day, employee_ids, visits.c.at)
 
 
 # -- anomalies -------------------------------------------------------------------------------------
@@ -610,7 +640,11 @@ def dwell_intervals(s: Session, employee_id: str, day: str) -> list[tuple[dateti
 
 
 def day_anomalies(s: Session, employee_id: str, day: str) -> list[Any]:
-    return _day_rows(s, anomalies, employee_id, day, anomalies.c.at, anomalies.c.id)
+    return anomalies_on(s, day, [employee_id]).get(employee_id, [])
+
+
+def anomalies_on(s: Session, day: str, employee_ids: Sequence[str]) -> dict[str, list[Any]]:
+    return _rows_on(s, anomalies, day, employee_ids, anomalies.c.at, anomalies.c.id)
 
 
 def roster_since(s: Session, first_day: str) -> tuple[list[tuple[str, str, str, str]], dict[str, set[str]]]:

@@ -27,6 +27,7 @@ from covenant.rules.v1 import rule_pack_service_pb2 as rpb
 from covenant.rules.v1 import rule_pack_service_pb2_grpc
 from services.attendance.domain.geo import EARTH_M, haversine_m
 from tests.support.directory import employee, publish_employees
+from tests.support.statements import statements_of
 
 SH = ZoneInfo("Asia/Shanghai")
 TEAM = "/hq/futian/team-01"
@@ -367,6 +368,30 @@ def test_team_summary_pages_hold_only_what_the_caller_sees_and_end_exactly(svc: 
     hq = bearer(svc.tokens.user("A1", "/hq", {"attendance.routes.read": "subtree"}))
     whole = stub(svc).GetTeamSummary(pb.GetTeamSummaryRequest(org_unit=TEAM, date=DAY_S), metadata=hq)
     assert [e.employee_id for e in whole.employees] == ["E1", "E1a", "E1b", "E1c", "E2"]
+
+
+def test_a_team_page_reads_as_many_statements_for_five_as_for_one(
+    svc: RunningService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Visits, stops, anomalies and fixes are read for the whole page at once, not four reads an employee;
+    each summary is the one the employee's own route report gives."""
+    team = ("E1", "E2", "E3", "E4", "E5")
+    for emp in team:
+        stub(svc).IngestPings(pb.IngestPingsRequest(pings=day_pings(emp)), metadata=system(svc))
+    check_ins(svc, "E2")
+    lead = bearer(svc.tokens.user("L1", TEAM, {"attendance.routes.read": "team"}))
+
+    def page(size: int) -> tuple[pb.GetTeamSummaryResponse, int]:
+        with statements_of(svc.host.ctx.db, monkeypatch) as sent:  # type: ignore[union-attr]
+            got = stub(svc).GetTeamSummary(
+                pb.GetTeamSummaryRequest(org_unit=TEAM, date=DAY_S, page_size=size), metadata=lead
+            )
+        return got, len(sent)
+
+    (one, read_one), (five, read_five) = page(1), page(5)
+    assert [e.employee_id for e in five.employees] == list(team) and len(one.employees) == 1
+    assert read_five == read_one, (read_one, read_five)
+    assert list(five.employees) == [report(svc, emp).summary for emp in team]
 
 
 def test_streamed_small_batches_and_a_late_fix_count_once(svc: RunningService) -> None:
