@@ -133,6 +133,7 @@ stops = Table(
     Column("minutes", Float, nullable=False),
     Column("stop_id", String(64), nullable=False, server_default=""),
     Column("closed", Boolean, nullable=False, server_default=true()),
+    Index("ix_attendance_stops_day", "employee_id", "day", "start_at"),
 )
 
 anomalies = Table(
