@@ -34,3 +34,31 @@ def test_an_employee_days_stops_are_read_without_the_employees_other_days(pg_url
     one, whole_page = reads[0], costliest(reads[1:])
     assert one.pages <= 30, one.plan
     assert whole_page.pages <= 1500, whole_page.plan  # 1,200 stops, each on its own page at worst
+
+
+def test_the_relays_reads_of_what_is_left_read_no_delivered_history(pg_url: str) -> None:
+    """Which destinations have undelivered rows (every few seconds), the backlog gauge (every scrape) and
+    the rows a dead relay leased: ``ix_outbox_undelivered``. 200,000 rows delivered over a week, 50 not
+    (the worst of them touched 3,151 pages without it)."""
+    from covenant.db.relay import OutboxRelay
+
+    with migrated(pg_url, "points") as db:
+        fill(
+            db,
+            """INSERT INTO outbox (event_id, event_type, destination, payload, created_at, attempts,
+                   next_attempt_at, delivered_at, leased_by)
+               SELECT 'e' || n, 'attendance.visit_verified', (ARRAY['points', 'scoring'])[1 + n % 2],
+                      '\\x00'::bytea, now() - n * INTERVAL '3 seconds', 1, now(),
+                      CASE WHEN n > 50 THEN now() - n * INTERVAL '3 seconds' END,
+                      CASE WHEN n <= 10 THEN 'gone' END
+               FROM generate_series(1, 200000) n""",
+            "INSERT INTO relay_heartbeat (instance, beat_at) VALUES ('gone', now() - INTERVAL '1 hour')",
+        )
+        relay = OutboxRelay(db, lambda _: None, source="attendance")  # type: ignore[arg-type,return-value]
+        with reads_of(db) as reads:
+            assert {"points", "scoring"} <= set(relay._targets())
+            assert relay.backlog()["points"][0] == 25
+            assert relay.reclaim_stale() == 10
+    assert len(reads) >= 3
+    worst = costliest(reads)
+    assert worst.pages <= 100, (worst.sql, worst.plan)

@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 metadata = MetaData()
@@ -37,6 +38,14 @@ outbox = Table(
     Column("leased_by", String(64)),
     Index("ix_outbox_due", "destination", "delivered_at", "next_attempt_at"),
     Index("ix_outbox_event", "event_id"),
+    # what is left to deliver, in claim order: the relay's scans of it read no delivered history
+    Index(
+        "ix_outbox_undelivered",
+        "destination",
+        "id",
+        postgresql_where=text("delivered_at IS NULL"),
+        sqlite_where=text("delivered_at IS NULL"),
+    ),
 )
 
 # One row per running outbox relay instance, refreshed every heartbeat; rows leased by an instance whose
