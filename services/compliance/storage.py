@@ -94,6 +94,9 @@ cases = Table(
     Column("updated_at", DateTime(timezone=True)),
     Column("pack_id", String(64), nullable=False, server_default=""),
     UniqueConstraint("employee_id", "rule_id", "window_key", name="uq_compliance_case_window"),
+    # list_cases pages in (opened_at, id) order, with or without a state filter
+    Index("ix_compliance_cases_opened", "opened_at", "id"),
+    Index("ix_compliance_cases_state_opened", "state", "opened_at", "id"),
 )
 
 # Derived facts for behaviour rules (the rule engine keeps no state of its own).
@@ -101,10 +104,12 @@ client_contacts = Table(
     "compliance_client_contacts",
     metadata,
     Column("activity_id", String(128), primary_key=True),
-    Column("employee_id", String(64), nullable=False, index=True),
+    Column("employee_id", String(64), nullable=False),
     Column("client_id", String(128), nullable=False),
     Column("org_unit", String(255), nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
+    # contacts_between: a pair's contacts in a time window (employee-only lookups use its prefix)
+    Index("ix_compliance_client_contacts_pair_at", "employee_id", "client_id", "at"),
 )
 
 client_risk = Table(
@@ -142,9 +147,11 @@ dwell_anomalies = Table(
     "compliance_dwell_anomalies",
     metadata,
     Column("event_id", String(128), primary_key=True),
-    Column("employee_id", String(64), nullable=False, index=True),
+    Column("employee_id", String(64), nullable=False),
     Column("day", String(10), nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
+    # last_dwell_anomaly: the latest of one employee-day's anomalies up to a time
+    Index("ix_compliance_dwell_anomalies_day", "employee_id", "day", "at"),
 )
 
 
