@@ -70,6 +70,15 @@ commitments = Table(
     Index("uq_commitments_business_key", "business_key", unique=True),
     Index("ix_commitments_correlation", "fulfilling_event_type", "correlation_value"),
     Index("ix_commitments_org_unit", "org_unit"),
+    # The consumer's per-event reads (waiting_correlation_keys, find_open_by_correlation): open rows only.
+    Index(
+        "ix_commitments_open_by_event",
+        "fulfilling_event_type",
+        "correlation_key",
+        "correlation_value",
+        postgresql_where=text("state IN ('ACTIVE', 'BREACHED')"),
+        sqlite_where=text("state IN ('ACTIVE', 'BREACHED')"),
+    ),
 )
 
 extensions = Table(
