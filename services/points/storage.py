@@ -85,6 +85,7 @@ ledger = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("source_event_id", "rule_id", "employee_id", "kind", name="uq_points_ledger_once"),
     Index("ix_points_ledger_emp", "employee_id", "occurred_at"),
+    Index("ix_points_ledger_emp_id", "employee_id", "id"),  # ledger_page: an employee's entries by id
     Index("ix_points_ledger_time", "occurred_at"),
 )
 

@@ -6,6 +6,7 @@ Without the index each one names, the same read touched hundreds to thousands of
 from __future__ import annotations
 
 from services.commitments import storage as commitments
+from services.points import storage as points
 from tests.support.plans import fill, migrated, reads_of
 
 
@@ -38,3 +39,25 @@ def test_the_keys_open_commitments_wait_on_are_read_without_the_settled_ones(pg_
             keys = commitments.waiting_correlation_keys(s, "ev.type2")
     assert sorted(keys) == ["loan_id"]
     assert reads[0].pages <= 400, reads[0].plan  # the 4,000 open rows lie on about 115 pages
+
+
+def test_the_last_page_of_an_early_employees_ledger_stops_at_the_employees_last_entry(pg_url: str) -> None:
+    """``ledger_page`` (``employee_id = ? AND id > ? ORDER BY id LIMIT n``): ``ix_points_ledger_emp_id``
+    (points_0003). 300,000 entries; E7's 3,000 are among the first 30,000, and the last page of 50 starts
+    at E7's 2,950th entry: without the index PostgreSQL walked the primary key from there to the ledger's
+    end, 4,905 pages; with it, 11."""
+    with migrated(pg_url, "points") as db:
+        fill(
+            db,
+            """INSERT INTO points_ledger (employee_id, org_unit, points, kind, reason, source_event_id,
+                   rule_id, pack_id, pack_version, occurred_at, created_at)
+               SELECT CASE WHEN g <= 30000 AND g % 10 = 0 THEN 'E7' ELSE 'E' || (100 + g % 900) END,
+                      '/hq/t1', 5, 'award', 'visit logged', 'ev-' || g, 'visit', 'pack', '1', at, at
+               FROM generate_series(1, 300000) g,
+                    LATERAL (SELECT TIMESTAMPTZ '2025-01-01' + g * INTERVAL '1 minute' AS at) t""",
+        )
+        after = 29500  # E7's 2,950th entry
+        with reads_of(db) as reads, db.session() as s:
+            page = points.ledger_page(s, "E7", after, 100)
+    assert [r["id"] for r in page] == list(range(29510, 30001, 10))
+    assert reads[0].pages <= 60, reads[0].plan
