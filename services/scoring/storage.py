@@ -135,6 +135,7 @@ signals = Table(
     Column("pack_version", String(64), nullable=False),
     Column("raised_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("employee_id", "period", "kind", name="uq_signals_once"),
+    Index("ix_signals_period", "period", "id"),  # signals_of: a period's signals in raising order
 )
 
 # Driver analyses (docs/analytics.md): the fit of an outcome KPI on process KPIs, with its data window.

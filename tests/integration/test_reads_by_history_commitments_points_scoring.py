@@ -5,8 +5,10 @@ Without the index each one names, the same read touched hundreds to thousands of
 
 from __future__ import annotations
 
+from covenant.auth import ScopeFilter
 from services.commitments import storage as commitments
 from services.points import storage as points
+from services.scoring import storage as scoring
 from tests.support.plans import fill, migrated, reads_of
 
 
@@ -61,3 +63,23 @@ def test_the_last_page_of_an_early_employees_ledger_stops_at_the_employees_last_
             page = points.ledger_page(s, "E7", after, 100)
     assert [r["id"] for r in page] == list(range(29510, 30001, 10))
     assert reads[0].pages <= 60, reads[0].plan
+
+
+def test_a_periods_signals_are_read_without_the_other_periods(pg_url: str) -> None:
+    """``signals_of`` (``period = ? ... ORDER BY id``): ``ix_signals_period`` (scoring_0005). 24 periods x
+    4,000 signals; one team's 200 of the last period: 1,372 pages (Seq Scan and sort) without it, 76 with
+    it (the period's own rows)."""
+    with migrated(pg_url, "scoring") as db:
+        fill(
+            db,
+            """INSERT INTO signals (employee_id, org_unit, period, kind, audience, detail, rule_id, pack_id,
+                   pack_version, raised_at)
+               SELECT 'E' || e, '/hq/t' || (e % 20), to_char(DATE '2024-01-01' + p * INTERVAL '1 month',
+                      'YYYY-MM'), 'low_score', 'lead', 'score below the team median', 'r1', 'pack', '1',
+                      TIMESTAMPTZ '2024-02-01' + p * INTERVAL '1 month'
+               FROM generate_series(0, 23) p, generate_series(1, 4000) e""",
+        )
+        with reads_of(db) as reads, db.session() as s:
+            rows = scoring.signals_of(s, "2025-12", "/hq/t3", ScopeFilter(all=True))
+    assert len(rows) == 200 and [r.id for r in rows] == sorted(r.id for r in rows)
+    assert reads[0].pages <= 200, reads[0].plan
