@@ -83,7 +83,7 @@ FROM (
     CROSS JOIN LATERAL (
         SELECT id FROM outbox
         WHERE destination = d.name AND delivered_at IS NULL AND next_attempt_at <= {3}
-        ORDER BY id LIMIT {4} FOR UPDATE SKIP LOCKED
+        ORDER BY next_attempt_at, id LIMIT {4} FOR UPDATE SKIP LOCKED
     ) AS picked
 ) AS due
 WHERE o.id = due.id
@@ -284,8 +284,9 @@ class OutboxRelay:
         return sorted(self._known)
 
     def _claim(self, destinations: list[str], now: datetime) -> dict[str, list[tuple[int, bytes, int]]]:
-        """Lease up to ``batch_size`` due rows of each destination (oldest first) in one short transaction;
-        per destination its rows as (id, payload, attempts), in id order."""
+        """Lease up to ``batch_size`` due rows of each destination (longest due first, as
+        ``ix_outbox_undelivered`` holds them) in one short transaction; per destination its rows as (id,
+        payload, attempts), in id order."""
         lease_until = now + self.lease
         with self.db.session() as s:
             if is_pg(s):  # one statement for every destination; SKIP LOCKED: replicas take disjoint rows
@@ -302,7 +303,7 @@ class OutboxRelay:
                             outbox.c.delivered_at.is_(None),
                             outbox.c.next_attempt_at <= now,
                         )
-                        .order_by(outbox.c.id)
+                        .order_by(outbox.c.next_attempt_at, outbox.c.id)
                         .limit(self.batch_size)
                     )
                     got.extend(

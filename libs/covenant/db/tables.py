@@ -38,10 +38,11 @@ outbox = Table(
     Column("leased_by", String(64)),
     Index("ix_outbox_due", "destination", "delivered_at", "next_attempt_at"),
     Index("ix_outbox_event", "event_id"),
-    # what is left to deliver, in claim order: the relay's scans of it read no delivered history
+    # what is left to deliver, in claim order: the relay's reads of it read no delivered history
     Index(
         "ix_outbox_undelivered",
         "destination",
+        "next_attempt_at",
         "id",
         postgresql_where=text("delivered_at IS NULL"),
         sqlite_where=text("delivered_at IS NULL"),
