@@ -20,7 +20,6 @@ from sqlalchemy import (
     Text,
     and_,
     case,
-    distinct,
     func,
     insert,
     select,
@@ -406,8 +405,10 @@ def as_json(value: object) -> str:
 
 def waiting_correlation_keys(session: Session, event_type: str) -> list[str]:
     """The correlation keys (event data fields) of open commitments an ``event_type`` event may fulfil."""
-    stmt = select(distinct(commitments.c.correlation_key)).where(
-        and_(commitments.c.fulfilling_event_type == event_type, commitments.c.state.in_(OPEN_STATES))
+    stmt = (
+        select(commitments.c.correlation_key)
+        .where(and_(commitments.c.fulfilling_event_type == event_type, commitments.c.state.in_(OPEN_STATES)))
+        .distinct()
     )
     return list(session.execute(stmt).scalars())
 
