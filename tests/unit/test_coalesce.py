@@ -212,7 +212,7 @@ def test_with_fill_wait_callers_that_call_again_at_once_all_share_each_unit() ->
         time.sleep(0.005)  # the unit's round trips
         return [i.upper() for i in items]
 
-    c: Coalescer[str, str] = Coalescer(run, fill_wait=1.0)
+    c: Coalescer[str, str] = Coalescer(run, fill_wait=3.0)  # a caller late by that much would split a unit
 
     def caller(k: int) -> None:
         for n in range(8):
