@@ -10,15 +10,16 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent import futures
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import grpc
 import pytest
 from opentelemetry import trace
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
+from covenant.db import inbox as inbox_module
 from covenant.db.engine import Database
 from covenant.db.inbox import EventSinkServicer
 from covenant.db.migrations import migrate
@@ -301,3 +302,43 @@ def test_a_slow_consumer_does_not_hold_back_the_other_destinations(db_url: str, 
             release.set()
             relay.stop(timeout=10)
     assert _effects(slow_db) == 1 and _effects(fast_db) == 1
+
+
+def test_applied_events_are_remembered_for_the_retention_then_purged(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Within ``INBOX_RETENTION`` a redelivery is still a duplicate; records older than that are deleted,
+    a batch a transaction (the first purge after an upgrade may find millions); consumer services run the
+    purge as one of their workers."""
+    consumer = _db(db_url, "points")
+    events = [new_event(VISIT, source="attendance") for _ in range(7)]
+    with sink_server(consumer, bump) as channel:
+        stub = event_pb2_grpc.EventSinkServiceStub(channel)
+        stub.DeliverEvents(event_pb2.DeliverEventsRequest(events=events), timeout=30)
+        now = datetime.now(UTC)
+        with consumer.session() as s:  # five of the seven were applied 31 days ago
+            old = [e.id for e in events[:5]]
+            s.execute(
+                update(inbox).where(inbox.c.event_id.in_(old)).values(received_at=now - timedelta(days=31))
+            )
+        monkeypatch.setattr(inbox_module, "_PURGE_BATCH", 2)
+        assert inbox_module.purge_applied(consumer, "points", now - inbox_module.INBOX_RETENTION) == 5
+        assert _count(consumer, inbox) == 2
+        stub.DeliverEvents(event_pb2.DeliverEventsRequest(events=events[5:]), timeout=30)
+    assert _effects(consumer) == 7  # the two kept were still duplicates
+    purger = inbox_module.inbox_purger(consumer, "points", interval=0.05).start()
+    try:
+        assert purger.running and purger.thread_name == "inbox-purge"
+    finally:
+        purger.stop(timeout=5)
+
+
+def test_consumer_services_run_the_inbox_purge_and_producers_only_do_not(tmp_path: Path) -> None:
+    from covenant.grpc.testing import running_service
+
+    def purges(service: str) -> bool:
+        with running_service(service, db_url=f"sqlite:///{tmp_path / service}.db", data_dir=tmp_path) as svc:
+            return any(getattr(w, "thread_name", "") == "inbox-purge" for w in svc.host.workers)
+
+    assert purges("points") and purges("commitments")
+    assert not purges("identity")  # consumes nothing

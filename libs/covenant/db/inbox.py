@@ -17,6 +17,11 @@ with that source's service-account token. One forged event refuses the whole bat
 
 Each delivery runs in an ``inbox apply`` span and records ``covenant.inbox.apply.duration`` (by outcome),
 ``covenant.inbox.applied`` and ``covenant.inbox.duplicates`` (docs/operations.md).
+
+The record of an applied event is kept for ``INBOX_RETENTION`` (``inbox_purger`` deletes older ones every
+ten minutes), not for ever: only a redelivery needs it, and redeliveries come from the producer's outbox
+within minutes (a lease that ran out after the consumer applied the batch), or from a producer database
+restored from a backup, which a month covers.
 """
 
 from __future__ import annotations
@@ -24,9 +29,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import and_, delete, select
 from sqlalchemy.orm import Session
 
 from covenant.auth import Principal, authorize
@@ -37,6 +43,7 @@ from covenant.db.transient import retry_transient
 from covenant.errors import InvalidArgument, PermissionDenied
 from covenant.events.v1 import event_pb2, event_pb2_grpc
 from covenant.grpc.context import current_principal
+from covenant.periodic import PeriodicWorker
 from covenant.services import emits, service_account, sources_of
 from covenant.telemetry import consuming, context_from_event, tracer
 from covenant.telemetry import metrics as m
@@ -47,6 +54,9 @@ EventHandler = Callable[[Session, event_pb2.Event], None]
 BatchEventHandler = Callable[[Session, Sequence[event_pb2.Event]], None]
 
 DELIVERY_PERMISSION = "events.deliveries.write"
+#: How long a consumer keeps the record of an event it applied (see the module doc).
+INBOX_RETENTION = timedelta(days=30)
+_PURGE_BATCH = 5000  # rows a statement: a first purge after an upgrade takes many short transactions
 
 
 def check_provenance(principal: Principal, consumer: str, event: event_pb2.Event, field: str) -> None:
@@ -168,3 +178,31 @@ class EventSinkServicer(event_pb2_grpc.EventSinkServiceServicer):
         for event in events:  # one transaction each, re-run on a transient error (its effects rolled back)
             retry_transient(lambda event=event: self._apply_in_session([event]), what="inbox apply")
         return event_pb2.DeliverEventsResponse(accepted_event_ids=[e.id for e in events])
+
+
+def purge_applied(db: Database, consumer: str, before: datetime) -> int:
+    """Delete ``consumer``'s records of events received before ``before``, a batch a transaction; returns
+    how many."""
+    purged = 0
+    while True:
+        with db.session() as s:
+            old = and_(inbox.c.consumer == consumer, inbox.c.received_at < before)
+            ids = list(s.execute(select(inbox.c.event_id).where(old).limit(_PURGE_BATCH)).scalars())
+            if ids:
+                s.execute(delete(inbox).where(and_(inbox.c.consumer == consumer, inbox.c.event_id.in_(ids))))
+        purged += len(ids)
+        if len(ids) < _PURGE_BATCH:
+            return purged
+
+
+def inbox_purger(
+    db: Database, consumer: str, retention: timedelta = INBOX_RETENTION, interval: float = 600.0
+) -> PeriodicWorker:
+    """A worker that deletes ``consumer``'s inbox records older than ``retention`` every ``interval`` s."""
+
+    def tick() -> None:
+        purged = purge_applied(db, consumer, datetime.now(UTC) - retention)
+        if purged:
+            log.info("inbox: purged %d records of events applied over %s ago", purged, retention)
+
+    return PeriodicWorker.every(interval, tick, "inbox-purge")

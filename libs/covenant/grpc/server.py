@@ -140,7 +140,7 @@ class ServiceHost:
 
     def build(self) -> None:
         """Create context, migrate, load rule packs, create the app and the (unstarted) server."""
-        from covenant.db.inbox import EventSinkServicer
+        from covenant.db.inbox import EventSinkServicer, inbox_purger
         from covenant.db.relay import OutboxRelay
         from covenant.events.v1 import event_pb2_grpc
         from covenant.rules.component import build_rules_component
@@ -211,6 +211,7 @@ class ServiceHost:
                 linger=s.relay_linger_seconds,
             ),
             ServiceTelemetry(s.service, ctx.db, ctx.rules),
+            *([inbox_purger(ctx.db, s.service)] if app.event_handler is not None else []),
             *app.workers,
         ]
         self._service_names = names
