@@ -110,7 +110,7 @@ def pg_execute(
         conn.connection.driver_connection.cursor().execute(query, values)
     except psycopg.Error as exc:  # in a pipeline, maybe a queued statement's: name none
         _raise_as_sqlalchemy(conn, exc, None if _QUEUED in session.info else sql)
-    _timed(session, conn, sql, started, False)
+    _timed(session, conn, sql, started)
     return []
 
 
@@ -169,16 +169,14 @@ def _has_value(param: Any) -> bool:
 _QUEUED = "covenant_bulk_queued"  # session.info key: (sql, start) of the statements a pipeline holds
 
 
-def _timed(session: Session, conn: Connection, sql: str, started: float, fetched: bool) -> None:
-    """Record the statement's duration (``db.client.operation.duration``, as for SQLAlchemy's statements):
-    now, or for one queued in a pipeline when its result has come (fetching rows, or the end of the block,
-    syncs the pipeline)."""
+def _timed(session: Session, conn: Connection, sql: str, started: float) -> None:
+    """Record a statement's duration (``db.client.operation.duration``, as for SQLAlchemy's statements): now,
+    or for one queued in a pipeline when the block ends (its sync brings the results). ``pg_query`` records
+    its own when its rows are read."""
     queued = session.info.get(_QUEUED)
-    if queued is not None and not fetched:
+    if queued is not None:
         queued.append((sql, started))
         return
-    if queued:
-        _record_queued(conn, queued)
     record_statement(conn.engine, sql, started, time.perf_counter())
 
 
@@ -201,7 +199,8 @@ def pipeline(session: Session, *, begin: bool = False, commit: bool = False) -> 
     server keeps the one sent here; ``Database`` puts the mode back when the connection returns to the pool.)
     ``commit``: the block ends the unit of work. Its COMMIT is queued behind its statements (the commit
     guard checked first, as ``Database.session`` does), so they and the commit take one round trip, not two;
-    the unit's own commit then has nothing left to send. Nothing may run in the unit after such a block."""
+    the unit's own commit then has nothing left to send (psycopg sees the connection idle). Nothing may run
+    in the unit after such a block."""
     if not is_pg(session):
         yield
         return
@@ -227,8 +226,6 @@ def pipeline(session: Session, *, begin: bool = False, commit: bool = False) -> 
     finally:
         if outer:
             del session.info[_QUEUED]
-    if commit and raw.autocommit and raw.info.transaction_status == TransactionStatus.IDLE:
-        raw.autocommit = False
 
 
 def _pg_type(col: Any) -> str:
