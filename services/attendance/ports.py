@@ -31,6 +31,14 @@ class FixWindow(NamedTuple):
     last_day: str
 
 
+class CheckInReads(NamedTuple):
+    """What a unit of check-ins reads first (``AttendanceStore.check_in_reads``)."""
+
+    states: dict[tuple[str, str], DayState]  # the locked employee-days
+    recorded: dict[str, dict[str, Any]]  # visits already recorded, by check-in id
+    prevs: list[Ping | None]  # the fix before each check-in, per window
+
+
 class CheckInIdTaken(Exception):
     """A visit's check-in id was recorded by another unit of work after this one looked it up (only the
     caller's own employee-days are locked): the unit rolls back, and running it again finds the visit."""
@@ -60,7 +68,7 @@ class AttendanceStore(Protocol):
         keys: Iterable[tuple[str, str, str, str]],
         request_ids: Sequence[str],
         wanted: Sequence[FixWindow],
-    ) -> tuple[dict[tuple[str, str], DayState], dict[str, dict[str, Any]], list[Ping | None]]:
+    ) -> CheckInReads:
         """What a unit of check-ins reads, in this order: the day states of ``keys`` as ``lock_days``; the
         visits already recorded for ``request_ids`` (check-in ids); for each window of ``wanted``, the
         employee's latest fix in it (None: none). The SQL store sends them in one round trip."""

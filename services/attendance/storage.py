@@ -56,7 +56,7 @@ from covenant.telemetry import metrics
 from covenant.timestamps import as_utc as utc
 from services.attendance.domain.geo import Place
 from services.attendance.domain.stops import Ping
-from services.attendance.ports import CheckInIdTaken, FixWindow
+from services.attendance.ports import CheckInIdTaken, CheckInReads, FixWindow
 
 metadata = MetaData()
 
@@ -307,30 +307,15 @@ def day_pings(s: Session, employee_id: str, day: str, since: datetime | None = N
 def pings_on(
     s: Session, day: str, employee_ids: Sequence[str], since: datetime | None = None
 ) -> dict[str, list[Ping]]:
-    """The fixes of these employees on one day (from ``since``), in time order, by employee: one query (on
-    SQLite one per ``CHUNK`` employees)."""
-    out: dict[str, list[Ping]] = {}
-    for among_ids in among_parts(s, pings.c.employee_id, list(dict.fromkeys(employee_ids))):
-        where = and_(among_ids, pings.c.day == day)
-        if since is not None:
-            where = and_(where, pings.c.at >= since)
-        rows = s.execute(
-            select(
-                pings.c.employee_id,
-                pings.c.at,
-                pings.c.latitude,
-                pings.c.longitude,
-                pings.c.accuracy_m,
-                pings.c.mock,
-                pings.c.device_id,
-            )
-            .where(where)
-            .order_by(pings.c.employee_id, pings.c.at, pings.c.id)
-        )
-        for r in rows:
-            ping = Ping(utc(r.at), r.latitude, r.longitude, r.accuracy_m, bool(r.mock), r.device_id)
-            out.setdefault(r.employee_id, []).append(ping)
-    return out
+    """The fixes of these employees on one day (from ``since``), in time order, by employee."""
+    later = (pings.c.at >= since,) if since is not None else ()
+    rows = _rows_on(s, pings, day, employee_ids, pings.c.at, pings.c.id, where=later)
+    return {e: [_ping(r) for r in found] for e, found in rows.items()}
+
+
+def _ping(r: Any) -> Ping:
+    """A stored fix (a row of ``attendance_pings``) as the domain's ``Ping``."""
+    return Ping(utc(r.at), r.latitude, r.longitude, r.accuracy_m, bool(r.mock), r.device_id)
 
 
 # PostgreSQL: per window, the latest fix in it: one statement for the batch, one index probe and one row
@@ -363,12 +348,14 @@ def _last_pings_before_later(s: Session, wanted: Sequence[FixWindow]) -> Callabl
     if not wanted:
         return list
     if is_pg(s):
-        found = pg_query(s, _PG_LAST_PINGS, [list(column) for column in zip(*wanted, strict=True)])
+        found = pg_query(
+            s, _PG_LAST_PINGS, [list(column) for column in zip(*wanted, strict=True)], named=True
+        )
 
         def answer() -> list[Ping | None]:
             out: list[Ping | None] = [None] * len(wanted)
-            for i, at, lat, lon, acc, mock, device in found():
-                out[i - 1] = Ping(utc(at), lat, lon, acc, bool(mock), device)
+            for r in found():
+                out[r.i - 1] = _ping(r)
             return out
 
         return answer
@@ -392,8 +379,7 @@ def _last_pings_before_later(s: Session, wanted: Sequence[FixWindow]) -> Callabl
             for w in merged[first : first + 100]
         ]
         for r in s.execute(select(pings).where(or_(*spans)).order_by(pings.c.at, pings.c.id)):
-            ping = Ping(utc(r.at), r.latitude, r.longitude, r.accuracy_m, bool(r.mock), r.device_id)
-            fixes.setdefault(r.employee_id, []).append(ping)
+            fixes.setdefault(r.employee_id, []).append(_ping(r))
     found_before: list[Ping | None] = []
     for w in wanted:
         found = fixes.get(w.employee_id, [])
@@ -543,14 +529,14 @@ def replace_stops(
 
 
 def _rows_on(
-    s: Session, table: Table, day: str, employee_ids: Sequence[str], *order: Any
+    s: Session, table: Table, day: str, employee_ids: Sequence[str], *order: Any, where: Sequence[Any] = ()
 ) -> dict[str, list[Any]]:
-    """The rows of ``table`` for these employees on one day, in ``order``, by employee: one query (on
-    SQLite one per ``CHUNK`` employees)."""
+    """The rows of ``table`` for these employees on one day (and ``where``), in ``order``, by employee: one
+    query (on SQLite one per ``CHUNK`` employees)."""
     out: dict[str, list[Any]] = {}
     for among_ids in among_parts(s, table.c.employee_id, list(dict.fromkeys(employee_ids))):
-        where = and_(among_ids, table.c.day == day)
-        for r in s.execute(select(table).where(where).order_by(table.c.employee_id, *order)):
+        query = select(table).where(among_ids, table.c.day == day, *where)
+        for r in s.execute(query.order_by(table.c.employee_id, *order)):
             out.setdefault(r.employee_id, []).append(r)
     return out
 
@@ -595,7 +581,7 @@ def check_in_reads(
     keys: Iterable[tuple[str, str, str, str]],
     request_ids: Sequence[str],
     wanted: Sequence[FixWindow],
-) -> tuple[dict[tuple[str, str], DayState], dict[str, dict[str, Any]], list[Ping | None]]:
+) -> CheckInReads:
     """What a unit of check-ins reads first, in this order: ``lock_days(keys)``,
     ``visits_by_request(request_ids)`` and ``last_pings_before(wanted)``. PostgreSQL: one round trip with the
     unit's BEGIN (a pipeline: the server still runs them in order, so the look-ups run once the days are
@@ -604,7 +590,7 @@ def check_in_reads(
         states = _lock_days_later(s, keys)
         recorded = _visits_by_request_later(s, request_ids)
         prevs = _last_pings_before_later(s, wanted)
-    return states(), recorded(), prevs()
+    return CheckInReads(states(), recorded(), prevs())
 
 
 def add_visits(s: Session, rows: Sequence[dict[str, Any]]) -> None:
@@ -768,7 +754,7 @@ class SqlAttendanceStore:
         keys: Iterable[tuple[str, str, str, str]],
         request_ids: Sequence[str],
         wanted: Sequence[FixWindow],
-    ) -> tuple[dict[tuple[str, str], DayState], dict[str, dict[str, Any]], list[Ping | None]]:
+    ) -> CheckInReads:
         return check_in_reads(self.s, keys, request_ids, wanted)
 
     def save_days(self, states: Iterable[DayState]) -> None:

@@ -387,7 +387,7 @@ def test_a_team_page_reads_as_many_statements_for_five_as_for_one(
         counts = []
         for size in (1, 5):
             with statements_of(db, monkeypatch) as sent, db.session() as s:
-                reports = Reports(None).reports(s, [(e, TEAM) for e in team[:size]], DAY_S)  # type: ignore[arg-type]
+                reports = Reports.reports(s, [(e, TEAM) for e in team[:size]], DAY_S)
             assert len(reports) == size
             counts.append(len(sent))
     finally:

@@ -13,7 +13,7 @@ from typing import Any
 from covenant.events.v1.event_pb2 import Event
 from services.attendance.domain.geo import Place
 from services.attendance.domain.stops import Ping
-from services.attendance.ports import CheckInIdTaken, FixWindow
+from services.attendance.ports import CheckInIdTaken, CheckInReads, FixWindow
 from services.attendance.storage import DayState, RosterRow
 from tests.support.fakes.unit import FakeUnits
 
@@ -72,12 +72,14 @@ class FakeAttendanceStore(FakeUnits[_State]):
         keys: Iterable[tuple[str, str, str, str]],
         request_ids: Sequence[str],
         wanted: Sequence[FixWindow],
-    ) -> tuple[dict[tuple[str, str], DayState], dict[str, dict[str, Any]], list[Ping | None]]:
+    ) -> CheckInReads:
         def last(w: FixWindow) -> Ping | None:
             found = [p for p in self._s.pings.get(w.employee_id, []) if w.since <= p.at <= w.upto]
             return max(found, key=lambda p: p.at, default=None)
 
-        return self.lock_days(keys), self.visits_by_request(request_ids), [last(w) for w in wanted]
+        return CheckInReads(
+            self.lock_days(keys), self.visits_by_request(request_ids), [last(w) for w in wanted]
+        )
 
     def add_visits(self, rows: Sequence[dict[str, Any]]) -> None:
         for r in rows:
