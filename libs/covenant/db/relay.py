@@ -39,7 +39,6 @@ oldest undelivered row and the rows past ``poison_attempts`` failed attempts (do
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 import uuid
@@ -59,13 +58,10 @@ from covenant.db.tables import outbox, relay_heartbeat
 from covenant.db.transient import retry_transient
 from covenant.events.v1 import event_pb2, event_pb2_grpc
 from covenant.periodic import PeriodicWorker
+from covenant.randomness import RANDOM
 from covenant.services import SUBSCRIBERS
 from covenant.telemetry import context_from_event, tracer
 from covenant.telemetry import metrics as m
-
-#: Its own generator: jitter drawn by service threads leaves the process-wide ``random`` state alone
-#: (code that seeds or replays it, e.g. property-based tests, sees no one else draw).
-_JITTER = random.Random()
 
 MAX_LINKS = 32
 EVENTS_SERVICE = "covenant.events.v1.EventSinkService"
@@ -94,7 +90,7 @@ _PG_MARK = "UPDATE outbox SET delivered_at = {0}, leased_by = NULL WHERE id = AN
 
 def backoff_seconds(attempts: int, max_backoff: float, base: float = 0.2) -> float:
     """Delay before retry ``attempts`` (1-based): ``base * 2**attempts``, capped, with 50-100% jitter."""
-    return min(max_backoff, base * 2 ** min(attempts, 32)) * _JITTER.uniform(0.5, 1.0)
+    return min(max_backoff, base * 2 ** min(attempts, 32)) * RANDOM.uniform(0.5, 1.0)
 
 
 def event_links(events: list[event_pb2.Event], limit: int = MAX_LINKS) -> list[Link]:

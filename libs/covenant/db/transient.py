@@ -16,16 +16,13 @@ a ``google.rpc.RetryInfo`` detail, never ``INTERNAL``.
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Callable
 from typing import TypeVar
 
 from sqlalchemy import exc as sa_exc
 
-#: Its own generator: jitter drawn by service threads leaves the process-wide ``random`` state alone
-#: (code that seeds or replays it, e.g. property-based tests, sees no one else draw).
-_JITTER = random.Random()
+from covenant.randomness import RANDOM
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +92,7 @@ def retry_transient(
         except Exception as exc:
             if attempt >= attempts or transient_code(exc) is None:
                 raise
-            delay = base_delay * 2 ** (attempt - 1) * _JITTER.uniform(0.5, 1.0)
+            delay = base_delay * 2 ** (attempt - 1) * RANDOM.uniform(0.5, 1.0)
             log.warning("%s: transient database error (attempt %d), retrying: %s", what, attempt, exc)
             time.sleep(delay)
     raise AssertionError("unreachable")  # pragma: no cover

@@ -21,7 +21,6 @@ Every RPC passes through ``ChassisInterceptor``:
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 import uuid
@@ -42,10 +41,8 @@ from covenant.errors import CovenantError, Unauthenticated
 from covenant.grpc.context import reset_principal, set_principal
 from covenant.grpc.handlers import rewrap
 from covenant.grpc.wire import method_kind
+from covenant.randomness import RANDOM
 from covenant.telemetry.metrics import RPC_SERVER_DURATION, rpc_attributes
-
-#: Its own generator: sampling log lines leaves the process-wide ``random`` state alone.
-_SAMPLER = random.Random()
 
 log = logging.getLogger("covenant.grpc")
 
@@ -169,7 +166,7 @@ class ChassisInterceptor(grpc.ServerInterceptor):
         if code is grpc.StatusCode.OK:
             if method.startswith(ALWAYS_PUBLIC_PREFIXES):
                 level = logging.DEBUG
-            elif self.log_sample_rate < 1.0 and _SAMPLER.random() >= self.log_sample_rate:
+            elif self.log_sample_rate < 1.0 and RANDOM.random() >= self.log_sample_rate:
                 return
         if log.isEnabledFor(level):
             log.log(

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import sys
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -31,6 +30,8 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased, Sampler, SamplingResult
+
+from covenant.randomness import RANDOM
 
 if TYPE_CHECKING:
     from covenant.events.v1.event_pb2 import Event
@@ -55,20 +56,17 @@ class _WhileExported(Sampler):
 
 
 class _OwnIds(IdGenerator):
-    """The SDK's random ids, drawn from a generator of their own: the SDK's default draws from the
+    """The SDK's random ids, drawn from ``covenant.randomness.RANDOM``: the SDK's default draws from the
     process-wide ``random`` state, which code that seeds or replays it (property-based tests) then sees
     drawn by every call's span."""
 
-    def __init__(self) -> None:
-        self._random = random.Random()
-
     def generate_span_id(self) -> int:
-        while not (span_id := self._random.getrandbits(64)):
+        while not (span_id := RANDOM.getrandbits(64)):
             pass
         return span_id
 
     def generate_trace_id(self) -> int:
-        while not (trace_id := self._random.getrandbits(128)):
+        while not (trace_id := RANDOM.getrandbits(128)):
             pass
         return trace_id
 
