@@ -57,6 +57,11 @@ def _script(directory: Path) -> tuple[Config, ScriptDirectory]:
     return cfg, ScriptDirectory.from_config(cfg)
 
 
+def head_revision(directory: Path) -> str | None:
+    """The newest revision of the migration scripts in ``directory`` (None: no scripts yet)."""
+    return _script(directory)[1].get_current_head() if any((directory / "versions").glob("*.py")) else None
+
+
 def _upgrade(conn: Connection, directory: Path, version_table: str) -> None:
     cfg, script = _script(directory)
 
@@ -162,7 +167,7 @@ def new_revision(service_migrations_dir: Path, service_name: str, metadata: Meta
             db.dispose()
     if ops is None or ops.is_empty():
         raise ValueError(f"{service_name}: migrations already match the metadata")
-    head = _script(service_migrations_dir)[1].get_current_head() if any(versions.glob("*.py")) else None
+    head = head_revision(service_migrations_dir)
     number = len(list(versions.glob("[0-9]*.py"))) + 1
     revision = f"{service_name}_{number:04d}"
     slug = re.sub(r"[^a-z0-9]+", "_", message.lower()).strip("_")[:40] or "change"
