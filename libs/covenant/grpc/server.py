@@ -182,10 +182,12 @@ class ServiceHost:
             add(servicer, server)
         rules.add_to_server(rules.servicer, server)
         names = [*app.grpc_service_names, RULES_SERVICE]
+        inbox_workers = []  # a consumer forgets applied events after the inbox retention
         if app.event_handler is not None:
             sink = EventSinkServicer(ctx.db, s.service, app.event_handler, app.event_batch_handler)
             event_pb2_grpc.add_EventSinkServiceServicer_to_server(sink, server)
             names.append(EVENTS_SERVICE)
+            inbox_workers.append(inbox_purger(ctx.db, s.service))
         self.health = health.HealthServicer(experimental_non_blocking=True)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         for name in ["", *names]:
@@ -211,7 +213,7 @@ class ServiceHost:
                 linger=s.relay_linger_seconds,
             ),
             ServiceTelemetry(s.service, ctx.db, ctx.rules),
-            *([inbox_purger(ctx.db, s.service)] if app.event_handler is not None else []),
+            *inbox_workers,
             *app.workers,
         ]
         self._service_names = names
