@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -47,15 +46,10 @@ from covenant.db.scratch import scratch_database, test_server_url
 from covenant.events.v1.event_pb2 import Event
 from covenant.identity.v1 import identity_service_pb2_grpc, org_pb2
 from covenant.services import SERVICES
+from tests.support.ports import free_port
 
 SENDERS = 4
 PG_URL = test_server_url()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def cpu_seconds(pid: int) -> float:
@@ -86,7 +80,7 @@ def machine_busy() -> tuple[float, float]:
 @contextmanager
 def platform(data_dir: Path, urls: dict[str, str]) -> Iterator[tuple[dict[str, str], dict[str, int]]]:
     """Start every service as its own ``covenant serve`` process; yields (name -> target, name -> pid)."""
-    targets = {name: f"127.0.0.1:{_free_port()}" for name in SERVICES}
+    targets = {name: f"127.0.0.1:{free_port()}" for name in SERVICES}
     env = dict(
         os.environ,
         COVENANT_DATA_DIR=str(data_dir),

@@ -36,9 +36,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         serve()
         return 0
-    from covenant.grpc.server import ServiceHost
+    from covenant.grpc.server import ListenError, ServiceHost
 
-    ServiceHost(Settings.from_env(args.service)).serve_forever()
+    try:
+        ServiceHost(Settings.from_env(args.service)).serve_forever()
+    except ListenError as exc:
+        print(f"{args.service}: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -158,6 +162,9 @@ def cmd_up(args: argparse.Namespace) -> int:
             time.sleep(0.5)
     else:
         print(f"some services did not start; see {data_dir / 'logs'}", file=sys.stderr)
+    for name, proc in procs.items():
+        if proc.poll() is not None:  # why a child exited by itself is the last line of its log
+            print(f"{name} exited ({proc.returncode}): {last_line(data_dir / 'logs' / f'{name}.log')}")
     for proc in procs.values():
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -168,6 +175,15 @@ def cmd_up(args: argparse.Namespace) -> int:
             proc.kill()
         print(f"{name}: stopped (exit {proc.returncode})")
     return 0 if ok else 1
+
+
+def last_line(path: Path) -> str:
+    """The last non-empty line of a log file ("" when there is none)."""
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return ""
+    return next((line.strip() for line in reversed(lines) if line.strip()), "")
 
 
 def cmd_secrets_init(args: argparse.Namespace) -> int:

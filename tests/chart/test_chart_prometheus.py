@@ -27,7 +27,7 @@ from covenant.grpc.testing import TestTokens, bearer, running_service
 from covenant.telemetry import metrics, start_metrics_server
 from tests.chart.chart_render import by_name, render
 from tests.support.directory import employee, publish_employees
-from tests.support.metrics import free_port
+from tests.support.ports import free_port
 
 NAMESPACE = "covenant"
 CLIENT = (22.5431, 114.0579)

@@ -7,7 +7,6 @@ with the service tokens identity issues."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -31,15 +30,10 @@ from covenant.points.v1 import points_pb2_grpc
 from covenant.services import SERVICES
 from tests.chart.chart_render import LOADER
 from tests.conftest import PG_URL
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 COVENANT = Path(sys.executable).with_name("covenant")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ crashes between send and mark, and two relays racing on PostgreSQL. Real gRPC, r
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -27,14 +26,9 @@ from covenant.grpc.interceptors import ChassisInterceptor
 from covenant.grpc.testing import TestTokens
 from tests.conftest import PG_URL
 from tests.support.events import as_service
+from tests.support.ports import free_port
 
 TOKENS = TestTokens()  # the consumer verifies, the relay's channel calls as attendance's service account
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class CountingSink(EventSinkServicer):

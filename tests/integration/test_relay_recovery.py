@@ -26,8 +26,9 @@ from covenant.db.relay import OutboxRelay
 from covenant.db.tables import outbox, relay_heartbeat
 from covenant.grpc.client import plain_channel
 from covenant.grpc.wire import WireSettings
-from tests.integration.test_outbox_delivery import TOKENS, free_port
+from tests.integration.test_outbox_delivery import TOKENS
 from tests.support.events import as_service
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS_SERVICE = "covenant.events.v1.EventSinkService"

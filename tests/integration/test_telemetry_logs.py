@@ -23,7 +23,8 @@ from covenant.common.v1.common_pb2 import GeoPoint
 from covenant.grpc.testing import bearer, running_platform, running_service
 from covenant.telemetry import JsonFormatter, ensure_tracer_provider, export_spans
 from tests.support.directory import employee, publish_employees
-from tests.support.metrics import free_port, local, plant_compile_failure
+from tests.support.metrics import local, plant_compile_failure
+from tests.support.ports import free_port
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 PLACE = apb.ClientPlace(

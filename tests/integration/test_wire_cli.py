@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,14 +17,9 @@ import pytest
 from google.rpc import error_details_pb2, status_pb2
 
 from covenant.grpc.connect import cli_channel, describe_rpc_error
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def covenant(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:

@@ -9,7 +9,6 @@ calls within the servers' max connection age (clients re-resolve when their conn
 
 from __future__ import annotations
 
-import socket
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -30,15 +29,10 @@ from covenant.grpc.testing import RunningService, TestTokens, running_service
 from covenant.grpc.wire import WireSettings
 from tests.support import probe_app
 from tests.support.dns_server import DnsServer
+from tests.support.ports import free_port
 
 CONNECTION_AGE = 2.0
 NAME = "points.test"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Counts:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import socket
 import urllib.request
 from dataclasses import dataclass
 
@@ -43,12 +42,6 @@ def scrape(url: str) -> Exposition:
             for s in f.samples
         ]
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def local() -> Exposition:

@@ -7,7 +7,6 @@ Tokens are the real thing: users sign in through identity, every service verifie
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,14 +22,9 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from covenant.cli import check_health
 from covenant.services import SERVICES
+from tests.support.ports import free_port
 
 SH = ZoneInfo("Asia/Shanghai")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

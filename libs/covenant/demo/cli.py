@@ -71,12 +71,17 @@ def console_url() -> str:
 
 
 def ensure_platform(data_dir: Path) -> subprocess.Popen[bytes] | None:
+    """Use a platform already serving where the CLI looks (``COVENANT_<SVC>_TARGET``, default ports), or run
+    one with ``covenant up`` in ``data_dir``. When ``up`` gives up (a service exits, e.g. its port is held by
+    another program), say what it printed at once instead of waiting out the start deadline."""
     from covenant.cli import check_health
+    from covenant.grpc.connect import cli_targets
 
-    targets = {n: SERVICES[n].default_target for n in SERVICES}
+    targets = cli_targets()
     if all(s == "SERVING" for s in check_health(targets, timeout=0.5).values()):
         print(
-            "using the platform already running on the default ports "
+            "using the platform already running at "
+            f"{', '.join(sorted(set(targets.values())))} "
             "(what it held before counts as unexpected in the check below)"
         )
         return None
@@ -86,26 +91,30 @@ def ensure_platform(data_dir: Path) -> subprocess.Popen[bytes] | None:
     # the CLI side (check_health, Clients) finds the dev CA where it would for `covenant up` itself
     env.setdefault("COVENANT_TLS_DIR", str((data_dir.parent / "tls").resolve()))
     print(f"starting the platform (data dir {data_dir}) ...")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "covenant.cli", "up"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    log = data_dir / "logs" / "up.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "covenant.cli", "up"], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and proc.poll() is None:
         if all(s == "SERVING" for s in check_health(targets, timeout=0.5).values()):
             return proc
         time.sleep(0.5)
-    proc.terminate()
-    raise SystemExit("the platform did not start; see the logs in the data dir")
+    if proc.poll() is None:
+        proc.terminate()
+        raise SystemExit(f"the platform did not start within 120 s; see the logs in {log.parent}")
+    said = log.read_text(errors="replace").strip()
+    raise SystemExit(f"the platform did not start; `covenant up` said:\n{said}\n(logs in {log.parent})")
 
 
 class Clients:
     def __init__(self) -> None:
-        from covenant.grpc.connect import cli_channel
+        from covenant.grpc.connect import cli_channel, cli_targets
 
-        ch = {n: cli_channel(n, SERVICES[n].default_target) for n in SERVICES}
+        targets = cli_targets()
+        ch = {n: cli_channel(n, targets[n]) for n in SERVICES}
         self.identity = ch["identity"]
         self.attendance = attendance_pb2_grpc.AttendanceServiceStub(ch["attendance"])
         self.points = points_pb2_grpc.PointsServiceStub(ch["points"])

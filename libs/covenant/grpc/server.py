@@ -16,6 +16,7 @@ import importlib
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,6 +78,26 @@ def migrate_service(settings: Settings, url: str | None = None) -> None:
     from covenant.db.migrations import migrate
 
     migrate(url or settings.db_url, settings.service, service_migrations_dir(settings.service))
+
+
+class ListenError(RuntimeError):
+    """A service cannot listen where it was told to."""
+
+
+def listen(add_port: Callable[[str], int], address: str, setting: str = "COVENANT_LISTEN") -> int:
+    """Bind ``address`` with gRPC's ``add_port``; the bound port. gRPC says only "Failed to bind" (newer
+    releases) or returns 0 (older); this names the address and the setting that moves it."""
+    try:
+        port = add_port(address)
+    except RuntimeError:
+        port = 0
+    if port == 0:
+        raise ListenError(
+            f"cannot listen on {address}: another program holds the port, or the address is not this "
+            f"machine's; set {setting} to a free port (`covenant up` moves a service with its "
+            "COVENANT_<SERVICE>_TARGET)"
+        )
+    return port
 
 
 @dataclass
@@ -194,11 +215,10 @@ class ServiceHost:
             self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
         reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
         if s.wire.tls.enabled:
-            self.port = server.add_secure_port(s.listen, server_credentials(CertFiles(s.wire.tls)))
+            credentials = server_credentials(CertFiles(s.wire.tls))
+            self.port = listen(lambda a: server.add_secure_port(a, credentials), s.listen)
         else:
-            self.port = server.add_insecure_port(s.listen)
-        if self.port == 0:
-            raise RuntimeError(f"could not bind {s.listen}")
+            self.port = listen(server.add_insecure_port, s.listen)
         if s.wire.health_listen:
             self._build_health_server()
         self.server = server
@@ -226,9 +246,7 @@ class ServiceHost:
             options=[("grpc.so_reuseport", 0)],
         )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
-        self.health_port = server.add_insecure_port(s.wire.health_listen)
-        if self.health_port == 0:
-            raise RuntimeError(f"could not bind {s.wire.health_listen}")
+        self.health_port = listen(server.add_insecure_port, s.wire.health_listen, "COVENANT_HEALTH_LISTEN")
         self.health_server = server
 
     # -- lifecycle ----------------------------------------------------------------------------
