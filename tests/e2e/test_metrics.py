@@ -34,11 +34,11 @@ from tests.support.directory import employee, publish_employees
 from tests.support.metrics import (
     Exposition,
     dashboard_queries,
-    free_port,
     metric_names_in,
     plant_compile_failure,
     scrape,
 )
+from tests.support.ports import free_port
 from tests.support.rules import breach_grace
 
 ROOT = Path(__file__).resolve().parents[2]
