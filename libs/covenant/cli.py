@@ -1,8 +1,9 @@
 """The ``covenant`` command: serve one service, run the platform locally, migrate, check health, rules.
 
 covenant serve <service>        run one service (the container entry point)
-covenant up [service ...]       run every service locally on its default port (or the port of
-                                COVENANT_<SVC>_TARGET); COVENANT_TLS_MODE=tls|mtls uses a dev CA; Ctrl-C stops
+covenant up [service ...]       run every service locally, on loopback, on its default port (or the port
+                                of COVENANT_<SVC>_TARGET); COVENANT_TLS_MODE=tls|mtls uses a dev CA; Ctrl-C
+                                stops
 covenant migrate <service|all>  run database migrations
 covenant health [service ...]   check health; exit 1 if any service is not SERVING
 covenant rules ...              rule-pack lifecycle (validate, test, publish, activate, ...)
@@ -92,6 +93,18 @@ def cmd_health(args: argparse.Namespace) -> int:
     return 0 if statuses and all(s == "SERVING" for s in statuses.values()) else 1
 
 
+def local_env(name: str, env: dict[str, str]) -> dict[str, str]:
+    """The environment ``covenant up`` gives one service: it listens on loopback only, on its default port or
+    the port of ``COVENANT_<NAME>_TARGET``, unless ``COVENANT_LISTEN`` says otherwise. ``up`` runs in dev
+    auth, where a call without a token is the local admin: on every interface, anyone on the network would
+    be."""
+    child = dict(env)
+    if name in SERVICES and "COVENANT_LISTEN" not in env:
+        target = env.get(f"COVENANT_{name.upper()}_TARGET") or SERVICES[name].default_target
+        child["COVENANT_LISTEN"] = f"127.0.0.1:{target.rsplit(':', 1)[-1]}"
+    return child
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     names = args.services or built_services()
     if not names:
@@ -121,13 +134,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     env.setdefault("COVENANT_CONSOLE_LISTEN", "127.0.0.1:8080")
     for name in [*names, "console"] if with_console else names:
         log_file = open(data_dir / "logs" / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
-        child_env = dict(env)
-        target = env.get(f"COVENANT_{name.upper()}_TARGET", "")
-        if target and "COVENANT_LISTEN" not in env:  # a local target moved off its default port
-            child_env["COVENANT_LISTEN"] = f"127.0.0.1:{target.rsplit(':', 1)[-1]}"
         procs[name] = subprocess.Popen(
             [sys.executable, "-m", "covenant.cli", "serve", name],
-            env=child_env,
+            env=local_env(name, env),
             stdout=log_file,
             stderr=log_file,
         )
