@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -146,3 +147,37 @@ def test_sigterm_drains_in_flight_call(tmp_path: Path) -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def _outward_address() -> str:
+    """This machine's address on its outward interface (no packet is sent: a UDP socket only routes)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.connect(("198.51.100.1", 9))  # TEST-NET-2: routed, never reached
+        address = s.getsockname()[0]
+    assert not address.startswith("127."), "this test needs a network interface besides loopback"
+    return str(address)
+
+
+def test_dev_auth_takes_a_tokenless_call_as_admin_only_from_this_machine(tmp_path: Path) -> None:
+    (tmp_path / "rules").mkdir()
+    with running_service(
+        "scoring",
+        db_url=f"sqlite:///{tmp_path / 'probe.db'}",
+        data_dir=tmp_path,
+        env={
+            "COVENANT_RULES_DIR": str(tmp_path / "rules"),
+            "COVENANT_AUTH_MODE": "dev",
+            "COVENANT_LISTEN": "0.0.0.0:0",
+        },
+        create_app=probe_app.create_app,
+        vocabulary=probe_app.VOCABULARY,
+    ) as svc:
+        assert _call(svc.channel, "Echo", b"hi").startswith(b"hi|")  # over loopback: the local admin
+        with grpc.insecure_channel(f"{_outward_address()}:{svc.host.port}") as remote:
+            with pytest.raises(grpc.RpcError) as refused:
+                _call(remote, "Echo", b"hi")
+            assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+            assert "only from this machine" in (refused.value.details() or "")
+            # a token is verified as in jwt mode, from anywhere
+            token = svc.tokens.user("E1", "/hq/t1")
+            assert _call(remote, "Echo", b"hi", metadata=bearer(token)) == b"hi|employees/E1"

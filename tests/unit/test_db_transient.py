@@ -85,6 +85,9 @@ class _Context:
     def is_active(self) -> bool:
         return True
 
+    def peer(self) -> str:
+        return "ipv4:127.0.0.1:40000"
+
     def code(self) -> None:
         return None
 

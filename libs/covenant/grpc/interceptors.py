@@ -4,7 +4,8 @@ Every RPC passes through ``ChassisInterceptor``:
 - authentication: ``authorization: Bearer <jwt>`` verified locally (``TokenVerifier``); the Principal is
   available to handlers through ``covenant.grpc.context.current_principal()``. Health and reflection are
   public; a service may list more public methods (e.g. identity's Login). In ``dev`` auth mode a call
-  without a token runs as the local admin (``DEV_PRINCIPAL``); a token that is present is still verified.
+  without a token from this machine (loopback or a Unix socket) runs as the local admin (``DEV_PRINCIPAL``);
+  from anywhere else it is UNAUTHENTICATED; a token that is present is still verified.
 - errors: ``covenant.errors.CovenantError`` → its canonical status code and message; a transient database
   error (``covenant.db.transient``: lost connection, serialization failure, deadlock) is first retried for
   unary read methods (the whole handler re-runs: it only reads), else answered UNAVAILABLE or ABORTED with a
@@ -20,6 +21,7 @@ Every RPC passes through ``ChassisInterceptor``:
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import threading
 import time
@@ -27,6 +29,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import unquote
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
@@ -70,6 +73,20 @@ def _returned_code(context: grpc.ServicerContext) -> grpc.StatusCode:
     return code if isinstance(code, grpc.StatusCode) else grpc.StatusCode.OK
 
 
+def is_local_peer(peer: str) -> bool:
+    """Whether a gRPC peer (``ipv4:127.0.0.1:5000``, ``ipv6:[::1]:5000``, URL-quoted or not, ``unix:...``)
+    is this machine: a loopback address or a Unix socket."""
+    kind, _, rest = unquote(peer).partition(":")
+    if kind in ("unix", "unix-abstract"):
+        return True
+    try:
+        address = ipaddress.ip_address(rest.rsplit(":", 1)[0].strip("[]"))
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)  # a dual-stack listener sees 127.0.0.1 as ::ffff:127.0.0.1
+    return (mapped or address).is_loopback
+
+
 class ChassisInterceptor(grpc.ServerInterceptor):
     """Authenticates, maps errors and logs every call (see module docstring)."""
 
@@ -88,14 +105,21 @@ class ChassisInterceptor(grpc.ServerInterceptor):
         self.public_methods = public_methods
         self.log_sample_rate = log_sample_rate
 
-    def _authenticate(self, method: str, metadata: dict[str, str]) -> Principal | None:
+    def _authenticate(
+        self, method: str, metadata: dict[str, str], context: grpc.ServicerContext
+    ) -> Principal | None:
         header = metadata.get("authorization", "")
         public = method in self.public_methods or method.startswith(ALWAYS_PUBLIC_PREFIXES)
         if not header:
             if public:
                 return None
-            if self.auth_mode == "dev":
+            if self.auth_mode == "dev" and is_local_peer(context.peer()):
                 return DEV_PRINCIPAL
+            if self.auth_mode == "dev":
+                raise Unauthenticated(
+                    "dev auth takes a call without a token as the local admin only from this machine; "
+                    "send 'Bearer <token>'"
+                )
             raise Unauthenticated("missing authorization metadata (expected 'Bearer <token>')")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
@@ -229,7 +253,7 @@ class ChassisInterceptor(grpc.ServerInterceptor):
         token = principal = None
         guard = self._guard(context)
         try:
-            principal = self._authenticate(method, metadata)
+            principal = self._authenticate(method, metadata, context)
             token = set_principal(principal)
             yield
             self._log(method, _returned_code(context), started, principal=principal)
