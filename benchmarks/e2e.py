@@ -2,7 +2,9 @@
 ``covenant up`` runs them; dev auth) with PostgreSQL (SQLite when no COVENANT_TEST_PG_URL): verified
 check-ins at attendance → outbox → relays → points (award) and scoring (metric). Prints sustained events/s,
 p50/p99 latency from the check-in to its last effect, lost or duplicated effects (target: zero), and the
-CPU milliseconds each service process spent per check-in.
+CPU milliseconds each service process spent per check-in. Before the platform starts it measures a peer on
+the same machine in the same run (a bare gRPC unary echo: one server process, 4 calling threads, no
+interceptors, no database), so a figure can be compared across machines: check-ins/s against echo calls/s.
 
     COVENANT_TEST_PG_URL=postgresql://postgres@127.0.0.1:5432/test \
         .venv/bin/python benchmarks/e2e.py [N] [RATE] [unary|batch] [BATCH]
@@ -119,6 +121,54 @@ def platform(data_dir: Path, urls: dict[str, str]) -> Iterator[tuple[dict[str, s
                 p.wait(20)
             except subprocess.TimeoutExpired:
                 p.kill()
+
+
+_ECHO_SERVER = """
+import sys
+from concurrent import futures
+import grpc
+echo = grpc.unary_unary_rpc_method_handler(lambda request, context: request)
+server = grpc.server(futures.ThreadPoolExecutor(max_workers=10))
+server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler("peer.Echo", {"Echo": echo})])
+server.add_insecure_port(sys.argv[1])
+server.start()
+print("ready", flush=True)
+server.wait_for_termination()
+"""
+
+
+def echo_peer(seconds: float = 3.0) -> float:
+    """Calls/s of a bare gRPC unary echo (bytes in, the same bytes out) served by its own process and called
+    by ``SENDERS`` threads over one channel: the machine's ceiling for the cheapest call, the peer of the
+    check-in figures."""
+    target = f"127.0.0.1:{free_port()}"
+    server = subprocess.Popen(
+        [sys.executable, "-c", _ECHO_SERVER, target], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    try:
+        if server.stdout is None or server.stdout.readline().strip() != b"ready":
+            raise SystemExit("the echo peer did not start")
+        with grpc.insecure_channel(target) as channel:
+            echo = channel.unary_unary("/peer.Echo/Echo")
+            echo(b"warm-up", timeout=10)
+            counts = [0] * SENDERS
+            stop = time.monotonic() + seconds
+
+            def call(k: int) -> None:
+                while time.monotonic() < stop:
+                    echo(b"check-in sized payload " * 4, timeout=10)
+                    counts[k] += 1
+
+            threads = [threading.Thread(target=call, args=(k,)) for k in range(SENDERS)]
+            started = time.monotonic()
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            return sum(counts) / (time.monotonic() - started)
+    finally:
+        server.kill()
+        server.wait()
 
 
 def register_staff(identity_target: str, identity_db: Engine, n: int) -> None:
@@ -239,6 +289,7 @@ def main() -> None:
     if mode not in ("unary", "batch"):
         raise SystemExit("mode must be unary or batch")
     tmp = Path(tempfile.mkdtemp())
+    peer = echo_peer()
     with ExitStack() as stack:
         urls = {
             name: stack.enter_context(scratch_database(PG_URL, "covenant_bench_e2e"))
@@ -361,6 +412,11 @@ def main() -> None:
         f"in {elapsed:.1f}s: "
         f"{len(seen) / elapsed:,.0f} events/s end to end ({'PostgreSQL' if PG_URL else 'SQLite'}, "
         f"{len(SERVICES)} service processes)"
+    )
+    print(
+        f"peer (same machine, same run): bare gRPC unary echo, {SENDERS} callers, one server process: "
+        f"{peer:,.0f} calls/s; one check-in end to end took the time of "
+        f"{peer * elapsed / max(len(seen), 1):.1f} echo calls"
     )
     print("each consumer done after: " + ", ".join(f"{c} {t:.1f}s" for c, t in sorted(done_at.items())))
     if latencies:

@@ -20,7 +20,7 @@ Reference (every variable is optional locally):
 | COVENANT_WORKERS | gRPC worker threads | 16 |
 | COVENANT_RELAY_INTERVAL_SECONDS | outbox relay poll (what this process commits goes at once) | 0.5 |
 | COVENANT_RELAY_HEARTBEAT_SECONDS | relay heartbeat; a relay silent for 3 beats loses its leases | 1.0 |
-| COVENANT_RELAY_LINGER_SECONDS | gap between relay passes while events flow (one pass carries them) | 0.05 |
+| COVENANT_RELAY_LINGER_SECONDS | gap between relay passes while events flow (one pass carries them) | 0.15 |
 | COVENANT_RULES_POLL_SECONDS | how often replicas check the active rule-pack version | 1.0 |
 | COVENANT_ATTENDANCE_CLOSE_INTERVAL_SECONDS | attendance day closer pass (summarises finished days) | 60 |
 | COVENANT_COMPLIANCE_SCHEDULE_SECONDS | compliance behaviour rules, SLA escalation, retention pass | 3600 |
@@ -72,7 +72,7 @@ class Settings:
     workers: int = 16
     relay_interval_seconds: float = 0.5
     relay_heartbeat_seconds: float = 1.0
-    relay_linger_seconds: float = 0.05
+    relay_linger_seconds: float = 0.15
     rules_poll_seconds: float = 1.0
     attendance_close_interval_seconds: float = 60.0
     compliance_schedule_seconds: float = 3600.0
@@ -118,7 +118,7 @@ class Settings:
             workers=int(_env(env, "COVENANT_WORKERS", "16")),
             relay_interval_seconds=float(_env(env, "COVENANT_RELAY_INTERVAL_SECONDS", "0.5")),
             relay_heartbeat_seconds=float(_env(env, "COVENANT_RELAY_HEARTBEAT_SECONDS", "1.0")),
-            relay_linger_seconds=float(_env(env, "COVENANT_RELAY_LINGER_SECONDS", "0.05")),
+            relay_linger_seconds=float(_env(env, "COVENANT_RELAY_LINGER_SECONDS", "0.15")),
             rules_poll_seconds=float(_env(env, "COVENANT_RULES_POLL_SECONDS", "1.0")),
             attendance_close_interval_seconds=float(
                 _env(env, "COVENANT_ATTENDANCE_CLOSE_INTERVAL_SECONDS", "60")
