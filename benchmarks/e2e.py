@@ -413,10 +413,14 @@ def main() -> None:
         f"{len(seen) / elapsed:,.0f} events/s end to end ({'PostgreSQL' if PG_URL else 'SQLite'}, "
         f"{len(SERVICES)} service processes)"
     )
+    cost = (  # paced: the run took as long as the pacing, whatever a check-in costs
+        f"; one check-in end to end took the time of {peer * elapsed / max(len(seen), 1):.1f} echo calls"
+        if rate == 0
+        else ""
+    )
     print(
         f"peer (same machine, same run): bare gRPC unary echo, {SENDERS} callers, one server process: "
-        f"{peer:,.0f} calls/s; one check-in end to end took the time of "
-        f"{peer * elapsed / max(len(seen), 1):.1f} echo calls"
+        f"{peer:,.0f} calls/s{cost}"
     )
     print("each consumer done after: " + ", ".join(f"{c} {t:.1f}s" for c, t in sorted(done_at.items())))
     if latencies:
