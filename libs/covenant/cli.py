@@ -32,15 +32,17 @@ def built_services() -> list[str]:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    if args.service == "console":
-        from covenant.console.server import serve
-
-        serve()
-        return 0
-    from covenant.grpc.server import ListenError, ServiceHost
+    from covenant.listening import ListenError
 
     try:
-        ServiceHost(Settings.from_env(args.service)).serve_forever()
+        if args.service == "console":
+            from covenant.console.server import serve
+
+            serve()
+        else:
+            from covenant.grpc.server import ServiceHost
+
+            ServiceHost(Settings.from_env(args.service)).serve_forever()
     except ListenError as exc:
         print(f"{args.service}: {exc}", file=sys.stderr)
         return 1
@@ -160,7 +162,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         time.sleep(0.5)
     for name in names:
         print(f"{name:<12} {targets[name]:<22} {statuses.get(name, '?')}")
-    ok = all(s == "SERVING" for s in statuses.values()) and len(statuses) == len(names)
+    dead = [n for n, p in procs.items() if p.poll() is not None]  # the console too: it has no health check
+    ok = not dead and all(s == "SERVING" for s in statuses.values()) and len(statuses) == len(names)
     if ok:
         if with_console:
             print(f"console      http://{env['COVENANT_CONSOLE_LISTEN']}/")
@@ -170,7 +173,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         while not stopping and all(p.poll() is None for p in procs.values()):
             time.sleep(0.5)
     else:
-        print(f"some services did not start; see {data_dir / 'logs'}", file=sys.stderr)
+        print(f"Covenant did not start; see {data_dir / 'logs'}", file=sys.stderr)
     for name, proc in procs.items():
         if proc.poll() is not None:  # why a child exited by itself is the last line of its log
             print(f"{name} exited ({proc.returncode}): {last_line(data_dir / 'logs' / f'{name}.log')}")

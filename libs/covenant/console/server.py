@@ -20,6 +20,7 @@ from covenant.console.app import ConsoleConfig, create_console
 from covenant.console.backend import Backend, Channels
 from covenant.console.session import SessionSealer
 from covenant.grpc.client import identity_jwks_fetcher, plain_channel
+from covenant.listening import bind_tcp
 from covenant.settings import Settings
 
 DEFAULT_PORT = 8080
@@ -63,7 +64,15 @@ def listen_address(env: Mapping[str, str] | None = None) -> tuple[str, int]:
 
 
 def serve(env: Mapping[str, str] | None = None) -> None:
+    """Serve the console until stopped. The port is bound first (``ListenError`` names the address and
+    COVENANT_CONSOLE_LISTEN when it is held), then uvicorn serves on that socket: uvicorn's own bind
+    failure is a log line and an exit, which ``covenant up`` could not tell from any other."""
     import uvicorn
 
     host, port = listen_address(env)
-    uvicorn.run(build_app(env), host=host, port=port, log_level="warning", access_log=False)
+    sock = bind_tcp(host, port, "COVENANT_CONSOLE_LISTEN", "`covenant up` takes it too")
+    try:
+        config = uvicorn.Config(build_app(env), log_level="warning", access_log=False)
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()

@@ -49,6 +49,7 @@ from covenant.grpc.interceptors import ChassisInterceptor
 from covenant.grpc.tls import CertFiles, PeerIdentityInterceptor, server_credentials
 from covenant.grpc.validation import ValidationInterceptor
 from covenant.grpc.wire import server_options
+from covenant.listening import ListenError
 from covenant.services import package_dir
 from covenant.services import service as service_info
 from covenant.settings import Settings
@@ -80,23 +81,15 @@ def migrate_service(settings: Settings, url: str | None = None) -> None:
     migrate(url or settings.db_url, settings.service, service_migrations_dir(settings.service))
 
 
-class ListenError(RuntimeError):
-    """A service cannot listen where it was told to."""
-
-
 def listen(add_port: Callable[[str], int], address: str, setting: str = "COVENANT_LISTEN") -> int:
     """Bind ``address`` with gRPC's ``add_port``; the bound port. gRPC says only "Failed to bind" (newer
-    releases) or returns 0 (older); this names the address and the setting that moves it."""
+    releases) or returns 0 (older); ``ListenError`` names the address and the setting that moves it."""
     try:
         port = add_port(address)
     except RuntimeError:
         port = 0
     if port == 0:
-        raise ListenError(
-            f"cannot listen on {address}: another program holds the port, or the address is not this "
-            f"machine's; set {setting} to a free port (`covenant up` moves a service with its "
-            "COVENANT_<SERVICE>_TARGET)"
-        )
+        raise ListenError(address, setting)
     return port
 
 
