@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from covenant.auth import DataOwner, Principal, authorize, forbid_self, scope_filter
+from covenant.auth import DataOwner, Principal, authorize, authorizing_lookup, forbid_self, scope_filter
 from covenant.auth.directory import Directory, require_line
 from covenant.db import idempotency
 from covenant.db.engine import Database
@@ -225,9 +225,11 @@ class CommitmentsService:
         return c
 
     def get(self, principal: Principal, commitment_id: str) -> Commitment:
-        with self.db.session() as session:
-            c = storage.get(session, commitment_id)
-        authorize(principal, "commitments.commitments.read", DataOwner(c.terms.employee_id, c.terms.org_unit))
+        name = f"commitments/{commitment_id}"
+        with authorizing_lookup(principal, "commitments.commitments.read", name) as check:
+            with self.db.session() as session:
+                c = storage.get(session, commitment_id)
+            check(DataOwner(c.terms.employee_id, c.terms.org_unit))
         return c
 
     def list_commitments(
@@ -279,19 +281,23 @@ class CommitmentsService:
 
     def verify(self, principal: Principal, commitment_id: str) -> tuple[bool, str, str]:
         """(valid, issued hash, hash recomputed from the stored terms)."""
-        with self.db.session() as session:
-            text, issued = storage.raw_terms(session, commitment_id)
-        terms = Terms.from_canonical(text)
-        authorize(principal, "commitments.commitments.read", DataOwner(terms.employee_id, terms.org_unit))
+        name = f"commitments/{commitment_id}"
+        with authorizing_lookup(principal, "commitments.commitments.read", name) as check:
+            with self.db.session() as session:
+                text, issued = storage.raw_terms(session, commitment_id)
+            terms = Terms.from_canonical(text)
+            check(DataOwner(terms.employee_id, terms.org_unit))
         computed = terms.content_hash()
         return computed == issued, issued, computed
 
     def _to_change(self, session: Session, principal: Principal, commitment_id: str, verb: str) -> Commitment:
         """The commitment, locked, that ``principal`` may ``verb`` (extend, cancel): in their scope, not
         their own, and someone in their line."""
-        before = storage.get(session, commitment_id, for_update=True)
-        permission, employee_id = f"commitments.commitments.{verb}", before.terms.employee_id
-        authorize(principal, permission, DataOwner(employee_id, before.terms.org_unit))
+        permission = f"commitments.commitments.{verb}"
+        with authorizing_lookup(principal, permission, f"commitments/{commitment_id}") as check:
+            before = storage.get(session, commitment_id, for_update=True)
+            check(DataOwner(before.terms.employee_id, before.terms.org_unit))
+        employee_id = before.terms.employee_id
         forbid_self(principal, employee_id, permission, f"{verb} their own commitment")
         require_line(self.directory, principal, employee_id, permission, f"{verb} a commitment")
         return before

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from covenant.auth import DataOwner, Principal, authorize, forbid_self, scope_filter
+from covenant.auth import DataOwner, Principal, authorize, authorizing_lookup, forbid_self, scope_filter
 from covenant.auth.directory import forbid_line
 from covenant.db import idempotency
 from covenant.db.outbox import new_event
@@ -206,9 +206,10 @@ class Cases:
         return row
 
     def get_case(self, principal: Principal, name: str) -> Any:
-        with self.ctx.stores() as store:
-            row = self._case(store, name)
-        authorize(principal, "compliance.cases.read", DataOwner(row.employee_id, row.org_unit))
+        with authorizing_lookup(principal, "compliance.cases.read", name) as check:
+            with self.ctx.stores() as store:
+                row = self._case(store, name)
+            check(DataOwner(row.employee_id, row.org_unit))
         return row
 
     def list_cases(
@@ -235,8 +236,10 @@ class Cases:
         request_id: str = "",
     ) -> Any:
         """Move a case; acknowledging and closing need an owner, closing a comment."""
-        with self.ctx.stores() as store:
+        manage = "compliance.cases.manage"
+        with authorizing_lookup(principal, manage, name) as check, self.ctx.stores() as store:
             row = self._case(store, name, lock=True)
+            check(DataOwner(row.employee_id, row.org_unit))
             self._may_handle(principal, row)
             fp = idempotency.fingerprint(name, state, owner, comment)
             if store.replayed("TransitionCase", request_id, fingerprint=fp) is not None:
@@ -278,8 +281,10 @@ class Cases:
     def comment(self, principal: Principal, name: str, comment: str, request_id: str = "") -> Any:
         if not comment.strip():
             raise InvalidArgument("is required", field="comment")
-        with self.ctx.stores() as store:
+        manage = "compliance.cases.manage"
+        with authorizing_lookup(principal, manage, name) as check, self.ctx.stores() as store:
             row = self._case(store, name, lock=True)
+            check(DataOwner(row.employee_id, row.org_unit))
             self._may_handle(principal, row)  # a comment feeds the pack owner's noise reasons: same rule
             fp = idempotency.fingerprint(name, comment)
             if store.replayed("AddCaseComment", request_id, fingerprint=fp) is not None:

@@ -27,6 +27,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from covenant.attendance.v1 import attendance_pb2 as apb
 from covenant.attendance.v1 import attendance_pb2_grpc
+from covenant.auth import Principal, Scope, parse_permissions
 from covenant.auth.matrix import About, Target
 from covenant.commitments.v1 import commitments_pb2 as cpb
 from covenant.commitments.v1 import commitments_pb2_grpc
@@ -961,3 +962,148 @@ def test_the_committed_matrix_is_fresh() -> None:
         text=True,
     )
     assert done.returncode == 0, done.stderr
+
+
+# -- names cannot be probed (AIP-211's order, covenant.auth.authorizing_lookup) -----------------------------
+# RPC -> (permission, call for a resource id, the id of the other unit's resource). A missing id is told what
+# a resource outside the caller's scope tells it; only a grant over everything learns that it does not exist.
+def by_name_probes(w: World) -> dict[str, tuple[str, Callable[[str], Call], str]]:
+    comp = compliance_pb2_grpc.ComplianceServiceStub(w.channel("compliance"))
+    com = commitments_pb2_grpc.CommitmentsServiceStub(w.channel("commitments"))
+    pts = points_pb2_grpc.PointsServiceStub(w.channel("points"))
+    later = ts(datetime.now(UTC) + timedelta(days=30))
+    far, far_unit = _who(Target.OTHER_UNIT)
+    case, commitment = w.cases[far], w.commitments[far]
+    return {
+        "GetCase": (
+            "compliance.cases.read",
+            lambda n: lambda md: comp.GetCase(kpb.GetCaseRequest(name=f"cases/{n}"), metadata=md),
+            case.removeprefix("cases/"),
+        ),
+        "TransitionCase": (
+            "compliance.cases.manage",
+            lambda n: (
+                lambda md: comp.TransitionCase(
+                    kpb.TransitionCaseRequest(name=f"cases/{n}", state="ESCALATED", comment="probe"),
+                    metadata=md,
+                )
+            ),
+            case.removeprefix("cases/"),
+        ),
+        "AddCaseComment": (
+            "compliance.cases.manage",
+            lambda n: (
+                lambda md: comp.AddCaseComment(
+                    kpb.AddCaseCommentRequest(name=f"cases/{n}", comment="probe"), metadata=md
+                )
+            ),
+            case.removeprefix("cases/"),
+        ),
+        "GetCommitment": (
+            "commitments.commitments.read",
+            lambda n: (
+                lambda md: com.GetCommitment(cpb.GetCommitmentRequest(name=f"commitments/{n}"), metadata=md)
+            ),
+            commitment.removeprefix("commitments/"),
+        ),
+        "VerifyCommitment": (
+            "commitments.commitments.read",
+            lambda n: (
+                lambda md: com.VerifyCommitment(
+                    cpb.VerifyCommitmentRequest(name=f"commitments/{n}"), metadata=md
+                )
+            ),
+            commitment.removeprefix("commitments/"),
+        ),
+        "ExtendCommitment": (
+            "commitments.commitments.extend",
+            lambda n: (
+                lambda md: com.ExtendCommitment(
+                    cpb.ExtendCommitmentRequest(name=f"commitments/{n}", new_deadline=later, reason="probe"),
+                    metadata=md,
+                )
+            ),
+            commitment.removeprefix("commitments/"),
+        ),
+        "CancelCommitment": (
+            "commitments.commitments.cancel",
+            lambda n: (
+                lambda md: com.CancelCommitment(
+                    cpb.CancelCommitmentRequest(name=f"commitments/{n}", reason="probe"), metadata=md
+                )
+            ),
+            commitment.removeprefix("commitments/"),
+        ),
+        "GetTeamGoal": (
+            "points.goals.read",
+            lambda n: lambda md: pts.GetTeamGoal(ppb.GetTeamGoalRequest(id=n), metadata=md),
+            w.goals[far_unit],
+        ),
+        "ApproveRedemption": (
+            "points.rewards.approve",
+            lambda n: (
+                lambda md: pts.ApproveRedemption(
+                    ppb.RedemptionActionRequest(redemption_id=n, reason="probe"), metadata=md
+                )
+            ),
+            w.redemptions[far][0],
+        ),
+        "CancelRedemption": (
+            "points.rewards.approve",  # another's (or a missing) redemption: cancelling it takes approve
+            lambda n: (
+                lambda md: pts.CancelRedemption(
+                    ppb.RedemptionActionRequest(redemption_id=n, reason="probe"), metadata=md
+                )
+            ),
+            w.redemptions[far][0],
+        ),
+        "ReverseEvent": (
+            "points.ledger.adjust",
+            lambda n: (
+                lambda md: pts.ReverseEvent(
+                    ppb.ReverseEventRequest(source_event_id=n, reason="probe"), metadata=md
+                )
+            ),
+            w.awards[far][0],
+        ),
+    }
+
+
+def answer(call: Call, md: list[tuple[str, str]]) -> tuple[grpc.StatusCode, str]:
+    try:
+        call(md)
+    except grpc.RpcError as exc:
+        return exc.code(), exc.details() or ""
+    return grpc.StatusCode.OK, ""
+
+
+def test_a_missing_name_answers_as_one_outside_the_callers_scope_for_every_role(world: World) -> None:
+    """Every by-name RPC x every shipped role: a missing id and the other unit's existing id answer alike
+    (same code, same message but for the id) unless the role's grant reaches everything, which alone is told
+    NOT_FOUND. Runs after the matrix: the existing resources it calls may change (still no cell's concern)."""
+    problems: list[str] = []
+    checked = 0
+    for role, grants in shipped_roles().items():
+        md = bearer(world.token(role))
+        holder = Principal("probe", permissions=parse_permissions(grants))
+        for rpc, (permission, call_for, existing) in by_name_probes(world).items():
+            missing = f"no-such-{uid('id')}"
+            got, said = answer(call_for(missing), md)
+            scope = holder.scope_for(permission)
+            checked += 1
+            if scope is Scope.ALL:
+                if got != grpc.StatusCode.NOT_FOUND:
+                    problems.append(f"{rpc} as {role} (all): a missing id was {got.name}: {said}")
+                continue
+            there, there_said = answer(call_for(existing), md)
+            if (got, said.replace(missing, "<id>")) != (there, there_said.replace(existing, "<id>")):
+                problems.append(
+                    f"{rpc} as {role}: missing id {got.name} {said!r}, another unit's {there.name} "
+                    f"{there_said!r}"
+                )
+            elif got != grpc.StatusCode.PERMISSION_DENIED or permission not in said:
+                problems.append(
+                    f"{rpc} as {role}: {got.name} {said!r}, not PERMISSION_DENIED for {permission}"
+                )
+    assert checked >= 11 * 8
+    assert not problems, "\n".join(problems)

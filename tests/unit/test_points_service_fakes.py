@@ -107,8 +107,13 @@ def test_cancelling_a_loan_reverses_it_and_a_manual_reversal_is_audited_once(
     assert [a["action"] for a in store.state.audit_log] == ["points.reversed"]
     with pytest.raises(FailedPrecondition):
         svc.events.reverse(LEAD, "w1", "again")
-    with pytest.raises(NotFound):
+    # an event that paid nothing: a team lead is told what an event outside their team tells them (names
+    # cannot be probed); a grant over everything may know it does not exist
+    with pytest.raises(PermissionDenied, match="scope team does not cover events/nothing-paid"):
         svc.events.reverse(LEAD, "nothing-paid", "x")
+    auditor = Principal("users/auditor", permissions=parse_permissions({"points.ledger.adjust": "all"}))
+    with pytest.raises(NotFound):
+        svc.events.reverse(auditor, "nothing-paid", "x")
 
 
 def test_a_reversal_takes_back_at_most_the_balance(svc: PointsService) -> None:

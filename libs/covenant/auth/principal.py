@@ -9,12 +9,13 @@ unit and everything below it) or ``all``. Org units are paths such as ``/hq/bran
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 
-from covenant.errors import PermissionDenied
+from covenant.errors import NotFound, PermissionDenied
 
 
 class Scope(enum.IntEnum):
@@ -131,6 +132,33 @@ def authorize(principal: Principal, permission: str, owner: DataOwner | None = N
             permission, f"scope {scope} does not cover {owner.employee_id or owner.org_unit}"
         )
     return scope
+
+
+@contextmanager
+def authorizing_lookup(
+    principal: Principal, permission: str, name: str
+) -> Iterator[Callable[[DataOwner], None]]:
+    """Around reading one resource by its name (``cases/42``), in the order of Google's AIP-211, so that
+    names cannot be probed for existence or ownership:
+    - a caller holding ``permission`` nowhere is PERMISSION_DENIED before anything is read;
+    - the block calls the yielded ``check(owner)`` once it has read the resource's owner: PERMISSION_DENIED
+      naming ``name`` (not the owner) when the caller's scope does not cover it;
+    - a ``NotFound`` raised in the block stays NOT_FOUND only for a caller whose grant reaches everything;
+      any other caller gets the same PERMISSION_DENIED as for a resource outside its scope.
+    """
+    scope = authorize(principal, permission)
+    denied = PermissionDenied(permission, f"scope {scope} does not cover {name}")
+
+    def check(owner: DataOwner) -> None:
+        if not principal.covers(scope, owner):
+            raise denied
+
+    try:
+        yield check
+    except NotFound:
+        if scope is Scope.ALL:
+            raise
+        raise denied from None
 
 
 def forbid_self(principal: Principal, employee_id: str, permission: str, action: str) -> None:

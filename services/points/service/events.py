@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from covenant.auth import DataOwner, Principal, authorize, forbid_self
+from covenant.auth import DataOwner, Principal, authorize, authorizing_lookup, forbid_self
 from covenant.auth.directory import require_line
 from covenant.db import idempotency
 from covenant.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
@@ -94,14 +94,15 @@ class Events(UseCase):
             raise InvalidArgument("is required", field="source_event_id")
         if not reason.strip():
             raise InvalidArgument("a reason is required", field="reason")
-        with self.deps.stores() as store:
+        name, adjust = f"events/{source_event_id}", "points.ledger.adjust"
+        with authorizing_lookup(principal, adjust, name) as check, self.deps.stores() as store:
             recorded = store.entries_of([source_event_id], ("award", "reversal"))
             paid = [r for r in recorded if r["kind"] == "award"]
             if not paid:
                 raise NotFound(f"no points were paid for event {source_event_id}")
             # every employee the event paid (a split award pays several), not only the first
             for employee_id, org_unit in dict.fromkeys((r["employee_id"], r["org_unit"]) for r in paid):
-                authorize(principal, "points.ledger.adjust", DataOwner(employee_id, org_unit))
+                check(DataOwner(employee_id, org_unit))
                 forbid_self(principal, employee_id, "points.ledger.adjust", "reverse their own points")
                 require_line(
                     self.deps.directory, principal, employee_id, "points.ledger.adjust", "reverse points"

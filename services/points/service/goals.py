@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from covenant.auth import DataOwner, Principal, authorize, scope_filter
+from covenant.auth import DataOwner, Principal, authorize, authorizing_lookup, scope_filter
 from covenant.db import idempotency
 from covenant.db.outbox import new_event
 from covenant.errors import InvalidArgument, NotFound
@@ -73,9 +73,10 @@ class Goals(UseCase):
             return _goal(store, gid)
 
     def get_team_goal(self, principal: Principal, gid: str) -> dict[str, Any]:
-        with self.deps.stores() as store:
-            goal = _goal(store, gid)
-        authorize(principal, "points.goals.read", DataOwner("", goal["org_unit"]))
+        with authorizing_lookup(principal, "points.goals.read", f"team-goals/{gid}") as check:
+            with self.deps.stores() as store:
+                goal = _goal(store, gid)
+            check(DataOwner("", goal["org_unit"]))
         return goal
 
     def list_team_goals(

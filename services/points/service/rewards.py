@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from contextlib import nullcontext
 from datetime import datetime
 from typing import Any
 
-from covenant.auth import DataOwner, Principal, authorize, forbid_self
+from covenant.auth import DataOwner, Principal, authorize, authorizing_lookup, forbid_self
 from covenant.auth.directory import require_line
 from covenant.db import idempotency
 from covenant.db.outbox import new_event
-from covenant.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from covenant.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from services.points.domain import REFUNDING, TOTAL_PERIODS, check_transition, eligible, period_key
 from services.points.ingest import entry
 from services.points.ports import PointsStore
@@ -116,12 +117,25 @@ class Rewards(UseCase):
             raise InvalidArgument("is required", field="redemption_id")
         if target == "REJECTED" and not reason.strip():
             raise InvalidArgument("a reason is required to reject", field="reason")
-        with self.deps.stores() as store:
+        # A caller who may approve finds it through that grant (a missing id answers as one outside its
+        # scope); one who may not can only cancel their own, and any other id, found or not, is refused alike.
+        approve = "points.rewards.approve"
+        lookup = (
+            authorizing_lookup(principal, approve, f"redemptions/{redemption_id}")
+            if principal.scope_for(approve) is not None
+            else nullcontext(None)
+        )
+        with lookup as check, self.deps.stores() as store:
             r = store.redemption(redemption_id, lock=True)
+            mine = r is not None and target == "CANCELLED" and r["employee_id"] == principal.employee_id
+            if check is None and not mine:
+                raise PermissionDenied(approve)
             if r is None:
                 raise NotFound(f"redemption {redemption_id} not found")
             employee_id, item_id = r["employee_id"], r["item_id"]
             owner = DataOwner(employee_id, r["org_unit"])
+            if check is not None:
+                check(owner)
             if target == "CANCELLED" and employee_id == principal.employee_id:
                 authorize(principal, "points.rewards.redeem", owner)
             else:
