@@ -7,14 +7,13 @@ anything unplanted is found."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from covenant.services import SERVICES
-from tests.support.ports import free_port
+from tests.support.ports import free_port, held_port
 
 DEMO = [sys.executable, "-m", "covenant.cli", "demo", "--staff", "60", "--places", "3000", "--days", "2"]
 
@@ -49,10 +48,7 @@ def test_the_demo_finds_what_was_planted_and_nothing_else(tmp_path: Path) -> Non
 
 
 def test_a_service_that_cannot_listen_stops_the_demo_at_once_saying_which_and_why(tmp_path: Path) -> None:
-    with socket.socket() as held:  # another program on attendance's port
-        held.bind(("127.0.0.1", 0))
-        held.listen()
-        port = held.getsockname()[1]
+    with held_port() as port:  # another program on attendance's port
         started = time.monotonic()
         run = subprocess.run(
             DEMO, env=demo_env(tmp_path, attendance=port), capture_output=True, text=True, timeout=300

@@ -3,22 +3,19 @@ exits non-zero instead of announcing a platform whose console is dead (real proc
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from tests.e2e.test_demo import demo_env
+from tests.support.ports import held_port
 
 UP = [sys.executable, "-m", "covenant.cli", "up"]
 
 
 def test_a_console_port_another_program_holds_stops_up_saying_so(tmp_path: Path) -> None:
-    with socket.socket() as held:
-        held.bind(("127.0.0.1", 0))
-        held.listen()
-        port = held.getsockname()[1]
+    with held_port() as port:
         started = time.monotonic()
         run = subprocess.run(
             UP, env=demo_env(tmp_path, console=port), capture_output=True, text=True, timeout=120
@@ -34,10 +31,7 @@ def test_a_console_port_another_program_holds_stops_up_saying_so(tmp_path: Path)
 
 
 def test_serve_console_on_a_held_port_exits_at_once_with_one_line(tmp_path: Path) -> None:
-    with socket.socket() as held:
-        held.bind(("127.0.0.1", 0))
-        held.listen()
-        port = held.getsockname()[1]
+    with held_port() as port:
         run = subprocess.run(
             [sys.executable, "-m", "covenant.cli", "serve", "console"],
             env=demo_env(tmp_path, console=port),

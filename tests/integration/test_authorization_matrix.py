@@ -1039,24 +1039,19 @@ def by_name_probes(w: World) -> dict[str, tuple[str, Callable[[str], Call], str]
             lambda n: lambda md: pts.GetTeamGoal(ppb.GetTeamGoalRequest(id=n), metadata=md),
             w.goals[far_unit],
         ),
-        "ApproveRedemption": (
-            "points.rewards.approve",
-            lambda n: (
-                lambda md: pts.ApproveRedemption(
-                    ppb.RedemptionActionRequest(redemption_id=n, reason="probe"), metadata=md
-                )
-            ),
-            w.redemptions[far][0],
-        ),
-        "CancelRedemption": (
-            "points.rewards.approve",  # another's (or a missing) redemption: cancelling it takes approve
-            lambda n: (
-                lambda md: pts.CancelRedemption(
-                    ppb.RedemptionActionRequest(redemption_id=n, reason="probe"), metadata=md
-                )
-            ),
-            w.redemptions[far][0],
-        ),
+        # another's (or a missing) redemption: approving it, and cancelling it too, takes approve
+        **{
+            rpc: (
+                "points.rewards.approve",
+                lambda n, rpc=rpc: (
+                    lambda md: getattr(pts, rpc)(
+                        ppb.RedemptionActionRequest(redemption_id=n, reason="probe"), metadata=md
+                    )
+                ),
+                w.redemptions[far][0],
+            )
+            for rpc in ("ApproveRedemption", "CancelRedemption")
+        },
         "ReverseEvent": (
             "points.ledger.adjust",
             lambda n: (

@@ -8,15 +8,12 @@ import socket
 import pytest
 
 from covenant.listening import ListenError, bind_tcp
+from tests.support.ports import held_port
 
 
 def test_a_held_port_names_the_address_and_the_setting() -> None:
-    with socket.socket() as held:
-        held.bind(("127.0.0.1", 0))
-        held.listen()
-        port = held.getsockname()[1]
-        with pytest.raises(ListenError) as caught:
-            bind_tcp("127.0.0.1", port, "COVENANT_CONSOLE_LISTEN", "`covenant up` takes it too")
+    with held_port() as port, pytest.raises(ListenError) as caught:
+        bind_tcp("127.0.0.1", port, "COVENANT_CONSOLE_LISTEN", "`covenant up` takes it too")
     said = str(caught.value)
     assert f"cannot listen on 127.0.0.1:{port}" in said
     assert "set COVENANT_CONSOLE_LISTEN to a free port (`covenant up` takes it too)" in said
