@@ -17,8 +17,12 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
+from covenant.grpc.server import ServiceHost
 from covenant.grpc.testing import RunningService, TestTokens, bearer, running_service, service_env
+from covenant.listening import ListenError
+from covenant.settings import Settings
 from tests.support import probe_app
+from tests.support.ports import held_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -181,3 +185,36 @@ def test_dev_auth_takes_a_tokenless_call_as_admin_only_from_this_machine(tmp_pat
             # a token is verified as in jwt mode, from anywhere
             token = svc.tokens.user("E1", "/hq/t1")
             assert _call(remote, "Echo", b"hi", metadata=bearer(token)) == b"hi|employees/E1"
+
+
+def test_a_build_that_cannot_listen_leaves_nothing_open(tmp_path: Path) -> None:
+    """A port held by another program fails the build with ``ListenError``, and what the build had opened
+    (the database engine, the secrets provider) is closed, not left to the process's
+    exit: an embedding program (a test, a supervisor that retries) does not leak them."""
+
+    class Secrets:
+        closed = 0
+
+        def get_secret(self, path: str) -> dict[str, str]:
+            raise KeyError(path)
+
+        def close(self) -> None:
+            self.closed += 1
+
+    (tmp_path / "rules").mkdir()
+    secrets = Secrets()
+    with held_port() as port:
+        env = service_env("scoring", db_url=f"sqlite:///{tmp_path / 'probe.db'}", data_dir=tmp_path)
+        env |= {"COVENANT_RULES_DIR": str(tmp_path / "rules"), "COVENANT_LISTEN": f"127.0.0.1:{port}"}
+        host = ServiceHost(
+            Settings.from_env("scoring", env),
+            verifier=TestTokens().verifier(),
+            secrets=secrets,
+            create_app=probe_app.create_app,
+            vocabulary=probe_app.VOCABULARY,
+        )
+        with pytest.raises(ListenError, match=f"cannot listen on 127.0.0.1:{port}"):
+            host.build()
+    assert host.ctx is not None
+    assert secrets.closed == 1
+    assert host.ctx.db.engine.pool.checkedin() == 0  # disposed: no pooled connection kept open

@@ -154,14 +154,21 @@ class ServiceHost:
 
     def build(self) -> None:
         """Create context, migrate, load rule packs, create the app and the (unstarted) server."""
+        telemetry.setup(self.settings)
+        ctx = self.ctx = self._build_context()
+        try:
+            self._build_on(ctx)
+        except BaseException:  # a port held, a migration refused...: nothing this build opened stays open
+            self._release()
+            raise
+
+    def _build_on(self, ctx: ServiceContext) -> None:
         from covenant.db.inbox import EventSinkServicer, inbox_purger
         from covenant.db.relay import OutboxRelay
         from covenant.events.v1 import event_pb2_grpc
         from covenant.rules.component import build_rules_component
 
         s = self.settings
-        telemetry.setup(s)
-        ctx = self.ctx = self._build_context()
         if self.run_migrations:
             migrate_service(s, ctx.db.url)
         vocabulary = self.vocabulary if self.vocabulary is not None else load_vocabulary(s.service)
@@ -281,6 +288,11 @@ class ServiceHost:
                 worker.stop(timeout=5)
             except Exception:  # a worker failing to stop must not block the others
                 log.exception("worker failed to stop")
+        self._release()
+        log.info("%s stopped", self.settings.service)
+
+    def _release(self) -> None:
+        """Close the outgoing channels, the database engine and the secrets provider."""
         if self._channels is not None:
             self._channels.close()
         if self.ctx is not None:
@@ -288,7 +300,6 @@ class ServiceHost:
             close = getattr(self.ctx.secrets, "close", None)
             if close:
                 close()
-        log.info("%s stopped", self.settings.service)
 
     def wait(self) -> None:
         """Block until ``stop`` has run (e.g. from a signal handler)."""
