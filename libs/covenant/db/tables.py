@@ -36,9 +36,8 @@ outbox = Table(
     Column("last_error", Text),
     # The relay instance holding the current lease (None when not leased); see relay_heartbeat.
     Column("leased_by", String(64)),
-    Index("ix_outbox_due", "destination", "delivered_at", "next_attempt_at"),
-    Index("ix_outbox_event", "event_id"),
-    # what is left to deliver, in claim order: the relay's reads of it read no delivered history
+    # what is left to deliver, in claim order: the relay's reads of it read no delivered history. The only
+    # secondary index: every other one costs each row's insert, lease and delivery an entry (chassis_0005)
     Index(
         "ix_outbox_undelivered",
         "destination",
