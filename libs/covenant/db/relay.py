@@ -71,7 +71,7 @@ UNREACHABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 log = logging.getLogger(__name__)
 
 # PostgreSQL: one statement leases the oldest due rows of every destination ({2}, a text array), at most {4}
-# each; the lateral scans read ix_outbox_undelivered (destination, next_attempt_at, id; undelivered rows only).
+# each; the lateral scans read ix_outbox_undelivered (destination, next_attempt_at, id: undelivered rows).
 _PG_CLAIM = """
 UPDATE outbox AS o SET next_attempt_at = {0}, leased_by = {1}
 FROM (
