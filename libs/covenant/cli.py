@@ -96,14 +96,15 @@ def cmd_health(args: argparse.Namespace) -> int:
 
 
 def local_env(name: str, env: dict[str, str]) -> dict[str, str]:
-    """The environment ``covenant up`` gives one service: it listens on loopback only, on its default port or
-    the port of ``COVENANT_<NAME>_TARGET``, unless ``COVENANT_LISTEN`` says otherwise. ``up`` runs in dev
-    auth, where a call without a token is the local admin: on every interface, anyone on the network would
-    be."""
+    """The environment ``covenant up`` gives one service: it listens on its default port or the port of
+    ``COVENANT_<NAME>_TARGET``, on loopback only unless ``COVENANT_LISTEN`` names another host (``up`` takes
+    only its host: six services cannot share one port). ``up`` runs in dev auth, where a call without a
+    token is the local admin from this machine only (``covenant.grpc.interceptors.is_local_peer``)."""
     child = dict(env)
-    if name in SERVICES and "COVENANT_LISTEN" not in env:
+    if name in SERVICES:
         target = env.get(f"COVENANT_{name.upper()}_TARGET") or SERVICES[name].default_target
-        child["COVENANT_LISTEN"] = f"127.0.0.1:{target.rsplit(':', 1)[-1]}"
+        host = env["COVENANT_LISTEN"].rsplit(":", 1)[0] if env.get("COVENANT_LISTEN") else "127.0.0.1"
+        child["COVENANT_LISTEN"] = f"{host or '127.0.0.1'}:{target.rsplit(':', 1)[-1]}"
     return child
 
 
