@@ -39,6 +39,7 @@ import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy import Engine, create_engine, text
 
+from benchmarks import tls as echo_bench
 from covenant.attendance.v1 import attendance_pb2 as apb
 from covenant.attendance.v1 import attendance_pb2_grpc
 from covenant.cli import check_health
@@ -129,7 +130,7 @@ from concurrent import futures
 import grpc
 echo = grpc.unary_unary_rpc_method_handler(lambda request, context: request)
 server = grpc.server(futures.ThreadPoolExecutor(max_workers=10))
-server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler("peer.Echo", {"Echo": echo})])
+server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(sys.argv[2], {"Echo": echo})])
 server.add_insecure_port(sys.argv[1])
 server.start()
 print("ready", flush=True)
@@ -139,33 +140,19 @@ server.wait_for_termination()
 
 def echo_peer(seconds: float = 3.0) -> float:
     """Calls/s of a bare gRPC unary echo (bytes in, the same bytes out) served by its own process and called
-    by ``SENDERS`` threads over one channel: the machine's ceiling for the cheapest call, the peer of the
-    check-in figures."""
+    by ``SENDERS`` threads over one channel (``benchmarks/tls.py``'s ``measure``): the machine's ceiling for
+    the cheapest call, the peer of the check-in figures."""
     target = f"127.0.0.1:{free_port()}"
     server = subprocess.Popen(
-        [sys.executable, "-c", _ECHO_SERVER, target], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        [sys.executable, "-c", _ECHO_SERVER, target, echo_bench.SERVICE],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
     )
     try:
         if server.stdout is None or server.stdout.readline().strip() != b"ready":
             raise SystemExit("the echo peer did not start")
         with grpc.insecure_channel(target) as channel:
-            echo = channel.unary_unary("/peer.Echo/Echo")
-            echo(b"warm-up", timeout=10)
-            counts = [0] * SENDERS
-            stop = time.monotonic() + seconds
-
-            def call(k: int) -> None:
-                while time.monotonic() < stop:
-                    echo(b"check-in sized payload " * 4, timeout=10)
-                    counts[k] += 1
-
-            threads = [threading.Thread(target=call, args=(k,)) for k in range(SENDERS)]
-            started = time.monotonic()
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            return sum(counts) / (time.monotonic() - started)
+            return echo_bench.measure(channel, seconds, SENDERS)[0]
     finally:
         server.kill()
         server.wait()

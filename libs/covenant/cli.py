@@ -103,8 +103,8 @@ def local_env(name: str, env: dict[str, str]) -> dict[str, str]:
     child = dict(env)
     if name in SERVICES:
         target = env.get(f"COVENANT_{name.upper()}_TARGET") or SERVICES[name].default_target
-        host = env["COVENANT_LISTEN"].rsplit(":", 1)[0] if env.get("COVENANT_LISTEN") else "127.0.0.1"
-        child["COVENANT_LISTEN"] = f"{host or '127.0.0.1'}:{target.rsplit(':', 1)[-1]}"
+        host = env.get("COVENANT_LISTEN", "").rsplit(":", 1)[0] or "127.0.0.1"
+        child["COVENANT_LISTEN"] = f"{host}:{target.rsplit(':', 1)[-1]}"
     return child
 
 

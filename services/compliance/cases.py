@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +20,7 @@ from services.compliance.context import SOURCE, Context
 from services.compliance.domain.cases import check_transition
 from services.compliance.ports import CaseFilter, ComplianceStore
 
+MANAGE = "compliance.cases.manage"  # transitions and comments
 SLA_HOURS = {"low": 72, "medium": 24, "high": 8, "critical": 2}
 
 
@@ -236,11 +238,7 @@ class Cases:
         request_id: str = "",
     ) -> Any:
         """Move a case; acknowledging and closing need an owner, closing a comment."""
-        manage = "compliance.cases.manage"
-        with authorizing_lookup(principal, manage, name) as check, self.ctx.stores() as store:
-            row = self._case(store, name, lock=True)
-            check(DataOwner(row.employee_id, row.org_unit))
-            self._may_handle(principal, row)
+        with self._case_to_handle(principal, name) as (store, row):
             fp = idempotency.fingerprint(name, state, owner, comment)
             if store.replayed("TransitionCase", request_id, fingerprint=fp) is not None:
                 return row
@@ -270,22 +268,23 @@ class Cases:
             )
             return self._case(store, name)
 
-    def _may_handle(self, principal: Principal, row: Any) -> None:
-        """Case management over ``row``: in scope, never about oneself nor about one's own report."""
-        authorize(principal, "compliance.cases.manage", DataOwner(row.employee_id, row.org_unit))
-        forbid_self(principal, row.employee_id, "compliance.cases.manage", "handle a case about themselves")
-        forbid_line(
-            self.ctx.directory, principal, row.employee_id, "compliance.cases.manage", "handle a case"
-        )
+    @contextmanager
+    def _case_to_handle(self, principal: Principal, name: str) -> Iterator[tuple[ComplianceStore, Any]]:
+        """A unit of work and the case ``name``, locked in it, that ``principal`` may manage: in scope
+        (looked up in AIP-211's order, ``authorizing_lookup``), never about oneself nor about one's own
+        report."""
+        with authorizing_lookup(principal, MANAGE, name) as check, self.ctx.stores() as store:
+            row = self._case(store, name, lock=True)
+            check(DataOwner(row.employee_id, row.org_unit))
+            forbid_self(principal, row.employee_id, MANAGE, "handle a case about themselves")
+            forbid_line(self.ctx.directory, principal, row.employee_id, MANAGE, "handle a case")
+            yield store, row
 
     def comment(self, principal: Principal, name: str, comment: str, request_id: str = "") -> Any:
         if not comment.strip():
             raise InvalidArgument("is required", field="comment")
-        manage = "compliance.cases.manage"
-        with authorizing_lookup(principal, manage, name) as check, self.ctx.stores() as store:
-            row = self._case(store, name, lock=True)
-            check(DataOwner(row.employee_id, row.org_unit))
-            self._may_handle(principal, row)  # a comment feeds the pack owner's noise reasons: same rule
+        # a comment feeds the pack owner's noise reasons: the same rule as a transition
+        with self._case_to_handle(principal, name) as (store, row):
             fp = idempotency.fingerprint(name, comment)
             if store.replayed("AddCaseComment", request_id, fingerprint=fp) is not None:
                 return row

@@ -147,18 +147,20 @@ def authorizing_lookup(
       any other caller gets the same PERMISSION_DENIED as for a resource outside its scope.
     """
     scope = authorize(principal, permission)
-    denied = PermissionDenied(permission, f"scope {scope} does not cover {name}")
+
+    def denied() -> PermissionDenied:
+        return PermissionDenied(permission, f"scope {scope} does not cover {name}")
 
     def check(owner: DataOwner) -> None:
         if not principal.covers(scope, owner):
-            raise denied
+            raise denied()
 
     try:
         yield check
     except NotFound:
         if scope is Scope.ALL:
             raise
-        raise denied from None
+        raise denied() from None
 
 
 def forbid_self(principal: Principal, employee_id: str, permission: str, action: str) -> None:

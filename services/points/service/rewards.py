@@ -136,7 +136,7 @@ class Rewards(UseCase):
             owner = DataOwner(employee_id, r["org_unit"])
             if check is not None:
                 check(owner)
-            if target == "CANCELLED" and employee_id == principal.employee_id:
+            if mine:
                 authorize(principal, "points.rewards.redeem", owner)
             else:
                 authorize(principal, "points.rewards.approve", owner)
